@@ -1,0 +1,32 @@
+# Two doors: `make demo` and `make test`. Both create .venv on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/pip install --constraint constraints.txt
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(PIP) --quiet torch==2.13.0
+	$(PIP) --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/allocsim simulate --scenario retail-small --policy random --episodes 3 --seed 0
+	$(BIN)/allocsim simulate --scenario retail-small --policy hold --episodes 3 --seed 0
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2
+
+bench: $(STAMP)
+	$(PIP) --quiet -e ".[dev,bench]"
+	$(BIN)/python bench/bench_env.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,139 @@
+"""The action: a Box in [-1, 1] and the one function that turns it into whole units.
+
+Layout of the flat action vector (all blocks row-major):
+
+* ``allocation`` (S x (L + 1)): per SKU, a weight per location and, last, for
+  keeping stock at the DC. Weights ``(a + 1) / 2`` are normalised to fractions of
+  the SKU's available-to-allocate stock (all weights zero: keep everything).
+* ``transfers`` (K x S, only when the scenario has transfer lanes): ``max(a, 0)``
+  is the fraction of the source location's on-hand stock moved along the lane.
+* ``orders`` (S, only when replenishment is given to the policy):
+  ``(a + 1) / 2 x max_order`` units ordered from the supplier.
+
+Fractions become integers by largest remainder, so units are conserved exactly,
+and then go through the guardrails. Rule sets build actions with ``encode`` and so
+pass through the very same decode as a learned policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocsim.envs.guardrails import Decision, DecisionContext, DecisionLog, apply_guardrails
+from allocsim.envs.network import Network
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def largest_remainder(total: IntArray, fractions: FloatArray) -> IntArray:
+    """Split integer ``total`` (S,) by ``fractions`` (S, D), rows summing to 1, into integers."""
+    raw = total[:, None] * fractions
+    base = np.floor(raw).astype(np.int64)
+    short = total - base.sum(axis=1)
+    if not short.any():
+        return base
+    order = np.argsort(base - raw, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(order.shape[1])[None, :].repeat(len(order), 0), axis=1)
+    return base + (ranks < short[:, None])
+
+
+@dataclass(frozen=True)
+class Fractions:
+    """The continuous part of a decoded action (what an exported policy outputs)."""
+
+    allocation: FloatArray  # (S, L + 1) rows sum to 1, last column = keep at DC
+    transfers: FloatArray  # (K, S) share of source stock
+    orders: FloatArray  # (S,) share of max order
+
+
+class ActionLayout:
+    """Sizes and offsets of the action blocks of one network."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        s, n_l, k = net.n_skus, net.n_locations, net.n_lanes
+        self.allocation = slice(0, s * (n_l + 1))
+        self.transfers = slice(self.allocation.stop, self.allocation.stop + k * s)
+        self.orders = slice(self.transfers.stop, self.transfers.stop + (s if net.policy_orders else 0))
+        self.size = self.orders.stop
+
+    def validate(self, action: object) -> FloatArray:
+        """The action as a flat float array, or ValueError naming what is wrong with it."""
+        arr = np.asarray(action, dtype=np.float64)
+        if arr.shape != (self.size,):
+            raise ValueError(f"action has shape {arr.shape}, expected ({self.size},)")
+        if not np.isfinite(arr).all():
+            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise ValueError(f"action entry {bad} is {arr[bad]}; actions must be finite")
+        return np.clip(arr, -1.0, 1.0)
+
+    def fractions(self, action: FloatArray) -> Fractions:
+        """Continuous fractions from a validated action."""
+        net = self.net
+        weights = (action[self.allocation].reshape(net.n_skus, net.n_locations + 1) + 1.0) * 0.5
+        totals = weights.sum(axis=1, keepdims=True)
+        keep = np.zeros_like(weights)
+        keep[:, -1] = 1.0
+        alloc = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), keep)
+        transfers = np.maximum(action[self.transfers].reshape(net.n_lanes, net.n_skus), 0.0)
+        orders = (action[self.orders] + 1.0) * 0.5 if net.policy_orders else np.zeros(net.n_skus)
+        return Fractions(alloc, transfers, orders)
+
+    def to_units(self, frac: Fractions, ctx: DecisionContext) -> Decision:
+        """Whole units before guardrails: never more than the stock there is."""
+        net = self.net
+        allocation = largest_remainder(ctx.dc_available, frac.allocation)[:, :-1].T
+        transfers = np.zeros((net.n_lanes, net.n_skus), dtype=np.int64)
+        if net.n_lanes:
+            out_share = np.zeros((net.n_locations, net.n_skus))
+            np.add.at(out_share, net.lane_source, frac.transfers)
+            scale = np.maximum(out_share, 1.0)[net.lane_source]
+            source_stock = ctx.location_on_hand[net.lane_source]
+            transfers = np.floor(frac.transfers / scale * source_stock).astype(np.int64)
+        orders = np.rint(frac.orders * net.max_order).astype(np.int64) + ctx.rule_orders
+        delay = np.zeros_like(transfers)
+        return Decision(allocation=np.ascontiguousarray(allocation), transfers=transfers,
+                        orders=orders, transfer_delay=delay)
+
+    def decode(
+        self, action: object, ctx: DecisionContext, period: int, log: DecisionLog
+    ) -> Decision:
+        """The shared decode: validate, fractions, whole units, guardrails."""
+        frac = self.fractions(self.validate(action))
+        return apply_guardrails(self.to_units(frac, ctx), ctx, self.net, period, log)
+
+    def encode(
+        self,
+        allocation: IntArray,
+        dc_available: IntArray,
+        transfer_share: FloatArray | None = None,
+        order_share: FloatArray | None = None,
+    ) -> NDArray[np.float32]:
+        """The action that asks for ``allocation`` (L, S) units; used by rule sets.
+
+        Any units not allocated stay at the DC. Decoding the result gives back
+        ``allocation`` exactly when it is feasible (the guardrails may still trim it).
+        """
+        net = self.net
+        alloc = np.minimum(np.maximum(allocation, 0), dc_available[None, :]).astype(np.float64)
+        over = alloc.sum(axis=0) > dc_available
+        if over.any():
+            factor = np.where(over, dc_available / np.maximum(alloc.sum(axis=0), 1), 1.0)
+            alloc = np.floor(alloc * factor[None, :])
+        avail = np.maximum(dc_available, 1).astype(np.float64)
+        shares = np.zeros((net.n_skus, net.n_locations + 1))
+        shares[:, :-1] = alloc.T / avail[:, None]
+        shares[:, -1] = 1.0 - shares[:, :-1].sum(axis=1)
+        shares[dc_available == 0, -1] = 1.0
+        action = np.full(self.size, -1.0)
+        action[self.allocation] = (2.0 * shares - 1.0).ravel()
+        if transfer_share is not None and net.n_lanes:
+            action[self.transfers] = np.clip(transfer_share, 0.0, 1.0).ravel()
+        if order_share is not None and net.policy_orders:
+            action[self.orders] = 2.0 * np.clip(order_share, 0.0, 1.0) - 1.0
+        return action.astype(np.float32)

@@ -1,0 +1,212 @@
+"""Demand: expected rates per lane, per-episode samples, noisy forecasts, CSV replay.
+
+Common random numbers: everything an episode's customers do is drawn here from the
+episode seed alone, before the first decision, so no action can change it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocsim.envs.network import Network
+from allocsim.envs.scenario.demand_spec import WILDCARD, DemandStream
+from allocsim.envs.scenario.entities import UniformLeadTime
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+CSV_COLUMNS = ("period", "sku", "location", "channel", "quantity")
+DISTRIBUTIONS = ("poisson", "negative_binomial", "normal")
+
+
+class DemandCsvError(ValueError):
+    """A demand history that cannot be replayed; the message names the row and column."""
+
+
+def _time_profile(stream: DemandStream, n_periods: int) -> FloatArray:
+    t = np.arange(n_periods, dtype=np.float64)
+    profile = np.ones(n_periods)
+    if stream.weekly is not None:
+        profile *= np.asarray(stream.weekly)[np.arange(n_periods) % 7]
+    if stream.annual_amplitude:
+        profile *= 1.0 + stream.annual_amplitude * np.cos(2 * np.pi * (t - stream.annual_peak) / 365.0)
+    if stream.trend:
+        profile *= (1.0 + stream.trend) ** t
+    for promo in stream.promotions:
+        profile[promo.start : promo.end + 1] *= promo.lift
+    return profile
+
+
+def _matches(stream: DemandStream, name: str, field: str) -> bool:
+    value = getattr(stream, field)
+    return value == WILDCARD or value == name
+
+
+@dataclass(frozen=True)
+class DemandProfile:
+    """Expected demand per period and lane, and how each lane is sampled."""
+
+    mean: FloatArray  # (T + H, L, S, C)
+    distribution: NDArray[np.int8]  # (L, S, C) index into DISTRIBUTIONS
+    dispersion: FloatArray  # (L, S, C)
+    cv: FloatArray  # (L, S, C)
+    replay: IntArray | None  # (T, L, S, C) when demand is a replayed history
+
+    @classmethod
+    def build(cls, net: Network) -> DemandProfile:
+        """Expected rates from the scenario's streams, or from its CSV history."""
+        spec = net.scenario.demand
+        horizon = net.periods + net.scenario.forecast.horizon
+        shape = (net.n_locations, net.n_skus, net.n_channels)
+        if spec.csv is not None:
+            replay = read_demand_csv(Path(spec.csv), net)
+            return cls(
+                mean=_smoothed_rates(replay, horizon),
+                distribution=np.zeros(shape, dtype=np.int8),
+                dispersion=np.ones(shape),
+                cv=np.zeros(shape),
+                replay=replay,
+            )
+        base = np.zeros(shape)
+        which = np.full(shape, -1, dtype=np.int64)
+        scale = np.array([spec.regional_scale.get(r, 1.0) for r in net.region])
+        for k, stream in enumerate(spec.streams):
+            for li, loc in enumerate(net.locations):
+                if not _matches(stream, loc, "location"):
+                    continue
+                for si, sku in enumerate(net.skus):
+                    if not _matches(stream, sku, "sku"):
+                        continue
+                    for ci, ch in enumerate(net.channels):
+                        if net.serves[li, ci] and _matches(stream, ch, "channel"):
+                            base[li, si, ci] = stream.mean * scale[li]
+                            which[li, si, ci] = k
+        mean = np.zeros((horizon, *shape))
+        distribution = np.zeros(shape, dtype=np.int8)
+        dispersion = np.ones(shape)
+        cv = np.zeros(shape)
+        for k, stream in enumerate(spec.streams):
+            lanes = which == k
+            if not lanes.any():
+                continue
+            mean[:, lanes] = _time_profile(stream, horizon)[:, None] * base[lanes][None, :]
+            distribution[lanes] = DISTRIBUTIONS.index(stream.distribution)
+            dispersion[lanes] = stream.dispersion
+            cv[lanes] = stream.cv
+        return cls(mean=mean, distribution=distribution, dispersion=dispersion, cv=cv, replay=None)
+
+
+@dataclass(frozen=True)
+class EpisodeDemand:
+    """One episode's realised demand, the forecasts the policy will see, supplier lead times."""
+
+    demand: IntArray  # (T, L, S, C)
+    forecast: FloatArray  # (T + H, L, S) noisy expected units per period, all channels
+    supplier_lead: IntArray  # (T,) lead time of an order placed in each period
+
+
+def _draw(profile: DemandProfile, periods: int, rng: np.random.Generator) -> IntArray:
+    mean = profile.mean[:periods]
+    demand = np.zeros(mean.shape, dtype=np.int64)
+    for code, name in enumerate(DISTRIBUTIONS):
+        lanes = profile.distribution == code
+        if not lanes.any():
+            continue
+        mu = mean[:, lanes]
+        if name == "poisson":
+            demand[:, lanes] = rng.poisson(mu)
+        elif name == "negative_binomial":
+            k = np.broadcast_to(profile.dispersion[lanes], mu.shape)
+            demand[:, lanes] = rng.negative_binomial(k, k / (k + np.maximum(mu, 1e-12)))
+        else:
+            sd = mu * profile.cv[lanes]
+            demand[:, lanes] = np.maximum(np.rint(rng.normal(mu, sd)), 0).astype(np.int64)
+    return demand
+
+
+def sample_episode(profile: DemandProfile, net: Network, seed: int) -> EpisodeDemand:
+    """Everything random about an episode, from its seed alone (common random numbers)."""
+    demand_rng, forecast_rng, lead_rng = (
+        np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(3)
+    )
+    periods = net.periods
+    demand = profile.replay.copy() if profile.replay is not None else _draw(profile, periods, demand_rng)
+    spec = net.scenario.forecast
+    rate = profile.mean.sum(axis=-1)
+    sigma = math.sqrt(math.log1p(spec.noise_cv**2))
+    noise = forecast_rng.lognormal(-0.5 * sigma**2, sigma, size=rate.shape) if sigma else 1.0
+    forecast = rate * (1.0 + spec.bias) * noise
+    lead = net.scenario.supplier.lead_time
+    if isinstance(lead, UniformLeadTime):
+        supplier_lead = lead_rng.integers(lead.low, lead.high + 1, size=periods)
+    else:
+        supplier_lead = np.full(periods, lead.periods)
+    return EpisodeDemand(demand=demand, forecast=forecast, supplier_lead=supplier_lead.astype(np.int64))
+
+
+def _smoothed_rates(replay: IntArray, horizon: int) -> FloatArray:
+    """Centred 7-period moving average of a history: the rate a forecaster would estimate."""
+    periods = replay.shape[0]
+    kernel_half = 3
+    padded = np.concatenate([replay[:1].repeat(kernel_half, 0), replay, replay[-1:].repeat(kernel_half, 0)])
+    cumulative = np.concatenate([np.zeros((1, *replay.shape[1:])), np.cumsum(padded, axis=0)])
+    width = 2 * kernel_half + 1
+    rates = (cumulative[width:] - cumulative[:-width]) / width
+    tail = np.repeat(rates[-1:], horizon - periods, axis=0)
+    return np.concatenate([rates, tail])
+
+
+def _parse_int(value: str, where: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise DemandCsvError(f"{where}: expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise DemandCsvError(f"{where}: must be >= 0, got {number}")
+    return number
+
+
+def read_demand_csv(path: Path, net: Network) -> IntArray:
+    """A (T, L, S, C) history from a CSV with columns period, sku, location, channel, quantity."""
+    index = {
+        "sku": {n: i for i, n in enumerate(net.skus)},
+        "location": {n: i for i, n in enumerate(net.locations)},
+        "channel": {n: i for i, n in enumerate(net.channels)},
+    }
+    replay = np.zeros((net.periods, net.n_locations, net.n_skus, net.n_channels), dtype=np.int64)
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as err:
+        raise DemandCsvError(f"{path}: cannot read ({err.strerror})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        missing = [c for c in CSV_COLUMNS if c not in header]
+        if missing:
+            raise DemandCsvError(f"{path}: missing column(s) {', '.join(missing)}")
+        for row_no, row in enumerate(reader, start=2):
+            where = f"{path}: row {row_no}"
+            period = _parse_int(row["period"] or "", f"{where}, column 'period'")
+            if period >= net.periods:
+                raise DemandCsvError(
+                    f"{where}, column 'period': {period} is beyond the horizon of {net.periods}"
+                )
+            pos = []
+            for field in ("location", "sku", "channel"):
+                name = (row[field] or "").strip()
+                if name not in index[field]:
+                    raise DemandCsvError(f"{where}, column '{field}': unknown {field} {name!r}")
+                pos.append(index[field][name])
+            if not net.serves[pos[0], pos[2]]:
+                raise DemandCsvError(
+                    f"{where}: location {row['location']!r} does not serve channel {row['channel']!r}"
+                )
+            replay[period, pos[0], pos[1], pos[2]] += _parse_int(
+                row["quantity"] or "", f"{where}, column 'quantity'"
+            )
+    return replay

@@ -1,0 +1,216 @@
+"""Scenario entities: SKUs, channels, supplier, DC, locations, transfer lanes.
+
+Every model is pydantic v2 with ``extra="forbid"`` so that a misspelt key is an
+error naming its path, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PosInt = Annotated[int, Field(ge=1)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class StrictModel(BaseModel):
+    """Base for every scenario model: unknown keys are errors, models are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MarkdownStep(StrictModel):
+    """From ``age`` periods on, units sell at ``(1 - discount)`` of the channel price."""
+
+    age: NonNegInt
+    discount: Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Sku(StrictModel):
+    """A stock-keeping unit: costs, prices by channel, shelf life, markdowns, salvage."""
+
+    name: Name
+    unit_cost: PosFloat
+    price: dict[Name, PosFloat] = Field(description="selling price per unit by channel name")
+    holding_cost: NonNegFloat = Field(description="cost per unit on hand per period")
+    shelf_life: PosInt | None = Field(
+        default=None, description="periods after network receipt at which a unit expires"
+    )
+    markdown: list[MarkdownStep] = Field(default_factory=list)
+    salvage_value: NonNegFloat = Field(
+        default=0.0, description="net realisable value per unit left at horizon end"
+    )
+
+    @model_validator(mode="after")
+    def _markdown_ages_increase(self) -> Sku:
+        ages = [step.age for step in self.markdown]
+        if ages != sorted(set(ages)):
+            raise ValueError("markdown ages must be strictly increasing")
+        return self
+
+
+class Contract(StrictModel):
+    """Contracted allocation rights: up to ``rights`` units per SKU per period are owed."""
+
+    rights: dict[Name, NonNegFloat] = Field(description="units per period by SKU name")
+    penalty_per_unit_short: NonNegFloat
+
+
+class Channel(StrictModel):
+    """A channel or customer class: what unmet demand becomes, its priority and terms."""
+
+    name: Name
+    unmet: Literal["lost", "backorder", "mix"] = "lost"
+    backorder_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.5, description="share of unmet units backordered when unmet is 'mix'"
+    )
+    patience: PosInt = Field(
+        default=3, description="periods a backorder waits before it becomes a lost sale"
+    )
+    shortage_penalty: NonNegFloat = Field(default=0.0, description="per unit lost")
+    backorder_cost: NonNegFloat = Field(default=0.0, description="per unit per period waiting")
+    priority: int = Field(default=0, description="higher is served first at a location")
+    receivable_days: NonNegInt = 0
+    advance_notice: NonNegInt = Field(
+        default=0, description="periods ahead at which this channel's orders are known"
+    )
+    contract: Contract | None = None
+
+
+class FixedLeadTime(StrictModel):
+    """A lead time that never varies."""
+
+    kind: Literal["fixed"] = "fixed"
+    periods: NonNegInt
+
+    @property
+    def max_periods(self) -> int:
+        return self.periods
+
+
+class UniformLeadTime(StrictModel):
+    """A whole-period lead time drawn uniformly from ``low..high`` per order."""
+
+    kind: Literal["uniform"]
+    low: NonNegInt
+    high: NonNegInt
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformLeadTime:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    @property
+    def max_periods(self) -> int:
+        return self.high
+
+
+LeadTime = Annotated[FixedLeadTime | UniformLeadTime, Field(discriminator="kind")]
+
+
+class PlannedReceipt(StrictModel):
+    """A receipt at the DC known in advance (inbound schedule)."""
+
+    period: NonNegInt
+    sku: Name
+    quantity: NonNegInt
+
+
+class NoReplenishment(StrictModel):
+    """Only the inbound schedule brings stock: the classic scarce-allocation setting."""
+
+    rule: Literal["none"] = "none"
+
+
+class BaseStockReplenishment(StrictModel):
+    """Order up to ``level`` per SKU on the DC inventory position every period."""
+
+    rule: Literal["base-stock"]
+    level: dict[Name, NonNegInt]
+
+
+class MinMaxReplenishment(StrictModel):
+    """(s, S): when the DC inventory position is at or below ``min``, order up to ``max``."""
+
+    rule: Literal["min-max"]
+    min: dict[Name, NonNegInt]
+    max: dict[Name, NonNegInt]
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> MinMaxReplenishment:
+        for sku, low in self.min.items():
+            high = self.max.get(sku)
+            if high is None:
+                raise ValueError(f"sku {sku!r} has a min but no max")
+            if high < low:
+                raise ValueError(f"sku {sku!r}: max ({high}) must be >= min ({low})")
+        return self
+
+
+class PolicyReplenishment(StrictModel):
+    """The policy decides the order: one action entry per SKU, scaled to ``max_order``."""
+
+    rule: Literal["policy"]
+    max_order: dict[Name, NonNegInt]
+
+
+Replenishment = Annotated[
+    NoReplenishment | BaseStockReplenishment | MinMaxReplenishment | PolicyReplenishment,
+    Field(discriminator="rule"),
+]
+
+
+class Supplier(StrictModel):
+    """The upstream source of stock for the DC."""
+
+    name: Name = "supplier"
+    lead_time: LeadTime = Field(default_factory=lambda: FixedLeadTime(periods=2))
+    capacity_per_period: dict[Name, NonNegInt] = Field(
+        default_factory=dict, description="max units ordered per period by SKU (absent: no cap)"
+    )
+    payable_days: NonNegInt = 30
+    inbound_schedule: list[PlannedReceipt] = Field(default_factory=list)
+    replenishment: Replenishment = Field(default_factory=NoReplenishment)
+
+
+class DistributionCentre(StrictModel):
+    """The allocation node; available-to-allocate = on hand - safety reserve."""
+
+    name: Name = "DC"
+    initial_stock: dict[Name, NonNegInt] = Field(default_factory=dict)
+    safety_reserve: dict[Name, NonNegInt] = Field(
+        default_factory=dict, description="units per SKU committed and not allocatable"
+    )
+
+
+class Location(StrictModel):
+    """A store, e-commerce fulfilment centre or wholesale point fed by the DC."""
+
+    name: Name
+    kind: Literal["store", "ecommerce", "wholesale"] = "store"
+    region: Name = "default"
+    channels: list[Name] = Field(min_length=1)
+    capacity: PosInt | None = Field(default=None, description="max units on hand plus inbound")
+    lead_time: NonNegInt = Field(default=1, description="periods from DC dispatch to receipt")
+    shipping_cost: NonNegFloat = Field(default=0.0, description="per unit shipped from the DC")
+    initial_stock: dict[Name, NonNegInt] = Field(default_factory=dict)
+
+
+class TransferLane(StrictModel):
+    """A feasible lateral move between two locations."""
+
+    source: Name = Field(alias="from")
+    target: Name = Field(alias="to")
+    lead_time: NonNegInt = 1
+    cost_per_unit: NonNegFloat = 0.0
+    approval_threshold: NonNegInt | None = Field(
+        default=None, description="units per SKU above which the move waits for approval"
+    )
+    approval_delay: NonNegInt = Field(default=1, description="periods an approval takes")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

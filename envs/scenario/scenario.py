@@ -1,0 +1,157 @@
+"""The root scenario model and its cross-reference checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from pydantic import Field, model_validator
+
+from allocsim.envs.scenario.demand_spec import (
+    WILDCARD,
+    DemandSpec,
+    ForecastSpec,
+    Guardrails,
+    Objective,
+)
+from allocsim.envs.scenario.entities import (
+    BaseStockReplenishment,
+    Channel,
+    DistributionCentre,
+    Location,
+    MinMaxReplenishment,
+    PolicyReplenishment,
+    PosInt,
+    Sku,
+    StrictModel,
+    Supplier,
+    TransferLane,
+)
+
+
+def _unique(kind: str, names: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{kind} name {name!r} is used twice")
+        seen.add(name)
+
+
+def _known(where: str, names: Iterable[str], valid: set[str]) -> None:
+    for name in names:
+        if name not in valid:
+            raise ValueError(f"{where}: unknown name {name!r} (valid: {', '.join(sorted(valid))})")
+
+
+class Scenario(StrictModel):
+    """A whole allocation network: validated first, then compiled by ``Network``."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    periods: PosInt = 60
+    currency: str = "EUR"
+    skus: list[Sku] = Field(min_length=1)
+    channels: list[Channel] = Field(min_length=1)
+    supplier: Supplier = Field(default_factory=Supplier)
+    dc: DistributionCentre = Field(default_factory=DistributionCentre)
+    locations: list[Location] = Field(min_length=1)
+    transfers: list[TransferLane] = Field(default_factory=list)
+    demand: DemandSpec
+    forecast: ForecastSpec = Field(default_factory=ForecastSpec)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    objective: Objective = Field(default_factory=Objective)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        _unique("sku", (s.name for s in self.skus))
+        _unique("channel", (c.name for c in self.channels))
+        _unique("location", (loc.name for loc in self.locations))
+        skus = {s.name for s in self.skus}
+        channels = {c.name for c in self.channels}
+        locations = {loc.name for loc in self.locations}
+        regions = {loc.region for loc in self.locations}
+        served = {c for loc in self.locations for c in loc.channels}
+        for sku in self.skus:
+            _known(f"skus.{sku.name}.price", sku.price, channels)
+            missing = sorted(served - set(sku.price))
+            if missing:
+                raise ValueError(f"skus.{sku.name}.price: no price for channel(s) {missing}")
+            if sku.shelf_life is not None and sku.shelf_life > 365:
+                raise ValueError(f"skus.{sku.name}.shelf_life: at most 365 periods")
+        for ch in self.channels:
+            if ch.contract is not None:
+                _known(f"channels.{ch.name}.contract.rights", ch.contract.rights, skus)
+        for loc in self.locations:
+            _known(f"locations.{loc.name}.channels", loc.channels, channels)
+            _known(f"locations.{loc.name}.initial_stock", loc.initial_stock, skus)
+            start = sum(loc.initial_stock.values())
+            if loc.capacity is not None and start > loc.capacity:
+                raise ValueError(
+                    f"locations.{loc.name}: initial stock {start} exceeds capacity {loc.capacity}"
+                )
+        _known("dc.initial_stock", self.dc.initial_stock, skus)
+        _known("dc.safety_reserve", self.dc.safety_reserve, skus)
+        self._check_supplier(skus)
+        for i, lane in enumerate(self.transfers):
+            _known(f"transfers.{i}", (lane.source, lane.target), locations)
+            if lane.source == lane.target:
+                raise ValueError(f"transfers.{i}: from and to are both {lane.source!r}")
+        self._check_demand(skus, channels, locations, regions)
+        return self
+
+    def _check_supplier(self, skus: set[str]) -> None:
+        sup = self.supplier
+        _known("supplier.capacity_per_period", sup.capacity_per_period, skus)
+        for i, receipt in enumerate(sup.inbound_schedule):
+            _known(f"supplier.inbound_schedule.{i}.sku", [receipt.sku], skus)
+            if receipt.period >= self.periods:
+                raise ValueError(
+                    f"supplier.inbound_schedule.{i}.period: {receipt.period} is beyond the "
+                    f"horizon of {self.periods} periods"
+                )
+        rule = sup.replenishment
+        if isinstance(rule, BaseStockReplenishment):
+            _known("supplier.replenishment.level", rule.level, skus)
+        elif isinstance(rule, MinMaxReplenishment):
+            _known("supplier.replenishment.min", rule.min, skus)
+            _known("supplier.replenishment.max", rule.max, skus)
+        elif isinstance(rule, PolicyReplenishment):
+            _known("supplier.replenishment.max_order", rule.max_order, skus)
+
+    def _check_demand(
+        self, skus: set[str], channels: set[str], locations: set[str], regions: set[str]
+    ) -> None:
+        _known("demand.regional_scale", self.demand.regional_scale, regions)
+        by_name = {loc.name: loc for loc in self.locations}
+        for i, stream in enumerate(self.demand.streams):
+            where = f"demand.streams.{i}"
+            if stream.sku != WILDCARD:
+                _known(f"{where}.sku", [stream.sku], skus)
+            if stream.channel != WILDCARD:
+                _known(f"{where}.channel", [stream.channel], channels)
+            if stream.location != WILDCARD:
+                _known(f"{where}.location", [stream.location], locations)
+                loc = by_name[stream.location]
+                if stream.channel != WILDCARD and stream.channel not in loc.channels:
+                    raise ValueError(
+                        f"{where}: location {loc.name!r} does not serve channel {stream.channel!r}"
+                    )
+            for j, promo in enumerate(stream.promotions):
+                if promo.start >= self.periods:
+                    raise ValueError(f"{where}.promotions.{j}.start: beyond the horizon")
+
+    @property
+    def age_buckets(self) -> int:
+        """Age cohorts tracked per stock position; the last one holds all older units."""
+        ages = [self.guardrails.aging_goal + 1]
+        for sku in self.skus:
+            if sku.shelf_life is not None:
+                ages.append(sku.shelf_life + 1)
+            ages.extend(step.age + 1 for step in sku.markdown)
+        return max(2, *ages)
+
+    def content_hash(self) -> str:
+        """A stable hash of the validated content (ties exported models to a scenario)."""
+        payload = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
