@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
-
 from allocsim.envs.network import Network
+from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 

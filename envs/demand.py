@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
-
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.demand_spec import WILDCARD, DemandStream
 from allocsim.envs.scenario.entities import UniformLeadTime
+from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -44,7 +43,7 @@ def _time_profile(stream: DemandStream, n_periods: int) -> FloatArray:
 
 def _matches(stream: DemandStream, name: str, field: str) -> bool:
     value = getattr(stream, field)
-    return value == WILDCARD or value == name
+    return value in (WILDCARD, name)
 
 
 @dataclass(frozen=True)

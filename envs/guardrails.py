@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
-
 from allocsim.envs.network import Network
+from numpy.typing import NDArray
 
 IntArray = NDArray[np.int64]
 

@@ -24,9 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
-from numpy.typing import NDArray
-from simpy.events import URGENT
-
 from allocsim.envs import cohorts
 from allocsim.envs.accounting import EpisodeAccounts
 from allocsim.envs.actions import ActionLayout
@@ -34,6 +31,8 @@ from allocsim.envs.demand import DemandProfile, EpisodeDemand, sample_episode
 from allocsim.envs.guardrails import Decision, DecisionContext, DecisionLog
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import rule_orders
+from numpy.typing import NDArray
+from simpy.events import URGENT
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -186,7 +185,8 @@ class SupplyChainModel:
         def book() -> None:
             arrived = moving.copy()
             if self.net.has_shelf_life:
-                self.written_off_units += self._write_off(cohorts.remove_expired(arrived, self.net.expired_mask), idx)
+                expired = cohorts.remove_expired(arrived, self.net.expired_mask)
+                self.written_off_units += self._write_off(expired, idx)
             self.stock[idx] += arrived
             self.inbound[idx] -= units
 
@@ -304,7 +304,8 @@ class SupplyChainModel:
         cohorts.age_in_place(self.dc)
         cohorts.age_in_place(self.stock)
         if net.has_shelf_life:
-            self.written_off_units += self._write_off(cohorts.remove_expired(self.dc, net.expired_mask)[None], None)
+            expired_dc = cohorts.remove_expired(self.dc, net.expired_mask)[None]
+            self.written_off_units += self._write_off(expired_dc, None)
             self.written_off_units += self._write_off(
                 cohorts.remove_expired(self.stock, net.expired_mask), np.arange(net.n_locations)
             )

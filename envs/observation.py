@@ -26,11 +26,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from gymnasium import spaces
-from numpy.typing import NDArray
-
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.network import Network
+from gymnasium import spaces
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from allocsim.envs.model import SupplyChainModel

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from numpy.typing import NDArray
-
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.entities import (
     BaseStockReplenishment,
@@ -14,6 +12,7 @@ from allocsim.envs.scenario.entities import (
     NoReplenishment,
     PolicyReplenishment,
 )
+from numpy.typing import NDArray
 
 IntArray = NDArray[np.int64]
 Rule = Callable[[object, Network, IntArray], IntArray]

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
-
 from allocsim.envs.network import Network
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from allocsim.envs.model import SupplyChainModel

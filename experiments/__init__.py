@@ -1,0 +1,1 @@
+"""The face: CLI, evaluation on common random numbers, reports and sweeps."""

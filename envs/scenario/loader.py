@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
-
 from allocsim.envs.scenario.scenario import Scenario
+from pydantic import ValidationError
 
 
 class ScenarioError(ValueError):

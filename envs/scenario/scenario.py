@@ -6,8 +6,6 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from pydantic import Field, model_validator
-
 from allocsim.envs.scenario.demand_spec import (
     WILDCARD,
     DemandSpec,
@@ -28,6 +26,7 @@ from allocsim.envs.scenario.entities import (
     Supplier,
     TransferLane,
 )
+from pydantic import Field, model_validator
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:

@@ -1,0 +1,43 @@
+"""Rule sets by name: one place that maps a policy name to its class."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from allocsim.baselines.simple import HoldPolicy, RandomPolicy
+from numpy.typing import NDArray
+
+
+class Predictor(Protocol):
+    """stable-baselines3's predictor interface, shared by rules and learned policies."""
+
+    def predict(
+        self,
+        observation: NDArray[np.float32],
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[NDArray[np.float32], Any]: ...
+
+
+PolicyFactory = Callable[..., Predictor]
+
+POLICIES: dict[str, PolicyFactory] = {
+    "random": RandomPolicy,
+    "hold": HoldPolicy,
+}
+
+
+def policy_names() -> list[str]:
+    return sorted(POLICIES)
+
+
+def make_policy(name: str, env: gym.Env, seed: int | None = None, **params: Any) -> Predictor:
+    """A rule set bound to ``env``; unknown names raise ValueError listing the valid ones."""
+    factory = POLICIES.get(name)
+    if factory is None:
+        raise ValueError(f"unknown policy {name!r}; valid: {', '.join(policy_names())}")
+    return factory(env.unwrapped, seed=seed, **params)
