@@ -70,6 +70,8 @@ class SupplyChainModel:
         backlog_ages = np.arange(net.max_patience + 2)
         self._patience_lost = backlog_ages[None, :] > net.patience[:, None]  # (C, P)
         self._aged_from = min(net.scenario.guardrails.aging_goal + 1, net.age_buckets - 1)
+        self._has_contracts = bool(net.contract_rights.any())
+        self._all_locations = np.arange(net.n_locations)
 
     # ----------------------------------------------------------------- episode
     def reset(self, seed: int) -> None:
@@ -89,7 +91,7 @@ class SupplyChainModel:
         self.received_units = 0
         self.sold_units = 0
         self.written_off_units = 0
-        self.accounts = EpisodeAccounts(net)
+        self.accounts = EpisodeAccounts(net, self.episode.demand, self.episode.forecast[: net.periods])
         self.log = DecisionLog()
         self.period = 0
         self.finished = False
@@ -121,9 +123,9 @@ class SupplyChainModel:
             self.period = period
             self._decision = self.env.event()
             decision: Decision = yield self._decision
-            costs = self._dispatch(period, decision)
-            flows = self._serve(period)
-            self._outcome = self._close(period, costs, flows)
+            shipping, transfer = self._dispatch(period, decision)
+            contract = self._serve(period)
+            self._outcome = self._close(period, shipping, transfer, contract)
             if period == self.net.periods - 1:
                 self.finished = True
                 return
@@ -150,16 +152,19 @@ class SupplyChainModel:
             rule_orders=rule_orders(self.net, dc_on_hand + self.on_order),
         )
 
-    def _dispatch(self, period: int, decision: Decision) -> dict[str, FloatArray]:
+    def _dispatch(self, period: int, decision: Decision) -> tuple[float, float]:
+        """Ship, transfer and order; returns (shipping cost, transfer cost) of the period."""
         net = self.net
-        shipping = np.zeros(net.n_locations + 1)
-        transfer_cost = np.zeros(net.n_locations + 1)
+        costs = self.accounts.node_cost
+        shipping = transfer = 0.0
         alloc = decision.allocation
         if alloc.any():
             shipped = cohorts.split_oldest(self.dc, alloc)
             for lead, idx in self._lead_groups:
                 self._ship(idx, cohorts.aged_by(shipped[idx], int(lead)), int(lead))
-            shipping[:-1] = alloc.sum(axis=1) * net.shipping_cost
+            by_location = alloc.sum(axis=1) * net.shipping_cost
+            costs[1, period, :-1] = by_location
+            shipping = float(by_location.sum())
         if decision.transfers.any():
             for lane in np.flatnonzero(decision.transfers.sum(axis=1)):
                 src, dst = int(net.lane_source[lane]), int(net.lane_target[lane])
@@ -168,12 +173,14 @@ class SupplyChainModel:
                 for lead in np.unique(total_lead):
                     part = np.where((total_lead == lead)[:, None], moved, 0)
                     self._ship(np.array([dst]), cohorts.aged_by(part[None], int(lead)), int(lead))
-                transfer_cost[src] += decision.transfers[lane].sum() * net.lane_cost[lane]
+                cost = float(decision.transfers[lane].sum() * net.lane_cost[lane])
+                costs[2, period, src] += cost
+                transfer += cost
         if decision.orders.any():
             self.on_order += decision.orders
             lead = int(self.episode.supplier_lead[period])
             self._schedule_dc_receipt(period + lead, decision.orders, planned=False)
-        return {"shipping_cost": shipping, "transfer_cost": transfer_cost}
+        return shipping, transfer
 
     def _ship(self, idx: IntArray, moving: IntArray, lead: int) -> None:
         """Put cohorts ``moving`` (len(idx), S, A) in transit to locations ``idx``."""
@@ -183,10 +190,11 @@ class SupplyChainModel:
         self.inbound[idx] += units
 
         def book() -> None:
-            arrived = moving.copy()
+            arrived = moving
             if self.net.has_shelf_life:
+                arrived = moving.copy()
                 expired = cohorts.remove_expired(arrived, self.net.expired_mask)
-                self.written_off_units += self._write_off(expired, idx)
+                self._write_off(expired, idx)
             self.stock[idx] += arrived
             self.inbound[idx] -= units
 
@@ -195,15 +203,17 @@ class SupplyChainModel:
         else:
             Arrival(self.env, lead, book)
 
-    def _write_off(self, expired: IntArray, idx: IntArray | None) -> int:
+    def _write_off(self, expired: IntArray, idx: IntArray | None) -> None:
         """Expense expired units (L', S) at cost at nodes ``idx`` (None: the DC)."""
+        if not expired.any():
+            return
         value = expired @ self.net.unit_cost
-        node = self.accounts.nodes["writeoff_cost"]
+        row = self.accounts.node_cost[3, min(int(self.env.now), self.net.periods - 1)]
         if idx is None:
-            node[-1] += float(value.sum())
+            row[-1] += float(value.sum())
         else:
-            np.add.at(node, idx, value)
-        return int(expired.sum())
+            np.add.at(row, idx, value)
+        self.written_off_units += int(expired.sum())
 
     def _schedule_dc_receipt(self, due: int, quantity: IntArray, planned: bool) -> None:
         quantity = quantity.astype(np.int64)
@@ -221,159 +231,115 @@ class SupplyChainModel:
             Arrival(self.env, delay, book)
 
     # ------------------------------------------------------------------ demand
-    def _serve(self, period: int) -> dict[str, FloatArray]:
-        net = self.net
+    def _serve(self, period: int) -> float:
+        """Serve the period's demand; records flows, returns the contract penalty."""
+        net, acc = self.net, self.accounts
         demand = self.episode.demand[period]  # (L, S, C)
+        served, lost, backordered = acc.served[period], acc.lost[period], acc.backordered[period]
         on_hand = self.stock.sum(axis=2)
         remaining = on_hand.copy()
-        served = np.zeros_like(demand)
-        backordered = np.zeros_like(demand)
-        lost = np.zeros_like(demand)
         for c in net.priority_order:
-            from_backlog = 0
+            wanted = demand[:, :, c]
             if net.backorder_fraction[c] > 0:
                 waiting = self.backlog[:, :, c, :]
                 from_backlog = np.minimum(waiting.sum(axis=2), remaining)
-                cohorts.take_oldest(waiting, from_backlog)
-                remaining -= from_backlog
-            new = np.minimum(demand[:, :, c], remaining)
-            remaining -= new
-            served[:, :, c] = new + from_backlog
-            unmet = demand[:, :, c] - new
-            if net.backorder_fraction[c] > 0:
-                backordered[:, :, c] = np.floor(unmet * net.backorder_fraction[c] + 1e-9)
-                self.backlog[:, :, c, 0] += backordered[:, :, c]
-            lost[:, :, c] = unmet - backordered[:, :, c]
+                if from_backlog.any():
+                    cohorts.take_oldest(waiting, from_backlog)
+                    remaining -= from_backlog
+                new = np.minimum(wanted, remaining)
+                remaining -= new
+                np.add(new, from_backlog, out=served[:, :, c])
+                unmet = wanted - new
+                queued = np.floor(unmet * net.backorder_fraction[c] + 1e-9).astype(np.int64)
+                backordered[:, :, c] = queued
+                waiting[:, :, 0] += queued
+                np.subtract(unmet, queued, out=lost[:, :, c])
+            else:
+                new = np.minimum(wanted, remaining, out=served[:, :, c])
+                remaining -= new
+                np.subtract(wanted, new, out=lost[:, :, c])
         sold = on_hand - remaining
         issued = cohorts.take_oldest(self.stock, sold)
         self.sold_units += int(sold.sum())
-        gross = served * net.price[None]  # (L, S, C) at full price
-        markdown = np.zeros_like(gross)
-        if net.has_markdown:
-            given_up = (issued * net.markdown[None]).sum(axis=2)  # (L, S) unit-equivalents
-            markdown = gross * (given_up / np.maximum(sold, 1))[:, :, None]
-        contract_short = np.zeros(net.n_channels)
-        rights = net.contract_rights
-        if rights.any():
-            due = np.minimum(demand.sum(axis=0), rights)  # (S, C)
-            met = np.minimum(served.sum(axis=0), due)
-            contract_short = (due - met).sum(axis=0) * net.contract_penalty
-            self.accounts.contract_due += float(due.sum())
-            self.accounts.contract_met += float(met.sum())
-            self.accounts.contract_penalty += contract_short
-        return {
-            "units_requested": demand.sum(axis=1),
-            "units_fulfilled": served.sum(axis=1),
-            "lost_sales_units": lost.sum(axis=1),
-            "backorder_units": backordered.sum(axis=1),
-            "revenue": (gross - markdown).sum(axis=1),
-            "cogs": (served * net.unit_cost[None, :, None]).sum(axis=1),
-            "markdown_cost": markdown.sum(axis=1),
-            "shortage_penalty": lost.sum(axis=1) * net.shortage_penalty[None, :],
-            "contract_penalty": contract_short,
-        }
+        if acc.markdown is not None:
+            given_up = (issued * net.markdown[None]).sum(axis=2) / np.maximum(sold, 1)  # (L, S)
+            acc.markdown[period] = served * net.price[None] * given_up[:, :, None]
+        if not self._has_contracts:
+            return 0.0
+        due = np.minimum(demand.sum(axis=0), net.contract_rights)  # (S, C)
+        met = np.minimum(served.sum(axis=0), due)
+        penalty = (due - met).sum(axis=0) * net.contract_penalty
+        acc.contract_due += float(due.sum())
+        acc.contract_met += float(met.sum())
+        acc.contract_penalty[period] = penalty
+        return float(penalty.sum())
 
     # ------------------------------------------------------------------- close
-    def _close(
-        self, period: int, costs: dict[str, FloatArray], flows: dict[str, FloatArray]
-    ) -> PeriodOutcome:
+    def _close(self, period: int, shipping: float, transfer: float, contract: float) -> PeriodOutcome:
         net, acc = self.net, self.accounts
         last = period == net.periods - 1
+        served, lost = acc.served[period], acc.lost[period]
         if net.backorder_channels:
-            waiting = self.backlog.sum(axis=3)  # (L, S, C)
-            flows["shortage_penalty"] = flows["shortage_penalty"] + (
-                waiting.sum(axis=1) * net.backorder_cost[None, :]
-            )
+            acc.waiting[period] = self.backlog.sum(axis=3)
             cohorts.age_in_place(self.backlog)
             expiring = self.backlog.copy() if last else np.where(self._patience_lost, self.backlog, 0)
-            gone = expiring.sum(axis=(1, 3))  # (L, C)
             self.backlog -= expiring
-            flows["lost_sales_units"] = flows["lost_sales_units"] + gone
-            flows["shortage_penalty"] = flows["shortage_penalty"] + gone * net.shortage_penalty[None, :]
-        for key, value in acc.flows.items():
-            value += flows[key]
-        dc_units = self.dc.sum(axis=1)
-        loc_units = self.stock.sum(axis=2)
-        holding = np.empty(net.n_locations + 1)
-        holding[:-1] = loc_units @ net.holding_cost
-        holding[-1] = dc_units @ net.holding_cost
-        acc.nodes["holding_cost"] += holding
-        acc.nodes["shipping_cost"] += costs["shipping_cost"]
-        acc.nodes["transfer_cost"] += costs["transfer_cost"]
-        writeoff_before = float(acc.nodes["writeoff_cost"].sum())
+            lost += expiring.sum(axis=3)
         cohorts.age_in_place(self.dc)
         cohorts.age_in_place(self.stock)
         if net.has_shelf_life:
-            expired_dc = cohorts.remove_expired(self.dc, net.expired_mask)[None]
-            self.written_off_units += self._write_off(expired_dc, None)
-            self.written_off_units += self._write_off(
-                cohorts.remove_expired(self.stock, net.expired_mask), np.arange(net.n_locations)
-            )
-            dc_units = self.dc.sum(axis=1)
-            loc_units = self.stock.sum(axis=2)
-        writeoff = float(acc.nodes["writeoff_cost"].sum()) - writeoff_before
-        # inventory, age, imbalance and working capital at close
-        node_value = np.empty(net.n_locations + 1)
-        node_value[:-1] = loc_units @ net.unit_cost
-        node_value[-1] = dc_units @ net.unit_cost
-        transit_value = float(self.inbound.sum(axis=0) @ net.unit_cost)
-        acc.inventory_value_sum += node_value
-        acc.transit_value_sum += transit_value
-        ages = np.arange(net.age_buckets)
-        acc.unit_age_sum += float(self.stock.sum(axis=(0, 1)) @ ages + self.dc.sum(axis=0) @ ages)
-        acc.unit_sum += float(loc_units.sum() + dc_units.sum())
-        acc.imbalance_sum += self._imbalance(loc_units, self.episode.forecast[period])
-        revenue_by_channel = flows["revenue"].sum(axis=0)
+            self._write_off(cohorts.remove_expired(self.dc, net.expired_mask)[None], None)
+            self._write_off(cohorts.remove_expired(self.stock, net.expired_mask), self._all_locations)
+        loc_units = self.stock.sum(axis=2)
+        dc_units = self.dc.sum(axis=1)
+        acc.location_units[period] = loc_units
+        acc.dc_units[period] = dc_units
+        acc.age_units[period] = self.stock.sum(axis=(0, 1)) + self.dc.sum(axis=0)
+        holding = acc.node_cost[0, period]
+        holding[:-1] = loc_units @ net.holding_cost
+        holding[-1] = dc_units @ net.holding_cost
+        transit_units = self.inbound.sum(axis=0)
+        transit_value = float(transit_units @ net.unit_cost)
+        acc.transit_value[period] = transit_value
+        network_units = loc_units.sum(axis=0) + dc_units
+        inventory_value = float(network_units @ net.unit_cost) + transit_value
+        sales = served * net.price[None]
+        if acc.markdown is not None:
+            sales = sales - acc.markdown[period]
+        revenue_by_channel = sales.sum(axis=(0, 1))
         acc.book_sales(period, revenue_by_channel)
         acc.settle(period)
-        inventory_value = float(node_value.sum()) + transit_value
-        acc.working_capital_sum += inventory_value + acc.receivables - acc.payables
-        acc.closes += 1
+        acc.working_capital[period] = inventory_value + acc.receivables - acc.payables
+        acc.closes = period + 1
         salvage = 0.0
         if last:
-            units = dc_units + loc_units.sum(axis=0) + self.inbound.sum(axis=0)
-            salvage = float(units @ (net.salvage_value - net.unit_cost))
+            salvage = float((network_units + transit_units) @ (net.salvage_value - net.unit_cost))
             acc.salvage = salvage
+        lost_by_channel = lost.sum(axis=(0, 1))
+        shortage = float(lost_by_channel @ net.shortage_penalty) + contract
+        if net.backorder_channels:
+            shortage += float(acc.waiting[period].sum(axis=(0, 1)) @ net.backorder_cost)
         revenue = float(revenue_by_channel.sum())
-        cogs = float(flows["cogs"].sum())
-        shortage = float(flows["shortage_penalty"].sum() + flows["contract_penalty"].sum())
-        profit = (
-            revenue - cogs - float(holding.sum()) - float(costs["shipping_cost"].sum())
-            - float(costs["transfer_cost"].sum()) - writeoff - shortage + salvage
-        )
-        lost = float(flows["lost_sales_units"].sum())
-        aged = float(self.stock[:, :, self._aged_from :].sum() + self.dc[:, self._aged_from :].sum())
+        cogs = float(served.sum(axis=(0, 2)) @ net.unit_cost)
+        writeoff = float(acc.node_cost[3, period].sum())
+        profit = revenue - cogs - float(holding.sum()) - shipping - transfer - writeoff - shortage + salvage
+        lost_units = float(lost_by_channel.sum())
+        aged = float(acc.age_units[period, self._aged_from :].sum())
         components = {
             "profit": profit,
-            "lost_units": -lost,
+            "lost_units": -lost_units,
             "inventory_value": -inventory_value,
             "aged_units": -aged,
         }
-        requested = float(flows["units_requested"].sum())
-        fulfilled = float(flows["units_fulfilled"].sum())
         kpis = {
-            "units_requested": requested,
-            "units_fulfilled": fulfilled,
-            "lost_sales_units": lost,
+            "units_requested": float(self.episode.demand[period].sum()),
+            "units_fulfilled": float(served.sum()),
+            "lost_sales_units": lost_units,
             "revenue": revenue,
             "profit": profit,
             "inventory_value": inventory_value,
         }
         return PeriodOutcome(components=components, kpis=kpis)
-
-    @staticmethod
-    def _imbalance(loc_units: IntArray, rate: FloatArray) -> float:
-        """Mean over SKUs of the coefficient of variation of days of supply across locations."""
-        active = rate > 1e-9
-        counts = active.sum(axis=0)
-        use = counts >= 2
-        if not use.any():
-            return 0.0
-        cover = np.where(active, loc_units / np.where(active, rate, 1.0), 0.0)
-        mean = cover.sum(axis=0) / np.maximum(counts, 1)
-        var = (np.where(active, (cover - mean) ** 2, 0.0)).sum(axis=0) / np.maximum(counts, 1)
-        cv = np.sqrt(var) / np.maximum(mean, 1e-9)
-        return float(np.where(use & (mean > 0), cv, 0.0).sum() / use.sum())
 
     # -------------------------------------------------------------- invariants
     def units_accounted(self) -> tuple[int, int]:
