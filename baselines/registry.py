@@ -7,8 +7,9 @@ from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
-from allocsim.baselines.simple import HoldPolicy, RandomPolicy
 from numpy.typing import NDArray
+
+from allocsim.baselines.simple import HoldPolicy, RandomPolicy
 
 
 class Predictor(Protocol):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, preset_names
 from gymnasium.envs.registration import register, registry
+
+from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, preset_names
 
 ENV_ID = "allocsim/Allocation-v0"
 

@@ -9,8 +9,9 @@ plus the DC (last row); per-channel figures per channel.
 from __future__ import annotations
 
 import numpy as np
-from allocsim.envs.network import Network
 from numpy.typing import NDArray
+
+from allocsim.envs.network import Network
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

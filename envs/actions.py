@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
+
 from allocsim.envs.guardrails import Decision, DecisionContext, DecisionLog, apply_guardrails
 from allocsim.envs.network import Network
-from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -7,6 +7,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.guardrails import Trim
 from allocsim.envs.model import SupplyChainModel
@@ -15,8 +18,6 @@ from allocsim.envs.observation import ObservationLayout
 from allocsim.envs.reward import WeightedReward
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.state import AllocationState
-from gymnasium import spaces
-from numpy.typing import NDArray
 
 
 class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from allocsim.envs.network import Network
 from numpy.typing import NDArray
+
+from allocsim.envs.network import Network
 
 IntArray = NDArray[np.int64]
 

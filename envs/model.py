@@ -24,6 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
+from numpy.typing import NDArray
+from simpy.events import URGENT
+
 from allocsim.envs import cohorts
 from allocsim.envs.accounting import EpisodeAccounts
 from allocsim.envs.actions import ActionLayout
@@ -31,8 +34,6 @@ from allocsim.envs.demand import DemandProfile, EpisodeDemand, sample_episode
 from allocsim.envs.guardrails import Decision, DecisionContext, DecisionLog
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import rule_orders
-from numpy.typing import NDArray
-from simpy.events import URGENT
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
+
 from allocsim.envs.scenario import Scenario
 from allocsim.envs.scenario.entities import PolicyReplenishment
-from numpy.typing import NDArray
 
 BIG = np.int64(2**40)
 FloatArray = NDArray[np.float64]

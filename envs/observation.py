@@ -26,10 +26,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from allocsim.envs.demand import DemandProfile
-from allocsim.envs.network import Network
 from gymnasium import spaces
 from numpy.typing import NDArray
+
+from allocsim.envs.demand import DemandProfile
+from allocsim.envs.network import Network
 
 if TYPE_CHECKING:
     from allocsim.envs.model import SupplyChainModel

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
+
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.entities import (
     BaseStockReplenishment,
@@ -12,7 +14,6 @@ from allocsim.envs.scenario.entities import (
     NoReplenishment,
     PolicyReplenishment,
 )
-from numpy.typing import NDArray
 
 IntArray = NDArray[np.int64]
 Rule = Callable[[object, Network, IntArray], IntArray]

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from allocsim.envs.network import Network
 from numpy.typing import NDArray
+
+from allocsim.envs.network import Network
 
 if TYPE_CHECKING:
     from allocsim.envs.model import SupplyChainModel

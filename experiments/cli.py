@@ -10,11 +10,12 @@ import math
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
 from allocsim.baselines.registry import policy_names
 from allocsim.envs.demand import DemandCsvError
 from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
-from rich.console import Console
-from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()

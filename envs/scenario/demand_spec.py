@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from allocsim.envs.scenario.entities import Name, NonNegFloat, NonNegInt, PosFloat, StrictModel
 from pydantic import Field, model_validator
+
+from allocsim.envs.scenario.entities import Name, NonNegFloat, NonNegInt, PosFloat, StrictModel
 
 WILDCARD = "*"
 

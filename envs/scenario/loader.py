@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from allocsim.envs.scenario.scenario import Scenario
 from pydantic import ValidationError
+
+from allocsim.envs.scenario.scenario import Scenario
 
 
 class ScenarioError(ValueError):

@@ -6,6 +6,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from pydantic import Field, model_validator
+
 from allocsim.envs.scenario.demand_spec import (
     WILDCARD,
     DemandSpec,
@@ -26,7 +28,6 @@ from allocsim.envs.scenario.entities import (
     Supplier,
     TransferLane,
 )
-from pydantic import Field, model_validator
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
