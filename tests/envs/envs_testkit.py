@@ -1,0 +1,118 @@
+"""Helpers shared by the envs tests: cached envs, action styles, episode runner, invariants."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.scenario import preset_names
+
+PRESETS = preset_names()
+
+# How a test episode picks its actions; "hold-release" keeps everything at the DC for
+# ``hold`` periods and then ships all of it, which ages stock before it moves.
+STYLES = ("uniform", "sparse", "flood", "hold-release", "wild")
+
+
+@functools.lru_cache(maxsize=None)
+def cached_env(name: str) -> AllocationEnv:
+    """One env per preset and process; ``reset`` starts every episode afresh."""
+    return AllocationEnv(name)
+
+
+def keep_action(env: AllocationEnv) -> np.ndarray:
+    """Keep every unit at the DC: no shipments, no transfers, smallest orders."""
+    return -np.ones(env.action_space.shape, dtype=np.float32)
+
+
+def release_action(env: AllocationEnv) -> np.ndarray:
+    """Ship all available DC stock, split evenly over the locations, nothing kept."""
+    layout, net = env.action_layout, env.network
+    action = keep_action(env)
+    alloc = action[layout.allocation].reshape(net.n_skus, net.n_locations + 1)
+    alloc[:, :-1] = 1.0
+    action[layout.allocation] = alloc.ravel()
+    return action
+
+
+def make_action(
+    env: AllocationEnv, rng: np.random.Generator, style: str, period: int, hold: int
+) -> np.ndarray:
+    """One action of the given style (values may lie outside [-1, 1]: the env clips)."""
+    size = env.action_space.shape[0]
+    if style == "uniform":
+        return rng.uniform(-1.0, 1.0, size).astype(np.float32)
+    if style == "sparse":
+        action = keep_action(env)
+        chosen = rng.random(size) < 0.3
+        action[chosen] = rng.uniform(-1.0, 1.0, int(chosen.sum()))
+        return action
+    if style == "flood":
+        return np.ones(size, dtype=np.float32)
+    if style == "hold-release":
+        return keep_action(env) if period < hold else release_action(env)
+    if style == "wild":
+        return rng.uniform(-3.0, 3.0, size).astype(np.float32)
+    raise ValueError(style)
+
+
+def check_state(env: AllocationEnv) -> None:
+    """Invariants that hold whenever the policy can observe the model."""
+    model = env.model
+    initial_and_received, accounted = model.units_accounted()
+    assert initial_and_received == accounted, (
+        f"period {model.period}: initial + received {initial_and_received} != "
+        f"on hand + in transit + sold + written off {accounted}"
+    )
+    for name in ("dc", "stock", "inbound", "backlog", "on_order"):
+        arr = getattr(model, name)
+        assert (arr >= 0).all(), f"period {model.period}: negative entries in {name}: {arr.min()}"
+    occupied = model.stock.sum(axis=(1, 2)) + model.inbound.sum(axis=1)
+    over = occupied > env.network.capacity
+    assert not over.any(), (
+        f"period {model.period}: on hand + inbound {occupied[over]} above capacity "
+        f"{env.network.capacity[over]} at {np.array(env.network.locations)[over]}"
+    )
+
+
+@dataclass
+class Episode:
+    """What a test episode recorded."""
+
+    rewards: list[float] = field(default_factory=list)
+    observations: list[np.ndarray] = field(default_factory=list)
+    infos: list[dict[str, Any]] = field(default_factory=list)
+    kpis: dict[str, Any] = field(default_factory=dict)
+
+
+def run_episode(
+    env: AllocationEnv,
+    seed: int,
+    policy: Callable[[int], np.ndarray],
+    check: Callable[[AllocationEnv], None] | None = None,
+) -> Episode:
+    """Play one episode on ``seed``; ``policy(period)`` gives the action."""
+    obs, _ = env.reset(seed=seed)
+    episode = Episode(observations=[obs])
+    if check is not None:
+        check(env)
+    period = 0
+    terminated = False
+    while not terminated:
+        obs, reward, terminated, truncated, info = env.step(policy(period))
+        assert truncated is False
+        assert info["period"] == period
+        episode.rewards.append(reward)
+        episode.observations.append(obs)
+        episode.infos.append(info)
+        if check is not None:
+            check(env)
+        period += 1
+        assert period <= env.network.periods, "episode did not terminate at the horizon"
+    assert period == env.network.periods
+    episode.kpis = env.kpis()
+    return episode
