@@ -36,9 +36,7 @@ def largest_remainder(total: IntArray, fractions: FloatArray) -> IntArray:
     short = total - base.sum(axis=1)
     if not short.any():
         return base
-    order = np.argsort(base - raw, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(order.shape[1])[None, :].repeat(len(order), 0), axis=1)
+    ranks = np.argsort(np.argsort(base - raw, axis=1, kind="stable"), axis=1, kind="stable")
     return base + (ranks < short[:, None])
 
 

@@ -74,7 +74,8 @@ class DecisionLog:
     trims: list[Trim] = field(default_factory=list)
 
     def record(self, period: int, rule: str, part: str, before: IntArray, after: IntArray) -> None:
-        if not np.array_equal(before, after):
+        """Keep a trim if ``after`` differs from ``before`` (callers skip the call when unchanged)."""
+        if before is not after and (before != after).any():
             self.trims.append(Trim(period, rule, part, before.copy(), after.copy()))
 
     def rows(self, net: Network) -> list[dict[str, object]]:
@@ -109,7 +110,7 @@ def apply_guardrails(
         trimmed = _scale_rows_down(alloc, headroom)
         log.record(period, "capacity", "allocation", alloc, trimmed)
         alloc = trimmed
-        if net.n_lanes:
+        if net.n_lanes and transfers.any():
             headroom = headroom - alloc.sum(1)
             incoming = np.zeros_like(alloc)
             np.add.at(incoming, net.lane_target, transfers)
@@ -118,8 +119,11 @@ def apply_guardrails(
             trimmed = np.floor(transfers * share[net.lane_target]).astype(np.int64)
             log.record(period, "capacity", "transfers", transfers, trimmed)
             transfers = trimmed
-    orders = np.minimum(decision.orders, net.supplier_capacity)
-    log.record(period, "supplier_capacity", "orders", decision.orders, orders)
+    orders = decision.orders
+    if orders.any():
+        capped = np.minimum(orders, net.supplier_capacity)
+        log.record(period, "supplier_capacity", "orders", orders, capped)
+        orders = capped
     if rails.working_capital_cap is not None and orders.any():
         value = float(orders @ net.unit_cost)
         room = rails.working_capital_cap - ctx.network_value
@@ -127,6 +131,8 @@ def apply_guardrails(
             capped = np.floor(orders * max(room, 0.0) / value).astype(np.int64)
             log.record(period, "working_capital_cap", "orders", orders, capped)
             orders = capped
-    delay = np.where(transfers > net.lane_threshold[:, None], net.lane_delay[:, None], 0)
-    log.record(period, "approval", "transfer_delay", np.zeros_like(delay), delay)
+    delay = decision.transfer_delay
+    if net.n_lanes:
+        delay = np.where(transfers > net.lane_threshold[:, None], net.lane_delay[:, None], 0)
+        log.record(period, "approval", "transfer_delay", np.zeros_like(delay), delay)
     return Decision(allocation=alloc, transfers=transfers, orders=orders, transfer_delay=delay)

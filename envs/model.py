@@ -33,7 +33,7 @@ from allocsim.envs.actions import ActionLayout
 from allocsim.envs.demand import DemandProfile, EpisodeDemand, sample_episode
 from allocsim.envs.guardrails import Decision, DecisionContext, DecisionLog
 from allocsim.envs.network import Network
-from allocsim.envs.replenishment import rule_orders
+from allocsim.envs.replenishment import order_rule
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -72,6 +72,8 @@ class SupplyChainModel:
         self._patience_lost = backlog_ages[None, :] > net.patience[:, None]  # (C, P)
         self._aged_from = min(net.scenario.guardrails.aging_goal + 1, net.age_buckets - 1)
         self._has_contracts = bool(net.contract_rights.any())
+        self._order_rule = order_rule(net)
+        self._capital_cap = net.scenario.guardrails.working_capital_cap is not None
         self._all_locations = np.arange(net.n_locations)
 
     # ----------------------------------------------------------------- episode
@@ -149,8 +151,8 @@ class SupplyChainModel:
             location_on_hand=self.stock.sum(axis=2),
             location_inbound=self.inbound,
             forecast_rate=self.episode.forecast[self.period],
-            network_value=self.position_value(),
-            rule_orders=rule_orders(self.net, dc_on_hand + self.on_order),
+            network_value=self.position_value() if self._capital_cap else 0.0,
+            rule_orders=self._order_rule(dc_on_hand + self.on_order),
         )
 
     def _dispatch(self, period: int, decision: Decision) -> tuple[float, float]:

@@ -16,33 +16,36 @@ from allocsim.envs.scenario.entities import (
 )
 
 IntArray = NDArray[np.int64]
-Rule = Callable[[object, Network, IntArray], IntArray]
 
 
-def _none(rule: object, net: Network, position: IntArray) -> IntArray:
-    return np.zeros(net.n_skus, dtype=np.int64)
+def _by_sku(values: dict[str, int], net: Network, default: int) -> IntArray:
+    return np.array([values.get(s, default) for s in net.skus], dtype=np.int64)
 
 
-def _base_stock(rule: BaseStockReplenishment, net: Network, position: IntArray) -> IntArray:
-    level = np.array([rule.level.get(s, 0) for s in net.skus], dtype=np.int64)
-    return np.maximum(level - position, 0)
+def _base_stock(rule: BaseStockReplenishment, net: Network) -> Callable[[IntArray], IntArray]:
+    level = _by_sku(rule.level, net, 0)
+    return lambda position: np.maximum(level - position, 0)
 
 
-def _min_max(rule: MinMaxReplenishment, net: Network, position: IntArray) -> IntArray:
-    low = np.array([rule.min.get(s, -1) for s in net.skus], dtype=np.int64)
-    high = np.array([rule.max.get(s, 0) for s in net.skus], dtype=np.int64)
-    return np.where(position <= low, np.maximum(high - position, 0), 0)
+def _min_max(rule: MinMaxReplenishment, net: Network) -> Callable[[IntArray], IntArray]:
+    low, high = _by_sku(rule.min, net, -1), _by_sku(rule.max, net, 0)
+    return lambda position: np.where(position <= low, np.maximum(high - position, 0), 0)
 
 
-RULES: dict[type, Rule] = {
-    NoReplenishment: _none,
-    PolicyReplenishment: _none,  # the policy's own order comes through the action
-    BaseStockReplenishment: _base_stock,  # type: ignore[dict-item]
-    MinMaxReplenishment: _min_max,  # type: ignore[dict-item]
+def _no_orders(rule: object, net: Network) -> Callable[[IntArray], IntArray]:
+    zeros = np.zeros(net.n_skus, dtype=np.int64)
+    return lambda position: zeros
+
+
+RULES: dict[type, Callable[..., Callable[[IntArray], IntArray]]] = {
+    NoReplenishment: _no_orders,
+    PolicyReplenishment: _no_orders,  # the policy's own order comes through the action
+    BaseStockReplenishment: _base_stock,
+    MinMaxReplenishment: _min_max,
 }
 
 
-def rule_orders(net: Network, inventory_position: IntArray) -> IntArray:
-    """Units the scenario's DC rule orders this period, given the DC inventory position."""
+def order_rule(net: Network) -> Callable[[IntArray], IntArray]:
+    """The scenario's DC rule as a function: DC inventory position (S,) -> units ordered (S,)."""
     rule = net.scenario.supplier.replenishment
-    return RULES[type(rule)](rule, net, inventory_position)
+    return RULES[type(rule)](rule, net)
