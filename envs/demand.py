@@ -180,7 +180,7 @@ def read_demand_csv(path: Path, net: Network) -> IntArray:
     }
     replay = np.zeros((net.periods, net.n_locations, net.n_skus, net.n_channels), dtype=np.int64)
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
         raise DemandCsvError(f"{path}: cannot read ({err.strerror})") from None
     with handle:
@@ -189,8 +189,8 @@ def read_demand_csv(path: Path, net: Network) -> IntArray:
         missing = [c for c in CSV_COLUMNS if c not in header]
         if missing:
             raise DemandCsvError(f"{path}: missing column(s) {', '.join(missing)}")
-        for row_no, row in enumerate(reader, start=2):
-            where = f"{path}: row {row_no}"
+        for row in reader:
+            where = f"{path}: row {reader.line_num}"
             period = _parse_int(row["period"] or "", f"{where}, column 'period'")
             if period >= net.periods:
                 raise DemandCsvError(

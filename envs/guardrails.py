@@ -40,7 +40,7 @@ class DecisionContext:
     rule_orders: IntArray  # (S,) what the scenario's DC replenishment rule orders
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Trim:
     """One guardrail's change to one part of the decision in one period."""
 
@@ -49,6 +49,17 @@ class Trim:
     part: str  # "allocation", "transfers", "transfer_delay" (periods) or "orders"
     proposed: IntArray
     done: IntArray
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trim):
+            return NotImplemented
+        return (
+            (self.period, self.rule, self.part) == (other.period, other.rule, other.part)
+            and np.array_equal(self.proposed, other.proposed)
+            and np.array_equal(self.done, other.done)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     def rows(self, net: Network) -> Iterator[dict[str, object]]:
         """Flat records, one per changed entry: what was proposed, which rule, what was done."""

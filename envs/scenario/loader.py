@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,13 @@ def preset_names() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+_UNION_TAG = re.compile(r"^(constrained-\w+|literal\[.*\]|function-\w+\[.*\]|lax-or-strict\[.*\])$")
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
-    path = ".".join(str(part) for part in first["loc"])
+    parts = [str(p) for p in first["loc"] if not _UNION_TAG.match(str(p))]
+    path = ".".join(parts)
     message = first["msg"].removeprefix("Value error, ")
     where = f"{source}: {path}: " if path else f"{source}: "
     bad = first.get("input")

@@ -71,6 +71,8 @@ class Scenario(StrictModel):
         channels = {c.name for c in self.channels}
         locations = {loc.name for loc in self.locations}
         regions = {loc.region for loc in self.locations}
+        for loc in self.locations:
+            _known(f"locations.{loc.name}.channels", loc.channels, channels)
         served = {c for loc in self.locations for c in loc.channels}
         for sku in self.skus:
             _known(f"skus.{sku.name}.price", sku.price, channels)
@@ -83,7 +85,6 @@ class Scenario(StrictModel):
             if ch.contract is not None:
                 _known(f"channels.{ch.name}.contract.rights", ch.contract.rights, skus)
         for loc in self.locations:
-            _known(f"locations.{loc.name}.channels", loc.channels, channels)
             _known(f"locations.{loc.name}.initial_stock", loc.initial_stock, skus)
             start = sum(loc.initial_stock.values())
             if loc.capacity is not None and start > loc.capacity:

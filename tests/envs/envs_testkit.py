@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import preset_names
 
@@ -18,7 +19,7 @@ PRESETS = preset_names()
 STYLES = ("uniform", "sparse", "flood", "hold-release", "wild")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cached_env(name: str) -> AllocationEnv:
     """One env per preset and process; ``reset`` starts every episode afresh."""
     return AllocationEnv(name)
@@ -106,6 +107,10 @@ def run_episode(
         obs, reward, terminated, truncated, info = env.step(policy(period))
         assert truncated is False
         assert info["period"] == period
+        assert terminated == (period == env.network.periods - 1)
+        assert obs.dtype == np.float32 and env.observation_space.contains(obs), (
+            f"period {period}: observation outside the observation space"
+        )
         episode.rewards.append(reward)
         episode.observations.append(obs)
         episode.infos.append(info)

@@ -43,7 +43,7 @@ def test_units_conserved_nonnegative_and_within_capacity(preset, seed, action_se
 @SETTINGS
 @given(seed=seeds, action_seed=seeds, style=styles, hold=holds)
 def test_episode_kpis_add_up(preset, seed, action_seed, style, hold):
-    env, episode = _play(preset, seed, action_seed, style, hold)
+    _, episode = _play(preset, seed, action_seed, style, hold)
     k = episode.kpis
     assert k["units_requested"] > 0
     assert k["fill_rate"] == pytest.approx(100.0 * k["units_fulfilled"] / k["units_requested"])
@@ -107,16 +107,33 @@ def test_rewards_sum_to_profit_under_default_weights(preset, seed, action_seed, 
     assert env.kpis()["reward"] == pytest.approx(total, rel=1e-9, abs=1e-6)
 
 
-def test_expiry_in_transit_is_in_the_reward():
-    """Targeted: units that expire on the way to a store are written off and so must
-    lower that period's reward exactly as they lower the profit KPI."""
+def test_expiry_in_transit_is_written_off_and_in_the_reward():
+    """Targeted: salad (shelf life 12) held 11 periods at the DC and then shipped with a
+    lead time of 1 expires on the way; it must be written off on arrival, and that
+    write-off must lower the reward exactly as it lowers the profit KPI."""
     env = cached_env("seasonal-aging")
+    net = env.network
+    salad = net.skus.index("salad")
     env.reset(seed=0)
     rewards = []
-    for period in range(env.network.periods):
+    for period in range(net.periods):
+        state = env.state
+        if period == 11:
+            assert state.dc_available[salad] > 0
         action = make_action(env, np.random.default_rng(0), "hold-release", period, 11)
-        _, reward, _, _, _ = env.step(action)
+        _, reward, _, _, info = env.step(action)
         rewards.append(reward)
+        if period == 11:
+            assert info["decision_log"] == [] or all(
+                t.part != "allocation" for t in info["decision_log"]
+            ), "the shipment was trimmed; the scenario no longer sets up expiry in transit"
+            shipped = env.state
+            # the stock really left the DC: the two-day lane still has it on the way
+            assert shipped.inbound[net.lead_time == 2, salad].sum() > 0
+            lead_one = net.lead_time == 1
+            # everything shipped at period 11 to next-day locations arrived expired
+            assert shipped.on_hand[lead_one, salad].sum() == 0
+            assert shipped.inbound[lead_one, salad].sum() == 0
     kpis = env.kpis()
     assert kpis["writeoff_cost"] > 0
     assert sum(rewards) == pytest.approx(kpis["profit"], rel=1e-9, abs=1e-6)

@@ -1,0 +1,267 @@
+"""FIFO age cohorts, the largest-remainder split and the action encode/decode round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from allocsim.envs import cohorts
+from allocsim.envs.actions import ActionLayout, largest_remainder
+from allocsim.envs.guardrails import DecisionContext, DecisionLog
+from allocsim.envs.network import Network
+from allocsim.envs.scenario import scenario_from_dict
+
+SETTINGS = settings(max_examples=60, deadline=None)
+
+
+def int_arrays(shape, high=30):
+    return hnp.arrays(np.int64, shape, elements=st.integers(0, high))
+
+
+@st.composite
+def stock_and_quantity(draw):
+    """Cohorts (N, A) and a quantity per row no larger than the row's units."""
+    rows = draw(st.integers(1, 4))
+    ages = draw(st.integers(2, 8))
+    stock = draw(int_arrays((rows, ages)))
+    quantity = np.array([draw(st.integers(0, int(r.sum()))) for r in stock], dtype=np.int64)
+    return stock, quantity
+
+
+def assert_oldest_first(taken, left):
+    """No unit was taken from an age bucket while an older bucket still has units."""
+    for t_row, l_row in zip(taken.reshape(-1, taken.shape[-1]), left.reshape(-1, left.shape[-1]),
+                            strict=True):
+        taken_ages = np.flatnonzero(t_row)
+        left_ages = np.flatnonzero(l_row)
+        if taken_ages.size and left_ages.size:
+            assert taken_ages.min() >= left_ages.max(), (t_row, l_row)
+
+
+# -------------------------------------------------------------------- take_oldest
+def test_take_oldest_by_hand():
+    stock = np.array([[5, 3, 2]])  # ages 0, 1, 2 (2 oldest)
+    taken = cohorts.take_oldest(stock, np.array([4]))
+    assert taken.tolist() == [[0, 2, 2]]
+    assert stock.tolist() == [[5, 1, 0]]
+
+
+@SETTINGS
+@given(stock_and_quantity())
+def test_take_oldest_conserves_and_takes_oldest_first(case):
+    stock, quantity = case
+    original = stock.copy()
+    taken = cohorts.take_oldest(stock, quantity)
+    assert (taken >= 0).all() and (stock >= 0).all()
+    np.testing.assert_array_equal(taken + stock, original)
+    np.testing.assert_array_equal(taken.sum(axis=-1), quantity)
+    assert_oldest_first(taken, stock)
+    left = stock.copy()
+    taken[...] = 99  # the result is not a view of the stock
+    np.testing.assert_array_equal(stock, left)
+
+
+@SETTINGS
+@given(int_arrays((2, 3, 5)), st.data())
+def test_take_oldest_on_more_leading_axes(stock, data):
+    quantity = np.array(
+        [[data.draw(st.integers(0, int(stock[i, j].sum()))) for j in range(3)] for i in range(2)]
+    )
+    original = stock.copy()
+    taken = cohorts.take_oldest(stock, quantity)
+    np.testing.assert_array_equal(taken + stock, original)
+    np.testing.assert_array_equal(taken.sum(axis=-1), quantity)
+    assert_oldest_first(taken, stock)
+
+
+# ------------------------------------------------------------------- split_oldest
+@st.composite
+def dc_and_shipments(draw):
+    skus = draw(st.integers(1, 3))
+    ages = draw(st.integers(2, 6))
+    dests = draw(st.integers(1, 4))
+    dc = draw(int_arrays((skus, ages)))
+    shipments = np.zeros((dests, skus), dtype=np.int64)
+    for s in range(skus):
+        budget = int(dc[s].sum())
+        for d in range(dests):
+            shipments[d, s] = draw(st.integers(0, budget))
+            budget -= shipments[d, s]
+    return dc, shipments
+
+
+def test_split_oldest_by_hand():
+    dc = np.array([[4, 0, 3]])  # 3 units of age 2 (oldest), 4 of age 0
+    shipped = cohorts.split_oldest(dc, np.array([[2], [3]]))
+    assert shipped[0].tolist() == [[0, 0, 2]]  # destination 0 gets the oldest
+    assert shipped[1].tolist() == [[2, 0, 1]]
+    assert dc.tolist() == [[2, 0, 0]]
+
+
+@SETTINGS
+@given(dc_and_shipments())
+def test_split_oldest_conserves_and_orders_destinations(case):
+    dc, shipments = case
+    original = dc.copy()
+    shipped = cohorts.split_oldest(dc, shipments)
+    assert shipped.shape == (shipments.shape[0], *dc.shape)
+    assert (shipped >= 0).all() and (dc >= 0).all()
+    np.testing.assert_array_equal(shipped.sum(axis=0) + dc, original)
+    np.testing.assert_array_equal(shipped.sum(axis=-1), shipments)
+    for s in range(dc.shape[0]):
+        # every shipped unit is at least as old as every unit left behind ...
+        assert_oldest_first(shipped[:, s].sum(axis=0), dc[s])
+        # ... and destination d gets units at least as old as destination d + 1
+        for d in range(shipments.shape[0] - 1):
+            assert_oldest_first(shipped[d, s], shipped[d + 1 :, s].sum(axis=0))
+
+
+# ------------------------------------------------------------ aging and expiry
+@SETTINGS
+@given(int_arrays((3, 6)))
+def test_age_in_place_moves_every_unit_one_bucket(stock):
+    before = stock.copy()
+    cohorts.age_in_place(stock)
+    assert stock.sum() == before.sum()
+    assert (stock[:, 0] == 0).all()
+    np.testing.assert_array_equal(stock[:, 1:-1], before[:, :-2])
+    np.testing.assert_array_equal(stock[:, -1], before[:, -2] + before[:, -1])
+
+
+def test_age_in_place_with_two_buckets():
+    stock = np.array([[3, 4]])
+    cohorts.age_in_place(stock)
+    assert stock.tolist() == [[0, 7]]
+
+
+@SETTINGS
+@given(int_arrays((2, 3, 5)), st.integers(0, 8))
+def test_aged_by_equals_repeated_aging(stock, periods):
+    original = stock.copy()
+    out = cohorts.aged_by(stock, periods)
+    np.testing.assert_array_equal(stock, original)  # input untouched
+    assert out is not stock
+    expected = original.copy()
+    for _ in range(periods):
+        cohorts.age_in_place(expected)
+    np.testing.assert_array_equal(out, expected)
+    assert out.sum() == original.sum()
+
+
+@SETTINGS
+@given(int_arrays((4, 3, 6)), hnp.arrays(np.bool_, (3, 6)))
+def test_remove_expired(stock, mask):
+    original = stock.copy()
+    removed = cohorts.remove_expired(stock, mask)
+    assert removed.shape == (4, 3)
+    np.testing.assert_array_equal(removed, np.where(mask, original, 0).sum(axis=-1))
+    assert (stock[:, mask] == 0).all()
+    np.testing.assert_array_equal(stock[:, ~mask], original[:, ~mask])
+    assert stock.sum() + removed.sum() == original.sum()
+
+
+# ------------------------------------------------------------- largest remainder
+@st.composite
+def totals_and_fractions(draw):
+    rows = draw(st.integers(1, 5))
+    cols = draw(st.integers(1, 8))
+    total = draw(hnp.arrays(np.int64, (rows,), elements=st.integers(0, 10_000)))
+    weights = draw(
+        hnp.arrays(np.float64, (rows, cols), elements=st.floats(0.0, 1.0, allow_subnormal=False))
+    )
+    weights[:, 0] += 1e-3  # rows must not be all zero
+    return total, weights / weights.sum(axis=1, keepdims=True)
+
+
+def test_largest_remainder_by_hand():
+    out = largest_remainder(np.array([10, 7]), np.array([[0.34, 0.33, 0.33], [0.5, 0.25, 0.25]]))
+    # 10 x (.34, .33, .33) = (3.4, 3.3, 3.3): floors sum to 9, the largest remainder (.4) gets 1
+    # 7 x (.5, .25, .25) = (3.5, 1.75, 1.75): floors sum to 5, the two .75 remainders get 1
+    assert out.tolist() == [[4, 3, 3], [3, 2, 2]]
+
+
+@SETTINGS
+@given(totals_and_fractions())
+def test_largest_remainder_sums_to_total_within_one_of_share(case):
+    total, fractions = case
+    out = largest_remainder(total, fractions)
+    assert out.dtype.kind == "i"
+    assert out.shape == fractions.shape
+    np.testing.assert_array_equal(out.sum(axis=1), total)
+    assert (out >= 0).all()
+    exact = total[:, None] * fractions
+    assert (np.abs(out - exact) < 1.0 + 1e-9).all()
+
+
+# ---------------------------------------------------------- encode -> decode
+SKUS = ["s0", "s1", "s2", "s3", "s4"]
+LOCATIONS = [f"l{i}" for i in range(11)]
+
+
+@pytest.fixture(scope="module")
+def layout():
+    data = {
+        "name": "round-trip",
+        "periods": 5,
+        "skus": [{"name": s, "unit_cost": 1, "price": {"c": 2}, "holding_cost": 0} for s in SKUS],
+        "channels": [{"name": "c"}],
+        "locations": [{"name": n, "channels": ["c"]} for n in LOCATIONS],  # no capacity
+        "demand": {"streams": [{"mean": 1.0}]},
+    }
+    return ActionLayout(Network.compile(scenario_from_dict(data)))
+
+
+def _context(dc_available):
+    n_l, n_s = len(LOCATIONS), len(SKUS)
+    return DecisionContext(
+        dc_available=dc_available,
+        location_on_hand=np.zeros((n_l, n_s), dtype=np.int64),
+        location_inbound=np.zeros((n_l, n_s), dtype=np.int64),
+        forecast_rate=np.ones((n_l, n_s)),
+        network_value=0.0,
+        rule_orders=np.zeros(n_s, dtype=np.int64),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.data(),
+    st.integers(0, 5_000),
+)
+def test_encode_then_decode_gives_back_a_feasible_allocation(layout, data, high):
+    n_l, n_s = len(LOCATIONS), len(SKUS)
+    # per SKU: units for each location and a remainder kept at the DC
+    parts = data.draw(hnp.arrays(np.int64, (n_s, n_l + 1), elements=st.integers(0, high)))
+    allocation = parts[:, :-1].T.copy()  # (L, S)
+    dc_available = parts.sum(axis=1)
+    action = layout.encode(allocation, dc_available)
+    assert action.dtype == np.float32 and action.shape == (layout.size,)
+    assert (action >= -1).all() and (action <= 1).all()
+    log = DecisionLog()
+    decision = layout.decode(action, _context(dc_available), 0, log)
+    np.testing.assert_array_equal(decision.allocation, allocation)
+    assert log.trims == []
+
+
+def test_keep_everything_decodes_to_no_shipment(layout):
+    dc_available = np.array([5, 0, 7, 1, 100])
+    action = -np.ones(layout.size, dtype=np.float32)
+    decision = layout.decode(action, _context(dc_available), 0, DecisionLog())
+    assert not decision.allocation.any()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_encode_of_too_much_never_decodes_to_more_than_available(layout, data):
+    n_l, n_s = len(LOCATIONS), len(SKUS)
+    allocation = data.draw(hnp.arrays(np.int64, (n_l, n_s), elements=st.integers(0, 500)))
+    dc_available = data.draw(hnp.arrays(np.int64, (n_s,), elements=st.integers(0, 500)))
+    action = layout.encode(allocation, dc_available)
+    decision = layout.decode(action, _context(dc_available), 0, DecisionLog())
+    assert (decision.allocation >= 0).all()
+    assert (decision.allocation.sum(axis=0) <= dc_available).all()
+    feasible = allocation.sum(axis=0) <= dc_available
+    np.testing.assert_array_equal(decision.allocation[:, feasible], allocation[:, feasible])
