@@ -29,7 +29,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from allocsim.envs.demand import DemandProfile
+from allocsim.envs.demand import DemandProfile, EpisodeDemand
 from allocsim.envs.network import Network
 
 if TYPE_CHECKING:
@@ -69,6 +69,13 @@ class ObservationLayout:
         self.horizon = net.scenario.forecast.horizon
         self.notice = [(c, int(n)) for c, n in enumerate(net.advance_notice) if n > 0]
         self.ages = np.arange(net.age_buckets, dtype=np.float64)
+        self._inv_dc = 1.0 / self.dc_scale
+        self._inv_loc = 1.0 / self.location_scale
+        self._inv_age = 1.0 / max(net.age_buckets - 1, 1)
+        self._forecast_to_orders = slice(self.blocks["forecast_now"].start, self.blocks["open_orders"].stop)
+        self._buffer = np.zeros(self.size)
+        self._cached_episode: EpisodeDemand | None = None
+        self._cached_blocks = np.zeros((0, 0))
 
     def space(self) -> spaces.Box:
         return spaces.Box(low=-1.0, high=OBS_CLIP, shape=(self.size,), dtype=np.float32)
@@ -87,35 +94,52 @@ class ObservationLayout:
             known += demand[period : period + notice + 1, :, :, channel].sum(axis=0)
         return known
 
+    def _exogenous(self, episode: EpisodeDemand) -> NDArray[np.float64]:
+        """Forecast, open-order and calendar blocks for every period of an episode, scaled.
+
+        They depend on the episode's seed only, so they are computed once per episode.
+        """
+        if self._cached_episode is episode:
+            return self._cached_blocks
+        net = self.net
+        periods, horizon = net.periods, self.horizon
+        forecast = episode.forecast
+        cumulative = np.concatenate([np.zeros((1, *forecast.shape[1:])), np.cumsum(forecast, axis=0)])
+        window = (cumulative[horizon : horizon + periods] - cumulative[:periods]) / horizon
+        t = np.arange(periods, dtype=np.float64)
+        open_orders = np.zeros((periods, *self.location_scale.shape))
+        for period in range(periods) if self.notice else ():
+            open_orders[period] = self.open_orders(episode.demand, period)
+        blocks = np.concatenate(
+            [
+                (forecast[:periods] * WEEK / self.location_scale).reshape(periods, -1),
+                (window * WEEK / self.location_scale).reshape(periods, -1),
+                (open_orders / self.location_scale).reshape(periods, -1),
+            ],
+            axis=1,
+        )
+        calendar = np.stack(
+            [t / periods, np.sin(2 * np.pi * t / 7), np.cos(2 * np.pi * t / 7),
+             np.sin(2 * np.pi * t / 365), np.cos(2 * np.pi * t / 365)],
+            axis=1,
+        )
+        self._cached_episode, self._cached_blocks = episode, np.concatenate([blocks, calendar], axis=1)
+        return self._cached_blocks
+
     def build(self, m: SupplyChainModel) -> NDArray[np.float32]:
         """The observation of the model ``m`` now."""
-        net = self.net
-        t = m.period
-        episode = m.episode
-        stock = m.stock
+        exogenous = self._exogenous(m.episode)[m.period]
+        out = self._buffer
+        b = self.blocks
         dc_on_hand = m.dc.sum(axis=1)
-        on_hand = stock.sum(axis=2)
-        forecast = episode.forecast
-        age = (stock @ self.ages) / np.maximum(on_hand, 1) / max(net.age_buckets - 1, 1)
-        calendar = np.array([
-            t / net.periods,
-            np.sin(2 * np.pi * t / 7), np.cos(2 * np.pi * t / 7),
-            np.sin(2 * np.pi * t / 365), np.cos(2 * np.pi * t / 365),
-        ])
-        loc = self.location_scale
-        parts = [
-            dc_on_hand / self.dc_scale,
-            np.maximum(dc_on_hand - net.safety_reserve, 0) / self.dc_scale,
-            m.on_order / self.dc_scale,
-            (on_hand / loc).ravel(),
-            (m.inbound / loc).ravel(),
-            (forecast[t] * WEEK / loc).ravel(),
-            (forecast[t : t + self.horizon].mean(axis=0) * WEEK / loc).ravel(),
-            (self.open_orders(episode.demand, t) / loc).ravel() if self.notice else np.zeros(loc.size),
-            (m.backlog.sum(axis=(2, 3)) / loc).ravel(),
-            age.ravel(),
-            calendar,
-        ]
-        obs = np.concatenate(parts)
-        np.clip(obs, -1.0, OBS_CLIP, out=obs)
-        return obs.astype(np.float32)
+        on_hand = m.stock.sum(axis=2)
+        out[b["dc_on_hand"]] = dc_on_hand * self._inv_dc
+        out[b["dc_available"]] = np.maximum(dc_on_hand - self.net.safety_reserve, 0) * self._inv_dc
+        out[b["dc_on_order"]] = m.on_order * self._inv_dc
+        out[b["on_hand"]] = (on_hand * self._inv_loc).ravel()
+        out[b["inbound"]] = (m.inbound * self._inv_loc).ravel()
+        out[self._forecast_to_orders] = exogenous[: -5]
+        out[b["backlog"]] = (m.backlog.sum(axis=(2, 3)) * self._inv_loc).ravel()
+        out[b["avg_age"]] = ((m.stock @ self.ages) / np.maximum(on_hand, 1) * self._inv_age).ravel()
+        out[b["calendar"]] = exogenous[-5:]
+        return np.clip(out, -1.0, OBS_CLIP).astype(np.float32)
