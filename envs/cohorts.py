@@ -21,11 +21,10 @@ def take_oldest(cohorts: IntArray, quantity: IntArray) -> IntArray:
     the units present.
     """
     oldest_first = cohorts[..., ::-1]
-    before = np.cumsum(oldest_first, axis=-1) - oldest_first
-    taken_oldest_first = np.clip(quantity[..., None] - before, 0, oldest_first)
-    taken = taken_oldest_first[..., ::-1]
+    still_wanted = quantity[..., None] - (np.cumsum(oldest_first, axis=-1) - oldest_first)
+    taken = np.minimum(np.maximum(still_wanted, 0), oldest_first)[..., ::-1]
     cohorts -= taken
-    return np.ascontiguousarray(taken)
+    return taken
 
 
 def split_oldest(cohorts: IntArray, shipments: IntArray) -> IntArray:

@@ -75,6 +75,9 @@ class SupplyChainModel:
         self._order_rule = order_rule(net)
         self._capital_cap = net.scenario.guardrails.working_capital_cap is not None
         self._all_locations = np.arange(net.n_locations)
+        self._priority = np.array(net.priority_order, dtype=np.int64)
+        self._has_backorders = bool(net.backorder_channels)
+        self._backorder_fraction = net.backorder_fraction[self._priority]
 
     # ----------------------------------------------------------------- episode
     def reset(self, seed: int) -> None:
@@ -235,42 +238,50 @@ class SupplyChainModel:
 
     # ------------------------------------------------------------------ demand
     def _serve(self, period: int) -> float:
-        """Serve the period's demand; records flows, returns the contract penalty."""
+        """Serve the period's demand; records flows, returns the contract penalty.
+
+        Vectorised over channels: in priority order, each channel's request (its
+        backorders plus its new orders) gets what the higher-priority channels left,
+        and within a channel the backorders are served before the new orders.
+        """
         net, acc = self.net, self.accounts
-        demand = self.episode.demand[period]  # (L, S, C)
-        served, lost, backordered = acc.served[period], acc.lost[period], acc.backordered[period]
+        order = self._priority
+        demand = self.episode.demand[period][:, :, order]  # (L, S, C) in priority order
         on_hand = self.stock.sum(axis=2)
-        remaining = on_hand.copy()
-        for c in net.priority_order:
-            wanted = demand[:, :, c]
-            if net.backorder_fraction[c] > 0:
-                waiting = self.backlog[:, :, c, :]
-                from_backlog = np.minimum(waiting.sum(axis=2), remaining)
-                if from_backlog.any():
-                    cohorts.take_oldest(waiting, from_backlog)
-                    remaining -= from_backlog
-                new = np.minimum(wanted, remaining)
-                remaining -= new
-                np.add(new, from_backlog, out=served[:, :, c])
-                unmet = wanted - new
-                queued = np.floor(unmet * net.backorder_fraction[c] + 1e-9).astype(np.int64)
-                backordered[:, :, c] = queued
-                waiting[:, :, 0] += queued
-                np.subtract(unmet, queued, out=lost[:, :, c])
-            else:
-                new = np.minimum(wanted, remaining, out=served[:, :, c])
-                remaining -= new
-                np.subtract(wanted, new, out=lost[:, :, c])
-        sold = on_hand - remaining
+        if self._has_backorders:
+            backlog = self.backlog[:, :, order, :]
+            waiting = backlog.sum(axis=3)
+            request = demand + waiting
+        else:
+            request = demand
+        ahead = np.cumsum(request, axis=2) - request
+        served = np.minimum(np.maximum(on_hand[:, :, None] - ahead, 0), request)
+        unmet = request - served
+        if self._has_backorders:
+            from_backlog = np.minimum(served, waiting)
+            if from_backlog.any():
+                cohorts.take_oldest(backlog, from_backlog)
+            unmet_new = demand - (served - from_backlog)
+            queued = np.floor(unmet_new * self._backorder_fraction + 1e-9).astype(np.int64)
+            backlog[:, :, :, 0] += queued
+            self.backlog[:, :, order, :] = backlog
+            acc.backordered[period][:, :, order] = queued
+            lost = unmet_new - queued
+        else:
+            lost = unmet
+        acc.served[period][:, :, order] = served
+        acc.lost[period][:, :, order] = lost
+        sold = served.sum(axis=2)
         issued = cohorts.take_oldest(self.stock, sold)
         self.sold_units += int(sold.sum())
         if acc.markdown is not None:
             given_up = (issued * net.markdown[None]).sum(axis=2) / np.maximum(sold, 1)  # (L, S)
-            acc.markdown[period] = served * net.price[None] * given_up[:, :, None]
+            acc.markdown[period] = acc.served[period] * net.price[None] * given_up[:, :, None]
         if not self._has_contracts:
             return 0.0
-        due = np.minimum(demand.sum(axis=0), net.contract_rights)  # (S, C)
-        met = np.minimum(served.sum(axis=0), due)
+        served_by_channel = acc.served[period].sum(axis=0)
+        due = np.minimum(self.episode.demand[period].sum(axis=0), net.contract_rights)  # (S, C)
+        met = np.minimum(served_by_channel, due)
         penalty = (due - met).sum(axis=0) * net.contract_penalty
         acc.contract_due += float(due.sum())
         acc.contract_met += float(met.sum())
