@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/allocsim simulate --scenario retail-small --policy random --episodes 3 --seed 0
-	$(BIN)/allocsim simulate --scenario retail-small --policy hold --episodes 3 --seed 0
+	$(BIN)/allocsim benchmark --scenario retail-small --episodes 20
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,12 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.baselines.balanced import BalancedPolicy
+from allocsim.baselines.base_stock import BaseStockPolicy
+from allocsim.baselines.min_max import MinMaxPolicy
+from allocsim.baselines.myopic_lp import MyopicLPPolicy
+from allocsim.baselines.priority import PriorityPolicy
+from allocsim.baselines.proportional import ProportionalPolicy
 from allocsim.baselines.simple import HoldPolicy, RandomPolicy
 
 
@@ -29,6 +35,12 @@ PolicyFactory = Callable[..., Predictor]
 POLICIES: dict[str, PolicyFactory] = {
     "random": RandomPolicy,
     "hold": HoldPolicy,
+    "proportional": ProportionalPolicy,
+    "balanced": BalancedPolicy,
+    "priority": PriorityPolicy,
+    "base-stock": BaseStockPolicy,
+    "min-max": MinMaxPolicy,
+    "myopic-lp": MyopicLPPolicy,
 }
 
 

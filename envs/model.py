@@ -155,7 +155,7 @@ class SupplyChainModel:
             location_inbound=self.inbound,
             forecast_rate=self.episode.forecast[self.period],
             network_value=self.position_value() if self._capital_cap else 0.0,
-            rule_orders=self._order_rule(dc_on_hand + self.on_order),
+            rule_orders=np.minimum(self._order_rule(dc_on_hand + self.on_order), self.net.supplier_capacity),
         )
 
     def _dispatch(self, period: int, decision: Decision) -> tuple[float, float]:

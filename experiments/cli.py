@@ -7,20 +7,27 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from allocsim.baselines.registry import policy_names
 from allocsim.envs.demand import DemandCsvError
-from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
+from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, preset_names
+from allocsim.experiments.kpis import HEADLINE
+from allocsim.experiments.seeds import seed_block
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
-HEADLINE = ("profit", "fill_rate", "revenue", "gross_margin", "holding_cost", "shortage_penalty",
-            "lost_sales_units", "avg_inventory_value", "avg_age", "contract_attainment")
+errors = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -89,6 +96,147 @@ def simulate(
     for key in HEADLINE:
         table.add_row(key, f"{result['summary'][key]:,.2f}")
     console.print(table)
+
+
+def _load(scenario: str, demand_csv: Path | None = None) -> Scenario:
+    """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given; exit 2 if bad."""
+    from allocsim.experiments.benchmark import with_demand_csv
+    from allocsim.experiments.evaluation import env_for
+
+    try:
+        loaded = load_scenario(scenario)
+        if demand_csv is not None:
+            loaded = with_demand_csv(loaded, demand_csv)
+            env_for(loaded)  # reads and checks the CSV now, in this process
+    except (ScenarioError, DemandCsvError) as err:
+        raise _fail(str(err)) from None
+    return loaded
+
+
+@contextmanager
+def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields ``advance(n)``. Refreshed on advance (no background thread)."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=errors, auto_refresh=False, transient=False,
+    )
+    with bar:
+        task = bar.add_task(what, total=total)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+            bar.refresh()
+
+        yield advance
+
+
+def _writable_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) now, so an unwritable target fails before any episode runs."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _fail(f"cannot create output folder {path}: {err.strerror or err}") from None
+    return path
+
+
+def _split(policies: str | None) -> list[str] | None:
+    return [p.strip() for p in policies.split(",") if p.strip()] if policies else None
+
+
+@app.command()
+def tune(
+    policy: Annotated[str, typer.Option(help="rule set whose parameters are searched")],
+    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
+    episodes: Annotated[int, typer.Option(min=1, help="tuning seeds per grid point")] = 20,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="JSON file for the best parameters [default: tuned/<scenario>/<policy>.json]"),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+) -> None:
+    """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark."""
+    from allocsim.experiments.grids import grid_points
+    from allocsim.experiments.tables import tune_table
+    from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, save_tuned, tuned_path
+    from allocsim.experiments.tuning import tune as search
+
+    loaded = _load(scenario)
+    try:
+        points = grid_points(policy)
+        seed_block("tuning").seeds(episodes)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    n_workers = workers or os.cpu_count() or 1
+    target = out or tuned_path(DEFAULT_TUNED_DIR, loaded.name, policy)
+    _writable_dir(target.parent)
+    started = time.perf_counter()
+    with _progress(len(points) * episodes, f"tune {policy}") as advance:
+        result = search(loaded, policy, episodes, n_workers=n_workers, on_done=advance)
+    console.print(tune_table(result))
+    try:
+        path = save_tuned(target, result)
+    except OSError as err:
+        raise _fail(f"cannot write {target}: {err.strerror or err}") from None
+    console.print(
+        f"best {policy} parameters {result.best.params} saved to {path} "
+        f"({time.perf_counter() - started:.1f} s)", highlight=False,
+    )
+
+
+@app.command()
+def benchmark(
+    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
+    episodes: Annotated[int, typer.Option(min=1, help="episodes per rule set")] = 20,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="first seed: seeds K, K+1, ... [default: start of the test block]"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="output folder [default: runs/<timestamp>-<scenario>/]")
+    ] = None,
+    demand_csv: Annotated[
+        Path | None, typer.Option(help="replay this demand history (period,sku,location,channel,quantity)")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    policies: Annotated[str | None, typer.Option(help="comma-separated rule sets [default: all]")] = None,
+    warm_up: Annotated[int, typer.Option(min=0, help="periods dropped from the KPIs at the start")] = 0,
+    tuned_dir: Annotated[Path, typer.Option(help="where tuned parameters are looked up")] = Path("tuned"),
+) -> None:
+    """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
+    from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
+    from allocsim.experiments.evaluation import prepare
+    from allocsim.experiments.seeds import seed_range
+    from allocsim.experiments.tables import benchmark_table
+
+    loaded = _load(scenario, demand_csv)
+    try:
+        seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
+        specs, _ = rule_specs(loaded.name, _split(policies), tuned_dir)
+        prepare(loaded, specs)
+        if warm_up >= loaded.periods:
+            raise ValueError(f"--warm-up must be below the horizon of {loaded.periods} periods, "
+                             f"got {warm_up}")
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    n_workers = workers or os.cpu_count() or 1
+    target = _writable_dir(out or default_out(loaded.name))
+    started = time.perf_counter()
+    total = len(specs) * episodes + min(2, len(specs))
+    with _progress(total, f"benchmark {loaded.name}") as advance:
+        result = run_benchmark(
+            loaded, seeds, policies=[s.name for s in specs], tuned_dir=tuned_dir,
+            n_workers=n_workers, warm_up=warm_up, on_done=advance,
+        )
+    try:
+        write_outputs(result, target)
+    except OSError as err:
+        raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
+    title = f"{loaded.name} · {episodes} episode(s) per rule on seeds {seeds[0]}..{seeds[-1]}"
+    console.print(benchmark_table(result.summary, title))
+    console.print(
+        f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -1,48 +1,196 @@
-"""Run policies on seeds: one KPI row per episode, the same seeds for every policy."""
+"""Run policies on seeds: one KPI row per policy x episode, the same seeds for every policy.
+
+Common random numbers: an episode's demand depends on its seed alone, and each
+episode gets a fresh policy seeded with the episode seed, so a row depends on
+(scenario, policy, parameters, seed) and nothing else -- not on the order the
+episodes run in, nor on how many worker processes share them.
+"""
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.envs.allocation_env import AllocationEnv
-from allocsim.envs.scenario import Scenario
+from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.experiments.warmup import after_warm_up
+
+Row = dict[str, Any]
 
 
-def run_episode(env: AllocationEnv, policy: Predictor, seed: int) -> dict[str, Any]:
-    """Play one episode on ``seed`` and return its KPI dict (with ``seed``)."""
+@dataclass(frozen=True)
+class PolicySpec:
+    """A rule set to evaluate: registry ``name``, its ``params`` and the ``label`` its rows carry."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+
+def run_episode(env: AllocationEnv, policy: Predictor, seed: int, warm_up: int = 0) -> Row:
+    """Play one episode on ``seed``; its KPI dict (with ``seed``), the first ``warm_up`` periods dropped."""
     obs, _ = env.reset(seed=seed)
-    done = False
+    snapshot: dict[str, Any] = {}
+    done, period = False, 0
     while not done:
         action, _ = policy.predict(obs, deterministic=True)
         obs, _, terminated, truncated, _ = env.step(action)
         done = terminated or truncated
-    return {"seed": seed, **env.kpis()}
+        period += 1
+        if period == warm_up and warm_up:
+            snapshot = env.kpis()
+    kpis = env.kpis()
+    if warm_up:
+        kpis = after_warm_up(kpis, snapshot, period, warm_up)
+    return {"seed": seed, **kpis}
 
 
+# ------------------------------------------------------------------ workers
+_ENVS: dict[str, AllocationEnv] = {}
+
+
+def env_for(scenario: Scenario) -> AllocationEnv:
+    """One env per scenario per process, built on first use."""
+    key = scenario.model_dump_json()
+    env = _ENVS.get(key)
+    if env is None:
+        env = _ENVS[key] = AllocationEnv(scenario)
+    return env
+
+
+def _run_chunk(scenario: Scenario, spec: PolicySpec, seeds: Sequence[int], warm_up: int) -> list[Row]:
+    """Worker task: ``spec`` on each seed, a fresh policy seeded per episode."""
+    env = env_for(scenario)
+    rows = []
+    for seed in seeds:
+        policy = make_policy(spec.name, env, seed=seed, **spec.params)
+        rows.append({"policy": spec.label, **run_episode(env, policy, seed, warm_up)})
+    return rows
+
+
+def _pool_context() -> Any:
+    """Fork where the platform has it (workers inherit imports), the default start method elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def prepare(scenario: str | Path | Scenario, specs: Sequence[PolicySpec]) -> Scenario:
+    """Load the scenario and build every policy once, so bad input fails here, not in a worker.
+
+    Raises ``ScenarioError``, ``DemandCsvError`` or ``ValueError`` (unknown policy, bad parameters).
+    """
+    loaded = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
+    env = env_for(loaded)
+    for spec in specs:
+        try:
+            make_policy(spec.name, env, seed=0, **spec.params)
+        except (TypeError, ValueError) as err:
+            first = str(err).strip().splitlines()
+            detail = " ".join(line.strip() for line in first[:3])
+            raise ValueError(f"policy {spec.label!r}: {detail}") from None
+    labels = [s.label for s in specs]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"policy labels must be unique, got {labels}")
+    return loaded
+
+
+def evaluate(
+    scenario: str | Path | Scenario,
+    specs: Sequence[PolicySpec],
+    seeds: Sequence[int],
+    *,
+    n_workers: int | None = None,
+    warm_up: int = 0,
+    on_done: Callable[[int], None] | None = None,
+) -> list[Row]:
+    """Every spec on every seed; rows ordered by spec, then seed, whatever ``n_workers``.
+
+    ``n_workers`` defaults to ``os.cpu_count()``; 1 runs in this process. ``on_done``
+    is called with the number of episodes each finished task completed (for a
+    progress bar). Each worker builds its own env from the scenario.
+    """
+    if not specs or not seeds:
+        raise ValueError("need at least one policy and one seed")
+    loaded = prepare(scenario, specs)
+    if not 0 <= warm_up < loaded.periods:
+        raise ValueError(f"warm-up must be in 0..{loaded.periods - 1} periods, got {warm_up}")
+    workers = max(1, n_workers or os.cpu_count() or 1)
+    size = max(1, math.ceil(len(seeds) / (4 * workers)))  # a slow rule spreads over all workers
+    tasks = [
+        (i, spec, list(seeds[j : j + size]))
+        for j in range(0, len(seeds), size)
+        for i, spec in enumerate(specs)
+    ]
+    results: dict[tuple[int, int], list[Row]] = {}
+    if workers == 1 or len(tasks) == 1:
+        for i, spec, chunk in tasks:
+            results[i, chunk[0]] = _run_chunk(loaded, spec, chunk, warm_up)
+            if on_done:
+                on_done(len(chunk))
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context()) as pool:
+            futures = {
+                pool.submit(_run_chunk, loaded, spec, chunk, warm_up): (i, chunk[0], len(chunk))
+                for i, spec, chunk in tasks
+            }
+            for future in as_completed(futures):
+                i, first, n = futures[future]
+                results[i, first] = future.result()
+                if on_done:
+                    on_done(n)
+    return [row for key in sorted(results) for row in results[key]]
+
+
+# ------------------------------------------------------------------ results
 def simulate(
-    scenario: str | Scenario, policy: str, episodes: int, seed: int
+    scenario: str | Scenario, policy: str, episodes: int, seed: int, n_workers: int = 1
 ) -> dict[str, Any]:
     """The ``allocsim simulate`` result: episodes on seeds ``seed .. seed + episodes - 1``."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    env = AllocationEnv(scenario)
-    agent = make_policy(policy, env, seed=seed)
-    rows = [run_episode(env, agent, seed + i) for i in range(episodes)]
+    loaded = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
+    rows = evaluate(loaded, [PolicySpec(policy)], range(seed, seed + episodes), n_workers=n_workers)
+    episodes_out = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
     return {
-        "scenario": env.scenario.name,
+        "scenario": loaded.name,
         "policy": policy,
-        "episodes": rows,
-        "summary": summarise(rows),
+        "episodes": episodes_out,
+        "summary": summarise(episodes_out),
     }
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
+def scalar_kpis(rows: Sequence[Row]) -> list[str]:
+    """Names of the scalar KPIs in the rows, in the env's order (no seed, policy or breakdowns)."""
+    return [k for k, v in rows[0].items() if isinstance(v, int | float) and k != "seed"]
+
+
+def summarise(rows: list[Row]) -> dict[str, float]:
     """Mean of every scalar KPI over the rows (NaN where a KPI is undefined in all)."""
-    keys = [k for k, v in rows[0].items() if isinstance(v, int | float) and k != "seed"]
     out: dict[str, float] = {}
-    for key in keys:
+    for key in scalar_kpis(rows):
         values = [float(r[key]) for r in rows if not math.isnan(float(r[key]))]
         out[key] = sum(values) / len(values) if values else float("nan")
+    return out
+
+
+def flatten(row: Row, prefix: str = "") -> Row:
+    """Nested breakdowns as flat columns: ``by_location.store-north.fill_rate``."""
+    out: Row = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
     return out

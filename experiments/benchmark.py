@@ -1,0 +1,179 @@
+"""``allocsim benchmark``: every rule set on common random numbers, tables, plots and an HTML report.
+
+Rules come from the registry (``allocsim.baselines.registry``), each with tuned
+parameters where ``<tuned-dir>/<scenario>/<policy>.json`` exists (see
+``experiments.tuning``) and its defaults otherwise. Output, written file by file
+with temp file + ``os.replace``, to the run directory:
+
+======================  ================================================================
+``episodes.parquet``    one row per policy x seed, flat KPI columns (breakdowns as
+``episodes.csv``        ``by_location.<name>.<kpi>`` / ``by_channel.<name>.<kpi>``)
+``summary.csv``         per policy: ``<kpi>_mean`` and ``<kpi>_ci95``, ranked by profit,
+                        paired profit difference against the best rule with its CI
+``summary.md``          the same as readable tables
+``kpi_bars.png``        headline KPIs with 95% CIs
+``service_margin.png``  fill rate against profit, Pareto front marked
+``over_time.png``       inventory and fill rate by location, two best rules, first seed
+``timeseries.csv``      the per-period numbers behind ``over_time.png``
+``run.json``            settings, seeds and parameters of the run
+``report.html``         one self-contained page (tables + embedded plots), opens offline
+======================  ================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocsim.baselines.registry import POLICIES, policy_names
+from allocsim.envs.scenario import Scenario
+from allocsim.experiments import plots
+from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
+from allocsim.experiments.files import atomic_write, write_bytes, write_text
+from allocsim.experiments.report import RunInfo, report_html, summary_markdown
+from allocsim.experiments.summary import episodes_frame, summary_frame
+from allocsim.experiments.traces import trace_episode
+from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, load_tuned, tuned_path
+
+BAR_KPIS = ("profit", "fill_rate", "revenue", "holding_cost", "shortage_penalty",
+            "lost_sales_units", "avg_inventory_value", "avg_age")
+TRACED = 2  # policies whose per-period series are plotted
+
+
+def default_out(scenario: str, now: datetime | None = None) -> Path:
+    """``runs/<timestamp>-<scenario>/`` under the working directory."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stamp}-{scenario}"
+
+
+def with_demand_csv(scenario: Scenario, path: Path) -> Scenario:
+    """The scenario with its demand replayed from ``path`` (absolute, so workers find it)."""
+    demand = scenario.demand.model_copy(update={"csv": str(Path(path).resolve())})
+    return scenario.model_copy(update={"demand": demand})
+
+
+def rule_specs(
+    scenario: str, names: Sequence[str] | None = None, tuned_dir: Path = DEFAULT_TUNED_DIR
+) -> tuple[list[PolicySpec], dict[str, dict[str, Any]]]:
+    """Specs for ``names`` (default: every registered rule) and where each one's parameters came from."""
+    valid = policy_names()
+    chosen = list(names) if names else valid
+    unknown = [n for n in chosen if n not in valid]
+    if unknown:
+        raise ValueError(f"unknown policy {unknown[0]!r}; valid: {', '.join(valid)}")
+    specs, sources = [], {}
+    for name in dict.fromkeys(chosen):
+        params = load_tuned(tuned_dir, scenario, name)
+        specs.append(PolicySpec(name, params or {}))
+        source = f"tuned: {tuned_path(tuned_dir, scenario, name)}" if params is not None else "defaults"
+        sources[name] = {"params": effective_params(name, params or {}), "source": source}
+    return specs, sources
+
+
+def effective_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter the rule will run with (defaults filled in), for the report; {} if it has none.
+
+    Parameters the rule rejects are returned as given: ``evaluate`` reports them.
+    """
+    model = getattr(POLICIES[name], "Params", None)
+    if model is None:
+        return dict(params)
+    try:
+        return model(**params).model_dump(mode="json")
+    except ValueError:
+        return dict(params)
+
+
+@dataclass
+class BenchmarkResult:
+    """Rows, tables and figures of one benchmark run."""
+
+    rows: list[Row]
+    summary: pd.DataFrame
+    trace: pd.DataFrame
+    info: RunInfo
+    images: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+
+def run_benchmark(
+    scenario: Scenario,
+    seeds: Sequence[int],
+    *,
+    policies: Sequence[str] | None = None,
+    tuned_dir: Path = DEFAULT_TUNED_DIR,
+    n_workers: int = 1,
+    warm_up: int = 0,
+    on_done: Callable[[int], None] | None = None,
+) -> BenchmarkResult:
+    """Evaluate the rules on ``seeds``, summarise, trace the two best and draw the figures.
+
+    ``on_done`` receives episode counts as they finish: ``len(policies) x len(seeds)``
+    evaluation episodes, then one traced episode per plotted rule.
+    """
+    started = time.perf_counter()
+    specs, sources = rule_specs(scenario.name, policies, tuned_dir)
+    rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done)
+    summary = summary_frame(rows)
+    by_label = {s.label: s for s in specs}
+    traced: list[dict[str, Any]] = []
+    for label in list(summary["policy"])[:TRACED]:
+        traced += trace_episode(scenario, by_label[label], seeds[0])
+        if on_done:
+            on_done(1)
+    trace = pd.DataFrame(traced)
+    info = RunInfo(
+        scenario=scenario.name,
+        description=" ".join(scenario.description.split()),
+        seeds=list(seeds),
+        workers=n_workers,
+        warm_up=warm_up,
+        wall_seconds=time.perf_counter() - started,
+        created=datetime.now().isoformat(timespec="seconds"),
+        demand_csv=scenario.demand.csv,
+        params=sources,
+    )
+    images = {
+        "kpi_bars.png": ("KPI means with 95% confidence intervals", plots.kpi_bars(summary, BAR_KPIS)),
+        "service_margin.png": ("Service (fill rate) against margin (profit)", plots.service_margin(summary)),
+        "over_time.png": (
+            "Inventory and fill rate over time by location",
+            plots.over_time(trace, list(summary["policy"])[:TRACED]),
+        ),
+    }
+    info = RunInfo(**{**info.__dict__, "wall_seconds": time.perf_counter() - started})
+    return BenchmarkResult(rows, summary, trace, info, images)
+
+
+def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
+    """Write every file of the run to ``out`` (created if needed), each atomically; their paths."""
+    out = Path(out)
+    episodes = episodes_frame(result.rows)
+    written = [
+        atomic_write(out / "episodes.parquet", lambda p: episodes.to_parquet(p, index=False)),
+        atomic_write(out / "episodes.csv", lambda p: episodes.to_csv(p, index=False)),
+        atomic_write(out / "summary.csv", lambda p: result.summary.to_csv(p, index=False)),
+        write_text(out / "summary.md", summary_markdown(result.summary, result.info)),
+        atomic_write(out / "timeseries.csv", lambda p: result.trace.to_csv(p, index=False)),
+    ]
+    written += [write_bytes(out / name, png) for name, (_, png) in result.images.items()]
+    run = {
+        "scenario": result.info.scenario,
+        "seeds": list(result.info.seeds),
+        "workers": result.info.workers,
+        "warm_up": result.info.warm_up,
+        "demand_csv": result.info.demand_csv,
+        "wall_seconds": round(result.info.wall_seconds, 3),
+        "created": result.info.created,
+        "policies": result.info.params,
+    }
+    written.append(write_text(out / "run.json", json.dumps(run, indent=2) + "\n"))
+    written.append(write_text(out / "report.html", report_html(result.summary, result.info, result.images)))
+    return written
+

@@ -1,0 +1,144 @@
+"""allocsim benchmark: files exist and parse, the report is self-contained, bad input exits 2."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from allocsim.experiments.cli import app
+
+runner = CliRunner()
+PNG = b"\x89PNG\r\n\x1a\n"
+EPISODES = 3
+POLICIES = ("balanced", "random")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "run"
+    args = [
+        "benchmark", "--scenario", "retail-small", "--episodes", str(EPISODES), "--seed", "40000",
+        "--policies", ",".join(POLICIES), "--workers", "1", "--out", str(out),
+        "--tuned-dir", str(out.parent / "no-tuned"),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "balanced" in result.stdout and "report:" in result.stdout
+    return out
+
+
+def test_every_file_is_written(run_dir: Path) -> None:
+    names = {p.name for p in run_dir.iterdir()}
+    assert names == {
+        "episodes.parquet", "episodes.csv", "summary.csv", "summary.md", "kpi_bars.png",
+        "service_margin.png", "over_time.png", "timeseries.csv", "run.json", "report.html",
+    }
+
+
+def test_episode_files_have_one_row_per_policy_and_seed(run_dir: Path) -> None:
+    parquet = pd.read_parquet(run_dir / "episodes.parquet")
+    csv = pd.read_csv(run_dir / "episodes.csv")
+    assert len(parquet) == len(csv) == len(POLICIES) * EPISODES
+    assert set(zip(csv["policy"], csv["seed"], strict=True)) == {
+        (p, s) for p in POLICIES for s in range(40_000, 40_000 + EPISODES)
+    }
+    assert {"fill_rate", "profit", "units_requested", "by_location.store-north.fill_rate"} <= set(csv.columns)
+    assert parquet["profit"].tolist() == pytest.approx(csv["profit"].tolist())
+    expected = 100 * csv["units_fulfilled"] / csv["units_requested"]
+    assert csv["fill_rate"].tolist() == pytest.approx(expected.tolist())
+    per_seed = csv.groupby("seed")["units_requested"].nunique()
+    assert (per_seed == 1).all()
+
+
+def test_summary_is_ranked_with_cis_and_paired_difference(run_dir: Path) -> None:
+    summary = pd.read_csv(run_dir / "summary.csv")
+    assert sorted(summary["policy"]) == sorted(POLICIES)
+    assert list(summary["rank"]) == [1, 2]
+    assert summary["profit_mean"].is_monotonic_decreasing
+    assert {"profit_ci95", "fill_rate_mean", "fill_rate_ci95", "profit_vs_ref", "profit_vs_ref_ci95"} <= set(
+        summary.columns
+    )
+    assert summary.loc[0, "profit_vs_ref"] == 0.0
+    assert summary.loc[1, "profit_vs_ref"] < 0
+    md = (run_dir / "summary.md").read_text()
+    assert "| rank | policy |" in md and "±" in md
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["seeds"] == list(range(40_000, 40_000 + EPISODES))
+
+
+def test_plots_are_pngs(run_dir: Path) -> None:
+    for name in ("kpi_bars.png", "service_margin.png", "over_time.png"):
+        assert (run_dir / name).read_bytes().startswith(PNG)
+    trace = pd.read_csv(run_dir / "timeseries.csv")
+    assert set(trace["policy"]) == set(POLICIES)
+    assert {"store-north", "DC"} <= set(trace["location"])
+
+
+def test_report_is_one_self_contained_page(run_dir: Path) -> None:
+    page = (run_dir / "report.html").read_text()
+    assert "<table>" in page and "</table>" in page
+    images = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 3
+    assert all(base64.b64decode(img).startswith(PNG) for img in images)
+    assert not re.search(r'(src|href)="(https?:|//|[^d#][^"]*\.(png|css|js))', page)
+
+
+def _one_line_exit_2(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_bad_demand_csv_exits_2_naming_row_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "history.csv"
+    bad.write_text("period,sku,location,channel,quantity\n0,jacket,store-north,store,3\n1,jacket,store-north,store,x\n")
+    line = _one_line_exit_2(["benchmark", "--demand-csv", str(bad), "--out", str(tmp_path / "out")])
+    assert "row 3" in line and "quantity" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_demand_csv_is_replayed(tmp_path: Path) -> None:
+    history = tmp_path / "history.csv"
+    history.write_text("period,sku,location,channel,quantity\n0,widget,store-a,store,2\n3,widget,store-b,store,1\n")
+    out = tmp_path / "out"
+    args = ["benchmark", "--scenario", "tiny-dp", "--episodes", "2", "--policies", "hold,random",
+            "--workers", "1", "--demand-csv", str(history), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    episodes = pd.read_csv(out / "episodes.csv")
+    assert (episodes["units_requested"] == 3).all()
+    assert "replayed from" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["benchmark", "--policies", "balanced,nope"], "nope"),
+        (["benchmark", "--scenario", "no-such-preset"], "retail-small"),
+        (["benchmark", "--scenario", "tiny-dp", "--warm-up", "8"], "warm-up"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args: list[str], needle: str) -> None:
+    assert needle in _one_line_exit_2(args)
+
+
+def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "h.csv"
+    bad.write_text("period,sku\n0,jacket\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "allocsim.experiments.cli", "benchmark", "--demand-csv", str(bad)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert "missing column" in proc.stderr
