@@ -36,8 +36,10 @@ def largest_remainder(total: IntArray, fractions: FloatArray) -> IntArray:
     short = total - base.sum(axis=1)
     if not short.any():
         return base
-    ranks = np.argsort(np.argsort(base - raw, axis=1, kind="stable"), axis=1, kind="stable")
-    return base + (ranks < short[:, None])
+    order = np.argsort(base - raw, axis=1, kind="stable")  # largest remainders first
+    bonus = np.zeros_like(base)
+    np.put_along_axis(bonus, order, np.arange(order.shape[1])[None, :] < short[:, None], axis=1)
+    return base + bonus
 
 
 @dataclass(frozen=True)

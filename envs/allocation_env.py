@@ -137,7 +137,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         if self.render_mode != "ansi":
             return None
         m = self.model
-        lines = [f"period {m.period}/{self.network.periods}  DC on hand {m.dc.sum(axis=1).tolist()}"]
-        for name, row in zip(self.network.locations, m.stock.sum(axis=2), strict=True):
+        lines = [f"period {m.period}/{self.network.periods}  DC on hand {m.dc.sum(axis=0).tolist()}"]
+        for name, row in zip(self.network.locations, m.stock.sum(axis=0), strict=True):
             lines.append(f"  {name:>16}: {row.tolist()}")
         return "\n".join(lines)

@@ -69,7 +69,9 @@ class SupplyChainModel:
         self._lead_groups = [(d, np.flatnonzero(net.lead_time == d)) for d in leads]
         # backorder age buckets: created at 0, lost once older than the channel's patience
         backlog_ages = np.arange(net.max_patience + 2)
-        self._patience_lost = backlog_ages[None, :] > net.patience[:, None]  # (C, P)
+        self._patience_lost = (backlog_ages[:, None] > net.patience[None, :])[:, None, None, :]  # P,1,1,C
+        self._expired_at_locations = net.expired_mask[:, None, :]  # (A, 1, S)
+        self._markdown_at_locations = net.markdown[:, None, :]  # (A, 1, S)
         self._aged_from = min(net.scenario.guardrails.aging_goal + 1, net.age_buckets - 1)
         self._has_contracts = bool(net.contract_rights.any())
         self._order_rule = order_rule(net)
@@ -86,13 +88,13 @@ class SupplyChainModel:
         n_l, n_s, n_c, n_a = net.n_locations, net.n_skus, net.n_channels, net.age_buckets
         self.episode: EpisodeDemand = sample_episode(self.profile, net, seed)
         self.env = simpy.Environment()
-        self.dc = np.zeros((n_s, n_a), dtype=np.int64)
-        self.dc[:, 0] = net.initial_dc_stock
-        self.stock = np.zeros((n_l, n_s, n_a), dtype=np.int64)
-        self.stock[:, :, 0] = net.initial_location_stock
+        self.dc = np.zeros((n_a, n_s), dtype=np.int64)
+        self.dc[0] = net.initial_dc_stock
+        self.stock = np.zeros((n_a, n_l, n_s), dtype=np.int64)
+        self.stock[0] = net.initial_location_stock
         self.inbound = np.zeros((n_l, n_s), dtype=np.int64)
         self.on_order = net.planned_receipts.sum(axis=0).astype(np.int64)
-        self.backlog = np.zeros((n_l, n_s, n_c, net.max_patience + 2), dtype=np.int64)
+        self.backlog = np.zeros((net.max_patience + 2, n_l, n_s, n_c), dtype=np.int64)
         self.initial_units = int(net.initial_dc_stock.sum() + net.initial_location_stock.sum())
         self.received_units = 0
         self.sold_units = 0
@@ -140,18 +142,18 @@ class SupplyChainModel:
     # ---------------------------------------------------------------- decision
     def position_value(self) -> float:
         """Inventory at cost on hand, in transit and on order (for the capital cap)."""
-        units = self.dc.sum(axis=1) + self.stock.sum(axis=(0, 2)) + self.inbound.sum(axis=0)
+        units = self.dc.sum(axis=0) + self.stock.sum(axis=(0, 1)) + self.inbound.sum(axis=0)
         return float((units + self.on_order) @ self.net.unit_cost)
 
     def dc_available(self) -> IntArray:
-        return np.maximum(self.dc.sum(axis=1) - self.net.safety_reserve, 0)
+        return np.maximum(self.dc.sum(axis=0) - self.net.safety_reserve, 0)
 
     def context(self) -> DecisionContext:
         """The facts the decoder and guardrails see now."""
-        dc_on_hand = self.dc.sum(axis=1)
+        dc_on_hand = self.dc.sum(axis=0)
         return DecisionContext(
             dc_available=np.maximum(dc_on_hand - self.net.safety_reserve, 0),
-            location_on_hand=self.stock.sum(axis=2),
+            location_on_hand=self.stock.sum(axis=0),
             location_inbound=self.inbound,
             forecast_rate=self.episode.forecast[self.period],
             network_value=self.position_value() if self._capital_cap else 0.0,
@@ -167,18 +169,18 @@ class SupplyChainModel:
         if alloc.any():
             shipped = cohorts.split_oldest(self.dc, alloc)
             for lead, idx in self._lead_groups:
-                self._ship(idx, cohorts.aged_by(shipped[idx], int(lead)), int(lead))
+                self._ship(idx, cohorts.aged_by(shipped[:, idx], int(lead)), int(lead))
             by_location = alloc.sum(axis=1) * net.shipping_cost
             costs[1, period, :-1] = by_location
             shipping = float(by_location.sum())
         if decision.transfers.any():
             for lane in np.flatnonzero(decision.transfers.sum(axis=1)):
                 src, dst = int(net.lane_source[lane]), int(net.lane_target[lane])
-                moved = cohorts.take_oldest(self.stock[src], decision.transfers[lane])
+                moved = cohorts.take_oldest(self.stock[:, src], decision.transfers[lane])
                 total_lead = net.lane_lead[lane] + decision.transfer_delay[lane]
                 for lead in np.unique(total_lead):
-                    part = np.where((total_lead == lead)[:, None], moved, 0)
-                    self._ship(np.array([dst]), cohorts.aged_by(part[None], int(lead)), int(lead))
+                    part = np.where((total_lead == lead)[None, :], moved, 0)
+                    self._ship(np.array([dst]), cohorts.aged_by(part[:, None], int(lead)), int(lead))
                 cost = float(decision.transfers[lane].sum() * net.lane_cost[lane])
                 costs[2, period, src] += cost
                 transfer += cost
@@ -189,8 +191,8 @@ class SupplyChainModel:
         return shipping, transfer
 
     def _ship(self, idx: IntArray, moving: IntArray, lead: int) -> None:
-        """Put cohorts ``moving`` (len(idx), S, A) in transit to locations ``idx``."""
-        units = moving.sum(axis=2)
+        """Put cohorts ``moving`` (A, len(idx), S) in transit to locations ``idx``."""
+        units = moving.sum(axis=0)
         if not units.any():
             return
         self.inbound[idx] += units
@@ -199,9 +201,9 @@ class SupplyChainModel:
             arrived = moving
             if self.net.has_shelf_life:
                 arrived = moving.copy()
-                expired = cohorts.remove_expired(arrived, self.net.expired_mask)
+                expired = cohorts.remove_expired(arrived, self._expired_at_locations)
                 self._write_off(expired, idx)
-            self.stock[idx] += arrived
+            self.stock[:, idx] += arrived
             self.inbound[idx] -= units
 
         if lead == 0:
@@ -225,7 +227,7 @@ class SupplyChainModel:
         quantity = quantity.astype(np.int64)
 
         def book() -> None:
-            self.dc[:, 0] += quantity
+            self.dc[0] += quantity
             self.on_order -= quantity
             self.received_units += int(quantity.sum())
             self.accounts.book_purchase(int(self.env.now), float(quantity @ self.net.unit_cost))
@@ -247,10 +249,10 @@ class SupplyChainModel:
         net, acc = self.net, self.accounts
         order = self._priority
         demand = self.episode.demand[period][:, :, order]  # (L, S, C) in priority order
-        on_hand = self.stock.sum(axis=2)
+        on_hand = self.stock.sum(axis=0)
         if self._has_backorders:
-            backlog = self.backlog[:, :, order, :]
-            waiting = backlog.sum(axis=3)
+            backlog = self.backlog[..., order]
+            waiting = backlog.sum(axis=0)
             request = demand + waiting
         else:
             request = demand
@@ -263,8 +265,8 @@ class SupplyChainModel:
                 cohorts.take_oldest(backlog, from_backlog)
             unmet_new = demand - (served - from_backlog)
             queued = np.floor(unmet_new * self._backorder_fraction + 1e-9).astype(np.int64)
-            backlog[:, :, :, 0] += queued
-            self.backlog[:, :, order, :] = backlog
+            backlog[0] += queued
+            self.backlog[..., order] = backlog
             acc.backordered[period][:, :, order] = queued
             lost = unmet_new - queued
         else:
@@ -275,7 +277,7 @@ class SupplyChainModel:
         issued = cohorts.take_oldest(self.stock, sold)
         self.sold_units += int(sold.sum())
         if acc.markdown is not None:
-            given_up = (issued * net.markdown[None]).sum(axis=2) / np.maximum(sold, 1)  # (L, S)
+            given_up = (issued * self._markdown_at_locations).sum(axis=0) / np.maximum(sold, 1)  # (L, S)
             acc.markdown[period] = acc.served[period] * net.price[None] * given_up[:, :, None]
         if not self._has_contracts:
             return 0.0
@@ -294,21 +296,22 @@ class SupplyChainModel:
         last = period == net.periods - 1
         served, lost = acc.served[period], acc.lost[period]
         if net.backorder_channels:
-            acc.waiting[period] = self.backlog.sum(axis=3)
+            acc.waiting[period] = self.backlog.sum(axis=0)
             cohorts.age_in_place(self.backlog)
             expiring = self.backlog.copy() if last else np.where(self._patience_lost, self.backlog, 0)
             self.backlog -= expiring
-            lost += expiring.sum(axis=3)
+            lost += expiring.sum(axis=0)
         cohorts.age_in_place(self.dc)
         cohorts.age_in_place(self.stock)
         if net.has_shelf_life:
             self._write_off(cohorts.remove_expired(self.dc, net.expired_mask)[None], None)
-            self._write_off(cohorts.remove_expired(self.stock, net.expired_mask), self._all_locations)
-        loc_units = self.stock.sum(axis=2)
-        dc_units = self.dc.sum(axis=1)
+            expired = cohorts.remove_expired(self.stock, self._expired_at_locations)
+            self._write_off(expired, self._all_locations)
+        loc_units = self.stock.sum(axis=0)
+        dc_units = self.dc.sum(axis=0)
         acc.location_units[period] = loc_units
         acc.dc_units[period] = dc_units
-        acc.age_units[period] = self.stock.sum(axis=(0, 1)) + self.dc.sum(axis=0)
+        acc.age_units[period] = self.stock.sum(axis=(1, 2)) + self.dc.sum(axis=1)
         holding = acc.node_cost[0, period]
         holding[:-1] = loc_units @ net.holding_cost
         holding[-1] = dc_units @ net.holding_cost

@@ -39,8 +39,8 @@ class Network:
     holding_cost: FloatArray
     salvage_value: FloatArray
     price: FloatArray
-    markdown: FloatArray  # (S, A) share of price given up at each age
-    expired_mask: NDArray[np.bool_]  # (S, A)
+    markdown: FloatArray  # (A, S) share of price given up at each age
+    expired_mask: NDArray[np.bool_]  # (A, S)
     has_markdown: bool
     has_shelf_life: bool
     # channels (C,)
@@ -105,15 +105,15 @@ class Network:
         n_s, n_c, n_a = len(skus), len(chans), scenario.age_buckets
 
         price = np.zeros((n_s, n_c))
-        markdown = np.zeros((n_s, n_a))
-        expired = np.zeros((n_s, n_a), dtype=bool)
+        markdown = np.zeros((n_a, n_s))
+        expired = np.zeros((n_a, n_s), dtype=bool)
         for i, sku in enumerate(scenario.skus):
             for ch, p in sku.price.items():
                 price[i, c_index[ch]] = p
             for step in sku.markdown:
-                markdown[i, step.age :] = step.discount
+                markdown[step.age :, i] = step.discount
             if sku.shelf_life is not None:
-                expired[i, sku.shelf_life :] = True
+                expired[sku.shelf_life :, i] = True
 
         channels = scenario.channels
         fraction = {"lost": lambda c: 0.0, "backorder": lambda c: 1.0, "mix": lambda c: c.backorder_fraction}

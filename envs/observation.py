@@ -131,15 +131,16 @@ class ObservationLayout:
         exogenous = self._exogenous(m.episode)[m.period]
         out = self._buffer
         b = self.blocks
-        dc_on_hand = m.dc.sum(axis=1)
-        on_hand = m.stock.sum(axis=2)
+        dc_on_hand = m.dc.sum(axis=0)
+        on_hand = m.stock.sum(axis=0)
         out[b["dc_on_hand"]] = dc_on_hand * self._inv_dc
         out[b["dc_available"]] = np.maximum(dc_on_hand - self.net.safety_reserve, 0) * self._inv_dc
         out[b["dc_on_order"]] = m.on_order * self._inv_dc
         out[b["on_hand"]] = (on_hand * self._inv_loc).ravel()
         out[b["inbound"]] = (m.inbound * self._inv_loc).ravel()
         out[self._forecast_to_orders] = exogenous[: -5]
-        out[b["backlog"]] = (m.backlog.sum(axis=(2, 3)) * self._inv_loc).ravel()
-        out[b["avg_age"]] = ((m.stock @ self.ages) / np.maximum(on_hand, 1) * self._inv_age).ravel()
+        out[b["backlog"]] = (m.backlog.sum(axis=(0, 3)) * self._inv_loc).ravel()
+        age_sum = np.tensordot(self.ages, m.stock, axes=1)
+        out[b["avg_age"]] = (age_sum / np.maximum(on_hand, 1) * self._inv_age).ravel()
         out[b["calendar"]] = exogenous[-5:]
         return np.clip(out, -1.0, OBS_CLIP).astype(np.float32)

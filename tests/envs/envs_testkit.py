@@ -72,7 +72,7 @@ def check_state(env: AllocationEnv) -> None:
     for name in ("dc", "stock", "inbound", "backlog", "on_order"):
         arr = getattr(model, name)
         assert (arr >= 0).all(), f"period {model.period}: negative entries in {name}: {arr.min()}"
-    occupied = model.stock.sum(axis=(1, 2)) + model.inbound.sum(axis=1)
+    occupied = model.stock.sum(axis=(0, 2)) + model.inbound.sum(axis=1)
     over = occupied > env.network.capacity
     assert not over.any(), (
         f"period {model.period}: on hand + inbound {occupied[over]} above capacity "

@@ -8,13 +8,43 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from allocsim.envs import cohorts
+from allocsim.envs import cohorts as age_first
 from allocsim.envs.actions import ActionLayout, largest_remainder
 from allocsim.envs.guardrails import DecisionContext, DecisionLog
 from allocsim.envs.network import Network
 from allocsim.envs.scenario import scenario_from_dict
 
 SETTINGS = settings(max_examples=60, deadline=None)
+
+
+class cohorts:  # stands in for the module under test
+    """The library keeps age on the FIRST axis; these tests read naturally with age last.
+
+    Each wrapper hands the library a moved-axis view (so in-place updates reach the
+    caller's array) and moves the age axis of any result back to the end.
+    """
+
+    @staticmethod
+    def take_oldest(stock, quantity):
+        return np.moveaxis(age_first.take_oldest(np.moveaxis(stock, -1, 0), quantity), 0, -1)
+
+    @staticmethod
+    def split_oldest(dc, shipments):
+        return np.moveaxis(age_first.split_oldest(np.moveaxis(dc, -1, 0), shipments), 0, -1)
+
+    @staticmethod
+    def age_in_place(stock):
+        age_first.age_in_place(np.moveaxis(stock, -1, 0))
+
+    @staticmethod
+    def aged_by(stock, periods):
+        return np.moveaxis(age_first.aged_by(np.moveaxis(stock, -1, 0), periods), 0, -1)
+
+    @staticmethod
+    def remove_expired(stock, mask):
+        moved = np.moveaxis(stock, -1, 0)
+        mask_first = np.moveaxis(np.broadcast_to(mask, stock.shape), -1, 0)
+        return age_first.remove_expired(moved, mask_first)
 
 
 def int_arrays(shape, high=30):
