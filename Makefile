@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/bench_env.py
+	$(BIN)/python bench/bench_bounds.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -9,7 +9,8 @@ with temp file + ``os.replace``, to the run directory:
 ``episodes.parquet``    one row per policy x seed, flat KPI columns (breakdowns as
 ``episodes.csv``        ``by_location.<name>.<kpi>`` / ``by_channel.<name>.<kpi>``)
 ``summary.csv``         per policy: ``<kpi>_mean`` and ``<kpi>_ci95``, ranked by profit,
-                        paired profit difference against the best rule with its CI
+                        paired profit difference against the best rule with its CI,
+                        and the share of the best-rule-to-bound gap it closes
 ``summary.md``          the same as readable tables
 ``kpi_bars.png``        headline KPIs with 95% CIs
 ``service_margin.png``  fill rate against profit, Pareto front marked
@@ -18,6 +19,12 @@ with temp file + ``os.replace``, to the run directory:
 ``run.json``            settings, seeds and parameters of the run
 ``report.html``         one self-contained page (tables + embedded plots), opens offline
 ======================  ================================================================
+
+Bounds (``experiments.bounds``): unless ``bound=False`` or a warm-up is set, the
+clairvoyant LP bound is solved once per seed (not per policy) and every episode
+row gets ``bound`` and ``gap_to_bound_pct``; on scenarios the exact DP solves
+(tiny-dp) also ``gap_to_optimal_pct``. ``dp`` itself is not a rule: it runs only
+when named in ``policies`` and is never the best rule the gap is measured from.
 """
 
 from __future__ import annotations
@@ -32,9 +39,10 @@ from typing import Any
 
 import pandas as pd
 
-from allocsim.baselines.registry import POLICIES, policy_names
+from allocsim.baselines.registry import NOT_RULES, POLICIES, policy_names, rule_names
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments import plots
+from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_bounds
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.files import atomic_write, write_bytes, write_text
 from allocsim.experiments.report import RunInfo, report_html, summary_markdown
@@ -62,9 +70,9 @@ def with_demand_csv(scenario: Scenario, path: Path) -> Scenario:
 def rule_specs(
     scenario: str, names: Sequence[str] | None = None, tuned_dir: Path = DEFAULT_TUNED_DIR
 ) -> tuple[list[PolicySpec], dict[str, dict[str, Any]]]:
-    """Specs for ``names`` (default: every registered rule) and where each one's parameters came from."""
+    """Specs for ``names`` (default: every rule set, no exact optima) and where their parameters came from."""
     valid = policy_names()
-    chosen = list(names) if names else valid
+    chosen = list(names) if names else rule_names()
     unknown = [n for n in chosen if n not in valid]
     if unknown:
         raise ValueError(f"unknown policy {unknown[0]!r}; valid: {', '.join(valid)}")
@@ -111,16 +119,25 @@ def run_benchmark(
     n_workers: int = 1,
     warm_up: int = 0,
     on_done: Callable[[int], None] | None = None,
+    bound: bool = True,
 ) -> BenchmarkResult:
-    """Evaluate the rules on ``seeds``, summarise, trace the two best and draw the figures.
+    """Evaluate the rules on ``seeds``, bound each seed, summarise, trace the two best and draw the figures.
 
-    ``on_done`` receives episode counts as they finish: ``len(policies) x len(seeds)``
-    evaluation episodes, then one traced episode per plotted rule.
+    ``on_done`` receives counts as they finish: ``len(policies) x len(seeds)``
+    evaluation episodes, one per bounded seed (when bounds are on), then one traced
+    episode per plotted rule. Bounds are skipped with a warm-up (they cover the whole horizon).
     """
     started = time.perf_counter()
     specs, sources = rule_specs(scenario.name, policies, tuned_dir)
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done)
-    summary = summary_frame(rows)
+    bound_mean = optimum = None
+    if bound and not warm_up:
+        bounds = seed_bounds(scenario, seeds, n_workers, on_done)
+        optimum = dp_value(scenario).value
+        attach_gaps(rows, {b.seed: b.bound for b in bounds}, optimum)
+        bound_mean = sum(b.bound for b in bounds) / len(bounds)
+    rules = [s.label for s in specs if s.name not in NOT_RULES]
+    summary = gap_closed(summary_frame(rows), rules)
     by_label = {s.label: s for s in specs}
     traced: list[dict[str, Any]] = []
     for label in list(summary["policy"])[:TRACED]:
@@ -138,6 +155,8 @@ def run_benchmark(
         created=datetime.now().isoformat(timespec="seconds"),
         demand_csv=scenario.demand.csv,
         params=sources,
+        bound_mean=bound_mean,
+        dp_value=optimum,
     )
     images = {
         "kpi_bars.png": ("KPI means with 95% confidence intervals", plots.kpi_bars(summary, BAR_KPIS)),
@@ -172,6 +191,8 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         "wall_seconds": round(result.info.wall_seconds, 3),
         "created": result.info.created,
         "policies": result.info.params,
+        "bound_mean": result.info.bound_mean,
+        "dp_value": result.info.dp_value,
     }
     written.append(write_text(out / "run.json", json.dumps(run, indent=2) + "\n"))
     written.append(write_text(out / "report.html", report_html(result.summary, result.info, result.images)))

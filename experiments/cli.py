@@ -85,7 +85,7 @@ def simulate(
         raise _fail(f"unknown policy {policy!r}; valid: {', '.join(policy_names())}")
     try:
         result = run(scenario, policy, episodes, seed)
-    except (ScenarioError, DemandCsvError) as err:
+    except ValueError as err:  # ScenarioError, DemandCsvError, or a policy that refuses the scenario
         raise _fail(str(err)) from None
     if as_json:
         typer.echo(json.dumps(_json_safe(result), indent=2))
@@ -201,6 +201,9 @@ def benchmark(
     policies: Annotated[str | None, typer.Option(help="comma-separated rule sets [default: all]")] = None,
     warm_up: Annotated[int, typer.Option(min=0, help="periods dropped from the KPIs at the start")] = 0,
     tuned_dir: Annotated[Path, typer.Option(help="where tuned parameters are looked up")] = Path("tuned"),
+    bound: Annotated[
+        bool, typer.Option("--bound/--no-bound", help="clairvoyant bound and DP gap columns (once per seed)")
+    ] = True,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
     from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
@@ -221,11 +224,12 @@ def benchmark(
     n_workers = workers or os.cpu_count() or 1
     target = _writable_dir(out or default_out(loaded.name))
     started = time.perf_counter()
-    total = len(specs) * episodes + min(2, len(specs))
+    bounded = bound and not warm_up
+    total = len(specs) * episodes + min(2, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(
             loaded, seeds, policies=[s.name for s in specs], tuned_dir=tuned_dir,
-            n_workers=n_workers, warm_up=warm_up, on_done=advance,
+            n_workers=n_workers, warm_up=warm_up, on_done=advance, bound=bounded,
         )
     try:
         write_outputs(result, target)
@@ -237,6 +241,46 @@ def benchmark(
         f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
         highlight=False,
     )
+
+
+@app.command("bound")
+def bound_command(
+    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
+    episodes: Annotated[int, typer.Option(min=1, help="seeds to bound")] = 5,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="first seed: seeds K, K+1, ... [default: start of the test block]"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    dp_table: Annotated[
+        Path | None, typer.Option(help="write the DP's optimal policy table to this CSV (DP scenarios only)")
+    ] = None,
+) -> None:
+    """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
+    from allocsim.experiments.bounds import bound_report, dp_value, write_dp_table
+    from allocsim.experiments.seeds import seed_range
+    from allocsim.experiments.tables import bound_table
+
+    loaded = _load(scenario)
+    try:
+        seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    if dp_table is not None and dp_value(loaded).note is not None:
+        raise _fail(str(dp_value(loaded).note))
+    report = bound_report(loaded, seeds, workers)
+    if dp_table is not None:
+        try:
+            states = write_dp_table(loaded, dp_table)
+        except OSError as err:
+            raise _fail(f"cannot write {dp_table}: {err.strerror or err}") from None
+    if as_json:
+        typer.echo(json.dumps(_json_safe(report), indent=2))
+        return
+    console.print(bound_table(report))
+    if dp_table is not None:
+        console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from allocsim.experiments.bounds import CLOSED, GAP_KPIS
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
 from allocsim.experiments.warmup import WHOLE_EPISODE
 
@@ -27,6 +28,8 @@ class RunInfo:
     created: str
     demand_csv: str | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # label -> {params, source}
+    bound_mean: float | None = None  # mean clairvoyant bound over the seeds
+    dp_value: float | None = None  # exact DP optimum (expected profit), tiny scenarios only
 
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
@@ -37,6 +40,11 @@ class RunInfo:
             f"demand: {demand}",
             f"wall time: {self.wall_seconds:.1f} s on {self.workers} worker(s); created {self.created}",
         ]
+        if self.bound_mean is not None:
+            out.append(f"clairvoyant bound: {fmt_number(self.bound_mean)} mean profit of a perfect-foresight "
+                       "LP per seed, above any policy on every seed")
+        if self.dp_value is not None:
+            out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
         if self.warm_up:
             out.append(
                 f"warm-up: the first {self.warm_up} periods are dropped from every KPI except "
@@ -46,16 +54,21 @@ class RunInfo:
 
 
 def headline_rows(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of the ranked table: rank, policy, paired profit difference, KPI mean ± CI."""
-    kpis = [k for k in kpis if f"{k}_mean" in summary]
+    """Header and cells of the ranked table: rank, policy, paired profit difference, KPI mean ± CI.
+
+    With bounds: the gap columns and the share of the best-rule-to-bound gap each policy closes.
+    """
+    kpis = [k for k in (*kpis, *GAP_KPIS) if f"{k}_mean" in summary]
+    closed = CLOSED in summary
     ref = str(summary["reference"].iloc[0])
-    header = ["rank", "policy", f"Δ profit vs {ref}", *kpis]
+    header = ["rank", "policy", f"Δ profit vs {ref}", *(["gap closed %"] if closed else []), *kpis]
     cells = []
     for _, row in summary.iterrows():
         cells.append([
             str(row["rank"]),
             str(row["policy"]) + (" *" if row["pareto"] else ""),
             fmt_ci(row["profit_vs_ref"], row["profit_vs_ref_ci95"]),
+            *([fmt_number(row[CLOSED])] if closed else []),
             *[fmt_ci(row[f"{k}_mean"], row[f"{k}_ci95"]) for k in kpis],
         ])
     return header, cells
@@ -80,7 +93,10 @@ def _md_table(header: Sequence[str], cells: Sequence[Sequence[str]], right_from:
 NOTE = (
     "Means over episodes with 95% confidence intervals (Student t). Every rule plays the same seeds, "
     "so `Δ profit` is the paired difference per seed with its paired 95% CI; an interval that "
-    "excludes 0 is a real difference. `*` marks the Pareto front of fill rate against profit."
+    "excludes 0 is a real difference. `*` marks the Pareto front of fill rate against profit. "
+    "`gap_to_bound_pct` is 100 x (bound - profit) / |bound| per seed against the clairvoyant bound, "
+    "`gap_to_optimal_pct` the same against the DP optimum (tiny scenarios), and `gap closed %` the "
+    "share of the gap between the best rule and the bound a policy closes (best rule 0, bound 100)."
 )
 
 

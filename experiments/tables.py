@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from rich.table import Table
 
 from allocsim.experiments.kpis import fmt_ci
 from allocsim.experiments.tuning import TuneResult
 
-TERMINAL_KPIS = ("profit", "fill_rate", "holding_cost", "lost_sales_units", "avg_inventory_value")
+TERMINAL_KPIS = (
+    "profit", "fill_rate", "holding_cost", "lost_sales_units", "avg_inventory_value", "gap_to_bound_pct",
+)
 
 
 def _two_lines(mean: float, half_width: float) -> str:
@@ -61,4 +65,19 @@ def tune_table(result: TuneResult, limit: int | None = None) -> Table:
             fmt_ci(cand.fill_rate.mean, cand.fill_rate.half_width),
             style="bold" if rank == 1 else None,
         )
+    return table
+
+
+def bound_table(report: dict[str, Any]) -> Table:
+    """``allocsim bound``: the clairvoyant bound per seed with its LP size, and the DP optimum."""
+    dp = report["dp_value"]
+    caption = (f"DP optimum (expected profit of the optimal policy): {dp:,.2f}" if dp is not None
+               else f"no DP optimum: {report['dp_note']}")
+    table = Table(title=f"{report['scenario']} · clairvoyant bound per seed (perfect-foresight LP, HiGHS)",
+                  caption=caption)
+    for name in ("seed", "bound", "rows", "cols", "nnz", "solve s"):
+        table.add_column(name, justify="right")
+    for row in report["bounds"]:
+        table.add_row(str(row["seed"]), f"{row['bound']:,.2f}", f"{row['rows']:,}", f"{row['cols']:,}",
+                      f"{row['nnz']:,}", f"{row['solve_seconds']:.3f}")
     return table

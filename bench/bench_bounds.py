@@ -1,0 +1,115 @@
+"""How long the bounds take: clairvoyant LP per preset and the exact DP on tiny-dp (one process).
+
+Prints, per preset, the clairvoyant LP's size (rows, columns, non-zeros of the first
+seed), its build and HiGHS solve time per seed (median and max over the seeds), and
+the gap between the best rule (tuned parameters where ``tuned/`` has them, as the
+benchmark runs it) and the mean bound on the same seeds; then the exact DP on
+tiny-dp (states, allocations, value, solve time from scratch); then the issue's
+targets as PASS / MISS lines: bound on retail-medium <= 10 s per seed, DP on
+tiny-dp <= 60 s.
+
+Usage: ``python bench/bench_bounds.py [--seeds N] [--no-gaps] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from allocsim.baselines import dp
+from allocsim.baselines.clairvoyant import clairvoyant_bound
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.scenario import load_scenario, preset_names
+from allocsim.experiments.benchmark import rule_specs
+from allocsim.experiments.evaluation import evaluate
+
+BOUND_TARGET = ("retail-medium", 10.0)  # seconds per seed
+DP_TARGET = ("tiny-dp", 60.0)  # seconds
+
+
+def bound_figures(name: str, seeds: list[int]) -> dict[str, Any]:
+    """LP size of the first seed and build / solve seconds per seed."""
+    env = AllocationEnv(name)
+    results = [clairvoyant_bound(env.network, seed, env.profile) for seed in seeds]
+    total = [r.build_seconds + r.solve_seconds for r in results]
+    return {
+        "preset": name, "rows": results[0].rows, "cols": results[0].cols, "nnz": results[0].nnz,
+        "build_s": statistics.median(r.build_seconds for r in results),
+        "solve_s": statistics.median(r.solve_seconds for r in results),
+        "max_total_s": max(total), "bound_mean": float(np.mean([r.bound for r in results])),
+    }
+
+
+def best_rule(name: str, seeds: list[int], workers: int) -> tuple[str, float]:
+    """The rule with the highest mean profit on ``seeds`` and that mean."""
+    specs, _ = rule_specs(name, None, Path("tuned"))
+    rows = evaluate(load_scenario(name), specs, seeds, n_workers=workers)
+    means: dict[str, list[float]] = {}
+    for row in rows:
+        means.setdefault(row["policy"], []).append(row["profit"])
+    label = max(means, key=lambda k: np.mean(means[k]))
+    return label, float(np.mean(means[label]))
+
+
+def dp_figures(repeats: int = 3) -> dict[str, Any]:
+    env = AllocationEnv(DP_TARGET[0])
+    times, sol = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        sol = dp.solve(env.network, env.profile)
+        times.append(time.perf_counter() - started)
+    assert sol is not None
+    return {"preset": DP_TARGET[0], "states_per_period": sol.states, "allocations": len(sol.actions),
+            "value": sol.value, "seconds": statistics.median(times), "policy_rows": len(sol.table())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per preset (default 5)")
+    parser.add_argument("--no-gaps", action="store_true", help="skip running the rules for the gap column")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    seeds = list(range(40_000, 40_000 + args.seeds))  # the benchmark's test block
+    workers = os.cpu_count() or 1
+    print(f"clairvoyant LP bound, {args.seeds} seeds per preset (HiGHS via scipy.optimize.linprog)")
+    names = (("rows", 7), ("cols", 7), ("nnz", 8), ("build s", 8), ("solve s", 8), ("max s", 7),
+             ("mean bound", 12))
+    print(f"{'preset':22s} " + " ".join(f"{n:>{w}s}" for n, w in names) + "  best rule (mean profit) / gap")
+    figures: list[dict[str, Any]] = []
+    for name in preset_names():
+        row = bound_figures(name, seeds)
+        line = (f"{name:22s} {row['rows']:7d} {row['cols']:7d} {row['nnz']:8d} {row['build_s']:8.3f} "
+                f"{row['solve_s']:8.3f} {row['max_total_s']:7.3f} {row['bound_mean']:12.2f}")
+        if not args.no_gaps:
+            label, profit = best_rule(name, seeds, workers)
+            row.update(best_rule=label, best_profit=profit,
+                       gap_pct=100 * (row["bound_mean"] - profit) / abs(row["bound_mean"]))
+            line += f"  {label} ({profit:,.2f}) / {row['gap_pct']:.2f} %"
+        print(line, flush=True)
+        figures.append(row)
+    exact = dp_figures()
+    print(f"\nexact DP on {exact['preset']}: {exact['states_per_period']} states per period, "
+          f"{exact['allocations']} allocations, value {exact['value']:.4f}, "
+          f"{exact['seconds']:.4f} s (median of 3), policy table {exact['policy_rows']} rows")
+    medium = next(r for r in figures if r["preset"] == BOUND_TARGET[0])
+    checks = [
+        (f"bound on {BOUND_TARGET[0]} <= {BOUND_TARGET[1]:.0f} s per seed (slowest seed, build + solve)",
+         medium["max_total_s"], BOUND_TARGET[1]),
+        (f"DP on {DP_TARGET[0]} <= {DP_TARGET[1]:.0f} s", exact["seconds"], DP_TARGET[1]),
+    ]
+    print()
+    for label, value, target in checks:
+        print(f"{'PASS' if value <= target else 'MISS'}  {label}: {value:.3f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"bounds": figures, "dp": exact}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""allocsim bound: JSON shape, DP value where it exists, exit code 2; the benchmark's gap columns."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from allocsim.envs.scenario import load_scenario
+from allocsim.experiments.benchmark import run_benchmark, write_outputs
+from allocsim.experiments.bounds import CLOSED
+from allocsim.experiments.cli import app
+
+runner = CliRunner()
+
+
+def _bound_json(*args: str) -> dict:
+    result = runner.invoke(app, ["bound", *args, "--json", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_bound_json_on_tiny_dp_has_the_dp_value_and_a_bound_per_seed() -> None:
+    out = _bound_json("--scenario", "tiny-dp", "--episodes", "3", "--seed", "11")
+    assert {"scenario", "dp_value", "bounds"} <= set(out)
+    assert out["scenario"] == "tiny-dp"
+    assert isinstance(out["dp_value"], float) and 100 < out["dp_value"] < 200
+    assert [b["seed"] for b in out["bounds"]] == [11, 12, 13]
+    for b in out["bounds"]:
+        assert {"seed", "bound", "rows", "cols", "solve_seconds"} <= set(b)
+        assert isinstance(b["bound"], float) and b["rows"] > 0 and b["cols"] > 0 and b["solve_seconds"] >= 0
+
+
+def test_bound_json_without_dp_gives_null_and_the_reason() -> None:
+    out = _bound_json("--scenario", "retail-small", "--episodes", "2")
+    assert out["dp_value"] is None and "too large" in out["dp_note"]
+    assert [b["seed"] for b in out["bounds"]] == [40_000, 40_001]  # the benchmark's test block
+    again = _bound_json("--scenario", "retail-small", "--episodes", "2")
+    assert [b["bound"] for b in again["bounds"]] == [b["bound"] for b in out["bounds"]]
+
+
+def test_bound_is_the_same_with_more_workers() -> None:
+    one = _bound_json("--scenario", "tiny-dp", "--episodes", "4")["bounds"]
+    args = ["bound", "--scenario", "tiny-dp", "--episodes", "4", "--json", "--workers", "2"]
+    result = runner.invoke(app, args)
+    two = json.loads(result.stdout)["bounds"]
+    assert [(b["seed"], b["bound"]) for b in one] == [(b["seed"], b["bound"]) for b in two]
+
+
+def test_dp_table_is_written_as_csv(tmp_path: Path) -> None:
+    target = tmp_path / "policy.csv"
+    result = runner.invoke(app, ["bound", "--scenario", "tiny-dp", "--episodes", "1", "--workers", "1",
+                                 "--dp-table", str(target)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(target)
+    assert {"period", "probability", "dc.widget", "ship.store-a.widget", "value_to_go"} <= set(table.columns)
+    assert "DP optimum" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["bound", "--scenario", "no-such-preset"], "retail-small"),
+        (["bound", "--scenario", "retail-small", "--dp-table", "x.csv"], "too large for the exact DP"),
+        (["simulate", "--scenario", "retail-small", "--policy", "dp"], "states per period"),
+        (["benchmark", "--scenario", "retail-small", "--policies", "dp"], "too large"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args: list[str], needle: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_benchmark_adds_gap_columns_once_per_seed(tmp_path: Path) -> None:
+    scenario = load_scenario("tiny-dp")
+    seeds = list(range(500, 506))
+    result = run_benchmark(scenario, seeds, policies=["dp", "balanced", "hold"], tuned_dir=tmp_path / "none")
+    rows = pd.DataFrame(result.rows)
+    assert rows.groupby("seed")["bound"].nunique().eq(1).all()
+    expected = 100 * (rows["bound"] - rows["profit"]) / rows["bound"].abs()
+    assert rows["gap_to_bound_pct"].tolist() == pytest.approx(expected.tolist())
+    assert (rows["gap_to_bound_pct"] >= -1e-9).all()
+    assert rows["gap_to_optimal_pct"].notna().all()
+    summary = result.summary.set_index("policy")
+    assert summary.loc["balanced", CLOSED] == pytest.approx(0.0)  # the best rule (dp is not a rule)
+    assert summary.loc["hold", CLOSED] < 0
+    assert result.info.dp_value is not None and result.info.bound_mean is not None
+    write_outputs(result, tmp_path / "run")
+    md = (tmp_path / "run" / "summary.md").read_text()
+    assert "gap closed %" in md and "gap_to_optimal_pct" in md and "clairvoyant bound" in md
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["dp_value"] == pytest.approx(
+        result.info.dp_value)
+
+
+def test_benchmark_without_bound_has_no_gap_columns(tmp_path: Path) -> None:
+    scenario = load_scenario("tiny-dp")
+    result = run_benchmark(scenario, [1, 2], policies=["hold"], tuned_dir=tmp_path, bound=False)
+    assert "gap_to_bound_pct" not in result.rows[0] and CLOSED not in result.summary
+    assert result.info.bound_mean is None and not math.isnan(result.summary["profit_mean"].iloc[0])
