@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(PIP) --quiet torch==2.13.0
-	$(PIP) --quiet -e ".[dev]"
+	$(PIP) --quiet -e ".[dev,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/bench_env.py
 	$(BIN)/python bench/bench_bounds.py
+	$(BIN)/python bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

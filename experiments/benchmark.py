@@ -20,6 +20,9 @@ with temp file + ``os.replace``, to the run directory:
 ``report.html``         one self-contained page (tables + embedded plots), opens offline
 ======================  ================================================================
 
+Learned policies (``models``, from ``allocsim benchmark --model RUN_DIR``) join the table
+as rows ``<algo>:<run name>``; they are never "the best rule" the gaps are measured from.
+
 Bounds (``experiments.bounds``): unless ``bound=False`` or a warm-up is set, the
 clairvoyant LP bound is solved once per seed (not per policy) and every episode
 row gets ``bound`` and ``gap_to_bound_pct``; on scenarios the exact DP solves
@@ -120,6 +123,7 @@ def run_benchmark(
     warm_up: int = 0,
     on_done: Callable[[int], None] | None = None,
     bound: bool = True,
+    models: Sequence[PolicySpec] = (),
 ) -> BenchmarkResult:
     """Evaluate the rules on ``seeds``, bound each seed, summarise, trace the two best and draw the figures.
 
@@ -129,6 +133,8 @@ def run_benchmark(
     """
     started = time.perf_counter()
     specs, sources = rule_specs(scenario.name, policies, tuned_dir)
+    specs += list(models)  # learned policies (``evaluation.learned_spec``), never "the best rule"
+    sources.update({m.label: {"params": {}, "source": f"model: {m.model}"} for m in models})
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done)
     bound_mean = optimum = None
     if bound and not warm_up:
@@ -136,7 +142,7 @@ def run_benchmark(
         optimum = dp_value(scenario).value
         attach_gaps(rows, {b.seed: b.bound for b in bounds}, optimum)
         bound_mean = sum(b.bound for b in bounds) / len(bounds)
-    rules = [s.label for s in specs if s.name not in NOT_RULES]
+    rules = [s.label for s in specs if s.name not in NOT_RULES and not s.model]
     summary = gap_closed(summary_frame(rows), rules)
     by_label = {s.label: s for s in specs}
     traced: list[dict[str, Any]] = []

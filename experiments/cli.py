@@ -204,10 +204,13 @@ def benchmark(
     bound: Annotated[
         bool, typer.Option("--bound/--no-bound", help="clairvoyant bound and DP gap columns (once per seed)")
     ] = True,
+    model: Annotated[
+        list[Path] | None, typer.Option(help="training run folder of a learned policy to add (repeatable)")
+    ] = None,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
     from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
-    from allocsim.experiments.evaluation import prepare
+    from allocsim.experiments.evaluation import learned_spec, prepare
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import benchmark_table
 
@@ -215,6 +218,8 @@ def benchmark(
     try:
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         specs, _ = rule_specs(loaded.name, _split(policies), tuned_dir)
+        learned = [learned_spec(m) for m in model or []]
+        specs += learned
         prepare(loaded, specs)
         if warm_up >= loaded.periods:
             raise ValueError(f"--warm-up must be below the horizon of {loaded.periods} periods, "
@@ -228,7 +233,8 @@ def benchmark(
     total = len(specs) * episodes + min(2, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(
-            loaded, seeds, policies=[s.name for s in specs], tuned_dir=tuned_dir,
+            loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
+            models=learned,
             n_workers=n_workers, warm_up=warm_up, on_done=advance, bound=bounded,
         )
     try:
@@ -281,6 +287,53 @@ def bound_command(
     console.print(bound_table(report))
     if dp_table is not None:
         console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
+
+
+@app.command("sweep")
+def sweep_command(
+    config: Annotated[Path, typer.Argument(help="sweep YAML: scenarios, policies, seeds")],
+    backend: Annotated[str, typer.Option(help="where cells run: local (process pool) or ray")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address, e.g. ray://host:10001 (default: RAY_ADDRESS)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="output folder (default: runs/sweep-<config name>/)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes / local Ray CPUs (default: CPU count)")
+    ] = None,
+) -> None:
+    """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""
+    from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results
+    from allocsim.experiments.sweep_backends import BACKENDS, BackendError
+    from allocsim.experiments.sweep_config import load_config
+
+    if backend not in BACKENDS:
+        raise _fail(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    try:
+        cfg = load_config(config)
+        cells = expand(cfg, config)
+    except ValueError as err:  # SweepConfigError, one line
+        raise _fail(str(err)) from None
+    target = _writable_dir(out or Path("runs") / f"sweep-{config.stem}")
+    try:
+        with _progress(len(cells), f"sweep {config.stem}") as advance:
+            report = run_sweep(cells, target, backend=backend, workers=workers, address=address,
+                               on_done=advance)
+    except BackendError as err:
+        raise _fail(str(err)) from None
+    frame = gather(cells, target)
+    try:
+        write_results(frame, target, cfg)
+    except OSError as err:
+        raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
+    console.print(summary_table(frame, report, target))
+    console.print(f"results: {target / 'results.csv'}", highlight=False)
+
+
+from allocsim.experiments.cli_learn import register as _register_learning  # noqa: E402
+
+_register_learning(app)  # train, evaluate
 
 
 def main() -> None:

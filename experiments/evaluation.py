@@ -27,11 +27,15 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class PolicySpec:
-    """A rule set to evaluate: registry ``name``, its ``params`` and the ``label`` its rows carry."""
+    """A policy to evaluate: registry ``name``, its ``params`` and the ``label`` its rows carry.
+
+    With ``model`` (a training run folder) it is a learned policy instead of a rule set.
+    """
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
+    model: str = ""
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -58,6 +62,30 @@ def run_episode(env: AllocationEnv, policy: Predictor, seed: int, warm_up: int =
 
 # ------------------------------------------------------------------ workers
 _ENVS: dict[str, AllocationEnv] = {}
+_LEARNED: dict[str, Any] = {}
+
+
+def learned_spec(run_dir: str | Path) -> PolicySpec:
+    """A spec for the policy trained in ``run_dir``, labelled ``<algo>:<run name>``."""
+    from allocsim.agents.runfiles import read_config
+
+    config = read_config(Path(run_dir))
+    return PolicySpec("learned", label=f"{config['algo']}:{Path(run_dir).name}", model=str(run_dir))
+
+
+def build_policy(spec: PolicySpec, env: AllocationEnv, seed: int) -> Predictor:
+    """The spec's predictor bound to ``env``: a rule from the registry, or a learned model (loaded once)."""
+    if not spec.model:
+        return make_policy(spec.name, env, seed=seed, **spec.params)
+    from allocsim.agents.policy import load_learned
+
+    model = Path(spec.model) / "model.zip"
+    key = f"{spec.model}@{model.stat().st_mtime_ns if model.is_file() else 0}"  # a retrained run reloads
+    policy = _LEARNED.get(key)
+    if policy is None:
+        policy = _LEARNED[key] = load_learned(spec.model)
+    policy.check_env(env)
+    return policy.fresh()
 
 
 def env_for(scenario: Scenario) -> AllocationEnv:
@@ -74,7 +102,7 @@ def _run_chunk(scenario: Scenario, spec: PolicySpec, seeds: Sequence[int], warm_
     env = env_for(scenario)
     rows = []
     for seed in seeds:
-        policy = make_policy(spec.name, env, seed=seed, **spec.params)
+        policy = build_policy(spec, env, seed)
         rows.append({"policy": spec.label, **run_episode(env, policy, seed, warm_up)})
     return rows
 
@@ -94,7 +122,7 @@ def prepare(scenario: str | Path | Scenario, specs: Sequence[PolicySpec]) -> Sce
     env = env_for(loaded)
     for spec in specs:
         try:
-            make_policy(spec.name, env, seed=0, **spec.params)
+            build_policy(spec, env, seed=0)
         except (TypeError, ValueError) as err:
             first = str(err).strip().splitlines()
             detail = " ".join(line.strip() for line in first[:3])

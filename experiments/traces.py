@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from allocsim.baselines.registry import make_policy
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments.evaluation import PolicySpec, env_for
+from allocsim.experiments.evaluation import PolicySpec, build_policy, env_for
 
 
 def trace_episode(scenario: Scenario, spec: PolicySpec, seed: int) -> list[dict[str, Any]]:
     """One row per period x location (the DC included): inventory value, units requested and fulfilled."""
     env = env_for(scenario)
-    policy = make_policy(spec.name, env, seed=seed, **spec.params)
+    policy = build_policy(spec, env, seed)
     obs, _ = env.reset(seed=seed)
     previous: dict[str, dict[str, float]] = {}
     rows: list[dict[str, Any]] = []

@@ -1,0 +1,50 @@
+"""Learning algorithms by name: one place that maps an algorithm name to its stable-baselines3 class.
+
+``ppo`` is the default. Each entry also names the policy class used when the
+hyperparameter file gives none (``MlpLstmPolicy`` for the recurrent PPO).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import A2C, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """An SB3 algorithm: its class, default policy, and whether it keeps a recurrent state."""
+
+    name: str
+    cls: type[BaseAlgorithm]
+    policy: str = "MlpPolicy"
+    recurrent: bool = False
+    off_policy: bool = False
+
+
+DEFAULT_ALGO = "ppo"
+
+ALGORITHMS: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm("ppo", PPO),
+        Algorithm("a2c", A2C),
+        Algorithm("sac", SAC, off_policy=True),
+        Algorithm("td3", TD3, off_policy=True),
+        Algorithm("recurrent-ppo", RecurrentPPO, policy="MlpLstmPolicy", recurrent=True),
+    )
+}
+
+
+def algo_names() -> list[str]:
+    return list(ALGORITHMS)
+
+
+def algorithm(name: str) -> Algorithm:
+    """The algorithm called ``name``; ValueError listing the valid names otherwise."""
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        raise ValueError(f"unknown algorithm {name!r}; valid: {', '.join(ALGORITHMS)}") from None

@@ -1,0 +1,212 @@
+"""Hyperparameters per algorithm and scenario, RL Zoo style, as plain validated data.
+
+One YAML file per algorithm (``agents/hyperparams/<algo>.yaml``), one entry per
+scenario name plus a ``default`` entry; a scenario's entry is merged key by key
+over ``default``. Keys:
+
+* ``n_timesteps``, ``n_envs``: training budget and number of parallel envs;
+* ``normalize``: ``true``/``false`` or VecNormalize keyword arguments
+  (``{norm_obs, norm_reward, clip_obs, clip_reward, gamma}``);
+* ``policy``: SB3 policy class name (``MlpPolicy``, ``MlpLstmPolicy``);
+* ``policy_kwargs``: data only, e.g. ``{net_arch: [64, 64], activation_fn: tanh}``;
+  activation names map through ``ACTIVATIONS`` (nothing is ever evaluated);
+* algorithm keyword arguments (``learning_rate``, ``n_steps``, ``batch_size``, ...),
+  each checked against the algorithm's constructor.
+
+Files are read with ``yaml.safe_load``; unknown keys are rejected with one line
+naming the file, the entry and the key.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from torch import nn
+
+from allocsim.agents.algorithms import Algorithm, algorithm
+
+HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
+DEFAULT_ENTRY = "default"
+
+#: Activation names allowed in ``policy_kwargs.activation_fn``.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+}
+
+
+class HyperparamError(ValueError):
+    """A hyperparameter file or entry that cannot be used; the message is one line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NetArch(_Strict):
+    """Separate actor / critic layer sizes (``pi``/``vf`` on-policy, ``pi``/``qf`` off-policy)."""
+
+    pi: list[int] = Field(default_factory=list)
+    vf: list[int] | None = None
+    qf: list[int] | None = None
+
+
+class PolicyKwargs(_Strict):
+    net_arch: list[int] | NetArch | None = None
+    activation_fn: Literal["tanh", "relu", "elu", "leaky_relu", "gelu"] | None = None
+    ortho_init: bool | None = None
+    log_std_init: float | None = None
+    lstm_hidden_size: int | None = Field(default=None, ge=1)
+    n_lstm_layers: int | None = Field(default=None, ge=1)
+    shared_lstm: bool | None = None
+    enable_critic_lstm: bool | None = None
+
+    def to_sb3(self) -> dict[str, Any]:
+        """The keyword arguments SB3 takes: activation classes, net_arch as list or dict."""
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump(exclude_none=True).items():
+            if key == "activation_fn":
+                out[key] = ACTIVATIONS[value]
+            elif key == "net_arch" and isinstance(value, dict):
+                out[key] = {k: v for k, v in value.items() if v is not None}
+            else:
+                out[key] = value
+        return out
+
+
+class NormalizeKwargs(_Strict):
+    norm_obs: bool = True
+    norm_reward: bool = True
+    clip_obs: float = Field(default=10.0, gt=0)
+    clip_reward: float = Field(default=10.0, gt=0)
+    gamma: float | None = Field(default=None, gt=0, le=1)
+
+
+#: Algorithm keyword arguments a file may set (each is also checked against the algorithm).
+ALGO_KEYS = (
+    "learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range",
+    "clip_range_vf", "ent_coef", "vf_coef", "max_grad_norm", "normalize_advantage", "target_kl",
+    "use_sde", "sde_sample_freq", "buffer_size", "learning_starts", "tau", "train_freq",
+    "gradient_steps", "policy_delay", "target_policy_noise", "target_noise_clip", "rms_prop_eps",
+    "use_rms_prop",
+)
+
+
+class Hyperparams(_Strict):
+    """One resolved entry: budget, envs, normalisation, policy and algorithm arguments."""
+
+    n_timesteps: int = Field(default=1_000_000, ge=1)
+    n_envs: int = Field(default=1, ge=1)
+    normalize: bool | NormalizeKwargs = True
+    policy: str | None = None
+    policy_kwargs: PolicyKwargs = Field(default_factory=PolicyKwargs)
+    learning_rate: float | None = Field(default=None, gt=0)
+    n_steps: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    n_epochs: int | None = Field(default=None, ge=1)
+    gamma: float | None = Field(default=None, gt=0, le=1)
+    gae_lambda: float | None = Field(default=None, ge=0, le=1)
+    clip_range: float | None = Field(default=None, gt=0)
+    clip_range_vf: float | None = Field(default=None, gt=0)
+    ent_coef: float | Literal["auto"] | None = None
+    vf_coef: float | None = Field(default=None, ge=0)
+    max_grad_norm: float | None = Field(default=None, gt=0)
+    normalize_advantage: bool | None = None
+    target_kl: float | None = Field(default=None, gt=0)
+    use_sde: bool | None = None
+    sde_sample_freq: int | None = None
+    buffer_size: int | None = Field(default=None, ge=1)
+    learning_starts: int | None = Field(default=None, ge=0)
+    tau: float | None = Field(default=None, gt=0, le=1)
+    train_freq: int | None = Field(default=None, ge=1)
+    gradient_steps: int | None = None
+    policy_delay: int | None = Field(default=None, ge=1)
+    target_policy_noise: float | None = Field(default=None, ge=0)
+    target_noise_clip: float | None = Field(default=None, ge=0)
+    rms_prop_eps: float | None = Field(default=None, gt=0)
+    use_rms_prop: bool | None = None
+
+    def algo_kwargs(self) -> dict[str, Any]:
+        """The algorithm keyword arguments that are set (None means the SB3 default)."""
+        return {k: v for k in ALGO_KEYS if (v := getattr(self, k)) is not None}
+
+    def normalize_kwargs(self) -> dict[str, Any] | None:
+        """VecNormalize keyword arguments, or None for no normalisation."""
+        if self.normalize is False:
+            return None
+        spec = NormalizeKwargs() if self.normalize is True else self.normalize
+        out = spec.model_dump(exclude_none=True)
+        out.setdefault("gamma", self.gamma if self.gamma is not None else 0.99)
+        return out
+
+    def check_for(self, algo: Algorithm) -> None:
+        """HyperparamError if an algorithm argument is one ``algo``'s constructor does not take."""
+        accepted = set(inspect.signature(algo.cls.__init__).parameters)
+        extra = sorted(set(self.algo_kwargs()) - accepted)
+        if extra:
+            raise HyperparamError(f"{algo.name} does not take {', '.join(extra)}")
+
+
+_TYPE_TAGS = frozenset({"bool", "int", "float", "str", "function-after"})
+
+
+def _one_line(err: ValidationError, where: str) -> HyperparamError:
+    """The most telling error on one line: an unknown key first, else the deepest location.
+
+    Union branch names pydantic puts into locations (``bool``, ``NormalizeKwargs``) are dropped.
+    """
+    errors = sorted(err.errors(), key=lambda e: (e["type"] != "extra_forbidden", -len(e["loc"])))
+    first = errors[0]
+    parts = [str(p) for p in first["loc"]]
+    loc = ".".join(p for p in parts if p not in _TYPE_TAGS and "[" not in p and not p[:1].isupper())
+    if first["type"] == "extra_forbidden":
+        return HyperparamError(f"{where}: unknown key {loc!r}")
+    return HyperparamError(f"{where}: {loc}: {first['msg']}")
+
+
+def read_file(path: Path) -> dict[str, dict[str, Any]]:
+    """The entries of a hyperparameter file (a mapping of entry name to mapping)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise HyperparamError(f"{path}: cannot read ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        raise HyperparamError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise HyperparamError(f"{path}: expected a mapping of scenario name to a mapping of settings")
+    return data
+
+
+def validate(entry: dict[str, Any], where: str) -> Hyperparams:
+    try:
+        return Hyperparams(**entry)
+    except ValidationError as err:
+        raise _one_line(err, where) from None
+
+
+def load_hyperparams(algo: str, scenario: str, path: Path | None = None) -> Hyperparams:
+    """The entry for ``scenario`` merged over ``default`` from ``path`` (default: the packaged file).
+
+    Every entry of the file is validated, so a typo fails even in another scenario's entry.
+    """
+    spec = algorithm(algo)
+    file = Path(path) if path is not None else HYPERPARAMS_DIR / f"{algo}.yaml"
+    entries = read_file(file)
+    for name, entry in entries.items():
+        validate({**entries.get(DEFAULT_ENTRY, {}), **entry}, f"{file.name}: {name}")
+    merged = {**entries.get(DEFAULT_ENTRY, {}), **entries.get(scenario, {})}
+    params = validate(merged, f"{file.name}: {scenario if scenario in entries else DEFAULT_ENTRY}")
+    try:
+        params.check_for(spec)
+    except HyperparamError as err:
+        raise HyperparamError(f"{file.name}: {err}") from None
+    return params

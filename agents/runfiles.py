@@ -1,0 +1,106 @@
+"""The files of a training run directory, each written atomically (temp file + ``os.replace``).
+
+=====================  ==========================================================
+``config.yaml``        what was trained: scenario, algorithm, seed, hyperparameters
+``model.zip``          the latest checkpoint (SB3 format)
+``vecnormalize.pkl``   the observation / reward normalisation statistics
+``progress.json``      timesteps done and whether the run finished
+``metrics.csv``        one row per evaluation: throughput, training and validation KPIs
+``tb/``                TensorBoard logs
+=====================  ==========================================================
+
+``model.zip`` and ``vecnormalize.pkl`` are unpickled when loaded: open them only
+from runs you trust.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG = "config.yaml"
+MODEL = "model.zip"
+VECNORMALIZE = "vecnormalize.pkl"
+PROGRESS = "progress.json"
+METRICS = "metrics.csv"
+TENSORBOARD = "tb"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
+    return write_text(run_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config; ValueError naming the folder when it is not a training run."""
+    path = Path(run_dir) / CONFIG
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise ValueError(f"{run_dir} is not a training run (no {CONFIG})") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    if not isinstance(data, dict) or "algo" not in data:
+        raise ValueError(f"{path}: not a training run config")
+    return data
+
+
+def write_progress(run_dir: Path, timesteps: int, done: bool) -> Path:
+    return write_text(run_dir / PROGRESS, json.dumps({"timesteps": timesteps, "done": done}) + "\n")
+
+
+def read_progress(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / PROGRESS
+    if not path.is_file():
+        return {"timesteps": 0, "done": False}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_metrics(run_dir: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """All rows as CSV; columns in first-seen order (later rows may add columns)."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(run_dir / METRICS, write)
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,230 @@
+"""Train an SB3 agent on a scenario: vector envs, normalisation, logs, evaluation, checkpoints, resume.
+
+``train(config)`` builds ``n_envs`` env factories (``SubprocVecEnv``; ``DummyVecEnv``
+when ``n_envs == 1``), wraps them in ``VecNormalize`` where the hyperparameters ask
+for it, and learns. Every worker plays demand seeds from the training seed block,
+``start + (1000 * seed + episode * n_envs + worker) % size``: training never sees
+validation or test customers, and the run seed picks where in the block it starts.
+Torch runs one thread per process.
+
+Every ``eval_every`` timesteps the callback evaluates (through an ``Evaluator``
+given by the caller, e.g. against the best tuned rule on validation seeds),
+writes a row to ``metrics.csv`` and saves ``model.zip``, ``vecnormalize.pkl`` and
+``progress.json``. ``resume=True`` loads those and continues the timestep count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
+
+from allocsim.agents import runfiles
+from allocsim.agents.algorithms import algorithm
+from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
+from allocsim.agents.hyperparams import Hyperparams
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.scenario import load_scenario
+
+RUNS_DIR = Path("runs") / "train"
+
+
+@dataclass(frozen=True)
+class SeedCycle:
+    """The block of demand seeds training episodes are drawn from."""
+
+    start: int
+    size: int
+
+    def seed(self, run_seed: int, episode: int, worker: int, n_envs: int) -> int:
+        return self.start + (1000 * run_seed + episode * n_envs + worker) % self.size
+
+
+class TrainingSeeds(gym.Wrapper):
+    """Every reset plays the next seed of this worker's cycle (a seed passed to reset is ignored)."""
+
+    def __init__(self, env: gym.Env, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
+                 first_episode: int = 0) -> None:
+        super().__init__(env)
+        self.cycle, self.run_seed, self.worker, self.n_envs = cycle, run_seed, worker, n_envs
+        self.episode = first_episode
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        demand_seed = self.cycle.seed(self.run_seed, self.episode, self.worker, self.n_envs)
+        self.episode += 1
+        return self.env.reset(seed=demand_seed, options=options)
+
+
+def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
+                first_episode: int = 0) -> Callable[[], gym.Env]:
+    """A picklable factory for worker ``worker``: one torch thread, Monitor, training seeds."""
+
+    def make() -> gym.Env:
+        torch.set_num_threads(1)
+        env = AllocationEnv(scenario)
+        env = TrainingSeeds(env, cycle, run_seed, worker, n_envs, first_episode)
+        return Monitor(env)
+
+    return make
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; written to ``config.yaml``."""
+
+    scenario: str
+    algo: str
+    seed: int
+    hyperparams: Hyperparams
+    seed_cycle: SeedCycle
+    timesteps: int | None = None  # default: hyperparams.n_timesteps
+    n_envs: int | None = None  # default: hyperparams.n_envs
+    out: Path | None = None
+    eval_every: int | None = None  # default: a tenth of the run, at least one rollout
+    extra: dict[str, Any] = field(default_factory=dict)  # recorded in config.yaml (e.g. the reference rule)
+
+    @property
+    def total(self) -> int:
+        return int(self.timesteps or self.hyperparams.n_timesteps)
+
+    @property
+    def envs(self) -> int:
+        return int(self.n_envs or self.hyperparams.n_envs)
+
+    def run_dir(self, scenario_name: str) -> Path:
+        return Path(self.out) if self.out else RUNS_DIR / f"{scenario_name}-{self.algo}-seed{self.seed}"
+
+    def to_yaml(self, scenario_name: str) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "scenario_name": scenario_name,
+            "algo": self.algo,
+            "seed": self.seed,
+            "timesteps": self.total,
+            "n_envs": self.envs,
+            "eval_every": self.eval_every,
+            "seed_cycle": asdict(self.seed_cycle),
+            "hyperparams": self.hyperparams.model_dump(mode="json", exclude_none=True),
+            **self.extra,
+            "created": datetime.now().isoformat(timespec="seconds"),
+        }
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    timesteps: int
+    seconds: float
+    metrics: list[dict[str, Any]]
+    skipped: bool = False  # the run had already finished
+
+
+def make_vec_env(config: TrainConfig, first_episode: int = 0) -> VecEnv:
+    n = config.envs
+    factories = [
+        env_factory(config.scenario, config.seed_cycle, config.seed, i, n, first_episode) for i in range(n)
+    ]
+    return DummyVecEnv(factories) if n == 1 else SubprocVecEnv(factories)
+
+
+def _tensorboard_dir(run_dir: Path) -> str | None:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return None
+    return str(run_dir / runfiles.TENSORBOARD)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    evaluator: Evaluator | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train (or, with ``resume``, continue) the run; the run folder, timesteps done and metrics rows.
+
+    ValueError when the folder already holds a run and ``resume`` is off, or when
+    ``resume`` is on and the folder's config does not match.
+    """
+    import time
+
+    started = time.perf_counter()
+    torch.set_num_threads(1)
+    scenario = load_scenario(config.scenario)
+    spec = algorithm(config.algo)
+    config.hyperparams.check_for(spec)
+    run_dir = config.run_dir(scenario.name)
+    has_model = (run_dir / runfiles.MODEL).is_file()
+    if has_model and not resume:
+        raise ValueError(f"{run_dir} already holds a training run; pass --resume or choose another --out")
+    progress = runfiles.read_progress(run_dir) if resume and has_model else {"timesteps": 0, "done": False}
+    done = int(progress["timesteps"])
+    if resume and has_model:
+        saved = runfiles.read_config(run_dir)
+        for key in ("algo", "seed", "n_envs"):
+            mine = config.envs if key == "n_envs" else getattr(config, key)
+            if saved.get(key) != mine:
+                raise ValueError(f"--resume: {run_dir} was trained with {key}={saved.get(key)}, not {mine}")
+    if done >= config.total:
+        return TrainResult(run_dir, done, 0.0, runfiles.read_metrics(run_dir), skipped=True)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runfiles.write_config(run_dir, config.to_yaml(scenario.name))
+    set_random_seed(config.seed)
+    first_episode = math.ceil(done / config.envs / scenario.periods)
+    venv = make_vec_env(config, first_episode)
+    hp = config.hyperparams
+    norm = hp.normalize_kwargs()
+    stats_path = run_dir / runfiles.VECNORMALIZE
+    if done and norm is not None and stats_path.is_file():
+        venv = VecNormalize.load(str(stats_path), venv)
+        venv.training = True
+    elif norm is not None:
+        venv = VecNormalize(venv, **norm)
+    tb = _tensorboard_dir(run_dir)
+    if done:
+        model = spec.cls.load(run_dir / runfiles.MODEL, env=venv, device="cpu", tensorboard_log=tb)
+    else:
+        model = spec.cls(
+            hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
+            tensorboard_log=tb, policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs(),
+        )
+    metrics = runfiles.read_metrics(run_dir) if done else []
+    wall_before = float(metrics[-1].get("wall_seconds") or 0.0) if metrics else 0.0
+
+    def save() -> None:
+        runfiles.atomic_write(run_dir / runfiles.MODEL, lambda tmp: model.save(tmp))
+        if isinstance(venv, VecNormalize):
+            runfiles.atomic_write(stats_path, lambda tmp: venv.save(str(tmp)))
+        runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= config.total)
+
+    def record(row: dict[str, Any]) -> None:
+        metrics.append({**row, "wall_seconds": round(wall_before + time.perf_counter() - started, 2)})
+        runfiles.write_metrics(run_dir, metrics)
+
+    rollout = (hp.n_steps or 1) * config.envs
+    every = config.eval_every or max(rollout, config.total // 10)
+    kpis = EpisodeKpiCallback()
+    checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
+                                    name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent)
+    callbacks = [kpis, checkpoint] + ([ProgressCallback(on_progress)] if on_progress else [])
+    try:
+        model.learn(
+            total_timesteps=config.total - done, callback=CallbackList(callbacks),
+            reset_num_timesteps=not done, tb_log_name="run", progress_bar=False,
+        )
+        checkpoint.checkpoint()
+    finally:
+        venv.close()
+    return TrainResult(run_dir, model.num_timesteps, time.perf_counter() - started, metrics)

@@ -1,0 +1,143 @@
+"""``allocsim train`` and ``allocsim evaluate``: registered on the main app by ``register(app)``.
+
+Heavy imports (torch, stable-baselines3) happen inside the commands, so the rest
+of the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command("evaluate")(evaluate_command)
+
+
+def train(
+    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
+    algo: Annotated[str, typer.Option(help="ppo, a2c, sac, td3 or recurrent-ppo")] = "ppo",
+    timesteps: Annotated[
+        int | None, typer.Option(min=1, help="total env steps [default: n_timesteps of the hyperparameters]")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, help="training seed (network init, sampling, demand offset)")
+    ] = 0,
+    n_envs: Annotated[
+        int | None, typer.Option(min=1, help="parallel envs [default: hyperparameters]")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="run folder [default: runs/train/<scenario>-<algo>-seed<K>/]")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="continue from the run folder's last checkpoint")] = False,
+    hyperparams: Annotated[
+        Path | None, typer.Option(help="hyperparameter YAML [default: the packaged <algo>.yaml]")
+    ] = None,
+    eval_every: Annotated[
+        int | None, typer.Option(min=1, help="timesteps between evaluations/checkpoints [default: 1/10 run]")
+    ] = None,
+    eval_episodes: Annotated[int, typer.Option(min=1, help="validation episodes per evaluation")] = 10,
+    rule: Annotated[
+        str | None, typer.Option(help="reference rule for the validation comparison [default: best tuned]")
+    ] = None,
+    tuned_dir: Annotated[Path, typer.Option(help="where tuned rule parameters are looked up")] = Path(
+        "tuned"
+    ),
+    workers: Annotated[int | None, typer.Option(min=1, help="processes for the rule's episodes")] = None,
+) -> None:
+    """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
+    from allocsim.agents.hyperparams import load_hyperparams
+    from allocsim.agents.training import SeedCycle, TrainConfig
+    from allocsim.agents.training import train as run
+    from allocsim.experiments.cli import _fail, _load, _progress, console
+    from allocsim.experiments.seeds import seed_block
+    from allocsim.experiments.train_cmd import best_rule, rule_evaluator
+
+    loaded = _load(scenario)
+    n_workers = workers or os.cpu_count() or 1
+    try:
+        hp = load_hyperparams(algo, loaded.name, hyperparams)
+        block = seed_block("training")
+        val_seeds = seed_block("validation").seeds(eval_episodes)
+        reference = best_rule(loaded, tuned_dir, val_seeds, n_workers, rule)
+        config = TrainConfig(
+            scenario=scenario,
+            algo=algo,
+            seed=seed,
+            hyperparams=hp,
+            seed_cycle=SeedCycle(block.start, block.size),
+            timesteps=timesteps,
+            n_envs=n_envs,
+            out=out,
+            eval_every=eval_every,
+            extra={
+                "reference_rule": {"name": reference.name, "params": dict(reference.params)},
+                "validation_seeds": [val_seeds[0], val_seeds[-1]],
+            },
+        )
+        evaluator = rule_evaluator(loaded, reference, val_seeds, n_workers)
+        started = time.perf_counter()
+        with _progress(config.total, f"train {algo} on {loaded.name}") as advance:
+            result = run(config, resume=resume, evaluator=evaluator, on_progress=advance)
+    except ValueError as err:  # HyperparamError, unknown algorithm or rule, run folder in use
+        raise _fail(str(err)) from None
+    if result.skipped:
+        console.print(f"{result.run_dir} already finished ({result.timesteps} timesteps)", highlight=False)
+        return
+    last = result.metrics[-1] if result.metrics else {}
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"{result.timesteps} timesteps in {elapsed:.1f} s; "
+        f"validation profit {float(last.get('val_profit', 0)):,.0f}"
+        f" vs {reference.name} {float(last.get('rule_profit', 0)):,.0f} (paired difference "
+        f"{float(last.get('profit_vs_rule', 0)):,.0f} ± {float(last.get('profit_vs_rule_ci95', 0)):,.0f})",
+        highlight=False,
+    )
+    console.print(f"run: {result.run_dir}", highlight=False)
+
+
+def evaluate_command(
+    model: Annotated[Path, typer.Option(help="training run folder (holds config.yaml and model.zip)")],
+    scenario: Annotated[
+        str | None, typer.Option(help="preset name or scenario YAML [default: the run's scenario]")
+    ] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="number of episodes")] = 20,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="first seed [default: start of the test block]")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="machine-readable output (as simulate --json)")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: 1]")] = None,
+) -> None:
+    """Evaluate a trained policy on the test seed block and print its KPIs (model files are unpickled)."""
+    from rich.table import Table
+
+    from allocsim.experiments.cli import _fail, _json_safe, _load, console
+    from allocsim.experiments.kpis import HEADLINE
+    from allocsim.experiments.seeds import seed_block, seed_range
+    from allocsim.experiments.train_cmd import evaluate_model
+
+    loaded = _load(scenario) if scenario is not None else None
+    try:
+        seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
+        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    if as_json:
+        typer.echo(json.dumps(_json_safe(result), indent=2))
+        return
+    table = Table(
+        title=f"{result['scenario']} · {result['policy']} · {episodes} episode(s) from seed {seeds[0]}"
+    )
+    table.add_column("KPI")
+    table.add_column("mean", justify="right")
+    for key in HEADLINE:
+        table.add_row(key, f"{result['summary'][key]:,.2f}")
+    console.print(table)

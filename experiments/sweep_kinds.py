@@ -1,0 +1,149 @@
+"""Policy kinds of a sweep: how a policy entry of the sweep file becomes cells, and how a cell runs.
+
+A kind is registered under the name a sweep entry gives as ``kind``. It has three jobs:
+
+``expand(entry, scenario, ctx)``  (driver) validate the entry and return the plain,
+                                  JSON-able ``policy`` dict every cell of it carries;
+                                  everything a worker needs must be inside (resolved
+                                  parameters, not a path to a local file), because on a
+                                  Ray cluster the worker may be another machine;
+``check(policy, scenario)``       (driver) fail now, with a ValueError, on what would fail
+                                  in every cell (e.g. parameters the rule rejects);
+``run(cell)``                     (worker) the KPI row of one cell, a pure function of
+                                  the cell dict (scenario dump, policy dict, seed, warm-up).
+
+Only ``rule`` is registered here. **Extension point for the learning issue:** ONNX
+models, trained SB3 models and training jobs are new kinds (say ``onnx``, ``model``,
+``train``) registered with ``register_kind`` from ``allocsim.agents``' side of
+``experiments``; their ``expand`` embeds what the worker needs (model bytes as
+base64, or a hyper-parameter dict and a training seed), their ``run`` builds the
+env in the worker and evaluates with ``evaluation.run_episode``. Until then an
+entry of any other kind fails with a one-line config error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from allocsim.baselines.registry import make_policy, policy_names
+from allocsim.envs.scenario import Scenario
+from allocsim.experiments.evaluation import PolicySpec, Row, env_for, prepare, run_episode
+from allocsim.experiments.sweep_config import SweepConfigError, format_error
+from allocsim.experiments.tuning import load_tuned, tuned_path
+
+
+@dataclass(frozen=True)
+class ExpandContext:
+    """What a kind may need from the sweep file besides its own entry."""
+
+    source: str  # the sweep file, for error messages
+    tuned_dir: Path
+
+
+class PolicyKind(Protocol):
+    def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any]: ...
+
+    def check(self, policy: dict[str, Any], scenario: Scenario) -> None: ...
+
+    def run(self, cell: dict[str, Any]) -> Row: ...
+
+
+# ------------------------------------------------------------------ worker helpers
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario_of(cell: dict[str, Any]) -> Scenario:
+    """The cell's scenario, validated once per process (keyed by its canonical JSON)."""
+    key = json.dumps(cell["scenario_spec"], sort_keys=True)
+    scenario = _SCENARIOS.get(key)
+    if scenario is None:
+        scenario = _SCENARIOS[key] = Scenario.model_validate(cell["scenario_spec"])
+    return scenario
+
+
+# ------------------------------------------------------------------ rule
+class RuleEntry(BaseModel):
+    """``{name: base-stock, params: {...} | tuned, label: ...}``; a bare string is ``{name: ...}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["rule"] = "rule"
+    name: str
+    params: dict[str, Any] | Literal["tuned"] = Field(default_factory=dict)
+    label: str | None = None
+
+
+class RuleKind:
+    """A rule set from ``baselines.registry`` with given, default or tuned parameters."""
+
+    def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any]:
+        rule = RuleEntry.model_validate(entry)
+        if rule.name not in policy_names():
+            raise ValueError(f"unknown rule {rule.name!r}; valid: {', '.join(policy_names())}")
+        if rule.params == "tuned":
+            params = load_tuned(ctx.tuned_dir, scenario.name, rule.name)
+            if params is None:
+                path = tuned_path(ctx.tuned_dir, scenario.name, rule.name)
+                raise ValueError(f"no tuned parameters for {rule.name!r} on {scenario.name!r} "
+                                 f"({path} missing; run allocsim tune)")
+            label = rule.label or f"{rule.name}-tuned"
+        else:
+            params = dict(rule.params)
+            label = rule.label or rule.name
+        return {"kind": "rule", "name": rule.name, "params": params, "label": label}
+
+    def check(self, policy: dict[str, Any], scenario: Scenario) -> None:
+        prepare(scenario, [PolicySpec(policy["name"], policy["params"], policy["label"])])
+
+    def run(self, cell: dict[str, Any]) -> Row:
+        policy, seed = cell["policy"], cell["seed"]
+        env = env_for(scenario_of(cell))
+        predictor = make_policy(policy["name"], env, seed=seed, **policy["params"])
+        return run_episode(env, predictor, seed, cell["warm_up"])
+
+
+# ------------------------------------------------------------------ registry
+KINDS: dict[str, PolicyKind] = {"rule": RuleKind()}
+
+#: Kinds the learning issue will add; named in the error so a user knows they are coming.
+PLANNED = ("onnx", "model", "train")
+
+
+def register_kind(name: str, kind: PolicyKind) -> None:
+    """Make ``kind: <name>`` entries valid in sweep files (the extension point for models and training)."""
+    KINDS[name] = kind
+
+
+def expand_entry(
+    raw: str | dict[str, Any], index: int, scenario: Scenario, ctx: ExpandContext
+) -> dict[str, Any]:
+    """The plain policy dict of sweep entry ``policies[index]`` on ``scenario``; SweepConfigError if bad."""
+    entry = {"name": raw} if isinstance(raw, str) else dict(raw)
+    kind_name = entry.get("kind", "rule")
+    where = f"{ctx.source}: policies.{index}"
+    kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        planned = [k for k in PLANNED if k not in KINDS]
+        note = f" ({', '.join(planned)} arrive with the learning issue)" if planned else ""
+        raise SweepConfigError(
+            f"{where}.kind: unknown policy kind {kind_name!r}; valid: {', '.join(sorted(KINDS))}{note}"
+        )
+    try:
+        policy = kind.expand(entry, scenario, ctx)
+        kind.check(policy, scenario)
+    except ValidationError as err:
+        raise SweepConfigError(format_error(err, ctx.source, f"policies.{index}")) from None
+    except (TypeError, ValueError) as err:
+        detail = " ".join(line.strip() for line in str(err).strip().splitlines()[:3])
+        raise SweepConfigError(f"{where}: {detail}") from None
+    return policy
+
+
+def run_policy_cell(cell: dict[str, Any]) -> Row:
+    """Worker side: the KPI row of ``cell`` by its policy kind."""
+    return KINDS[cell["policy"]["kind"]].run(cell)

@@ -1,0 +1,112 @@
+"""``allocsim train`` and ``allocsim evaluate`` behind the CLI: learned policies judged against tuned rules.
+
+Training (``allocsim.agents.training``) knows nothing of rules or seed blocks; this
+module supplies both. The reference rule is the best tuned rule (highest tuned
+profit in ``<tuned-dir>/<scenario>/``; without tuned files, the best rule on the
+validation seeds). At every checkpoint the learned policy plays the same
+validation seeds and the paired profit difference (learned - rule) with its 95%
+CI is logged (``profit_vs_rule``) to TensorBoard and ``metrics.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from allocsim.agents.callbacks import Evaluator
+from allocsim.agents.policy import LearnedPolicy
+from allocsim.baselines.registry import NOT_RULES
+from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.experiments.benchmark import rule_specs
+from allocsim.experiments.evaluation import (
+    PolicySpec,
+    env_for,
+    evaluate,
+    learned_spec,
+    run_episode,
+    summarise,
+)
+from allocsim.experiments.stats import paired_diff
+from allocsim.experiments.tuning import tuned_path
+
+
+def best_rule(
+    scenario: Scenario, tuned_dir: Path, seeds: Sequence[int], n_workers: int = 1, name: str | None = None
+) -> PolicySpec:
+    """The reference rule: ``name`` (tuned parameters if any), else the best tuned rule.
+
+    Rules are ranked by the ``profit_mean`` of their tuning files; when no rule has
+    one, every rule plays ``seeds`` and the best mean profit wins.
+    """
+    specs, _ = rule_specs(scenario.name, [name] if name else None, tuned_dir)
+    specs = [s for s in specs if s.name not in NOT_RULES]
+    if name or len(specs) == 1:
+        return specs[0]
+    scores: dict[str, float] = {}
+    for spec in specs:
+        path = tuned_path(tuned_dir, scenario.name, spec.name)
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data.get("profit_mean"), int | float):
+                scores[spec.name] = float(data["profit_mean"])
+    if not scores:
+        rows = evaluate(scenario, specs, seeds, n_workers=n_workers)
+        for spec in specs:
+            profits = [r["profit"] for r in rows if r["policy"] == spec.label]
+            scores[spec.name] = sum(profits) / len(profits)
+    best = max(scores, key=lambda n: scores[n])
+    return next(s for s in specs if s.name == best)
+
+
+def rule_evaluator(
+    scenario: Scenario, rule: PolicySpec, seeds: Sequence[int], n_workers: int = 1
+) -> Evaluator:
+    """An evaluator for training: the learned policy on ``seeds`` against ``rule`` (played once, now)."""
+    rule_rows = evaluate(scenario, [rule], seeds, n_workers=n_workers)
+    rule_profit = [float(r["profit"]) for r in rule_rows]
+    rule_summary = summarise(rule_rows)
+
+    def judge(make_policy: Callable[[], LearnedPolicy]) -> dict[str, float]:
+        env = env_for(scenario)
+        rows = [run_episode(env, make_policy(), seed) for seed in seeds]
+        learned = summarise(rows)
+        diff = paired_diff([float(r["profit"]) for r in rows], rule_profit)
+        return {
+            "val_profit": learned["profit"],
+            "val_fill_rate": learned["fill_rate"],
+            "rule_profit": rule_summary["profit"],
+            "rule_fill_rate": rule_summary["fill_rate"],
+            "profit_vs_rule": diff.mean,
+            "profit_vs_rule_ci95": diff.half_width,
+        }
+
+    return judge
+
+
+def evaluate_model(
+    run_dir: Path,
+    scenario: str | Path | Scenario | None,
+    seeds: Sequence[int],
+    n_workers: int = 1,
+    on_done: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """The ``allocsim evaluate`` result, shaped like ``simulate --json``.
+
+    ``scenario`` defaults to the one the run was trained on.
+    """
+    spec = learned_spec(run_dir)
+    if scenario is None:
+        from allocsim.agents.runfiles import read_config
+
+        scenario = str(read_config(run_dir)["scenario"])
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    rows = evaluate(loaded, [spec], seeds, n_workers=n_workers, on_done=on_done)
+    episodes = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
+    return {
+        "scenario": loaded.name,
+        "policy": spec.label,
+        "episodes": episodes,
+        "summary": summarise(episodes),
+    }

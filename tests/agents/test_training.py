@@ -1,0 +1,156 @@
+"""Training: a short PPO run completes, saves, reloads, resumes and evaluates; same seed, same model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from allocsim.agents.hyperparams import HyperparamError, load_hyperparams
+from allocsim.agents.policy import load_learned
+from allocsim.agents.runfiles import read_metrics, read_progress
+from allocsim.agents.training import SeedCycle, TrainConfig, train
+from allocsim.experiments.cli import app
+
+runner = CliRunner()
+
+SMALL = """
+default:
+  n_timesteps: 2000
+  n_envs: 1
+  policy_kwargs: {net_arch: [32, 32], activation_fn: tanh}
+  n_steps: 500
+  batch_size: 250
+  n_epochs: 2
+"""
+
+
+@pytest.fixture
+def hp_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ppo-small.yaml"
+    path.write_text(SMALL)
+    return path
+
+
+def test_train_saves_reloads_resumes_and_evaluates(tmp_path: Path, hp_file: Path) -> None:
+    run = tmp_path / "run"
+    args = [
+        "train",
+        "--scenario",
+        "retail-small",
+        "--algo",
+        "ppo",
+        "--seed",
+        "3",
+        "--hyperparams",
+        str(hp_file),
+        "--out",
+        str(run),
+        "--eval-episodes",
+        "2",
+        "--rule",
+        "proportional",
+        "--workers",
+        "1",
+    ]
+    result = runner.invoke(app, [*args, "--timesteps", "2000"])
+    assert result.exit_code == 0, result.output
+    for name in ("config.yaml", "model.zip", "vecnormalize.pkl", "metrics.csv", "progress.json"):
+        assert (run / name).is_file(), name
+    assert any((run / "tb").rglob("events.out.tfevents.*"))
+    assert read_progress(run) == {"timesteps": 2000, "done": True}
+    rows = read_metrics(run)
+    assert [int(r["timesteps"]) for r in rows] == [500, 1000, 1500, 2000]
+    assert {"profit_vs_rule", "profit_vs_rule_ci95", "val_profit", "train_profit"} <= set(rows[0])
+
+    # the folder is taken: a second run without --resume is refused with one line
+    again = runner.invoke(app, [*args, "--timesteps", "2000"])
+    assert again.exit_code == 2 and "--resume" in again.stderr
+
+    # reload: the saved policy plays raw observations (normalisation applied inside)
+    assert load_learned(run).model.num_timesteps == 2000
+
+    # resume: the step count continues from the checkpoint, it does not restart
+    resumed = runner.invoke(app, [*args, "--timesteps", "3000", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert read_progress(run)["timesteps"] == 3000
+    assert [int(r["timesteps"]) for r in read_metrics(run)] == [500, 1000, 1500, 2000, 2500, 3000]
+    assert load_learned(run).model.num_timesteps == 3000
+
+    # evaluate on the test block, JSON shaped like simulate --json
+    out = runner.invoke(app, ["evaluate", "--model", str(run), "--episodes", "2", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["scenario"] == "retail-small" and data["policy"] == "ppo:run"
+    assert [e["seed"] for e in data["episodes"]] == [40000, 40001]
+    assert data["summary"]["profit"] == pytest.approx(sum(e["profit"] for e in data["episodes"]) / 2)
+
+
+def _run(tmp_path: Path, hp_file: Path, name: str, seed: int, n_envs: int = 1) -> Path:
+    config = TrainConfig(
+        scenario="retail-small",
+        algo="ppo",
+        seed=seed,
+        hyperparams=load_hyperparams("ppo", "retail-small", hp_file),
+        seed_cycle=SeedCycle(20_000, 10_000),
+        timesteps=1000,
+        n_envs=n_envs,
+        out=tmp_path / name,
+    )
+    return train(config).run_dir
+
+
+def _params(run: Path) -> dict[str, torch.Tensor]:
+    return load_learned(run).model.policy.state_dict()
+
+
+def test_same_seed_same_model(tmp_path: Path, hp_file: Path) -> None:
+    a, b = (_run(tmp_path, hp_file, name, seed=7) for name in ("a", "b"))
+    pa, pb = _params(a), _params(b)
+    assert pa.keys() == pb.keys()
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert (a / "vecnormalize.pkl").read_bytes() == (b / "vecnormalize.pkl").read_bytes()
+
+
+def test_two_worker_processes(tmp_path: Path, hp_file: Path) -> None:
+    run = _run(tmp_path, hp_file, "two", seed=1, n_envs=2)
+    assert read_progress(run)["timesteps"] == 1000
+    assert int(read_metrics(run)[-1]["train_episodes"]) > 0
+
+
+def test_unknown_hyperparameter_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("default:\n  n_timesteps: 100\nretail-small:\n  learning_rat: 0.1\n")
+    with pytest.raises(HyperparamError, match=r"bad.yaml: retail-small: unknown key 'learning_rat'"):
+        load_hyperparams("ppo", "retail-small", bad)
+    result = runner.invoke(app, ["train", "--scenario", "retail-small", "--hyperparams", str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and "learning_rat" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("policy_kwargs: {activation_fn: 'nn.Tanh'}", "activation_fn"),
+        ("policy_kwargs: {net_arch: [64], layers: 2}", "unknown key 'policy_kwargs.layers'"),
+        ("normalize: {norm_obs: true, clip: 5}", "unknown key 'normalize.clip'"),
+        ("net_arch_typo: 1", "unknown key 'net_arch_typo'"),
+    ],
+)
+def test_policy_kwargs_are_data_only(tmp_path: Path, entry: str, message: str) -> None:
+    bad = tmp_path / "ppo.yaml"
+    bad.write_text(f"default:\n  {entry}\n")
+    with pytest.raises(HyperparamError, match=message):
+        load_hyperparams("ppo", "retail-small", bad)
+
+
+def test_algorithm_arguments_are_checked_per_algorithm(tmp_path: Path) -> None:
+    path = tmp_path / "sac.yaml"
+    path.write_text("default:\n  n_epochs: 3\n")
+    with pytest.raises(HyperparamError, match="sac does not take n_epochs"):
+        load_hyperparams("sac", "retail-small", path)
+    for algo in ("ppo", "a2c", "sac", "td3", "recurrent-ppo"):
+        assert load_hyperparams(algo, "retail-medium").n_timesteps > 0
