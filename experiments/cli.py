@@ -205,7 +205,8 @@ def benchmark(
         bool, typer.Option("--bound/--no-bound", help="clairvoyant bound and DP gap columns (once per seed)")
     ] = True,
     model: Annotated[
-        list[Path] | None, typer.Option(help="training run folder of a learned policy to add (repeatable)")
+        list[Path] | None,
+        typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)"),
     ] = None,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
@@ -331,9 +332,11 @@ def sweep_command(
     console.print(f"results: {target / 'results.csv'}", highlight=False)
 
 
+from allocsim.experiments.cli_deploy import register as _register_deploy  # noqa: E402
 from allocsim.experiments.cli_learn import register as _register_learning  # noqa: E402
 
 _register_learning(app)  # train, evaluate
+_register_deploy(app)  # export, infer
 
 
 def main() -> None:

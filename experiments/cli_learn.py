@@ -103,7 +103,7 @@ def train(
 
 
 def evaluate_command(
-    model: Annotated[Path, typer.Option(help="training run folder (holds config.yaml and model.zip)")],
+    model: Annotated[Path, typer.Option(help="training run folder (config.yaml, model.zip) or .onnx file")],
     scenario: Annotated[
         str | None, typer.Option(help="preset name or scenario YAML [default: the run's scenario]")
     ] = None,
@@ -116,7 +116,7 @@ def evaluate_command(
     ] = False,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: 1]")] = None,
 ) -> None:
-    """Evaluate a trained policy on the test seed block and print its KPIs (model files are unpickled)."""
+    """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
     from rich.table import Table
 
     from allocsim.experiments.cli import _fail, _json_safe, _load, console

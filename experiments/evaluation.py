@@ -65,25 +65,41 @@ _ENVS: dict[str, AllocationEnv] = {}
 _LEARNED: dict[str, Any] = {}
 
 
-def learned_spec(run_dir: str | Path) -> PolicySpec:
-    """A spec for the policy trained in ``run_dir``, labelled ``<algo>:<run name>``."""
+def learned_spec(model: str | Path) -> PolicySpec:
+    """A spec for a learned policy: a training run folder (``<algo>:<run name>``) or an exported
+    ``.onnx`` file (``onnx:<file stem>``)."""
+    path = Path(model)
+    if path.suffix == ".onnx":
+        if not path.is_file():
+            raise ValueError(f"{path}: no such ONNX file")
+        return PolicySpec("learned", label=f"onnx:{path.stem}", model=str(path))
     from allocsim.agents.runfiles import read_config
 
-    config = read_config(Path(run_dir))
-    return PolicySpec("learned", label=f"{config['algo']}:{Path(run_dir).name}", model=str(run_dir))
+    config = read_config(path)
+    return PolicySpec("learned", label=f"{config['algo']}:{path.name}", model=str(path))
+
+
+def _load_model(model: str) -> Any:
+    """A learned predictor: ``.onnx`` through the torch-free runtime, else a run folder (unpickled)."""
+    if Path(model).suffix == ".onnx":
+        from allocsim.agents.inference import OnnxPolicy
+
+        return OnnxPolicy.load(model)
+    from allocsim.agents.policy import load_learned
+
+    return load_learned(model)
 
 
 def build_policy(spec: PolicySpec, env: AllocationEnv, seed: int) -> Predictor:
     """The spec's predictor bound to ``env``: a rule from the registry, or a learned model (loaded once)."""
     if not spec.model:
         return make_policy(spec.name, env, seed=seed, **spec.params)
-    from allocsim.agents.policy import load_learned
-
-    model = Path(spec.model) / "model.zip"
-    key = f"{spec.model}@{model.stat().st_mtime_ns if model.is_file() else 0}"  # a retrained run reloads
+    path = Path(spec.model)
+    stamp = path if path.suffix == ".onnx" else path / "model.zip"
+    key = f"{spec.model}@{stamp.stat().st_mtime_ns if stamp.is_file() else 0}"  # a retrained run reloads
     policy = _LEARNED.get(key)
     if policy is None:
-        policy = _LEARNED[key] = load_learned(spec.model)
+        policy = _LEARNED[key] = _load_model(spec.model)
     policy.check_env(env)
     return policy.fresh()
 

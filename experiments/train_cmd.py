@@ -85,6 +85,17 @@ def rule_evaluator(
     return judge
 
 
+def trained_scenario(model: Path) -> str:
+    """The scenario a model was trained on: the run's config, or an ONNX file's card (a preset name)."""
+    if Path(model).suffix == ".onnx":
+        from allocsim.agents.inference import OnnxPolicy
+
+        return OnnxPolicy.load(model).card.scenario
+    from allocsim.agents.runfiles import read_config
+
+    return str(read_config(model)["scenario"])
+
+
 def evaluate_model(
     run_dir: Path,
     scenario: str | Path | Scenario | None,
@@ -98,9 +109,7 @@ def evaluate_model(
     """
     spec = learned_spec(run_dir)
     if scenario is None:
-        from allocsim.agents.runfiles import read_config
-
-        scenario = str(read_config(run_dir)["scenario"])
+        scenario = trained_scenario(run_dir)
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     rows = evaluate(loaded, [spec], seeds, n_workers=n_workers, on_done=on_done)
     episodes = [{k: v for k, v in r.items() if k != "policy"} for r in rows]

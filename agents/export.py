@@ -1,0 +1,173 @@
+"""Export a trained policy to one ONNX graph: raw observation in, action and allocation fractions out.
+
+Inside the graph, in order: the VecNormalize observation transform saved with the
+run, the deterministic action of the SB3 policy, clipping to the action space
+[-1, 1], and the decode of ``allocsim.envs.actions.ActionLayout.fractions``
+(allocation weights normalised per SKU with keep-at-DC, transfer shares, order
+shares). The batch axis is dynamic. The card (``allocsim.agents.policy_card``)
+goes into ``metadata_props``. Recurrent policies are refused: their LSTM state
+would have to become a graph input and output.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from torch import nn
+
+import allocsim
+from allocsim.agents import runfiles
+from allocsim.agents.inference import OUTPUTS
+from allocsim.agents.policy import LearnedPolicy, ObsNormalizer, load_learned
+from allocsim.agents.policy_card import PolicyCard
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.observation import OBS_CLIP, WEEK
+from allocsim.envs.scenario import load_scenario
+
+OPSET = 17
+
+
+def _actor_critic_mean(policy: BasePolicy, obs: torch.Tensor) -> torch.Tensor:
+    """PPO / A2C: the mean of the Gaussian (what ``predict(deterministic=True)`` returns)."""
+    assert isinstance(policy, ActorCriticPolicy)
+    features = policy.extract_features(obs, policy.pi_features_extractor)
+    mean = policy.action_net(policy.mlp_extractor.forward_actor(features))
+    return torch.tanh(mean) if policy.squash_output else mean
+
+
+def _squashed_mean(policy: BasePolicy, obs: torch.Tensor) -> torch.Tensor:
+    """SAC: tanh of the mean of the actor's Gaussian."""
+    mean, _, _ = policy.actor.get_action_dist_params(obs)  # type: ignore[union-attr]
+    return torch.tanh(mean)
+
+
+def _deterministic_actor(policy: BasePolicy, obs: torch.Tensor) -> torch.Tensor:
+    """TD3: the actor network itself (it ends in tanh)."""
+    return policy.actor(obs)  # type: ignore[operator]
+
+
+DETERMINISTIC_ACTION: dict[str, Callable[[BasePolicy, torch.Tensor], torch.Tensor]] = {
+    "ppo": _actor_critic_mean,
+    "a2c": _actor_critic_mean,
+    "sac": _squashed_mean,
+    "td3": _deterministic_actor,
+}
+
+
+class ExportGraph(nn.Module):
+    """Normalise, act deterministically, clip, decode to fractions: the exported computation."""
+
+    def __init__(self, policy: BasePolicy, algo: str, normalizer: ObsNormalizer | None,
+                 card: PolicyCard) -> None:
+        super().__init__()
+        if algo not in DETERMINISTIC_ACTION:
+            raise ValueError(
+                f"cannot export {algo!r} policies; exportable: {', '.join(DETERMINISTIC_ACTION)} "
+                "(a recurrent policy would need its LSTM state as graph input)"
+            )
+        self.policy = policy
+        self.act = DETERMINISTIC_ACTION[algo]
+        self.normalise = normalizer is not None
+        size = card.observation_size
+        mean = normalizer.mean if normalizer else np.zeros(size)
+        std = np.sqrt(normalizer.var + normalizer.epsilon) if normalizer else np.ones(size)
+        self.register_buffer("obs_mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("obs_std", torch.as_tensor(std, dtype=torch.float32))
+        self.obs_clip = float(normalizer.clip) if normalizer else 0.0
+        self.skus, self.destinations = card.n_skus, card.n_locations + 1
+        self.lanes = len(card.lanes)
+        self.blocks = {name: slice(*bounds) for name, bounds in card.action_layout.items()}
+        self.policy_orders = any(card.max_order)
+        keep = torch.zeros(self.skus, self.destinations)
+        keep[:, -1] = 1.0
+        self.register_buffer("keep", keep)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = obs
+        if self.normalise:
+            x = torch.clamp((obs - self.obs_mean) / self.obs_std, -self.obs_clip, self.obs_clip)
+        action = torch.clamp(self.act(self.policy, x), -1.0, 1.0)
+        batch = action.shape[0]
+        raw = action[:, self.blocks["allocation"]].reshape(batch, self.skus, self.destinations)
+        weights = (raw + 1.0) * 0.5
+        total = weights.sum(dim=-1, keepdim=True)
+        positive = total > 0
+        allocation = torch.where(positive, weights / torch.where(positive, total, torch.ones_like(total)),
+                                 self.keep.expand_as(weights))
+        if self.lanes:
+            transfers = torch.relu(action[:, self.blocks["transfers"]]).reshape(batch, self.lanes, self.skus)
+        else:  # (B, 0, S); a reshape to a zero-size axis crashes the exporter
+            transfers = action.new_zeros((batch, 0, self.skus))
+        if self.policy_orders:
+            orders = (action[:, self.blocks["orders"]] + 1.0) * 0.5
+        else:
+            orders = torch.zeros_like(action[:, : self.skus])
+        return action, allocation, transfers, orders
+
+
+def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
+    """The card of a policy trained on ``env``'s scenario."""
+    net, obs_layout, act_layout = env.network, env.observation_layout, env.action_layout
+    return PolicyCard(
+        scenario=env.scenario.name,
+        scenario_hash=env.scenario.content_hash(),
+        version=allocsim.__version__,
+        algo=algo,
+        run_id=run_id,
+        skus=list(net.skus),
+        locations=list(net.locations),
+        lanes=[[net.locations[a], net.locations[b]]
+               for a, b in zip(net.lane_source, net.lane_target, strict=True)],
+        periods=int(net.periods),
+        forecast_horizon=int(env.scenario.forecast.horizon),
+        age_buckets=int(net.age_buckets),
+        obs_clip=float(OBS_CLIP),
+        week=float(WEEK),
+        safety_reserve=[int(v) for v in net.safety_reserve],
+        dc_scale=[float(v) for v in obs_layout.dc_scale],
+        location_scale=obs_layout.location_scale.astype(float).tolist(),
+        max_order=[int(v) for v in net.max_order] if net.policy_orders else [0] * net.n_skus,
+        observation_layout=obs_layout.describe(),
+        action_layout={
+            name: [block.start, block.stop]
+            for name, block in (("allocation", act_layout.allocation), ("transfers", act_layout.transfers),
+                                ("orders", act_layout.orders))
+        },
+    )
+
+
+def export_policy(learned: LearnedPolicy, algo: str, env: AllocationEnv, out: Path, run_id: str = "") -> Path:
+    """Write ``learned`` as one ONNX graph (opset 17, dynamic batch) with its card; atomically."""
+    learned.check_env(env)
+    card = policy_card(env, algo, run_id)
+    graph = ExportGraph(learned.model.policy, algo, learned.normalizer, card).eval()
+    example = torch.zeros(1, card.observation_size, dtype=torch.float32)
+    buffer = io.BytesIO()
+    axes = {name: {0: "batch"} for name in ("observation", *OUTPUTS)}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+        torch.onnx.export(graph, (example,), buffer, input_names=["observation"], output_names=list(OUTPUTS),
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    model = onnx.load_from_string(buffer.getvalue())
+    model.producer_name, model.producer_version = "allocsim", allocsim.__version__
+    for key, value in card.to_metadata().items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    return runfiles.atomic_write(Path(out), lambda tmp: onnx.save(model, str(tmp)))
+
+
+def export_run(run_dir: str | Path, out: str | Path) -> Path:
+    """Export the policy of a training run folder (unpickles it: trusted folders only)."""
+    run = Path(run_dir)
+    config = runfiles.read_config(run)
+    learned = load_learned(run)
+    env = AllocationEnv(load_scenario(config["scenario"]))
+    run_id = f"{run.name}@{learned.model.num_timesteps}"
+    return export_policy(learned, str(config["algo"]), env, Path(out), run_id=run_id)

@@ -1,0 +1,170 @@
+"""The torch-free runtime: run an exported ``policy.onnx`` with numpy and onnxruntime only.
+
+``OnnxPolicy.load(path)`` reads the graph and its card (``allocsim.agents.policy_card``).
+``predict(obs)`` has the stable-baselines3 predictor interface, so the evaluator,
+the benchmark and sweeps run an ONNX file like any rule or trained model;
+``decide(state)`` goes from a JSON-like structured state (``allocsim.agents.state_input``)
+to whole units per location, SKU, lane and order.
+
+The graph takes raw observations (normalisation is inside it) and returns the
+clipped deterministic ``action`` and the decoded fractions ``allocation`` (B, S, L+1),
+``transfers`` (B, K, S) and ``orders`` (B, S). Whole units come from the same
+largest-remainder split as ``allocsim.envs.actions`` (tests hold the two equal).
+Nothing here unpickles: an ONNX file is data, not code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+
+from allocsim.agents.policy_card import PolicyCard
+from allocsim.agents.state_input import PlanningState, observation, parse_state
+
+OUTPUTS = ("action", "allocation", "transfers", "orders")
+IntArray = NDArray[np.int64]
+
+
+def largest_remainder(total: IntArray, fractions: NDArray[np.float64]) -> IntArray:
+    """Split integer ``total`` (S,) by ``fractions`` (S, D), rows summing to 1, into integers.
+
+    The same arithmetic as ``allocsim.envs.actions.largest_remainder`` (kept here so the
+    runtime needs no simulator); a test checks the two agree on random inputs.
+    """
+    raw = total[:, None] * fractions
+    base = np.floor(raw).astype(np.int64)
+    short = total - base.sum(axis=1)
+    if not short.any():
+        return base
+    order = np.argsort(base - raw, axis=1, kind="stable")
+    bonus = np.zeros_like(base)
+    np.put_along_axis(bonus, order, np.arange(order.shape[1])[None, :] < short[:, None], axis=1)
+    return base + bonus
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whole units the policy asks for in one state (before the scenario's guardrails)."""
+
+    period: int
+    allocation: IntArray  # (L, S) units shipped from the DC to each location
+    keep_at_dc: IntArray  # (S,)
+    transfers: IntArray  # (K, S)
+    orders: IntArray  # (S,) supplier orders (0 unless the policy orders)
+
+    def to_json(self, card: PolicyCard) -> dict[str, Any]:
+        """Named JSON: allocation by location and SKU; only lanes that move stock are listed."""
+        return {
+            "period": self.period,
+            "allocation": {
+                loc: dict(zip(card.skus, map(int, row), strict=True))
+                for loc, row in zip(card.locations, self.allocation, strict=True)
+            },
+            "keep_at_dc": dict(zip(card.skus, map(int, self.keep_at_dc), strict=True)),
+            "transfers": [
+                {"from": card.lanes[k][0], "to": card.lanes[k][1], "sku": card.skus[s],
+                 "units": int(self.transfers[k, s])}
+                for k, s in zip(*np.nonzero(self.transfers), strict=True)
+            ],
+            "orders": dict(zip(card.skus, map(int, self.orders), strict=True)),
+        }
+
+
+class OnnxPolicy:
+    """An exported allocsim policy, with the stable-baselines3 predictor interface."""
+
+    def __init__(self, session: ort.InferenceSession, card: PolicyCard, name: str = "onnx") -> None:
+        self.session = session
+        self.card = card
+        self.name = name
+        self._input = session.get_inputs()[0].name
+
+    @classmethod
+    def load(cls, path: str | Path, threads: int = 1) -> OnnxPolicy:
+        """Open ``path``; ValueError naming the file when it is not an allocsim ONNX policy."""
+        path = Path(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            detail = " ".join(str(err).split())[:200]
+            raise ValueError(f"{path}: not a readable ONNX model ({detail})") from None
+        card = PolicyCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(path))
+        outputs = [o.name for o in session.get_outputs()]
+        if outputs != list(OUTPUTS):
+            raise ValueError(f"{path}: outputs {outputs}, expected {list(OUTPUTS)}")
+        return cls(session, card, name=f"onnx:{path.stem}")
+
+    def _batch(self, observation: Any) -> tuple[NDArray[np.float32], bool]:
+        obs = np.asarray(observation, dtype=np.float32)
+        single = obs.ndim == 1
+        batch = obs[None, :] if single else obs
+        if batch.ndim != 2 or batch.shape[1] != self.card.observation_size:
+            raise ValueError(
+                f"observation has shape {obs.shape}, expected ({self.card.observation_size},) or "
+                f"(batch, {self.card.observation_size})"
+            )
+        return batch, single
+
+    def run(self, observation: Any) -> dict[str, NDArray[np.float32]]:
+        """All graph outputs for one observation (m,) or a batch (B, m), batch axis kept."""
+        batch, _ = self._batch(observation)
+        return dict(zip(OUTPUTS, self.session.run(None, {self._input: batch}), strict=True))
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[NDArray[np.float32], None]:
+        """The deterministic action in [-1, 1] (the graph has no sampling); shape follows the input."""
+        batch, single = self._batch(observation)
+        (action,) = self.session.run(["action"], {self._input: batch})
+        return (action[0] if single else action), None
+
+    def fresh(self) -> OnnxPolicy:
+        """Stateless: the same policy (interface shared with recurrent learned policies)."""
+        return self
+
+    def check_env(self, env: Any) -> None:
+        """ValueError when an env's spaces differ from the ones the policy was exported for."""
+        got_obs, got_act = env.observation_space.shape, env.action_space.shape
+        if got_obs != (self.card.observation_size,) or got_act != (self.card.action_size,):
+            raise ValueError(
+                f"{self.name} takes observations ({self.card.observation_size},) and actions "
+                f"({self.card.action_size},); this scenario gives {got_obs} and {got_act}"
+            )
+
+    def decide_arrays(self, state: PlanningState) -> Decision:
+        """Whole units for a validated state: largest remainder of available stock, as the env does."""
+        card = self.card
+        out = self.run(observation(state, card))
+        fractions = out["allocation"][0].astype(np.float64)
+        available = state.dc_available(card)
+        split = largest_remainder(available, fractions)  # (S, L + 1)
+        transfers = np.zeros((len(card.lanes), card.n_skus), dtype=np.int64)
+        if card.lanes:
+            index = {name: i for i, name in enumerate(card.locations)}
+            source = np.array([index[a] for a, _ in card.lanes])
+            share = out["transfers"][0].astype(np.float64)
+            out_share = np.zeros((card.n_locations, card.n_skus))
+            np.add.at(out_share, source, share)
+            scale = np.maximum(out_share, 1.0)[source]
+            transfers = np.floor(share / scale * state.on_hand[source]).astype(np.int64)
+        orders = np.rint(out["orders"][0].astype(np.float64) * np.asarray(card.max_order)).astype(np.int64)
+        return Decision(state.period, split[:, :-1].T.copy(), split[:, -1].copy(), transfers, orders)
+
+    def decide(self, state: Any) -> dict[str, Any]:
+        """From a JSON-like state (see ``allocsim.agents.state_input``) to named whole units.
+
+        StateError (a ValueError) naming the path of the first problem in ``state``.
+        """
+        return self.decide_arrays(parse_state(state, self.card)).to_json(self.card)

@@ -1,0 +1,88 @@
+"""What an exported policy needs to know of its scenario, stored as ONNX ``metadata_props``.
+
+The card travels inside ``policy.onnx``: names of SKUs, locations and lanes (the
+order of every axis), the observation and action layouts, the scales that turn
+units into observation values, and where the policy came from (scenario hash,
+allocsim version, algorithm, training run). The torch-free runtime builds
+observations and decodes decisions from it alone; it imports numpy and json only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+PREFIX = "allocsim."
+CARD_KEY = PREFIX + "card"
+# Flat keys an inspector (netron, onnx.load) shows without parsing the card.
+SUMMARY_KEYS = ("scenario", "scenario_hash", "version", "algo", "run_id")
+
+
+class CardError(ValueError):
+    """An ONNX file without a readable allocsim card."""
+
+
+@dataclass(frozen=True)
+class PolicyCard:
+    """The scenario facts and provenance an exported policy carries (all plain JSON data)."""
+
+    scenario: str
+    scenario_hash: str
+    version: str
+    algo: str
+    run_id: str
+    skus: list[str]
+    locations: list[str]
+    lanes: list[list[str]]  # [source, target] per transfer lane
+    periods: int
+    forecast_horizon: int
+    age_buckets: int
+    obs_clip: float
+    week: float
+    safety_reserve: list[int]  # (S,)
+    dc_scale: list[float]  # (S,) a week of expected demand at the DC
+    location_scale: list[list[float]]  # (L, S) a week of expected demand per location
+    max_order: list[int]  # (S,) policy replenishment, 0 when the policy does not order
+    observation_layout: list[dict[str, Any]]  # blocks: name, shape, start, stop
+    action_layout: dict[str, list[int]]  # block name -> [start, stop]
+
+    @property
+    def n_skus(self) -> int:
+        return len(self.skus)
+
+    @property
+    def n_locations(self) -> int:
+        return len(self.locations)
+
+    @property
+    def observation_size(self) -> int:
+        return int(self.observation_layout[-1]["stop"])
+
+    @property
+    def action_size(self) -> int:
+        return int(max(stop for _, stop in self.action_layout.values()))
+
+    def to_metadata(self) -> dict[str, str]:
+        """ONNX ``metadata_props``: the whole card as JSON, plus flat summary keys."""
+        card = asdict(self)
+        return {CARD_KEY: json.dumps(card, sort_keys=True)} | {
+            PREFIX + key: str(card[key]) for key in SUMMARY_KEYS
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str], source: str = "model") -> PolicyCard:
+        """The card of an exported policy; CardError naming ``source`` when it is missing or broken."""
+        text = metadata.get(CARD_KEY)
+        if text is None:
+            raise CardError(f"{source}: not an allocsim policy (no {CARD_KEY} in its metadata)")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise CardError(f"{source}: {CARD_KEY} is not valid JSON ({err.msg})") from None
+        names = {f.name for f in fields(cls)}
+        missing = sorted(names - set(data))
+        if missing:
+            raise CardError(f"{source}: {CARD_KEY} lacks {', '.join(missing)}")
+        return cls(**{k: data[k] for k in names})

@@ -1,0 +1,98 @@
+"""``allocsim export`` and ``allocsim infer``: registered on the main app by ``register(app)``.
+
+``export`` needs torch (it reads a training run); ``infer`` runs on the torch-free
+runtime and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)
+    app.command("infer")(infer_command)
+    app.command("state")(state_command)
+
+
+def export_command(
+    model: Annotated[Path, typer.Option(help="training run folder (holds config.yaml and model.zip)")],
+    out: Annotated[Path, typer.Option(help="where to write the ONNX file")] = Path("policy.onnx"),
+) -> None:
+    """Export a trained policy to ONNX (normalisation, deterministic action and decode inside)."""
+    from allocsim.experiments.cli import _fail, console
+
+    try:
+        from allocsim.agents.export import export_run
+
+        path = export_run(model, out)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    except OSError as err:
+        raise _fail(f"cannot write {out}: {err.strerror or err}") from None
+    console.print(f"exported {model} -> {path} ({path.stat().st_size:,} bytes)", highlight=False)
+
+
+def infer_command(
+    model: Annotated[Path, typer.Option(help="exported policy (.onnx)")],
+    state: Annotated[Path, typer.Option(help="JSON state: period, dc, locations (see the README)")],
+    scenario: Annotated[
+        str | None, typer.Option(help="preset or YAML; refused unless the model was exported for it")
+    ] = None,
+) -> None:
+    """One decision: read a JSON state, print the integer allocation as JSON."""
+    from allocsim.agents.inference import OnnxPolicy
+    from allocsim.experiments.cli import _fail, _load
+
+    if model.suffix != ".onnx":
+        raise _fail(f"{model}: infer takes an exported .onnx policy (run allocsim export first)")
+    if not model.is_file():
+        raise _fail(f"{model}: no such file")
+    try:
+        policy = OnnxPolicy.load(model)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    if scenario is not None:
+        loaded = _load(scenario)
+        want, got = policy.card.scenario_hash, loaded.content_hash()
+        if want != got:
+            raise _fail(
+                f"{model} was exported for scenario {policy.card.scenario!r} (hash {want}); "
+                f"{scenario} has hash {got}: a different network or different parameters"
+            )
+    try:
+        text = state.read_text(encoding="utf-8")
+    except OSError as err:
+        raise _fail(f"{state}: {err.strerror or err}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _fail(f"{state}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    try:
+        decision = policy.decide(data)
+    except ValueError as err:  # StateError
+        raise _fail(f"{state}: {err}") from None
+    typer.echo(json.dumps(decision, indent=2))
+
+
+def state_command(
+    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
+    seed: Annotated[int, typer.Option(min=0, help="episode (demand) seed")] = 40000,
+    period: Annotated[int, typer.Option(min=0, help="the state at the start of this period")] = 0,
+    policy: Annotated[str, typer.Option(help="rule set that plays the periods before")] = "proportional",
+) -> None:
+    """Print the JSON state an episode is in: an example input for allocsim infer."""
+    from allocsim.envs.allocation_env import AllocationEnv
+    from allocsim.experiments.cli import _fail, _load
+    from allocsim.experiments.planning_state import state_after
+
+    env = AllocationEnv(_load(scenario))
+    try:
+        state = state_after(env, seed, period, policy)
+    except (TypeError, ValueError) as err:
+        raise _fail(str(err)) from None
+    typer.echo(json.dumps(state, indent=2))

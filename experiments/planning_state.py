@@ -1,0 +1,54 @@
+"""The env's state as the JSON a planning system hands to ``allocsim infer`` (the schema of
+``allocsim.agents.state_input``): for examples, integration tests and parity checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from allocsim.baselines.registry import make_policy
+from allocsim.envs.allocation_env import AllocationEnv
+
+
+def _named(values: np.ndarray, skus: tuple[str, ...], whole: bool) -> dict[str, Any]:
+    return {s: (int(v) if whole else float(v)) for s, v in zip(skus, values, strict=True)}
+
+
+def planning_state(env: AllocationEnv) -> dict[str, Any]:
+    """The JSON state of ``env`` now: stock, pipeline, backlog, known orders, ages and forecasts."""
+    net, state, model = env.network, env.state, env.model
+    skus = net.skus
+    ages = np.arange(net.age_buckets, dtype=np.float64)
+    avg_age = np.tensordot(ages, model.stock, axes=1) / np.maximum(state.on_hand, 1)
+    backlog = state.backlog.sum(axis=-1)
+    locations = {}
+    for i, name in enumerate(net.locations):
+        locations[name] = {
+            "on_hand": _named(state.on_hand[i], skus, whole=True),
+            "inbound": _named(state.inbound[i], skus, whole=True),
+            "backlog": _named(backlog[i], skus, whole=True),
+            "open_orders": _named(state.open_orders[i], skus, whole=False),
+            "avg_age": _named(avg_age[i], skus, whole=False),
+            "forecast": {s: [float(v) for v in state.forecast[:, i, j]] for j, s in enumerate(skus)},
+        }
+    return {
+        "period": int(state.period),
+        "dc": {
+            "on_hand": _named(state.dc_on_hand, skus, whole=True),
+            "on_order": _named(state.dc_on_order, skus, whole=True),
+        },
+        "locations": locations,
+    }
+
+
+def state_after(env: AllocationEnv, seed: int, period: int, policy: str = "proportional") -> dict[str, Any]:
+    """The JSON state at the start of ``period`` of episode ``seed``, the rule ``policy`` playing before."""
+    if not 0 <= period < env.network.periods:
+        raise ValueError(f"period must be in 0..{env.network.periods - 1}, got {period}")
+    obs, _ = env.reset(seed=seed)
+    rule = make_policy(policy, env, seed=seed)
+    for _ in range(period):
+        action, _ = rule.predict(obs, deterministic=True)
+        obs, *_ = env.step(action)
+    return planning_state(env)
