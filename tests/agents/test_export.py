@@ -1,0 +1,164 @@
+"""ONNX export: parity with stable-baselines3 through VecNormalize, the card, the torch-free runtime."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from allocsim.agents import runfiles
+from allocsim.agents.export import ExportGraph, export_run, policy_card
+from allocsim.agents.inference import OnnxPolicy, largest_remainder
+from allocsim.agents.policy import load_learned
+from allocsim.agents.state_input import observation, parse_state
+from allocsim.envs.actions import largest_remainder as env_largest_remainder
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.experiments.planning_state import planning_state
+
+
+@pytest.fixture(scope="module", params=["retail-small", "omnichannel-transfers"])
+def exported(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_trainer: Any
+) -> tuple[Path, Path, str]:
+    """A briefly trained PPO run (real VecNormalize statistics) and its ONNX export."""
+    tmp = tmp_path_factory.mktemp(request.param)
+    run = tiny_trainer(tmp, request.param)
+    return run, export_run(run, tmp / "policy.onnx"), request.param
+
+
+def _sb3_actions(run: Path, env: AllocationEnv, obs: np.ndarray) -> np.ndarray:
+    """What SB3 predicts through the run's saved VecNormalize (the reference for parity)."""
+    venv = VecNormalize.load(str(run / runfiles.VECNORMALIZE), DummyVecEnv([lambda: env]))
+    venv.training = False
+    model = load_learned(run).model
+    action, _ = model.predict(venv.normalize_obs(obs), deterministic=True)
+    return np.asarray(action)
+
+
+def _rollout_observations(env: AllocationEnv, n: int, seed: int = 40000) -> tuple[np.ndarray, list[dict]]:
+    """Real observations and their JSON states from an episode under random actions."""
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    observations, states = [], []
+    for _ in range(n):
+        observations.append(obs)
+        states.append(planning_state(env))
+        obs, _, terminated, _, _ = env.step(env.action_space.sample())
+        if terminated:
+            obs, _ = env.reset(seed=seed + 1)
+    return np.array(observations), states
+
+
+@pytest.mark.parametrize("batch", [1, 256])
+def test_onnx_matches_sb3_on_sampled_observations(exported: tuple[Path, Path, str], batch: int) -> None:
+    run, path, scenario = exported
+    env = AllocationEnv(scenario)
+    env.observation_space.seed(batch)
+    obs = np.stack([env.observation_space.sample() for _ in range(batch)])
+    policy = OnnxPolicy.load(path)
+    onnx_action, _ = policy.predict(obs)
+    sb3_action = _sb3_actions(run, env, obs)
+    assert onnx_action.shape == sb3_action.shape == (batch, env.action_space.shape[0])
+    np.testing.assert_allclose(onnx_action, sb3_action, atol=1e-5)
+    out = policy.run(obs)
+    layout = env.action_layout
+    for i in range(batch):
+        want = layout.fractions(np.clip(sb3_action[i].astype(np.float64), -1, 1))
+        np.testing.assert_allclose(out["allocation"][i], want.allocation, atol=1e-5)
+        np.testing.assert_allclose(out["transfers"][i], want.transfers, atol=1e-5)
+        np.testing.assert_allclose(out["orders"][i], want.orders, atol=1e-5)
+
+
+def test_onnx_matches_sb3_on_rollouts_to_the_unit(exported: tuple[Path, Path, str]) -> None:
+    """Real states: the JSON state rebuilds the observation; whole units agree with the env decode."""
+    run, path, scenario = exported
+    env = AllocationEnv(scenario)
+    observations, states = _rollout_observations(env, 80)
+    policy = OnnxPolicy.load(path)
+    sb3_action = _sb3_actions(run, AllocationEnv(scenario), observations)
+    replay = AllocationEnv(scenario)
+    replay.reset(seed=40000)
+    env.action_space.seed(40000)
+    for i, state in enumerate(states):
+        parsed = parse_state(json.loads(json.dumps(state)), policy.card)
+        np.testing.assert_allclose(observation(parsed, policy.card), observations[i], atol=1e-6)
+        decision = policy.decide_arrays(parsed)
+        ctx = replay.model.context()
+        layout = replay.action_layout
+        want = layout.to_units(layout.fractions(np.clip(sb3_action[i].astype(np.float64), -1, 1)), ctx)
+        np.testing.assert_array_equal(decision.allocation, want.allocation)
+        np.testing.assert_array_equal(decision.transfers, want.transfers)
+        np.testing.assert_array_equal(decision.orders, want.orders - ctx.rule_orders)
+        assert (decision.allocation.sum(axis=0) + decision.keep_at_dc == ctx.dc_available).all()
+        _, _, terminated, _, _ = replay.step(env.action_space.sample())
+        if terminated:
+            replay.reset(seed=40001)
+
+
+def test_card_layouts_and_dynamic_batch(exported: tuple[Path, Path, str]) -> None:
+    _, path, scenario = exported
+    model = onnx.load(str(path))
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch"
+    meta = {p.key: p.value for p in model.metadata_props}
+    env = AllocationEnv(scenario)
+    assert meta["allocsim.scenario_hash"] == env.scenario.content_hash()
+    assert meta["allocsim.algo"] == "ppo" and meta["allocsim.run_id"].startswith(f"{scenario}-ppo@")
+    card = json.loads(meta["allocsim.card"])
+    assert card["observation_layout"] == env.observation_layout.describe()
+    assert card["action_layout"]["allocation"] == [0, env.network.n_skus * (env.network.n_locations + 1)]
+    assert OnnxPolicy.load(path).card.action_size == env.action_space.shape[0]
+
+
+def test_runtime_imports_neither_torch_nor_sb3_nor_simpy(
+    exported: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    _, path, scenario = exported
+    env = AllocationEnv(scenario)
+    env.reset(seed=40000)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(planning_state(env)))
+    code = (
+        "import json, sys\n"
+        "from allocsim.agents.inference import OnnxPolicy\n"
+        f"p = OnnxPolicy.load({str(path)!r})\n"
+        f"d = p.decide(json.load(open({str(state)!r})))\n"
+        "p.predict([0.0] * p.card.observation_size)\n"
+        "print(json.dumps([m for m in ('torch', 'stable_baselines3', 'simpy', 'gymnasium', 'pydantic')"
+        " if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_recurrent_policies_are_refused_with_a_reason() -> None:
+    env = AllocationEnv("tiny-dp")
+    card = policy_card(env, "recurrent-ppo", "x")
+    with pytest.raises(ValueError, match=r"cannot export 'recurrent-ppo'.*LSTM"):
+        ExportGraph(None, "recurrent-ppo", None, card)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    totals=st.lists(st.integers(0, 500), min_size=1, max_size=4),
+    weights=st.lists(st.floats(0.0, 1.0), min_size=24, max_size=24),
+    width=st.integers(1, 6),
+)
+def test_runtime_rounding_is_the_env_rounding(totals: list[int], weights: list[float], width: int) -> None:
+    total = np.array(totals, dtype=np.int64)
+    w = np.array(weights[: len(totals) * width]).reshape(len(totals), width) + 1e-9
+    fractions = w / w.sum(axis=1, keepdims=True)
+    got = largest_remainder(total, fractions)
+    np.testing.assert_array_equal(got, env_largest_remainder(total, fractions))
+    np.testing.assert_array_equal(got.sum(axis=1), total)
+    assert (got >= 0).all()
