@@ -88,19 +88,30 @@ class OnnxPolicy:
     def load(cls, path: str | Path, threads: int = 1) -> OnnxPolicy:
         """Open ``path``; ValueError naming the file when it is not an allocsim ONNX policy."""
         path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ValueError(f"{path}: {err.strerror or err}") from None
+        policy = cls.from_bytes(data, str(path), threads)
+        policy.name = f"onnx:{path.stem}"
+        return policy
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "onnx", threads: int = 1) -> OnnxPolicy:
+        """From the bytes of an exported file (e.g. shipped to a sweep worker)."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own exception types
             detail = " ".join(str(err).split())[:200]
-            raise ValueError(f"{path}: not a readable ONNX model ({detail})") from None
-        card = PolicyCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=str(path))
+            raise ValueError(f"{name}: not a readable ONNX model ({detail})") from None
+        card = PolicyCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=name)
         outputs = [o.name for o in session.get_outputs()]
         if outputs != list(OUTPUTS):
-            raise ValueError(f"{path}: outputs {outputs}, expected {list(OUTPUTS)}")
-        return cls(session, card, name=f"onnx:{path.stem}")
+            raise ValueError(f"{name}: outputs {outputs}, expected {list(OUTPUTS)}")
+        return cls(session, card, name=f"onnx:{name}")
 
     def _batch(self, observation: Any) -> tuple[NDArray[np.float32], bool]:
         obs = np.asarray(observation, dtype=np.float32)

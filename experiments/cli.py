@@ -208,10 +208,13 @@ def benchmark(
         list[Path] | None,
         typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)"),
     ] = None,
+    pretrained: Annotated[
+        bool, typer.Option("--pretrained/--no-pretrained", help="add the policy shipped for this scenario")
+    ] = True,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
     from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
-    from allocsim.experiments.evaluation import learned_spec, prepare
+    from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import benchmark_table
 
@@ -220,6 +223,8 @@ def benchmark(
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         specs, _ = rule_specs(loaded.name, _split(policies), tuned_dir)
         learned = [learned_spec(m) for m in model or []]
+        shipped = pretrained_spec(loaded) if pretrained else None
+        learned += [shipped] if shipped is not None else []
         specs += learned
         prepare(loaded, specs)
         if warm_up >= loaded.periods:

@@ -79,6 +79,21 @@ def learned_spec(model: str | Path) -> PolicySpec:
     return PolicySpec("learned", label=f"{config['algo']}:{path.name}", model=str(path))
 
 
+def pretrained_spec(scenario: Scenario) -> PolicySpec | None:
+    """The policy shipped for ``scenario`` (``allocsim.agents.pretrained``), labelled ``pretrained:<algo>``,
+    when one exists and was exported for exactly this scenario (same content hash); else None."""
+    from allocsim.agents.inference import OnnxPolicy
+    from allocsim.agents.pretrained import pretrained_path
+
+    path = pretrained_path(scenario.name)
+    if path is None:
+        return None
+    card = OnnxPolicy.load(path).card
+    if card.scenario_hash != scenario.content_hash():
+        return None
+    return PolicySpec("learned", label=f"pretrained:{card.algo}", model=str(path))
+
+
 def _load_model(model: str) -> Any:
     """A learned predictor: ``.onnx`` through the torch-free runtime, else a run folder (unpickled)."""
     if Path(model).suffix == ".onnx":

@@ -76,7 +76,8 @@ def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
             raise SweepConfigError(f"{source}: warm_up: must be below the horizon of {scenario.name!r} "
                                    f"({scenario.periods} periods), got {config.warm_up}")
         spec = scenario.model_dump(mode="json")
-        policies = [expand_entry(raw, j, scenario, ctx) for j, raw in enumerate(config.policies)]
+        expanded = [expand_entry(raw, j, scenario, ctx) for j, raw in enumerate(config.policies)]
+        policies = [p for p in expanded if p is not None]
         labels = [p["label"] for p in policies]
         if len(set(labels)) != len(labels):
             raise SweepConfigError(f"{source}: policies: labels must be unique, got {labels}")
@@ -107,7 +108,13 @@ def run_cell(cell: Cell) -> Outcome:
 
 # ------------------------------------------------------------------ store
 def _public(cell: Cell) -> Cell:
-    return {k: v for k, v in cell.items() if k != "scenario_spec"}
+    """The cell as recorded: without the scenario dump and embedded model bytes (a digest instead)."""
+    public = {k: v for k, v in cell.items() if k != "scenario_spec"}
+    policy = cell["policy"]
+    if "model_b64" in policy:
+        digest = hashlib.sha256(policy["model_b64"].encode("ascii")).hexdigest()[:16]
+        public["policy"] = {**{k: v for k, v in policy.items() if k != "model_b64"}, "model_sha256": digest}
+    return public
 
 
 class CellStore:

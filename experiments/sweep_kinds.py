@@ -12,17 +12,20 @@ A kind is registered under the name a sweep entry gives as ``kind``. It has thre
 ``run(cell)``                     (worker) the KPI row of one cell, a pure function of
                                   the cell dict (scenario dump, policy dict, seed, warm-up).
 
-Only ``rule`` is registered here. **Extension point for the learning issue:** ONNX
-models, trained SB3 models and training jobs are new kinds (say ``onnx``, ``model``,
-``train``) registered with ``register_kind`` from ``allocsim.agents``' side of
-``experiments``; their ``expand`` embeds what the worker needs (model bytes as
-base64, or a hyper-parameter dict and a training seed), their ``run`` builds the
-env in the worker and evaluates with ``evaluation.run_episode``. Until then an
-entry of any other kind fails with a one-line config error.
+Registered: ``rule`` (a rule set with given, default or tuned parameters) and
+``onnx`` (an exported policy; the file's bytes travel inside the cell, so workers
+need no files; ``path: pretrained`` takes the policy shipped for each scenario).
+An ``onnx`` entry applies to the scenarios it was exported for (same content hash)
+and is skipped on the others. **Extension point:** trained SB3 run folders and
+training jobs would be new kinds (``model``, ``train``) registered with
+``register_kind``; until then an entry of any other kind fails with a one-line
+config error.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +49,9 @@ class ExpandContext:
 
 
 class PolicyKind(Protocol):
-    def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any]: ...
+    def expand(
+        self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext
+    ) -> dict[str, Any] | None: ...
 
     def check(self, policy: dict[str, Any], scenario: Scenario) -> None: ...
 
@@ -107,11 +112,70 @@ class RuleKind:
         return run_episode(env, predictor, seed, cell["warm_up"])
 
 
-# ------------------------------------------------------------------ registry
-KINDS: dict[str, PolicyKind] = {"rule": RuleKind()}
+# ------------------------------------------------------------------ onnx
+class OnnxEntry(BaseModel):
+    """``{kind: onnx, path: policy.onnx | pretrained, label: ...}``; relative to the sweep file."""
 
-#: Kinds the learning issue will add; named in the error so a user knows they are coming.
-PLANNED = ("onnx", "model", "train")
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["onnx"]
+    path: str
+    label: str | None = None
+
+
+_ONNX: dict[str, Any] = {}
+
+
+def _onnx_policy(data: bytes, name: str) -> Any:
+    """An ``OnnxPolicy`` from file bytes, built once per process per model."""
+    from allocsim.agents.inference import OnnxPolicy
+
+    key = hashlib.sha256(data).hexdigest()
+    if key not in _ONNX:
+        _ONNX[key] = OnnxPolicy.from_bytes(data, name)
+    return _ONNX[key]
+
+
+class OnnxKind:
+    """An exported policy run through the torch-free runtime."""
+
+    def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any] | None:
+        onnx_entry = OnnxEntry.model_validate(entry)
+        if onnx_entry.path == "pretrained":
+            from allocsim.agents.pretrained import pretrained_path
+
+            path = pretrained_path(scenario.name)
+            if path is None:
+                return None
+        else:
+            path = Path(onnx_entry.path)
+            path = path if path.is_absolute() else Path(ctx.source).parent / path
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ValueError(f"path: cannot read {path} ({err.strerror or err})") from None
+        policy = _onnx_policy(data, path.stem)
+        if policy.card.scenario_hash != scenario.content_hash():
+            return None  # exported for another scenario
+        label = onnx_entry.label or f"onnx:{path.stem}"
+        return {"kind": "onnx", "name": path.stem, "model_b64": base64.b64encode(data).decode("ascii"),
+                "label": label}
+
+    def check(self, policy: dict[str, Any], scenario: Scenario) -> None:
+        _onnx_policy(base64.b64decode(policy["model_b64"]), policy["name"]).check_env(env_for(scenario))
+
+    def run(self, cell: dict[str, Any]) -> Row:
+        policy = cell["policy"]
+        env = env_for(scenario_of(cell))
+        predictor = _onnx_policy(base64.b64decode(policy["model_b64"]), policy["name"])
+        return run_episode(env, predictor, cell["seed"], cell["warm_up"])
+
+
+# ------------------------------------------------------------------ registry
+KINDS: dict[str, PolicyKind] = {"rule": RuleKind(), "onnx": OnnxKind()}
+
+#: Kinds that may come later; named in the error so a user knows they are planned.
+PLANNED = ("model", "train")
 
 
 def register_kind(name: str, kind: PolicyKind) -> None:
@@ -121,21 +185,23 @@ def register_kind(name: str, kind: PolicyKind) -> None:
 
 def expand_entry(
     raw: str | dict[str, Any], index: int, scenario: Scenario, ctx: ExpandContext
-) -> dict[str, Any]:
-    """The plain policy dict of sweep entry ``policies[index]`` on ``scenario``; SweepConfigError if bad."""
+) -> dict[str, Any] | None:
+    """The plain policy dict of sweep entry ``policies[index]`` on ``scenario`` (None: the entry does not
+    apply to this scenario); SweepConfigError if bad."""
     entry = {"name": raw} if isinstance(raw, str) else dict(raw)
     kind_name = entry.get("kind", "rule")
     where = f"{ctx.source}: policies.{index}"
     kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
         planned = [k for k in PLANNED if k not in KINDS]
-        note = f" ({', '.join(planned)} arrive with the learning issue)" if planned else ""
+        note = f" ({', '.join(planned)} are planned)" if planned else ""
         raise SweepConfigError(
             f"{where}.kind: unknown policy kind {kind_name!r}; valid: {', '.join(sorted(KINDS))}{note}"
         )
     try:
         policy = kind.expand(entry, scenario, ctx)
-        kind.check(policy, scenario)
+        if policy is not None:
+            kind.check(policy, scenario)
     except ValidationError as err:
         raise SweepConfigError(format_error(err, ctx.source, f"policies.{index}")) from None
     except (TypeError, ValueError) as err:

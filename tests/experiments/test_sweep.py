@@ -157,7 +157,9 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
         ({"seeds": {"start": 0}}, "seeds.count"),
         ({"scenarios": ["no-such-scenario"]}, "scenarios.0: unknown scenario"),
         ({"policies": ["no-such-rule"]}, "policies.0: unknown rule 'no-such-rule'"),
-        ({"policies": [{"kind": "onnx", "path": "m.onnx"}]}, "policies.0.kind: unknown policy kind 'onnx'"),
+        ({"policies": [{"kind": "train", "algo": "ppo"}]}, "policies.0.kind: unknown policy kind 'train'"),
+        ({"policies": [{"kind": "onnx", "path": "m.onnx"}]}, "policies.0: path: cannot read"),
+        ({"policies": [{"kind": "onnx", "path": "m.onnx", "colour": 1}]}, "policies.0.colour"),
         ({"policies": [{"name": "min-max", "params": {"nonsense": 1}}]}, "policies.0"),
         ({"policies": [{"name": "min-max", "colour": 1}]}, "policies.0.colour"),
         ({"policies": ["proportional", "proportional"]}, "labels must be unique"),
@@ -234,3 +236,25 @@ def test_a_killed_sweep_keeps_its_finished_cells_and_resumes(tmp_path: Path) -> 
     report = run_sweep(cells, out, workers=2)
     assert report.skipped == len(finished) and report.ran == 30 - len(finished) and not report.failed
     assert len(gather(cells, out)) == 30
+
+
+def test_onnx_entries_run_where_they_fit_and_match_evaluate(tmp_path: Path, retail_small_onnx: Path) -> None:
+    """An exported policy sweeps like a rule: skipped on scenarios it was not exported for, its rows equal
+    to ``allocsim evaluate`` on the same seeds, the model bytes not copied into the cell records."""
+    config = small_config(scenarios=["retail-small", "tiny-dp"],
+                          policies=["proportional", {"kind": "onnx", "path": str(retail_small_onnx)}],
+                          seeds=[40000, 40001])
+    path = write_config(tmp_path, config)
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "out" / "results.csv")
+    onnx_rows = frame[frame["kind"] == "onnx"].sort_values("seed")
+    assert set(onnx_rows["scenario"]) == {"retail-small"} and list(onnx_rows["seed"]) == [40000, 40001]
+    assert len(frame[frame["scenario"] == "tiny-dp"]) == 2  # proportional only
+    args = ["evaluate", "--model", str(retail_small_onnx), "--episodes", "2", "--json"]
+    evaluated = runner.invoke(app, args)
+    profits = [e["profit"] for e in json.loads(evaluated.stdout)["episodes"]]
+    assert list(onnx_rows["profit"]) == pytest.approx(profits)
+    for record in (tmp_path / "out" / "cells").glob("*.json"):
+        text = record.read_text()
+        assert "model_b64" not in text and len(text) < 20_000
