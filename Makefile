@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --constraint constraints.txt
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench results clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_env.py
 	$(BIN)/python bench/bench_bounds.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_inference.py
+
+results: $(STAMP)
+	$(BIN)/allocsim results
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

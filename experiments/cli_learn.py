@@ -18,6 +18,7 @@ import typer
 def register(app: typer.Typer) -> None:
     app.command()(train)
     app.command("evaluate")(evaluate_command)
+    app.command("results")(results_command)
 
 
 def train(
@@ -52,36 +53,17 @@ def train(
     workers: Annotated[int | None, typer.Option(min=1, help="processes for the rule's episodes")] = None,
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
-    from allocsim.agents.hyperparams import load_hyperparams
-    from allocsim.agents.training import SeedCycle, TrainConfig
     from allocsim.agents.training import train as run
     from allocsim.experiments.cli import _fail, _load, _progress, console
-    from allocsim.experiments.seeds import seed_block
-    from allocsim.experiments.train_cmd import best_rule, rule_evaluator
+    from allocsim.experiments.train_cmd import TrainingJob, prepare_training
 
     loaded = _load(scenario)
     n_workers = workers or os.cpu_count() or 1
     try:
-        hp = load_hyperparams(algo, loaded.name, hyperparams)
-        block = seed_block("training")
-        val_seeds = seed_block("validation").seeds(eval_episodes)
-        reference = best_rule(loaded, tuned_dir, val_seeds, n_workers, rule)
-        config = TrainConfig(
-            scenario=scenario,
-            algo=algo,
-            seed=seed,
-            hyperparams=hp,
-            seed_cycle=SeedCycle(block.start, block.size),
-            timesteps=timesteps,
-            n_envs=n_envs,
-            out=out,
-            eval_every=eval_every,
-            extra={
-                "reference_rule": {"name": reference.name, "params": dict(reference.params)},
-                "validation_seeds": [val_seeds[0], val_seeds[-1]],
-            },
-        )
-        evaluator = rule_evaluator(loaded, reference, val_seeds, n_workers)
+        job = TrainingJob(scenario=scenario, algo=algo, seed=seed, timesteps=timesteps, n_envs=n_envs,
+                          out=out, hyperparams=hyperparams, eval_every=eval_every,
+                          eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir)
+        config, evaluator, reference = prepare_training(job, loaded, n_workers)
         started = time.perf_counter()
         with _progress(config.total, f"train {algo} on {loaded.name}") as advance:
             result = run(config, resume=resume, evaluator=evaluator, on_progress=advance)
@@ -141,3 +123,24 @@ def evaluate_command(
     for key in HEADLINE:
         table.add_row(key, f"{result['summary'][key]:,.2f}")
     console.print(table)
+
+
+def results_command(
+    config: Annotated[Path, typer.Option(help="results config")] = Path("experiments/configs/results.yaml"),
+    out: Annotated[Path, typer.Option(help="results folder (its runs/ is not committed)")] = Path("results"),
+    scenario: Annotated[
+        list[str] | None, typer.Option(help="only this scenario of the config (repeatable)")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="evaluation processes [default: CPUs]")] = None,
+) -> None:
+    """Train, export and benchmark the learned policies of the results table; resumable (make results)."""
+    from allocsim.experiments.cli import _fail, console
+    from allocsim.experiments.results import load_results_config, run_results
+
+    try:
+        loaded = load_results_config(config)
+        path = run_results(loaded, out, scenario, workers or os.cpu_count() or 1,
+                           lambda line: console.print(line, highlight=False))
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    typer.echo(path.read_text(encoding="utf-8"))

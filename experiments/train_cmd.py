@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from allocsim.agents.callbacks import Evaluator
+from allocsim.agents.hyperparams import load_hyperparams
 from allocsim.agents.policy import LearnedPolicy
+from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.registry import NOT_RULES
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import rule_specs
@@ -28,6 +31,7 @@ from allocsim.experiments.evaluation import (
     run_episode,
     summarise,
 )
+from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
 from allocsim.experiments.tuning import tuned_path
 
@@ -119,3 +123,49 @@ def evaluate_model(
         "episodes": episodes,
         "summary": summarise(episodes),
     }
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What ``allocsim train`` (and ``allocsim results``) asks for; None means the hyperparameters' value."""
+
+    scenario: str
+    algo: str = "ppo"
+    seed: int = 0
+    timesteps: int | None = None
+    n_envs: int | None = None
+    out: Path | None = None
+    hyperparams: Path | None = None
+    eval_every: int | None = None
+    eval_episodes: int = 10
+    rule: str | None = None
+    tuned_dir: Path = Path("tuned")
+
+
+def prepare_training(
+    job: TrainingJob, scenario: Scenario, n_workers: int
+) -> tuple[TrainConfig, Evaluator, PolicySpec]:
+    """The run config (training seed block), the validation evaluator and the reference rule of ``job``.
+
+    ValueError (HyperparamError, unknown algorithm or rule) naming what is wrong.
+    """
+    hp = load_hyperparams(job.algo, scenario.name, job.hyperparams)
+    block = seed_block("training")
+    val_seeds = seed_block("validation").seeds(job.eval_episodes)
+    reference = best_rule(scenario, job.tuned_dir, val_seeds, n_workers, job.rule)
+    config = TrainConfig(
+        scenario=job.scenario,
+        algo=job.algo,
+        seed=job.seed,
+        hyperparams=hp,
+        seed_cycle=SeedCycle(block.start, block.size),
+        timesteps=job.timesteps,
+        n_envs=job.n_envs,
+        out=job.out,
+        eval_every=job.eval_every,
+        extra={
+            "reference_rule": {"name": reference.name, "params": dict(reference.params)},
+            "validation_seeds": [val_seeds[0], val_seeds[-1]],
+        },
+    )
+    return config, rule_evaluator(scenario, reference, val_seeds, n_workers), reference

@@ -1,0 +1,219 @@
+"""``allocsim results`` (``make results``): the learned-policy results table, rebuilt resumably.
+
+For each scenario of the config (``experiments/configs/results.yaml``):
+
+1. train one run per training seed in ``OUT/runs/<scenario>-<algo>-seed<K>/``; a finished run
+   is skipped and an interrupted one resumes from its last checkpoint;
+2. export each finished run to ``policy.onnx`` beside it (skipped when up to date);
+3. benchmark every tuned rule and every exported seed on the same test episodes (common
+   random numbers, with the clairvoyant bound) into ``OUT/<scenario>/`` -- skipped when its
+   ``run.json`` already covers the same policies and seeds;
+4. copy the best seed's ``policy.onnx`` to ``OUT/<scenario>/policy.onnx``.
+
+Then ``OUT/README.md`` gets one table over all scenarios that have a benchmark.
+Each step writes atomically, so killing ``make results`` loses at most the work in flight.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from allocsim.agents import runfiles
+from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.experiments.evaluation import PolicySpec
+from allocsim.experiments.files import write_bytes, write_text
+from allocsim.experiments.seeds import seed_block, seed_range
+from allocsim.experiments.stats import paired_diff
+
+Log = Callable[[str], None]
+
+
+class ScenarioRuns(BaseModel):
+    """Training budget of one scenario; None takes the hyperparameter file's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timesteps: int | None = Field(default=None, ge=1)
+    n_envs: int | None = Field(default=None, ge=1)
+
+
+class ResultsConfig(BaseModel):
+    """The experiment behind the README's learned-policy table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algo: str = "ppo"
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1)
+    episodes: int = Field(default=100, ge=2, description="test episodes per policy")
+    eval_episodes: int = Field(default=10, ge=2, description="validation episodes per checkpoint")
+    tuned_dir: str = "tuned"
+    scenarios: dict[str, ScenarioRuns]
+
+
+def load_results_config(path: Path) -> ResultsConfig:
+    """The config at ``path``; ValueError with one line naming the field when it is bad."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return ResultsConfig.model_validate(data)
+    except OSError as err:
+        raise ValueError(f"{path}: {err.strerror or err}") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{path}: {where}: {first['msg']} (got {first.get('input')!r})") from None
+
+
+@dataclass(frozen=True)
+class Paths:
+    out: Path
+    scenario: str
+    algo: str
+
+    def run(self, seed: int) -> Path:
+        return self.out / "runs" / f"{self.scenario}-{self.algo}-seed{seed}"
+
+    @property
+    def bench(self) -> Path:
+        return self.out / self.scenario
+
+
+def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers: int, log: Log) -> list[int]:
+    """Train (or resume) every seed; the seeds whose runs are finished."""
+    from allocsim.agents.training import train
+    from allocsim.experiments.train_cmd import TrainingJob, prepare_training
+
+    runs = config.scenarios[scenario.name]
+    for seed in config.seeds:
+        job = TrainingJob(scenario=scenario.name, algo=config.algo, seed=seed, timesteps=runs.timesteps,
+                          n_envs=runs.n_envs, out=paths.run(seed), eval_episodes=config.eval_episodes,
+                          tuned_dir=Path(config.tuned_dir))
+        train_config, evaluator, reference = prepare_training(job, scenario, workers)
+        if runfiles.read_progress(paths.run(seed)).get("timesteps", 0) >= train_config.total:
+            log(f"{scenario.name} seed {seed}: trained")
+            continue
+        log(f"{scenario.name} seed {seed}: training {train_config.total:,} steps (vs {reference.label})")
+        result = train(train_config, resume=True, evaluator=evaluator)
+        log(f"{scenario.name} seed {seed}: {result.timesteps:,} steps in {result.seconds:.0f} s")
+    return [s for s in config.seeds if runfiles.read_progress(paths.run(s)).get("done")]
+
+
+def export_seeds(paths: Paths, seeds: list[int], log: Log) -> dict[int, Path]:
+    """``policy.onnx`` beside each finished run, re-exported when the model is newer."""
+    from allocsim.agents.export import export_run
+
+    exported = {}
+    for seed in seeds:
+        run = paths.run(seed)
+        onnx_path = run / "policy.onnx"
+        model = run / runfiles.MODEL
+        if not onnx_path.is_file() or onnx_path.stat().st_mtime < model.stat().st_mtime:
+            export_run(run, onnx_path)
+            log(f"{paths.scenario} seed {seed}: exported {onnx_path}")
+        exported[seed] = onnx_path
+    return exported
+
+
+def benchmark_scenario(
+    config: ResultsConfig, scenario: Scenario, paths: Paths, exported: dict[int, Path], workers: int, log: Log
+) -> None:
+    """Rules and exported seeds on the test block into ``OUT/<scenario>/`` (skipped when current)."""
+    from allocsim.experiments.benchmark import run_benchmark, write_outputs
+
+    seeds = seed_range(seed_block("test").start, config.episodes)
+    models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
+              for k, path in exported.items()]
+    done = paths.bench / "run.json"
+    if done.is_file():
+        info = json.loads(done.read_text(encoding="utf-8"))
+        labels = {m.label for m in models}
+        if info.get("seeds") == list(seeds) and labels <= set(info.get("policies", {})):
+            log(f"{scenario.name}: benchmark up to date")
+            return
+    log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
+    tuned = Path(config.tuned_dir)
+    result = run_benchmark(scenario, seeds, tuned_dir=tuned, n_workers=workers, models=models)
+    write_outputs(result, paths.bench)
+
+
+def headline(bench: Path, algo: str) -> dict[str, Any] | None:
+    """The table row of one scenario's benchmark: best rule, learned seeds, paired difference."""
+    if not (bench / "summary.csv").is_file():
+        return None
+    summary = pd.read_csv(bench / "summary.csv").set_index("policy")
+    episodes = pd.read_csv(bench / "episodes.csv")
+    learned = [p for p in summary.index if str(p).startswith(f"{algo}-seed")]
+    rules = [p for p in summary.index if p not in learned and p not in ("random", "hold", "dp")]
+    if not learned or not rules:
+        return None
+    best_rule = max(rules, key=lambda p: summary.loc[p, "profit_mean"])
+    best = max(learned, key=lambda p: summary.loc[p, "profit_mean"])
+    wide = episodes.pivot(index="seed", columns="policy", values="profit")
+    diff = paired_diff(wide[best].to_numpy(float), wide[best_rule].to_numpy(float))
+    profits = [float(summary.loc[p, "profit_mean"]) for p in learned]
+    run = json.loads((bench / "run.json").read_text(encoding="utf-8"))
+    return {
+        "scenario": run["scenario"], "episodes": len(wide), "seeds": len(learned),
+        "best_rule": best_rule, "rule_profit": float(summary.loc[best_rule, "profit_mean"]),
+        "rule_fill": float(summary.loc[best_rule, "fill_rate_mean"]),
+        "best_seed": best, "learned_profit": float(summary.loc[best, "profit_mean"]),
+        "learned_fill": float(summary.loc[best, "fill_rate_mean"]),
+        "diff": diff.mean, "diff_ci": diff.half_width,
+        "diff_pct": 100 * diff.mean / abs(float(summary.loc[best_rule, "profit_mean"])),
+        "seed_spread_pct": 100 * (max(profits) - min(profits)) / abs(max(profits)),
+        "bound": run.get("bound_mean"), "dp": run.get("dp_value"),
+    }
+
+
+def table_markdown(rows: list[dict[str, Any]]) -> str:
+    """The results table as Markdown."""
+    head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
+            "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | mean bound |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+    lines = []
+    for r in rows:
+        dp = f"{r['dp']:,.2f}" if r["dp"] is not None else "–"
+        bound = f"{r['bound']:,.0f}" if r["bound"] is not None else "–"
+        lines.append(
+            f"| {r['scenario']} | {r['best_rule']} {r['rule_profit']:,.0f}, {r['rule_fill']:.2f} | "
+            f"{r['best_seed']} {r['learned_profit']:,.0f}, {r['learned_fill']:.2f} | "
+            f"{r['diff']:+,.0f} ± {r['diff_ci']:,.0f} | {r['diff_pct']:+.2f} | {r['seeds']} | "
+            f"{r['seed_spread_pct']:.2f} | {dp} | {bound} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def run_results(config: ResultsConfig, out: Path, only: list[str] | None, workers: int, log: Log) -> Path:
+    """Every step for every (chosen) scenario, then ``OUT/README.md``; its path."""
+    names = only or list(config.scenarios)
+    unknown = [n for n in names if n not in config.scenarios]
+    if unknown:
+        valid = ", ".join(config.scenarios)
+        raise ValueError(f"scenario {unknown[0]!r} is not in the results config; valid: {valid}")
+    for name in names:
+        scenario = load_scenario(name)
+        paths = Paths(out, name, config.algo)
+        finished = train_seeds(config, scenario, paths, workers, log)
+        if not finished:
+            continue
+        exported = export_seeds(paths, finished, log)
+        benchmark_scenario(config, scenario, paths, exported, workers, log)
+        row = headline(paths.bench, config.algo)
+        if row is not None:
+            best_seed = int(row["best_seed"].rsplit("seed", 1)[1])
+            write_bytes(paths.bench / "policy.onnx", exported[best_seed].read_bytes())
+    benches = [Paths(out, name, config.algo).bench for name in config.scenarios]
+    rows = [r for bench in benches if (r := headline(bench, config.algo))]
+    text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "
+            f"{config.algo.upper()}, test seed block, common random numbers. One folder per scenario "
+            "holds the benchmark (summary, plots, report.html) and the best seed's `policy.onnx`.\n\n")
+    return write_text(out / "README.md", text + table_markdown(rows))
