@@ -55,6 +55,7 @@ class ResultsConfig(BaseModel):
     episodes: int = Field(default=100, ge=2, description="test episodes per policy")
     eval_episodes: int = Field(default=10, ge=2, description="validation episodes per checkpoint")
     tuned_dir: str = "tuned"
+    hyperparams: str | None = Field(default=None, description="hyperparameter YAML [default: packaged]")
     scenarios: dict[str, ScenarioRuns]
 
 
@@ -96,7 +97,8 @@ def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers
     for seed in config.seeds:
         job = TrainingJob(scenario=scenario.name, algo=config.algo, seed=seed, timesteps=runs.timesteps,
                           n_envs=runs.n_envs, out=paths.run(seed), eval_episodes=config.eval_episodes,
-                          tuned_dir=Path(config.tuned_dir))
+                          tuned_dir=Path(config.tuned_dir),
+                          hyperparams=Path(config.hyperparams) if config.hyperparams else None)
         train_config, evaluator, reference = prepare_training(job, scenario, workers)
         if runfiles.read_progress(paths.run(seed)).get("timesteps", 0) >= train_config.total:
             log(f"{scenario.name} seed {seed}: trained")

@@ -43,3 +43,9 @@ def retail_small_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_trainer() -> object:
     """``train_tiny`` for tests that train on other scenarios."""
     return train_tiny
+
+
+@pytest.fixture(scope="session")
+def tiny_ppo_yaml() -> str:
+    """A PPO hyperparameter file small enough for tests (256 steps)."""
+    return TINY_PPO
