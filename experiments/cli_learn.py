@@ -127,7 +127,7 @@ def evaluate_command(
 
 def results_command(
     config: Annotated[Path, typer.Option(help="results config")] = Path("experiments/configs/results.yaml"),
-    out: Annotated[Path, typer.Option(help="results folder (its runs/ is not committed)")] = Path("results"),
+    out: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
     scenario: Annotated[
         list[str] | None, typer.Option(help="only this scenario of the config (repeatable)")
     ] = None,

@@ -12,12 +12,13 @@ A kind is registered under the name a sweep entry gives as ``kind``. It has thre
 ``run(cell)``                     (worker) the KPI row of one cell, a pure function of
                                   the cell dict (scenario dump, policy dict, seed, warm-up).
 
-Registered: ``rule`` (a rule set with given, default or tuned parameters) and
-``onnx`` (an exported policy; the file's bytes travel inside the cell, so workers
-need no files; ``path: pretrained`` takes the policy shipped for each scenario).
-An ``onnx`` entry applies to the scenarios it was exported for (same content hash)
-and is skipped on the others. **Extension point:** trained SB3 run folders and
-training jobs would be new kinds (``model``, ``train``) registered with
+Registered: ``rule`` (a rule set with given, default or tuned parameters), ``onnx``
+(an exported policy; the file's bytes travel inside the cell, so workers need no files;
+``path: pretrained`` takes the policy shipped for each scenario) and ``train`` (a
+training job, trained once per machine, then played on the cell's seed; see
+``experiments.sweep_training``). An ``onnx`` entry applies to the scenarios it was
+exported for (same content hash) and is skipped on the others. **Extension point:**
+trained SB3 run folders would be a new kind (``model``) registered with
 ``register_kind``; until then an entry of any other kind fails with a one-line
 config error.
 """
@@ -37,6 +38,7 @@ from allocsim.baselines.registry import make_policy, policy_names
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, env_for, prepare, run_episode
 from allocsim.experiments.sweep_config import SweepConfigError, format_error
+from allocsim.experiments.sweep_training import TrainKind
 from allocsim.experiments.tuning import load_tuned, tuned_path
 
 
@@ -172,10 +174,10 @@ class OnnxKind:
 
 
 # ------------------------------------------------------------------ registry
-KINDS: dict[str, PolicyKind] = {"rule": RuleKind(), "onnx": OnnxKind()}
+KINDS: dict[str, PolicyKind] = {"rule": RuleKind(), "onnx": OnnxKind(), "train": TrainKind()}
 
 #: Kinds that may come later; named in the error so a user knows they are planned.
-PLANNED = ("model", "train")
+PLANNED = ("model",)
 
 
 def register_kind(name: str, kind: PolicyKind) -> None:

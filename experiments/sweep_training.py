@@ -1,0 +1,131 @@
+"""The ``train`` policy kind of sweeps: a training job whose policy then plays the cell's seed.
+
+Entry: ``{kind: train, algo: ppo, timesteps: 50000, train_seed: 0, hyperparams: {...}, label: ...}``;
+``hyperparams`` overrides the packaged entry of the scenario key by key (validated as in
+``agents/hyperparams``), and the job runs one env (one CPU per cell).
+
+A job is identified by a hash of (scenario content, algorithm, seed, budget, hyperparameters)
+and trained once per machine into ``$ALLOCSIM_TRAIN_CACHE/<job hash>/`` (default
+``~/.cache/allocsim/train``), under a file lock: the first cell of the job trains it, the
+others wait and reuse it; a finished job is never retrained, an interrupted one resumes.
+Training is deterministic per seed, so machines without a shared cache train identical
+copies and every backend gives the same rows. Run folders are unpickled: the cache is
+trusted like any of your own runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from allocsim.envs.scenario import Scenario
+from allocsim.experiments.evaluation import Row, env_for, run_episode
+
+if TYPE_CHECKING:
+    from allocsim.experiments.sweep_kinds import ExpandContext
+
+CACHE_ENV = "ALLOCSIM_TRAIN_CACHE"
+
+
+class TrainEntry(BaseModel):
+    """A training job in a sweep file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["train"]
+    algo: str = "ppo"
+    timesteps: int = Field(ge=1)
+    train_seed: int = Field(default=0, ge=0)
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "allocsim" / "train")
+
+
+def job_key(cell: dict[str, Any]) -> str:
+    """A stable hash of what the trained policy depends on (not the label, not the eval seed)."""
+    policy = {k: v for k, v in cell["policy"].items() if k != "label"}
+    text = json.dumps({"scenario": cell["scenario_spec"], **policy}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if needed), released on exit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_TRAINED: dict[str, Any] = {}
+
+
+def trained_policy(cell: dict[str, Any]) -> Any:
+    """The job's learned policy: trained into the cache on first use, loaded once per process."""
+    from allocsim.agents import runfiles
+    from allocsim.agents.hyperparams import Hyperparams
+    from allocsim.agents.policy import load_learned
+    from allocsim.agents.training import SeedCycle, TrainConfig, train
+    from allocsim.experiments.seeds import seed_block
+
+    key = job_key(cell)
+    if key in _TRAINED:
+        return _TRAINED[key]
+    policy = cell["policy"]
+    run_dir = cache_root() / key
+    with file_lock(cache_root() / f"{key}.lock"):
+        if not runfiles.read_progress(run_dir).get("done"):
+            run_dir.mkdir(parents=True, exist_ok=True)
+            scenario_file = run_dir / "scenario.yaml"
+            runfiles.write_text(scenario_file, yaml.safe_dump(cell["scenario_spec"], sort_keys=False))
+            block = seed_block("training")
+            config = TrainConfig(
+                scenario=str(scenario_file), algo=policy["algo"], seed=policy["train_seed"],
+                hyperparams=Hyperparams.model_validate(policy["hyperparams"]),
+                seed_cycle=SeedCycle(block.start, block.size), timesteps=policy["timesteps"], n_envs=1,
+                out=run_dir,
+            )
+            train(config, resume=True)
+    _TRAINED[key] = load_learned(run_dir)
+    return _TRAINED[key]
+
+
+class TrainKind:
+    """Sweep kind ``train``: train (once per machine), then play the cell's seed."""
+
+    def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any]:
+        from allocsim.agents.algorithms import algorithm
+        from allocsim.agents.hyperparams import load_hyperparams, validate
+
+        job = TrainEntry.model_validate(entry)
+        spec = algorithm(job.algo)
+        base = load_hyperparams(job.algo, scenario.name).model_dump(mode="json", exclude_none=True)
+        hp = validate({**base, **job.hyperparams, "n_envs": 1}, f"{ctx.source}: hyperparams")
+        hp.check_for(spec)
+        return {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
+                "hyperparams": hp.model_dump(mode="json", exclude_none=True),
+                "label": job.label or f"{spec.name}-train{job.train_seed}"}
+
+    def check(self, policy: dict[str, Any], scenario: Scenario) -> None:
+        """Nothing more to check before training: the entry was validated in ``expand``."""
+
+    def run(self, cell: dict[str, Any]) -> Row:
+        env = env_for(Scenario.model_validate(cell["scenario_spec"]))
+        learned = trained_policy(cell)
+        learned.check_env(env)
+        return run_episode(env, learned.fresh(), cell["seed"], cell["warm_up"])
