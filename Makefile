@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_bounds.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_inference.py
+	$(BIN)/python bench/bench_rules.py
 
 results: $(STAMP)
 	$(BIN)/allocsim results
