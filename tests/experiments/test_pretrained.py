@@ -1,0 +1,48 @@
+"""The shipped policy joins the benchmark only on the scenario it was exported for."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from allocsim.agents import pretrained
+from allocsim.envs.scenario import load_scenario
+from allocsim.experiments.cli import app
+from allocsim.experiments.evaluation import pretrained_spec
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, retail_small_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A pretrained folder holding a retail-small policy (the tiny test export)."""
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    shutil.copyfile(retail_small_onnx, folder / "retail-small.onnx")
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", folder)
+    return folder
+
+
+def test_pretrained_spec_matches_by_content_hash(shipped: Path) -> None:
+    scenario = load_scenario("retail-small")
+    spec = pretrained_spec(scenario)
+    assert spec is not None and spec.label == "pretrained:ppo" and spec.model.endswith("retail-small.onnx")
+    changed = scenario.model_copy(update={"periods": 30})  # same name, another network: not this policy
+    assert pretrained_spec(changed) is None
+    assert pretrained_spec(load_scenario("tiny-dp")) is None
+    assert pretrained.pretrained_names() == ["retail-small"]
+
+
+@pytest.mark.parametrize(("flag", "present"), [("--pretrained", True), ("--no-pretrained", False)])
+def test_benchmark_adds_the_shipped_policy(shipped: Path, tmp_path: Path, flag: str, present: bool) -> None:
+    out = tmp_path / "bench"
+    args = ["benchmark", "--scenario", "retail-small", "--episodes", "2", "--policies", "proportional",
+            "--workers", "1", "--no-bound", "--out", str(out), flag]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    policies = set(pd.read_csv(out / "summary.csv")["policy"])
+    assert ("pretrained:ppo" in policies) is present and "proportional" in policies
