@@ -167,7 +167,12 @@ def export_run(run_dir: str | Path, out: str | Path) -> Path:
     """Export the policy of a training run folder (unpickles it: trusted folders only)."""
     run = Path(run_dir)
     config = runfiles.read_config(run)
+    scenario = load_scenario(config["scenario"])
+    trained_on = config.get("scenario_hash")
+    if trained_on is not None and trained_on != scenario.content_hash():
+        raise ValueError(f"{run} was trained on scenario {scenario.name!r} with hash {trained_on}; "
+                         f"{config['scenario']} now has hash {scenario.content_hash()} (edited since?)")
     learned = load_learned(run)
-    env = AllocationEnv(load_scenario(config["scenario"]))
+    env = AllocationEnv(scenario)
     run_id = f"{run.name}@{learned.model.num_timesteps}"
     return export_policy(learned, str(config["algo"]), env, Path(out), run_id=run_id)

@@ -111,6 +111,10 @@ class OnnxPolicy:
         outputs = [o.name for o in session.get_outputs()]
         if outputs != list(OUTPUTS):
             raise ValueError(f"{name}: outputs {outputs}, expected {list(OUTPUTS)}")
+        width = session.get_inputs()[0].shape[-1]
+        if width != card.observation_size:
+            raise ValueError(f"{name}: the graph takes {width} observation values, its card says "
+                             f"{card.observation_size}")
         return cls(session, card, name=f"onnx:{name}")
 
     def _batch(self, observation: Any) -> tuple[NDArray[np.float32], bool]:

@@ -18,6 +18,9 @@ PREFIX = "allocsim."
 CARD_KEY = PREFIX + "card"
 # Flat keys an inspector (netron, onnx.load) shows without parsing the card.
 SUMMARY_KEYS = ("scenario", "scenario_hash", "version", "algo", "run_id")
+#: The observation blocks, in order, that ``allocsim.agents.state_input`` knows how to build.
+OBSERVATION_BLOCKS = ("dc_on_hand", "dc_available", "dc_on_order", "on_hand", "inbound", "forecast_now",
+                      "forecast_horizon", "open_orders", "backlog", "avg_age", "calendar")
 
 
 class CardError(ValueError):
@@ -81,8 +84,26 @@ class PolicyCard:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise CardError(f"{source}: {CARD_KEY} is not valid JSON ({err.msg})") from None
+        if not isinstance(data, dict):
+            raise CardError(f"{source}: {CARD_KEY} must be a JSON object")
         names = {f.name for f in fields(cls)}
         missing = sorted(names - set(data))
         if missing:
             raise CardError(f"{source}: {CARD_KEY} lacks {', '.join(missing)}")
-        return cls(**{k: data[k] for k in names})
+        card = cls(**{k: data[k] for k in names})
+        card.check(source)
+        return card
+
+    def check(self, source: str) -> None:
+        """CardError unless the layouts are ones this runtime can build and decode."""
+        try:
+            blocks = [str(b["name"]) for b in self.observation_layout]
+            sizes = [int(b["stop"]) - int(b["start"]) for b in self.observation_layout]
+            actions = {k: (int(a), int(b)) for k, (a, b) in self.action_layout.items()}
+        except (TypeError, KeyError, ValueError):
+            raise CardError(f"{source}: {CARD_KEY} has a malformed layout") from None
+        if blocks != list(OBSERVATION_BLOCKS):
+            raise CardError(f"{source}: observation blocks {blocks} are not the ones this runtime builds "
+                            f"(exported by allocsim {self.version})")
+        if min(sizes) < 0 or set(actions) != {"allocation", "transfers", "orders"}:
+            raise CardError(f"{source}: {CARD_KEY} has a malformed layout")

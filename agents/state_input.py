@@ -69,9 +69,14 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+MAX_QUANTITY = 2**53  # exact in float64, far below int64 overflow
+
+
 def _number(value: Any, where: str, whole: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise StateError(f"{where}: must be a finite number (got {value!r})")
+    if (isinstance(value, int) and abs(value) > MAX_QUANTITY) or not math.isfinite(value):
+        raise StateError(f"{where}: must be a finite number up to 2**53 (got {str(value)[:30]})")
     if value < 0 or (whole and value != int(value)):
         kind = "a whole number >= 0" if whole else "a number >= 0"
         raise StateError(f"{where}: must be {kind} (got {value!r})")

@@ -176,11 +176,15 @@ def train(
             mine = config.envs if key == "n_envs" else getattr(config, key)
             if saved.get(key) != mine:
                 raise ValueError(f"--resume: {run_dir} was trained with {key}={saved.get(key)}, not {mine}")
+        if saved.get("scenario_hash", scenario.content_hash()) != scenario.content_hash():
+            raise ValueError(f"--resume: {run_dir} was trained on another version of {scenario.name!r} "
+                             f"(hash {saved['scenario_hash']}, now {scenario.content_hash()})")
     if done >= config.total:
         return TrainResult(run_dir, done, 0.0, runfiles.read_metrics(run_dir), skipped=True)
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    runfiles.write_config(run_dir, config.to_yaml(scenario.name))
+    written = {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash()}
+    runfiles.write_config(run_dir, written)
     set_random_seed(config.seed)
     first_episode = math.ceil(done / config.envs / scenario.periods)
     venv = make_vec_env(config, first_episode)

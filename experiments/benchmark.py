@@ -200,7 +200,7 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         "bound_mean": result.info.bound_mean,
         "dp_value": result.info.dp_value,
     }
-    written.append(write_text(out / "run.json", json.dumps(run, indent=2) + "\n"))
     written.append(write_text(out / "report.html", report_html(result.summary, result.info, result.images)))
+    written.append(write_text(out / "run.json", json.dumps(run, indent=2) + "\n"))  # last: the run is whole
     return written
 

@@ -65,9 +65,11 @@ def infer_command(
                 f"{scenario} has hash {got}: a different network or different parameters"
             )
     try:
-        text = state.read_text(encoding="utf-8")
+        text = state.read_bytes().decode("utf-8-sig")
     except OSError as err:
         raise _fail(f"{state}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise _fail(f"{state}: not UTF-8 text (byte {err.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

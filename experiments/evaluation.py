@@ -67,12 +67,13 @@ _LEARNED: dict[str, Any] = {}
 
 def learned_spec(model: str | Path) -> PolicySpec:
     """A spec for a learned policy: a training run folder (``<algo>:<run name>``) or an exported
-    ``.onnx`` file (``onnx:<file stem>``)."""
+    ``.onnx`` file (``onnx:<file stem>``, or ``onnx:<folder>`` for a file called ``policy.onnx``)."""
     path = Path(model)
     if path.suffix == ".onnx":
         if not path.is_file():
             raise ValueError(f"{path}: no such ONNX file")
-        return PolicySpec("learned", label=f"onnx:{path.stem}", model=str(path))
+        name = path.parent.name if path.stem == "policy" and path.parent.name else path.stem
+        return PolicySpec("learned", label=f"onnx:{name}", model=str(path))
     from allocsim.agents.runfiles import read_config
 
     config = read_config(path)

@@ -7,7 +7,7 @@ For each scenario of the config (``experiments/configs/results.yaml``):
 2. export each finished run to ``policy.onnx`` beside it (skipped when up to date);
 3. benchmark every tuned rule and every exported seed on the same test episodes (common
    random numbers, with the clairvoyant bound) into ``OUT/<scenario>/`` -- skipped when its
-   ``run.json`` already covers the same policies and seeds;
+   ``models.json`` (written last) names the same test seeds and the same ONNX digests;
 4. copy the best seed's ``policy.onnx`` to ``OUT/<scenario>/policy.onnx``.
 
 Then ``OUT/README.md`` gets one table over all scenarios that have a benchmark.
@@ -16,6 +16,7 @@ Each step writes atomically, so killing ``make results`` loses at most the work 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from allocsim.experiments.seeds import seed_block, seed_range
 from allocsim.experiments.stats import paired_diff
 
 Log = Callable[[str], None]
+MODELS_STAMP = "models.json"  # seeds and ONNX digests the benchmark was run on; written last
 
 
 class ScenarioRuns(BaseModel):
@@ -90,23 +92,25 @@ class Paths:
 
 def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers: int, log: Log) -> list[int]:
     """Train (or resume) every seed; the seeds whose runs are finished."""
+    from allocsim.agents.hyperparams import load_hyperparams
     from allocsim.agents.training import train
     from allocsim.experiments.train_cmd import TrainingJob, prepare_training
 
     runs = config.scenarios[scenario.name]
+    hp_file = Path(config.hyperparams) if config.hyperparams else None
+    total = runs.timesteps or load_hyperparams(config.algo, scenario.name, hp_file).n_timesteps
     for seed in config.seeds:
-        job = TrainingJob(scenario=scenario.name, algo=config.algo, seed=seed, timesteps=runs.timesteps,
-                          n_envs=runs.n_envs, out=paths.run(seed), eval_episodes=config.eval_episodes,
-                          tuned_dir=Path(config.tuned_dir),
-                          hyperparams=Path(config.hyperparams) if config.hyperparams else None)
-        train_config, evaluator, reference = prepare_training(job, scenario, workers)
-        if runfiles.read_progress(paths.run(seed)).get("timesteps", 0) >= train_config.total:
+        if runfiles.read_progress(paths.run(seed)).get("timesteps", 0) >= total:
             log(f"{scenario.name} seed {seed}: trained")
             continue
+        job = TrainingJob(scenario=scenario.name, algo=config.algo, seed=seed, timesteps=runs.timesteps,
+                          n_envs=runs.n_envs, out=paths.run(seed), eval_episodes=config.eval_episodes,
+                          tuned_dir=Path(config.tuned_dir), hyperparams=hp_file)
+        train_config, evaluator, reference = prepare_training(job, scenario, workers)
         log(f"{scenario.name} seed {seed}: training {train_config.total:,} steps (vs {reference.label})")
         result = train(train_config, resume=True, evaluator=evaluator)
         log(f"{scenario.name} seed {seed}: {result.timesteps:,} steps in {result.seconds:.0f} s")
-    return [s for s in config.seeds if runfiles.read_progress(paths.run(s)).get("done")]
+    return [s for s in config.seeds if runfiles.read_progress(paths.run(s)).get("timesteps", 0) >= total]
 
 
 def export_seeds(paths: Paths, seeds: list[int], log: Log) -> dict[int, Path]:
@@ -134,17 +138,21 @@ def benchmark_scenario(
     seeds = seed_range(seed_block("test").start, config.episodes)
     models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
               for k, path in exported.items()]
-    done = paths.bench / "run.json"
-    if done.is_file():
-        info = json.loads(done.read_text(encoding="utf-8"))
-        labels = {m.label for m in models}
-        if info.get("seeds") == list(seeds) and labels <= set(info.get("policies", {})):
-            log(f"{scenario.name}: benchmark up to date")
-            return
+    stamp = {"seeds": list(seeds), "models": {m.label: _digest(Path(m.model)) for m in models}}
+    done = paths.bench / MODELS_STAMP
+    if done.is_file() and json.loads(done.read_text(encoding="utf-8")) == stamp:
+        log(f"{scenario.name}: benchmark up to date")
+        return
     log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
     tuned = Path(config.tuned_dir)
     result = run_benchmark(scenario, seeds, tuned_dir=tuned, n_workers=workers, models=models)
+    done.unlink(missing_ok=True)
     write_outputs(result, paths.bench)
+    write_text(done, json.dumps(stamp, indent=1) + "\n")  # last: the benchmark is complete
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def headline(bench: Path, algo: str) -> dict[str, Any] | None:
@@ -170,8 +178,8 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
         "best_seed": best, "learned_profit": float(summary.loc[best, "profit_mean"]),
         "learned_fill": float(summary.loc[best, "fill_rate_mean"]),
         "diff": diff.mean, "diff_ci": diff.half_width,
-        "diff_pct": 100 * diff.mean / abs(float(summary.loc[best_rule, "profit_mean"])),
-        "seed_spread_pct": 100 * (max(profits) - min(profits)) / abs(max(profits)),
+        "diff_pct": 100 * diff.mean / max(abs(float(summary.loc[best_rule, "profit_mean"])), 1e-9),
+        "seed_spread_pct": 100 * (max(profits) - min(profits)) / max(abs(max(profits)), 1e-9),
         "bound": run.get("bound_mean"), "dp": run.get("dp_value"),
     }
 
@@ -210,7 +218,7 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
         exported = export_seeds(paths, finished, log)
         benchmark_scenario(config, scenario, paths, exported, workers, log)
         row = headline(paths.bench, config.algo)
-        if row is not None:
+        if row is not None and int(row["best_seed"].rsplit("seed", 1)[1]) in exported:
             best_seed = int(row["best_seed"].rsplit("seed", 1)[1])
             write_bytes(paths.bench / "policy.onnx", exported[best_seed].read_bytes())
     benches = [Paths(out, name, config.algo).bench for name in config.scenarios]

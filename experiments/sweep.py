@@ -22,6 +22,7 @@ cells in flight.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -64,6 +65,7 @@ def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
     seeds = config.seed_list()
     cells: list[Cell] = []
     names: set[str] = set()
+    used: set[int] = set()
     for i, ref in enumerate(config.scenarios):
         try:
             scenario = _scenario(ref, source.parent)
@@ -77,6 +79,7 @@ def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
                                    f"({scenario.periods} periods), got {config.warm_up}")
         spec = scenario.model_dump(mode="json")
         expanded = [expand_entry(raw, j, scenario, ctx) for j, raw in enumerate(config.policies)]
+        used.update(j for j, p in enumerate(expanded) if p is not None)
         policies = [p for p in expanded if p is not None]
         labels = [p["label"] for p in policies]
         if len(set(labels)) != len(labels):
@@ -85,6 +88,10 @@ def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
             for seed in seeds:
                 cells.append({"scenario": scenario.name, "scenario_spec": spec, "policy": policy,
                               "seed": seed, "warm_up": config.warm_up})
+    unused = [j for j in range(len(config.policies)) if j not in used]
+    if unused:
+        raise SweepConfigError(f"{source}: policies.{unused[0]}: fits none of the scenarios (an onnx policy "
+                               "runs only on the scenario it was exported for)")
     return cells
 
 
@@ -112,7 +119,7 @@ def _public(cell: Cell) -> Cell:
     public = {k: v for k, v in cell.items() if k != "scenario_spec"}
     policy = cell["policy"]
     if "model_b64" in policy:
-        digest = hashlib.sha256(policy["model_b64"].encode("ascii")).hexdigest()[:16]
+        digest = hashlib.sha256(base64.b64decode(policy["model_b64"])).hexdigest()
         public["policy"] = {**{k: v for k, v in policy.items() if k != "model_b64"}, "model_sha256": digest}
     return public
 

@@ -54,9 +54,12 @@ def cache_root() -> Path:
 
 
 def job_key(cell: dict[str, Any]) -> str:
-    """A stable hash of what the trained policy depends on (not the label, not the eval seed)."""
+    """A stable hash of what the trained policy depends on (code version included; not the label or
+    the evaluation seed)."""
+    from allocsim import __version__
+
     policy = {k: v for k, v in cell["policy"].items() if k != "label"}
-    text = json.dumps({"scenario": cell["scenario_spec"], **policy}, sort_keys=True)
+    text = json.dumps({"scenario": cell["scenario_spec"], "allocsim": __version__, **policy}, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

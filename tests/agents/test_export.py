@@ -162,3 +162,47 @@ def test_runtime_rounding_is_the_env_rounding(totals: list[int], weights: list[f
     np.testing.assert_array_equal(got, env_largest_remainder(total, fractions))
     np.testing.assert_array_equal(got.sum(axis=1), total)
     assert (got >= 0).all()
+
+
+def _with_reserve() -> AllocationEnv:
+    """retail-small with a safety reserve at the DC: committed stock the decision may not allocate."""
+    from allocsim.envs.scenario import load_scenario
+
+    base = load_scenario("retail-small")
+    dc = base.dc.model_copy(update={"safety_reserve": {"jacket": 5, "scarf": 3}})
+    return AllocationEnv(base.model_copy(update={"dc": dc}))
+
+
+@pytest.mark.parametrize("algo", ["a2c", "sac", "td3", "ppo"])
+def test_every_exportable_algorithm_matches_sb3(algo: str, tmp_path: Path) -> None:
+    """Untrained networks with a made-up normalisation: the graph is the SB3 deterministic action,
+    and on real states of a scenario with a safety reserve ``decide`` gives the env's whole units."""
+    from stable_baselines3 import A2C, PPO, SAC, TD3
+
+    from allocsim.agents.export import export_policy
+    from allocsim.agents.policy import LearnedPolicy, ObsNormalizer
+
+    classes = {"a2c": A2C, "sac": SAC, "td3": TD3, "ppo": PPO}
+    env = _with_reserve()
+    model = classes[algo]("MlpPolicy", env, seed=3, device="cpu", policy_kwargs={"net_arch": [16, 16]})
+    rng = np.random.default_rng(5)
+    size = env.observation_space.shape[0]
+    normalizer = ObsNormalizer(rng.uniform(0, 2, size), rng.uniform(0.1, 3, size), 5.0, 1e-8)
+    learned = LearnedPolicy(model, normalizer)
+    policy = OnnxPolicy.load(export_policy(learned, algo, env, tmp_path / f"{algo}.onnx"))
+    observations, states = _rollout_observations(env, 40, seed=40007)
+    want = np.stack([learned.predict(o)[0] for o in observations])
+    got, _ = policy.predict(observations)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    replay = _with_reserve()
+    replay.reset(seed=40007)
+    env.action_space.seed(40007)
+    for i, state in enumerate(states):
+        ctx = replay.model.context()
+        decision = policy.decide_arrays(parse_state(state, policy.card))
+        layout = replay.action_layout
+        units = layout.to_units(layout.fractions(np.clip(want[i].astype(np.float64), -1, 1)), ctx)
+        np.testing.assert_array_equal(decision.allocation, units.allocation)
+        assert (decision.keep_at_dc + decision.allocation.sum(axis=0) == ctx.dc_available).all()
+        assert (ctx.dc_available <= np.maximum(replay.model.dc.sum(axis=0) - [5, 3], 0)).all()
+        replay.step(env.action_space.sample())

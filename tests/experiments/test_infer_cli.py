@@ -121,6 +121,20 @@ def test_infer_refuses_a_model_exported_for_another_scenario(
 def test_malformed_json_exits_2(retail_small_onnx: Path, tmp_path: Path, content: str, message: str) -> None:
     result = _infer(retail_small_onnx, content, tmp_path)
     assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_non_utf8_and_huge_numbers_exit_2(
+    retail_small_onnx: Path, state: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(json.dumps(state).encode("utf-16"))
+    result = runner.invoke(app, ["infer", "--model", str(retail_small_onnx), "--state", str(path)])
+    assert result.exit_code == 2 and "not UTF-8" in result.stderr
+    huge = copy.deepcopy(state)
+    huge["dc"]["on_hand"]["jacket"] = 10**400
+    result = _infer(retail_small_onnx, huge, tmp_path)
+    assert result.exit_code == 2 and "dc.on_hand.jacket: must be a finite number up to 2**53" in result.stderr
 
 
 def test_infer_takes_onnx_only_and_never_unpickles(tmp_path: Path) -> None:
@@ -143,5 +157,6 @@ def test_evaluate_takes_an_onnx_file(retail_small_onnx: Path) -> None:
     result = runner.invoke(app, ["evaluate", "--model", str(retail_small_onnx), "--episodes", "2", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["scenario"] == "retail-small" and data["policy"] == "onnx:policy"
+    assert data["scenario"] == "retail-small"
+    assert data["policy"] == f"onnx:{retail_small_onnx.parent.name}"
     assert [e["seed"] for e in data["episodes"]] == [40000, 40001]
