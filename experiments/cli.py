@@ -209,8 +209,10 @@ def benchmark(
         typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)"),
     ] = None,
     pretrained: Annotated[
-        bool, typer.Option("--pretrained/--no-pretrained", help="add the policy shipped for this scenario")
-    ] = True,
+        bool | None,
+        typer.Option("--pretrained/--no-pretrained",
+                     help="add the policy shipped for this scenario [default: when --policies is not given]"),
+    ] = None,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
     from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
@@ -223,7 +225,8 @@ def benchmark(
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         specs, _ = rule_specs(loaded.name, _split(policies), tuned_dir)
         learned = [learned_spec(m) for m in model or []]
-        shipped = pretrained_spec(loaded) if pretrained else None
+        with_shipped = pretrained if pretrained is not None else policies is None
+        shipped = pretrained_spec(loaded) if with_shipped else None
         learned += [shipped] if shipped is not None else []
         specs += learned
         prepare(loaded, specs)
