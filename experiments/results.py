@@ -184,6 +184,12 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
     }
 
 
+def _money(value: float, sign: bool = False) -> str:
+    """Whole units from 1,000 up, two decimals below (tiny scenarios earn about a hundred)."""
+    digits = 0 if abs(value) >= 1000 else 2
+    return f"{value:{'+' if sign else ''},.{digits}f}"
+
+
 def table_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table as Markdown."""
     head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
@@ -191,13 +197,13 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
             "|---|---|---|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
-        dp = f"{r['dp']:,.2f}" if r["dp"] is not None else "–"
-        bound = f"{r['bound']:,.0f}" if r["bound"] is not None else "–"
+        dp = _money(r["dp"]) if r["dp"] is not None else "–"
+        bound = _money(r["bound"]) if r["bound"] is not None else "–"
         lines.append(
-            f"| {r['scenario']} | {r['best_rule']} {r['rule_profit']:,.0f}, {r['rule_fill']:.2f} | "
-            f"{r['best_seed']} {r['learned_profit']:,.0f}, {r['learned_fill']:.2f} | "
-            f"{r['diff']:+,.0f} ± {r['diff_ci']:,.0f} | {r['diff_pct']:+.2f} | {r['seeds']} | "
-            f"{r['seed_spread_pct']:.2f} | {dp} | {bound} |"
+            f"| {r['scenario']} | {r['best_rule']} {_money(r['rule_profit'])}, {r['rule_fill']:.2f} | "
+            f"{r['best_seed']} {_money(r['learned_profit'])}, {r['learned_fill']:.2f} | "
+            f"{_money(r['diff'], sign=True)} ± {_money(r['diff_ci'])} | {r['diff_pct']:+.2f} | "
+            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {bound} |"
         )
     return head + "\n".join(lines) + "\n"
 
