@@ -90,8 +90,8 @@ def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
                               "seed": seed, "warm_up": config.warm_up})
     unused = [j for j in range(len(config.policies)) if j not in used]
     if unused:
-        raise SweepConfigError(f"{source}: policies.{unused[0]}: fits none of the scenarios (an onnx policy "
-                               "runs only on the scenario it was exported for)")
+        raise SweepConfigError(f"{source}: policies.{unused[0]}: fits none of the scenarios (onnx and model "
+                               "policies run only on the scenario they were made for)")
     return cells
 
 
@@ -121,6 +121,8 @@ def _public(cell: Cell) -> Cell:
     if "model_b64" in policy:
         digest = hashlib.sha256(base64.b64decode(policy["model_b64"])).hexdigest()
         public["policy"] = {**{k: v for k, v in policy.items() if k != "model_b64"}, "model_sha256": digest}
+    if "files" in policy:
+        public["policy"] = {k: v for k, v in policy.items() if k != "files"}
     return public
 
 

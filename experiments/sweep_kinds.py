@@ -14,12 +14,12 @@ A kind is registered under the name a sweep entry gives as ``kind``. It has thre
 
 Registered: ``rule`` (a rule set with given, default or tuned parameters), ``onnx``
 (an exported policy; the file's bytes travel inside the cell, so workers need no files;
-``path: pretrained`` takes the policy shipped for each scenario) and ``train`` (a
+``path: pretrained`` takes the policy shipped for each scenario), ``model`` (a training
+run folder, its files inside the cell; unpickled on the worker) and ``train`` (a
 training job, trained once per machine, then played on the cell's seed; see
-``experiments.sweep_training``). An ``onnx`` entry applies to the scenarios it was
-exported for (same content hash) and is skipped on the others. **Extension point:**
-trained SB3 run folders would be a new kind (``model``) registered with
-``register_kind``; until then an entry of any other kind fails with a one-line
+``experiments.sweep_training``). ``onnx`` and ``model`` entries apply to the scenarios
+they were made for (same content hash) and are skipped on the others. A new kind is
+registered with ``register_kind``; an entry of any other kind fails with a one-line
 config error.
 """
 
@@ -38,7 +38,7 @@ from allocsim.baselines.registry import make_policy, policy_names
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, env_for, prepare, run_episode
 from allocsim.experiments.sweep_config import SweepConfigError, format_error
-from allocsim.experiments.sweep_training import TrainKind
+from allocsim.experiments.sweep_training import ModelKind, TrainKind
 from allocsim.experiments.tuning import load_tuned, tuned_path
 
 
@@ -174,10 +174,12 @@ class OnnxKind:
 
 
 # ------------------------------------------------------------------ registry
-KINDS: dict[str, PolicyKind] = {"rule": RuleKind(), "onnx": OnnxKind(), "train": TrainKind()}
+KINDS: dict[str, PolicyKind] = {
+    "rule": RuleKind(), "onnx": OnnxKind(), "train": TrainKind(), "model": ModelKind(),
+}
 
 #: Kinds that may come later; named in the error so a user knows they are planned.
-PLANNED = ("model",)
+PLANNED: tuple[str, ...] = ()
 
 
 def register_kind(name: str, kind: PolicyKind) -> None:

@@ -1,4 +1,5 @@
-"""The ``train`` policy kind of sweeps: a training job whose policy then plays the cell's seed.
+"""Learned-policy kinds of sweeps: ``train`` (a training job whose policy then plays the cell's seed)
+and ``model`` (a training run folder, carried inside the cell).
 
 Entry: ``{kind: train, algo: ppo, timesteps: 50000, train_seed: 0, hyperparams: {...}, label: ...}``;
 ``hyperparams`` overrides the packaged entry of the scenario key by key (validated as in
@@ -132,3 +133,69 @@ class TrainKind:
         learned = trained_policy(cell)
         learned.check_env(env)
         return run_episode(env, learned.fresh(), cell["seed"], cell["warm_up"])
+
+
+# ------------------------------------------------------------------ model
+class ModelEntry(BaseModel):
+    """``{kind: model, path: RUN_DIR, label: ...}``: a training run folder, relative to the sweep file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["model"]
+    path: str
+    label: str | None = None
+
+
+#: The files of a run folder a worker needs to rebuild the policy.
+RUN_FILES = ("config.yaml", "model.zip", "vecnormalize.pkl")
+_MODELS: dict[str, Any] = {}
+
+
+def _unpacked(policy: dict[str, Any]) -> Any:
+    """The learned policy of an embedded run folder, unpacked into a temp folder once per process."""
+    import base64
+    import tempfile
+
+    from allocsim.agents.policy import load_learned
+
+    key = policy["digest"]
+    if key not in _MODELS:
+        folder = Path(tempfile.mkdtemp(prefix="allocsim-model-")) / policy["name"]
+        folder.mkdir()
+        for name, data in policy["files"].items():
+            (folder / name).write_bytes(base64.b64decode(data))
+        _MODELS[key] = load_learned(folder)
+    return _MODELS[key]
+
+
+class ModelKind:
+    """Sweep kind ``model``: a trained run folder, its files carried inside the cell (unpickled on the
+    worker: your own runs only)."""
+
+    def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any] | None:
+        import base64
+
+        from allocsim.agents.runfiles import read_config
+
+        model = ModelEntry.model_validate(entry)
+        folder = Path(model.path)
+        folder = folder if folder.is_absolute() else Path(ctx.source).parent / folder
+        config = read_config(folder)
+        if config.get("scenario_hash") not in (None, scenario.content_hash()) or (
+            config.get("scenario_hash") is None and config.get("scenario_name") != scenario.name
+        ):
+            return None  # trained on another scenario
+        files = {name: (folder / name).read_bytes() for name in RUN_FILES if (folder / name).is_file()}
+        if "model.zip" not in files:
+            raise ValueError(f"path: {folder} has no model.zip yet")
+        digest = hashlib.sha256(b"".join(files[n] for n in sorted(files))).hexdigest()
+        return {"kind": "model", "name": folder.name, "digest": digest,
+                "files": {n: base64.b64encode(d).decode("ascii") for n, d in files.items()},
+                "label": model.label or f"{config['algo']}:{folder.name}"}
+
+    def check(self, policy: dict[str, Any], scenario: Scenario) -> None:
+        _unpacked(policy).check_env(env_for(scenario))
+
+    def run(self, cell: dict[str, Any]) -> Row:
+        env = env_for(Scenario.model_validate(cell["scenario_spec"]))
+        return run_episode(env, _unpacked(cell["policy"]).fresh(), cell["seed"], cell["warm_up"])

@@ -157,7 +157,8 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
         ({"seeds": {"start": 0}}, "seeds.count"),
         ({"scenarios": ["no-such-scenario"]}, "scenarios.0: unknown scenario"),
         ({"policies": ["no-such-rule"]}, "policies.0: unknown rule 'no-such-rule'"),
-        ({"policies": [{"kind": "model", "path": "run"}]}, "policies.0.kind: unknown policy kind 'model'"),
+        ({"policies": [{"kind": "magic"}]}, "policies.0.kind: unknown policy kind 'magic'"),
+        ({"policies": [{"kind": "model", "path": "nowhere"}]}, "nowhere is not a training run (no config.yaml)"),
         ({"policies": [{"kind": "train", "algo": "ppo"}]}, "policies.0.timesteps: Field required"),
         ({"policies": [{"kind": "train", "algo": "dqn", "timesteps": 5}]}, "unknown algorithm 'dqn'"),
         ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"lr": 1}}]}, "hyperparams"),
@@ -287,3 +288,22 @@ def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
     for workers in ("1", "2"):  # one training per job, even with two workers asking for it at once
         runs = [p for p in (tmp_path / f"cache-{workers}").iterdir() if p.is_dir()]
         assert len(runs) == 1 and json.loads((runs[0] / "progress.json").read_text())["done"]
+
+
+def test_model_entries_carry_the_run_folder_and_match_evaluate(
+    tmp_path: Path, tiny_trainer: Any
+) -> None:
+    run = tiny_trainer(tmp_path, "retail-small")
+    policies = ["proportional", {"kind": "model", "path": str(run)}]
+    config = small_config(scenarios=["retail-small", "tiny-dp"], policies=policies, seeds=[40000, 40001])
+    path = write_config(tmp_path, config)
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "out" / "results.csv")
+    rows = frame[frame["kind"] == "model"].sort_values("seed")
+    assert set(rows["scenario"]) == {"retail-small"} and list(rows["policy"]) == [f"ppo:{run.name}"] * 2
+    evaluated = runner.invoke(app, ["evaluate", "--model", str(run), "--episodes", "2", "--json"])
+    profits = [e["profit"] for e in json.loads(evaluated.stdout)["episodes"]]
+    assert list(rows["profit"]) == pytest.approx(profits)
+    for record in (tmp_path / "out" / "cells").glob("*.json"):
+        assert '"files"' not in record.read_text()
