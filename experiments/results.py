@@ -184,9 +184,9 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
     }
 
 
-def _money(value: float, sign: bool = False) -> str:
-    """Whole units from 1,000 up, two decimals below (tiny scenarios earn about a hundred)."""
-    digits = 0 if abs(value) >= 1000 else 2
+def _money(value: float, scale: float | None = None, sign: bool = False) -> str:
+    """Whole units when ``scale`` (default the value) is 1,000 or more, else two decimals."""
+    digits = 0 if abs(value if scale is None else scale) >= 1000 else 2
     return f"{value:{'+' if sign else ''},.{digits}f}"
 
 
@@ -202,7 +202,8 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['scenario']} | {r['best_rule']} {_money(r['rule_profit'])}, {r['rule_fill']:.2f} | "
             f"{r['best_seed']} {_money(r['learned_profit'])}, {r['learned_fill']:.2f} | "
-            f"{_money(r['diff'], sign=True)} ± {_money(r['diff_ci'])} | {r['diff_pct']:+.2f} | "
+            f"{_money(r['diff'], r['rule_profit'], sign=True)} ± {_money(r['diff_ci'], r['rule_profit'])} | "
+            f"{r['diff_pct']:+.2f} | "
             f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {bound} |"
         )
     return head + "\n".join(lines) + "\n"
