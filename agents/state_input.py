@@ -83,8 +83,8 @@ def _number(value: Any, where: str, whole: bool) -> float:
     return float(value)
 
 
-def _by_sku(block: Mapping[str, Any], skus: list[str], where: str, whole: bool, complete: bool) -> FloatArray:
-    """One value per SKU; unknown SKUs refused, missing ones refused when ``complete`` else 0."""
+def _check_skus(block: Mapping[str, Any], skus: list[str], where: str, complete: bool) -> None:
+    """Unknown SKUs refused; missing ones refused when ``complete``."""
     for sku in block:
         if sku not in skus:
             raise StateError(f"{where}.{sku}: unknown SKU; valid: {', '.join(skus)}")
@@ -92,13 +92,18 @@ def _by_sku(block: Mapping[str, Any], skus: list[str], where: str, whole: bool, 
         missing = [s for s in skus if s not in block]
         if missing:
             raise StateError(f"{where}: missing SKU {missing[0]!r} (every SKU is required)")
+
+
+def _by_sku(block: Mapping[str, Any], skus: list[str], where: str, whole: bool, complete: bool) -> FloatArray:
+    """One value per SKU (missing ones 0 unless ``complete``)."""
+    _check_skus(block, skus, where, complete)
     return np.array([_number(block.get(s, 0), f"{where}.{s}", whole) for s in skus])
 
 
 def _forecast(block: Mapping[str, Any], card: PolicyCard, where: str) -> FloatArray:
     """(H, S): every SKU, exactly ``forecast_horizon`` values."""
     horizon = card.forecast_horizon
-    _by_sku({s: 0 for s in block}, card.skus, where, whole=False, complete=True)  # names only
+    _check_skus(block, card.skus, where, complete=True)
     out = np.zeros((horizon, card.n_skus))
     for j, sku in enumerate(card.skus):
         values = block[sku]

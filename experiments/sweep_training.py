@@ -181,9 +181,10 @@ class ModelKind:
         folder = Path(model.path)
         folder = folder if folder.is_absolute() else Path(ctx.source).parent / folder
         config = read_config(folder)
-        if config.get("scenario_hash") not in (None, scenario.content_hash()) or (
-            config.get("scenario_hash") is None and config.get("scenario_name") != scenario.name
-        ):
+        trained_hash = config.get("scenario_hash")  # older runs record only the scenario's name
+        fits = (trained_hash == scenario.content_hash() if trained_hash is not None
+                else config.get("scenario_name") == scenario.name)
+        if not fits:
             return None  # trained on another scenario
         files = {name: (folder / name).read_bytes() for name in RUN_FILES if (folder / name).is_file()}
         if "model.zip" not in files:
