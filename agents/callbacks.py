@@ -96,6 +96,7 @@ class CheckpointCallback(BaseCallback):
         evaluator: Evaluator | None = None,
         name: str = "learned",
         recurrent: bool = False,
+        at_start: bool = False,
     ) -> None:
         super().__init__()
         self.every = max(1, every)
@@ -105,11 +106,12 @@ class CheckpointCallback(BaseCallback):
         self.evaluator = evaluator
         self.name = name
         self.recurrent = recurrent
+        self.at_start = at_start  # also checkpoint before the first rollout (e.g. a warm-started policy)
         self._next = 0
         self._since = (0, 0.0)
 
     def _on_training_start(self) -> None:
-        self._next = self.model.num_timesteps + self.every
+        self._next = self.model.num_timesteps + (0 if self.at_start else self.every)
         self._since = (self.model.num_timesteps, time.perf_counter())
 
     def _on_rollout_start(self) -> None:

@@ -11,7 +11,10 @@ over ``default``. Keys:
 * ``policy_kwargs``: data only, e.g. ``{net_arch: [64, 64], activation_fn: tanh}``;
   activation names map through ``ACTIVATIONS`` (nothing is ever evaluated);
 * algorithm keyword arguments (``learning_rate``, ``n_steps``, ``batch_size``, ...),
-  each checked against the algorithm's constructor.
+  each checked against the algorithm's constructor;
+* ``warm_start``: optional, clone the reference rule into the policy before learning
+  (``{episodes, epochs, batch_size, learning_rate, log_std, zero_target}``, see
+  ``allocsim.agents.warm_start``).
 
 Files are read with ``yaml.safe_load``; unknown keys are rejected with one line
 naming the file, the entry and the key.
@@ -28,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from allocsim.agents.algorithms import Algorithm, algorithm
+from allocsim.agents.warm_start import WarmStart
 
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
 DEFAULT_ENTRY = "default"
@@ -132,6 +136,7 @@ class Hyperparams(_Strict):
     target_noise_clip: float | None = Field(default=None, ge=0)
     rms_prop_eps: float | None = Field(default=None, gt=0)
     use_rms_prop: bool | None = None
+    warm_start: WarmStart | None = None  # clone the reference rule first (allocsim.agents.warm_start)
 
     def algo_kwargs(self) -> dict[str, Any]:
         """The algorithm keyword arguments that are set (None means the SB3 default)."""

@@ -100,18 +100,19 @@ class LearnedPolicy:
 def load_learned(run_dir: str | Path) -> LearnedPolicy:
     """The policy saved in a training run folder (``config.yaml``, ``model.zip``, ``vecnormalize.pkl``).
 
+    The best validated checkpoint (``best/``) when the run kept one, else the latest.
+
     ValueError naming what is missing. Unpickles: trusted folders only.
     """
     run = Path(run_dir)
     config = runfiles.read_config(run)
     algo = algorithm(str(config["algo"]))
-    model_path = run / runfiles.MODEL
+    model_path, stats = runfiles.policy_files(run)
     if not model_path.is_file():
         raise ValueError(f"{run} has no {runfiles.MODEL} yet")
     torch.set_num_threads(1)
     model = algo.cls.load(model_path, device="cpu")
     normalizer = None
-    stats = run / runfiles.VECNORMALIZE
     if stats.is_file():
         with stats.open("rb") as f:
             normalizer = ObsNormalizer.of(pickle.load(f))

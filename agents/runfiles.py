@@ -7,6 +7,9 @@
 ``progress.json``      timesteps done and whether the run finished
 ``metrics.csv``        one row per evaluation: throughput, training and validation KPIs
 ``tb/``                TensorBoard logs
+``best/``              ``model.zip`` + ``vecnormalize.pkl`` of the checkpoint with the best
+                       validation profit (runs with an evaluator); loading and
+                       exporting a run use it when present
 =====================  ==========================================================
 
 ``model.zip`` and ``vecnormalize.pkl`` are unpickled when loaded: open them only
@@ -31,6 +34,7 @@ VECNORMALIZE = "vecnormalize.pkl"
 PROGRESS = "progress.json"
 METRICS = "metrics.csv"
 TENSORBOARD = "tb"
+BEST = "best"
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -104,3 +108,20 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
         return []
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def policy_files(run_dir: Path) -> tuple[Path, Path]:
+    """The model and normalisation files that stand for the run: ``best/`` if kept, else the latest."""
+    best = Path(run_dir) / BEST
+    folder = best if (best / MODEL).is_file() else Path(run_dir)
+    return folder / MODEL, folder / VECNORMALIZE
+
+
+def keep_best(run_dir: Path) -> None:
+    """Copy the latest checkpoint (model and statistics) to ``best/``, each file atomically."""
+    import shutil
+
+    for name in (MODEL, VECNORMALIZE):
+        source = Path(run_dir) / name
+        if source.is_file():
+            atomic_write(Path(run_dir) / BEST / name, lambda tmp, src=source: shutil.copyfile(src, tmp))

@@ -10,7 +10,11 @@ Torch runs one thread per process.
 Every ``eval_every`` timesteps the callback evaluates (through an ``Evaluator``
 given by the caller, e.g. against the best tuned rule on validation seeds),
 writes a row to ``metrics.csv`` and saves ``model.zip``, ``vecnormalize.pkl`` and
-``progress.json``. ``resume=True`` loads those and continues the timestep count.
+``progress.json``; the checkpoint with the best validation profit is also kept in
+``best/``, which loading and export use. ``resume=True`` loads the latest checkpoint
+and continues the timestep count. With ``warm_start`` in the hyperparameters, the
+fresh policy first clones ``config.teacher`` (``allocsim.agents.warm_start``) and is
+evaluated once before learning.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from allocsim.agents import runfiles
 from allocsim.agents.algorithms import algorithm
 from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
 from allocsim.agents.hyperparams import Hyperparams
+from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario
 
@@ -92,6 +97,7 @@ class TrainConfig:
     out: Path | None = None
     eval_every: int | None = None  # default: a tenth of the run, at least one rollout
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in config.yaml (e.g. the reference rule)
+    teacher: Teacher | None = None  # the rule a ``warm_start`` clones (not recorded; ``extra`` names it)
 
     @property
     def total(self) -> int:
@@ -204,6 +210,13 @@ def train(
             hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
             tensorboard_log=tb, policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs(),
         )
+        if hp.warm_start is not None:
+            if config.teacher is None:
+                raise ValueError("warm_start needs a teacher rule; allocsim train and allocsim results "
+                                 "give the reference rule, a sweep's train kind does not")
+            seeds = [config.seed_cycle.seed(config.seed, k, 0, 1) for k in range(hp.warm_start.episodes)]
+            fit = warm_start(model, venv, config.scenario, config.teacher, seeds, hp.warm_start, config.seed)
+            runfiles.write_config(run_dir, {**written, "warm_start_fit": fit})
     metrics = runfiles.read_metrics(run_dir) if done else []
     wall_before = float(metrics[-1].get("wall_seconds") or 0.0) if metrics else 0.0
 
@@ -214,14 +227,19 @@ def train(
         runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= config.total)
 
     def record(row: dict[str, Any]) -> None:
+        best = max((float(r["val_profit"]) for r in metrics if r.get("val_profit") not in (None, "")),
+                   default=-math.inf)
         metrics.append({**row, "wall_seconds": round(wall_before + time.perf_counter() - started, 2)})
         runfiles.write_metrics(run_dir, metrics)
+        if "val_profit" in row and float(row["val_profit"]) > best:
+            runfiles.keep_best(run_dir)
 
     rollout = (hp.n_steps or 1) * config.envs
     every = config.eval_every or max(rollout, config.total // 10)
     kpis = EpisodeKpiCallback()
     checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
-                                    name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent)
+                                    name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
+                                    at_start=not done and hp.warm_start is not None)
     callbacks = [kpis, checkpoint] + ([ProgressCallback(on_progress)] if on_progress else [])
     try:
         model.learn(

@@ -146,8 +146,6 @@ class ModelEntry(BaseModel):
     label: str | None = None
 
 
-#: The files of a run folder a worker needs to rebuild the policy.
-RUN_FILES = ("config.yaml", "model.zip", "vecnormalize.pkl")
 _MODELS: dict[str, Any] = {}
 
 
@@ -175,7 +173,7 @@ class ModelKind:
     def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any] | None:
         import base64
 
-        from allocsim.agents.runfiles import read_config
+        from allocsim.agents.runfiles import policy_files, read_config
 
         model = ModelEntry.model_validate(entry)
         folder = Path(model.path)
@@ -186,7 +184,10 @@ class ModelKind:
                 else config.get("scenario_name") == scenario.name)
         if not fits:
             return None  # trained on another scenario
-        files = {name: (folder / name).read_bytes() for name in RUN_FILES if (folder / name).is_file()}
+        model_file, stats_file = policy_files(folder)
+        sources = {"config.yaml": folder / "config.yaml", "model.zip": model_file,
+                   "vecnormalize.pkl": stats_file}
+        files = {name: path.read_bytes() for name, path in sources.items() if path.is_file()}
         if "model.zip" not in files:
             raise ValueError(f"path: {folder} has no model.zip yet")
         digest = hashlib.sha256(b"".join(files[n] for n in sorted(files))).hexdigest()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import rule_specs
 from allocsim.experiments.evaluation import (
     PolicySpec,
+    build_policy,
     env_for,
     evaluate,
     learned_spec,
@@ -167,5 +169,6 @@ def prepare_training(
             "reference_rule": {"name": reference.name, "params": dict(reference.params)},
             "validation_seeds": [val_seeds[0], val_seeds[-1]],
         },
+        teacher=partial(build_policy, reference),
     )
     return config, rule_evaluator(scenario, reference, val_seeds, n_workers), reference

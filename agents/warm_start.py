@@ -1,0 +1,185 @@
+"""Warm start: clone a tuned rule into a fresh actor-critic before reinforcement learning starts.
+
+A PPO policy that starts from random weights spends most of its budget rediscovering
+what a tuned base-stock or priority rule already does (and on retail-medium it never
+gets there). Warm starting plays the rule for a few training episodes, then
+
+1. seeds ``VecNormalize`` with the rule's observations and returns, so the
+   normalisation the policy sees at step 0 is the one it will see later;
+2. fits the actor's mean to the rule's actions (behaviour cloning, MSE) and the
+   critic to the rule's discounted normalised returns (Monte Carlo targets), so the
+   first advantages PPO computes are about the rule, not about an untrained critic;
+3. sets the exploration noise (``log_std``) low, so the first rollouts stay close to
+   the rule and PPO refines it instead of forgetting it.
+
+Action entries the rule leaves at the bottom of the Box (a zero share) are fitted to
+``zero_target`` (below -1): the env clips actions to [-1, 1], so with a small ``log_std``
+sampled actions keep those shares at zero instead of leaking stock to every location.
+The result is an ordinary SB3 model: saving, resuming and ONNX export are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from allocsim.envs.allocation_env import AllocationEnv
+
+Teacher = Callable[[AllocationEnv, int], Any]  # (env, seed) -> an SB3-style predictor bound to env
+
+
+class WarmStart(BaseModel):
+    """Hyperparameters of the warm start (the ``warm_start`` entry of a hyperparameter file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    episodes: int = Field(default=60, ge=1, description="rule episodes played for the demonstrations")
+    dagger_rounds: int = Field(default=1, ge=0, description="rounds of episodes played by the clone, "
+                               "labelled by the rule and added to the demonstrations")
+    epochs: int = Field(default=40, ge=1, description="passes of supervised fitting over them")
+    batch_size: int = Field(default=256, ge=1)
+    learning_rate: float = Field(default=1e-3, gt=0)
+    log_std: float = Field(default=-1.5, description="exploration noise set after cloning")
+    zero_target: float = Field(default=-1.5, le=-1.0, description="fit target for zero-share entries")
+
+
+@dataclass(frozen=True)
+class Demonstrations:
+    """The rule's episodes, concatenated: raw observations, actions, rewards and episode ends."""
+
+    observations: NDArray[np.float32]  # (N, m)
+    actions: NDArray[np.float32]  # (N, n)
+    rewards: NDArray[np.float64]  # (N,)
+    ends: NDArray[np.bool_]  # (N,) True on the last step of an episode
+
+
+Actor = Callable[[NDArray[np.float32]], NDArray[np.float32]]  # raw observation -> action
+
+
+def play_rule(scenario: Any, teacher: Teacher, seeds: Sequence[int], actor: Actor | None = None
+              ) -> Demonstrations:
+    """One episode per seed, labelled step by step with the teacher's action.
+
+    The teacher also drives the episode unless ``actor`` is given (DAgger: the cloned
+    policy visits the states, the rule says what it would have done there).
+    """
+    env = AllocationEnv(scenario)
+    obs_rows: list[NDArray[np.float32]] = []
+    act_rows: list[NDArray[np.float32]] = []
+    rewards: list[float] = []
+    ends: list[bool] = []
+    for seed in seeds:
+        rule = teacher(env, seed)
+        obs, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            action, _ = rule.predict(obs, deterministic=True)
+            obs_rows.append(obs)
+            act_rows.append(np.asarray(action, dtype=np.float32))
+            if actor is not None:
+                action = actor(obs)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
+            rewards.append(float(reward))
+            ends.append(done)
+    return Demonstrations(np.asarray(obs_rows, dtype=np.float32), np.asarray(act_rows, dtype=np.float32),
+                          np.asarray(rewards), np.asarray(ends))
+
+
+def discounted(values: NDArray[np.float64], ends: NDArray[np.bool_], gamma: float) -> NDArray[np.float64]:
+    """Discounted sums to go, restarting after every episode end (the horizon is terminal)."""
+    out = np.empty_like(values)
+    running = 0.0
+    for i in range(len(values) - 1, -1, -1):
+        running = values[i] + (0.0 if ends[i] else gamma * running)
+        out[i] = running
+    return out
+
+
+def seed_normalisation(venv: VecEnv, demos: Demonstrations) -> None:
+    """Feed the rule's observations and running returns to ``VecNormalize``'s statistics."""
+    if not isinstance(venv, VecNormalize):
+        return
+    if venv.norm_obs:
+        venv.obs_rms.update(demos.observations.astype(np.float64))
+    if venv.norm_reward:
+        running = np.empty_like(demos.rewards)
+        ret = 0.0
+        for i, r in enumerate(demos.rewards):  # VecNormalize's own running return, reset at episode ends
+            ret = ret * venv.gamma + r
+            running[i] = ret
+            if demos.ends[i]:
+                ret = 0.0
+        venv.ret_rms.update(running)
+
+
+def clone(policy: ActorCriticPolicy, venv: VecEnv, demos: Demonstrations, settings: WarmStart,
+          gamma: float, seed: int) -> dict[str, float]:
+    """Fit actor mean and critic to the demonstrations; the final losses."""
+    if isinstance(venv, VecNormalize):
+        obs = venv.normalize_obs(demos.observations)
+        rewards = venv.normalize_reward(demos.rewards)
+    else:
+        obs, rewards = demos.observations, demos.rewards
+    targets = np.where(demos.actions <= -1.0 + 1e-6, settings.zero_target, demos.actions)
+    returns = discounted(np.asarray(rewards, dtype=np.float64), demos.ends, gamma)
+    x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
+    y = torch.as_tensor(targets, dtype=torch.float32)
+    v = torch.as_tensor(returns, dtype=torch.float32)
+    optimiser = torch.optim.Adam(policy.parameters(), lr=settings.learning_rate)
+    generator = torch.Generator().manual_seed(seed)
+    policy.set_training_mode(True)
+    actor_loss = critic_loss = torch.zeros(())
+    for _ in range(settings.epochs):
+        for batch in torch.randperm(len(x), generator=generator).split(settings.batch_size):
+            mean = policy.get_distribution(x[batch]).distribution.mean
+            actor_loss = torch.nn.functional.mse_loss(mean, y[batch])
+            critic_loss = torch.nn.functional.mse_loss(policy.predict_values(x[batch]).flatten(), v[batch])
+            optimiser.zero_grad()
+            (actor_loss + 0.5 * critic_loss).backward()
+            optimiser.step()
+    policy.set_training_mode(False)
+    with torch.no_grad():
+        policy.log_std.fill_(settings.log_std)
+    return {"warm_actor_mse": actor_loss.item(), "warm_critic_mse": critic_loss.item()}
+
+
+def warm_start(model: Any, venv: VecEnv, scenario: Any, teacher: Teacher, seeds: Sequence[int],
+               settings: WarmStart, seed: int) -> dict[str, float]:
+    """Play the teacher on ``seeds``, seed the normalisation and clone it into ``model``'s policy.
+
+    ValueError when the model is not a Gaussian actor-critic (PPO/A2C with an MLP policy).
+    """
+    policy = model.policy
+    if not isinstance(policy, ActorCriticPolicy) or not hasattr(policy, "log_std") \
+            or type(policy).__name__.startswith("Recurrent"):
+        raise ValueError(f"warm_start needs a PPO or A2C MLP policy, not {type(policy).__name__}")
+    demos = play_rule(scenario, teacher, seeds)
+    seed_normalisation(venv, demos)
+    losses = clone(policy, venv, demos, settings, float(model.gamma), seed)
+    for _ in range(settings.dagger_rounds):
+        visited = play_rule(scenario, teacher, seeds, actor=_deterministic_actor(policy, venv))
+        demos = Demonstrations(*(np.concatenate([a, b]) for a, b in zip(
+            (demos.observations, demos.actions, demos.rewards, demos.ends),
+            (visited.observations, visited.actions, visited.rewards, visited.ends), strict=True)))
+        losses = clone(policy, venv, demos, settings, float(model.gamma), seed)
+    return {**losses, "warm_samples": float(len(demos.rewards))}
+
+
+def _deterministic_actor(policy: ActorCriticPolicy, venv: VecEnv) -> Actor:
+    """The policy's mean action on a raw observation (normalised as in training)."""
+
+    def act(obs: NDArray[np.float32]) -> NDArray[np.float32]:
+        x = venv.normalize_obs(obs) if isinstance(venv, VecNormalize) else obs
+        action, _ = policy.predict(np.asarray(x, dtype=np.float32), deterministic=True)
+        return np.clip(action, -1.0, 1.0)
+
+    return act
