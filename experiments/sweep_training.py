@@ -3,7 +3,9 @@ and ``model`` (a training run folder, carried inside the cell).
 
 Entry: ``{kind: train, algo: ppo, timesteps: 50000, train_seed: 0, hyperparams: {...}, label: ...}``;
 ``hyperparams`` overrides the packaged entry of the scenario key by key (validated as in
-``agents/hyperparams``), and the job runs one env (one CPU per cell).
+``agents/hyperparams``), and the job runs one env (one CPU per cell). When the entry warm
+starts (``warm_start``), the rule it clones is the best tuned rule of ``tuned_dir``, named
+in the cell (and so in the job's hash).
 
 A job is identified by a hash of (scenario content, algorithm, seed, budget, hyperparameters)
 and trained once per machine into ``$ALLOCSIM_TRAIN_CACHE/<job hash>/`` (default
@@ -22,6 +24,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments.evaluation import Row, env_for, run_episode
+from allocsim.experiments.evaluation import PolicySpec, Row, build_policy, env_for, run_episode
 
 if TYPE_CHECKING:
     from allocsim.experiments.sweep_kinds import ExpandContext
@@ -98,11 +101,12 @@ def trained_policy(cell: dict[str, Any]) -> Any:
             scenario_file = run_dir / "scenario.yaml"
             runfiles.write_text(scenario_file, yaml.safe_dump(cell["scenario_spec"], sort_keys=False))
             block = seed_block("training")
+            teacher = policy.get("teacher")
             config = TrainConfig(
                 scenario=str(scenario_file), algo=policy["algo"], seed=policy["train_seed"],
                 hyperparams=Hyperparams.model_validate(policy["hyperparams"]),
                 seed_cycle=SeedCycle(block.start, block.size), timesteps=policy["timesteps"], n_envs=1,
-                out=run_dir,
+                out=run_dir, teacher=partial(build_policy, PolicySpec(**teacher)) if teacher else None,
             )
             train(config, resume=True)
     _TRAINED[key] = load_learned(run_dir)
@@ -121,9 +125,16 @@ class TrainKind:
         base = load_hyperparams(job.algo, scenario.name).model_dump(mode="json", exclude_none=True)
         hp = validate({**base, **job.hyperparams, "n_envs": 1}, f"{ctx.source}: hyperparams")
         hp.check_for(spec)
-        return {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
+        cell = {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
                 "hyperparams": hp.model_dump(mode="json", exclude_none=True),
                 "label": job.label or f"{spec.name}-train{job.train_seed}"}
+        if hp.warm_start is not None:  # the rule to clone: the best tuned rule, as allocsim train picks it
+            from allocsim.experiments.seeds import seed_block
+            from allocsim.experiments.train_cmd import best_rule
+
+            rule = best_rule(scenario, ctx.tuned_dir, seed_block("validation").seeds(10))
+            cell["teacher"] = {"name": rule.name, "params": dict(rule.params)}
+        return cell
 
     def check(self, policy: dict[str, Any], scenario: Scenario) -> None:
         """Nothing more to check before training: the entry was validated in ``expand``."""

@@ -88,8 +88,9 @@ def test_training_warm_starts_from_the_teacher_and_keeps_the_best(tmp_path: Path
     hp_file = tmp_path / "hp.yaml"
     hp_file.write_text(WARM_PPO)
     hp = load_hyperparams("ppo", "tiny-dp", hp_file)
-    config = TrainConfig(scenario="tiny-dp", algo="ppo", seed=0, hyperparams=hp,
-                         seed_cycle=SeedCycle(20000, 100), timesteps=256, eval_every=128, out=tmp_path / "run")
+    cycle = SeedCycle(20000, 100)
+    config = TrainConfig(scenario="tiny-dp", algo="ppo", seed=0, hyperparams=hp, seed_cycle=cycle,
+                         timesteps=256, eval_every=128, out=tmp_path / "run")
     with pytest.raises(ValueError, match="warm_start needs a teacher rule"):
         train(config)
     scenario = load_scenario("tiny-dp")

@@ -290,6 +290,26 @@ def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
         assert len(runs) == 1 and json.loads((runs[0] / "progress.json").read_text())["done"]
 
 
+def test_warm_started_training_jobs_clone_the_best_tuned_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``train`` entry with ``warm_start`` names its teacher (the best tuned rule) and trains from it."""
+    job = {"kind": "train", "timesteps": 64, "train_seed": 0,
+           "hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1,
+                           "policy_kwargs": {"net_arch": [16]},
+                           "warm_start": {"episodes": 2, "epochs": 2, "dagger_rounds": 0}}}
+    config = parse_config(small_config(policies=[job], seeds=[40000]))
+    cells = expand(config, tmp_path / "sweep.yaml")
+    files = (ROOT / "tuned" / "tiny-dp").glob("*.json")
+    tuned = {p.stem: json.loads(p.read_text())["profit_mean"] for p in files}
+    assert tuned[cells[0]["policy"]["teacher"]["name"]] == max(tuned.values())
+    monkeypatch.setenv("ALLOCSIM_TRAIN_CACHE", str(tmp_path / "cache"))
+    report = run_sweep(cells, tmp_path / "out", workers=1)
+    assert report.ran == 1 and not report.failed
+    (run,) = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    assert "warm_start_fit" in (run / "config.yaml").read_text()
+
+
 def test_model_entries_carry_the_run_folder_and_match_evaluate(
     tmp_path: Path, tiny_trainer: Any
 ) -> None:
