@@ -43,11 +43,21 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     assert (requested.nunique(axis=1) == 1).all()  # common random numbers across rules and learned seeds
     table = (out / "README.md").read_text()
     assert "| tiny-dp |" in table and "121.34" in table  # the DP optimum column
+    assert "Warm-started" not in table  # these hyperparameters learn from scratch
     assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.scenario == "tiny-dp"
 
     again = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert again.exit_code == 0, again.output
     assert "training" not in again.output and "benchmark up to date" in again.output
+
+
+def test_warm_started_scenarios_are_named(tmp_path: Path, hp: Path) -> None:
+    from allocsim.experiments.results import load_results_config, warm_started
+
+    hp.write_text(hp.read_text() + "retail-small:\n  warm_start: {episodes: 2}\n")
+    scenarios = {"tiny-dp": {"timesteps": 256}, "retail-small": {"timesteps": 256}}
+    config = load_results_config(_config(tmp_path, hp, scenarios=scenarios))
+    assert warm_started(config) == ["retail-small"]
 
 
 @pytest.mark.parametrize(
