@@ -157,6 +157,8 @@ class Hyperparams(_Strict):
         extra = sorted(set(self.algo_kwargs()) - accepted)
         if extra:
             raise HyperparamError(f"{algo.name} does not take {', '.join(extra)}")
+        if self.warm_start is not None and (algo.off_policy or algo.recurrent):
+            raise HyperparamError(f"warm_start needs a PPO or A2C MLP policy; {algo.name} cannot take it")
 
 
 _TYPE_TAGS = frozenset({"bool", "int", "float", "str", "function-after"})

@@ -8,8 +8,9 @@
 ``metrics.csv``        one row per evaluation: throughput, training and validation KPIs
 ``tb/``                TensorBoard logs
 ``best/``              ``model.zip`` + ``vecnormalize.pkl`` of the checkpoint with the best
-                       validation profit (runs with an evaluator); loading and
-                       exporting a run use it when present
+                       validation profit (runs with an evaluator) and ``best.json``
+                       (its profit and timesteps, written last); loading and
+                       exporting a run use it when the stamp is there
 =====================  ==========================================================
 
 ``model.zip`` and ``vecnormalize.pkl`` are unpickled when loaded: open them only
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +38,7 @@ PROGRESS = "progress.json"
 METRICS = "metrics.csv"
 TENSORBOARD = "tb"
 BEST = "best"
+BEST_STAMP = "best.json"
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -111,17 +115,32 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def policy_files(run_dir: Path) -> tuple[Path, Path]:
-    """The model and normalisation files that stand for the run: ``best/`` if kept, else the latest."""
+    """The model and normalisation files that stand for the run: ``best/`` if kept, else the latest.
+
+    ``best/`` counts only with its stamp, written after both files, so a half-written copy
+    is never used.
+    """
     best = Path(run_dir) / BEST
-    folder = best if (best / MODEL).is_file() else Path(run_dir)
+    folder = best if (best / BEST_STAMP).is_file() else Path(run_dir)
     return folder / MODEL, folder / VECNORMALIZE
 
 
-def keep_best(run_dir: Path) -> None:
-    """Copy the latest checkpoint (model and statistics) to ``best/``, each file atomically."""
-    import shutil
+def best_profit(run_dir: Path) -> float:
+    """The validation profit of the kept checkpoint (``-inf`` when none is kept)."""
+    stamp = Path(run_dir) / BEST / BEST_STAMP
+    if not stamp.is_file():
+        return -math.inf
+    return float(json.loads(stamp.read_text(encoding="utf-8"))["val_profit"])
 
-    for name in (MODEL, VECNORMALIZE):
+
+def keep_best(run_dir: Path, val_profit: float, timesteps: int) -> None:
+    """Copy the latest checkpoint (model and statistics) to ``best/``; the stamp goes last."""
+    best = Path(run_dir) / BEST
+    (best / BEST_STAMP).unlink(missing_ok=True)
+    for name in (VECNORMALIZE, MODEL):
         source = Path(run_dir) / name
         if source.is_file():
-            atomic_write(Path(run_dir) / BEST / name, lambda tmp, src=source: shutil.copyfile(src, tmp))
+            atomic_write(best / name, lambda tmp, src=source: shutil.copyfile(src, tmp))
+        else:
+            (best / name).unlink(missing_ok=True)
+    write_text(best / BEST_STAMP, json.dumps({"val_profit": val_profit, "timesteps": timesteps}) + "\n")

@@ -151,6 +151,27 @@ def _tensorboard_dir(run_dir: Path) -> str | None:
     return str(run_dir / runfiles.TENSORBOARD)
 
 
+def _check_resume(config: TrainConfig, run_dir: Path, scenario: Any) -> dict[str, Any]:
+    """The saved config of the run to resume; ValueError when it was trained differently."""
+    saved = runfiles.read_config(run_dir)
+    for key in ("algo", "seed", "n_envs"):
+        mine = config.envs if key == "n_envs" else getattr(config, key)
+        if saved.get(key) != mine:
+            raise ValueError(f"--resume: {run_dir} was trained with {key}={saved.get(key)}, not {mine}")
+    if saved.get("scenario_hash", scenario.content_hash()) != scenario.content_hash():
+        raise ValueError(f"--resume: {run_dir} was trained on another version of {scenario.name!r} "
+                         f"(hash {saved['scenario_hash']}, now {scenario.content_hash()})")
+    if "hyperparams" in saved:
+        before = Hyperparams.model_validate(saved["hyperparams"]).model_dump(exclude_none=True)
+        now = config.hyperparams.model_dump(exclude_none=True)
+        keys = (before.keys() | now.keys()) - {"n_timesteps"}  # the budget may grow on resume
+        changed = sorted(k for k in keys if before.get(k) != now.get(k))
+        if changed:
+            raise ValueError(f"--resume: {run_dir} was trained with other hyperparameters "
+                             f"({', '.join(changed)} differ); choose another --out")
+    return saved
+
+
 def train(
     config: TrainConfig,
     *,
@@ -169,79 +190,71 @@ def train(
     torch.set_num_threads(1)
     scenario = load_scenario(config.scenario)
     spec = algorithm(config.algo)
-    config.hyperparams.check_for(spec)
+    hp = config.hyperparams
+    hp.check_for(spec)
     run_dir = config.run_dir(scenario.name)
     has_model = (run_dir / runfiles.MODEL).is_file()
     if has_model and not resume:
         raise ValueError(f"{run_dir} already holds a training run; pass --resume or choose another --out")
     progress = runfiles.read_progress(run_dir) if resume and has_model else {"timesteps": 0, "done": False}
     done = int(progress["timesteps"])
-    if resume and has_model:
-        saved = runfiles.read_config(run_dir)
-        for key in ("algo", "seed", "n_envs"):
-            mine = config.envs if key == "n_envs" else getattr(config, key)
-            if saved.get(key) != mine:
-                raise ValueError(f"--resume: {run_dir} was trained with {key}={saved.get(key)}, not {mine}")
-        if saved.get("scenario_hash", scenario.content_hash()) != scenario.content_hash():
-            raise ValueError(f"--resume: {run_dir} was trained on another version of {scenario.name!r} "
-                             f"(hash {saved['scenario_hash']}, now {scenario.content_hash()})")
+    saved = _check_resume(config, run_dir, scenario) if resume and has_model else {}
     if done >= config.total:
         return TrainResult(run_dir, done, 0.0, runfiles.read_metrics(run_dir), skipped=True)
+    if not done and hp.warm_start is not None and config.teacher is None:
+        raise ValueError("warm_start needs a teacher rule (the rule to clone); allocsim train, allocsim "
+                         "results and sweep train entries give the reference rule")
 
     run_dir.mkdir(parents=True, exist_ok=True)
     written = {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash()}
+    if "warm_start_fit" in saved:
+        written["warm_start_fit"] = saved["warm_start_fit"]
     runfiles.write_config(run_dir, written)
     set_random_seed(config.seed)
-    first_episode = math.ceil(done / config.envs / scenario.periods)
-    venv = make_vec_env(config, first_episode)
-    hp = config.hyperparams
-    norm = hp.normalize_kwargs()
-    stats_path = run_dir / runfiles.VECNORMALIZE
-    if done and norm is not None and stats_path.is_file():
-        venv = VecNormalize.load(str(stats_path), venv)
-        venv.training = True
-    elif norm is not None:
-        venv = VecNormalize(venv, **norm)
-    tb = _tensorboard_dir(run_dir)
-    if done:
-        model = spec.cls.load(run_dir / runfiles.MODEL, env=venv, device="cpu", tensorboard_log=tb)
-    else:
-        model = spec.cls(
-            hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
-            tensorboard_log=tb, policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs(),
-        )
-        if hp.warm_start is not None:
-            if config.teacher is None:
-                raise ValueError("warm_start needs a teacher rule; allocsim train and allocsim results "
-                                 "give the reference rule, a sweep's train kind does not")
-            seeds = [config.seed_cycle.seed(config.seed, k, 0, 1) for k in range(hp.warm_start.episodes)]
-            fit = warm_start(model, venv, config.scenario, config.teacher, seeds, hp.warm_start, config.seed)
-            runfiles.write_config(run_dir, {**written, "warm_start_fit": fit})
-    metrics = runfiles.read_metrics(run_dir) if done else []
-    wall_before = float(metrics[-1].get("wall_seconds") or 0.0) if metrics else 0.0
-
-    def save() -> None:
-        runfiles.atomic_write(run_dir / runfiles.MODEL, lambda tmp: model.save(tmp))
-        if isinstance(venv, VecNormalize):
-            runfiles.atomic_write(stats_path, lambda tmp: venv.save(str(tmp)))
-        runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= config.total)
-
-    def record(row: dict[str, Any]) -> None:
-        best = max((float(r["val_profit"]) for r in metrics if r.get("val_profit") not in (None, "")),
-                   default=-math.inf)
-        metrics.append({**row, "wall_seconds": round(wall_before + time.perf_counter() - started, 2)})
-        runfiles.write_metrics(run_dir, metrics)
-        if "val_profit" in row and float(row["val_profit"]) > best:
-            runfiles.keep_best(run_dir)
-
-    rollout = (hp.n_steps or 1) * config.envs
-    every = config.eval_every or max(rollout, config.total // 10)
-    kpis = EpisodeKpiCallback()
-    checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
-                                    name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
-                                    at_start=not done and hp.warm_start is not None)
-    callbacks = [kpis, checkpoint] + ([ProgressCallback(on_progress)] if on_progress else [])
+    venv = make_vec_env(config, math.ceil(done / config.envs / scenario.periods))
     try:
+        norm = hp.normalize_kwargs()
+        stats_path = run_dir / runfiles.VECNORMALIZE
+        if done and norm is not None and stats_path.is_file():
+            venv = VecNormalize.load(str(stats_path), venv)
+            venv.training = True
+        elif norm is not None:
+            venv = VecNormalize(venv, **norm)
+        tb = _tensorboard_dir(run_dir)
+        if done:
+            model = spec.cls.load(run_dir / runfiles.MODEL, env=venv, device="cpu", tensorboard_log=tb)
+        else:
+            model = spec.cls(
+                hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
+                tensorboard_log=tb, policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs(),
+            )
+            if hp.warm_start is not None and config.teacher is not None:
+                seeds = [config.seed_cycle.seed(config.seed, k, 0, 1) for k in range(hp.warm_start.episodes)]
+                written["warm_start_fit"] = warm_start(model, venv, config.scenario, config.teacher, seeds,
+                                                       hp.warm_start, config.seed)
+                runfiles.write_config(run_dir, written)
+        metrics = runfiles.read_metrics(run_dir) if done else []
+        wall_before = float(metrics[-1].get("wall_seconds") or 0.0) if metrics else 0.0
+
+        def save() -> None:
+            runfiles.atomic_write(run_dir / runfiles.MODEL, lambda tmp: model.save(tmp))
+            if isinstance(venv, VecNormalize):
+                runfiles.atomic_write(stats_path, lambda tmp: venv.save(str(tmp)))
+            runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= config.total)
+
+        def record(row: dict[str, Any]) -> None:
+            metrics.append({**row, "wall_seconds": round(wall_before + time.perf_counter() - started, 2)})
+            if "val_profit" in row and float(row["val_profit"]) > runfiles.best_profit(run_dir):
+                runfiles.keep_best(run_dir, float(row["val_profit"]), int(row["timesteps"]))
+            runfiles.write_metrics(run_dir, metrics)
+
+        rollout = (hp.n_steps or 1) * config.envs
+        every = config.eval_every or max(rollout, config.total // 10)
+        kpis = EpisodeKpiCallback()
+        checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
+                                        name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
+                                        at_start=not done and hp.warm_start is not None)
+        callbacks = [kpis, checkpoint] + ([ProgressCallback(on_progress)] if on_progress else [])
         model.learn(
             total_timesteps=config.total - done, callback=CallbackList(callbacks),
             reset_num_timesteps=not done, tb_log_name="run", progress_bar=False,

@@ -12,9 +12,10 @@ gets there). Warm starting plays the rule for a few training episodes, then
 3. sets the exploration noise (``log_std``) low, so the first rollouts stay close to
    the rule and PPO refines it instead of forgetting it.
 
-Action entries the rule leaves at the bottom of the Box (a zero share) are fitted to
-``zero_target`` (below -1): the env clips actions to [-1, 1], so with a small ``log_std``
-sampled actions keep those shares at zero instead of leaking stock to every location.
+Action entries that decode to nothing (an allocation or order weight at -1, a transfer
+share at or below 0) are fitted to ``zero_target`` (below -1): the env clips actions to
+[-1, 1], so with a small ``log_std`` sampled actions keep those quantities at zero
+instead of leaking stock to every location.
 The result is an ordinary SB3 model: saving, resuming and ONNX export are unchanged.
 """
 
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from allocsim.envs.actions import ActionLayout
 from allocsim.envs.allocation_env import AllocationEnv
 
 Teacher = Callable[[AllocationEnv, int], Any]  # (env, seed) -> an SB3-style predictor bound to env
@@ -121,15 +123,22 @@ def seed_normalisation(venv: VecEnv, demos: Demonstrations) -> None:
         venv.ret_rms.update(running)
 
 
+def zero_entries(layout: ActionLayout, actions: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """Entries whose decoded quantity is zero: weights at -1, transfer shares at or below 0."""
+    zero = actions <= -1.0 + 1e-6
+    zero[:, layout.transfers] = actions[:, layout.transfers] <= 0.0
+    return zero
+
+
 def clone(policy: ActorCriticPolicy, venv: VecEnv, demos: Demonstrations, settings: WarmStart,
-          gamma: float, seed: int) -> dict[str, float]:
+          gamma: float, seed: int, layout: ActionLayout) -> dict[str, float]:
     """Fit actor mean and critic to the demonstrations; the final losses."""
     if isinstance(venv, VecNormalize):
         obs = venv.normalize_obs(demos.observations)
         rewards = venv.normalize_reward(demos.rewards)
     else:
         obs, rewards = demos.observations, demos.rewards
-    targets = np.where(demos.actions <= -1.0 + 1e-6, settings.zero_target, demos.actions)
+    targets = np.where(zero_entries(layout, demos.actions), settings.zero_target, demos.actions)
     returns = discounted(np.asarray(rewards, dtype=np.float64), demos.ends, gamma)
     x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
     y = torch.as_tensor(targets, dtype=torch.float32)
@@ -162,15 +171,16 @@ def warm_start(model: Any, venv: VecEnv, scenario: Any, teacher: Teacher, seeds:
     if not isinstance(policy, ActorCriticPolicy) or not hasattr(policy, "log_std") \
             or type(policy).__name__.startswith("Recurrent"):
         raise ValueError(f"warm_start needs a PPO or A2C MLP policy, not {type(policy).__name__}")
+    layout = AllocationEnv(scenario).action_layout
     demos = play_rule(scenario, teacher, seeds)
     seed_normalisation(venv, demos)
-    losses = clone(policy, venv, demos, settings, float(model.gamma), seed)
+    losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
     for _ in range(settings.dagger_rounds):
         visited = play_rule(scenario, teacher, seeds, actor=_deterministic_actor(policy, venv))
         demos = Demonstrations(*(np.concatenate([a, b]) for a, b in zip(
             (demos.observations, demos.actions, demos.rewards, demos.ends),
             (visited.observations, visited.actions, visited.rewards, visited.ends), strict=True)))
-        losses = clone(policy, venv, demos, settings, float(model.gamma), seed)
+        losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
     return {**losses, "warm_samples": float(len(demos.rewards))}
 
 

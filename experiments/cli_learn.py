@@ -45,7 +45,9 @@ def train(
     ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="validation episodes per evaluation")] = 10,
     rule: Annotated[
-        str | None, typer.Option(help="reference rule for the validation comparison [default: best tuned]")
+        str | None,
+        typer.Option(help="reference rule for the validation comparison and the rule a warm start clones "
+                          "[default: best tuned]"),
     ] = None,
     tuned_dir: Annotated[Path, typer.Option(help="where tuned rule parameters are looked up")] = Path(
         "tuned"

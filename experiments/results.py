@@ -233,17 +233,20 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
     text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "
             f"{config.algo.upper()}, test seed block, common random numbers. One folder per scenario "
             "holds the benchmark (summary, plots, report.html) and the best seed's `policy.onnx`.\n\n")
-    warm = warm_started(config)
+    warm = warm_started(config, out)
     if warm:
         text += ("Warm-started from the best tuned rule (behaviour cloning with DAgger, then "
                  f"{config.algo.upper()}; each seed's best validated checkpoint): {', '.join(warm)}.\n\n")
     return write_text(out / "README.md", text + table_markdown(rows))
 
 
-def warm_started(config: ResultsConfig) -> list[str]:
-    """The config's scenarios whose hyperparameters clone a rule before learning."""
-    from allocsim.agents.hyperparams import load_hyperparams
-
-    hp_file = Path(config.hyperparams) if config.hyperparams else None
-    return [name for name in config.scenarios
-            if load_hyperparams(config.algo, name, hp_file).warm_start is not None]
+def warm_started(config: ResultsConfig, out: Path) -> list[str]:
+    """The config's scenarios with a training run that cloned a rule before learning (as its config says)."""
+    names = []
+    for name in config.scenarios:
+        paths = Paths(out, name, config.algo)
+        configs = [runfiles.read_config(paths.run(s)) for s in config.seeds
+                   if (paths.run(s) / runfiles.CONFIG).is_file()]
+        if any((c.get("hyperparams") or {}).get("warm_start") for c in configs):
+            names.append(name)
+    return names

@@ -70,15 +70,19 @@ def test_train_saves_reloads_resumes_and_evaluates(tmp_path: Path, hp_file: Path
     again = runner.invoke(app, [*args, "--timesteps", "2000"])
     assert again.exit_code == 2 and "--resume" in again.stderr
 
-    # reload: the saved policy plays raw observations (normalisation applied inside)
-    assert load_learned(run).model.num_timesteps == 2000
+    # reload: the best validated checkpoint (best/), playing raw observations (normalisation inside)
+    best = max(rows, key=lambda r: float(r["val_profit"]))
+    assert load_learned(run).model.num_timesteps == int(best["timesteps"])
+    assert json.loads((run / "best" / "best.json").read_text())["timesteps"] == int(best["timesteps"])
 
     # resume: the step count continues from the checkpoint, it does not restart
     resumed = runner.invoke(app, [*args, "--timesteps", "3000", "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert read_progress(run)["timesteps"] == 3000
-    assert [int(r["timesteps"]) for r in read_metrics(run)] == [500, 1000, 1500, 2000, 2500, 3000]
-    assert load_learned(run).model.num_timesteps == 3000
+    rows = read_metrics(run)
+    assert [int(r["timesteps"]) for r in rows] == [500, 1000, 1500, 2000, 2500, 3000]
+    best = max(rows, key=lambda r: float(r["val_profit"]))  # the first of equals is kept
+    assert load_learned(run).model.num_timesteps == int(best["timesteps"])
 
     # evaluate on the test block, JSON shaped like simulate --json
     out = runner.invoke(app, ["evaluate", "--model", str(run), "--episodes", "2", "--json"])

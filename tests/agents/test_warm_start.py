@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 from stable_baselines3 import PPO
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from allocsim.agents import runfiles
 from allocsim.agents.hyperparams import HyperparamError, load_hyperparams
 from allocsim.agents.policy import load_learned
 from allocsim.agents.training import SeedCycle, TrainConfig, train
-from allocsim.agents.warm_start import WarmStart, discounted, play_rule, seed_normalisation, warm_start
+from allocsim.agents.warm_start import (
+    WarmStart,
+    discounted,
+    play_rule,
+    seed_normalisation,
+    warm_start,
+    zero_entries,
+)
 from allocsim.envs.allocation_env import AllocationEnv
-from allocsim.envs.scenario import load_scenario
 from allocsim.experiments.evaluation import PolicySpec, build_policy
-from allocsim.experiments.train_cmd import rule_evaluator
 
 BASE_STOCK = partial(build_policy, PolicySpec("base-stock"))
 
@@ -46,12 +53,32 @@ def test_rule_demonstrations_replay_the_rule() -> None:
     assert total == pytest.approx(demos.rewards[:8].sum())
 
 
-def test_normalisation_is_seeded_with_the_rule_observations() -> None:
-    demos = play_rule("tiny-dp", BASE_STOCK, [20000, 20001, 20002])
-    venv = VecNormalize(DummyVecEnv([lambda: AllocationEnv("tiny-dp")]))
-    seed_normalisation(venv, demos)
-    np.testing.assert_allclose(venv.obs_rms.mean, demos.observations.mean(axis=0), atol=1e-3)
-    assert venv.ret_rms.count > len(demos.rewards)
+def test_normalisation_is_seeded_as_if_the_rule_had_stepped_through_vecnormalize() -> None:
+    seeds = [20000, 20001, 20002]
+    demos = play_rule("tiny-dp", BASE_STOCK, seeds)
+    seeded = VecNormalize(DummyVecEnv([lambda: AllocationEnv("tiny-dp")]))
+    seed_normalisation(seeded, demos)
+    stepped = VecNormalize(DummyVecEnv([lambda: AllocationEnv("tiny-dp")]))
+    stepped.obs_rms = RunningMeanStd(shape=stepped.observation_space.shape)  # forget the reset() update
+    for k, seed in enumerate(seeds):  # the same episodes through VecNormalize's own step
+        stepped.venv.envs[0].reset(seed=seed)
+        for action in demos.actions[k * 8:(k + 1) * 8]:
+            stepped.step(action[None, :])
+    np.testing.assert_allclose(seeded.ret_rms.mean, stepped.ret_rms.mean, rtol=1e-9)
+    np.testing.assert_allclose(seeded.ret_rms.var, stepped.ret_rms.var, rtol=1e-9)
+    np.testing.assert_allclose(seeded.obs_rms.mean, demos.observations.mean(axis=0), atol=1e-4)
+
+
+def test_quantities_that_decode_to_zero_are_found_per_block() -> None:
+    layout = AllocationEnv("omnichannel-transfers").action_layout
+    actions = np.zeros((1, layout.size), dtype=np.float32)
+    actions[0, layout.allocation] = -1.0
+    actions[0, layout.allocation.start] = 0.5  # a real allocation weight
+    actions[0, layout.transfers.start] = 0.25  # a real transfer share
+    zero = zero_entries(layout, actions)[0]
+    assert not zero[layout.allocation.start] and zero[layout.allocation.start + 1]
+    assert not zero[layout.transfers.start] and zero[layout.transfers.start + 1:layout.transfers.stop].all()
+    assert not zero[layout.orders].any()  # an order action of 0 asks for half the maximum order
 
 
 def test_cloned_policy_acts_like_the_rule() -> None:
@@ -84,7 +111,18 @@ default:
 """
 
 
-def test_training_warm_starts_from_the_teacher_and_keeps_the_best(tmp_path: Path) -> None:
+class FallingProfit:
+    """An evaluator whose verdict only worsens as training goes on (so the best is the first)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, make_policy: object) -> dict[str, float]:
+        self.calls += 1
+        return {"val_profit": 1000.0 - self.calls}
+
+
+def test_training_warm_starts_keeps_the_best_and_resumes(tmp_path: Path) -> None:
     hp_file = tmp_path / "hp.yaml"
     hp_file.write_text(WARM_PPO)
     hp = load_hyperparams("ppo", "tiny-dp", hp_file)
@@ -93,18 +131,31 @@ def test_training_warm_starts_from_the_teacher_and_keeps_the_best(tmp_path: Path
                          timesteps=256, eval_every=128, out=tmp_path / "run")
     with pytest.raises(ValueError, match="warm_start needs a teacher rule"):
         train(config)
-    scenario = load_scenario("tiny-dp")
-    evaluator = rule_evaluator(scenario, PolicySpec("base-stock"), [30000, 30001])
-    config = TrainConfig(**{**config.__dict__, "teacher": BASE_STOCK, "out": tmp_path / "run2"})
-    result = train(config, evaluator=evaluator)
-    saved = (result.run_dir / "config.yaml").read_text()
-    assert "warm_start_fit" in saved and "warm_samples: 16.0" in saved
-    rows = runfiles.read_metrics(result.run_dir)
-    assert int(rows[0]["timesteps"]) == 0  # the warm-started policy is judged before learning
-    best = max(range(len(rows)), key=lambda i: float(rows[i]["val_profit"]))
-    kept = load_learned(result.run_dir)
-    assert (result.run_dir / "best" / "model.zip").is_file()
-    assert kept.model.num_timesteps == int(rows[best]["timesteps"])
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    falling_profit = FallingProfit()
+    config = TrainConfig(**{**config.__dict__, "teacher": BASE_STOCK})
+    run = train(config, evaluator=falling_profit).run_dir
+    assert "warm_samples: 16.0" in (run / "config.yaml").read_text()
+    rows = runfiles.read_metrics(run)
+    assert [int(r["timesteps"]) for r in rows] == [0, 128, 256]  # the clone is judged before learning
+    assert load_learned(run).model.num_timesteps == 0  # the best checkpoint, not the latest
+    assert json.loads((run / "best" / "best.json").read_text()) == {"val_profit": 999.0, "timesteps": 0}
+
+    longer = TrainConfig(**{**config.__dict__, "timesteps": 384})
+    assert train(longer, resume=True, evaluator=falling_profit).timesteps == 384
+    assert load_learned(run).model.num_timesteps == 0  # still the best after resuming
+    assert "warm_start_fit" in (run / "config.yaml").read_text()
+    other = TrainConfig(**{**longer.__dict__, "timesteps": 512,
+                           "hyperparams": hp.model_copy(update={"learning_rate": 0.1})})
+    with pytest.raises(ValueError, match="learning_rate differ"):
+        train(other, resume=True)
+
+
+def test_warm_start_is_refused_for_off_policy_algorithms(tmp_path: Path) -> None:
+    hp_file = tmp_path / "hp.yaml"
+    hp_file.write_text("default:\n  warm_start: {episodes: 2}\n")
+    with pytest.raises(HyperparamError, match="sac cannot take it"):
+        load_hyperparams("sac", "tiny-dp", hp_file)
 
 
 def test_warm_start_keys_are_checked(tmp_path: Path) -> None:

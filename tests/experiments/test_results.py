@@ -51,13 +51,17 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     assert "training" not in again.output and "benchmark up to date" in again.output
 
 
-def test_warm_started_scenarios_are_named(tmp_path: Path, hp: Path) -> None:
+def test_warm_started_scenarios_are_named_from_their_runs(tmp_path: Path, hp: Path) -> None:
+    from allocsim.agents.runfiles import write_config
     from allocsim.experiments.results import load_results_config, warm_started
 
-    hp.write_text(hp.read_text() + "retail-small:\n  warm_start: {episodes: 2}\n")
     scenarios = {"tiny-dp": {"timesteps": 256}, "retail-small": {"timesteps": 256}}
     config = load_results_config(_config(tmp_path, hp, scenarios=scenarios))
-    assert warm_started(config) == ["retail-small"]
+    out = tmp_path / "results"
+    write_config(out / "runs" / "tiny-dp-ppo-seed0", {"algo": "ppo", "hyperparams": {"n_envs": 1}})
+    write_config(out / "runs" / "retail-small-ppo-seed1",
+                 {"algo": "ppo", "hyperparams": {"warm_start": {"episodes": 2}}})
+    assert warm_started(config, out) == ["retail-small"]
 
 
 @pytest.mark.parametrize(
