@@ -22,7 +22,7 @@ The result is an ordinary SB3 model: saving, resuming and ONNX export are unchan
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -62,18 +62,28 @@ class Demonstrations:
     rewards: NDArray[np.float64]  # (N,)
     ends: NDArray[np.bool_]  # (N,) True on the last step of an episode
 
+    def joined(self, other: Demonstrations) -> Demonstrations:
+        """These steps followed by ``other``'s."""
+        return Demonstrations(*(np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                                for f in fields(self)))
+
 
 Actor = Callable[[NDArray[np.float32]], NDArray[np.float32]]  # raw observation -> action
 
 
 def play_rule(scenario: Any, teacher: Teacher, seeds: Sequence[int], actor: Actor | None = None
               ) -> Demonstrations:
+    """``play`` on a fresh env of ``scenario`` (a preset name, YAML path or Scenario)."""
+    return play(AllocationEnv(scenario), teacher, seeds, actor)
+
+
+def play(env: AllocationEnv, teacher: Teacher, seeds: Sequence[int], actor: Actor | None = None
+         ) -> Demonstrations:
     """One episode per seed, labelled step by step with the teacher's action.
 
     The teacher also drives the episode unless ``actor`` is given (DAgger: the cloned
     policy visits the states, the rule says what it would have done there).
     """
-    env = AllocationEnv(scenario)
     obs_rows: list[NDArray[np.float32]] = []
     act_rows: list[NDArray[np.float32]] = []
     rewards: list[float] = []
@@ -171,16 +181,13 @@ def warm_start(model: Any, venv: VecEnv, scenario: Any, teacher: Teacher, seeds:
     if not isinstance(policy, ActorCriticPolicy) or not hasattr(policy, "log_std") \
             or type(policy).__name__.startswith("Recurrent"):
         raise ValueError(f"warm_start needs a PPO or A2C MLP policy, not {type(policy).__name__}")
-    layout = AllocationEnv(scenario).action_layout
-    demos = play_rule(scenario, teacher, seeds)
+    env = AllocationEnv(scenario)
+    demos = play(env, teacher, seeds)
     seed_normalisation(venv, demos)
-    losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
+    losses = clone(policy, venv, demos, settings, float(model.gamma), seed, env.action_layout)
     for _ in range(settings.dagger_rounds):
-        visited = play_rule(scenario, teacher, seeds, actor=_deterministic_actor(policy, venv))
-        demos = Demonstrations(*(np.concatenate([a, b]) for a, b in zip(
-            (demos.observations, demos.actions, demos.rewards, demos.ends),
-            (visited.observations, visited.actions, visited.rewards, visited.ends), strict=True)))
-        losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
+        demos = demos.joined(play(env, teacher, seeds, actor=_deterministic_actor(policy, venv)))
+        losses = clone(policy, venv, demos, settings, float(model.gamma), seed, env.action_layout)
     return {**losses, "warm_samples": float(len(demos.rewards))}
 
 
