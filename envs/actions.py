@@ -42,13 +42,21 @@ def largest_remainder(total: IntArray, fractions: FloatArray) -> IntArray:
     return base + bonus
 
 
+def _finite_clipped(arr: FloatArray, where: str) -> FloatArray:
+    """``arr`` clipped to [-1, 1]; ValueError naming the first NaN or inf entry."""
+    if not np.isfinite(arr).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{where.format(*bad)} is {arr[bad]}; actions must be finite")
+    return np.clip(arr, -1.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Fractions:
     """The continuous part of a decoded action (what an exported policy outputs)."""
 
-    allocation: FloatArray  # (S, L + 1) rows sum to 1, last column = keep at DC
-    transfers: FloatArray  # (K, S) share of source stock
-    orders: FloatArray  # (S,) share of max order
+    allocation: FloatArray  # ([B,] S, L + 1) rows sum to 1, last column = keep at DC
+    transfers: FloatArray  # ([B,] K, S) share of source stock
+    orders: FloatArray  # ([B,] S,) share of max order
 
 
 class ActionLayout:
@@ -63,25 +71,33 @@ class ActionLayout:
         self.size = self.orders.stop
 
     def validate(self, action: object) -> FloatArray:
-        """The action as a flat float array, or ValueError naming what is wrong with it."""
+        """The action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
         arr = np.asarray(action, dtype=np.float64)
         if arr.shape != (self.size,):
             raise ValueError(f"action has shape {arr.shape}, expected ({self.size},)")
-        if not np.isfinite(arr).all():
-            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-            raise ValueError(f"action entry {bad} is {arr[bad]}; actions must be finite")
-        return np.clip(arr, -1.0, 1.0)
+        return _finite_clipped(arr, "action entry {}")
+
+    def validate_batch(self, actions: object, copies: int) -> FloatArray:
+        """A (copies, n) batch of actions, clipped, or ValueError naming the copy and entry."""
+        arr = np.asarray(actions, dtype=np.float64)
+        if arr.shape != (copies, self.size):
+            raise ValueError(f"actions have shape {arr.shape}, expected ({copies}, {self.size})")
+        return _finite_clipped(arr, "action entry {1} of copy {0}")
 
     def fractions(self, action: FloatArray) -> Fractions:
-        """Continuous fractions from a validated action."""
+        """Continuous fractions from a validated action (n,) or a batch of them (B, n)."""
         net = self.net
-        weights = (action[self.allocation].reshape(net.n_skus, net.n_locations + 1) + 1.0) * 0.5
-        totals = weights.sum(axis=1, keepdims=True)
+        lead = action.shape[:-1]
+        weights = (action[..., self.allocation].reshape(*lead, net.n_skus, net.n_locations + 1) + 1.0) * 0.5
+        totals = weights.sum(axis=-1, keepdims=True)
         keep = np.zeros_like(weights)
-        keep[:, -1] = 1.0
+        keep[..., -1] = 1.0
         alloc = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), keep)
-        transfers = np.maximum(action[self.transfers].reshape(net.n_lanes, net.n_skus), 0.0)
-        orders = (action[self.orders] + 1.0) * 0.5 if net.policy_orders else np.zeros(net.n_skus)
+        transfers = np.maximum(action[..., self.transfers].reshape(*lead, net.n_lanes, net.n_skus), 0.0)
+        if net.policy_orders:
+            orders = (action[..., self.orders] + 1.0) * 0.5
+        else:
+            orders = np.zeros((*lead, net.n_skus))
         return Fractions(alloc, transfers, orders)
 
     def to_units(self, frac: Fractions, ctx: DecisionContext) -> Decision:

@@ -1,0 +1,100 @@
+"""``BatchEngine``: B copies of one scenario's world, stepped by compiled kernels.
+
+The engine owns the parameters, the state (one value, ``EngineState``) and the
+scratch arrays. Python does what happens once per episode (drawing its demand from
+its seed, the exogenous observation blocks) and the continuous part of the decode;
+every period's arithmetic runs in ``allocsim.envs.engine.kernels``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocsim.envs.actions import ActionLayout, Fractions
+from allocsim.envs.demand import DemandProfile, sample_episode
+from allocsim.envs.engine import kernels
+from allocsim.envs.engine.kpis import episode_kpis
+from allocsim.envs.engine.log import decision_trims
+from allocsim.envs.engine.params import STEP_RECORD, EngineParams, build_params
+from allocsim.envs.engine.state import EngineState, allocate_state
+from allocsim.envs.guardrails import Trim
+from allocsim.envs.network import Network
+from allocsim.envs.observation import ObservationLayout
+
+
+class BatchEngine:
+    """``batch`` copies of the world of ``net``; ``reset_copies`` then ``step`` once per period."""
+
+    def __init__(
+        self,
+        net: Network,
+        profile: DemandProfile,
+        reward_weights: dict[str, float],
+        reward_scale: float,
+        batch: int,
+        keep_log: bool = False,
+    ) -> None:
+        self.net = net
+        self.profile = profile
+        self.actions = ActionLayout(net)
+        self.observation = ObservationLayout(net, profile)
+        self.params: EngineParams = build_params(
+            net, reward_weights, reward_scale, 1.0 / self.observation.dc_scale,
+            1.0 / self.observation.location_scale,
+        )
+        n_exogenous = 3 * net.n_locations * net.n_skus + kernels.N_CALENDAR
+        self.state: EngineState = allocate_state(self.params, batch, n_exogenous, keep_log)
+        self.work = kernels.allocate_work(self.params, batch)
+        self.obs = np.zeros((batch, self.observation.size), dtype=np.float32)
+        self.batch = batch
+
+    # ------------------------------------------------------------- episodes
+    def load_episode(self, b: int, seed: int) -> None:
+        """Draw copy ``b``'s demand, forecasts and supplier leads from ``seed`` alone."""
+        episode = sample_episode(self.profile, self.net, seed)
+        s, periods = self.state, self.net.periods
+        s.seed[b] = seed
+        s.demand[b] = episode.demand
+        s.forecast[b] = episode.forecast[:periods]
+        s.supplier_lead[b] = episode.supplier_lead
+        s.exogenous[b] = self.observation._exogenous(episode)
+
+    def reset_copies(self, copies: Sequence[int], seeds: Sequence[int]) -> None:
+        """Start a new episode in each of ``copies`` on the matching seed; observations in ``obs``."""
+        for b, seed in zip(copies, seeds, strict=True):
+            self.load_episode(int(b), int(seed))
+            kernels.reset_copy(self.params, self.state, int(b), self.obs)
+
+    # ---------------------------------------------------------------- steps
+    def fractions(self, actions: object) -> Fractions:
+        """The batch's validated actions as fractions (the shared continuous decode)."""
+        return self.actions.fractions(self.actions.validate_batch(actions, self.batch))
+
+    def step(self, actions: object) -> NDArray[np.float64]:
+        """One period for every copy not done; returns the rewards (observations in ``obs``)."""
+        frac = self.fractions(actions)
+        kernels.step_batch(self.params, self.state, self.work, frac.allocation, frac.transfers,
+                           frac.orders, self.obs)
+        return self.work.reward
+
+    # --------------------------------------------------------------- reading
+    def kpis(self, b: int) -> dict[str, Any]:
+        return episode_kpis(self.net, self.state, b)
+
+    def decision_log(self, b: int) -> list[Trim]:
+        return decision_trims(self.state, b)
+
+    def step_record(self, b: int) -> dict[str, float]:
+        """Reward components and headline KPIs of copy ``b``'s last closed period."""
+        return dict(zip(STEP_RECORD, self.state.step_record[b].tolist(), strict=True))
+
+    def units_accounted(self, b: int) -> tuple[int, int]:
+        """(initial + received, on hand + in transit + sold + written off): equal always."""
+        s = self.state
+        initial, received, sold, written_off = (int(x) for x in s.units[b])
+        held = int(s.dc[b].sum() + s.stock[b].sum() + s.inbound[b].sum())
+        return initial + received, held + sold + written_off

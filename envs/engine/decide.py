@@ -1,0 +1,208 @@
+"""Compiled decision rules: whole units from fractions (largest remainder) and the guardrails.
+
+The continuous part of the decode (action -> fractions) is ``allocsim.envs.actions``;
+everything here works on one copy ``b`` of the batch, writes into preallocated work
+arrays and keeps the decision log as arrays (proposed, then after each guardrail).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.state import EngineState
+
+
+@njit(cache=True)
+def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: ignore[no-untyped-def]
+    """Split ``total`` by ``fractions`` (D,) into whole units ``out`` (D,), summing to ``total``.
+
+    Floors first, then one more unit to the largest remainders, ties to the lower index
+    (a stable sort of floor - raw, as ``numpy.argsort(kind="stable")``).
+    """
+    n = fractions.shape[0]
+    short = total
+    for j in range(n):
+        raw = total * fractions[j]
+        base = math.floor(raw)
+        out[j] = base
+        short -= base
+    if short <= 0:
+        return
+    # insertion sort of indices by (floor - raw); stable, so ties keep index order
+    for j in range(n):
+        key = out[j] - total * fractions[j]
+        i = j - 1
+        while i >= 0 and (out[order[i]] - total * fractions[order[i]]) > key:
+            order[i + 1] = order[i]
+            i -= 1
+        order[i + 1] = j
+    for j in range(short):
+        out[order[j]] += 1
+
+
+@njit(cache=True)
+def dc_on_hand(s: EngineState, b: int, k: int) -> int:
+    total = 0
+    for a in range(s.dc.shape[1]):
+        total += s.dc[b, a, k]
+    return total
+
+
+@njit(cache=True)
+def location_on_hand(s: EngineState, b: int, loc: int, k: int) -> int:
+    total = 0
+    for a in range(s.stock.shape[1]):
+        total += s.stock[b, a, loc, k]
+    return total
+
+
+@njit(cache=True)
+def dc_available(p: EngineParams, s: EngineState, b: int, k: int) -> int:
+    """Available to allocate: DC on hand minus the safety reserve, never below zero."""
+    return max(dc_on_hand(s, b, k) - p.safety_reserve[k], 0)
+
+
+@njit(cache=True)
+def rule_order(p: EngineParams, s: EngineState, b: int, k: int) -> int:
+    """What the scenario's DC rule orders for SKU ``k`` (before supplier capacity)."""
+    position = dc_on_hand(s, b, k) + s.on_order[b, k]
+    if position <= p.order_below[k]:
+        return max(p.order_up_to[k] - position, 0)
+    return 0
+
+
+@njit(cache=True)
+def position_value(p: EngineParams, s: EngineState, b: int) -> float:
+    """Inventory at cost on hand, in transit and on order (for the working-capital cap)."""
+    n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
+    value = 0.0
+    for k in range(n_s):
+        units = dc_on_hand(s, b, k)
+        for loc in range(n_l):
+            units += location_on_hand(s, b, loc, k) + s.inbound[b, loc, k]
+        value += (units + s.on_order[b, k]) * p.unit_cost[k]
+    return value
+
+
+@njit(cache=True)
+def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-def]
+    """``out`` = ``quantity`` (L, S) with each row scaled (floored) to at most ``limit`` (L,)."""
+    changed = False
+    for loc in range(quantity.shape[0]):
+        total = 0
+        for k in range(quantity.shape[1]):
+            total += quantity[loc, k]
+        if total > limit[loc]:
+            factor = max(limit[loc], 0) / max(total, 1)
+            for k in range(quantity.shape[1]):
+                out[loc, k] = math.floor(quantity[loc, k] * factor)
+            changed = True
+        else:
+            for k in range(quantity.shape[1]):
+                out[loc, k] = quantity[loc, k]
+    return changed
+
+
+@njit(cache=True)
+def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
+    """Whole units of copy ``b`` from its fractions, trimmed by the guardrails, into ``w``.
+
+    ``alloc_frac`` (S, L + 1) rows sum to 1 (last column: keep at the DC);
+    ``transfer_frac`` (K, S) shares of the source's stock; ``order_frac`` (S,) shares
+    of ``max_order``. Writes ``w.allocation`` (L, S), ``w.transfers`` (K, S),
+    ``w.orders`` (S,) and ``w.delay`` (K, S) for copy ``b``.
+    """
+    n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
+    n_k = p.lane_source.shape[0]
+    t = s.period[b]
+    keep_log = s.log_allocation.shape[1] > 0
+    alloc, transfers, orders, delay = w.allocation[b], w.transfers[b], w.orders[b], w.delay[b]
+    on_hand, units_row, order = w.on_hand[b], w.units_row[b], w.order[b]
+    for loc in range(n_l):
+        for k in range(n_s):
+            on_hand[loc, k] = location_on_hand(s, b, loc, k)
+    # whole units before guardrails
+    for k in range(n_s):
+        largest_remainder_row(dc_available(p, s, b, k), alloc_frac[k], units_row, order)
+        for loc in range(n_l):
+            alloc[loc, k] = units_row[loc]
+    for q in range(n_k):
+        src = p.lane_source[q]
+        for k in range(n_s):
+            out_share = 0.0
+            for r in range(n_k):
+                if p.lane_source[r] == src:
+                    out_share += transfer_frac[r, k]
+            transfers[q, k] = math.floor(transfer_frac[q, k] / max(out_share, 1.0) * on_hand[src, k])
+            delay[q, k] = 0
+    for k in range(n_s):
+        orders[k] = np.rint(order_frac[k] * p.max_order[k]) + rule_order(p, s, b, k)
+    if keep_log:
+        s.log_allocation[b, t, 0] = alloc
+        s.log_transfers[b, t, 0] = transfers
+        s.log_orders[b, t, 0] = orders
+    # max days of supply
+    if not math.isnan(p.max_days_of_supply):
+        for loc in range(n_l):
+            for k in range(n_s):
+                ceiling = math.ceil(s.forecast[b, t, loc, k] * p.max_days_of_supply)
+                room = max(ceiling - on_hand[loc, k] - s.inbound[b, loc, k], 0)
+                alloc[loc, k] = min(alloc[loc, k], room)
+    if keep_log:
+        s.log_allocation[b, t, 1] = alloc
+    # location capacity
+    if p.enforce_capacity:
+        headroom, scratch = w.headroom[b], w.scratch[b]
+        for loc in range(n_l):
+            headroom[loc] = p.capacity[loc]
+            for k in range(n_s):
+                headroom[loc] -= on_hand[loc, k] + s.inbound[b, loc, k]
+        if _scale_rows_down(alloc, headroom, scratch):
+            alloc[:, :] = scratch
+        any_transfer = False
+        for q in range(n_k):
+            for k in range(n_s):
+                any_transfer = any_transfer or transfers[q, k] > 0
+        if any_transfer:
+            incoming = w.incoming[b]
+            incoming[:, :] = 0
+            for loc in range(n_l):
+                for k in range(n_s):
+                    headroom[loc] -= alloc[loc, k]
+            for q in range(n_k):
+                for k in range(n_s):
+                    incoming[p.lane_target[q], k] += transfers[q, k]
+            if _scale_rows_down(incoming, headroom, scratch):
+                for q in range(n_k):
+                    dst = p.lane_target[q]
+                    for k in range(n_s):
+                        if incoming[dst, k] > 0:
+                            share = scratch[dst, k] / max(incoming[dst, k], 1)
+                            transfers[q, k] = math.floor(transfers[q, k] * share)
+    if keep_log:
+        s.log_allocation[b, t, 2] = alloc
+        s.log_transfers[b, t, 1] = transfers
+    # supplier capacity, then the working-capital cap
+    value = 0.0
+    for k in range(n_s):
+        orders[k] = min(orders[k], p.supplier_capacity[k])
+        value += orders[k] * p.unit_cost[k]
+    if keep_log:
+        s.log_orders[b, t, 1] = orders
+    if not math.isnan(p.working_capital_cap) and value > 0.0:
+        room = p.working_capital_cap - position_value(p, s, b)
+        if value > room:
+            for k in range(n_s):
+                orders[k] = math.floor(orders[k] * max(room, 0.0) / value)
+    if keep_log:
+        s.log_orders[b, t, 2] = orders
+    # approval: transfers above a lane's threshold wait its delay
+    for q in range(n_k):
+        for k in range(n_s):
+            delay[q, k] = p.lane_delay[q] if transfers[q, k] > p.lane_threshold[q] else 0
+    if keep_log:
+        s.log_transfers[b, t, 2] = delay

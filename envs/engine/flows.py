@@ -1,0 +1,158 @@
+"""Compiled movements of stock within a period: receipts, dispatch and FIFO cohorts.
+
+Age cohorts: axis ``a`` counts period closes seen; the last bucket holds every older
+unit. Stock put in transit is aged by its lead time when it leaves, so it arrives
+with the age it will have, and is written off on arrival if it expired on the way.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.state import EngineState
+
+# rows of EngineState.units and EngineState.totals used here
+RECEIVED, SOLD, WRITTEN_OFF = 1, 2, 3
+PAYABLES, PERIOD_SHIPPING, PERIOD_TRANSFER, PERIOD_WRITEOFF = 1, 9, 10, 11
+HOLDING, SHIPPING, TRANSFER, WRITEOFF = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def write_off(p: EngineParams, s: EngineState, b: int, node: int, k: int, units: int) -> None:
+    """Expense ``units`` of SKU ``k`` at cost at ``node`` (L for the DC) in this period."""
+    value = units * p.unit_cost[k]
+    s.node_cost[b, WRITEOFF, node] += value
+    s.totals[b, PERIOD_WRITEOFF] += value
+    s.units[b, WRITTEN_OFF] += units
+
+
+@njit(cache=True)
+def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, units: int) -> None:
+    """Book ``units`` of age ``a`` arriving at location ``loc``; expired ones are written off."""
+    if p.has_shelf_life and p.expired[a, k]:
+        write_off(p, s, b, loc, k, units)
+    else:
+        s.stock[b, a, loc, k] += units
+    s.inbound[b, loc, k] -= units
+
+
+@njit(cache=True)
+def send(p: EngineParams, s: EngineState, b: int, age: int, loc: int, k: int, units: int, lead: int) -> None:
+    """Put ``units`` of age ``age`` in transit to ``loc``; they arrive ``lead`` periods from now."""
+    if units == 0:
+        return
+    s.inbound[b, loc, k] += units
+    aged = min(age + lead, p.n_ages - 1)
+    if lead == 0:
+        arrive(p, s, b, aged, loc, k, units)
+    else:
+        slot = (s.period[b] + lead) % p.transit_depth
+        s.transit[b, slot, aged, loc, k] += units
+
+
+@njit(cache=True)
+def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -> None:
+    """Supplier units reach the DC; they are payable ``payable_days`` later."""
+    s.dc[b, 0, k] += units
+    s.on_order[b, k] -= units
+    s.units[b, RECEIVED] += units
+    value = units * p.unit_cost[k]
+    s.totals[b, PAYABLES] += value
+    s.cash_out_due[b, s.period[b] + p.payable_delay] += value
+
+
+@njit(cache=True)
+def receive(p: EngineParams, s: EngineState, b: int) -> None:
+    """Step 1 of a period: book every receipt due now (supplier to DC, DC and lanes to locations)."""
+    t = s.period[b]
+    s.totals[b, PERIOD_SHIPPING] = 0.0
+    s.totals[b, PERIOD_TRANSFER] = 0.0
+    s.totals[b, PERIOD_WRITEOFF] = 0.0
+    for k in range(s.dc.shape[2]):
+        units = s.dc_due[b, t, k]
+        if units:
+            book_purchase(p, s, b, k, units)
+    slot = t % p.transit_depth
+    ring = s.transit[b, slot]
+    for a in range(ring.shape[0]):
+        for loc in range(ring.shape[1]):
+            for k in range(ring.shape[2]):
+                units = ring[a, loc, k]
+                if units:
+                    ring[a, loc, k] = 0
+                    arrive(p, s, b, a, loc, k, units)
+
+
+@njit(cache=True)
+def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyped-def]
+    """Remove ``quantity`` units oldest-first from ``cohorts`` (A,) in place; ``taken`` gets them."""
+    for a in range(cohorts.shape[0] - 1, -1, -1):
+        take = min(quantity, cohorts[a])
+        taken[a] = take
+        cohorts[a] -= take
+        quantity -= take
+
+
+@njit(cache=True)
+def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
+    """Ship the allocation (oldest stock to the first location first), transfer, order."""
+    n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
+    alloc, transfers, delay, orders = w.allocation[b], w.transfers[b], w.delay[b], w.orders[b]
+    shipping = 0.0
+    for loc in range(n_l):
+        units = 0
+        for k in range(n_s):
+            units += alloc[loc, k]
+        cost = units * p.shipping_cost[loc]
+        s.node_cost[b, SHIPPING, loc] += cost
+        shipping += cost
+    for k in range(n_s):
+        a = p.n_ages - 1
+        for loc in range(n_l):
+            wanted = alloc[loc, k]
+            while wanted > 0:
+                while s.dc[b, a, k] == 0:
+                    a -= 1
+                take = min(wanted, s.dc[b, a, k])
+                s.dc[b, a, k] -= take
+                wanted -= take
+                send(p, s, b, a, loc, k, take, p.lead_time[loc])
+    s.totals[b, PERIOD_SHIPPING] = shipping
+    taken = w.cohort[b]
+    transfer_cost = 0.0
+    for q in range(p.lane_source.shape[0]):
+        src, dst = p.lane_source[q], p.lane_target[q]
+        moved = 0
+        for k in range(n_s):
+            if transfers[q, k] == 0:
+                continue
+            moved += transfers[q, k]
+            take_oldest(s.stock[b, :, src, k], transfers[q, k], taken)
+            for a in range(p.n_ages):
+                send(p, s, b, a, dst, k, taken[a], p.lane_lead[q] + delay[q, k])
+        cost = moved * p.lane_cost[q]
+        s.node_cost[b, TRANSFER, src] += cost
+        transfer_cost += cost
+    s.totals[b, PERIOD_TRANSFER] = transfer_cost
+    t = s.period[b]
+    lead = s.supplier_lead[b, t]
+    for k in range(n_s):
+        units = orders[k]
+        if units == 0:
+            continue
+        s.on_order[b, k] += units
+        if lead <= 0:
+            book_purchase(p, s, b, k, units)
+        elif t + lead < p.periods:
+            s.dc_due[b, t + lead, k] += units
+
+
+@njit(cache=True)
+def age_cohorts(cohorts) -> None:  # type: ignore[no-untyped-def]
+    """Advance every unit of ``cohorts`` (A, ...) by one period; the last bucket absorbs."""
+    n = cohorts.shape[0]
+    cohorts[n - 1] += cohorts[n - 2]
+    for a in range(n - 2, 0, -1):
+        cohorts[a] = cohorts[a - 1]
+    cohorts[0] = 0

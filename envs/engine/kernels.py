@@ -1,0 +1,178 @@
+"""The period as compiled calls over the batch: reset, receive, decide-to-close, observe.
+
+``step_batch`` runs one whole period for every copy in one call (the vector env);
+``begin_period`` and ``run_period`` are the two halves the single env's SimPy process
+calls on a batch of one, with SimPy's clock between them. Both paths run the very
+same per-copy functions, so copy ``b`` of a batch and the single env cannot differ.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from allocsim.envs.engine.decide import dc_available, dc_on_hand, decide
+from allocsim.envs.engine.flows import dispatch, receive
+from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.period import close, contract_penalty, serve
+from allocsim.envs.engine.state import EngineState
+
+OBS_LOW, OBS_HIGH = -1.0, 10.0
+N_CALENDAR = 5
+
+
+class Work(NamedTuple):
+    """Preallocated scratch arrays of the kernels (nothing is allocated per step)."""
+
+    allocation: NDArray[np.int64]  # (B, L, S)
+    transfers: NDArray[np.int64]  # (B, K, S)
+    orders: NDArray[np.int64]  # (B, S)
+    delay: NDArray[np.int64]  # (B, K, S)
+    on_hand: NDArray[np.int64]  # (B, L, S)
+    units_row: NDArray[np.int64]  # (B, L + 1)
+    order: NDArray[np.int64]  # (B, L + 1)
+    headroom: NDArray[np.int64]  # (B, L)
+    scratch: NDArray[np.int64]  # (B, L, S)
+    incoming: NDArray[np.int64]  # (B, L, S)
+    cohort: NDArray[np.int64]  # (B, A)
+    served: NDArray[np.int64]  # (B, L, S, C)
+    lost: NDArray[np.int64]  # (B, L, S, C)
+    markdown: NDArray[np.float64]  # (B, L, S, C)
+    reward: NDArray[np.float64]  # (B,)
+
+
+def allocate_work(p: EngineParams, batch: int) -> Work:
+    """Scratch arrays for ``batch`` copies."""
+    n_l, n_s, n_c = p.shape
+
+    def ints(*shape: int) -> NDArray[np.int64]:
+        return np.zeros((batch, *shape), dtype=np.int64)
+
+    return Work(
+        allocation=ints(n_l, n_s), transfers=ints(p.n_lanes, n_s), orders=ints(n_s),
+        delay=ints(p.n_lanes, n_s), on_hand=ints(n_l, n_s), units_row=ints(n_l + 1), order=ints(n_l + 1),
+        headroom=ints(n_l), scratch=ints(n_l, n_s), incoming=ints(n_l, n_s), cohort=ints(p.n_ages),
+        served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
+        markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
+    )
+
+
+@njit(cache=True)
+def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: ignore[no-untyped-def]
+    """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``."""
+    n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
+    t = s.period[b]
+    exo = s.exogenous[b, t]
+    n_exo = exo.shape[0] - N_CALENDAR
+    for k in range(n_s):
+        out[k] = min(max(dc_on_hand(s, b, k) * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
+        out[k + n_s] = min(max(dc_available(p, s, b, k) * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
+        out[k + 2 * n_s] = min(max(s.on_order[b, k] * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
+    i = 3 * n_s
+    size = n_l * n_s
+    backlog_at = i + 2 * size + n_exo
+    n_p, n_c = s.backlog.shape[1], s.backlog.shape[4]
+    for loc in range(n_l):
+        for k in range(n_s):
+            j = loc * n_s + k
+            on_hand = 0
+            age_sum = 0.0
+            for a in range(p.n_ages):
+                units = s.stock[b, a, loc, k]
+                on_hand += units
+                age_sum += a * units
+            waiting = 0
+            if p.has_backorders:
+                for age in range(n_p):
+                    for c in range(n_c):
+                        waiting += s.backlog[b, age, loc, k, c]
+            scale = p.inv_location_scale[loc, k]
+            out[i + j] = min(max(on_hand * scale, OBS_LOW), OBS_HIGH)
+            out[i + size + j] = min(max(s.inbound[b, loc, k] * scale, OBS_LOW), OBS_HIGH)
+            out[backlog_at + j] = min(max(waiting * scale, OBS_LOW), OBS_HIGH)
+            avg_age = age_sum / max(on_hand, 1) * p.inv_oldest_age
+            out[backlog_at + size + j] = min(max(avg_age, OBS_LOW), OBS_HIGH)
+    start = i + 2 * size
+    for j in range(n_exo):
+        out[start + j] = min(max(exo[j], OBS_LOW), OBS_HIGH)
+    start = backlog_at + 2 * size
+    for j in range(N_CALENDAR):
+        out[start + j] = min(max(exo[n_exo + j], OBS_LOW), OBS_HIGH)
+
+
+@njit(cache=True)
+def reset_copy(p: EngineParams, s: EngineState, b: int, obs) -> None:  # type: ignore[no-untyped-def]
+    """Start copy ``b``'s episode (its demand, forecasts and leads already written) at period 0."""
+    s.period[b] = 0
+    s.done[b] = False
+    s.closes[b] = 0
+    s.dc[b] = 0
+    s.dc[b, 0] = p.initial_dc_stock
+    s.stock[b] = 0
+    s.stock[b, 0] = p.initial_location_stock
+    s.inbound[b] = 0
+    s.transit[b] = 0
+    s.dc_due[b] = p.planned_receipts
+    s.on_order[b] = 0
+    for t in range(p.periods):
+        s.on_order[b] += p.planned_receipts[t]
+    s.backlog[b] = 0
+    s.units[b] = 0
+    s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()
+    s.cash_in_due[b] = 0.0
+    s.cash_out_due[b] = 0.0
+    s.totals[b] = 0.0
+    s.flows[b] = 0.0
+    s.node_cost[b] = 0.0
+    s.node_value[b] = 0.0
+    s.contract_penalty[b] = 0.0
+    s.age_units[b] = 0
+    s.step_record[b] = 0.0
+    s.log_allocation[b] = 0
+    s.log_transfers[b] = 0
+    s.log_orders[b] = 0
+    receive(p, s, b)
+    observe(p, s, b, obs[b])
+
+
+@njit(cache=True)
+def _period(p: EngineParams, s: EngineState, w: Work, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
+    decide(p, s, w, b, alloc_frac, transfer_frac, order_frac)
+    dispatch(p, s, w, b)
+    serve(p, s, w, b)
+    close(p, s, w, b, contract_penalty(p, s, w, b))
+
+
+@njit(cache=True)
+def run_period(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
+    """Decide, dispatch, serve and close the current period of copy 0 (the single env)."""
+    _period(p, s, w, 0, alloc_frac[0], transfer_frac[0], order_frac[0])
+    if s.period[0] == p.periods - 1:
+        s.done[0] = True
+
+
+@njit(cache=True)
+def begin_period(p: EngineParams, s: EngineState, period: int, obs) -> None:  # type: ignore[no-untyped-def]
+    """Enter ``period`` for copy 0 (the single env): book its receipts and observe."""
+    s.period[0] = period
+    receive(p, s, 0)
+    observe(p, s, 0, obs[0])
+
+
+@njit(cache=True)
+def step_batch(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
+    """One period for every copy that is not done; ``w.reward`` gets each copy's reward."""
+    for b in range(s.period.shape[0]):
+        if s.done[b]:
+            w.reward[b] = 0.0
+            continue
+        _period(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
+        if s.period[b] == p.periods - 1:
+            s.done[b] = True
+        else:
+            s.period[b] += 1
+            receive(p, s, b)
+        observe(p, s, b, obs[b])

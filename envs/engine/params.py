@@ -1,0 +1,169 @@
+"""The read-only arrays of one scenario in the flat shape the compiled kernels take.
+
+``EngineParams`` is a ``NamedTuple`` because numba passes named tuples of arrays and
+scalars into compiled functions as they are; it is built once per scenario from the
+``Network`` (and the observation scales) and never changes during an episode.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocsim.envs.network import BIG, Network
+from allocsim.envs.replenishment import order_thresholds
+from allocsim.envs.reward import COMPONENTS
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+#: Columns of the per-step record the kernels write for each copy (components then KPIs).
+STEP_RECORD = (*COMPONENTS, "units_requested", "units_fulfilled", "lost_sales_units", "revenue",
+               "profit", "inventory_value")
+N_CALENDAR = 5
+
+
+class EngineParams(NamedTuple):
+    """One scenario as arrays; axis letters as in ``Network`` (D = transit depth)."""
+
+    periods: int
+    n_ages: int
+    n_backlog_ages: int
+    transit_depth: int
+    # SKUs (S,) and SKU x channel (S, C)
+    unit_cost: FloatArray
+    holding_cost: FloatArray
+    salvage_margin: FloatArray  # salvage value - unit cost
+    price: FloatArray
+    markdown: FloatArray  # (A, S)
+    expired: BoolArray  # (A, S)
+    has_markdown: bool
+    has_shelf_life: bool
+    # channels (C,)
+    priority: IntArray  # channel indices, highest priority first
+    backorder_fraction: FloatArray
+    patience: IntArray
+    has_backorders: bool
+    shortage_penalty: FloatArray
+    backorder_cost: FloatArray
+    receivable_delay: IntArray
+    contract_rights: FloatArray  # (S, C)
+    contract_penalty: FloatArray
+    has_contracts: bool
+    # locations (L,)
+    capacity: IntArray
+    lead_time: IntArray
+    shipping_cost: FloatArray
+    initial_location_stock: IntArray  # (L, S)
+    # DC and supplier (S,)
+    initial_dc_stock: IntArray
+    planned_receipts: IntArray  # (T, S)
+    safety_reserve: IntArray
+    supplier_capacity: IntArray
+    payable_delay: int
+    max_order: IntArray
+    order_below: IntArray  # the DC rule orders up to order_up_to when position <= order_below
+    order_up_to: IntArray
+    # transfer lanes (K,)
+    lane_source: IntArray
+    lane_target: IntArray
+    lane_lead: IntArray
+    lane_cost: FloatArray
+    lane_threshold: IntArray
+    lane_delay: IntArray
+    # guardrails
+    max_days_of_supply: float  # NaN: not set
+    enforce_capacity: bool
+    working_capital_cap: float  # NaN: not set
+    aged_from: int
+    # reward and observation
+    reward_weights: FloatArray  # (len(COMPONENTS),) already multiplied by the scale
+    inv_dc_scale: FloatArray  # (S,)
+    inv_location_scale: FloatArray  # (L, S)
+    inv_oldest_age: float
+    ledger_span: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(L, S, C)."""
+        return (len(self.capacity), len(self.unit_cost), len(self.priority))
+
+    @property
+    def n_lanes(self) -> int:
+        return len(self.lane_source)
+
+
+def _optional(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def build_params(
+    net: Network,
+    reward_weights: dict[str, float],
+    reward_scale: float,
+    inv_dc_scale: FloatArray,
+    inv_location_scale: FloatArray,
+) -> EngineParams:
+    """The kernels' view of ``net`` with the given reward weights and observation scales."""
+    rails = net.scenario.guardrails
+    lane_reach = net.lane_lead + net.lane_delay if net.n_lanes else np.zeros(1, dtype=np.int64)
+    depth = int(max(net.lead_time.max(), lane_reach.max())) + 1
+    weights = np.array([float(reward_weights.get(k, 0.0)) * reward_scale for k in COMPONENTS])
+    below, up_to = order_thresholds(net)
+    return EngineParams(
+        periods=net.periods,
+        n_ages=net.age_buckets,
+        n_backlog_ages=net.max_patience + 2,
+        transit_depth=depth,
+        unit_cost=net.unit_cost,
+        holding_cost=net.holding_cost,
+        salvage_margin=net.salvage_value - net.unit_cost,
+        price=np.ascontiguousarray(net.price),
+        markdown=np.ascontiguousarray(net.markdown),
+        expired=np.ascontiguousarray(net.expired_mask),
+        has_markdown=net.has_markdown,
+        has_shelf_life=net.has_shelf_life,
+        priority=np.array(net.priority_order, dtype=np.int64),
+        backorder_fraction=net.backorder_fraction.astype(np.float64),
+        patience=net.patience,
+        has_backorders=bool(net.backorder_channels),
+        shortage_penalty=net.shortage_penalty.astype(np.float64),
+        backorder_cost=net.backorder_cost.astype(np.float64),
+        receivable_delay=net.receivable_delay,
+        contract_rights=np.ascontiguousarray(net.contract_rights),
+        contract_penalty=net.contract_penalty,
+        has_contracts=bool(net.contract_rights.any()),
+        capacity=net.capacity,
+        lead_time=net.lead_time,
+        shipping_cost=net.shipping_cost.astype(np.float64),
+        initial_location_stock=net.initial_location_stock,
+        initial_dc_stock=net.initial_dc_stock,
+        planned_receipts=net.planned_receipts,
+        safety_reserve=net.safety_reserve,
+        supplier_capacity=net.supplier_capacity,
+        payable_delay=int(net.payable_delay),
+        max_order=net.max_order,
+        order_below=below,
+        order_up_to=up_to,
+        lane_source=net.lane_source,
+        lane_target=net.lane_target,
+        lane_lead=net.lane_lead,
+        lane_cost=net.lane_cost,
+        lane_threshold=net.lane_threshold,
+        lane_delay=net.lane_delay,
+        max_days_of_supply=_optional(rails.max_days_of_supply),
+        enforce_capacity=bool(rails.enforce_capacity),
+        working_capital_cap=_optional(rails.working_capital_cap),
+        aged_from=min(rails.aging_goal + 1, net.age_buckets - 1),
+        reward_weights=weights,
+        inv_dc_scale=np.ascontiguousarray(inv_dc_scale, dtype=np.float64),
+        inv_location_scale=np.ascontiguousarray(inv_location_scale, dtype=np.float64),
+        inv_oldest_age=1.0 / max(net.age_buckets - 1, 1),
+        ledger_span=net.periods + int(net.receivable_delay.max(initial=0)) + net.payable_delay + 2,
+    )
+
+
+__all__ = ["BIG", "N_CALENDAR", "STEP_RECORD", "EngineParams", "build_params"]

@@ -1,0 +1,293 @@
+"""Compiled service and period close: demand in priority order, backorders, aging, accounts.
+
+Service (per location and SKU): channels in priority order, each channel's backorders
+(oldest first) before its new orders, stock issued oldest-first. Close: backorder
+patience, aging and expiry, holding cost, the finance ledger, the KPI accumulators,
+reward components and the per-step record.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from allocsim.envs.engine.flows import (
+    HOLDING,
+    PERIOD_SHIPPING,
+    PERIOD_TRANSFER,
+    PERIOD_WRITEOFF,
+    SOLD,
+    age_cohorts,
+    take_oldest,
+    write_off,
+)
+from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.state import EngineState
+
+# rows of EngineState.flows
+REQUESTED, FULFILLED, LOST, BACKORDERED, GROSS, MARKDOWN, COGS, SHORTAGE = range(8)
+# entries of EngineState.totals
+RECEIVABLES, PAYABLES, CONTRACT_DUE, CONTRACT_MET, TRANSIT_VALUE, WORKING_CAPITAL = range(6)
+IMBALANCE, SALVAGE, REWARD = 6, 7, 8
+
+
+@njit(cache=True)
+def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
+    """Serve period ``t``'s demand of copy ``b``; fills ``w.served``, ``w.lost``, ``w.markdown``."""
+    n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
+    t = s.period[b]
+    served, lost, markdown, issued = w.served[b], w.lost[b], w.markdown[b], w.cohort[b]
+    n_p = s.backlog.shape[1]
+    for loc in range(n_l):
+        for k in range(n_s):
+            on_hand = 0
+            for a in range(p.n_ages):
+                on_hand += s.stock[b, a, loc, k]
+            ahead = 0
+            sold = 0
+            for j in range(n_c):
+                c = p.priority[j]
+                new = s.demand[b, t, loc, k, c]
+                waiting = 0
+                if p.has_backorders:
+                    for age in range(n_p):
+                        waiting += s.backlog[b, age, loc, k, c]
+                request = new + waiting
+                got = min(max(on_hand - ahead, 0), request)
+                ahead += request
+                if p.has_backorders:
+                    from_backlog = min(got, waiting)
+                    for age in range(n_p - 1, -1, -1):
+                        take = min(from_backlog, s.backlog[b, age, loc, k, c])
+                        s.backlog[b, age, loc, k, c] -= take
+                        from_backlog -= take
+                    unmet_new = new - (got - min(got, waiting))
+                    queued = math.floor(unmet_new * p.backorder_fraction[c] + 1e-9)
+                    s.backlog[b, 0, loc, k, c] += queued
+                    s.flows[b, BACKORDERED, loc, c] += queued
+                    lost[loc, k, c] = unmet_new - queued
+                else:
+                    lost[loc, k, c] = request - got
+                served[loc, k, c] = got
+                sold += got
+            take_oldest(s.stock[b, :, loc, k], sold, issued)
+            s.units[b, SOLD] += sold
+            if p.has_markdown:
+                given_up = 0.0
+                for a in range(p.n_ages):
+                    given_up += issued[a] * p.markdown[a, k]
+                given_up /= max(sold, 1)
+                for c in range(n_c):
+                    markdown[loc, k, c] = served[loc, k, c] * p.price[k, c] * given_up
+            else:
+                for c in range(n_c):
+                    markdown[loc, k, c] = 0.0
+
+
+@njit(cache=True)
+def contract_penalty(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[no-untyped-def]
+    """Penalty of the period for contracted rights not served (per unit short, by channel)."""
+    if not p.has_contracts:
+        return 0.0
+    n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
+    t = s.period[b]
+    total = 0.0
+    for c in range(n_c):
+        short = 0.0
+        for k in range(n_s):
+            asked = 0
+            got = 0
+            for loc in range(n_l):
+                asked += s.demand[b, t, loc, k, c]
+                got += w.served[b, loc, k, c]
+            due = min(asked, p.contract_rights[k, c])
+            met = min(got, due)
+            short += due - met
+            s.totals[b, CONTRACT_DUE] += due
+            s.totals[b, CONTRACT_MET] += met
+        penalty = short * p.contract_penalty[c]
+        s.contract_penalty[b, c] += penalty
+        total += penalty
+    return total
+
+
+@njit(cache=True)
+def _imbalance(s: EngineState, b: int, t: int, location_units) -> float:  # type: ignore[no-untyped-def]
+    """Mean over SKUs of the CV of days of supply across locations that expect demand."""
+    n_l, n_s = location_units.shape
+    used = 0
+    total = 0.0
+    for k in range(n_s):
+        count = 0
+        cover_sum = 0.0
+        for loc in range(n_l):
+            rate = s.forecast[b, t, loc, k]
+            if rate > 1e-9:
+                count += 1
+                cover_sum += location_units[loc, k] / rate
+        if count < 2:
+            continue
+        used += 1
+        mean = cover_sum / count
+        var = 0.0
+        for loc in range(n_l):
+            rate = s.forecast[b, t, loc, k]
+            if rate > 1e-9:
+                var += (location_units[loc, k] / rate - mean) ** 2
+        var /= count
+        if mean > 0:
+            total += math.sqrt(var) / max(mean, 1e-9)
+    return total / max(used, 1)
+
+
+@njit(cache=True)
+def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None:  # type: ignore[no-untyped-def]
+    """Period close of copy ``b``: patience, aging, expiry, costs, ledger, accounts, reward."""
+    n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
+    t = s.period[b]
+    last = t == p.periods - 1
+    served, lost, markdown = w.served[b], w.lost[b], w.markdown[b]
+    waiting_cost = 0.0
+    if p.has_backorders:
+        backlog = s.backlog[b]
+        n_p = backlog.shape[0]
+        for loc in range(n_l):
+            for c in range(n_c):
+                waiting = 0
+                for k in range(n_s):
+                    for age in range(n_p):
+                        waiting += backlog[age, loc, k, c]
+                cost = waiting * p.backorder_cost[c]
+                s.flows[b, SHORTAGE, loc, c] += cost
+                waiting_cost += cost
+        age_cohorts(backlog)
+        for age in range(n_p):
+            for loc in range(n_l):
+                for k in range(n_s):
+                    for c in range(n_c):
+                        if last or age > p.patience[c]:
+                            lost[loc, k, c] += backlog[age, loc, k, c]
+                            backlog[age, loc, k, c] = 0
+    age_cohorts(s.dc[b])
+    age_cohorts(s.stock[b])
+    if p.has_shelf_life:
+        for a in range(p.n_ages):
+            for k in range(n_s):
+                if p.expired[a, k]:
+                    if s.dc[b, a, k]:
+                        write_off(p, s, b, n_l, k, s.dc[b, a, k])
+                        s.dc[b, a, k] = 0
+                    for loc in range(n_l):
+                        if s.stock[b, a, loc, k]:
+                            write_off(p, s, b, loc, k, s.stock[b, a, loc, k])
+                            s.stock[b, a, loc, k] = 0
+    location_units = w.on_hand[b]
+    holding = 0.0
+    inventory_value = 0.0
+    transit_value = 0.0
+    salvage = 0.0
+    dc_hold = 0.0
+    dc_value = 0.0
+    for loc in range(n_l):
+        loc_hold = 0.0
+        loc_value = 0.0
+        for k in range(n_s):
+            units = 0
+            for a in range(p.n_ages):
+                units += s.stock[b, a, loc, k]
+            location_units[loc, k] = units
+            loc_hold += units * p.holding_cost[k]
+            loc_value += units * p.unit_cost[k]
+        s.node_cost[b, HOLDING, loc] += loc_hold
+        s.node_value[b, loc] += loc_value
+        holding += loc_hold
+        inventory_value += loc_value
+    for k in range(n_s):
+        units = 0
+        for a in range(p.n_ages):
+            units += s.dc[b, a, k]
+        in_transit = 0
+        for loc in range(n_l):
+            in_transit += s.inbound[b, loc, k]
+        dc_hold += units * p.holding_cost[k]
+        dc_value += units * p.unit_cost[k]
+        transit_value += in_transit * p.unit_cost[k]
+        if last:
+            network = units + in_transit
+            for loc in range(n_l):
+                network += location_units[loc, k]
+            salvage += network * p.salvage_margin[k]
+    s.node_cost[b, HOLDING, n_l] += dc_hold
+    s.node_value[b, n_l] += dc_value
+    holding += dc_hold
+    inventory_value += dc_value + transit_value
+    aged = 0
+    for a in range(p.n_ages):
+        units = 0
+        for k in range(n_s):
+            units += s.dc[b, a, k]
+            for loc in range(n_l):
+                units += s.stock[b, a, loc, k]
+        s.age_units[b, a] += units
+        if a >= p.aged_from:
+            aged += units
+    # flows, revenue and the ledger
+    revenue = 0.0
+    cogs = 0.0
+    lost_units = 0
+    requested = 0
+    fulfilled = 0
+    shortage = contract + waiting_cost
+    for c in range(n_c):
+        channel_revenue = 0.0
+        for loc in range(n_l):
+            for k in range(n_s):
+                got = served[loc, k, c]
+                gross = got * p.price[k, c]
+                sales = gross - markdown[loc, k, c]
+                channel_revenue += sales
+                item_cogs = got * p.unit_cost[k]
+                cogs += item_cogs
+                asked = s.demand[b, t, loc, k, c]
+                requested += asked
+                fulfilled += got
+                lost_units += lost[loc, k, c]
+                s.flows[b, REQUESTED, loc, c] += asked
+                s.flows[b, FULFILLED, loc, c] += got
+                s.flows[b, LOST, loc, c] += lost[loc, k, c]
+                s.flows[b, GROSS, loc, c] += gross
+                s.flows[b, MARKDOWN, loc, c] += markdown[loc, k, c]
+                s.flows[b, COGS, loc, c] += item_cogs
+                penalty = lost[loc, k, c] * p.shortage_penalty[c]
+                s.flows[b, SHORTAGE, loc, c] += penalty
+                shortage += penalty
+        s.cash_in_due[b, t + p.receivable_delay[c]] += channel_revenue
+        s.totals[b, RECEIVABLES] += channel_revenue
+        revenue += channel_revenue
+    s.totals[b, RECEIVABLES] -= s.cash_in_due[b, t]
+    s.totals[b, PAYABLES] -= s.cash_out_due[b, t]
+    s.totals[b, WORKING_CAPITAL] += inventory_value + s.totals[b, RECEIVABLES] - s.totals[b, PAYABLES]
+    s.totals[b, TRANSIT_VALUE] += transit_value
+    s.totals[b, SALVAGE] += salvage
+    s.totals[b, IMBALANCE] += _imbalance(s, b, t, location_units)
+    s.closes[b] = t + 1
+    costs = holding + s.totals[b, PERIOD_SHIPPING] + s.totals[b, PERIOD_TRANSFER]
+    costs += s.totals[b, PERIOD_WRITEOFF]
+    profit = revenue - cogs - costs - shortage + salvage
+    record = s.step_record[b]
+    record[0] = profit
+    record[1] = -float(lost_units)
+    record[2] = -inventory_value
+    record[3] = -float(aged)
+    reward = 0.0
+    for i in range(p.reward_weights.shape[0]):
+        reward += p.reward_weights[i] * record[i]
+    s.totals[b, REWARD] += reward
+    record[4] = requested
+    record[5] = fulfilled
+    record[6] = lost_units
+    record[7] = revenue
+    record[8] = profit
+    record[9] = inventory_value
+    w.reward[b] = reward

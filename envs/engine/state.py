@@ -1,0 +1,135 @@
+"""The world's state as one value: a ``NamedTuple`` of arrays with a leading batch axis.
+
+Everything that changes during an episode lives here, copy ``b`` of the batch in row
+``b`` of every array: stock by age cohort, stock in transit by arrival period (a ring
+of ``transit_depth`` slots), DC receipts by due period, backlog by age, counters, the
+finance ledger, the KPI accumulators, the decision log and the episode's pre-sampled
+demand, forecasts and observation blocks. Copying the tuple copies the episodes;
+restoring it and replaying the same actions replays the same future.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocsim.envs.engine.params import STEP_RECORD, EngineParams
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+#: Rows of ``units``: the unit-conservation counters.
+UNIT_COUNTERS = ("initial", "received", "sold", "written_off")
+#: Rows of ``flows`` (per location x channel, summed over SKUs and periods so far).
+FLOWS = ("units_requested", "units_fulfilled", "lost_sales_units", "backorder_units", "gross_revenue",
+         "markdown_cost", "cogs", "shortage_penalty")
+#: Rows of ``node_cost`` (per location, DC last), as in the KPI names.
+NODE_COSTS = ("holding_cost", "shipping_cost", "transfer_cost", "writeoff_cost")
+#: Entries of ``totals``.
+TOTALS = ("receivables", "payables", "contract_due", "contract_met", "transit_value", "working_capital",
+          "imbalance", "salvage", "reward", "period_shipping", "period_transfer", "period_writeoff")
+#: Stages kept per period in the decision log: proposed, then after each guardrail.
+LOG_STAGES = 3
+
+
+class EngineState(NamedTuple):
+    """B copies of an episode; see the module docstring. Shapes name the axes."""
+
+    seed: IntArray  # (B,) the episode seed (common random numbers)
+    period: IntArray  # (B,) the period being decided (T - 1 once done)
+    done: NDArray[np.bool_]  # (B,) the last period has closed
+    closes: IntArray  # (B,) periods closed so far
+    dc: IntArray  # (B, A, S)
+    stock: IntArray  # (B, A, L, S)
+    inbound: IntArray  # (B, L, S) units in transit to each location
+    transit: IntArray  # (B, D, A, L, S) arriving at period p in slot p % D, already aged
+    dc_due: IntArray  # (B, T, S) supplier receipts by due period
+    on_order: IntArray  # (B, S)
+    backlog: IntArray  # (B, P, L, S, C) backorders by age
+    units: IntArray  # (B, 4) UNIT_COUNTERS
+    cash_in_due: FloatArray  # (B, span)
+    cash_out_due: FloatArray  # (B, span)
+    totals: FloatArray  # (B, len(TOTALS))
+    flows: FloatArray  # (B, len(FLOWS), L, C)
+    node_cost: FloatArray  # (B, 4, L + 1)
+    node_value: FloatArray  # (B, L + 1) inventory value at cost summed over closes
+    contract_penalty: FloatArray  # (B, C)
+    age_units: IntArray  # (B, A) units by age summed over closes
+    step_record: FloatArray  # (B, len(STEP_RECORD)) of the last period closed
+    log_allocation: IntArray  # (B, T or 0, 3, L, S)
+    log_transfers: IntArray  # (B, T or 0, 3, K, S)
+    log_orders: IntArray  # (B, T or 0, 3, S)
+    demand: IntArray  # (B, T, L, S, C)
+    forecast: FloatArray  # (B, T, L, S) the forecast rate the guardrails see
+    supplier_lead: IntArray  # (B, T)
+    exogenous: FloatArray  # (B, T, n) scaled forecast, open-order and calendar blocks
+
+    @property
+    def batch(self) -> int:
+        return len(self.seed)
+
+    def copy(self) -> EngineState:
+        """A deep copy (every array copied)."""
+        return EngineState(*(a.copy() for a in self))
+
+    def row(self, b: int) -> EngineState:
+        """Copy ``b`` alone, as a batch of one (a deep copy)."""
+        return EngineState(*(a[b : b + 1].copy() for a in self))
+
+    def put(self, b: int, one: EngineState) -> None:
+        """Write the batch-of-one ``one`` into copy ``b`` in place."""
+        for mine, theirs in zip(self, one, strict=True):
+            mine[b : b + 1] = theirs
+
+    def restore(self, other: EngineState) -> None:
+        """Overwrite every array in place with ``other``'s values (same shapes)."""
+        for mine, theirs in zip(self, other, strict=True):
+            if mine.shape != theirs.shape:
+                raise ValueError(f"state arrays differ in shape: {mine.shape} vs {theirs.shape}")
+            mine[...] = theirs
+
+
+def allocate_state(p: EngineParams, batch: int, n_exogenous: int, keep_log: bool) -> EngineState:
+    """Zeroed arrays for ``batch`` copies; ``keep_log`` keeps the per-period decision log."""
+    n_l, n_s, n_c = p.shape
+    t, a, k = p.periods, p.n_ages, p.n_lanes
+    t_log = t if keep_log else 0
+
+    def ints(*shape: int) -> IntArray:
+        return np.zeros((batch, *shape), dtype=np.int64)
+
+    def floats(*shape: int) -> FloatArray:
+        return np.zeros((batch, *shape), dtype=np.float64)
+
+    return EngineState(
+        seed=ints(),
+        period=ints(),
+        done=np.zeros(batch, dtype=np.bool_),
+        closes=ints(),
+        dc=ints(a, n_s),
+        stock=ints(a, n_l, n_s),
+        inbound=ints(n_l, n_s),
+        transit=ints(p.transit_depth, a, n_l, n_s),
+        dc_due=ints(t, n_s),
+        on_order=ints(n_s),
+        backlog=ints(p.n_backlog_ages, n_l, n_s, n_c),
+        units=ints(len(UNIT_COUNTERS)),
+        cash_in_due=floats(p.ledger_span),
+        cash_out_due=floats(p.ledger_span),
+        totals=floats(len(TOTALS)),
+        flows=floats(len(FLOWS), n_l, n_c),
+        node_cost=floats(len(NODE_COSTS), n_l + 1),
+        node_value=floats(n_l + 1),
+        contract_penalty=floats(n_c),
+        age_units=ints(a),
+        step_record=floats(len(STEP_RECORD)),
+        log_allocation=ints(t_log, LOG_STAGES, n_l, n_s),
+        log_transfers=ints(t_log, LOG_STAGES, k, n_s),
+        log_orders=ints(t_log, LOG_STAGES, n_s),
+        demand=ints(t, n_l, n_s, n_c),
+        forecast=floats(t, n_l, n_s),
+        supplier_lead=ints(t),
+        exogenous=floats(t, n_exogenous),
+    )
