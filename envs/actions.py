@@ -10,9 +10,11 @@ Layout of the flat action vector (all blocks row-major):
 * ``orders`` (S, only when replenishment is given to the policy):
   ``(a + 1) / 2 x max_order`` units ordered from the supplier.
 
-Fractions become integers by largest remainder, so units are conserved exactly,
-and then go through the guardrails. Rule sets build actions with ``encode`` and so
-pass through the very same decode as a learned policy.
+This module is the continuous half of the decode (``fractions``, batch-aware); the
+compiled half (``allocsim.envs.engine.decide``) turns fractions into whole units by
+largest remainder, so units are conserved exactly, and applies the guardrails. Rule
+sets build actions with ``encode`` and so pass through the very same decode as a
+learned policy.
 """
 
 from __future__ import annotations
@@ -22,24 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.envs.guardrails import Decision, DecisionContext, DecisionLog, apply_guardrails
 from allocsim.envs.network import Network
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-def largest_remainder(total: IntArray, fractions: FloatArray) -> IntArray:
-    """Split integer ``total`` (S,) by ``fractions`` (S, D), rows summing to 1, into integers."""
-    raw = total[:, None] * fractions
-    base = np.floor(raw).astype(np.int64)
-    short = total - base.sum(axis=1)
-    if not short.any():
-        return base
-    order = np.argsort(base - raw, axis=1, kind="stable")  # largest remainders first
-    bonus = np.zeros_like(base)
-    np.put_along_axis(bonus, order, np.arange(order.shape[1])[None, :] < short[:, None], axis=1)
-    return base + bonus
 
 
 def _finite_clipped(arr: FloatArray, where: str) -> FloatArray:
@@ -99,29 +87,6 @@ class ActionLayout:
         else:
             orders = np.zeros((*lead, net.n_skus))
         return Fractions(alloc, transfers, orders)
-
-    def to_units(self, frac: Fractions, ctx: DecisionContext) -> Decision:
-        """Whole units before guardrails: never more than the stock there is."""
-        net = self.net
-        allocation = largest_remainder(ctx.dc_available, frac.allocation)[:, :-1].T
-        transfers = np.zeros((net.n_lanes, net.n_skus), dtype=np.int64)
-        if net.n_lanes:
-            out_share = np.zeros((net.n_locations, net.n_skus))
-            np.add.at(out_share, net.lane_source, frac.transfers)
-            scale = np.maximum(out_share, 1.0)[net.lane_source]
-            source_stock = ctx.location_on_hand[net.lane_source]
-            transfers = np.floor(frac.transfers / scale * source_stock).astype(np.int64)
-        orders = np.rint(frac.orders * net.max_order).astype(np.int64) + ctx.rule_orders
-        delay = np.zeros_like(transfers)
-        return Decision(allocation=np.ascontiguousarray(allocation), transfers=transfers,
-                        orders=orders, transfer_delay=delay)
-
-    def decode(
-        self, action: object, ctx: DecisionContext, period: int, log: DecisionLog
-    ) -> Decision:
-        """The shared decode: validate, fractions, whole units, guardrails."""
-        frac = self.fractions(self.validate(action))
-        return apply_guardrails(self.to_units(frac, ctx), ctx, self.net, period, log)
 
     def encode(
         self,

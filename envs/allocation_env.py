@@ -1,20 +1,23 @@
-"""``AllocationEnv``: the SimPy allocation network as a Gymnasium environment."""
+"""``AllocationEnv``: the allocation network as a Gymnasium environment, one episode at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import simpy
 from gymnasium import spaces
 from numpy.typing import NDArray
 
 from allocsim.envs.demand import DemandProfile
-from allocsim.envs.guardrails import Trim
-from allocsim.envs.model import SupplyChainModel
+from allocsim.envs.engine import kernels
+from allocsim.envs.engine.core import BatchEngine
+from allocsim.envs.engine.state import EngineState
+from allocsim.envs.guardrails import Decision, Trim
 from allocsim.envs.network import Network
-from allocsim.envs.observation import ObservationLayout
 from allocsim.envs.reward import WeightedReward
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.state import AllocationState
@@ -30,6 +33,9 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     available stock (and, where the scenario allows, moves stock between
     locations and orders from the supplier), demand is served FIFO from local
     stock, and the period closes with holding cost, aging, expiry and accounting.
+    The period cycle is a SimPy process on a SimPy clock (period ``t`` occupies
+    ``[t, t + 1)``); its arithmetic runs in the compiled kernels of
+    ``allocsim.envs.engine`` on a batch of one, the same code the vector env runs.
 
     ## Action Space
     ``Box(-1, 1, (n,), float32)``; see ``allocsim.envs.actions`` for the blocks
@@ -51,6 +57,11 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     problem: leftover stock is revalued to salvage then). ``truncated`` is never
     set by the env itself; wrap it in ``TimeLimit`` for shorter episodes.
 
+    ## State
+    ``get_state()`` returns the whole episode as one value (an ``EngineState``, a deep
+    copy); ``set_state(state)`` restores it, after which the same actions replay the
+    same future. ``copy.deepcopy(env)`` and ``pickle`` work at any point.
+
     ## Arguments
     ``scenario``: preset name, YAML path or ``Scenario``; ``reward_weights``:
     overrides the scenario's objective weights; ``render_mode``: ``None`` or ``"ansi"``.
@@ -70,74 +81,147 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.scenario = load_scenario(scenario)
         self.network = Network.compile(self.scenario)
         self.profile = DemandProfile.build(self.network)
-        self.model = SupplyChainModel(self.network, self.profile)
-        self.action_layout = self.model.layout
-        self.observation_layout = ObservationLayout(self.network, self.profile)
         objective = self.scenario.objective
         self.reward_function = WeightedReward(reward_weights or objective.weights, objective.scale)
+        self.engine = BatchEngine(self.network, self.profile, self.reward_function.weights, 1.0, batch=1,
+                                  keep_log=True)
+        self.action_layout = self.engine.actions
+        self.observation_layout = self.engine.observation
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.action_layout.size,), dtype=np.float32)
         self.observation_space = self.observation_layout.space()
         self.render_mode = render_mode
         self.episode_seed: int | None = None
-        self._log_seen = 0
-        self._started = False
+        self._clock: simpy.Environment | None = None
+        self._decision: simpy.Event | None = None
 
+    # ------------------------------------------------------------ the clock
+    def _cycle(self, start: int) -> Generator[simpy.Event, Any, None]:
+        """The period cycle as a SimPy process: receipts, decision, period, one period of time."""
+        p, s, w, obs = self.engine.params, self.engine.state, self.engine.work, self.engine.obs
+        for period in range(start, self.network.periods):
+            if period > start:
+                kernels.begin_period(p, s, period, obs)
+            assert self._clock is not None
+            self._decision = self._clock.event()
+            frac = yield self._decision
+            kernels.run_period(p, s, w, frac.allocation[None], frac.transfers[None], frac.orders[None], obs)
+            if period == self.network.periods - 1:
+                return
+            yield self._clock.timeout(1)
+
+    def _start_clock(self) -> None:
+        """A SimPy clock at the state's period, its process waiting for that period's decision."""
+        self._decision = None
+        period = int(self.engine.state.period[0])
+        self._clock = simpy.Environment(initial_time=period)
+        if not self.engine.state.done[0]:
+            self._clock.process(self._cycle(period))
+            self._run_until_decision()
+
+    def _run_until_decision(self) -> None:
+        assert self._clock is not None
+        while self._decision is None and self._clock.peek() != simpy.core.Infinity:
+            self._clock.step()
+
+    # ----------------------------------------------------------- Gymnasium
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.float32], dict[str, Any]]:
         super().reset(seed=seed)
         self.episode_seed = int(seed) if seed is not None else int(self.np_random.integers(2**62))
-        self.model.reset(self.episode_seed)
-        self._log_seen = 0
-        self._started = True
-        return self._observe(), {"period": 0, "episode_seed": self.episode_seed}
+        self.engine.reset_copies([0], [self.episode_seed])
+        self._start_clock()
+        return self.engine.obs[0].copy(), {"period": 0, "episode_seed": self.episode_seed}
 
     def step(
         self, action: NDArray[np.float32]
     ) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
-        if not self._started:
+        if self._clock is None:
             raise RuntimeError("call reset() before step()")
-        period = self.model.period
-        outcome = self.model.submit(action)
-        reward = float(self.reward_function(outcome.components))
-        self.model.accounts.reward += reward
-        terminated = self.model.finished
-        trims = self.model.log.trims
+        if self._decision is None:
+            raise RuntimeError("the episode is over; call reset() first")
+        period = int(self.engine.state.period[0])
+        frac = self.action_layout.fractions(self.action_layout.validate(action))
+        event, self._decision = self._decision, None
+        event.succeed(frac)
+        self._run_until_decision()
+        components, period_kpis = self.engine.step_record(0)
+        reward = float(self.engine.work.reward[0])
+        terminated = bool(self.engine.state.done[0])
         info: dict[str, Any] = {
             "period": period,
-            "reward_components": outcome.components,
-            "kpis": outcome.kpis,
-            "decision_log": trims[self._log_seen :],
+            "reward_components": components,
+            "kpis": period_kpis,
+            "decision_log": self.engine.decision_log(0, first=period),
         }
-        self._log_seen = len(trims)
         if terminated:
             info["episode_kpis"] = self.kpis()
-        return self._observe(), reward, terminated, False, info
+        return self.engine.obs[0].copy(), reward, terminated, False, info
 
-    def _observe(self) -> NDArray[np.float32]:
-        return self.observation_layout.build(self.model)
+    # --------------------------------------------------------- state as a value
+    def get_state(self) -> EngineState:
+        """The whole episode as one value (a deep copy, safe to keep)."""
+        return self.engine.state.copy()
+
+    def set_state(self, state: EngineState) -> NDArray[np.float32]:
+        """Restore an episode from ``get_state()``; returns its current observation."""
+        self.engine.state.restore(state)
+        self.episode_seed = int(state.seed[0])
+        kernels.observe(self.engine.params, self.engine.state, 0, self.engine.obs[0])
+        self._start_clock()
+        return self.engine.obs[0].copy()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the SimPy clock, which holds a generator and is rebuilt from the state."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_clock", "_decision")}
+
+    def __setstate__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+        self._clock, self._decision = None, None
+        if self.episode_seed is not None:
+            self._start_clock()
 
     # ------------------------------------------------------------- for users
     @property
     def state(self) -> AllocationState:
         """The structured state for rule-based policies (copies, safe to keep)."""
-        layout = self.observation_layout
-        open_orders = layout.open_orders(self.model.episode.demand, self.model.period)
-        return AllocationState.of(self.model, open_orders)
+        return AllocationState.of(self.network, self.observation_layout, self.engine.state)
 
     def kpis(self) -> dict[str, Any]:
         """The episode's KPIs so far, with ``by_channel`` and ``by_location`` breakdowns."""
-        return self.model.accounts.kpis()
+        return self.engine.kpis(0)
 
     def decision_log(self) -> list[Trim]:
         """Every guardrail trim of the episode so far."""
-        return list(self.model.log.trims)
+        return self.engine.decision_log(0)
+
+    def preview(self, action: object, guardrails: bool = True) -> Decision:
+        """The whole units ``action`` would move now, without stepping: after the guardrails, or as
+        proposed before them (``guardrails=False``; orders then include the DC rule's own order)."""
+        if self._decision is None:
+            raise RuntimeError("no decision is pending; call reset() first")
+        frac = self.action_layout.fractions(self.action_layout.validate(action))
+        e = self.engine
+        kernels.preview(e.params, e.state, e.work, frac.allocation[None], frac.transfers[None],
+                        frac.orders[None])
+        w, s, t = e.work, e.state, int(e.state.period[0])
+        if not guardrails:
+            return Decision(allocation=s.log_allocation[0, t, 0].copy(),
+                            transfers=s.log_transfers[0, t, 0].copy(), orders=s.log_orders[0, t, 0].copy(),
+                            transfer_delay=np.zeros_like(w.delay[0]))
+        return Decision(allocation=w.allocation[0].copy(), transfers=w.transfers[0].copy(),
+                        orders=w.orders[0].copy(), transfer_delay=w.delay[0].copy())
+
+    def units_accounted(self) -> tuple[int, int]:
+        """(initial + received, on hand + in transit + sold + written off): equal at every period."""
+        return self.engine.units_accounted(0)
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None
-        m = self.model
-        lines = [f"period {m.period}/{self.network.periods}  DC on hand {m.dc.sum(axis=0).tolist()}"]
-        for name, row in zip(self.network.locations, m.stock.sum(axis=0), strict=True):
+        s = self.engine.state
+        dc = s.dc[0].sum(axis=0).tolist()
+        lines = [f"period {int(s.period[0])}/{self.network.periods}  DC on hand {dc}"]
+        for name, row in zip(self.network.locations, s.stock[0].sum(axis=0), strict=True):
             lines.append(f"  {name:>16}: {row.tolist()}")
         return "\n".join(lines)

@@ -2,7 +2,9 @@
 
 Unit quantities are divided by a week of expected demand (per SKU for DC blocks,
 per location and SKU for location blocks), so 1.0 reads "a week of cover";
-everything is clipped to ``[-1, OBS_CLIP]``. Blocks, in order:
+everything is clipped to ``[-1, OBS_CLIP]``. The blocks that depend on the episode's
+seed alone are computed here once per episode (``exogenous``); the observation itself
+is written by the compiled ``allocsim.envs.engine.kernels.observe``. Blocks, in order:
 
 ========================  ======  ==================================================
 block                     shape   meaning
@@ -23,17 +25,12 @@ block                     shape   meaning
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
 from allocsim.envs.demand import DemandProfile, EpisodeDemand
 from allocsim.envs.network import Network
-
-if TYPE_CHECKING:
-    from allocsim.envs.model import SupplyChainModel
 
 OBS_CLIP = 10.0
 WEEK = 7.0
@@ -68,12 +65,6 @@ class ObservationLayout:
         self.dc_scale = np.maximum(rate.sum(axis=0), 0.1) * WEEK
         self.horizon = net.scenario.forecast.horizon
         self.notice = [(c, int(n)) for c, n in enumerate(net.advance_notice) if n > 0]
-        self.ages = np.arange(net.age_buckets, dtype=np.float64)
-        self._inv_dc = 1.0 / self.dc_scale
-        self._inv_loc = 1.0 / self.location_scale
-        self._inv_age = 1.0 / max(net.age_buckets - 1, 1)
-        self._forecast_to_orders = slice(self.blocks["forecast_now"].start, self.blocks["open_orders"].stop)
-        self._buffer = np.zeros(self.size)
         self._cached_episode: EpisodeDemand | None = None
         self._cached_blocks = np.zeros((0, 0))
 
@@ -94,7 +85,7 @@ class ObservationLayout:
             known += demand[period : period + notice + 1, :, :, channel].sum(axis=0)
         return known
 
-    def _exogenous(self, episode: EpisodeDemand) -> NDArray[np.float64]:
+    def exogenous(self, episode: EpisodeDemand) -> NDArray[np.float64]:
         """Forecast, open-order and calendar blocks for every period of an episode, scaled.
 
         They depend on the episode's seed only, so they are computed once per episode.
@@ -125,22 +116,3 @@ class ObservationLayout:
         )
         self._cached_episode, self._cached_blocks = episode, np.concatenate([blocks, calendar], axis=1)
         return self._cached_blocks
-
-    def build(self, m: SupplyChainModel) -> NDArray[np.float32]:
-        """The observation of the model ``m`` now."""
-        exogenous = self._exogenous(m.episode)[m.period]
-        out = self._buffer
-        b = self.blocks
-        dc_on_hand = m.dc.sum(axis=0)
-        on_hand = m.stock.sum(axis=0)
-        out[b["dc_on_hand"]] = dc_on_hand * self._inv_dc
-        out[b["dc_available"]] = np.maximum(dc_on_hand - self.net.safety_reserve, 0) * self._inv_dc
-        out[b["dc_on_order"]] = m.on_order * self._inv_dc
-        out[b["on_hand"]] = (on_hand * self._inv_loc).ravel()
-        out[b["inbound"]] = (m.inbound * self._inv_loc).ravel()
-        out[self._forecast_to_orders] = exogenous[: -5]
-        out[b["backlog"]] = (m.backlog.sum(axis=(0, 3)) * self._inv_loc).ravel()
-        age_sum = np.tensordot(self.ages, m.stock, axes=1)
-        out[b["avg_age"]] = (age_sum / np.maximum(on_hand, 1) * self._inv_age).ravel()
-        out[b["calendar"]] = exogenous[-5:]
-        return np.clip(out, -1.0, OBS_CLIP).astype(np.float32)

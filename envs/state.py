@@ -1,17 +1,16 @@
-"""A read-only snapshot of the model for rule-based policies (``env.unwrapped.state``)."""
+"""A read-only snapshot of the world for rule-based policies (``env.unwrapped.state``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.envs.engine.state import EngineState
 from allocsim.envs.network import Network
-
-if TYPE_CHECKING:
-    from allocsim.envs.model import SupplyChainModel
+from allocsim.envs.observation import ObservationLayout
+from allocsim.envs.replenishment import order_rule
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -39,20 +38,22 @@ class AllocationState:
     rule_orders: IntArray  # (S,) what the scenario's DC rule will order anyway
 
     @classmethod
-    def of(cls, model: SupplyChainModel, open_orders: FloatArray) -> AllocationState:
-        t = model.period
-        horizon = model.net.scenario.forecast.horizon
-        ctx = model.context()
+    def of(cls, net: Network, layout: ObservationLayout, state: EngineState, b: int = 0) -> AllocationState:
+        """Copy ``b`` of the engine ``state`` as seen by a rule."""
+        t = int(state.period[b])
+        dc_on_hand = state.dc[b].sum(axis=0)
+        on_order = state.on_order[b].copy()
+        rule = order_rule(net)(dc_on_hand + on_order)
         return cls(
-            net=model.net,
+            net=net,
             period=t,
-            dc_on_hand=model.dc.sum(axis=0),
-            dc_available=ctx.dc_available,
-            dc_on_order=model.on_order.copy(),
-            on_hand=ctx.location_on_hand,
-            inbound=model.inbound.copy(),
-            backlog=model.backlog.sum(axis=0),
-            forecast=model.episode.forecast[t : t + horizon].copy(),
-            open_orders=open_orders,
-            rule_orders=ctx.rule_orders,
+            dc_on_hand=dc_on_hand,
+            dc_available=np.maximum(dc_on_hand - net.safety_reserve, 0),
+            dc_on_order=on_order,
+            on_hand=state.stock[b].sum(axis=0),
+            inbound=state.inbound[b].copy(),
+            backlog=state.backlog[b].sum(axis=0),
+            forecast=state.forecast[b, t : t + layout.horizon].copy(),
+            open_orders=layout.open_orders(state.demand[b], t),
+            rule_orders=np.minimum(rule, net.supplier_capacity),
         )

@@ -17,10 +17,10 @@ def _named(values: np.ndarray, skus: tuple[str, ...], whole: bool) -> dict[str, 
 
 def planning_state(env: AllocationEnv) -> dict[str, Any]:
     """The JSON state of ``env`` now: stock, pipeline, backlog, known orders, ages and forecasts."""
-    net, state, model = env.network, env.state, env.model
+    net, state = env.network, env.state
     skus = net.skus
     ages = np.arange(net.age_buckets, dtype=np.float64)
-    avg_age = np.tensordot(ages, model.stock, axes=1) / np.maximum(state.on_hand, 1)
+    avg_age = np.tensordot(ages, env.get_state().stock[0], axes=1) / np.maximum(state.on_hand, 1)
     backlog = state.backlog.sum(axis=-1)
     locations = {}
     for i, name in enumerate(net.locations):

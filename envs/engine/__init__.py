@@ -1,1 +1,35 @@
-"""The batched engine: the world's state as one value and its period as compiled kernels."""
+"""The batched engine: the world's state as one value and its period as compiled kernels.
+
+numba's on-disk cache is checked against the file of each compiled function only, so a
+change in a kernel another file calls would leave a stale caller cached. The cache
+therefore lives in a folder named after a digest of every engine source file (under
+``$NUMBA_CACHE_DIR`` if set, else ``~/.cache/allocsim/numba``), set here before any
+kernel module is imported; it never lives in the source tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+
+def _source_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """Where the compiled kernels of this exact engine source are cached."""
+    base = os.environ.get("NUMBA_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    ) / "allocsim" / "numba"
+    return Path(base) / _source_digest()
+
+
+numba.config.CACHE_DIR = str(cache_dir())

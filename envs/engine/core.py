@@ -19,11 +19,12 @@ from allocsim.envs.demand import DemandProfile, sample_episode
 from allocsim.envs.engine import kernels
 from allocsim.envs.engine.kpis import episode_kpis
 from allocsim.envs.engine.log import decision_trims
-from allocsim.envs.engine.params import STEP_RECORD, EngineParams, build_params
+from allocsim.envs.engine.params import PERIOD_KPIS, EngineParams, build_params
 from allocsim.envs.engine.state import EngineState, allocate_state
 from allocsim.envs.guardrails import Trim
 from allocsim.envs.network import Network
 from allocsim.envs.observation import ObservationLayout
+from allocsim.envs.reward import COMPONENTS
 
 
 class BatchEngine:
@@ -47,7 +48,9 @@ class BatchEngine:
             1.0 / self.observation.location_scale,
         )
         n_exogenous = 3 * net.n_locations * net.n_skus + kernels.N_CALENDAR
-        self.state: EngineState = allocate_state(self.params, batch, n_exogenous, keep_log)
+        self.state: EngineState = allocate_state(
+            self.params, batch, net.scenario.forecast.horizon, n_exogenous, keep_log
+        )
         self.work = kernels.allocate_work(self.params, batch)
         self.obs = np.zeros((batch, self.observation.size), dtype=np.float32)
         self.batch = batch
@@ -56,12 +59,12 @@ class BatchEngine:
     def load_episode(self, b: int, seed: int) -> None:
         """Draw copy ``b``'s demand, forecasts and supplier leads from ``seed`` alone."""
         episode = sample_episode(self.profile, self.net, seed)
-        s, periods = self.state, self.net.periods
+        s = self.state
         s.seed[b] = seed
         s.demand[b] = episode.demand
-        s.forecast[b] = episode.forecast[:periods]
+        s.forecast[b] = episode.forecast
         s.supplier_lead[b] = episode.supplier_lead
-        s.exogenous[b] = self.observation._exogenous(episode)
+        s.exogenous[b] = self.observation.exogenous(episode)
 
     def reset_copies(self, copies: Sequence[int], seeds: Sequence[int]) -> None:
         """Start a new episode in each of ``copies`` on the matching seed; observations in ``obs``."""
@@ -85,12 +88,14 @@ class BatchEngine:
     def kpis(self, b: int) -> dict[str, Any]:
         return episode_kpis(self.net, self.state, b)
 
-    def decision_log(self, b: int) -> list[Trim]:
-        return decision_trims(self.state, b)
+    def decision_log(self, b: int, first: int = 0) -> list[Trim]:
+        return decision_trims(self.state, b, first)
 
-    def step_record(self, b: int) -> dict[str, float]:
-        """Reward components and headline KPIs of copy ``b``'s last closed period."""
-        return dict(zip(STEP_RECORD, self.state.step_record[b].tolist(), strict=True))
+    def step_record(self, b: int) -> tuple[dict[str, float], dict[str, float]]:
+        """(reward components, headline KPIs) of copy ``b``'s last closed period."""
+        values = self.state.step_record[b].tolist()
+        n = len(COMPONENTS)
+        return dict(zip(COMPONENTS, values[:n], strict=True)), dict(zip(PERIOD_KPIS, values[n:], strict=True))
 
     def units_accounted(self, b: int) -> tuple[int, int]:
         """(initial + received, on hand + in transit + sold + written off): equal always."""

@@ -45,47 +45,9 @@ def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: i
 
 
 @njit(cache=True)
-def dc_on_hand(s: EngineState, b: int, k: int) -> int:
-    total = 0
-    for a in range(s.dc.shape[1]):
-        total += s.dc[b, a, k]
-    return total
-
-
-@njit(cache=True)
-def location_on_hand(s: EngineState, b: int, loc: int, k: int) -> int:
-    total = 0
-    for a in range(s.stock.shape[1]):
-        total += s.stock[b, a, loc, k]
-    return total
-
-
-@njit(cache=True)
-def dc_available(p: EngineParams, s: EngineState, b: int, k: int) -> int:
-    """Available to allocate: DC on hand minus the safety reserve, never below zero."""
-    return max(dc_on_hand(s, b, k) - p.safety_reserve[k], 0)
-
-
-@njit(cache=True)
-def rule_order(p: EngineParams, s: EngineState, b: int, k: int) -> int:
-    """What the scenario's DC rule orders for SKU ``k`` (before supplier capacity)."""
-    position = dc_on_hand(s, b, k) + s.on_order[b, k]
-    if position <= p.order_below[k]:
-        return max(p.order_up_to[k] - position, 0)
-    return 0
-
-
-@njit(cache=True)
-def position_value(p: EngineParams, s: EngineState, b: int) -> float:
-    """Inventory at cost on hand, in transit and on order (for the working-capital cap)."""
-    n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
-    value = 0.0
-    for k in range(n_s):
-        units = dc_on_hand(s, b, k)
-        for loc in range(n_l):
-            units += location_on_hand(s, b, loc, k) + s.inbound[b, loc, k]
-        value += (units + s.on_order[b, k]) * p.unit_cost[k]
-    return value
+def dc_available(dc, reserve, k: int) -> int:  # type: ignore[no-untyped-def]
+    """Available to allocate of SKU ``k``: DC on hand ``dc`` (A, S) minus the safety reserve, >= 0."""
+    return max(dc[:, k].sum() - reserve[k], 0)
 
 
 @njit(cache=True)
@@ -122,12 +84,17 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     keep_log = s.log_allocation.shape[1] > 0
     alloc, transfers, orders, delay = w.allocation[b], w.transfers[b], w.orders[b], w.delay[b]
     on_hand, units_row, order = w.on_hand[b], w.units_row[b], w.order[b]
-    for loc in range(n_l):
-        for k in range(n_s):
-            on_hand[loc, k] = location_on_hand(s, b, loc, k)
+    dc, stock, inbound, on_order = s.dc[b], s.stock[b], s.inbound[b], s.on_order[b]
+    position_value = 0.0
+    for k in range(n_s):
+        units = dc[:, k].sum() + on_order[k]
+        for loc in range(n_l):
+            on_hand[loc, k] = stock[:, loc, k].sum()
+            units += on_hand[loc, k] + inbound[loc, k]
+        position_value += units * p.unit_cost[k]
     # whole units before guardrails
     for k in range(n_s):
-        largest_remainder_row(dc_available(p, s, b, k), alloc_frac[k], units_row, order)
+        largest_remainder_row(dc_available(dc, p.safety_reserve, k), alloc_frac[k], units_row, order)
         for loc in range(n_l):
             alloc[loc, k] = units_row[loc]
     for q in range(n_k):
@@ -139,8 +106,10 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
                     out_share += transfer_frac[r, k]
             transfers[q, k] = math.floor(transfer_frac[q, k] / max(out_share, 1.0) * on_hand[src, k])
             delay[q, k] = 0
-    for k in range(n_s):
-        orders[k] = np.rint(order_frac[k] * p.max_order[k]) + rule_order(p, s, b, k)
+    for k in range(n_s):  # the policy's order plus the DC rule's order-up-to
+        position = dc[:, k].sum() + on_order[k]
+        rule = max(p.order_up_to[k] - position, 0) if position <= p.order_below[k] else 0
+        orders[k] = np.rint(order_frac[k] * p.max_order[k]) + rule
     if keep_log:
         s.log_allocation[b, t, 0] = alloc
         s.log_transfers[b, t, 0] = transfers
@@ -149,7 +118,8 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     if not math.isnan(p.max_days_of_supply):
         for loc in range(n_l):
             for k in range(n_s):
-                ceiling = math.ceil(s.forecast[b, t, loc, k] * p.max_days_of_supply)
+                # a product like 0.28 x 25 = 7.000000000000001 must not round up to 8
+                ceiling = math.ceil(s.forecast[b, t, loc, k] * p.max_days_of_supply - 1e-9)
                 room = max(ceiling - on_hand[loc, k] - s.inbound[b, loc, k], 0)
                 alloc[loc, k] = min(alloc[loc, k], room)
     if keep_log:
@@ -194,7 +164,7 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     if keep_log:
         s.log_orders[b, t, 1] = orders
     if not math.isnan(p.working_capital_cap) and value > 0.0:
-        room = p.working_capital_cap - position_value(p, s, b)
+        room = p.working_capital_cap - position_value
         if value > room:
             for k in range(n_s):
                 orders[k] = math.floor(orders[k] * max(room, 0.0) / value)

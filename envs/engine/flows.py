@@ -14,41 +14,25 @@ from allocsim.envs.engine.state import EngineState
 
 # rows of EngineState.units and EngineState.totals used here
 RECEIVED, SOLD, WRITTEN_OFF = 1, 2, 3
-PAYABLES, PERIOD_SHIPPING, PERIOD_TRANSFER, PERIOD_WRITEOFF = 1, 9, 10, 11
+PAYABLES, PERIOD_SHIPPING, PERIOD_TRANSFER = 1, 9, 10
 HOLDING, SHIPPING, TRANSFER, WRITEOFF = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def write_off(p: EngineParams, s: EngineState, b: int, node: int, k: int, units: int) -> None:
-    """Expense ``units`` of SKU ``k`` at cost at ``node`` (L for the DC) in this period."""
-    value = units * p.unit_cost[k]
-    s.node_cost[b, WRITEOFF, node] += value
-    s.totals[b, PERIOD_WRITEOFF] += value
-    s.units[b, WRITTEN_OFF] += units
+def write_off(writeoff_open, counters, node: int, units: int, unit_cost: float) -> None:  # type: ignore[no-untyped-def]
+    """Expense ``units`` at ``unit_cost`` at ``node`` (L for the DC) in the open period (one copy's rows)."""
+    writeoff_open[node] += units * unit_cost
+    counters[WRITTEN_OFF] += units
 
 
 @njit(cache=True)
 def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, units: int) -> None:
     """Book ``units`` of age ``a`` arriving at location ``loc``; expired ones are written off."""
-    if p.has_shelf_life and p.expired[a, k]:
-        write_off(p, s, b, loc, k, units)
+    if p.expired[a, k]:
+        write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
     else:
         s.stock[b, a, loc, k] += units
     s.inbound[b, loc, k] -= units
-
-
-@njit(cache=True)
-def send(p: EngineParams, s: EngineState, b: int, age: int, loc: int, k: int, units: int, lead: int) -> None:
-    """Put ``units`` of age ``age`` in transit to ``loc``; they arrive ``lead`` periods from now."""
-    if units == 0:
-        return
-    s.inbound[b, loc, k] += units
-    aged = min(age + lead, p.n_ages - 1)
-    if lead == 0:
-        arrive(p, s, b, aged, loc, k, units)
-    else:
-        slot = (s.period[b] + lead) % p.transit_depth
-        s.transit[b, slot, aged, loc, k] += units
 
 
 @njit(cache=True)
@@ -68,13 +52,11 @@ def receive(p: EngineParams, s: EngineState, b: int) -> None:
     t = s.period[b]
     s.totals[b, PERIOD_SHIPPING] = 0.0
     s.totals[b, PERIOD_TRANSFER] = 0.0
-    s.totals[b, PERIOD_WRITEOFF] = 0.0
     for k in range(s.dc.shape[2]):
         units = s.dc_due[b, t, k]
         if units:
             book_purchase(p, s, b, k, units)
-    slot = t % p.transit_depth
-    ring = s.transit[b, slot]
+    ring = s.transit[b, t % p.transit_depth]
     for a in range(ring.shape[0]):
         for loc in range(ring.shape[1]):
             for k in range(ring.shape[2]):
@@ -96,15 +78,19 @@ def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyp
 
 @njit(cache=True)
 def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
-    """Ship the allocation (oldest stock to the first location first), transfer, order."""
+    """Ship the allocation (oldest stock to the first location first), transfer, order.
+
+    What leaves is aged by its lead time and put in the transit ring slot of its arrival
+    period; with lead time 0 it arrives at once.
+    """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     alloc, transfers, delay, orders = w.allocation[b], w.transfers[b], w.delay[b], w.orders[b]
+    t = s.period[b]
+    # moves[i] = (age, location, sku, units, lead) of everything leaving this period
+    moves, n_moves = w.moves[b], 0
     shipping = 0.0
     for loc in range(n_l):
-        units = 0
-        for k in range(n_s):
-            units += alloc[loc, k]
-        cost = units * p.shipping_cost[loc]
+        cost = alloc[loc].sum() * p.shipping_cost[loc]
         s.node_cost[b, SHIPPING, loc] += cost
         shipping += cost
     for k in range(n_s):
@@ -117,7 +103,9 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
                 take = min(wanted, s.dc[b, a, k])
                 s.dc[b, a, k] -= take
                 wanted -= take
-                send(p, s, b, a, loc, k, take, p.lead_time[loc])
+                n_moves = _move(moves, n_moves, a, loc, k, take, p.lead_time[loc])
+        if n_moves:
+            n_moves = _depart(p, s, b, moves, n_moves)
     s.totals[b, PERIOD_SHIPPING] = shipping
     taken = w.cohort[b]
     transfer_cost = 0.0
@@ -130,12 +118,12 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
             moved += transfers[q, k]
             take_oldest(s.stock[b, :, src, k], transfers[q, k], taken)
             for a in range(p.n_ages):
-                send(p, s, b, a, dst, k, taken[a], p.lane_lead[q] + delay[q, k])
+                n_moves = _move(moves, n_moves, a, dst, k, taken[a], p.lane_lead[q] + delay[q, k])
+            n_moves = _depart(p, s, b, moves, n_moves)
         cost = moved * p.lane_cost[q]
         s.node_cost[b, TRANSFER, src] += cost
         transfer_cost += cost
     s.totals[b, PERIOD_TRANSFER] = transfer_cost
-    t = s.period[b]
     lead = s.supplier_lead[b, t]
     for k in range(n_s):
         units = orders[k]
@@ -146,6 +134,29 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
             book_purchase(p, s, b, k, units)
         elif t + lead < p.periods:
             s.dc_due[b, t + lead, k] += units
+
+
+@njit(cache=True)
+def _move(moves, n: int, age: int, loc: int, k: int, units: int, lead: int) -> int:  # type: ignore[no-untyped-def]
+    """Append a departure to ``moves``; returns the new count."""
+    if units == 0:
+        return n
+    moves[n, 0], moves[n, 1], moves[n, 2], moves[n, 3], moves[n, 4] = age, loc, k, units, lead
+    return n + 1
+
+
+@njit(cache=True)
+def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # type: ignore[no-untyped-def]
+    """Put the ``n`` departures of ``moves`` in transit (or book them now if lead 0); returns 0."""
+    for i in range(n):
+        age, loc, k, units, lead = moves[i, 0], moves[i, 1], moves[i, 2], moves[i, 3], moves[i, 4]
+        s.inbound[b, loc, k] += units
+        aged = min(age + lead, p.n_ages - 1)
+        if lead == 0:
+            arrive(p, s, b, aged, loc, k, units)
+        else:
+            s.transit[b, (s.period[b] + lead) % p.transit_depth, aged, loc, k] += units
+    return 0
 
 
 @njit(cache=True)

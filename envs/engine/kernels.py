@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from allocsim.envs.engine.decide import dc_available, dc_on_hand, decide
+from allocsim.envs.engine.decide import dc_available, decide
 from allocsim.envs.engine.flows import dispatch, receive
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
@@ -38,6 +38,7 @@ class Work(NamedTuple):
     scratch: NDArray[np.int64]  # (B, L, S)
     incoming: NDArray[np.int64]  # (B, L, S)
     cohort: NDArray[np.int64]  # (B, A)
+    moves: NDArray[np.int64]  # (B, L + A + 1, 5) departures of one SKU: age, location, sku, units, lead
     served: NDArray[np.int64]  # (B, L, S, C)
     lost: NDArray[np.int64]  # (B, L, S, C)
     markdown: NDArray[np.float64]  # (B, L, S, C)
@@ -55,6 +56,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         allocation=ints(n_l, n_s), transfers=ints(p.n_lanes, n_s), orders=ints(n_s),
         delay=ints(p.n_lanes, n_s), on_hand=ints(n_l, n_s), units_row=ints(n_l + 1), order=ints(n_l + 1),
         headroom=ints(n_l), scratch=ints(n_l, n_s), incoming=ints(n_l, n_s), cohort=ints(p.n_ages),
+        moves=ints(n_l + p.n_ages + 1, 5),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
     )
@@ -68,8 +70,9 @@ def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: igno
     exo = s.exogenous[b, t]
     n_exo = exo.shape[0] - N_CALENDAR
     for k in range(n_s):
-        out[k] = min(max(dc_on_hand(s, b, k) * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
-        out[k + n_s] = min(max(dc_available(p, s, b, k) * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
+        out[k] = min(max(s.dc[b, :, k].sum() * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
+        out[k + n_s] = min(max(dc_available(s.dc[b], p.safety_reserve, k) * p.inv_dc_scale[k], OBS_LOW),
+                           OBS_HIGH)
         out[k + 2 * n_s] = min(max(s.on_order[b, k] * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
     i = 3 * n_s
     size = n_l * n_s
@@ -127,6 +130,7 @@ def reset_copy(p: EngineParams, s: EngineState, b: int, obs) -> None:  # type: i
     s.totals[b] = 0.0
     s.flows[b] = 0.0
     s.node_cost[b] = 0.0
+    s.writeoff_open[b] = 0.0
     s.node_value[b] = 0.0
     s.contract_penalty[b] = 0.0
     s.age_units[b] = 0
@@ -147,11 +151,20 @@ def _period(p: EngineParams, s: EngineState, w: Work, b: int, alloc_frac, transf
 
 
 @njit(cache=True)
-def run_period(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
-    """Decide, dispatch, serve and close the current period of copy 0 (the single env)."""
+def run_period(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
+    """Decide, dispatch, serve and close the current period of copy 0 (the single env); after the
+    last period, observe the closed state."""
     _period(p, s, w, 0, alloc_frac[0], transfer_frac[0], order_frac[0])
     if s.period[0] == p.periods - 1:
         s.done[0] = True
+        observe(p, s, 0, obs[0])
+
+
+@njit(cache=True)
+def preview(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
+    """Whole units copy 0 would carry out now, into ``w``, without stepping (the log row of the
+    current period is rewritten by the real step)."""
+    decide(p, s, w, 0, alloc_frac[0], transfer_frac[0], order_frac[0])
 
 
 @njit(cache=True)

@@ -17,12 +17,12 @@ _STAGES = (
 )
 
 
-def decision_trims(state: EngineState, b: int) -> list[Trim]:
-    """Every guardrail trim of copy ``b``'s episode so far (empty when the log is not kept)."""
+def decision_trims(state: EngineState, b: int, first: int = 0) -> list[Trim]:
+    """Guardrail trims of copy ``b`` from period ``first`` to the last closed one (none without a log)."""
     trims: list[Trim] = []
     if state.log_allocation.shape[1] == 0:
         return trims
-    for period in range(int(state.closes[b])):
+    for period in range(first, int(state.closes[b])):
         for rule, part, name, before, after in _STAGES:
             stages = getattr(state, name)[b, period]
             if (stages[before] != stages[after]).any():

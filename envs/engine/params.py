@@ -20,9 +20,10 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
-#: Columns of the per-step record the kernels write for each copy (components then KPIs).
-STEP_RECORD = (*COMPONENTS, "units_requested", "units_fulfilled", "lost_sales_units", "revenue",
-               "profit", "inventory_value")
+#: Headline KPIs of one period, written after the reward components in each copy's step record.
+PERIOD_KPIS = ("units_requested", "units_fulfilled", "lost_sales_units", "revenue", "profit",
+               "inventory_value")
+STEP_RECORD_SIZE = len(COMPONENTS) + len(PERIOD_KPIS)
 N_CALENDAR = 5
 
 
@@ -166,4 +167,4 @@ def build_params(
     )
 
 
-__all__ = ["BIG", "N_CALENDAR", "STEP_RECORD", "EngineParams", "build_params"]
+__all__ = ["BIG", "N_CALENDAR", "PERIOD_KPIS", "STEP_RECORD_SIZE", "EngineParams", "build_params"]

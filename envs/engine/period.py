@@ -16,8 +16,8 @@ from allocsim.envs.engine.flows import (
     HOLDING,
     PERIOD_SHIPPING,
     PERIOD_TRANSFER,
-    PERIOD_WRITEOFF,
     SOLD,
+    WRITEOFF,
     age_cohorts,
     take_oldest,
     write_off,
@@ -176,11 +176,12 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
             for k in range(n_s):
                 if p.expired[a, k]:
                     if s.dc[b, a, k]:
-                        write_off(p, s, b, n_l, k, s.dc[b, a, k])
+                        write_off(s.writeoff_open[b], s.units[b], n_l, s.dc[b, a, k], p.unit_cost[k])
                         s.dc[b, a, k] = 0
                     for loc in range(n_l):
                         if s.stock[b, a, loc, k]:
-                            write_off(p, s, b, loc, k, s.stock[b, a, loc, k])
+                            units = s.stock[b, a, loc, k]
+                            write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
                             s.stock[b, a, loc, k] = 0
     location_units = w.on_hand[b]
     holding = 0.0
@@ -273,7 +274,10 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     s.totals[b, IMBALANCE] += _imbalance(s, b, t, location_units)
     s.closes[b] = t + 1
     costs = holding + s.totals[b, PERIOD_SHIPPING] + s.totals[b, PERIOD_TRANSFER]
-    costs += s.totals[b, PERIOD_WRITEOFF]
+    for node in range(n_l + 1):  # the period's write-offs, booked now that it closes
+        costs += s.writeoff_open[b, node]
+        s.node_cost[b, WRITEOFF, node] += s.writeoff_open[b, node]
+        s.writeoff_open[b, node] = 0.0
     profit = revenue - cogs - costs - shortage + salvage
     record = s.step_record[b]
     record[0] = profit

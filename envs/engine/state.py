@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.envs.engine.params import STEP_RECORD, EngineParams
+from allocsim.envs.engine.params import STEP_RECORD_SIZE, EngineParams
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -29,7 +29,7 @@ FLOWS = ("units_requested", "units_fulfilled", "lost_sales_units", "backorder_un
 NODE_COSTS = ("holding_cost", "shipping_cost", "transfer_cost", "writeoff_cost")
 #: Entries of ``totals``.
 TOTALS = ("receivables", "payables", "contract_due", "contract_met", "transit_value", "working_capital",
-          "imbalance", "salvage", "reward", "period_shipping", "period_transfer", "period_writeoff")
+          "imbalance", "salvage", "reward", "period_shipping", "period_transfer")
 #: Stages kept per period in the decision log: proposed, then after each guardrail.
 LOG_STAGES = 3
 
@@ -53,16 +53,17 @@ class EngineState(NamedTuple):
     cash_out_due: FloatArray  # (B, span)
     totals: FloatArray  # (B, len(TOTALS))
     flows: FloatArray  # (B, len(FLOWS), L, C)
-    node_cost: FloatArray  # (B, 4, L + 1)
+    node_cost: FloatArray  # (B, 4, L + 1) over closed periods
+    writeoff_open: FloatArray  # (B, L + 1) write-offs of the open period, booked at its close
     node_value: FloatArray  # (B, L + 1) inventory value at cost summed over closes
     contract_penalty: FloatArray  # (B, C)
     age_units: IntArray  # (B, A) units by age summed over closes
-    step_record: FloatArray  # (B, len(STEP_RECORD)) of the last period closed
+    step_record: FloatArray  # (B, STEP_RECORD_SIZE) reward components, then PERIOD_KPIS, of the last close
     log_allocation: IntArray  # (B, T or 0, 3, L, S)
     log_transfers: IntArray  # (B, T or 0, 3, K, S)
     log_orders: IntArray  # (B, T or 0, 3, S)
     demand: IntArray  # (B, T, L, S, C)
-    forecast: FloatArray  # (B, T, L, S) the forecast rate the guardrails see
+    forecast: FloatArray  # (B, T + H, L, S) the noisy forecast rates the policy sees
     supplier_lead: IntArray  # (B, T)
     exogenous: FloatArray  # (B, T, n) scaled forecast, open-order and calendar blocks
 
@@ -91,8 +92,11 @@ class EngineState(NamedTuple):
             mine[...] = theirs
 
 
-def allocate_state(p: EngineParams, batch: int, n_exogenous: int, keep_log: bool) -> EngineState:
-    """Zeroed arrays for ``batch`` copies; ``keep_log`` keeps the per-period decision log."""
+def allocate_state(
+    p: EngineParams, batch: int, horizon: int, n_exogenous: int, keep_log: bool
+) -> EngineState:
+    """Zeroed arrays for ``batch`` copies (forecasts ``horizon`` periods past the end); ``keep_log``
+    keeps the per-period decision log."""
     n_l, n_s, n_c = p.shape
     t, a, k = p.periods, p.n_ages, p.n_lanes
     t_log = t if keep_log else 0
@@ -121,15 +125,16 @@ def allocate_state(p: EngineParams, batch: int, n_exogenous: int, keep_log: bool
         totals=floats(len(TOTALS)),
         flows=floats(len(FLOWS), n_l, n_c),
         node_cost=floats(len(NODE_COSTS), n_l + 1),
+        writeoff_open=floats(n_l + 1),
         node_value=floats(n_l + 1),
         contract_penalty=floats(n_c),
         age_units=ints(a),
-        step_record=floats(len(STEP_RECORD)),
+        step_record=floats(STEP_RECORD_SIZE),
         log_allocation=ints(t_log, LOG_STAGES, n_l, n_s),
         log_transfers=ints(t_log, LOG_STAGES, k, n_s),
         log_orders=ints(t_log, LOG_STAGES, n_s),
         demand=ints(t, n_l, n_s, n_c),
-        forecast=floats(t, n_l, n_s),
+        forecast=floats(t + horizon, n_l, n_s),
         supplier_lead=ints(t),
         exogenous=floats(t, n_exogenous),
     )

@@ -20,8 +20,9 @@ from allocsim.agents.export import ExportGraph, export_run, policy_card
 from allocsim.agents.inference import OnnxPolicy, largest_remainder
 from allocsim.agents.policy import load_learned
 from allocsim.agents.state_input import observation, parse_state
-from allocsim.envs.actions import largest_remainder as env_largest_remainder
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.engine.decide import largest_remainder_row
+from allocsim.envs.replenishment import order_rule
 from allocsim.experiments.planning_state import planning_state
 
 
@@ -92,13 +93,13 @@ def test_onnx_matches_sb3_on_rollouts_to_the_unit(exported: tuple[Path, Path, st
         parsed = parse_state(json.loads(json.dumps(state)), policy.card)
         np.testing.assert_allclose(observation(parsed, policy.card), observations[i], atol=1e-6)
         decision = policy.decide_arrays(parsed)
-        ctx = replay.model.context()
-        layout = replay.action_layout
-        want = layout.to_units(layout.fractions(np.clip(sb3_action[i].astype(np.float64), -1, 1)), ctx)
+        want = replay.preview(sb3_action[i], guardrails=False)
+        world = replay.state
+        rule_orders = order_rule(replay.network)(world.dc_on_hand + world.dc_on_order)
         np.testing.assert_array_equal(decision.allocation, want.allocation)
         np.testing.assert_array_equal(decision.transfers, want.transfers)
-        np.testing.assert_array_equal(decision.orders, want.orders - ctx.rule_orders)
-        assert (decision.allocation.sum(axis=0) + decision.keep_at_dc == ctx.dc_available).all()
+        np.testing.assert_array_equal(decision.orders, want.orders - rule_orders)
+        assert (decision.allocation.sum(axis=0) + decision.keep_at_dc == world.dc_available).all()
         _, _, terminated, _, _ = replay.step(env.action_space.sample())
         if terminated:
             replay.reset(seed=40001)
@@ -159,7 +160,10 @@ def test_runtime_rounding_is_the_env_rounding(totals: list[int], weights: list[f
     w = np.array(weights[: len(totals) * width]).reshape(len(totals), width) + 1e-9
     fractions = w / w.sum(axis=1, keepdims=True)
     got = largest_remainder(total, fractions)
-    np.testing.assert_array_equal(got, env_largest_remainder(total, fractions))
+    env_split, order = np.zeros_like(got), np.zeros(width, dtype=np.int64)
+    for i in range(len(total)):  # the env's compiled split, row by row
+        largest_remainder_row(int(total[i]), np.ascontiguousarray(fractions[i]), env_split[i], order)
+    np.testing.assert_array_equal(got, env_split)
     np.testing.assert_array_equal(got.sum(axis=1), total)
     assert (got >= 0).all()
 
@@ -198,11 +202,10 @@ def test_every_exportable_algorithm_matches_sb3(algo: str, tmp_path: Path) -> No
     replay.reset(seed=40007)
     env.action_space.seed(40007)
     for i, state in enumerate(states):
-        ctx = replay.model.context()
+        world = replay.state
         decision = policy.decide_arrays(parse_state(state, policy.card))
-        layout = replay.action_layout
-        units = layout.to_units(layout.fractions(np.clip(want[i].astype(np.float64), -1, 1)), ctx)
+        units = replay.preview(want[i], guardrails=False)
         np.testing.assert_array_equal(decision.allocation, units.allocation)
-        assert (decision.keep_at_dc + decision.allocation.sum(axis=0) == ctx.dc_available).all()
-        assert (ctx.dc_available <= np.maximum(replay.model.dc.sum(axis=0) - [5, 3], 0)).all()
+        assert (decision.keep_at_dc + decision.allocation.sum(axis=0) == world.dc_available).all()
+        assert (world.dc_available <= np.maximum(world.dc_on_hand - [5, 3], 0)).all()
         replay.step(env.action_space.sample())

@@ -14,7 +14,6 @@ from allocsim.baselines.demand_pmf import lane_pmf, location_period
 from allocsim.baselines.registry import make_policy, rule_names
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import DemandProfile, sample_episode
-from allocsim.envs.guardrails import DecisionLog
 from allocsim.envs.scenario import preset_names
 from allocsim.experiments.evaluation import run_episode
 
@@ -59,11 +58,11 @@ def _replayed(name: str, rule: str, seed: int) -> tuple[float, float]:
     ships, orders, done = [], [], False
     while not done:
         action, _ = policy.predict(obs)
-        decision = e.action_layout.decode(action, e.model.context(), e.model.period, DecisionLog())
+        decision = e.preview(action)
         ships.append(decision.allocation)
         orders.append(decision.orders)
         obs, _, done, _, _ = e.step(action)
-    plan = build(e.network, e.model.episode)
+    plan = build(e.network, sample_episode(e.profile, e.network, seed))
     plan.lp.fix(plan.ship, np.array(ships))
     if plan.orders:
         plan.lp.fix(plan.order, np.array(orders))

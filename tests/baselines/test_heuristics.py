@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from allocsim.baselines.common import fill_level, ration, round_columns, window_demand
 from allocsim.baselines.registry import POLICIES, make_policy, rule_names
 from allocsim.envs.allocation_env import AllocationEnv
-from allocsim.envs.guardrails import DecisionLog
 from allocsim.envs.scenario import preset_names
 from allocsim.experiments.evaluation import run_episode
 
@@ -54,7 +53,7 @@ def test_units_requested_are_the_same_for_every_policy(
 @pytest.mark.parametrize("scenario", ["retail-medium", "omnichannel-transfers"])
 def test_myopic_lp_respects_stock_and_capacity(scenario: str) -> None:
     env = AllocationEnv(scenario)
-    net, layout = env.network, env.action_layout
+    net = env.network
     policy = make_policy("myopic-lp", env)
     obs, _ = env.reset(seed=3)
     done = False
@@ -63,7 +62,7 @@ def test_myopic_lp_respects_stock_and_capacity(scenario: str) -> None:
         state = env.state
         planned, transfers, _ = policy.decide(state)
         action, _ = policy.predict(obs)
-        decision = layout.decode(action, env.model.context(), state.period, DecisionLog())
+        decision = env.preview(action)
         alloc = decision.allocation
         assert np.array_equal(alloc, planned), "encode/decode changed the LP's allocation"
         assert (alloc >= 0).all() and (alloc.sum(axis=0) <= state.dc_available).all()

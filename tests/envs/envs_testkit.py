@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.engine.state import EngineState
+from allocsim.envs.network import Network
 from allocsim.envs.scenario import preset_names
 
 PRESETS = preset_names()
@@ -62,21 +64,28 @@ def make_action(
 
 
 def check_state(env: AllocationEnv) -> None:
-    """Invariants that hold whenever the policy can observe the model."""
-    model = env.model
-    initial_and_received, accounted = model.units_accounted()
-    assert initial_and_received == accounted, (
-        f"period {model.period}: initial + received {initial_and_received} != "
-        f"on hand + in transit + sold + written off {accounted}"
+    """Invariants that hold whenever the policy can observe the world."""
+    check_copy(env.get_state(), 0, env.network)
+
+
+def check_copy(state: EngineState, b: int, net: Network) -> None:
+    """Conservation, no negative stock and capacity for copy ``b`` of an engine state."""
+    period = int(state.period[b])
+    initial, received, sold, written_off = (int(x) for x in state.units[b])
+    held = int(state.dc[b].sum() + state.stock[b].sum() + state.inbound[b].sum())
+    assert initial + received == held + sold + written_off, (
+        f"period {period}: initial + received {initial + received} != "
+        f"on hand + in transit + sold + written off {held + sold + written_off}"
     )
-    for name in ("dc", "stock", "inbound", "backlog", "on_order"):
-        arr = getattr(model, name)
-        assert (arr >= 0).all(), f"period {model.period}: negative entries in {name}: {arr.min()}"
-    occupied = model.stock.sum(axis=(0, 2)) + model.inbound.sum(axis=1)
-    over = occupied > env.network.capacity
+    assert state.transit[b].sum() == state.inbound[b].sum(), f"period {period}: transit ring != inbound"
+    for name in ("dc", "stock", "inbound", "backlog", "on_order", "transit"):
+        arr = getattr(state, name)[b]
+        assert (arr >= 0).all(), f"period {period}: negative entries in {name}: {arr.min()}"
+    occupied = state.stock[b].sum(axis=(0, 2)) + state.inbound[b].sum(axis=1)
+    over = occupied > net.capacity
     assert not over.any(), (
-        f"period {model.period}: on hand + inbound {occupied[over]} above capacity "
-        f"{env.network.capacity[over]} at {np.array(env.network.locations)[over]}"
+        f"period {period}: on hand + inbound {occupied[over]} above capacity "
+        f"{net.capacity[over]} at {np.array(net.locations)[over]}"
     )
 
 

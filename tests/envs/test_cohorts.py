@@ -1,4 +1,8 @@
-"""FIFO age cohorts, the largest-remainder split and the action encode/decode round trip."""
+"""FIFO age cohorts, the largest-remainder split and the action encode/decode round trip.
+
+The cohort and split functions are the engine's compiled kernels (age on the FIRST axis);
+the round trip decodes through the env (``preview``), the one decode there is.
+"""
 
 from __future__ import annotations
 
@@ -8,43 +12,41 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from allocsim.envs import cohorts as age_first
-from allocsim.envs.actions import ActionLayout, largest_remainder
-from allocsim.envs.guardrails import DecisionContext, DecisionLog
-from allocsim.envs.network import Network
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.engine.decide import largest_remainder_row
+from allocsim.envs.engine.flows import age_cohorts, take_oldest
 from allocsim.envs.scenario import scenario_from_dict
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
-class cohorts:  # stands in for the module under test
-    """The library keeps age on the FIRST axis; these tests read naturally with age last.
-
-    Each wrapper hands the library a moved-axis view (so in-place updates reach the
-    caller's array) and moves the age axis of any result back to the end.
-    """
+class cohorts:  # stands in for the kernels under test
+    """The kernels keep age on the FIRST axis and take one position at a time; these tests read
+    naturally with age last and several positions, so each wrapper loops and moves axes."""
 
     @staticmethod
     def take_oldest(stock, quantity):
-        return np.moveaxis(age_first.take_oldest(np.moveaxis(stock, -1, 0), quantity), 0, -1)
-
-    @staticmethod
-    def split_oldest(dc, shipments):
-        return np.moveaxis(age_first.split_oldest(np.moveaxis(dc, -1, 0), shipments), 0, -1)
+        taken = np.zeros_like(stock)
+        for idx in np.ndindex(stock.shape[:-1]):
+            row = np.ascontiguousarray(stock[idx])
+            take_oldest(row, int(quantity[idx]), taken[idx])
+            stock[idx] = row
+        return taken
 
     @staticmethod
     def age_in_place(stock):
-        age_first.age_in_place(np.moveaxis(stock, -1, 0))
+        moved = np.ascontiguousarray(np.moveaxis(stock, -1, 0))
+        age_cohorts(moved)
+        stock[...] = np.moveaxis(moved, 0, -1)
 
-    @staticmethod
-    def aged_by(stock, periods):
-        return np.moveaxis(age_first.aged_by(np.moveaxis(stock, -1, 0), periods), 0, -1)
 
-    @staticmethod
-    def remove_expired(stock, mask):
-        moved = np.moveaxis(stock, -1, 0)
-        mask_first = np.moveaxis(np.broadcast_to(mask, stock.shape), -1, 0)
-        return age_first.remove_expired(moved, mask_first)
+def largest_remainder(total, fractions):
+    """The kernel's split applied row by row."""
+    out = np.zeros(fractions.shape, dtype=np.int64)
+    order = np.zeros(fractions.shape[1], dtype=np.int64)
+    for i in range(len(total)):
+        largest_remainder_row(int(total[i]), np.ascontiguousarray(fractions[i]), out[i], order)
+    return out
 
 
 def int_arrays(shape, high=30):
@@ -107,48 +109,6 @@ def test_take_oldest_on_more_leading_axes(stock, data):
     assert_oldest_first(taken, stock)
 
 
-# ------------------------------------------------------------------- split_oldest
-@st.composite
-def dc_and_shipments(draw):
-    skus = draw(st.integers(1, 3))
-    ages = draw(st.integers(2, 6))
-    dests = draw(st.integers(1, 4))
-    dc = draw(int_arrays((skus, ages)))
-    shipments = np.zeros((dests, skus), dtype=np.int64)
-    for s in range(skus):
-        budget = int(dc[s].sum())
-        for d in range(dests):
-            shipments[d, s] = draw(st.integers(0, budget))
-            budget -= shipments[d, s]
-    return dc, shipments
-
-
-def test_split_oldest_by_hand():
-    dc = np.array([[4, 0, 3]])  # 3 units of age 2 (oldest), 4 of age 0
-    shipped = cohorts.split_oldest(dc, np.array([[2], [3]]))
-    assert shipped[0].tolist() == [[0, 0, 2]]  # destination 0 gets the oldest
-    assert shipped[1].tolist() == [[2, 0, 1]]
-    assert dc.tolist() == [[2, 0, 0]]
-
-
-@SETTINGS
-@given(dc_and_shipments())
-def test_split_oldest_conserves_and_orders_destinations(case):
-    dc, shipments = case
-    original = dc.copy()
-    shipped = cohorts.split_oldest(dc, shipments)
-    assert shipped.shape == (shipments.shape[0], *dc.shape)
-    assert (shipped >= 0).all() and (dc >= 0).all()
-    np.testing.assert_array_equal(shipped.sum(axis=0) + dc, original)
-    np.testing.assert_array_equal(shipped.sum(axis=-1), shipments)
-    for s in range(dc.shape[0]):
-        # every shipped unit is at least as old as every unit left behind ...
-        assert_oldest_first(shipped[:, s].sum(axis=0), dc[s])
-        # ... and destination d gets units at least as old as destination d + 1
-        for d in range(shipments.shape[0] - 1):
-            assert_oldest_first(shipped[d, s], shipped[d + 1 :, s].sum(axis=0))
-
-
 # ------------------------------------------------------------ aging and expiry
 @SETTINGS
 @given(int_arrays((3, 6)))
@@ -165,32 +125,6 @@ def test_age_in_place_with_two_buckets():
     stock = np.array([[3, 4]])
     cohorts.age_in_place(stock)
     assert stock.tolist() == [[0, 7]]
-
-
-@SETTINGS
-@given(int_arrays((2, 3, 5)), st.integers(0, 8))
-def test_aged_by_equals_repeated_aging(stock, periods):
-    original = stock.copy()
-    out = cohorts.aged_by(stock, periods)
-    np.testing.assert_array_equal(stock, original)  # input untouched
-    assert out is not stock
-    expected = original.copy()
-    for _ in range(periods):
-        cohorts.age_in_place(expected)
-    np.testing.assert_array_equal(out, expected)
-    assert out.sum() == original.sum()
-
-
-@SETTINGS
-@given(int_arrays((4, 3, 6)), hnp.arrays(np.bool_, (3, 6)))
-def test_remove_expired(stock, mask):
-    original = stock.copy()
-    removed = cohorts.remove_expired(stock, mask)
-    assert removed.shape == (4, 3)
-    np.testing.assert_array_equal(removed, np.where(mask, original, 0).sum(axis=-1))
-    assert (stock[:, mask] == 0).all()
-    np.testing.assert_array_equal(stock[:, ~mask], original[:, ~mask])
-    assert stock.sum() + removed.sum() == original.sum()
 
 
 # ------------------------------------------------------------- largest remainder
@@ -232,7 +166,7 @@ LOCATIONS = [f"l{i}" for i in range(11)]
 
 
 @pytest.fixture(scope="module")
-def layout():
+def env():
     data = {
         "name": "round-trip",
         "periods": 5,
@@ -241,19 +175,17 @@ def layout():
         "locations": [{"name": n, "channels": ["c"]} for n in LOCATIONS],  # no capacity
         "demand": {"streams": [{"mean": 1.0}]},
     }
-    return ActionLayout(Network.compile(scenario_from_dict(data)))
+    return AllocationEnv(scenario_from_dict(data))
 
 
-def _context(dc_available):
-    n_l, n_s = len(LOCATIONS), len(SKUS)
-    return DecisionContext(
-        dc_available=dc_available,
-        location_on_hand=np.zeros((n_l, n_s), dtype=np.int64),
-        location_inbound=np.zeros((n_l, n_s), dtype=np.int64),
-        forecast_rate=np.ones((n_l, n_s)),
-        network_value=0.0,
-        rule_orders=np.zeros(n_s, dtype=np.int64),
-    )
+def _decode(env, action, dc_available):
+    """The env's whole units for ``action`` with ``dc_available`` units at the DC (all of age 0)."""
+    env.reset(seed=0)
+    state = env.get_state()
+    state.dc[0] = 0
+    state.dc[0, 0] = dc_available
+    env.set_state(state)
+    return env.preview(action)
 
 
 @settings(max_examples=100, deadline=None)
@@ -261,36 +193,35 @@ def _context(dc_available):
     st.data(),
     st.integers(0, 5_000),
 )
-def test_encode_then_decode_gives_back_a_feasible_allocation(layout, data, high):
+def test_encode_then_decode_gives_back_a_feasible_allocation(env, data, high):
     n_l, n_s = len(LOCATIONS), len(SKUS)
     # per SKU: units for each location and a remainder kept at the DC
     parts = data.draw(hnp.arrays(np.int64, (n_s, n_l + 1), elements=st.integers(0, high)))
     allocation = parts[:, :-1].T.copy()  # (L, S)
     dc_available = parts.sum(axis=1)
-    action = layout.encode(allocation, dc_available)
-    assert action.dtype == np.float32 and action.shape == (layout.size,)
+    action = env.action_layout.encode(allocation, dc_available)
+    assert action.dtype == np.float32 and action.shape == (env.action_layout.size,)
     assert (action >= -1).all() and (action <= 1).all()
-    log = DecisionLog()
-    decision = layout.decode(action, _context(dc_available), 0, log)
+    decision = _decode(env, action, dc_available)
     np.testing.assert_array_equal(decision.allocation, allocation)
-    assert log.trims == []
+    np.testing.assert_array_equal(env.preview(action, guardrails=False).allocation, allocation)
 
 
-def test_keep_everything_decodes_to_no_shipment(layout):
+def test_keep_everything_decodes_to_no_shipment(env):
     dc_available = np.array([5, 0, 7, 1, 100])
-    action = -np.ones(layout.size, dtype=np.float32)
-    decision = layout.decode(action, _context(dc_available), 0, DecisionLog())
+    action = -np.ones(env.action_layout.size, dtype=np.float32)
+    decision = _decode(env, action, dc_available)
     assert not decision.allocation.any()
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.data())
-def test_encode_of_too_much_never_decodes_to_more_than_available(layout, data):
+def test_encode_of_too_much_never_decodes_to_more_than_available(env, data):
     n_l, n_s = len(LOCATIONS), len(SKUS)
     allocation = data.draw(hnp.arrays(np.int64, (n_l, n_s), elements=st.integers(0, 500)))
     dc_available = data.draw(hnp.arrays(np.int64, (n_s,), elements=st.integers(0, 500)))
-    action = layout.encode(allocation, dc_available)
-    decision = layout.decode(action, _context(dc_available), 0, DecisionLog())
+    action = env.action_layout.encode(allocation, dc_available)
+    decision = _decode(env, action, dc_available)
     assert (decision.allocation >= 0).all()
     assert (decision.allocation.sum(axis=0) <= dc_available).all()
     feasible = allocation.sum(axis=0) <= dc_available

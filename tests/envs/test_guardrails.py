@@ -184,12 +184,6 @@ def test_max_days_of_supply_lets_an_allocation_up_to_the_ceiling_through() -> No
     assert _ints(env.state.dc_on_hand) == [12]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suspected bug: ceil(forecast_rate * days) is taken on the float product, and "
-    "0.28 * 25 = 7.000000000000001 in binary floating point, so the ceiling is 8 units, "
-    "i.e. 8 / 0.28 = 28.6 periods of forecast instead of at most 25",
-)
 def test_max_days_of_supply_ceiling_of_a_whole_number_of_units() -> None:
     env = _env(_days_of_supply_scenario(mean_a=0.28, mean_b=0.0, days=25))
     # a: 25 periods of 0.28 units are 7 units, ceil(7) = 7; room 7 - 1 on hand = 6.
@@ -328,12 +322,6 @@ def test_supplier_capacity_caps_a_base_stock_order() -> None:
     assert (state.period, _ints(state.dc_on_hand), _ints(state.dc_on_order)) == (2, [40, 10], [30, 0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suspected bug: DecisionContext.rule_orders is already capped at supplier capacity "
-    "(SupplyChainModel.context), so apply_guardrails never sees the rule's 90 and writes no "
-    "supplier_capacity row, although every trim should be written to the decision log",
-)
 def test_supplier_capacity_logs_a_capped_base_stock_order() -> None:
     env = _env(_supplier_scenario(BASE_STOCK_100))
     # as above: the rule orders 100 - 10 = 90, the supplier delivers at most 30.

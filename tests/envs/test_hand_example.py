@@ -1,7 +1,7 @@
 """Three periods computed by hand, to the unit and the cent.
 
 Demand is replayed from a CSV written to ``tmp_path`` and the forecast has no noise,
-so nothing is random. Order inside a period (see ``allocsim.envs.model``): receipts
+so nothing is random. Order inside a period (see ``allocsim.envs.engine``): receipts
 due now are booked, the decision is dispatched (lead time 0 arrives at once), demand
 is served from on-hand stock, then the close charges holding on what is on hand at
 the DC and at the locations (not in transit), ages stock and, at the last close,
@@ -63,9 +63,8 @@ def test_one_store_with_lead_time_one(tmp_path):
         supplier={"replenishment": {"rule": "none"}, "lead_time": {"kind": "fixed", "periods": 1},
                   "inbound_schedule": [{"period": 1, "sku": "w", "quantity": 5}]},
     )
-    model = env.model
     env.reset(seed=0)
-    assert model.dc.sum() == 10 and model.stock.sum() == 4
+    assert env.get_state().dc.sum() == 10 and env.get_state().stock.sum() == 4
 
     # period 0: no receipts. Ship 6 (arrives at period 1): DC 10 - 6 = 4, in transit 6,
     # shipping 6 x 0.30 = 1.80. Demand 3 from the shop's 4: sold 3, lost 0, shop 1.
@@ -88,7 +87,8 @@ def test_one_store_with_lead_time_one(tmp_path):
     # Ship 2 (arrive at period 2): DC 7, in transit 2, shipping 0.60.
     # Demand 6 from 7: sold 6, shop 1. revenue 150, cogs 60.
     # Holding: (shop 1 + DC 7) x 0.50 = 4.00. profit 150 - 60 - 4.00 - 0.60 = 85.40
-    assert model.stock.sum() == 7 and model.dc.sum() == 9 and model.inbound.sum() == 0
+    world = env.get_state()
+    assert world.stock.sum() == 7 and world.dc.sum() == 9 and world.inbound.sum() == 0
     assert env.state.dc_available.tolist() == [9]
     before = after
     _, reward, terminated, _, info = env.step(_ask(env, [2]))
@@ -104,12 +104,13 @@ def test_one_store_with_lead_time_one(tmp_path):
     # Demand 5 from 3: sold 3, lost 2. revenue 75, cogs 30, shortage penalty 2 x 2 = 4.
     # Holding: (shop 0 + DC 7) x 0.50 = 3.50. Salvage of the 7 left: 7 x (4 - 10) = -42.
     # profit 75 - 30 - 3.50 - 0 - 4 - 42 = -4.50
-    assert model.stock.sum() == 3 and model.dc.sum() == 7 and model.inbound.sum() == 0
+    world = env.get_state()
+    assert world.stock.sum() == 3 and world.dc.sum() == 7 and world.inbound.sum() == 0
     before = after
     _, reward, terminated, _, info = env.step(_ask(env, [0]))
     after = env.kpis()
     assert terminated
-    assert model.stock.sum() == 0 and model.dc.sum() == 7
+    assert env.get_state().stock.sum() == 0 and env.get_state().dc.sum() == 7
     assert info["kpis"]["units_fulfilled"] == 3 and info["kpis"]["lost_sales_units"] == 2
     assert info["kpis"]["revenue"] == pytest.approx(75.0, abs=CENT)
     assert _money(after, before, "holding_cost") == pytest.approx(3.50, abs=CENT)
@@ -129,7 +130,7 @@ def test_one_store_with_lead_time_one(tmp_path):
                 "shortage_penalty": 4, "salvage": -42, "profit": 121.6, "reward": 121.6}
     for key, value in expected.items():
         assert k[key] == pytest.approx(value, abs=CENT), key
-    assert model.units_accounted() == (19, 19)
+    assert env.units_accounted() == (19, 19)
 
 
 def test_two_stores_same_day_delivery_and_a_capacity_trim(tmp_path):
@@ -148,7 +149,6 @@ def test_two_stores_same_day_delivery_and_a_capacity_trim(tmp_path):
         channel={"unmet": "lost", "shortage_penalty": 3},
         dc_stock=12,
     )
-    model = env.model
     env.reset(seed=0)
 
     # period 0: ask a 6, b 3. a has room for 5 - 2 = 3, so the capacity guardrail trims a
@@ -165,7 +165,7 @@ def test_two_stores_same_day_delivery_and_a_capacity_trim(tmp_path):
         {"period": 0, "rule": "capacity", "part": "allocation", "location": "a", "sku": "w",
          "proposed": 6, "done": 3}
     ]
-    assert model.stock.sum(axis=(0, 2)).tolist() == [1, 1] and model.dc.sum() == 6
+    assert env.get_state().stock[0].sum(axis=(0, 2)).tolist() == [1, 1] and env.get_state().dc.sum() == 6
     assert info["kpis"]["units_fulfilled"] == 6 and info["kpis"]["lost_sales_units"] == 0
     assert info["kpis"]["revenue"] == pytest.approx(120.0, abs=CENT)
     assert _money(after, before, "holding_cost") == pytest.approx(8.00, abs=CENT)
@@ -179,7 +179,7 @@ def test_two_stores_same_day_delivery_and_a_capacity_trim(tmp_path):
     _, reward, _, _, info = env.step(_ask(env, [0, 4]))
     after = env.kpis()
     assert info["decision_log"] == []
-    assert model.stock.sum() == 0 and model.dc.sum() == 2
+    assert env.get_state().stock.sum() == 0 and env.get_state().dc.sum() == 2
     assert info["kpis"]["units_fulfilled"] == 6 and info["kpis"]["lost_sales_units"] == 0
     assert _money(after, before, "holding_cost") == pytest.approx(2.00, abs=CENT)
     assert _money(after, before, "shipping_cost") == pytest.approx(4.00, abs=CENT)
@@ -192,7 +192,7 @@ def test_two_stores_same_day_delivery_and_a_capacity_trim(tmp_path):
     _, reward, terminated, _, info = env.step(_ask(env, [2, 0]))
     after = env.kpis()
     assert terminated
-    assert model.stock.sum() == 0 and model.dc.sum() == 0
+    assert env.get_state().stock.sum() == 0 and env.get_state().dc.sum() == 0
     assert info["kpis"]["units_fulfilled"] == 2 and info["kpis"]["lost_sales_units"] == 1
     assert info["kpis"]["revenue"] == pytest.approx(40.0, abs=CENT)
     assert _money(after, before, "holding_cost") == pytest.approx(0.0, abs=CENT)

@@ -36,7 +36,7 @@ def test_units_conserved_nonnegative_and_within_capacity(preset, seed, action_se
     """Checked after reset and after every step, i.e. at every period."""
     env, _ = _play(preset, seed, action_seed, style, hold, check=check_state)
     # open backorders become lost sales at the last close: nothing may be left waiting
-    assert env.model.backlog.sum() == 0
+    assert env.get_state().backlog.sum() == 0
 
 
 @pytest.mark.parametrize("preset", PRESETS)
