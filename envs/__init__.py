@@ -14,7 +14,11 @@ from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, prese
 ENV_ID = "allocsim/Allocation-v0"
 
 if ENV_ID not in registry:
-    register(id=ENV_ID, entry_point="allocsim.envs.allocation_env:AllocationEnv")
+    register(
+        id=ENV_ID,
+        entry_point="allocsim.envs.allocation_env:AllocationEnv",
+        vector_entry_point="allocsim.envs.vector_env:AllocationVectorEnv",
+    )
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv

@@ -100,7 +100,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         p, s, w, obs = self.engine.params, self.engine.state, self.engine.work, self.engine.obs
         for period in range(start, self.network.periods):
             if period > start:
-                kernels.begin_period(p, s, period, obs)
+                kernels.begin_period(p, s, w, period, obs)
             assert self._clock is not None
             self._decision = self._clock.event()
             frac = yield self._decision
@@ -167,7 +167,8 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         """Restore an episode from ``get_state()``; returns its current observation."""
         self.engine.state.restore(state)
         self.episode_seed = int(state.seed[0])
-        kernels.observe(self.engine.params, self.engine.state, 0, self.engine.obs[0])
+        e = self.engine
+        kernels.observe_copies(e.params, e.state, np.ones(1, dtype=np.bool_), e.obs)
         self._start_clock()
         return self.engine.obs[0].copy()
 

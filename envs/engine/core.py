@@ -68,9 +68,11 @@ class BatchEngine:
 
     def reset_copies(self, copies: Sequence[int], seeds: Sequence[int]) -> None:
         """Start a new episode in each of ``copies`` on the matching seed; observations in ``obs``."""
+        which = np.zeros(self.batch, dtype=np.bool_)
         for b, seed in zip(copies, seeds, strict=True):
             self.load_episode(int(b), int(seed))
-            kernels.reset_copy(self.params, self.state, int(b), self.obs)
+            which[int(b)] = True
+        kernels.reset_copies(self.params, self.state, which, self.obs)
 
     # ---------------------------------------------------------------- steps
     def fractions(self, actions: object) -> Fractions:

@@ -69,7 +69,7 @@ def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-d
     return changed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
     """Whole units of copy ``b`` from its fractions, trimmed by the guardrails, into ``w``.
 

@@ -25,7 +25,7 @@ def write_off(writeoff_open, counters, node: int, units: int, unit_cost: float) 
     counters[WRITTEN_OFF] += units
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, units: int) -> None:
     """Book ``units`` of age ``a`` arriving at location ``loc``; expired ones are written off."""
     if p.expired[a, k]:
@@ -35,7 +35,7 @@ def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, un
     s.inbound[b, loc, k] -= units
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -> None:
     """Supplier units reach the DC; they are payable ``payable_days`` later."""
     s.dc[b, 0, k] += units
@@ -46,7 +46,7 @@ def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -
     s.cash_out_due[b, s.period[b] + p.payable_delay] += value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def receive(p: EngineParams, s: EngineState, b: int) -> None:
     """Step 1 of a period: book every receipt due now (supplier to DC, DC and lanes to locations)."""
     t = s.period[b]
@@ -76,7 +76,7 @@ def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyp
         quantity -= take
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Ship the allocation (oldest stock to the first location first), transfer, order.
 
@@ -97,9 +97,10 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
         a = p.n_ages - 1
         for loc in range(n_l):
             wanted = alloc[loc, k]
-            while wanted > 0:
-                while s.dc[b, a, k] == 0:
+            while wanted > 0 and a >= 0:  # a >= 0 holds for any allocation within DC stock
+                if s.dc[b, a, k] == 0:
                     a -= 1
+                    continue
                 take = min(wanted, s.dc[b, a, k])
                 s.dc[b, a, k] -= take
                 wanted -= take
@@ -145,7 +146,7 @@ def _move(moves, n: int, age: int, loc: int, k: int, units: int, lead: int) -> i
     return n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # type: ignore[no-untyped-def]
     """Put the ``n`` departures of ``moves`` in transit (or book them now if lead 0); returns 0."""
     for i in range(n):
@@ -161,9 +162,11 @@ def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # t
 
 @njit(cache=True)
 def age_cohorts(cohorts) -> None:  # type: ignore[no-untyped-def]
-    """Advance every unit of ``cohorts`` (A, ...) by one period; the last bucket absorbs."""
+    """Advance every unit of ``cohorts`` (A, ...), C-contiguous, by one period; the last bucket absorbs."""
     n = cohorts.shape[0]
-    cohorts[n - 1] += cohorts[n - 2]
-    for a in range(n - 2, 0, -1):
-        cohorts[a] = cohorts[a - 1]
-    cohorts[0] = 0
+    flat = cohorts.reshape((n, cohorts.size // n))
+    for j in range(flat.shape[1]):
+        flat[n - 1, j] += flat[n - 2, j]
+        for a in range(n - 2, 0, -1):
+            flat[a, j] = flat[a - 1, j]
+        flat[0, j] = 0

@@ -43,6 +43,8 @@ class Work(NamedTuple):
     lost: NDArray[np.int64]  # (B, L, S, C)
     markdown: NDArray[np.float64]  # (B, L, S, C)
     reward: NDArray[np.float64]  # (B,)
+    active: NDArray[np.bool_]  # (B,) copies stepped now
+    arriving: NDArray[np.bool_]  # (B,) copies entering a new period now
 
 
 def allocate_work(p: EngineParams, batch: int) -> Work:
@@ -59,10 +61,11 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         moves=ints(n_l + p.n_ages + 1, 5),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
+        active=np.zeros(batch, dtype=np.bool_), arriving=np.zeros(batch, dtype=np.bool_),
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: ignore[no-untyped-def]
     """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``."""
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
@@ -106,86 +109,137 @@ def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: igno
         out[start + j] = min(max(exo[n_exo + j], OBS_LOW), OBS_HIGH)
 
 
+# Per-copy functions are inlined into the loops below, so a compiled call crosses the
+# big parameter and state tuples once per batch, never once per copy.
 @njit(cache=True)
-def reset_copy(p: EngineParams, s: EngineState, b: int, obs) -> None:  # type: ignore[no-untyped-def]
-    """Start copy ``b``'s episode (its demand, forecasts and leads already written) at period 0."""
-    s.period[b] = 0
-    s.done[b] = False
-    s.closes[b] = 0
-    s.dc[b] = 0
-    s.dc[b, 0] = p.initial_dc_stock
-    s.stock[b] = 0
-    s.stock[b, 0] = p.initial_location_stock
-    s.inbound[b] = 0
-    s.transit[b] = 0
-    s.dc_due[b] = p.planned_receipts
-    s.on_order[b] = 0
-    for t in range(p.periods):
-        s.on_order[b] += p.planned_receipts[t]
-    s.backlog[b] = 0
-    s.units[b] = 0
-    s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()
-    s.cash_in_due[b] = 0.0
-    s.cash_out_due[b] = 0.0
-    s.totals[b] = 0.0
-    s.flows[b] = 0.0
-    s.node_cost[b] = 0.0
-    s.writeoff_open[b] = 0.0
-    s.node_value[b] = 0.0
-    s.contract_penalty[b] = 0.0
-    s.age_units[b] = 0
-    s.step_record[b] = 0.0
-    s.log_allocation[b] = 0
-    s.log_transfers[b] = 0
-    s.log_orders[b] = 0
-    receive(p, s, b)
-    observe(p, s, b, obs[b])
+def _start_copies(p: EngineParams, s: EngineState, which) -> None:  # type: ignore[no-untyped-def]
+    """Period 0 of a fresh episode for the copies in ``which`` (their episode inputs already written)."""
+    for b in range(which.shape[0]):
+        if not which[b]:
+            continue
+        s.period[b] = 0
+        s.done[b] = False
+        s.closes[b] = 0
+        s.dc[b] = 0
+        s.dc[b, 0] = p.initial_dc_stock
+        s.stock[b] = 0
+        s.stock[b, 0] = p.initial_location_stock
+        s.inbound[b] = 0
+        s.transit[b] = 0
+        s.dc_due[b] = p.planned_receipts
+        s.on_order[b] = 0
+        for t in range(p.periods):
+            s.on_order[b] += p.planned_receipts[t]
+        s.backlog[b] = 0
+        s.units[b] = 0
+        s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()
+        s.cash_in_due[b] = 0.0
+        s.cash_out_due[b] = 0.0
+        s.totals[b] = 0.0
+        s.flows[b] = 0.0
+        s.node_cost[b] = 0.0
+        s.writeoff_open[b] = 0.0
+        s.node_value[b] = 0.0
+        s.contract_penalty[b] = 0.0
+        s.age_units[b] = 0
+        s.step_record[b] = 0.0
+        s.log_allocation[b] = 0
+        s.log_transfers[b] = 0
+        s.log_orders[b] = 0
 
 
 @njit(cache=True)
-def _period(p: EngineParams, s: EngineState, w: Work, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
-    decide(p, s, w, b, alloc_frac, transfer_frac, order_frac)
-    dispatch(p, s, w, b)
-    serve(p, s, w, b)
-    close(p, s, w, b, contract_penalty(p, s, w, b))
+def receive_copies(p: EngineParams, s: EngineState, which) -> None:  # type: ignore[no-untyped-def]
+    for b in range(which.shape[0]):
+        if which[b]:
+            receive(p, s, b)
+
+
+@njit(cache=True)
+def observe_copies(p: EngineParams, s: EngineState, which, obs) -> None:  # type: ignore[no-untyped-def]
+    for b in range(which.shape[0]):
+        if which[b]:
+            observe(p, s, b, obs[b])
+
+
+@njit(cache=True)
+def decide_copies(p: EngineParams, s: EngineState, w: Work, which, alloc_frac, transfer_frac,  # type: ignore[no-untyped-def]
+                  order_frac) -> None:
+    for b in range(which.shape[0]):
+        if which[b]:
+            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
+
+
+@njit(cache=True)
+def dispatch_copies(p: EngineParams, s: EngineState, w: Work, which) -> None:  # type: ignore[no-untyped-def]
+    for b in range(which.shape[0]):
+        if which[b]:
+            dispatch(p, s, w, b)
+
+
+@njit(cache=True)
+def serve_and_close_copies(p: EngineParams, s: EngineState, w: Work, which) -> None:  # type: ignore[no-untyped-def]
+    for b in range(which.shape[0]):
+        if which[b]:
+            serve(p, s, w, b)
+            close(p, s, w, b, contract_penalty(p, s, w, b))
+
+
+@njit(cache=True)
+def reset_copies(p: EngineParams, s: EngineState, which, obs) -> None:  # type: ignore[no-untyped-def]
+    """Start the episodes of the copies in ``which`` (inputs written) at period 0 and observe."""
+    _start_copies(p, s, which)
+    receive_copies(p, s, which)
+    observe_copies(p, s, which, obs)
 
 
 @njit(cache=True)
 def run_period(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
     """Decide, dispatch, serve and close the current period of copy 0 (the single env); after the
     last period, observe the closed state."""
-    _period(p, s, w, 0, alloc_frac[0], transfer_frac[0], order_frac[0])
+    w.active[0] = True
+    decide_copies(p, s, w, w.active, alloc_frac, transfer_frac, order_frac)
+    dispatch_copies(p, s, w, w.active)
+    serve_and_close_copies(p, s, w, w.active)
     if s.period[0] == p.periods - 1:
         s.done[0] = True
-        observe(p, s, 0, obs[0])
+        observe_copies(p, s, w.active, obs)
 
 
 @njit(cache=True)
 def preview(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
     """Whole units copy 0 would carry out now, into ``w``, without stepping (the log row of the
     current period is rewritten by the real step)."""
-    decide(p, s, w, 0, alloc_frac[0], transfer_frac[0], order_frac[0])
+    w.active[0] = True
+    decide_copies(p, s, w, w.active, alloc_frac, transfer_frac, order_frac)
 
 
 @njit(cache=True)
-def begin_period(p: EngineParams, s: EngineState, period: int, obs) -> None:  # type: ignore[no-untyped-def]
+def begin_period(p: EngineParams, s: EngineState, w: Work, period: int, obs) -> None:  # type: ignore[no-untyped-def]
     """Enter ``period`` for copy 0 (the single env): book its receipts and observe."""
     s.period[0] = period
-    receive(p, s, 0)
-    observe(p, s, 0, obs[0])
+    w.active[0] = True
+    receive_copies(p, s, w.active)
+    observe_copies(p, s, w.active, obs)
 
 
 @njit(cache=True)
 def step_batch(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
     """One period for every copy that is not done; ``w.reward`` gets each copy's reward."""
-    for b in range(s.period.shape[0]):
-        if s.done[b]:
-            w.reward[b] = 0.0
-            continue
-        _period(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
-        if s.period[b] == p.periods - 1:
-            s.done[b] = True
-        else:
-            s.period[b] += 1
-            receive(p, s, b)
-        observe(p, s, b, obs[b])
+    n = s.period.shape[0]
+    for b in range(n):
+        w.active[b] = not s.done[b]
+        w.reward[b] = 0.0
+    decide_copies(p, s, w, w.active, alloc_frac, transfer_frac, order_frac)
+    dispatch_copies(p, s, w, w.active)
+    serve_and_close_copies(p, s, w, w.active)
+    for b in range(n):
+        w.arriving[b] = False
+        if w.active[b]:
+            if s.period[b] == p.periods - 1:
+                s.done[b] = True
+            else:
+                s.period[b] += 1
+                w.arriving[b] = True
+    receive_copies(p, s, w.arriving)
+    observe_copies(p, s, w.active, obs)

@@ -1,0 +1,158 @@
+"""``AllocationVectorEnv``: N copies of the allocation network stepped by one compiled call.
+
+This is the ``vector_entry_point`` of ``allocsim/Allocation-v0``, so
+``gym.make_vec("allocsim/Allocation-v0", num_envs=N, scenario=...)`` returns it.
+Observation, action, reward and KPIs are those of ``AllocationEnv``: copy ``i`` of the
+batch and the single env on the same seed and actions agree step by step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import VectorEnv
+from gymnasium.vector.utils import batch_space
+from gymnasium.vector.vector_env import AutoresetMode
+from numpy.typing import NDArray
+
+from allocsim.envs.demand import DemandProfile
+from allocsim.envs.engine.core import BatchEngine
+from allocsim.envs.network import Network
+from allocsim.envs.reward import COMPONENTS, WeightedReward
+from allocsim.envs.scenario import Scenario, load_scenario
+
+#: ``seed_stream(base, copy, episode)``: the demand seed of a copy's ``episode``-th episode since reset.
+SeedStream = Callable[[int, int, int], int]
+
+
+def consecutive_seeds(num_envs: int) -> SeedStream:
+    """The default stream: copy ``i``'s ``j``-th episode after ``reset(seed=k)`` plays seed ``k + i + j * N``.
+
+    So the first N episodes are seeds ``k .. k + N - 1``, the next N the following ones,
+    and two policies run from the same ``k`` face the same customers copy by copy.
+    """
+    return lambda base, copy, episode: base + copy + episode * num_envs
+
+
+class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[Any]]):
+    """``num_envs`` copies of ``AllocationEnv``'s world in one batch (see ``AllocationEnv`` for the MDP).
+
+    ## Autoreset
+    ``metadata["autoreset_mode"]`` is ``SAME_STEP``: when copy ``i`` finishes, ``step``
+    returns the first observation of its next episode, with the last observation in
+    ``info["final_obs"][i]`` and the finished episode's KPIs (scalars) and seed in
+    ``info["final_info"]`` (``_final_obs`` / ``_final_info`` mark which copies).
+    Episodes all last the scenario's horizon, so copies reset together finish together.
+
+    ## Seeding (common random numbers)
+    ``reset(seed=k)`` starts copy ``i`` on seed ``k + i``; its ``j``-th later episode
+    plays ``seed_stream(k, i, j)``, by default ``k + i + j * num_envs``. Without a
+    seed, ``k`` is drawn from the env's own generator.
+
+    ## Info
+    Per step a dict of arrays: ``period`` (N,); at episode ends the ``final_*`` keys.
+    The full KPI dict of a finished episode (with breakdowns) is kept in
+    ``last_episode_kpis[i]``.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        scenario: str | Path | Scenario = "retail-small",
+        reward_weights: dict[str, float] | None = None,
+        seed_stream: SeedStream | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a whole number >= 1, got {num_envs!r}")
+        if render_mode is not None:
+            raise ValueError(f"render_mode {render_mode!r}: the vector env does not render")
+        self.scenario = load_scenario(scenario)
+        self.network = Network.compile(self.scenario)
+        objective = self.scenario.objective
+        rewards = WeightedReward(reward_weights or objective.weights, objective.scale)
+        self.engine = BatchEngine(self.network, DemandProfile.build(self.network), rewards.weights, 1.0,
+                                  batch=num_envs, keep_log=False)
+        self.num_envs = num_envs
+        self.single_action_space = spaces.Box(-1.0, 1.0, shape=(self.engine.actions.size,), dtype=np.float32)
+        self.single_observation_space = self.engine.observation.space()
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.render_mode = None
+        self.seed_stream = seed_stream or consecutive_seeds(num_envs)
+        self.episodes = np.zeros(num_envs, dtype=np.int64)
+        self.last_episode_kpis: list[dict[str, Any] | None] = [None] * num_envs
+        self._base_seed = 0
+        self._started = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        """Start every copy afresh: copy ``i`` on seed ``seed + i`` (see the class docstring)."""
+        self._np_random, np_seed = seeding.np_random(seed)
+        self._np_random_seed = np_seed
+        self._base_seed = int(seed) if seed is not None else int(self._np_random.integers(2**62))
+        self.episodes[:] = 0
+        copies = range(self.num_envs)
+        self.engine.reset_copies(copies, [self.seed_stream(self._base_seed, i, 0) for i in copies])
+        self._started = True
+        info = {"episode_seed": self.engine.state.seed.copy(), "period": self.engine.state.period.copy()}
+        return self.engine.obs.copy(), info
+
+    def step(self, actions: NDArray[np.float32]) -> tuple[
+        NDArray[np.float32], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]
+    ]:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        engine = self.engine
+        period = engine.state.period.copy()
+        rewards = engine.step(actions).copy()
+        terminated = engine.state.done.copy()
+        truncated = np.zeros(self.num_envs, dtype=np.bool_)
+        info: dict[str, Any] = {"period": period}
+        finished = np.flatnonzero(terminated)
+        if finished.size:
+            info.update(self._finish(finished))
+        return engine.obs.copy(), rewards, terminated, truncated, info
+
+    def _finish(self, finished: NDArray[np.intp]) -> dict[str, Any]:
+        """The final_* infos of the copies that finished, and their next episodes started."""
+        engine, n = self.engine, self.num_envs
+        final_obs = np.full(n, None, dtype=object)
+        mask = np.zeros(n, dtype=np.bool_)
+        kpis_by_copy = {}
+        for i in finished:
+            final_obs[i] = engine.obs[i].copy()
+            mask[i] = True
+            kpis = engine.kpis(int(i))
+            self.last_episode_kpis[i] = kpis
+            kpis_by_copy[int(i)] = {k: v for k, v in kpis.items() if not isinstance(v, dict)}
+        names = next(iter(kpis_by_copy.values())).keys()
+        episode_kpis = {k: np.array([kpis_by_copy.get(i, {}).get(k, 0.0) for i in range(n)]) for k in names}
+        episode_kpis.update({f"_{k}": mask.copy() for k in names})
+        final_info = {"episode_kpis": episode_kpis, "_episode_kpis": mask.copy(),
+                      "episode_seed": engine.state.seed.copy(), "_episode_seed": mask.copy()}
+        self.episodes[finished] += 1
+        seeds = [self.seed_stream(self._base_seed, int(i), int(self.episodes[i])) for i in finished]
+        engine.reset_copies([int(i) for i in finished], seeds)
+        return {"final_obs": final_obs, "_final_obs": mask, "final_info": final_info,
+                "_final_info": mask.copy()}
+
+    def reward_components(self) -> dict[str, NDArray[np.float64]]:
+        """Each copy's reward components of its last closed period."""
+        record = self.engine.state.step_record
+        return {name: record[:, i].copy() for i, name in enumerate(COMPONENTS)}
+
+    def kpis(self, copy: int) -> dict[str, Any]:
+        """Copy ``copy``'s KPIs of its current episode so far."""
+        return self.engine.kpis(copy)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Nothing to release: no processes, no files."""
