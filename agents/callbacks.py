@@ -66,6 +66,7 @@ class EpisodeKpiCallback(BaseCallback):
             kpis = info.get("episode_kpis")
             if kpis is None:
                 continue
+            sums = info.get("episode_reward_components", sums)  # the native vector env sums them itself
             scalars = {
                 k: float(v) for k, v in kpis.items() if isinstance(v, int | float) and math.isfinite(float(v))
             }

@@ -1,8 +1,10 @@
 """Train an SB3 agent on a scenario: vector envs, normalisation, logs, evaluation, checkpoints, resume.
 
-``train(config)`` builds ``n_envs`` env factories (``SubprocVecEnv``; ``DummyVecEnv``
-when ``n_envs == 1``), wraps them in ``VecNormalize`` where the hyperparameters ask
-for it, and learns. Every worker plays demand seeds from the training seed block,
+``train(config)`` builds ``n_envs`` copies of the world, by default as one native
+compiled batch (``AllocationVectorEnv`` behind ``AllocationSb3VecEnv``), or one
+single env per worker process (``vectorization="subproc"``), wraps them in
+``VecNormalize`` where the hyperparameters ask for it, and learns. Every copy (worker)
+plays demand seeds from the training seed block,
 ``start + (1000 * seed + episode * n_envs + worker) % size``: training never sees
 validation or test customers, and the run seed picks where in the block it starts.
 Torch runs one thread per process.
@@ -37,9 +39,11 @@ from allocsim.agents import runfiles
 from allocsim.agents.algorithms import algorithm
 from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
 from allocsim.agents.hyperparams import Hyperparams
+from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario
+from allocsim.envs.vector_env import AllocationVectorEnv
 
 RUNS_DIR = Path("runs") / "train"
 
@@ -98,6 +102,11 @@ class TrainConfig:
     eval_every: int | None = None  # default: a tenth of the run, at least one rollout
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in config.yaml (e.g. the reference rule)
     teacher: Teacher | None = None  # the rule a ``warm_start`` clones (not recorded; ``extra`` names it)
+    vectorization: str = "native"  # a key of VECTORIZATIONS
+
+    def __post_init__(self) -> None:
+        if self.vectorization not in VECTORIZATIONS:
+            raise ValueError(f"vectorization {self.vectorization!r}: valid are {', '.join(VECTORIZATIONS)}")
 
     @property
     def total(self) -> int:
@@ -118,6 +127,7 @@ class TrainConfig:
             "seed": self.seed,
             "timesteps": self.total,
             "n_envs": self.envs,
+            "vectorization": self.vectorization,
             "eval_every": self.eval_every,
             "seed_cycle": asdict(self.seed_cycle),
             "hyperparams": self.hyperparams.model_dump(mode="json", exclude_none=True),
@@ -135,12 +145,33 @@ class TrainResult:
     skipped: bool = False  # the run had already finished
 
 
-def make_vec_env(config: TrainConfig, first_episode: int = 0) -> VecEnv:
+def _native_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
+    """All copies in one compiled batch; copy ``i``'s ``j``-th episode plays the cycle's seed for
+    worker ``i``, episode ``first_episode + j`` (the same seeds the subprocess workers play)."""
+    n, cycle, run_seed = config.envs, config.seed_cycle, config.seed
+    venv = AllocationVectorEnv(n, config.scenario,
+                               seed_stream=lambda _base, i, j: cycle.seed(run_seed, first_episode + j, i, n))
+    return AllocationSb3VecEnv(venv)
+
+
+def _subproc_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
+    """One single env per worker process (``DummyVecEnv`` for one)."""
     n = config.envs
     factories = [
         env_factory(config.scenario, config.seed_cycle, config.seed, i, n, first_episode) for i in range(n)
     ]
     return DummyVecEnv(factories) if n == 1 else SubprocVecEnv(factories)
+
+
+#: How ``allocsim train --vec`` lays out the ``n_envs`` copies.
+VECTORIZATIONS: dict[str, Callable[[TrainConfig, int], VecEnv]] = {
+    "native": _native_vec_env,
+    "subproc": _subproc_vec_env,
+}
+
+
+def make_vec_env(config: TrainConfig, first_episode: int = 0) -> VecEnv:
+    return VECTORIZATIONS[config.vectorization](config, first_episode)
 
 
 def _tensorboard_dir(run_dir: Path) -> str | None:

@@ -55,7 +55,8 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     seed, ``k`` is drawn from the env's own generator.
 
     ## Info
-    Per step a dict of arrays: ``period`` (N,); at episode ends the ``final_*`` keys.
+    Per step a dict of arrays: ``period`` (N,) and ``reward_components`` (name -> (N,));
+    at episode ends the ``final_*`` keys.
     The full KPI dict of a finished episode (with breakdowns) is kept in
     ``last_episode_kpis[i]``.
     """
@@ -116,7 +117,7 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         rewards = engine.step(actions).copy()
         terminated = engine.state.done.copy()
         truncated = np.zeros(self.num_envs, dtype=np.bool_)
-        info: dict[str, Any] = {"period": period}
+        info: dict[str, Any] = {"period": period, "reward_components": self.reward_components()}
         finished = np.flatnonzero(terminated)
         if finished.size:
             info.update(self._finish(finished))

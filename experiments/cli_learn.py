@@ -31,8 +31,11 @@ def train(
         int, typer.Option(min=0, help="training seed (network init, sampling, demand offset)")
     ] = 0,
     n_envs: Annotated[
-        int | None, typer.Option(min=1, help="parallel envs [default: hyperparameters]")
+        int | None, typer.Option(min=1, help="copies of the world per rollout [default: hyperparameters]")
     ] = None,
+    vec: Annotated[
+        str, typer.Option(help="native: all copies in one compiled batch; subproc: one process per copy")
+    ] = "native",
     out: Annotated[
         Path | None, typer.Option(help="run folder [default: runs/train/<scenario>-<algo>-seed<K>/]")
     ] = None,
@@ -63,7 +66,7 @@ def train(
     n_workers = workers or os.cpu_count() or 1
     try:
         job = TrainingJob(scenario=scenario, algo=algo, seed=seed, timesteps=timesteps, n_envs=n_envs,
-                          out=out, hyperparams=hyperparams, eval_every=eval_every,
+                          vectorization=vec, out=out, hyperparams=hyperparams, eval_every=eval_every,
                           eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir)
         config, evaluator, reference = prepare_training(job, loaded, n_workers)
         started = time.perf_counter()

@@ -136,6 +136,7 @@ class TrainingJob:
     seed: int = 0
     timesteps: int | None = None
     n_envs: int | None = None
+    vectorization: str = "native"
     out: Path | None = None
     hyperparams: Path | None = None
     eval_every: int | None = None
@@ -163,6 +164,7 @@ def prepare_training(
         seed_cycle=SeedCycle(block.start, block.size),
         timesteps=job.timesteps,
         n_envs=job.n_envs,
+        vectorization=job.vectorization,
         out=job.out,
         eval_every=job.eval_every,
         extra={
