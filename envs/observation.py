@@ -79,10 +79,17 @@ class ObservationLayout:
         ]
 
     def open_orders(self, demand: NDArray[np.int64], period: int) -> NDArray[np.float64]:
-        """Units of advance-notice channels already ordered for this and coming periods."""
-        known = np.zeros(demand.shape[1:3])
+        """Units of advance-notice channels already ordered for ``period`` and the coming periods."""
+        return self.open_orders_from(demand, np.array([period]))[0]
+
+    def open_orders_from(self, demand: NDArray[np.int64], periods: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``open_orders`` for each of ``periods`` (P, L, S): window sums of each notice channel's demand."""
+        known = np.zeros((len(periods), *demand.shape[1:3]))
         for channel, notice in self.notice:
-            known += demand[period : period + notice + 1, :, :, channel].sum(axis=0)
+            cumulative = np.zeros((demand.shape[0] + 1, *demand.shape[1:3]), dtype=np.int64)
+            np.cumsum(demand[..., channel], axis=0, out=cumulative[1:])
+            end = np.minimum(periods + notice + 1, demand.shape[0])
+            known += cumulative[end] - cumulative[periods]
         return known
 
     def exogenous(self, episode: EpisodeDemand) -> NDArray[np.float64]:
@@ -98,9 +105,7 @@ class ObservationLayout:
         cumulative = np.concatenate([np.zeros((1, *forecast.shape[1:])), np.cumsum(forecast, axis=0)])
         window = (cumulative[horizon : horizon + periods] - cumulative[:periods]) / horizon
         t = np.arange(periods, dtype=np.float64)
-        open_orders = np.zeros((periods, *self.location_scale.shape))
-        for period in range(periods) if self.notice else ():
-            open_orders[period] = self.open_orders(episode.demand, period)
+        open_orders = self.open_orders_from(episode.demand, np.arange(periods))
         blocks = np.concatenate(
             [
                 (forecast[:periods] * WEEK / self.location_scale).reshape(periods, -1),

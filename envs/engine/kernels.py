@@ -39,6 +39,7 @@ class Work(NamedTuple):
     incoming: NDArray[np.int64]  # (B, L, S)
     cohort: NDArray[np.int64]  # (B, A)
     moves: NDArray[np.int64]  # (B, L + A + 1, 5) departures of one SKU: age, location, sku, units, lead
+    waiting: NDArray[np.int64]  # (B, L, C) backorders waiting at the close
     served: NDArray[np.int64]  # (B, L, S, C)
     lost: NDArray[np.int64]  # (B, L, S, C)
     markdown: NDArray[np.float64]  # (B, L, S, C)
@@ -58,7 +59,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         allocation=ints(n_l, n_s), transfers=ints(p.n_lanes, n_s), orders=ints(n_s),
         delay=ints(p.n_lanes, n_s), on_hand=ints(n_l, n_s), units_row=ints(n_l + 1), order=ints(n_l + 1),
         headroom=ints(n_l), scratch=ints(n_l, n_s), incoming=ints(n_l, n_s), cohort=ints(p.n_ages),
-        moves=ints(n_l + p.n_ages + 1, 5),
+        moves=ints(n_l + p.n_ages + 1, 5), waiting=ints(n_l, n_c),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
         active=np.zeros(batch, dtype=np.bool_), arriving=np.zeros(batch, dtype=np.bool_),

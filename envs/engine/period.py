@@ -39,24 +39,29 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
     t = s.period[b]
     served, lost, markdown, issued = w.served[b], w.lost[b], w.markdown[b], w.cohort[b]
     n_p = s.backlog.shape[1]
+    stock_on_hand = w.on_hand[b]
+    stock_on_hand[:, :] = 0
+    for a in range(p.n_ages):  # one contiguous pass over the cohorts
+        for loc in range(n_l):
+            for k in range(n_s):
+                stock_on_hand[loc, k] += s.stock[b, a, loc, k]
     for loc in range(n_l):
         for k in range(n_s):
-            on_hand = 0
-            for a in range(p.n_ages):
-                on_hand += s.stock[b, a, loc, k]
+            on_hand = stock_on_hand[loc, k]
             ahead = 0
             sold = 0
             for j in range(n_c):
                 c = p.priority[j]
                 new = s.demand[b, t, loc, k, c]
+                queues = p.backorder_fraction[c] > 0  # lost-sales channels never have a backlog
                 waiting = 0
-                if p.has_backorders:
+                if queues:
                     for age in range(n_p):
                         waiting += s.backlog[b, age, loc, k, c]
                 request = new + waiting
                 got = min(max(on_hand - ahead, 0), request)
                 ahead += request
-                if p.has_backorders:
+                if queues:
                     from_backlog = min(got, waiting)
                     for age in range(n_p - 1, -1, -1):
                         take = min(from_backlog, s.backlog[b, age, loc, k, c])
@@ -152,23 +157,27 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     if p.has_backorders:
         backlog = s.backlog[b]
         n_p = backlog.shape[0]
-        for loc in range(n_l):
-            for c in range(n_c):
-                waiting = 0
-                for k in range(n_s):
-                    for age in range(n_p):
-                        waiting += backlog[age, loc, k, c]
-                cost = waiting * p.backorder_cost[c]
-                s.flows[b, SHORTAGE, loc, c] += cost
-                waiting_cost += cost
-        age_cohorts(backlog)
+        waiting = w.waiting[b]
+        waiting[:, :] = 0
         for age in range(n_p):
             for loc in range(n_l):
                 for k in range(n_s):
                     for c in range(n_c):
-                        if last or age > p.patience[c]:
-                            lost[loc, k, c] += backlog[age, loc, k, c]
-                            backlog[age, loc, k, c] = 0
+                        waiting[loc, c] += backlog[age, loc, k, c]
+        for loc in range(n_l):
+            for c in range(n_c):
+                cost = waiting[loc, c] * p.backorder_cost[c]
+                s.flows[b, SHORTAGE, loc, c] += cost
+                waiting_cost += cost
+        age_cohorts(backlog)
+        for c in range(n_c):  # backorders past the channel's patience (all of them at the end) are lost
+            if p.backorder_fraction[c] == 0:
+                continue
+            for age in range(0 if last else p.patience[c] + 1, n_p):
+                for loc in range(n_l):
+                    for k in range(n_s):
+                        lost[loc, k, c] += backlog[age, loc, k, c]
+                        backlog[age, loc, k, c] = 0
     age_cohorts(s.dc[b])
     age_cohorts(s.stock[b])
     if p.has_shelf_life:
@@ -190,14 +199,25 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     salvage = 0.0
     dc_hold = 0.0
     dc_value = 0.0
+    location_units[:, :] = 0
+    aged = 0
+    for a in range(p.n_ages):  # one contiguous pass: units by location and SKU, and by age
+        at_age = 0
+        for loc in range(n_l):
+            for k in range(n_s):
+                units = s.stock[b, a, loc, k]
+                location_units[loc, k] += units
+                at_age += units
+        for k in range(n_s):
+            at_age += s.dc[b, a, k]
+        s.age_units[b, a] += at_age
+        if a >= p.aged_from:
+            aged += at_age
     for loc in range(n_l):
         loc_hold = 0.0
         loc_value = 0.0
         for k in range(n_s):
-            units = 0
-            for a in range(p.n_ages):
-                units += s.stock[b, a, loc, k]
-            location_units[loc, k] = units
+            units = location_units[loc, k]
             loc_hold += units * p.holding_cost[k]
             loc_value += units * p.unit_cost[k]
         s.node_cost[b, HOLDING, loc] += loc_hold
@@ -223,16 +243,6 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     s.node_value[b, n_l] += dc_value
     holding += dc_hold
     inventory_value += dc_value + transit_value
-    aged = 0
-    for a in range(p.n_ages):
-        units = 0
-        for k in range(n_s):
-            units += s.dc[b, a, k]
-            for loc in range(n_l):
-                units += s.stock[b, a, loc, k]
-        s.age_units[b, a] += units
-        if a >= p.aged_from:
-            aged += units
     # flows, revenue and the ledger
     revenue = 0.0
     cogs = 0.0
@@ -243,26 +253,31 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     for c in range(n_c):
         channel_revenue = 0.0
         for loc in range(n_l):
+            asked = got = gone = 0
+            gross = md = lane_cogs = 0.0
             for k in range(n_s):
-                got = served[loc, k, c]
-                gross = got * p.price[k, c]
-                sales = gross - markdown[loc, k, c]
-                channel_revenue += sales
-                item_cogs = got * p.unit_cost[k]
-                cogs += item_cogs
-                asked = s.demand[b, t, loc, k, c]
-                requested += asked
-                fulfilled += got
-                lost_units += lost[loc, k, c]
-                s.flows[b, REQUESTED, loc, c] += asked
-                s.flows[b, FULFILLED, loc, c] += got
-                s.flows[b, LOST, loc, c] += lost[loc, k, c]
-                s.flows[b, GROSS, loc, c] += gross
-                s.flows[b, MARKDOWN, loc, c] += markdown[loc, k, c]
-                s.flows[b, COGS, loc, c] += item_cogs
-                penalty = lost[loc, k, c] * p.shortage_penalty[c]
-                s.flows[b, SHORTAGE, loc, c] += penalty
-                shortage += penalty
+                units = served[loc, k, c]
+                asked += s.demand[b, t, loc, k, c]
+                got += units
+                gone += lost[loc, k, c]
+                gross += units * p.price[k, c]
+                md += markdown[loc, k, c]
+                lane_cogs += units * p.unit_cost[k]
+            penalty = gone * p.shortage_penalty[c]
+            channel_revenue += gross - md
+            cogs += lane_cogs
+            requested += asked
+            fulfilled += got
+            lost_units += gone
+            shortage += penalty
+            flows = s.flows[b]
+            flows[REQUESTED, loc, c] += asked
+            flows[FULFILLED, loc, c] += got
+            flows[LOST, loc, c] += gone
+            flows[GROSS, loc, c] += gross
+            flows[MARKDOWN, loc, c] += md
+            flows[COGS, loc, c] += lane_cogs
+            flows[SHORTAGE, loc, c] += penalty
         s.cash_in_due[b, t + p.receivable_delay[c]] += channel_revenue
         s.totals[b, RECEIVABLES] += channel_revenue
         revenue += channel_revenue
