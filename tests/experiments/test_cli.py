@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,14 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "line 2" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_commands_that_do_not_step_never_compile(tmp_path: Path) -> None:
+    """`--help` and `scenarios` run with an empty numba cache and leave it empty (no kernel compiled)."""
+    cache = tmp_path / "numba-cache"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    for args in (["--help"], ["scenarios"], ["scenarios", "--json"]):
+        done = subprocess.run([sys.executable, "-m", "allocsim.experiments.cli", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert not cache.exists() or not any(cache.rglob("*.nbi"))
