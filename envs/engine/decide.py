@@ -176,3 +176,19 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
             delay[q, k] = p.lane_delay[q] if transfers[q, k] > p.lane_threshold[q] else 0
     if keep_log:
         s.log_transfers[b, t, 2] = delay
+        s.log_flags[b, t] = _changed_stages(s.log_allocation[b, t], s.log_transfers[b, t], s.log_orders[b, t])
+
+
+@njit(cache=True)
+def _changed_stages(alloc, transfers, orders) -> int:  # type: ignore[no-untyped-def]
+    """Bit i set when log stage i (in ``allocsim.envs.engine.log`` order) changed the decision."""
+    flags = 0
+    for i, (stages, before, after) in enumerate(((alloc, 0, 1), (alloc, 1, 2), (transfers, 0, 1))):
+        if (stages[before] != stages[after]).any():
+            flags |= 1 << i
+    for i, (before, after) in enumerate(((0, 1), (1, 2))):
+        if (orders[before] != orders[after]).any():
+            flags |= 1 << (3 + i)
+    if transfers[2].any():
+        flags |= 1 << 5
+    return flags

@@ -147,6 +147,7 @@ def _start_copies(p: EngineParams, s: EngineState, which) -> None:  # type: igno
         s.log_allocation[b] = 0
         s.log_transfers[b] = 0
         s.log_orders[b] = 0
+        s.log_flags[b] = 0
 
 
 @njit(cache=True)

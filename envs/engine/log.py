@@ -23,11 +23,14 @@ def decision_trims(state: EngineState, b: int, first: int = 0) -> list[Trim]:
     if state.log_allocation.shape[1] == 0:
         return trims
     for period in range(first, int(state.closes[b])):
-        for rule, part, name, before, after in _STAGES:
-            stages = getattr(state, name)[b, period]
-            if (stages[before] != stages[after]).any():
+        flags = int(state.log_flags[b, period])  # which stages changed, set by the kernel
+        if not flags:
+            continue
+        for bit, (rule, part, name, before, after) in enumerate(_STAGES):
+            if flags >> bit & 1:
+                stages = getattr(state, name)[b, period]
                 trims.append(Trim(period, rule, part, stages[before].copy(), stages[after].copy()))
-        delay = state.log_transfers[b, period, 2]
-        if delay.any():
+        if flags >> len(_STAGES) & 1:
+            delay = state.log_transfers[b, period, 2]
             trims.append(Trim(period, "approval", "transfer_delay", np.zeros_like(delay), delay.copy()))
     return trims

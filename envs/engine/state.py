@@ -62,6 +62,7 @@ class EngineState(NamedTuple):
     log_allocation: IntArray  # (B, T or 0, 3, L, S)
     log_transfers: IntArray  # (B, T or 0, 3, K, S)
     log_orders: IntArray  # (B, T or 0, 3, S)
+    log_flags: IntArray  # (B, T or 0) bit i: log stage i changed the decision (engine.log order)
     demand: IntArray  # (B, T, L, S, C)
     forecast: FloatArray  # (B, T + H, L, S) the noisy forecast rates the policy sees
     supplier_lead: IntArray  # (B, T)
@@ -133,6 +134,7 @@ def allocate_state(
         log_allocation=ints(t_log, LOG_STAGES, n_l, n_s),
         log_transfers=ints(t_log, LOG_STAGES, k, n_s),
         log_orders=ints(t_log, LOG_STAGES, n_s),
+        log_flags=ints(t_log),
         demand=ints(t, n_l, n_s, n_c),
         forecast=floats(t + horizon, n_l, n_s),
         supplier_lead=ints(t),
