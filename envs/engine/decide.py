@@ -16,7 +16,7 @@ from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import EngineState
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: ignore[no-untyped-def]
     """Split ``total`` by ``fractions`` (D,) into whole units ``out`` (D,), summing to ``total``.
 
@@ -44,13 +44,13 @@ def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: i
         out[order[j]] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dc_available(dc, reserve, k: int) -> int:  # type: ignore[no-untyped-def]
     """Available to allocate of SKU ``k``: DC on hand ``dc`` (A, S) minus the safety reserve, >= 0."""
     return max(dc[:, k].sum() - reserve[k], 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-def]
     """``out`` = ``quantity`` (L, S) with each row scaled (floored) to at most ``limit`` (L,)."""
     changed = False
@@ -69,7 +69,7 @@ def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-d
     return changed
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
     """Whole units of copy ``b`` from its fractions, trimmed by the guardrails, into ``w``.
 
@@ -179,7 +179,7 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
         s.log_flags[b, t] = _changed_stages(s.log_allocation[b, t], s.log_transfers[b, t], s.log_orders[b, t])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _changed_stages(alloc, transfers, orders) -> int:  # type: ignore[no-untyped-def]
     """Bit i set when log stage i (in ``allocsim.envs.engine.log`` order) changed the decision."""
     flags = 0

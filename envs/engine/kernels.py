@@ -66,7 +66,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
     )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: ignore[no-untyped-def]
     """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``."""
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
@@ -112,7 +112,7 @@ def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: igno
 
 # Per-copy functions are inlined into the loops below, so a compiled call crosses the
 # big parameter and state tuples once per batch, never once per copy.
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _start_copies(p: EngineParams, s: EngineState, which) -> None:  # type: ignore[no-untyped-def]
     """Period 0 of a fresh episode for the copies in ``which`` (their episode inputs already written)."""
     for b in range(which.shape[0]):
@@ -150,21 +150,21 @@ def _start_copies(p: EngineParams, s: EngineState, which) -> None:  # type: igno
         s.log_flags[b] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def receive_copies(p: EngineParams, s: EngineState, which) -> None:  # type: ignore[no-untyped-def]
     for b in range(which.shape[0]):
         if which[b]:
             receive(p, s, b)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def observe_copies(p: EngineParams, s: EngineState, which, obs) -> None:  # type: ignore[no-untyped-def]
     for b in range(which.shape[0]):
         if which[b]:
             observe(p, s, b, obs[b])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decide_copies(p: EngineParams, s: EngineState, w: Work, which, alloc_frac, transfer_frac,  # type: ignore[no-untyped-def]
                   order_frac) -> None:
     for b in range(which.shape[0]):
@@ -172,14 +172,14 @@ def decide_copies(p: EngineParams, s: EngineState, w: Work, which, alloc_frac, t
             decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dispatch_copies(p: EngineParams, s: EngineState, w: Work, which) -> None:  # type: ignore[no-untyped-def]
     for b in range(which.shape[0]):
         if which[b]:
             dispatch(p, s, w, b)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def serve_and_close_copies(p: EngineParams, s: EngineState, w: Work, which) -> None:  # type: ignore[no-untyped-def]
     for b in range(which.shape[0]):
         if which[b]:
@@ -187,7 +187,7 @@ def serve_and_close_copies(p: EngineParams, s: EngineState, w: Work, which) -> N
             close(p, s, w, b, contract_penalty(p, s, w, b))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def reset_copies(p: EngineParams, s: EngineState, which, obs) -> None:  # type: ignore[no-untyped-def]
     """Start the episodes of the copies in ``which`` (inputs written) at period 0 and observe."""
     _start_copies(p, s, which)
@@ -195,7 +195,7 @@ def reset_copies(p: EngineParams, s: EngineState, which, obs) -> None:  # type: 
     observe_copies(p, s, which, obs)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_period(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
     """Decide, dispatch, serve and close the current period of copy 0 (the single env); after the
     last period, observe the closed state."""
@@ -208,7 +208,7 @@ def run_period(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_fr
         observe_copies(p, s, w.active, obs)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def preview(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
     """Whole units copy 0 would carry out now, into ``w``, without stepping (the log row of the
     current period is rewritten by the real step)."""
@@ -216,7 +216,7 @@ def preview(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac,
     decide_copies(p, s, w, w.active, alloc_frac, transfer_frac, order_frac)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def begin_period(p: EngineParams, s: EngineState, w: Work, period: int, obs) -> None:  # type: ignore[no-untyped-def]
     """Enter ``period`` for copy 0 (the single env): book its receipts and observe."""
     s.period[0] = period
@@ -225,7 +225,7 @@ def begin_period(p: EngineParams, s: EngineState, w: Work, period: int, obs) -> 
     observe_copies(p, s, w.active, obs)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def step_batch(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
     """One period for every copy that is not done; ``w.reward`` gets each copy's reward."""
     n = s.period.shape[0]
