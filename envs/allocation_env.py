@@ -13,7 +13,6 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from allocsim.envs.demand import DemandProfile
-from allocsim.envs.engine import kernels
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.engine.state import EngineState
 from allocsim.envs.guardrails import Decision, Trim
@@ -97,14 +96,13 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     # ------------------------------------------------------------ the clock
     def _cycle(self, start: int) -> Generator[simpy.Event, Any, None]:
         """The period cycle as a SimPy process: receipts, decision, period, one period of time."""
-        p, s, w, obs = self.engine.params, self.engine.state, self.engine.work, self.engine.obs
         for period in range(start, self.network.periods):
             if period > start:
-                kernels.begin_period(p, s, w, period, obs)
+                self.engine.begin_period(period)
             assert self._clock is not None
             self._decision = self._clock.event()
             frac = yield self._decision
-            kernels.run_period(p, s, w, frac.allocation[None], frac.transfers[None], frac.orders[None], obs)
+            self.engine.run_period(frac)
             if period == self.network.periods - 1:
                 return
             yield self._clock.timeout(1)
@@ -141,7 +139,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         if self._decision is None:
             raise RuntimeError("the episode is over; call reset() first")
         period = int(self.engine.state.period[0])
-        frac = self.action_layout.fractions(self.action_layout.validate(action))
+        frac = self.action_layout.fractions(self.action_layout.validate(action)[None])
         event, self._decision = self._decision, None
         event.succeed(frac)
         self._run_until_decision()
@@ -167,8 +165,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         """Restore an episode from ``get_state()``; returns its current observation."""
         self.engine.state.restore(state)
         self.episode_seed = int(state.seed[0])
-        e = self.engine
-        kernels.observe_copies(e.params, e.state, np.ones(1, dtype=np.bool_), e.obs)
+        self.engine.observe()
         self._start_clock()
         return self.engine.obs[0].copy()
 
@@ -201,11 +198,8 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         proposed before them (``guardrails=False``; orders then include the DC rule's own order)."""
         if self._decision is None:
             raise RuntimeError("no decision is pending; call reset() first")
-        frac = self.action_layout.fractions(self.action_layout.validate(action))
-        e = self.engine
-        kernels.preview(e.params, e.state, e.work, frac.allocation[None], frac.transfers[None],
-                        frac.orders[None])
-        w, s, t = e.work, e.state, int(e.state.period[0])
+        self.engine.preview(self.action_layout.fractions(self.action_layout.validate(action)[None]))
+        w, s, t = self.engine.work, self.engine.state, int(self.engine.state.period[0])
         if not guardrails:
             return Decision(allocation=s.log_allocation[0, t, 0].copy(),
                             transfers=s.log_transfers[0, t, 0].copy(), orders=s.log_orders[0, t, 0].copy(),

@@ -54,6 +54,15 @@ class BatchEngine:
         self.work = kernels.allocate_work(self.params, batch)
         self.obs = np.zeros((batch, self.observation.size), dtype=np.float32)
         self.batch = batch
+        n_s, n_l, n_k = net.n_skus, net.n_locations, net.n_lanes
+        self._no_action = Fractions(np.zeros((batch, n_s, n_l + 1)), np.zeros((batch, n_k, n_s)),
+                                    np.zeros((batch, n_s)))
+        self._all = np.ones(batch, dtype=np.bool_)
+
+    def _run(self, phases: int, which: NDArray[np.bool_], frac: Fractions | None = None) -> None:
+        f = frac or self._no_action
+        kernels.run(self.params, self.state, self.work, phases, which, f.allocation, f.transfers, f.orders,
+                    self.obs)
 
     # ------------------------------------------------------------- episodes
     def load_episode(self, b: int, seed: int) -> None:
@@ -72,7 +81,7 @@ class BatchEngine:
         for b, seed in zip(copies, seeds, strict=True):
             self.load_episode(int(b), int(seed))
             which[int(b)] = True
-        kernels.reset_copies(self.params, self.state, which, self.obs)
+        self._run(kernels.RESET, which)
 
     # ---------------------------------------------------------------- steps
     def fractions(self, actions: object) -> Fractions:
@@ -81,10 +90,30 @@ class BatchEngine:
 
     def step(self, actions: object) -> NDArray[np.float64]:
         """One period for every copy not done; returns the rewards (observations in ``obs``)."""
-        frac = self.fractions(actions)
-        kernels.step_batch(self.params, self.state, self.work, frac.allocation, frac.transfers,
-                           frac.orders, self.obs)
+        self._run(kernels.STEP, ~self.state.done, self.fractions(actions))
         return self.work.reward
+
+    # -------------------------------------------- the single env's two halves
+    def begin_period(self, period: int) -> None:
+        """Enter ``period`` (every copy): book its receipts and observe."""
+        self.state.period[:] = period
+        self._run(kernels.BEGIN, self._all)
+
+    def run_period(self, frac: Fractions) -> None:
+        """Decide, dispatch, serve and close the current period of every copy; after the last
+        period, observe the closed state."""
+        self._run(kernels.PERIOD, self._all, frac)
+        if self.state.done.all():
+            self._run(kernels.OBSERVE, self._all)
+
+    def preview(self, frac: Fractions) -> None:
+        """Whole units into ``work`` without stepping (the current period's log row is rewritten
+        by the real step)."""
+        self._run(kernels.DECIDE, self._all, frac)
+
+    def observe(self) -> None:
+        """Observations of every copy into ``obs`` (after a state was restored)."""
+        self._run(kernels.OBSERVE, self._all)
 
     # --------------------------------------------------------------- reading
     def kpis(self, b: int) -> dict[str, Any]:

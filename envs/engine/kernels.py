@@ -1,9 +1,9 @@
-"""The period as compiled calls over the batch: reset, receive, decide-to-close, observe.
+"""The period as one compiled call over the batch: reset, receive, decide-to-close, observe.
 
-``step_batch`` runs one whole period for every copy in one call (the vector env);
-``begin_period`` and ``run_period`` are the two halves the single env's SimPy process
-calls on a batch of one, with SimPy's clock between them. Both paths run the very
-same per-copy functions, so copy ``b`` of a batch and the single env cannot differ.
+``run(..., STEP, ...)`` runs one whole period for every copy in one call (the vector
+env); ``BEGIN`` and ``PERIOD`` are the two halves the single env's SimPy process runs
+on a batch of one, with SimPy's clock between them. Both paths run the very same
+per-copy functions, so copy ``b`` of a batch and the single env cannot differ.
 """
 
 from __future__ import annotations
@@ -110,138 +110,99 @@ def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: igno
         out[start + j] = min(max(exo[n_exo + j], OBS_LOW), OBS_HIGH)
 
 
-# Per-copy functions are inlined into the loops below, so a compiled call crosses the
-# big parameter and state tuples once per batch, never once per copy.
-@njit(cache=True, error_model="numpy")
-def _start_copies(p: EngineParams, s: EngineState, which) -> None:  # type: ignore[no-untyped-def]
-    """Period 0 of a fresh episode for the copies in ``which`` (their episode inputs already written)."""
-    for b in range(which.shape[0]):
-        if not which[b]:
-            continue
-        s.period[b] = 0
-        s.done[b] = False
-        s.closes[b] = 0
-        s.dc[b] = 0
-        s.dc[b, 0] = p.initial_dc_stock
-        s.stock[b] = 0
-        s.stock[b, 0] = p.initial_location_stock
-        s.inbound[b] = 0
-        s.transit[b] = 0
-        s.dc_due[b] = p.planned_receipts
-        s.on_order[b] = 0
-        for t in range(p.periods):
-            s.on_order[b] += p.planned_receipts[t]
-        s.backlog[b] = 0
-        s.units[b] = 0
-        s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()
-        s.cash_in_due[b] = 0.0
-        s.cash_out_due[b] = 0.0
-        s.totals[b] = 0.0
-        s.flows[b] = 0.0
-        s.node_cost[b] = 0.0
-        s.writeoff_open[b] = 0.0
-        s.node_value[b] = 0.0
-        s.contract_penalty[b] = 0.0
-        s.age_units[b] = 0
-        s.step_record[b] = 0.0
-        s.log_allocation[b] = 0
-        s.log_transfers[b] = 0
-        s.log_orders[b] = 0
-        s.log_flags[b] = 0
+# One compiled entry point runs any sequence of a period's phases over the copies in
+# ``which``. Every per-copy function is inlined exactly once, so the kernels compile
+# once, and a call crosses the big parameter and state tuples once per batch.
+START, DECIDE, DISPATCH, SERVE_CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE = (1 << i for i in range(8))
+#: Phase sets of the two doors. The single env's SimPy process runs BEGIN at the start of
+#: each period after the first and PERIOD once the decision is in; the vector env runs STEP.
+RESET = START | RECEIVE | OBSERVE
+BEGIN = RECEIVE | OBSERVE
+PERIOD = DECIDE | DISPATCH | SERVE_CLOSE | FINISH
+STEP = DECIDE | DISPATCH | SERVE_CLOSE | ADVANCE | RECEIVE | OBSERVE
 
 
 @njit(cache=True, error_model="numpy")
-def receive_copies(p: EngineParams, s: EngineState, which) -> None:  # type: ignore[no-untyped-def]
-    for b in range(which.shape[0]):
-        if which[b]:
-            receive(p, s, b)
+def run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac,  # type: ignore[no-untyped-def]
+        transfer_frac, order_frac, obs) -> None:
+    """Run ``phases`` (bit flags, in the order below) for the copies where ``which`` is True.
+
+    START: zero the episode (its inputs already written); DECIDE: whole units and
+    guardrails from the fractions; DISPATCH; SERVE_CLOSE: demand, then the period close
+    (rewards into ``w.reward``, 0 for the other copies); FINISH: mark copies that closed
+    the last period done; ADVANCE: FINISH, else move to the next period; RECEIVE: book
+    receipts due now (after ADVANCE: for the copies that moved on); OBSERVE.
+    """
+    n = which.shape[0]
+    if phases & START:
+        for b in range(n):
+            if which[b]:
+                _start(p, s, b)
+    if phases & DECIDE:
+        for b in range(n):
+            if which[b]:
+                decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
+    if phases & DISPATCH:
+        for b in range(n):
+            if which[b]:
+                dispatch(p, s, w, b)
+    if phases & SERVE_CLOSE:
+        for b in range(n):
+            w.reward[b] = 0.0
+            if which[b]:
+                serve(p, s, w, b)
+                close(p, s, w, b, contract_penalty(p, s, w, b))
+    arriving = which
+    if phases & (FINISH | ADVANCE):
+        arriving = w.arriving
+        for b in range(n):
+            arriving[b] = False
+            if which[b]:
+                if s.period[b] == p.periods - 1:
+                    s.done[b] = True
+                elif phases & ADVANCE:
+                    s.period[b] += 1
+                    arriving[b] = True
+    if phases & RECEIVE:
+        for b in range(n):
+            if arriving[b]:
+                receive(p, s, b)
+    if phases & OBSERVE:
+        for b in range(n):
+            if which[b]:
+                observe(p, s, b, obs[b])
 
 
-@njit(cache=True, error_model="numpy")
-def observe_copies(p: EngineParams, s: EngineState, which, obs) -> None:  # type: ignore[no-untyped-def]
-    for b in range(which.shape[0]):
-        if which[b]:
-            observe(p, s, b, obs[b])
-
-
-@njit(cache=True, error_model="numpy")
-def decide_copies(p: EngineParams, s: EngineState, w: Work, which, alloc_frac, transfer_frac,  # type: ignore[no-untyped-def]
-                  order_frac) -> None:
-    for b in range(which.shape[0]):
-        if which[b]:
-            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
-
-
-@njit(cache=True, error_model="numpy")
-def dispatch_copies(p: EngineParams, s: EngineState, w: Work, which) -> None:  # type: ignore[no-untyped-def]
-    for b in range(which.shape[0]):
-        if which[b]:
-            dispatch(p, s, w, b)
-
-
-@njit(cache=True, error_model="numpy")
-def serve_and_close_copies(p: EngineParams, s: EngineState, w: Work, which) -> None:  # type: ignore[no-untyped-def]
-    for b in range(which.shape[0]):
-        if which[b]:
-            serve(p, s, w, b)
-            close(p, s, w, b, contract_penalty(p, s, w, b))
-
-
-@njit(cache=True, error_model="numpy")
-def reset_copies(p: EngineParams, s: EngineState, which, obs) -> None:  # type: ignore[no-untyped-def]
-    """Start the episodes of the copies in ``which`` (inputs written) at period 0 and observe."""
-    _start_copies(p, s, which)
-    receive_copies(p, s, which)
-    observe_copies(p, s, which, obs)
-
-
-@njit(cache=True, error_model="numpy")
-def run_period(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
-    """Decide, dispatch, serve and close the current period of copy 0 (the single env); after the
-    last period, observe the closed state."""
-    w.active[0] = True
-    decide_copies(p, s, w, w.active, alloc_frac, transfer_frac, order_frac)
-    dispatch_copies(p, s, w, w.active)
-    serve_and_close_copies(p, s, w, w.active)
-    if s.period[0] == p.periods - 1:
-        s.done[0] = True
-        observe_copies(p, s, w.active, obs)
-
-
-@njit(cache=True, error_model="numpy")
-def preview(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
-    """Whole units copy 0 would carry out now, into ``w``, without stepping (the log row of the
-    current period is rewritten by the real step)."""
-    w.active[0] = True
-    decide_copies(p, s, w, w.active, alloc_frac, transfer_frac, order_frac)
-
-
-@njit(cache=True, error_model="numpy")
-def begin_period(p: EngineParams, s: EngineState, w: Work, period: int, obs) -> None:  # type: ignore[no-untyped-def]
-    """Enter ``period`` for copy 0 (the single env): book its receipts and observe."""
-    s.period[0] = period
-    w.active[0] = True
-    receive_copies(p, s, w.active)
-    observe_copies(p, s, w.active, obs)
-
-
-@njit(cache=True, error_model="numpy")
-def step_batch(p: EngineParams, s: EngineState, w: Work, alloc_frac, transfer_frac, order_frac, obs) -> None:  # type: ignore[no-untyped-def]
-    """One period for every copy that is not done; ``w.reward`` gets each copy's reward."""
-    n = s.period.shape[0]
-    for b in range(n):
-        w.active[b] = not s.done[b]
-        w.reward[b] = 0.0
-    decide_copies(p, s, w, w.active, alloc_frac, transfer_frac, order_frac)
-    dispatch_copies(p, s, w, w.active)
-    serve_and_close_copies(p, s, w, w.active)
-    for b in range(n):
-        w.arriving[b] = False
-        if w.active[b]:
-            if s.period[b] == p.periods - 1:
-                s.done[b] = True
-            else:
-                s.period[b] += 1
-                w.arriving[b] = True
-    receive_copies(p, s, w.arriving)
-    observe_copies(p, s, w.active, obs)
+@njit(cache=True, inline="always", error_model="numpy")
+def _start(p: EngineParams, s: EngineState, b: int) -> None:
+    """Period 0 of a fresh episode for copy ``b`` (its episode inputs already written)."""
+    s.period[b] = 0
+    s.done[b] = False
+    s.closes[b] = 0
+    s.dc[b] = 0
+    s.dc[b, 0] = p.initial_dc_stock
+    s.stock[b] = 0
+    s.stock[b, 0] = p.initial_location_stock
+    s.inbound[b] = 0
+    s.transit[b] = 0
+    s.dc_due[b] = p.planned_receipts
+    s.on_order[b] = 0
+    for t in range(p.periods):
+        s.on_order[b] += p.planned_receipts[t]
+    s.backlog[b] = 0
+    s.units[b] = 0
+    s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()
+    s.cash_in_due[b] = 0.0
+    s.cash_out_due[b] = 0.0
+    s.totals[b] = 0.0
+    s.flows[b] = 0.0
+    s.node_cost[b] = 0.0
+    s.writeoff_open[b] = 0.0
+    s.node_value[b] = 0.0
+    s.contract_penalty[b] = 0.0
+    s.age_units[b] = 0
+    s.step_record[b] = 0.0
+    s.log_allocation[b] = 0
+    s.log_transfers[b] = 0
+    s.log_orders[b] = 0
+    s.log_flags[b] = 0
