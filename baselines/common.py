@@ -188,20 +188,13 @@ def ration(request: FloatArray, available: IntArray) -> IntArray:
 
 # ---------------------------------------------------------------- feasibility
 def capacity_headroom(state: AllocationState) -> IntArray:
-    """Units each location can still receive (L,) before the capacity guardrail trims."""
-    net = state.net
-    if not net.scenario.guardrails.enforce_capacity:
-        return np.full(net.n_locations, np.iinfo(np.int64).max // 4, dtype=np.int64)
-    return np.maximum(net.capacity - state.on_hand.sum(axis=1) - state.inbound.sum(axis=1), 0)
+    """Units each location can still receive (L,) before the capacity guardrail trims (the env's own)."""
+    return state.headroom
 
 
 def supply_room(state: AllocationState) -> IntArray | None:
-    """Per (L, S) room under the days-of-supply guardrail, or None when the scenario has none."""
-    days = state.net.scenario.guardrails.max_days_of_supply
-    if days is None:
-        return None
-    ceiling = np.ceil(state.forecast[0] * days).astype(np.int64)
-    return np.maximum(ceiling - state.on_hand - state.inbound, 0)
+    """Per (L, S) room under the days-of-supply guardrail (the env's own), or None without one."""
+    return state.supply_room
 
 
 def make_feasible(

@@ -183,7 +183,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     @property
     def state(self) -> AllocationState:
         """The structured state for rule-based policies (copies, safe to keep)."""
-        return AllocationState.of(self.network, self.observation_layout, self.engine.state)
+        return AllocationState.of(self.engine)
 
     def kpis(self) -> dict[str, Any]:
         """The episode's KPIs so far, with ``by_channel`` and ``by_location`` breakdowns."""

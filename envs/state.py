@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.envs.engine.state import EngineState
+from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.network import Network
-from allocsim.envs.observation import ObservationLayout
 from allocsim.envs.replenishment import order_rule
 
 IntArray = NDArray[np.int64]
@@ -36,10 +35,14 @@ class AllocationState:
     forecast: FloatArray  # (H, L, S) forecast units per period for t .. t + H - 1
     open_orders: FloatArray  # (L, S)
     rule_orders: IntArray  # (S,) what the scenario's DC rule will order anyway
+    headroom: IntArray  # (L,) units each location can still receive before the capacity guardrail
+    supply_room: IntArray | None  # (L, S) room under the days-of-supply guardrail; None without one
 
     @classmethod
-    def of(cls, net: Network, layout: ObservationLayout, state: EngineState, b: int = 0) -> AllocationState:
-        """Copy ``b`` of the engine ``state`` as seen by a rule."""
+    def of(cls, engine: BatchEngine, b: int = 0) -> AllocationState:
+        """Copy ``b`` of ``engine`` as seen by a rule (the rooms come from the guardrails' own kernel)."""
+        net, layout, state = engine.net, engine.observation, engine.state
+        headroom, supply_room = engine.rooms()
         t = int(state.period[b])
         dc_on_hand = state.dc[b].sum(axis=0)
         on_order = state.on_order[b].copy()
@@ -56,4 +59,6 @@ class AllocationState:
             forecast=state.forecast[b, t : t + layout.horizon].copy(),
             open_orders=layout.open_orders(state.demand[b], t),
             rule_orders=np.minimum(rule, net.supplier_capacity),
+            headroom=headroom[b],
+            supply_room=None if net.scenario.guardrails.max_days_of_supply is None else supply_room[b],
         )

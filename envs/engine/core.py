@@ -111,6 +111,11 @@ class BatchEngine:
         by the real step)."""
         self._run(kernels.DECIDE, self._all, frac)
 
+    def rooms(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(capacity headroom (B, L), days-of-supply room (B, L, S)) now, clipped at 0; copies."""
+        self._run(kernels.ROOMS, self._all)
+        return np.maximum(self.work.headroom, 0), self.work.supply_room.copy()
+
     def observe(self) -> None:
         """Observations of every copy into ``obs`` (after a state was restored)."""
         self._run(kernels.OBSERVE, self._all)

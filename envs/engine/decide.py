@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
-from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.params import BIG, EngineParams
 from allocsim.envs.engine.state import EngineState
 
 
@@ -70,6 +70,39 @@ def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-d
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def rooms(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[no-untyped-def]
+    """The guardrails' room for copy ``b`` now, into ``w``; returns the inventory position at cost.
+
+    ``w.on_hand`` (L, S); ``w.supply_room`` (L, S): units the days-of-supply ceiling still
+    allows (BIG when the scenario sets none); ``w.headroom`` (L,): units a location can
+    still receive before its capacity (BIG when capacity is not enforced; may be < 0).
+    """
+    n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
+    t = s.period[b]
+    on_hand, supply, headroom = w.on_hand[b], w.supply_room[b], w.headroom[b]
+    dc, stock, inbound, on_order = s.dc[b], s.stock[b], s.inbound[b], s.on_order[b]
+    position_value = 0.0
+    for k in range(n_s):
+        units = dc[:, k].sum() + on_order[k]
+        for loc in range(n_l):
+            on_hand[loc, k] = stock[:, loc, k].sum()
+            units += on_hand[loc, k] + inbound[loc, k]
+        position_value += units * p.unit_cost[k]
+    has_ceiling = not math.isnan(p.max_days_of_supply)
+    for loc in range(n_l):
+        headroom[loc] = p.capacity[loc] if p.enforce_capacity else BIG
+        for k in range(n_s):
+            if p.enforce_capacity:
+                headroom[loc] -= on_hand[loc, k] + inbound[loc, k]
+            supply[loc, k] = BIG
+            if has_ceiling:
+                # a product like 0.28 x 25 = 7.000000000000001 must not round up to 8
+                ceiling = math.ceil(s.forecast[b, t, loc, k] * p.max_days_of_supply - 1e-9)
+                supply[loc, k] = max(ceiling - on_hand[loc, k] - inbound[loc, k], 0)
+    return position_value
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
     """Whole units of copy ``b`` from its fractions, trimmed by the guardrails, into ``w``.
 
@@ -84,14 +117,8 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     keep_log = s.log_allocation.shape[1] > 0
     alloc, transfers, orders, delay = w.allocation[b], w.transfers[b], w.orders[b], w.delay[b]
     on_hand, units_row, order = w.on_hand[b], w.units_row[b], w.order[b]
-    dc, stock, inbound, on_order = s.dc[b], s.stock[b], s.inbound[b], s.on_order[b]
-    position_value = 0.0
-    for k in range(n_s):
-        units = dc[:, k].sum() + on_order[k]
-        for loc in range(n_l):
-            on_hand[loc, k] = stock[:, loc, k].sum()
-            units += on_hand[loc, k] + inbound[loc, k]
-        position_value += units * p.unit_cost[k]
+    dc, on_order = s.dc[b], s.on_order[b]
+    position_value = rooms(p, s, w, b)
     # whole units before guardrails
     for k in range(n_s):
         largest_remainder_row(dc_available(dc, p.safety_reserve, k), alloc_frac[k], units_row, order)
@@ -118,19 +145,12 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     if not math.isnan(p.max_days_of_supply):
         for loc in range(n_l):
             for k in range(n_s):
-                # a product like 0.28 x 25 = 7.000000000000001 must not round up to 8
-                ceiling = math.ceil(s.forecast[b, t, loc, k] * p.max_days_of_supply - 1e-9)
-                room = max(ceiling - on_hand[loc, k] - s.inbound[b, loc, k], 0)
-                alloc[loc, k] = min(alloc[loc, k], room)
+                alloc[loc, k] = min(alloc[loc, k], w.supply_room[b, loc, k])
     if keep_log:
         s.log_allocation[b, t, 1] = alloc
     # location capacity
     if p.enforce_capacity:
         headroom, scratch = w.headroom[b], w.scratch[b]
-        for loc in range(n_l):
-            headroom[loc] = p.capacity[loc]
-            for k in range(n_s):
-                headroom[loc] -= on_hand[loc, k] + s.inbound[b, loc, k]
         if _scale_rows_down(alloc, headroom, scratch):
             alloc[:, :] = scratch
         any_transfer = False

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from allocsim.envs.engine.decide import dc_available, decide
+from allocsim.envs.engine.decide import dc_available, decide, rooms
 from allocsim.envs.engine.flows import dispatch, receive
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
@@ -40,6 +40,7 @@ class Work(NamedTuple):
     cohort: NDArray[np.int64]  # (B, A)
     moves: NDArray[np.int64]  # (B, L + A + 1, 5) departures of one SKU: age, location, sku, units, lead
     waiting: NDArray[np.int64]  # (B, L, C) backorders waiting at the close
+    supply_room: NDArray[np.int64]  # (B, L, S) room under the days-of-supply ceiling
     served: NDArray[np.int64]  # (B, L, S, C)
     lost: NDArray[np.int64]  # (B, L, S, C)
     markdown: NDArray[np.float64]  # (B, L, S, C)
@@ -59,7 +60,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         allocation=ints(n_l, n_s), transfers=ints(p.n_lanes, n_s), orders=ints(n_s),
         delay=ints(p.n_lanes, n_s), on_hand=ints(n_l, n_s), units_row=ints(n_l + 1), order=ints(n_l + 1),
         headroom=ints(n_l), scratch=ints(n_l, n_s), incoming=ints(n_l, n_s), cohort=ints(p.n_ages),
-        moves=ints(n_l + p.n_ages + 1, 5), waiting=ints(n_l, n_c),
+        moves=ints(n_l + p.n_ages + 1, 5), waiting=ints(n_l, n_c), supply_room=ints(n_l, n_s),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
         active=np.zeros(batch, dtype=np.bool_), arriving=np.zeros(batch, dtype=np.bool_),
@@ -113,7 +114,7 @@ def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: igno
 # One compiled entry point runs any sequence of a period's phases over the copies in
 # ``which``. Every per-copy function is inlined exactly once, so the kernels compile
 # once, and a call crosses the big parameter and state tuples once per batch.
-START, DECIDE, DISPATCH, SERVE_CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE = (1 << i for i in range(8))
+START, DECIDE, DISPATCH, SERVE_CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE, ROOMS = (1 << i for i in range(9))
 #: Phase sets of the two doors. The single env's SimPy process runs BEGIN at the start of
 #: each period after the first and PERIOD once the decision is in; the vector env runs STEP.
 RESET = START | RECEIVE | OBSERVE
@@ -131,7 +132,8 @@ def run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac
     guardrails from the fractions; DISPATCH; SERVE_CLOSE: demand, then the period close
     (rewards into ``w.reward``, 0 for the other copies); FINISH: mark copies that closed
     the last period done; ADVANCE: FINISH, else move to the next period; RECEIVE: book
-    receipts due now (after ADVANCE: for the copies that moved on); OBSERVE.
+    receipts due now (after ADVANCE: for the copies that moved on); OBSERVE; ROOMS: the
+    guardrails' room now (``w.headroom``, ``w.supply_room``), as rules see it.
     """
     n = which.shape[0]
     if phases & START:
@@ -171,6 +173,10 @@ def run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac
         for b in range(n):
             if which[b]:
                 observe(p, s, b, obs[b])
+    if phases & ROOMS:
+        for b in range(n):
+            if which[b]:
+                rooms(p, s, w, b)
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -32,6 +32,8 @@ TOTALS = ("receivables", "payables", "contract_due", "contract_met", "transit_va
           "imbalance", "salvage", "reward", "period_shipping", "period_transfer")
 #: Stages kept per period in the decision log: proposed, then after each guardrail.
 LOG_STAGES = 3
+#: The decision-log fields (period axis second; of length 0 when no log is kept).
+LOG_FIELDS = frozenset({"log_allocation", "log_transfers", "log_orders", "log_flags"})
 
 
 class EngineState(NamedTuple):
@@ -86,11 +88,20 @@ class EngineState(NamedTuple):
             mine[b : b + 1] = theirs
 
     def restore(self, other: EngineState) -> None:
-        """Overwrite every array in place with ``other``'s values (same shapes)."""
-        for mine, theirs in zip(self, other, strict=True):
-            if mine.shape != theirs.shape:
-                raise ValueError(f"state arrays differ in shape: {mine.shape} vs {theirs.shape}")
-            mine[...] = theirs
+        """Overwrite every array in place with ``other``'s values; nothing is written unless all fit.
+
+        A state without a decision log (a vector env's copy) restores into one that keeps a
+        log: the log then starts empty. Anything else of another shape is a ValueError.
+        """
+        if not isinstance(other, EngineState):
+            raise ValueError(f"expected an EngineState (from get_state()), got {type(other).__name__}")
+        for name, mine, theirs in zip(self._fields, self, other, strict=True):
+            unlogged = name in LOG_FIELDS and theirs.shape[1] == 0
+            if mine.shape != theirs.shape and not unlogged:
+                raise ValueError(f"state field {name!r} has shape {theirs.shape}, this env needs "
+                                 f"{mine.shape} (a state of another scenario or batch size?)")
+        for name, mine, theirs in zip(self._fields, self, other, strict=True):
+            mine[...] = 0 if name in LOG_FIELDS and theirs.shape[1] == 0 else theirs
 
 
 def allocate_state(
