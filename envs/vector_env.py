@@ -54,6 +54,10 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     plays ``seed_stream(k, i, j)``, by default ``k + i + j * num_envs``. Without a
     seed, ``k`` is drawn from the env's own generator.
 
+    ## Threads
+    ``threads=True`` spreads the copies over numba's threads (``NUMBA_NUM_THREADS``) in the
+    same compiled call; results are identical, copy by copy.
+
     ## Info
     Per step a dict of arrays: ``period`` (N,) and ``reward_components`` (name -> (N,));
     at episode ends the ``final_*`` keys.
@@ -69,6 +73,7 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         scenario: str | Path | Scenario = "retail-small",
         reward_weights: dict[str, float] | None = None,
         seed_stream: SeedStream | None = None,
+        threads: bool = False,
         render_mode: str | None = None,
     ) -> None:
         if not isinstance(num_envs, int) or num_envs < 1:
@@ -80,7 +85,7 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         objective = self.scenario.objective
         rewards = WeightedReward(reward_weights or objective.weights, objective.scale)
         self.engine = BatchEngine(self.network, DemandProfile.build(self.network), rewards.weights, 1.0,
-                                  batch=num_envs, keep_log=False)
+                                  batch=num_envs, keep_log=False, threads=threads)
         self.num_envs = num_envs
         self.single_action_space = spaces.Box(-1.0, 1.0, shape=(self.engine.actions.size,), dtype=np.float32)
         self.single_observation_space = self.engine.observation.space()

@@ -38,9 +38,11 @@ class BatchEngine:
         reward_scale: float,
         batch: int,
         keep_log: bool = False,
+        threads: bool = False,
     ) -> None:
         self.net = net
         self.profile = profile
+        self.threads = threads  # spread the copies over numba's threads (one compiled call still)
         self.actions = ActionLayout(net)
         self.observation = ObservationLayout(net, profile)
         self.params: EngineParams = build_params(
@@ -61,7 +63,8 @@ class BatchEngine:
 
     def _run(self, phases: int, which: NDArray[np.bool_], frac: Fractions | None = None) -> None:
         f = frac or self._no_action
-        kernels.run(self.params, self.state, self.work, phases, which, f.allocation, f.transfers, f.orders,
+        kernel = kernels.run_parallel if self.threads else kernels.run
+        kernel(self.params, self.state, self.work, phases, which, f.allocation, f.transfers, f.orders,
                     self.obs)
 
     # ------------------------------------------------------------- episodes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 
 from allocsim.envs.engine.decide import dc_available, decide, rooms
@@ -123,9 +123,8 @@ PERIOD = DECIDE | DISPATCH | SERVE_CLOSE | FINISH
 STEP = DECIDE | DISPATCH | SERVE_CLOSE | ADVANCE | RECEIVE | OBSERVE
 
 
-@njit(cache=True, error_model="numpy")
-def run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac,  # type: ignore[no-untyped-def]
-        transfer_frac, order_frac, obs) -> None:
+def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac,  # type: ignore[no-untyped-def]
+         transfer_frac, order_frac, obs) -> None:
     """Run ``phases`` (bit flags, in the order below) for the copies where ``which`` is True.
 
     START: zero the episode (its inputs already written); DECIDE: whole units and
@@ -134,49 +133,42 @@ def run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac
     the last period done; ADVANCE: FINISH, else move to the next period; RECEIVE: book
     receipts due now (after ADVANCE: for the copies that moved on); OBSERVE; ROOMS: the
     guardrails' room now (``w.headroom``, ``w.supply_room``), as rules see it.
+
+    Copy by copy, all phases at once: a copy's arrays stay in cache while it is worked on.
     """
-    n = which.shape[0]
-    if phases & START:
-        for b in range(n):
-            if which[b]:
-                _start(p, s, b)
-    if phases & DECIDE:
-        for b in range(n):
-            if which[b]:
-                decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
-    if phases & DISPATCH:
-        for b in range(n):
-            if which[b]:
-                dispatch(p, s, w, b)
-    if phases & SERVE_CLOSE:
-        for b in range(n):
+    for b in prange(which.shape[0]):
+        if phases & SERVE_CLOSE:
             w.reward[b] = 0.0
-            if which[b]:
-                serve(p, s, w, b)
-                close(p, s, w, b, contract_penalty(p, s, w, b))
-    arriving = which
-    if phases & (FINISH | ADVANCE):
-        arriving = w.arriving
-        for b in range(n):
-            arriving[b] = False
-            if which[b]:
-                if s.period[b] == p.periods - 1:
-                    s.done[b] = True
-                elif phases & ADVANCE:
-                    s.period[b] += 1
-                    arriving[b] = True
-    if phases & RECEIVE:
-        for b in range(n):
-            if arriving[b]:
-                receive(p, s, b)
-    if phases & OBSERVE:
-        for b in range(n):
-            if which[b]:
-                observe(p, s, b, obs[b])
-    if phases & ROOMS:
-        for b in range(n):
-            if which[b]:
-                rooms(p, s, w, b)
+        if not which[b]:
+            continue
+        if phases & START:
+            _start(p, s, b)
+        if phases & DECIDE:
+            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
+        if phases & DISPATCH:
+            dispatch(p, s, w, b)
+        if phases & SERVE_CLOSE:
+            serve(p, s, w, b)
+            close(p, s, w, b, contract_penalty(p, s, w, b))
+        receipts_due = True
+        if phases & (FINISH | ADVANCE):
+            receipts_due = False
+            if s.period[b] == p.periods - 1:
+                s.done[b] = True
+            elif phases & ADVANCE:
+                s.period[b] += 1
+                receipts_due = True
+        if phases & RECEIVE and receipts_due:
+            receive(p, s, b)
+        if phases & OBSERVE:
+            observe(p, s, b, obs[b])
+        if phases & ROOMS:
+            rooms(p, s, w, b)
+
+
+run = njit(cache=True, error_model="numpy")(_run)
+#: The same phases with the copies spread over threads (for large batches).
+run_parallel = njit(cache=True, error_model="numpy", parallel=True)(_run)
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -530,3 +530,19 @@ def test_non_finite_action_names_entry_and_copy(started: AllocationVectorEnv, ba
         assert np.array_equal(old, new), f"{name} changed by a rejected step"
     _, _, _, _, info = started.step(np.zeros((3, size), dtype=np.float32))
     assert info["period"].tolist() == [0, 0, 0]
+
+
+def test_threads_give_the_same_results_copy_by_copy() -> None:
+    """The threaded kernel (copies spread over numba's threads) equals the serial one exactly."""
+    serial = gym.make_vec(ENV_ID, num_envs=6, scenario="omnichannel-transfers")
+    threaded = gym.make_vec(ENV_ID, num_envs=6, scenario="omnichannel-transfers", threads=True)
+    rng = np.random.default_rng(5)
+    for venv in (serial, threaded):
+        venv.reset(seed=70)
+    for _ in range(serial.unwrapped.network.periods + 3):  # across one autoreset
+        actions = rng.uniform(-1, 1, serial.action_space.shape).astype(np.float32)
+        a, b = serial.step(actions), threaded.step(actions)
+        for x, y in zip(a[:4], b[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+    for mine, theirs in zip(serial.unwrapped.engine.state, threaded.unwrapped.engine.state, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
