@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from allocsim.envs import episode
 from allocsim.envs.actions import ActionLayout
 from allocsim.envs.allocation_env import AllocationEnv
 
@@ -90,18 +91,17 @@ def play(env: AllocationEnv, teacher: Teacher, seeds: Sequence[int], actor: Acto
     ends: list[bool] = []
     for seed in seeds:
         rule = teacher(env, seed)
-        obs, _ = env.reset(seed=seed)
-        done = False
-        while not done:
-            action, _ = rule.predict(obs, deterministic=True)
+
+        def act(obs: NDArray[np.float32], rule: Any = rule) -> Any:
+            """Label the state with the teacher's action; the actor (if any) drives."""
+            label, _ = rule.predict(obs, deterministic=True)
             obs_rows.append(obs)
-            act_rows.append(np.asarray(action, dtype=np.float32))
-            if actor is not None:
-                action = actor(obs)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            done = terminated or truncated
-            rewards.append(float(reward))
-            ends.append(done)
+            act_rows.append(np.asarray(label, dtype=np.float32))
+            return label if actor is None else actor(obs)
+
+        for step in episode.play(env, act, seed):
+            rewards.append(step.reward)
+            ends.append(step.done)
     return Demonstrations(np.asarray(obs_rows, dtype=np.float32), np.asarray(act_rows, dtype=np.float32),
                           np.asarray(rewards), np.asarray(ends))
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.episode import play
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.warmup import after_warm_up
 
@@ -44,14 +45,10 @@ class PolicySpec:
 
 def run_episode(env: AllocationEnv, policy: Predictor, seed: int, warm_up: int = 0) -> Row:
     """Play one episode on ``seed``; its KPI dict (with ``seed``), the first ``warm_up`` periods dropped."""
-    obs, _ = env.reset(seed=seed)
     snapshot: dict[str, Any] = {}
-    done, period = False, 0
-    while not done:
-        action, _ = policy.predict(obs, deterministic=True)
-        obs, _, terminated, truncated, _ = env.step(action)
-        done = terminated or truncated
-        period += 1
+    period = 0
+    for step in play(env, lambda obs: policy.predict(obs, deterministic=True)[0], seed):
+        period = step.period + 1
         if period == warm_up and warm_up:
             snapshot = env.kpis()
     kpis = env.kpis()

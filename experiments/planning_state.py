@@ -9,6 +9,7 @@ import numpy as np
 
 from allocsim.baselines.registry import make_policy
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.episode import play
 
 
 def _named(values: np.ndarray, skus: tuple[str, ...], whole: bool) -> dict[str, Any]:
@@ -46,9 +47,10 @@ def state_after(env: AllocationEnv, seed: int, period: int, policy: str = "propo
     """The JSON state at the start of ``period`` of episode ``seed``, the rule ``policy`` playing before."""
     if not 0 <= period < env.network.periods:
         raise ValueError(f"period must be in 0..{env.network.periods - 1}, got {period}")
-    obs, _ = env.reset(seed=seed)
     rule = make_policy(policy, env, seed=seed)
-    for _ in range(period):
-        action, _ = rule.predict(obs, deterministic=True)
-        obs, *_ = env.step(action)
+    if period == 0:
+        env.reset(seed=seed)
+    for step in play(env, lambda obs: rule.predict(obs, deterministic=True)[0], seed):
+        if step.period + 1 == period:
+            break
     return planning_state(env)
