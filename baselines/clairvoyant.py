@@ -7,7 +7,7 @@ contract shortfalls to maximise the ``profit`` KPI: revenue - cogs - holding (DC
 and locations at each close) - shipping - transfer - write-off - shortage
 penalties (lost units, backorder waiting per close, contract shortfall) +
 ``(salvage_value - unit_cost)`` x units on hand and in transit to locations at
-the last close. Timing follows ``allocsim.envs.model``: a shipment or transfer
+the last close. Timing follows ``allocsim.envs.engine``: a shipment or transfer
 sent at ``t`` with lead ``d`` is on hand from the decision at ``t + d`` (lead 0:
 before period ``t``'s demand); a supplier order from ``t + lead`` (lead 0: after
 period ``t``'s allocation); orders due after the horizon never arrive.

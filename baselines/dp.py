@@ -4,7 +4,7 @@ What: backward induction over the full state gives the optimal expected profit
 from the initial state and an optimal decision for every state and period;
 ``DPPolicy`` plays that table through the predictor interface.
 
-Model: the simulator's own period cycle (``allocsim.envs.model``): receipts of the
+Model: the simulator's own period cycle (``allocsim.envs.engine``): receipts of the
 inbound schedule are booked, the policy allocates whole units from the DC,
 demand of each location is served in channel priority order with lost sales,
 and the period closes with holding cost on the units on hand at the DC and at

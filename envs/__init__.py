@@ -1,4 +1,4 @@
-"""The world: scenario schema, demand, SimPy model and the Gymnasium environment.
+"""The world: scenario schema, demand, the compiled engine, and the Gymnasium single and vector envs.
 
 Importing this package registers ``allocsim/Allocation-v0``.
 """

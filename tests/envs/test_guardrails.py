@@ -6,7 +6,7 @@ on order, location on hand and inbound), the KPIs and ``decision_log()`` flatten
 with ``Trim.rows``. Every guardrail also has a case where it does not bind and so
 writes no row.
 
-Period cycle (``allocsim.envs.model``): receipts due at ``t`` are booked before the
+Period cycle (``allocsim.envs.engine``): receipts due at ``t`` are booked before the
 decision of period ``t``, so stock sent at period ``p`` with lead ``d`` is on hand at
 the target in ``env.state`` from period ``p + d`` on and inbound before that; orders
 placed at ``p`` with supplier lead ``d`` are on order until period ``p + d``.
