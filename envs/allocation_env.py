@@ -215,8 +215,8 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         if self.render_mode != "ansi":
             return None
         s = self.engine.state
-        dc = s.dc[0].sum(axis=0).tolist()
+        dc = s.dc[0].sum(axis=-1).tolist()
         lines = [f"period {int(s.period[0])}/{self.network.periods}  DC on hand {dc}"]
-        for name, row in zip(self.network.locations, s.stock[0].sum(axis=0), strict=True):
+        for name, row in zip(self.network.locations, s.stock[0].sum(axis=-1), strict=True):
             lines.append(f"  {name:>16}: {row.tolist()}")
         return "\n".join(lines)

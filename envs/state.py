@@ -44,7 +44,7 @@ class AllocationState:
         net, layout, state = engine.net, engine.observation, engine.state
         headroom, supply_room = engine.rooms()
         t = int(state.period[b])
-        dc_on_hand = state.dc[b].sum(axis=0)
+        dc_on_hand = state.dc[b].sum(axis=-1)
         on_order = state.on_order[b].copy()
         rule = order_rule(net)(dc_on_hand + on_order)
         return cls(
@@ -53,9 +53,9 @@ class AllocationState:
             dc_on_hand=dc_on_hand,
             dc_available=np.maximum(dc_on_hand - net.safety_reserve, 0),
             dc_on_order=on_order,
-            on_hand=state.stock[b].sum(axis=0),
+            on_hand=state.stock[b].sum(axis=-1),
             inbound=state.inbound[b].copy(),
-            backlog=state.backlog[b].sum(axis=0),
+            backlog=state.backlog[b].sum(axis=-1),
             forecast=state.forecast[b, t : t + layout.horizon].copy(),
             open_orders=layout.open_orders(state.demand[b], t),
             rule_orders=np.minimum(rule, net.supplier_capacity),

@@ -21,7 +21,7 @@ def planning_state(env: AllocationEnv) -> dict[str, Any]:
     net, state = env.network, env.state
     skus = net.skus
     ages = np.arange(net.age_buckets, dtype=np.float64)
-    avg_age = np.tensordot(ages, env.get_state().stock[0], axes=1) / np.maximum(state.on_hand, 1)
+    avg_age = env.get_state().stock[0] @ ages / np.maximum(state.on_hand, 1)
     backlog = state.backlog.sum(axis=-1)
     locations = {}
     for i, name in enumerate(net.locations):

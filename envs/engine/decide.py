@@ -46,8 +46,8 @@ def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: i
 
 @njit(cache=True, error_model="numpy")
 def dc_available(dc, reserve, k: int) -> int:  # type: ignore[no-untyped-def]
-    """Available to allocate of SKU ``k``: DC on hand ``dc`` (A, S) minus the safety reserve, >= 0."""
-    return max(dc[:, k].sum() - reserve[k], 0)
+    """Available to allocate of SKU ``k``: DC on hand ``dc`` (S, A) minus the safety reserve, >= 0."""
+    return max(dc[k].sum() - reserve[k], 0)
 
 
 @njit(cache=True, error_model="numpy")
@@ -83,9 +83,9 @@ def rooms(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[
     dc, stock, inbound, on_order = s.dc[b], s.stock[b], s.inbound[b], s.on_order[b]
     position_value = 0.0
     for k in range(n_s):
-        units = dc[:, k].sum() + on_order[k]
+        units = dc[k].sum() + on_order[k]
         for loc in range(n_l):
-            on_hand[loc, k] = stock[:, loc, k].sum()
+            on_hand[loc, k] = stock[loc, k].sum()
             units += on_hand[loc, k] + inbound[loc, k]
         position_value += units * p.unit_cost[k]
     has_ceiling = not math.isnan(p.max_days_of_supply)
@@ -134,7 +134,7 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
             transfers[q, k] = math.floor(transfer_frac[q, k] / max(out_share, 1.0) * on_hand[src, k])
             delay[q, k] = 0
     for k in range(n_s):  # the policy's order plus the DC rule's order-up-to
-        position = dc[:, k].sum() + on_order[k]
+        position = dc[k].sum() + on_order[k]
         rule = max(p.order_up_to[k] - position, 0) if position <= p.order_below[k] else 0
         orders[k] = np.rint(order_frac[k] * p.max_order[k]) + rule
     if keep_log:

@@ -1,8 +1,9 @@
 """Compiled movements of stock within a period: receipts, dispatch and FIFO cohorts.
 
-Age cohorts: axis ``a`` counts period closes seen; the last bucket holds every older
-unit. Stock put in transit is aged by its lead time when it leaves, so it arrives
-with the age it will have, and is written off on arrival if it expired on the way.
+Age cohorts: the LAST axis ``a`` counts period closes seen (so one position's
+cohorts are contiguous); the last bucket holds every older unit. Stock put in
+transit is aged by its lead time when it leaves, so it arrives with the age it
+will have, and is written off on arrival if it expired on the way.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, un
     if p.expired[a, k]:
         write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
     else:
-        s.stock[b, a, loc, k] += units
+        s.stock[b, loc, k, a] += units
     s.inbound[b, loc, k] -= units
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -> None:
     """Supplier units reach the DC; they are payable ``payable_days`` later."""
-    s.dc[b, 0, k] += units
+    s.dc[b, k, 0] += units
     s.on_order[b, k] -= units
     s.units[b, RECEIVED] += units
     value = units * p.unit_cost[k]
@@ -52,17 +53,17 @@ def receive(p: EngineParams, s: EngineState, b: int) -> None:
     t = s.period[b]
     s.totals[b, PERIOD_SHIPPING] = 0.0
     s.totals[b, PERIOD_TRANSFER] = 0.0
-    for k in range(s.dc.shape[2]):
+    for k in range(s.dc.shape[1]):
         units = s.dc_due[b, t, k]
         if units:
             book_purchase(p, s, b, k, units)
     ring = s.transit[b, t % p.transit_depth]
-    for a in range(ring.shape[0]):
-        for loc in range(ring.shape[1]):
-            for k in range(ring.shape[2]):
-                units = ring[a, loc, k]
+    for loc in range(ring.shape[0]):
+        for k in range(ring.shape[1]):
+            for a in range(ring.shape[2]):
+                units = ring[loc, k, a]
                 if units:
-                    ring[a, loc, k] = 0
+                    ring[loc, k, a] = 0
                     arrive(p, s, b, a, loc, k, units)
 
 
@@ -98,11 +99,11 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
         for loc in range(n_l):
             wanted = alloc[loc, k]
             while wanted > 0 and a >= 0:  # a >= 0 holds for any allocation within DC stock
-                if s.dc[b, a, k] == 0:
+                if s.dc[b, k, a] == 0:
                     a -= 1
                     continue
-                take = min(wanted, s.dc[b, a, k])
-                s.dc[b, a, k] -= take
+                take = min(wanted, s.dc[b, k, a])
+                s.dc[b, k, a] -= take
                 wanted -= take
                 n_moves = _move(moves, n_moves, a, loc, k, take, p.lead_time[loc])
         if n_moves:
@@ -117,7 +118,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
             if transfers[q, k] == 0:
                 continue
             moved += transfers[q, k]
-            take_oldest(s.stock[b, :, src, k], transfers[q, k], taken)
+            take_oldest(s.stock[b, src, k], transfers[q, k], taken)
             for a in range(p.n_ages):
                 n_moves = _move(moves, n_moves, a, dst, k, taken[a], p.lane_lead[q] + delay[q, k])
             n_moves = _depart(p, s, b, moves, n_moves)
@@ -156,17 +157,18 @@ def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # t
         if lead == 0:
             arrive(p, s, b, aged, loc, k, units)
         else:
-            s.transit[b, (s.period[b] + lead) % p.transit_depth, aged, loc, k] += units
+            s.transit[b, (s.period[b] + lead) % p.transit_depth, loc, k, aged] += units
     return 0
 
 
 @njit(cache=True, error_model="numpy")
 def age_cohorts(cohorts) -> None:  # type: ignore[no-untyped-def]
-    """Advance every unit of ``cohorts`` (A, ...), C-contiguous, by one period; the last bucket absorbs."""
-    n = cohorts.shape[0]
-    flat = cohorts.reshape((n, cohorts.size // n))
-    for j in range(flat.shape[1]):
-        flat[n - 1, j] += flat[n - 2, j]
+    """Advance every unit of ``cohorts`` (..., A), C-contiguous, by one period; the last bucket absorbs."""
+    n = cohorts.shape[-1]
+    flat = cohorts.reshape((cohorts.size // n, n))
+    for j in range(flat.shape[0]):
+        row = flat[j]
+        row[n - 1] += row[n - 2]
         for a in range(n - 2, 0, -1):
-            flat[a, j] = flat[a - 1, j]
-        flat[0, j] = 0
+            row[a] = row[a - 1]
+        row[0] = 0

@@ -75,28 +75,28 @@ def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: igno
     exo = s.exogenous[b, t]
     n_exo = exo.shape[0] - N_CALENDAR
     for k in range(n_s):
-        out[k] = min(max(s.dc[b, :, k].sum() * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
+        out[k] = min(max(s.dc[b, k].sum() * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
         out[k + n_s] = min(max(dc_available(s.dc[b], p.safety_reserve, k) * p.inv_dc_scale[k], OBS_LOW),
                            OBS_HIGH)
         out[k + 2 * n_s] = min(max(s.on_order[b, k] * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
     i = 3 * n_s
     size = n_l * n_s
     backlog_at = i + 2 * size + n_exo
-    n_p, n_c = s.backlog.shape[1], s.backlog.shape[4]
+    n_c, n_p = s.backlog.shape[3], s.backlog.shape[4]
     for loc in range(n_l):
         for k in range(n_s):
             j = loc * n_s + k
             on_hand = 0
             age_sum = 0.0
             for a in range(p.n_ages):
-                units = s.stock[b, a, loc, k]
+                units = s.stock[b, loc, k, a]
                 on_hand += units
                 age_sum += a * units
             waiting = 0
             if p.has_backorders:
-                for age in range(n_p):
-                    for c in range(n_c):
-                        waiting += s.backlog[b, age, loc, k, c]
+                for c in range(n_c):
+                    for age in range(n_p):
+                        waiting += s.backlog[b, loc, k, c, age]
             scale = p.inv_location_scale[loc, k]
             out[i + j] = min(max(on_hand * scale, OBS_LOW), OBS_HIGH)
             out[i + size + j] = min(max(s.inbound[b, loc, k] * scale, OBS_LOW), OBS_HIGH)
@@ -178,9 +178,9 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
     s.done[b] = False
     s.closes[b] = 0
     s.dc[b] = 0
-    s.dc[b, 0] = p.initial_dc_stock
+    s.dc[b, :, 0] = p.initial_dc_stock
     s.stock[b] = 0
-    s.stock[b, 0] = p.initial_location_stock
+    s.stock[b, :, :, 0] = p.initial_location_stock
     s.inbound[b] = 0
     s.transit[b] = 0
     s.dc_due[b] = p.planned_receipts

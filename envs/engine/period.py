@@ -38,13 +38,12 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
     n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
     t = s.period[b]
     served, lost, markdown, issued = w.served[b], w.lost[b], w.markdown[b], w.cohort[b]
-    n_p = s.backlog.shape[1]
+    n_p = s.backlog.shape[4]
     stock_on_hand = w.on_hand[b]
     stock_on_hand[:, :] = 0
-    for a in range(p.n_ages):  # one contiguous pass over the cohorts
-        for loc in range(n_l):
-            for k in range(n_s):
-                stock_on_hand[loc, k] += s.stock[b, a, loc, k]
+    for loc in range(n_l):
+        for k in range(n_s):
+            stock_on_hand[loc, k] = s.stock[b, loc, k].sum()
     for loc in range(n_l):
         for k in range(n_s):
             on_hand = stock_on_hand[loc, k]
@@ -57,26 +56,26 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                 waiting = 0
                 if queues:
                     for age in range(n_p):
-                        waiting += s.backlog[b, age, loc, k, c]
+                        waiting += s.backlog[b, loc, k, c, age]
                 request = new + waiting
                 got = min(max(on_hand - ahead, 0), request)
                 ahead += request
                 if queues:
                     from_backlog = min(got, waiting)
                     for age in range(n_p - 1, -1, -1):
-                        take = min(from_backlog, s.backlog[b, age, loc, k, c])
-                        s.backlog[b, age, loc, k, c] -= take
+                        take = min(from_backlog, s.backlog[b, loc, k, c, age])
+                        s.backlog[b, loc, k, c, age] -= take
                         from_backlog -= take
                     unmet_new = new - (got - min(got, waiting))
                     queued = math.floor(unmet_new * p.backorder_fraction[c] + 1e-9)
-                    s.backlog[b, 0, loc, k, c] += queued
+                    s.backlog[b, loc, k, c, 0] += queued
                     s.flows[b, BACKORDERED, loc, c] += queued
                     lost[loc, k, c] = unmet_new - queued
                 else:
                     lost[loc, k, c] = request - got
                 served[loc, k, c] = got
                 sold += got
-            take_oldest(s.stock[b, :, loc, k], sold, issued)
+            take_oldest(s.stock[b, loc, k], sold, issued)
             s.units[b, SOLD] += sold
             if p.has_markdown:
                 given_up = 0.0
@@ -156,14 +155,13 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     waiting_cost = 0.0
     if p.has_backorders:
         backlog = s.backlog[b]
-        n_p = backlog.shape[0]
+        n_p = backlog.shape[3]
         waiting = w.waiting[b]
         waiting[:, :] = 0
-        for age in range(n_p):
-            for loc in range(n_l):
-                for k in range(n_s):
-                    for c in range(n_c):
-                        waiting[loc, c] += backlog[age, loc, k, c]
+        for loc in range(n_l):
+            for k in range(n_s):
+                for c in range(n_c):
+                    waiting[loc, c] += backlog[loc, k, c].sum()
         for loc in range(n_l):
             for c in range(n_c):
                 cost = waiting[loc, c] * p.backorder_cost[c]
@@ -173,25 +171,25 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         for c in range(n_c):  # backorders past the channel's patience (all of them at the end) are lost
             if p.backorder_fraction[c] == 0:
                 continue
-            for age in range(0 if last else p.patience[c] + 1, n_p):
-                for loc in range(n_l):
-                    for k in range(n_s):
-                        lost[loc, k, c] += backlog[age, loc, k, c]
-                        backlog[age, loc, k, c] = 0
+            for loc in range(n_l):
+                for k in range(n_s):
+                    for age in range(0 if last else p.patience[c] + 1, n_p):
+                        lost[loc, k, c] += backlog[loc, k, c, age]
+                        backlog[loc, k, c, age] = 0
     age_cohorts(s.dc[b])
     age_cohorts(s.stock[b])
     if p.has_shelf_life:
         for a in range(p.n_ages):
             for k in range(n_s):
                 if p.expired[a, k]:
-                    if s.dc[b, a, k]:
-                        write_off(s.writeoff_open[b], s.units[b], n_l, s.dc[b, a, k], p.unit_cost[k])
-                        s.dc[b, a, k] = 0
+                    if s.dc[b, k, a]:
+                        write_off(s.writeoff_open[b], s.units[b], n_l, s.dc[b, k, a], p.unit_cost[k])
+                        s.dc[b, k, a] = 0
                     for loc in range(n_l):
-                        if s.stock[b, a, loc, k]:
-                            units = s.stock[b, a, loc, k]
+                        if s.stock[b, loc, k, a]:
+                            units = s.stock[b, loc, k, a]
                             write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
-                            s.stock[b, a, loc, k] = 0
+                            s.stock[b, loc, k, a] = 0
     location_units = w.on_hand[b]
     holding = 0.0
     inventory_value = 0.0
@@ -199,20 +197,24 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     salvage = 0.0
     dc_hold = 0.0
     dc_value = 0.0
-    location_units[:, :] = 0
-    aged = 0
-    for a in range(p.n_ages):  # one contiguous pass: units by location and SKU, and by age
-        at_age = 0
-        for loc in range(n_l):
-            for k in range(n_s):
-                units = s.stock[b, a, loc, k]
-                location_units[loc, k] += units
-                at_age += units
+    ages = s.age_units[b]
+    for loc in range(n_l):  # one contiguous pass: units by location and SKU, and by age
         for k in range(n_s):
-            at_age += s.dc[b, a, k]
-        s.age_units[b, a] += at_age
-        if a >= p.aged_from:
-            aged += at_age
+            cohorts = s.stock[b, loc, k]
+            units = 0
+            for a in range(p.n_ages):
+                units += cohorts[a]
+                ages[a] += cohorts[a]
+            location_units[loc, k] = units
+    for k in range(n_s):
+        for a in range(p.n_ages):
+            ages[a] += s.dc[b, k, a]
+    aged = 0
+    for loc in range(n_l):
+        for k in range(n_s):
+            aged += s.stock[b, loc, k, p.aged_from:].sum()
+    for k in range(n_s):
+        aged += s.dc[b, k, p.aged_from:].sum()
     for loc in range(n_l):
         loc_hold = 0.0
         loc_value = 0.0
@@ -225,9 +227,7 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         holding += loc_hold
         inventory_value += loc_value
     for k in range(n_s):
-        units = 0
-        for a in range(p.n_ages):
-            units += s.dc[b, a, k]
+        units = s.dc[b, k].sum()
         in_transit = 0
         for loc in range(n_l):
             in_transit += s.inbound[b, loc, k]

@@ -43,13 +43,13 @@ class EngineState(NamedTuple):
     period: IntArray  # (B,) the period being decided (T - 1 once done)
     done: NDArray[np.bool_]  # (B,) the last period has closed
     closes: IntArray  # (B,) periods closed so far
-    dc: IntArray  # (B, A, S)
-    stock: IntArray  # (B, A, L, S)
+    dc: IntArray  # (B, S, A) age last, so a position's cohorts are contiguous
+    stock: IntArray  # (B, L, S, A)
     inbound: IntArray  # (B, L, S) units in transit to each location
-    transit: IntArray  # (B, D, A, L, S) arriving at period p in slot p % D, already aged
+    transit: IntArray  # (B, D, L, S, A) arriving at period p in slot p % D, already aged
     dc_due: IntArray  # (B, T, S) supplier receipts by due period
     on_order: IntArray  # (B, S)
-    backlog: IntArray  # (B, P, L, S, C) backorders by age
+    backlog: IntArray  # (B, L, S, C, P) backorders by age
     units: IntArray  # (B, 4) UNIT_COUNTERS
     cash_in_due: FloatArray  # (B, span)
     cash_out_due: FloatArray  # (B, span)
@@ -124,13 +124,13 @@ def allocate_state(
         period=ints(),
         done=np.zeros(batch, dtype=np.bool_),
         closes=ints(),
-        dc=ints(a, n_s),
-        stock=ints(a, n_l, n_s),
+        dc=ints(n_s, a),
+        stock=ints(n_l, n_s, a),
         inbound=ints(n_l, n_s),
-        transit=ints(p.transit_depth, a, n_l, n_s),
+        transit=ints(p.transit_depth, n_l, n_s, a),
         dc_due=ints(t, n_s),
         on_order=ints(n_s),
-        backlog=ints(p.n_backlog_ages, n_l, n_s, n_c),
+        backlog=ints(n_l, n_s, n_c, p.n_backlog_ages),
         units=ints(len(UNIT_COUNTERS)),
         cash_in_due=floats(p.ledger_span),
         cash_out_due=floats(p.ledger_span),

@@ -81,7 +81,7 @@ def check_copy(state: EngineState, b: int, net: Network) -> None:
     for name in ("dc", "stock", "inbound", "backlog", "on_order", "transit"):
         arr = getattr(state, name)[b]
         assert (arr >= 0).all(), f"period {period}: negative entries in {name}: {arr.min()}"
-    occupied = state.stock[b].sum(axis=(0, 2)) + state.inbound[b].sum(axis=1)
+    occupied = state.stock[b].sum(axis=(1, 2)) + state.inbound[b].sum(axis=1)
     over = occupied > net.capacity
     assert not over.any(), (
         f"period {period}: on hand + inbound {occupied[over]} above capacity "

@@ -1,6 +1,6 @@
 """FIFO age cohorts, the largest-remainder split and the action encode/decode round trip.
 
-The cohort and split functions are the engine's compiled kernels (age on the FIRST axis);
+The cohort and split functions are the engine's compiled kernels (age on the LAST axis);
 the round trip decodes through the env (``preview``), the one decode there is.
 """
 
@@ -21,8 +21,7 @@ SETTINGS = settings(max_examples=60, deadline=None)
 
 
 class cohorts:  # stands in for the kernels under test
-    """The kernels keep age on the FIRST axis and take one position at a time; these tests read
-    naturally with age last and several positions, so each wrapper loops and moves axes."""
+    """``take_oldest`` takes one position at a time; the wrapper loops over positions."""
 
     @staticmethod
     def take_oldest(stock, quantity):
@@ -35,9 +34,7 @@ class cohorts:  # stands in for the kernels under test
 
     @staticmethod
     def age_in_place(stock):
-        moved = np.ascontiguousarray(np.moveaxis(stock, -1, 0))
-        age_cohorts(moved)
-        stock[...] = np.moveaxis(moved, 0, -1)
+        age_cohorts(stock)
 
 
 def largest_remainder(total, fractions):
@@ -183,7 +180,7 @@ def _decode(env, action, dc_available):
     env.reset(seed=0)
     state = env.get_state()
     state.dc[0] = 0
-    state.dc[0, 0] = dc_available
+    state.dc[0, :, 0] = dc_available
     env.set_state(state)
     return env.preview(action)
 

@@ -165,7 +165,7 @@ def test_two_stores_same_day_delivery_and_a_capacity_trim(tmp_path):
         {"period": 0, "rule": "capacity", "part": "allocation", "location": "a", "sku": "w",
          "proposed": 6, "done": 3}
     ]
-    assert env.get_state().stock[0].sum(axis=(0, 2)).tolist() == [1, 1] and env.get_state().dc.sum() == 6
+    assert env.get_state().stock[0].sum(axis=(1, 2)).tolist() == [1, 1] and env.get_state().dc.sum() == 6
     assert info["kpis"]["units_fulfilled"] == 6 and info["kpis"]["lost_sales_units"] == 0
     assert info["kpis"]["revenue"] == pytest.approx(120.0, abs=CENT)
     assert _money(after, before, "holding_cost") == pytest.approx(8.00, abs=CENT)
