@@ -26,7 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/bench_env.py
-	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_engine.py --ppo
 	$(BIN)/python bench/bench_bounds.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_inference.py
