@@ -4,7 +4,7 @@ One compiled call steps every copy; this adapter only turns Gymnasium's vector
 conventions into SB3's: a list of info dicts that are empty except where an episode
 ended, and there they carry ``terminal_observation``, ``TimeLimit.truncated``, the
 Monitor-style ``episode`` record (return, length, wall time), the finished
-episode's ``episode_kpis`` and its summed ``episode_reward_components``.
+episode's scalar ``episode_kpis`` and its summed ``episode_reward_components``.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ class AllocationSb3VecEnv(VecEnv):
                 "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                 "episode": {"r": float(self._returns[i]), "l": int(self._lengths[i]),
                             "t": round(time.perf_counter() - self._started, 6)},
-                "episode_kpis": self.venv.last_episode_kpis[i],
+                "episode_kpis": {k: v[i].item() for k, v in info["final_info"]["episode_kpis"].items()
+                                 if not k.startswith("_")},
                 "episode_reward_components": dict(zip(COMPONENTS, self._components[i].tolist(), strict=True)),
             }
             self._returns[i], self._lengths[i], self._components[i] = 0.0, 0, 0.0

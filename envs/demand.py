@@ -117,10 +117,14 @@ def _draw(profile: DemandProfile, periods: int, rng: np.random.Generator) -> Int
         lanes = profile.distribution == code
         if not lanes.any():
             continue
-        mu = mean[:, lanes]
         if name == "poisson":
-            demand[:, lanes] = rng.poisson(mu)
-        elif name == "negative_binomial":
+            # numpy's Poisson returns 0 for a zero rate without drawing, so lanes whose rate is
+            # always 0 (a location that does not serve the channel) can be left out: same stream
+            lanes = lanes & (profile.mean[:periods] > 0).any(axis=0)
+            demand[:, lanes] = rng.poisson(mean[:, lanes])
+            continue
+        mu = mean[:, lanes]
+        if name == "negative_binomial":
             k = np.broadcast_to(profile.dispersion[lanes], mu.shape)
             demand[:, lanes] = rng.negative_binomial(k, k / (k + np.maximum(mu, 1e-12)))
         else:

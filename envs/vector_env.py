@@ -8,7 +8,7 @@ batch and the single env on the same seed and actions agree step by step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine
+from allocsim.envs.engine.kpis import KpiRows, episode_kpis
 from allocsim.envs.network import Network
 from allocsim.envs.reward import COMPONENTS, WeightedReward
 from allocsim.envs.scenario import Scenario, load_scenario
@@ -37,6 +38,21 @@ def consecutive_seeds(num_envs: int) -> SeedStream:
     and two policies run from the same ``k`` face the same customers copy by copy.
     """
     return lambda base, copy, episode: base + copy + episode * num_envs
+
+
+class LastEpisodeKpis(Sequence[dict[str, Any] | None]):
+    """``[i]``: the full KPI dict of copy ``i``'s last finished episode (None before one), built
+    when asked from the accumulators kept at its end."""
+
+    def __init__(self, net: Network, finished: list[KpiRows | None]) -> None:
+        self._net, self._finished = net, finished
+
+    def __len__(self) -> int:
+        return len(self._finished)
+
+    def __getitem__(self, i: int) -> dict[str, Any] | None:  # type: ignore[override]
+        rows = self._finished[i]
+        return None if rows is None else episode_kpis(self._net, rows, 0)
 
 
 class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[Any]]):
@@ -94,7 +110,8 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         self.render_mode = None
         self.seed_stream = seed_stream or consecutive_seeds(num_envs)
         self.episodes = np.zeros(num_envs, dtype=np.int64)
-        self.last_episode_kpis: list[dict[str, Any] | None] = [None] * num_envs
+        self._finished: list[KpiRows | None] = [None] * num_envs
+        self.last_episode_kpis = LastEpisodeKpis(self.network, self._finished)
         self._base_seed = 0
         self._started = False
 
@@ -137,9 +154,8 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         for i in finished:
             final_obs[i] = engine.obs[i].copy()
             mask[i] = True
-            kpis = engine.kpis(int(i))
-            self.last_episode_kpis[i] = kpis
-            kpis_by_copy[int(i)] = {k: v for k, v in kpis.items() if not isinstance(v, dict)}
+            self._finished[i] = KpiRows.take(engine.state, int(i))
+            kpis_by_copy[int(i)] = engine.kpis(int(i), breakdowns=False)
         names = next(iter(kpis_by_copy.values())).keys()
         episode_kpis = {k: np.array([kpis_by_copy.get(i, {}).get(k, 0.0) for i in range(n)]) for k in names}
         episode_kpis.update({f"_{k}": mask.copy() for k in names})

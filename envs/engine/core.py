@@ -124,8 +124,8 @@ class BatchEngine:
         self._run(kernels.OBSERVE, self._all)
 
     # --------------------------------------------------------------- reading
-    def kpis(self, b: int) -> dict[str, Any]:
-        return episode_kpis(self.net, self.state, b)
+    def kpis(self, b: int, breakdowns: bool = True) -> dict[str, Any]:
+        return episode_kpis(self.net, self.state, b, breakdowns)
 
     def decision_log(self, b: int, first: int = 0) -> list[Trim]:
         return decision_trims(self.state, b, first)

@@ -6,7 +6,7 @@ location and the DC (last); per-channel figures every channel.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,11 +18,28 @@ FloatArray = NDArray[np.float64]
 _T = {name: i for i, name in enumerate(TOTALS)}
 
 
+class KpiRows(NamedTuple):
+    """The accumulators the KPIs are reduced from, for one copy (batch of one): small enough to
+    keep when a vector copy finishes and starts its next episode."""
+
+    closes: NDArray[np.int64]
+    totals: FloatArray
+    flows: FloatArray
+    node_cost: FloatArray
+    contract_penalty: FloatArray
+    node_value: FloatArray
+    age_units: NDArray[np.int64]
+
+    @classmethod
+    def take(cls, state: EngineState, b: int) -> KpiRows:
+        return cls(*(getattr(state, name)[b : b + 1].copy() for name in cls._fields))
+
+
 def _ratio(num: float, den: float, empty: float) -> float:
     return float(num / den) if den > 0 else empty
 
 
-def _flows(state: EngineState, b: int) -> dict[str, FloatArray]:
+def _flows(state: EngineState | KpiRows, b: int) -> dict[str, FloatArray]:
     """Flow KPIs per (location, channel) under the public names."""
     rows = dict(zip(FLOWS, state.flows[b], strict=True))
     gross = rows.pop("gross_revenue")
@@ -40,8 +57,11 @@ def _breakdown(
     return row
 
 
-def episode_kpis(net: Network, state: EngineState, b: int) -> dict[str, Any]:
-    """The KPIs of copy ``b`` over the periods closed so far."""
+def episode_kpis(
+    net: Network, state: EngineState | KpiRows, b: int, breakdowns: bool = True
+) -> dict[str, Any]:
+    """The KPIs of copy ``b`` over the periods closed so far (``by_channel`` and ``by_location``
+    unless ``breakdowns`` is off)."""
     t = int(state.closes[b])
     closes = max(t, 1)
     totals = state.totals[b]
@@ -84,6 +104,8 @@ def episode_kpis(net: Network, state: EngineState, b: int) -> dict[str, Any]:
         ),
         "reward": float(totals[_T["reward"]]),
     }
+    if not breakdowns:
+        return out
     out["by_channel"] = {
         ch: _breakdown(flows, (slice(None), j), float(contract[j])) for j, ch in enumerate(net.channels)
     }
