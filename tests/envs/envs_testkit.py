@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,3 +131,22 @@ def run_episode(
     assert period == env.network.periods
     episode.kpis = env.kpis()
     return episode
+
+
+def assert_same(a: Any, b: Any, where: str = "") -> None:
+    """Exact equality of nested dicts / lists / arrays / numbers, NaN equal to NaN."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict), f"{where}: dict vs {type(b).__name__}"
+        assert a.keys() == b.keys(), f"{where}: keys {sorted(a)} vs {sorted(b)}"
+        for key in a:
+            assert_same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list | tuple) and not isinstance(a, EngineState):
+        assert isinstance(b, list | tuple) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
+        for j, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{j}]")
+    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        assert np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f"), f"{where}: {a!r} != {b!r}"
+    elif isinstance(a, float) and math.isnan(a):
+        assert isinstance(b, float) and math.isnan(b), f"{where}: nan != {b!r}"
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"

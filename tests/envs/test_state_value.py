@@ -9,7 +9,6 @@ env afterwards never changes them.
 from __future__ import annotations
 
 import copy
-import math
 import pickle
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from envs_testkit import PRESETS, STYLES, make_action
+from envs_testkit import PRESETS, STYLES, assert_same, make_action
 from numpy.typing import NDArray
 
 from allocsim.envs import ENV_ID
@@ -28,25 +27,6 @@ Action = NDArray[np.float32]
 
 
 # ------------------------------------------------------------------------ helpers
-def assert_same(a: Any, b: Any, where: str = "") -> None:
-    """Exact equality of nested dicts / lists / arrays / numbers, NaN equal to NaN."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict), f"{where}: dict vs {type(b).__name__}"
-        assert a.keys() == b.keys(), f"{where}: keys {sorted(a)} vs {sorted(b)}"
-        for key in a:
-            assert_same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, list | tuple) and not isinstance(a, EngineState):
-        assert isinstance(b, list | tuple) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
-        for j, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{where}[{j}]")
-    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        assert np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f"), f"{where}: {a!r} != {b!r}"
-    elif isinstance(a, float) and math.isnan(a):
-        assert isinstance(b, float) and math.isnan(b), f"{where}: nan != {b!r}"
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
-
-
 def assert_states_equal(a: EngineState, b: EngineState, where: str = "state") -> None:
     """Every array of two engine states equal (shape, dtype and values)."""
     for name, x, y in zip(EngineState._fields, a, b, strict=True):

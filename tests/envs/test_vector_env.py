@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import itertools
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from envs_testkit import PRESETS, STYLES, check_copy, make_action
+from envs_testkit import PRESETS, STYLES, assert_same, check_copy, make_action
 from gymnasium.vector import SyncVectorEnv
 from gymnasium.vector.vector_env import AutoresetMode
 from hypothesis import HealthCheck, event, given, settings
@@ -47,21 +46,6 @@ Env = gym.Env[Any, Any]
 
 
 # ------------------------------------------------------------------------ helpers
-def assert_same(a: Any, b: Any, where: str = "") -> None:
-    """Exact equality of nested dicts / lists / arrays / numbers, NaN equal to NaN."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict), f"{where}: dict vs {type(b).__name__}"
-        assert a.keys() == b.keys(), f"{where}: keys {sorted(a)} vs {sorted(b)}"
-        for key in a:
-            assert_same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        assert np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f"), f"{where}: {a!r} != {b!r}"
-    elif isinstance(a, float) and math.isnan(a):
-        assert isinstance(b, float) and math.isnan(b), f"{where}: nan != {b!r}"
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
-
-
 def assert_rows_equal(copy: EngineState, single: EngineState, where: str) -> None:
     """A vector copy's state and a single env's state equal array by array (the decision log aside:
     the vector env keeps none)."""
