@@ -16,6 +16,9 @@ from allocsim.envs.network import Network
 
 FloatArray = NDArray[np.float64]
 _T = {name: i for i, name in enumerate(TOTALS)}
+#: Flow KPIs in the order the KPI dict and its breakdowns list them.
+FLOW_KPIS = ("units_requested", "units_fulfilled", "lost_sales_units", "backorder_units", "revenue", "cogs",
+             "markdown_cost", "shortage_penalty")
 
 
 class KpiRows(NamedTuple):
@@ -42,8 +45,8 @@ def _ratio(num: float, den: float, empty: float) -> float:
 def _flows(state: EngineState | KpiRows, b: int) -> dict[str, FloatArray]:
     """Flow KPIs per (location, channel) under the public names."""
     rows = dict(zip(FLOWS, state.flows[b], strict=True))
-    gross = rows.pop("gross_revenue")
-    return {**rows, "revenue": gross - rows["markdown_cost"]}
+    rows["revenue"] = rows.pop("gross_revenue") - rows["markdown_cost"]
+    return {name: rows[name] for name in FLOW_KPIS}
 
 
 def _breakdown(

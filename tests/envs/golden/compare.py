@@ -82,6 +82,8 @@ def kpi_mismatches(
         out.append(f"{path or '<top>'}: missing keys {missing}")
     if extra:
         out.append(f"{path or '<top>'}: unexpected keys {extra}")
+    if not missing and not extra and list(expected) != list(actual):  # tables and CSVs list them in order
+        out.append(f"{path or '<top>'}: keys in another order {list(actual)}")
     for key in expected:
         if key not in actual:
             continue
