@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -41,7 +41,9 @@ def infer_command(
     model: Annotated[Path, typer.Option(help="exported policy (.onnx)")],
     state: Annotated[Path, typer.Option(help="JSON state: period, dc, locations (see the README)")],
     scenario: Annotated[
-        str | None, typer.Option(help="preset or YAML; refused unless the model was exported for it")
+        str | None,
+        typer.Option(help="preset or YAML; refused unless the model was exported for it. With it, the "
+                          "scenario's guardrails and DC rule apply, as in the env"),
     ] = None,
 ) -> None:
     """One decision: read a JSON state, print the integer allocation as JSON."""
@@ -75,10 +77,20 @@ def infer_command(
     except json.JSONDecodeError as err:
         raise _fail(f"{state}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
     try:
-        decision = policy.decide(data)
+        decision = policy.decide(data) if scenario is None else _guarded(policy, data, loaded)
     except ValueError as err:  # StateError
         raise _fail(f"{state}: {err}") from None
     typer.echo(json.dumps(decision, indent=2))
+
+
+def _guarded(policy: Any, data: Any, scenario: Any) -> dict[str, Any]:
+    """The decision after the scenario's guardrails and DC rule (the env's own compiled decode)."""
+    from allocsim.agents.guarded_decision import decide_in_world, to_unit_decision
+    from allocsim.agents.state_input import parse_state
+
+    parsed = parse_state(data, policy.card)
+    units = to_unit_decision(decide_in_world(policy, parsed, scenario), parsed, policy)
+    return {**units.to_json(policy.card), "guardrails_applied": True}
 
 
 def state_command(

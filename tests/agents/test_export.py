@@ -17,6 +17,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from allocsim.agents import runfiles
 from allocsim.agents.export import ExportGraph, export_run, policy_card
+from allocsim.agents.guarded_decision import decide_in_world
 from allocsim.agents.inference import OnnxPolicy, largest_remainder
 from allocsim.agents.policy import load_learned
 from allocsim.agents.state_input import observation, parse_state
@@ -209,3 +210,24 @@ def test_every_exportable_algorithm_matches_sb3(algo: str, tmp_path: Path) -> No
         assert (decision.keep_at_dc + decision.allocation.sum(axis=0) == world.dc_available).all()
         assert (world.dc_available <= np.maximum(world.dc_on_hand - [5, 3], 0)).all()
         replay.step(env.action_space.sample())
+
+
+def test_decision_with_the_scenario_is_the_env_decision(exported: tuple[Path, Path, str]) -> None:
+    """Given the scenario, a JSON state's units after guardrails and the DC rule are the env's own."""
+    _, path, scenario = exported
+    policy = OnnxPolicy.load(path)
+    env = AllocationEnv(scenario)
+    env.reset(seed=40003)
+    env.action_space.seed(40003)
+    trimmed = 0
+    for _ in range(30):
+        parsed = parse_state(json.loads(json.dumps(planning_state(env))), policy.card)
+        action = policy.run(observation(parsed, policy.card))["action"][0]
+        want = env.preview(action)
+        got = decide_in_world(policy, parsed, env.scenario)
+        for part in ("allocation", "transfers", "orders", "transfer_delay"):
+            np.testing.assert_array_equal(getattr(got, part), getattr(want, part), err_msg=part)
+        trimmed += int((want.allocation != env.preview(action, guardrails=False).allocation).any())
+        _, _, terminated, _, _ = env.step(env.action_space.sample())
+        assert not terminated
+    assert scenario != "retail-small" or trimmed > 0  # the guardrails did bind along the way

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from allocsim.agents.guarded_decision import decide_in_world, to_unit_decision
 from allocsim.agents.inference import OnnxPolicy
+from allocsim.agents.state_input import parse_state
+from allocsim.envs.scenario import load_scenario
 from allocsim.experiments.cli import app
 
 runner = CliRunner()
@@ -33,16 +39,24 @@ def _infer(model: Path, data: Any, tmp_path: Path, *extra: str) -> Any:
 def test_infer_prints_whole_units_that_split_the_available_stock(
     retail_small_onnx: Path, state: dict[str, Any], tmp_path: Path
 ) -> None:
-    result = _infer(retail_small_onnx, state, tmp_path, "--scenario", "retail-small")
-    assert result.exit_code == 0, result.output
-    decision = json.loads(result.stdout)
-    assert decision["period"] == 7
-    for sku, on_hand in state["dc"]["on_hand"].items():  # retail-small keeps no safety reserve
-        shipped = sum(units[sku] for units in decision["allocation"].values())
-        assert shipped + decision["keep_at_dc"][sku] == on_hand
-        units = [per_sku[sku] for per_sku in decision["allocation"].values()]
-        assert all(isinstance(u, int) and u >= 0 for u in units)
-    assert decision == OnnxPolicy.load(retail_small_onnx).decide(state)
+    for extra in ((), ("--scenario", "retail-small")):
+        result = _infer(retail_small_onnx, state, tmp_path, *extra)
+        assert result.exit_code == 0, result.output
+        decision = json.loads(result.stdout)
+        assert decision["period"] == 7
+        for sku, on_hand in state["dc"]["on_hand"].items():  # retail-small keeps no safety reserve
+            shipped = sum(units[sku] for units in decision["allocation"].values())
+            assert shipped + decision["keep_at_dc"][sku] == on_hand
+            units = [per_sku[sku] for per_sku in decision["allocation"].values()]
+            assert all(isinstance(u, int) and u >= 0 for u in units)
+        if not extra:  # the torch- and simulator-free runtime: units before the guardrails
+            assert decision == OnnxPolicy.load(retail_small_onnx).decide(state)
+        else:  # with the scenario: the env's guardrails and DC rule applied
+            assert decision.pop("guardrails_applied") is True
+            policy = OnnxPolicy.load(retail_small_onnx)
+            parsed = parse_state(state, policy.card)
+            world = decide_in_world(policy, parsed, load_scenario("retail-small"))
+            assert decision == to_unit_decision(world, parsed, policy).to_json(policy.card)
 
 
 def _drop(path: list[str]) -> Callable[[dict[str, Any]], None]:
@@ -160,3 +174,20 @@ def test_evaluate_takes_an_onnx_file(retail_small_onnx: Path) -> None:
     assert data["scenario"] == "retail-small"
     assert data["policy"] == f"onnx:{retail_small_onnx.parent.name}"
     assert [e["seed"] for e in data["episodes"]] == [40000, 40001]
+
+
+def test_infer_without_a_scenario_never_compiles(
+    retail_small_onnx: Path, state: dict[str, Any], tmp_path: Path
+) -> None:
+    """The torch- and simulator-free path runs on an empty numba cache and leaves it empty."""
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state))
+    cache = tmp_path / "numba-cache"
+    done = subprocess.run(
+        [sys.executable, "-m", "allocsim.experiments.cli", "infer", "--model", str(retail_small_onnx),
+         "--state", str(path)],
+        env={**os.environ, "NUMBA_CACHE_DIR": str(cache)}, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["period"] == 7
+    assert not cache.exists() or not any(cache.rglob("*.nbi"))

@@ -1,0 +1,46 @@
+"""A JSON state's decision after the scenario's guardrails and DC rule: the env's own decode.
+
+``OnnxPolicy.decide`` is torch- and simulator-free and stops at whole units before the
+guardrails. Given the scenario, ``decide_in_world`` writes the state into the compiled
+engine and lets the very code the env runs (largest remainder, days of supply, capacity,
+supplier capacity, working-capital cap, approval delay, the DC rule's order) turn the
+policy's action into the units the env would move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allocsim.agents.inference import Decision as UnitDecision
+from allocsim.agents.inference import OnnxPolicy
+from allocsim.agents.state_input import PlanningState, observation
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.guardrails import Decision
+from allocsim.envs.scenario import Scenario
+
+
+def decide_in_world(policy: OnnxPolicy, state: PlanningState, scenario: Scenario) -> Decision:
+    """The units the env would carry out in ``state`` for the policy's action (guardrails applied)."""
+    env = AllocationEnv(scenario)
+    env.reset(seed=0)
+    world = env.get_state()
+    horizon = env.observation_layout.horizon
+    world.period[0] = state.period
+    world.dc[0] = 0
+    world.dc[0, :, 0] = state.dc_on_hand  # ages are not in the JSON state; no guardrail reads them
+    world.stock[0] = 0
+    world.stock[0, :, :, 0] = state.on_hand
+    world.inbound[0] = state.inbound
+    world.on_order[0] = state.dc_on_order
+    world.forecast[0, state.period : state.period + horizon] = state.forecast
+    env.set_state(world)
+    action = policy.run(observation(state, policy.card))["action"][0]
+    return env.preview(action)
+
+
+def to_unit_decision(decision: Decision, state: PlanningState, policy: OnnxPolicy) -> UnitDecision:
+    """The guarded units in the runtime's JSON shape (what stays at the DC included)."""
+    available = state.dc_available(policy.card)
+    keep = available - decision.allocation.sum(axis=0)
+    return UnitDecision(state.period, decision.allocation, np.asarray(keep), decision.transfers,
+                        decision.orders)
