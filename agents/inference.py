@@ -177,9 +177,21 @@ class OnnxPolicy:
         orders = np.rint(out["orders"][0].astype(np.float64) * np.asarray(card.max_order)).astype(np.int64)
         return Decision(state.period, split[:, :-1].T.copy(), split[:, -1].copy(), transfers, orders)
 
-    def decide(self, state: Any) -> dict[str, Any]:
+    def decide(self, state: Any, scenario: Any = None) -> dict[str, Any]:
         """From a JSON-like state (see ``allocsim.agents.state_input``) to named whole units.
 
-        StateError (a ValueError) naming the path of the first problem in ``state``.
+        With ``scenario`` (a ``Scenario`` the policy was exported for), the units go through
+        the env's own compiled decode, guardrails and DC rule included
+        (``allocsim.agents.guarded_decision``; this imports the simulator). StateError (a
+        ValueError) naming the path of the first problem in ``state``.
         """
-        return self.decide_arrays(parse_state(state, self.card)).to_json(self.card)
+        parsed = parse_state(state, self.card)
+        if scenario is None:
+            return self.decide_arrays(parsed).to_json(self.card)
+        if scenario.content_hash() != self.card.scenario_hash:
+            raise ValueError(f"{self.name} was exported for scenario {self.card.scenario!r} "
+                             f"(hash {self.card.scenario_hash}), not {scenario.name!r}")
+        from allocsim.agents.guarded_decision import decide_in_world, to_unit_decision
+
+        units = to_unit_decision(decide_in_world(self, parsed, scenario), parsed, self)
+        return {**units.to_json(self.card), "guardrails_applied": True}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -77,20 +77,10 @@ def infer_command(
     except json.JSONDecodeError as err:
         raise _fail(f"{state}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
     try:
-        decision = policy.decide(data) if scenario is None else _guarded(policy, data, loaded)
+        decision = policy.decide(data, None if scenario is None else loaded)
     except ValueError as err:  # StateError
         raise _fail(f"{state}: {err}") from None
     typer.echo(json.dumps(decision, indent=2))
-
-
-def _guarded(policy: Any, data: Any, scenario: Any) -> dict[str, Any]:
-    """The decision after the scenario's guardrails and DC rule (the env's own compiled decode)."""
-    from allocsim.agents.guarded_decision import decide_in_world, to_unit_decision
-    from allocsim.agents.state_input import parse_state
-
-    parsed = parse_state(data, policy.card)
-    units = to_unit_decision(decide_in_world(policy, parsed, scenario), parsed, policy)
-    return {**units.to_json(policy.card), "guardrails_applied": True}
 
 
 def state_command(
