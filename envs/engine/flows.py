@@ -11,12 +11,16 @@ from __future__ import annotations
 from numba import njit
 
 from allocsim.envs.engine.params import EngineParams
-from allocsim.envs.engine.state import EngineState
-
-# rows of EngineState.units and EngineState.totals used here
-RECEIVED, SOLD, WRITTEN_OFF = 1, 2, 3
-PAYABLES, PERIOD_SHIPPING, PERIOD_TRANSFER = 1, 9, 10
-HOLDING, SHIPPING, TRANSFER, WRITEOFF = 0, 1, 2, 3
+from allocsim.envs.engine.state import (
+    PAYABLES,
+    PERIOD_SHIPPING,
+    PERIOD_TRANSFER,
+    RECEIVED,
+    SHIPPING,
+    TRANSFER,
+    WRITTEN_OFF,
+    EngineState,
+)
 
 
 @njit(cache=True, error_model="numpy")

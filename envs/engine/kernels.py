@@ -16,12 +16,11 @@ from numpy.typing import NDArray
 
 from allocsim.envs.engine.decide import dc_available, decide, rooms
 from allocsim.envs.engine.flows import dispatch, receive
-from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.params import N_CALENDAR, EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
 from allocsim.envs.engine.state import EngineState
 
 OBS_LOW, OBS_HIGH = -1.0, 10.0
-N_CALENDAR = 5
 
 
 class Work(NamedTuple):
@@ -45,8 +44,6 @@ class Work(NamedTuple):
     lost: NDArray[np.int64]  # (B, L, S, C)
     markdown: NDArray[np.float64]  # (B, L, S, C)
     reward: NDArray[np.float64]  # (B,)
-    active: NDArray[np.bool_]  # (B,) copies stepped now
-    arriving: NDArray[np.bool_]  # (B,) copies entering a new period now
 
 
 def allocate_work(p: EngineParams, batch: int) -> Work:
@@ -63,7 +60,6 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         moves=ints(n_l + p.n_ages + 1, 5), waiting=ints(n_l, n_c), supply_room=ints(n_l, n_s),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
-        active=np.zeros(batch, dtype=np.bool_), arriving=np.zeros(batch, dtype=np.bool_),
     )
 
 

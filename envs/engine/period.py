@@ -12,24 +12,33 @@ import math
 
 from numba import njit
 
-from allocsim.envs.engine.flows import (
+from allocsim.envs.engine.flows import age_cohorts, take_oldest, write_off
+from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.state import (
+    BACKORDERED,
+    COGS,
+    CONTRACT_DUE,
+    CONTRACT_MET,
+    FULFILLED,
+    GROSS,
     HOLDING,
+    IMBALANCE,
+    LOST,
+    MARKDOWN,
+    PAYABLES,
     PERIOD_SHIPPING,
     PERIOD_TRANSFER,
+    RECEIVABLES,
+    REQUESTED,
+    REWARD,
+    SALVAGE,
+    SHORTAGE,
     SOLD,
+    TRANSIT_VALUE,
+    WORKING_CAPITAL,
     WRITEOFF,
-    age_cohorts,
-    take_oldest,
-    write_off,
+    EngineState,
 )
-from allocsim.envs.engine.params import EngineParams
-from allocsim.envs.engine.state import EngineState
-
-# rows of EngineState.flows
-REQUESTED, FULFILLED, LOST, BACKORDERED, GROSS, MARKDOWN, COGS, SHORTAGE = range(8)
-# entries of EngineState.totals
-RECEIVABLES, PAYABLES, CONTRACT_DUE, CONTRACT_MET, TRANSIT_VALUE, WORKING_CAPITAL = range(6)
-IMBALANCE, SALVAGE, REWARD = 6, 7, 8
 
 
 @njit(cache=True, inline="always", error_model="numpy")

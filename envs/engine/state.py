@@ -30,6 +30,12 @@ NODE_COSTS = ("holding_cost", "shipping_cost", "transfer_cost", "writeoff_cost")
 #: Entries of ``totals``.
 TOTALS = ("receivables", "payables", "contract_due", "contract_met", "transit_value", "working_capital",
           "imbalance", "salvage", "reward", "period_shipping", "period_transfer")
+# Row indices the kernels use, derived from the names above (one place for each).
+INITIAL, RECEIVED, SOLD, WRITTEN_OFF = (UNIT_COUNTERS.index(n) for n in UNIT_COUNTERS)
+REQUESTED, FULFILLED, LOST, BACKORDERED, GROSS, MARKDOWN, COGS, SHORTAGE = (FLOWS.index(n) for n in FLOWS)
+HOLDING, SHIPPING, TRANSFER, WRITEOFF = (NODE_COSTS.index(n) for n in NODE_COSTS)
+(RECEIVABLES, PAYABLES, CONTRACT_DUE, CONTRACT_MET, TRANSIT_VALUE, WORKING_CAPITAL, IMBALANCE, SALVAGE,
+ REWARD, PERIOD_SHIPPING, PERIOD_TRANSFER) = (TOTALS.index(n) for n in TOTALS)
 #: Stages kept per period in the decision log: proposed, then after each guardrail.
 LOG_STAGES = 3
 #: The decision-log fields (period axis second; of length 0 when no log is kept).
@@ -81,11 +87,6 @@ class EngineState(NamedTuple):
     def row(self, b: int) -> EngineState:
         """Copy ``b`` alone, as a batch of one (a deep copy)."""
         return EngineState(*(a[b : b + 1].copy() for a in self))
-
-    def put(self, b: int, one: EngineState) -> None:
-        """Write the batch-of-one ``one`` into copy ``b`` in place."""
-        for mine, theirs in zip(self, one, strict=True):
-            mine[b : b + 1] = theirs
 
     def restore(self, other: EngineState) -> None:
         """Overwrite every array in place with ``other``'s values; nothing is written unless all fit.
