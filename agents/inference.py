@@ -8,8 +8,8 @@ to whole units per location, SKU, lane and order.
 
 The graph takes raw observations (normalisation is inside it) and returns the
 clipped deterministic ``action`` and the decoded fractions ``allocation`` (B, S, L+1),
-``transfers`` (B, K, S) and ``orders`` (B, S). Whole units come from the same
-largest-remainder split as ``allocsim.envs.actions`` (tests hold the two equal).
+``transfers`` (B, K, S) and ``orders`` (B, S). Whole units come from
+``allocsim.unit_decode``, the very functions the compiled engine runs.
 Nothing here unpickles: an ONNX file is data, not code.
 """
 
@@ -25,26 +25,10 @@ from numpy.typing import NDArray
 
 from allocsim.agents.policy_card import PolicyCard
 from allocsim.agents.state_input import PlanningState, observation, parse_state
+from allocsim.unit_decode import largest_remainder_row, policy_order, transfer_units
 
 OUTPUTS = ("action", "allocation", "transfers", "orders")
 IntArray = NDArray[np.int64]
-
-
-def largest_remainder(total: IntArray, fractions: NDArray[np.float64]) -> IntArray:
-    """Split integer ``total`` (S,) by ``fractions`` (S, D), rows summing to 1, into integers.
-
-    The same arithmetic as ``allocsim.envs.actions.largest_remainder`` (kept here so the
-    runtime needs no simulator); a test checks the two agree on random inputs.
-    """
-    raw = total[:, None] * fractions
-    base = np.floor(raw).astype(np.int64)
-    short = total - base.sum(axis=1)
-    if not short.any():
-        return base
-    order = np.argsort(base - raw, axis=1, kind="stable")
-    bonus = np.zeros_like(base)
-    np.put_along_axis(bonus, order, np.arange(order.shape[1])[None, :] < short[:, None], axis=1)
-    return base + bonus
 
 
 @dataclass(frozen=True)
@@ -162,19 +146,20 @@ class OnnxPolicy:
         """Whole units for a validated state: largest remainder of available stock, as the env does."""
         card = self.card
         out = self.run(observation(state, card))
-        fractions = out["allocation"][0].astype(np.float64)
+        fractions = out["allocation"][0].astype(np.float64)  # (S, L + 1)
         available = state.dc_available(card)
-        split = largest_remainder(available, fractions)  # (S, L + 1)
+        split = np.zeros((card.n_skus, card.n_locations + 1), dtype=np.int64)
+        order = np.zeros(card.n_locations + 1, dtype=np.int64)
+        for k in range(card.n_skus):
+            largest_remainder_row(int(available[k]), fractions[k], split[k], order)
         transfers = np.zeros((len(card.lanes), card.n_skus), dtype=np.int64)
         if card.lanes:
             index = {name: i for i, name in enumerate(card.locations)}
-            source = np.array([index[a] for a, _ in card.lanes])
-            share = out["transfers"][0].astype(np.float64)
-            out_share = np.zeros((card.n_locations, card.n_skus))
-            np.add.at(out_share, source, share)
-            scale = np.maximum(out_share, 1.0)[source]
-            transfers = np.floor(share / scale * state.on_hand[source]).astype(np.int64)
-        orders = np.rint(out["orders"][0].astype(np.float64) * np.asarray(card.max_order)).astype(np.int64)
+            source = np.array([index[a] for a, _ in card.lanes], dtype=np.int64)
+            transfer_units(out["transfers"][0].astype(np.float64), source, state.on_hand, transfers)
+        order_share = out["orders"][0].astype(np.float64)
+        orders = np.array([policy_order(f, m) for f, m in zip(order_share, card.max_order, strict=True)],
+                          dtype=np.int64)
         return Decision(state.period, split[:, :-1].T.copy(), split[:, -1].copy(), transfers, orders)
 
     def decide(self, state: Any, scenario: Any = None) -> dict[str, Any]:

@@ -33,6 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocsim.agents.policy_card import PolicyCard
+from allocsim.observation_blocks import exogenous_rows, write_observation
+from allocsim.unit_decode import available_to_allocate
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -60,7 +62,7 @@ class PlanningState:
     forecast: FloatArray  # (H, L, S)
 
     def dc_available(self, card: PolicyCard) -> IntArray:
-        return np.maximum(self.dc_on_hand - np.asarray(card.safety_reserve, dtype=np.int64), 0)
+        return available_to_allocate(self.dc_on_hand, np.asarray(card.safety_reserve, dtype=np.int64))
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -175,29 +177,16 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
 
 
 def observation(state: PlanningState, card: PolicyCard) -> NDArray[np.float32]:
-    """The flat observation the env would show in this state (same blocks, scales and clipping)."""
-    dc_scale = np.asarray(card.dc_scale)
-    loc_scale = np.asarray(card.location_scale)
-    t = state.period
-    week = card.week
-    values = {
-        "dc_on_hand": state.dc_on_hand / dc_scale,
-        "dc_available": state.dc_available(card) / dc_scale,
-        "dc_on_order": state.dc_on_order / dc_scale,
-        "on_hand": state.on_hand / loc_scale,
-        "inbound": state.inbound / loc_scale,
-        "forecast_now": state.forecast[0] * week / loc_scale,
-        "forecast_horizon": state.forecast.mean(axis=0) * week / loc_scale,
-        "open_orders": state.open_orders / loc_scale,
-        "backlog": state.backlog / loc_scale,
-        "avg_age": state.avg_age / max(card.age_buckets - 1, 1),
-        "calendar": np.array([
-            t / card.periods,
-            np.sin(2 * np.pi * t / 7), np.cos(2 * np.pi * t / 7),
-            np.sin(2 * np.pi * t / 365), np.cos(2 * np.pi * t / 365),
-        ]),
-    }
-    out = np.zeros(card.observation_size)
-    for block in card.observation_layout:
-        out[block["start"] : block["stop"]] = np.ravel(values[block["name"]])
-    return np.clip(out, -1.0, card.obs_clip).astype(np.float32)
+    """The flat observation the env would show in this state: the env's own block arithmetic."""
+    loc_scale = np.asarray(card.location_scale, dtype=np.float64)
+    exogenous = exogenous_rows(
+        state.forecast[:1], state.forecast.mean(axis=0)[None], state.open_orders[None],
+        np.array([float(state.period)]), card.periods, loc_scale,
+    )[0]
+    out = np.zeros(card.observation_size, dtype=np.float32)
+    write_observation(
+        out, state.dc_on_hand, state.dc_available(card), state.dc_on_order,
+        1.0 / np.asarray(card.dc_scale, dtype=np.float64), state.on_hand, state.inbound, state.backlog,
+        state.avg_age, 1.0 / loc_scale, 1.0 / max(card.age_buckets - 1, 1), exogenous,
+    )
+    return out

@@ -31,9 +31,9 @@ from numpy.typing import NDArray
 
 from allocsim.envs.demand import DemandProfile, EpisodeDemand
 from allocsim.envs.network import Network
+from allocsim.observation_blocks import OBS_HIGH, WEEK, exogenous_rows
 
-OBS_CLIP = 10.0
-WEEK = 7.0
+OBS_CLIP = OBS_HIGH
 
 
 class ObservationLayout:
@@ -104,20 +104,8 @@ class ObservationLayout:
         forecast = episode.forecast
         cumulative = np.concatenate([np.zeros((1, *forecast.shape[1:])), np.cumsum(forecast, axis=0)])
         window = (cumulative[horizon : horizon + periods] - cumulative[:periods]) / horizon
-        t = np.arange(periods, dtype=np.float64)
         open_orders = self.open_orders_from(episode.demand, np.arange(periods))
-        blocks = np.concatenate(
-            [
-                (forecast[:periods] * WEEK / self.location_scale).reshape(periods, -1),
-                (window * WEEK / self.location_scale).reshape(periods, -1),
-                (open_orders / self.location_scale).reshape(periods, -1),
-            ],
-            axis=1,
-        )
-        calendar = np.stack(
-            [t / periods, np.sin(2 * np.pi * t / 7), np.cos(2 * np.pi * t / 7),
-             np.sin(2 * np.pi * t / 365), np.cos(2 * np.pi * t / 365)],
-            axis=1,
-        )
-        self._cached_episode, self._cached_blocks = episode, np.concatenate([blocks, calendar], axis=1)
+        rows = exogenous_rows(forecast[:periods], window, open_orders, np.arange(periods, dtype=np.float64),
+                              periods, self.location_scale)
+        self._cached_episode, self._cached_blocks = episode, rows
         return self._cached_blocks

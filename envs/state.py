@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import order_rule
+from allocsim.unit_decode import available_to_allocate
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -51,7 +52,7 @@ class AllocationState:
             net=net,
             period=t,
             dc_on_hand=dc_on_hand,
-            dc_available=np.maximum(dc_on_hand - net.safety_reserve, 0),
+            dc_available=available_to_allocate(dc_on_hand, net.safety_reserve),
             dc_on_order=on_order,
             on_hand=state.stock[b].sum(axis=-1),
             inbound=state.inbound[b].copy(),

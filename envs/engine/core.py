@@ -25,6 +25,7 @@ from allocsim.envs.guardrails import Trim
 from allocsim.envs.network import Network
 from allocsim.envs.observation import ObservationLayout
 from allocsim.envs.reward import COMPONENTS
+from allocsim.observation_blocks import N_CALENDAR
 
 
 class BatchEngine:
@@ -49,7 +50,7 @@ class BatchEngine:
             net, reward_weights, reward_scale, 1.0 / self.observation.dc_scale,
             1.0 / self.observation.location_scale,
         )
-        n_exogenous = 3 * net.n_locations * net.n_skus + kernels.N_CALENDAR
+        n_exogenous = 3 * net.n_locations * net.n_skus + N_CALENDAR
         self.state: EngineState = allocate_state(
             self.params, batch, net.scenario.forecast.horizon, n_exogenous, keep_log
         )

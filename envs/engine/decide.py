@@ -9,45 +9,18 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
+from allocsim import unit_decode
 from allocsim.envs.engine.params import BIG, EngineParams
 from allocsim.envs.engine.state import EngineState
 
-
-@njit(cache=True, error_model="numpy")
-def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: ignore[no-untyped-def]
-    """Split ``total`` by ``fractions`` (D,) into whole units ``out`` (D,), summing to ``total``.
-
-    Floors first, then one more unit to the largest remainders, ties to the lower index
-    (a stable sort of floor - raw, as ``numpy.argsort(kind="stable")``).
-    """
-    n = fractions.shape[0]
-    short = total
-    for j in range(n):
-        raw = total * fractions[j]
-        base = math.floor(raw)
-        out[j] = base
-        short -= base
-    if short <= 0:
-        return
-    # insertion sort of indices by (floor - raw); stable, so ties keep index order
-    for j in range(n):
-        key = out[j] - total * fractions[j]
-        i = j - 1
-        while i >= 0 and (out[order[i]] - total * fractions[order[i]]) > key:
-            order[i + 1] = order[i]
-            i -= 1
-        order[i + 1] = j
-    for j in range(short):
-        out[order[j]] += 1
-
-
-@njit(cache=True, error_model="numpy")
-def dc_available(dc, reserve, k: int) -> int:  # type: ignore[no-untyped-def]
-    """Available to allocate of SKU ``k``: DC on hand ``dc`` (S, A) minus the safety reserve, >= 0."""
-    return max(dc[k].sum() - reserve[k], 0)
+# The decode's arithmetic lives in ``allocsim.unit_decode``, shared with the ONNX runtime.
+_JIT = njit(cache=True, error_model="numpy")
+available_to_allocate = _JIT(unit_decode.available_to_allocate)
+largest_remainder_row = _JIT(unit_decode.largest_remainder_row)
+transfer_units = _JIT(unit_decode.transfer_units)
+policy_order = _JIT(unit_decode.policy_order)
 
 
 @njit(cache=True, error_model="numpy")
@@ -121,22 +94,16 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     position_value = rooms(p, s, w, b)
     # whole units before guardrails
     for k in range(n_s):
-        largest_remainder_row(dc_available(dc, p.safety_reserve, k), alloc_frac[k], units_row, order)
+        free = available_to_allocate(dc[k].sum(), p.safety_reserve[k])
+        largest_remainder_row(free, alloc_frac[k], units_row, order)
         for loc in range(n_l):
             alloc[loc, k] = units_row[loc]
-    for q in range(n_k):
-        src = p.lane_source[q]
-        for k in range(n_s):
-            out_share = 0.0
-            for r in range(n_k):
-                if p.lane_source[r] == src:
-                    out_share += transfer_frac[r, k]
-            transfers[q, k] = math.floor(transfer_frac[q, k] / max(out_share, 1.0) * on_hand[src, k])
-            delay[q, k] = 0
+    transfer_units(transfer_frac, p.lane_source, on_hand, transfers)
+    delay[:, :] = 0
     for k in range(n_s):  # the policy's order plus the DC rule's order-up-to
         position = dc[k].sum() + on_order[k]
         rule = max(p.order_up_to[k] - position, 0) if position <= p.order_below[k] else 0
-        orders[k] = np.rint(order_frac[k] * p.max_order[k]) + rule
+        orders[k] = policy_order(order_frac[k], p.max_order[k]) + rule
     if keep_log:
         s.log_allocation[b, t, 0] = alloc
         s.log_transfers[b, t, 0] = transfers

@@ -14,14 +14,14 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from allocsim.envs.engine.decide import dc_available, decide, rooms
+from allocsim import observation_blocks
+from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
 from allocsim.envs.engine.flows import dispatch, receive
-from allocsim.envs.engine.params import N_CALENDAR, EngineParams
+from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
 from allocsim.envs.engine.state import EngineState
 
-OBS_LOW, OBS_HIGH = -1.0, 10.0
-
+write_observation = njit(cache=True, error_model="numpy")(observation_blocks.write_observation)
 
 class Work(NamedTuple):
     """Preallocated scratch arrays of the kernels (nothing is allocated per step)."""
@@ -44,6 +44,10 @@ class Work(NamedTuple):
     lost: NDArray[np.int64]  # (B, L, S, C)
     markdown: NDArray[np.float64]  # (B, L, S, C)
     reward: NDArray[np.float64]  # (B,)
+    dc_units: NDArray[np.int64]  # (B, S) observed: DC on hand
+    dc_free: NDArray[np.int64]  # (B, S) observed: DC available to allocate
+    backlog_units: NDArray[np.int64]  # (B, L, S) observed: backorders waiting
+    avg_age: NDArray[np.float64]  # (B, L, S) observed: mean age of stock on hand
 
 
 def allocate_work(p: EngineParams, batch: int) -> Work:
@@ -60,51 +64,41 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         moves=ints(n_l + p.n_ages + 1, 5), waiting=ints(n_l, n_c), supply_room=ints(n_l, n_s),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
+        dc_units=ints(n_s), dc_free=ints(n_s), backlog_units=ints(n_l, n_s),
+        avg_age=np.zeros((batch, n_l, n_s)),
     )
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def observe(p: EngineParams, s: EngineState, b: int, out) -> None:  # type: ignore[no-untyped-def]
-    """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``."""
+def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # type: ignore[no-untyped-def]
+    """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``.
+
+    Counts the units here; the arithmetic of the blocks is ``allocsim.observation_blocks``.
+    """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
-    t = s.period[b]
-    exo = s.exogenous[b, t]
-    n_exo = exo.shape[0] - N_CALENDAR
-    for k in range(n_s):
-        out[k] = min(max(s.dc[b, k].sum() * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
-        out[k + n_s] = min(max(dc_available(s.dc[b], p.safety_reserve, k) * p.inv_dc_scale[k], OBS_LOW),
-                           OBS_HIGH)
-        out[k + 2 * n_s] = min(max(s.on_order[b, k] * p.inv_dc_scale[k], OBS_LOW), OBS_HIGH)
-    i = 3 * n_s
-    size = n_l * n_s
-    backlog_at = i + 2 * size + n_exo
     n_c, n_p = s.backlog.shape[3], s.backlog.shape[4]
+    dc_units, dc_free, on_hand = w.dc_units[b], w.dc_free[b], w.on_hand[b]
+    backlog, avg_age = w.backlog_units[b], w.avg_age[b]
+    for k in range(n_s):
+        dc_units[k] = s.dc[b, k].sum()
+        dc_free[k] = available_to_allocate(dc_units[k], p.safety_reserve[k])
     for loc in range(n_l):
         for k in range(n_s):
-            j = loc * n_s + k
-            on_hand = 0
-            age_sum = 0.0
+            units = 0
+            ages = 0.0
             for a in range(p.n_ages):
-                units = s.stock[b, loc, k, a]
-                on_hand += units
-                age_sum += a * units
+                units += s.stock[b, loc, k, a]
+                ages += a * s.stock[b, loc, k, a]
+            on_hand[loc, k] = units
+            avg_age[loc, k] = ages / max(units, 1)
             waiting = 0
             if p.has_backorders:
                 for c in range(n_c):
                     for age in range(n_p):
                         waiting += s.backlog[b, loc, k, c, age]
-            scale = p.inv_location_scale[loc, k]
-            out[i + j] = min(max(on_hand * scale, OBS_LOW), OBS_HIGH)
-            out[i + size + j] = min(max(s.inbound[b, loc, k] * scale, OBS_LOW), OBS_HIGH)
-            out[backlog_at + j] = min(max(waiting * scale, OBS_LOW), OBS_HIGH)
-            avg_age = age_sum / max(on_hand, 1) * p.inv_oldest_age
-            out[backlog_at + size + j] = min(max(avg_age, OBS_LOW), OBS_HIGH)
-    start = i + 2 * size
-    for j in range(n_exo):
-        out[start + j] = min(max(exo[j], OBS_LOW), OBS_HIGH)
-    start = backlog_at + 2 * size
-    for j in range(N_CALENDAR):
-        out[start + j] = min(max(exo[n_exo + j], OBS_LOW), OBS_HIGH)
+            backlog[loc, k] = waiting
+    write_observation(out, dc_units, dc_free, s.on_order[b], p.inv_dc_scale, on_hand, s.inbound[b],
+                      backlog, avg_age, p.inv_location_scale, p.inv_oldest_age, s.exogenous[b, s.period[b]])
 
 
 # One compiled entry point runs any sequence of a period's phases over the copies in
@@ -157,7 +151,7 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
         if phases & RECEIVE and receipts_due:
             receive(p, s, b)
         if phases & OBSERVE:
-            observe(p, s, b, obs[b])
+            observe(p, s, w, b, obs[b])
         if phases & ROOMS:
             rooms(p, s, w, b)
 

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
 from allocsim.envs.reward import COMPONENTS
+from allocsim.observation_blocks import N_CALENDAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -24,7 +25,6 @@ BoolArray = NDArray[np.bool_]
 PERIOD_KPIS = ("units_requested", "units_fulfilled", "lost_sales_units", "revenue", "profit",
                "inventory_value")
 STEP_RECORD_SIZE = len(COMPONENTS) + len(PERIOD_KPIS)
-N_CALENDAR = 5
 
 
 class EngineParams(NamedTuple):

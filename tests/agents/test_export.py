@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
+from allocsim import unit_decode
 from allocsim.agents import runfiles
 from allocsim.agents.export import ExportGraph, export_run, policy_card
 from allocsim.agents.guarded_decision import decide_in_world
-from allocsim.agents.inference import OnnxPolicy, largest_remainder
+from allocsim.agents.inference import OnnxPolicy
 from allocsim.agents.policy import load_learned
 from allocsim.agents.state_input import observation, parse_state
 from allocsim.envs.allocation_env import AllocationEnv
@@ -157,16 +158,19 @@ def test_recurrent_policies_are_refused_with_a_reason() -> None:
     width=st.integers(1, 6),
 )
 def test_runtime_rounding_is_the_env_rounding(totals: list[int], weights: list[float], width: int) -> None:
+    """The runtime runs ``unit_decode`` interpreted, the env compiled: same units, whole and summing up."""
     total = np.array(totals, dtype=np.int64)
     w = np.array(weights[: len(totals) * width]).reshape(len(totals), width) + 1e-9
     fractions = w / w.sum(axis=1, keepdims=True)
-    got = largest_remainder(total, fractions)
+    got = np.zeros((len(total), width), dtype=np.int64)
     env_split, order = np.zeros_like(got), np.zeros(width, dtype=np.int64)
-    for i in range(len(total)):  # the env's compiled split, row by row
+    for i in range(len(total)):
+        unit_decode.largest_remainder_row(int(total[i]), fractions[i], got[i], order)
         largest_remainder_row(int(total[i]), np.ascontiguousarray(fractions[i]), env_split[i], order)
     np.testing.assert_array_equal(got, env_split)
     np.testing.assert_array_equal(got.sum(axis=1), total)
     assert (got >= 0).all()
+    assert (np.abs(got - total[:, None] * fractions) < 1.0 + 1e-9).all()
 
 
 def _with_reserve() -> AllocationEnv:

@@ -1,0 +1,67 @@
+"""Whole units from decoded fractions: the one implementation shared by the engine and the runtime.
+
+Plain Python over numpy arrays, written so that numba compiles it unchanged: the engine
+(``allocsim.envs.engine.decide``) wraps these functions with ``numba.njit`` and the
+torch-free ONNX runtime (``allocsim.agents.inference``) calls them as they are, so both
+turn the same fractions into the same units. Imports numpy only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def available_to_allocate(on_hand, safety_reserve):  # type: ignore[no-untyped-def]
+    """Units the DC may allocate: on hand minus the safety reserve, never below 0 (scalars or arrays)."""
+    return np.maximum(on_hand - safety_reserve, 0)
+
+
+def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: ignore[no-untyped-def]
+    """Split ``total`` by ``fractions`` (D,) into whole units ``out`` (D,), summing to ``total``.
+
+    Floors first, then one more unit to the largest remainders, ties to the lower index
+    (a stable sort of floor - raw, as ``numpy.argsort(kind="stable")``). ``order`` (D,)
+    is scratch space, so the compiled engine allocates nothing per call.
+    """
+    n = fractions.shape[0]
+    short = total
+    for j in range(n):
+        base = math.floor(total * fractions[j])
+        out[j] = base
+        short -= base
+    if short <= 0:
+        return
+    # insertion sort of indices by (floor - raw); stable, so ties keep index order
+    for j in range(n):
+        key = out[j] - total * fractions[j]
+        i = j - 1
+        while i >= 0 and (out[order[i]] - total * fractions[order[i]]) > key:
+            order[i + 1] = order[i]
+            i -= 1
+        order[i + 1] = j
+    for j in range(short):
+        out[order[j]] += 1
+
+
+def transfer_units(transfer_frac, lane_source, on_hand, out) -> None:  # type: ignore[no-untyped-def]
+    """Units each lane moves, into ``out`` (K, S): its share of the source's ``on_hand`` (L, S), floored.
+
+    A source whose lanes ask for more than all its stock (shares summing above 1) has
+    the shares scaled down to sum to 1.
+    """
+    n_k, n_s = transfer_frac.shape[0], transfer_frac.shape[1]
+    for q in range(n_k):
+        src = lane_source[q]
+        for k in range(n_s):
+            out_share = 0.0
+            for r in range(n_k):
+                if lane_source[r] == src:
+                    out_share += transfer_frac[r, k]
+            out[q, k] = math.floor(transfer_frac[q, k] / max(out_share, 1.0) * on_hand[src, k])
+
+
+def policy_order(order_frac: float, max_order: int) -> int:
+    """The policy's supplier order of one SKU: its share of ``max_order``, rounded half to even."""
+    return int(np.rint(order_frac * max_order))
