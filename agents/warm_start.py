@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -32,11 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from allocsim.envs import episode
 from allocsim.envs.actions import ActionLayout
-from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.network import Network
+from allocsim.envs.scenario import load_scenario
+from allocsim.envs.vector_env import AllocationVectorEnv, CopyView
 
-Teacher = Callable[[AllocationEnv, int], Any]  # (env, seed) -> an SB3-style predictor bound to env
+Teacher = Callable[[CopyView, int], Any]  # (env, seed) -> an SB3-style predictor bound to env
 
 
 class WarmStart(BaseModel):
@@ -72,38 +74,50 @@ class Demonstrations:
 Actor = Callable[[NDArray[np.float32]], NDArray[np.float32]]  # raw observation -> action
 
 
-def play_rule(scenario: Any, teacher: Teacher, seeds: Sequence[int], actor: Actor | None = None
-              ) -> Demonstrations:
-    """``play`` on a fresh env of ``scenario`` (a preset name, YAML path or Scenario)."""
-    return play(AllocationEnv(scenario), teacher, seeds, actor)
+#: Copies of the world played side by side by ``play_rule`` (the teacher still decides copy by copy).
+PLAY_COPIES = 64
 
 
-def play(env: AllocationEnv, teacher: Teacher, seeds: Sequence[int], actor: Actor | None = None
-         ) -> Demonstrations:
-    """One episode per seed, labelled step by step with the teacher's action.
+def play_rule(scenario: Any, teacher: Teacher, seeds: Sequence[int], actor: Actor | None = None,
+              copies: int = PLAY_COPIES) -> Demonstrations:
+    """One episode per seed on the native vector env, labelled step by step with the teacher's action.
 
-    The teacher also drives the episode unless ``actor`` is given (DAgger: the cloned
-    policy visits the states, the rule says what it would have done there).
+    Up to ``copies`` seeds play at once: the world steps in one compiled call, the teacher
+    (a rule bound to a single env) decides for each copy through ``AllocationVectorEnv.view``.
+    The teacher also drives unless ``actor`` is given (DAgger: the cloned policy, applied
+    to the whole batch, visits the states and the rule says what it would have done there).
+    Rows come episode by episode in the order of ``seeds``, as if played one after another.
     """
-    obs_rows: list[NDArray[np.float32]] = []
-    act_rows: list[NDArray[np.float32]] = []
-    rewards: list[float] = []
-    ends: list[bool] = []
-    for seed in seeds:
-        rule = teacher(env, seed)
+    chunks: list[Demonstrations] = []
+    for first in range(0, len(seeds), copies):
+        chunk = [int(seed) for seed in seeds[first:first + copies]]
+        venv = AllocationVectorEnv(len(chunk), scenario, seed_stream=lambda base, i, j, c=chunk: c[i])
+        chunks.append(_play_chunk(venv, teacher, chunk, actor))
+    return reduce(Demonstrations.joined, chunks)
 
-        def act(obs: NDArray[np.float32], rule: Any = rule) -> Any:
-            """Label the state with the teacher's action; the actor (if any) drives."""
-            label, _ = rule.predict(obs, deterministic=True)
-            obs_rows.append(obs)
-            act_rows.append(np.asarray(label, dtype=np.float32))
-            return label if actor is None else actor(obs)
 
-        for step in episode.play(env, act, seed):
-            rewards.append(step.reward)
-            ends.append(step.done)
-    return Demonstrations(np.asarray(obs_rows, dtype=np.float32), np.asarray(act_rows, dtype=np.float32),
-                          np.asarray(rewards), np.asarray(ends))
+def _play_chunk(venv: AllocationVectorEnv, teacher: Teacher, seeds: list[int], actor: Actor | None
+                ) -> Demonstrations:
+    """Every copy of ``venv`` plays one whole episode on its seed; rows grouped by episode."""
+    rules = [teacher(venv.view(i), seed) for i, seed in enumerate(seeds)]
+    obs, _ = venv.reset(seed=0)
+    obs_rows, act_rows, rewards = [], [], []
+    for _ in range(venv.network.periods):
+        labels = np.stack([np.asarray(rule.predict(obs[i], deterministic=True)[0], dtype=np.float32)
+                           for i, rule in enumerate(rules)])
+        obs_rows.append(obs)
+        act_rows.append(labels)
+        obs, reward, *_ = venv.step(labels if actor is None else actor(obs))
+        rewards.append(reward)
+    periods = len(rewards)
+    ends = np.zeros((len(seeds), periods), dtype=np.bool_)
+    ends[:, -1] = True
+
+    def by_episode(rows: list[NDArray[Any]]) -> NDArray[Any]:
+        return np.swapaxes(np.asarray(rows), 0, 1).reshape(len(seeds) * periods, *rows[0].shape[1:])
+
+    return Demonstrations(by_episode(obs_rows).astype(np.float32), by_episode(act_rows),
+                          by_episode(rewards).astype(np.float64), ends.reshape(-1))
 
 
 def discounted(values: NDArray[np.float64], ends: NDArray[np.bool_], gamma: float) -> NDArray[np.float64]:
@@ -181,13 +195,13 @@ def warm_start(model: Any, venv: VecEnv, scenario: Any, teacher: Teacher, seeds:
     if not isinstance(policy, ActorCriticPolicy) or not hasattr(policy, "log_std") \
             or type(policy).__name__.startswith("Recurrent"):
         raise ValueError(f"warm_start needs a PPO or A2C MLP policy, not {type(policy).__name__}")
-    env = AllocationEnv(scenario)
-    demos = play(env, teacher, seeds)
+    layout = ActionLayout(Network.compile(load_scenario(scenario)))
+    demos = play_rule(scenario, teacher, seeds)
     seed_normalisation(venv, demos)
-    losses = clone(policy, venv, demos, settings, float(model.gamma), seed, env.action_layout)
+    losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
     for _ in range(settings.dagger_rounds):
-        demos = demos.joined(play(env, teacher, seeds, actor=_deterministic_actor(policy, venv)))
-        losses = clone(policy, venv, demos, settings, float(model.gamma), seed, env.action_layout)
+        demos = demos.joined(play_rule(scenario, teacher, seeds, actor=_deterministic_actor(policy, venv)))
+        losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
     return {**losses, "warm_samples": float(len(demos.rewards))}
 
 

@@ -26,6 +26,7 @@ from allocsim.envs.engine.kpis import KpiRows, episode_kpis
 from allocsim.envs.network import Network
 from allocsim.envs.reward import COMPONENTS, WeightedReward
 from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.envs.state import AllocationState
 
 #: ``seed_stream(base, copy, episode)``: the demand seed of a copy's ``episode``-th episode since reset.
 SeedStream = Callable[[int, int, int], int]
@@ -53,6 +54,32 @@ class LastEpisodeKpis(Sequence[dict[str, Any] | None]):
     def __getitem__(self, i: int) -> dict[str, Any] | None:  # type: ignore[override]
         rows = self._finished[i]
         return None if rows is None else episode_kpis(self._net, rows, 0)
+
+
+class CopyView:
+    """Copy ``b`` of a vector env through the single env's read-only attributes.
+
+    Rules written for ``AllocationEnv`` read ``env.state`` (and the network, profile and
+    layouts); a view lets them decide for one copy of the batch.
+    """
+
+    def __init__(self, venv: AllocationVectorEnv, b: int) -> None:
+        if not 0 <= b < venv.num_envs:
+            raise ValueError(f"copy {b} out of range 0..{venv.num_envs - 1}")
+        self.b = b
+        self.engine = venv.engine
+        self.scenario, self.network = venv.scenario, venv.network
+        self.profile = venv.engine.profile
+        self.action_layout, self.observation_layout = venv.engine.actions, venv.engine.observation
+
+    @property
+    def unwrapped(self) -> CopyView:
+        return self
+
+    @property
+    def state(self) -> AllocationState:
+        """The structured state of copy ``b`` now (copies, safe to keep)."""
+        return AllocationState.of(self.engine, self.b)
 
 
 class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[Any]]):
@@ -175,6 +202,10 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     def kpis(self, copy: int) -> dict[str, Any]:
         """Copy ``copy``'s KPIs of its current episode so far."""
         return self.engine.kpis(copy)
+
+    def view(self, b: int) -> CopyView:
+        """Copy ``b`` as a read-only single env (``state``, ``network``, layouts) for rule sets."""
+        return CopyView(self, b)
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release: no processes, no files."""

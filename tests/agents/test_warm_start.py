@@ -53,6 +53,20 @@ def test_rule_demonstrations_replay_the_rule() -> None:
     assert total == pytest.approx(demos.rewards[:8].sum())
 
 
+def test_demonstrations_do_not_depend_on_how_many_copies_play_at_once() -> None:
+    """Chunks of 1, 2 or all seeds give the same rows, in the order of the seeds."""
+    seeds = [20005, 20003, 20004]
+    whole = play_rule("retail-small", BASE_STOCK, seeds)
+    for copies in (1, 2):
+        part = play_rule("retail-small", BASE_STOCK, seeds, copies=copies)
+        for name in ("observations", "actions", "rewards", "ends"):
+            np.testing.assert_array_equal(getattr(part, name), getattr(whole, name))
+    periods = AllocationEnv("retail-small").network.periods
+    first = play_rule("retail-small", BASE_STOCK, [20003])
+    np.testing.assert_array_equal(whole.observations[periods:2 * periods], first.observations)
+    assert whole.ends.sum() == 3 and whole.ends[periods - 1]
+
+
 def test_normalisation_is_seeded_as_if_the_rule_had_stepped_through_vecnormalize() -> None:
     seeds = [20000, 20001, 20002]
     demos = play_rule("tiny-dp", BASE_STOCK, seeds)
