@@ -9,21 +9,34 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from allocsim import unit_decode
+from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import BIG, EngineParams
 from allocsim.envs.engine.state import EngineState
 
 # The decode's arithmetic lives in ``allocsim.unit_decode``, shared with the ONNX runtime.
-_JIT = njit(cache=True, error_model="numpy")
-available_to_allocate = _JIT(unit_decode.available_to_allocate)
-largest_remainder_row = _JIT(unit_decode.largest_remainder_row)
-transfer_units = _JIT(unit_decode.transfer_units)
-policy_order = _JIT(unit_decode.policy_order)
+available_to_allocate = kernel(unit_decode.available_to_allocate)
+largest_remainder_row = kernel(unit_decode.largest_remainder_row)
+transfer_units = kernel(unit_decode.transfer_units)
+policy_order = kernel(unit_decode.policy_order)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
+def _copy1(dst, src) -> None:  # type: ignore[no-untyped-def]
+    """``dst[:] = src`` without the temporary numba makes for a possible overlap."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@kernel
+def _copy2(dst, src) -> None:  # type: ignore[no-untyped-def]
+    """``dst[:, :] = src`` without the temporary numba makes for a possible overlap."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@kernel
 def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-def]
     """``out`` = ``quantity`` (L, S) with each row scaled (floored) to at most ``limit`` (L,)."""
     changed = False
@@ -42,7 +55,7 @@ def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-d
     return changed
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def rooms(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[no-untyped-def]
     """The guardrails' room for copy ``b`` now, into ``w``; returns the inventory position at cost.
 
@@ -75,7 +88,7 @@ def rooms(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[
     return position_value
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
     """Whole units of copy ``b`` from its fractions, trimmed by the guardrails, into ``w``.
 
@@ -105,21 +118,21 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
         rule = max(p.order_up_to[k] - position, 0) if position <= p.order_below[k] else 0
         orders[k] = policy_order(order_frac[k], p.max_order[k]) + rule
     if keep_log:
-        s.log_allocation[b, t, 0] = alloc
-        s.log_transfers[b, t, 0] = transfers
-        s.log_orders[b, t, 0] = orders
+        _copy2(s.log_allocation[b, t, 0], alloc)
+        _copy2(s.log_transfers[b, t, 0], transfers)
+        _copy1(s.log_orders[b, t, 0], orders)
     # max days of supply
     if not math.isnan(p.max_days_of_supply):
         for loc in range(n_l):
             for k in range(n_s):
                 alloc[loc, k] = min(alloc[loc, k], w.supply_room[b, loc, k])
     if keep_log:
-        s.log_allocation[b, t, 1] = alloc
+        _copy2(s.log_allocation[b, t, 1], alloc)
     # location capacity
     if p.enforce_capacity:
         headroom, scratch = w.headroom[b], w.scratch[b]
         if _scale_rows_down(alloc, headroom, scratch):
-            alloc[:, :] = scratch
+            _copy2(alloc, scratch)
         any_transfer = False
         for q in range(n_k):
             for k in range(n_s):
@@ -141,41 +154,59 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
                             share = scratch[dst, k] / max(incoming[dst, k], 1)
                             transfers[q, k] = math.floor(transfers[q, k] * share)
     if keep_log:
-        s.log_allocation[b, t, 2] = alloc
-        s.log_transfers[b, t, 1] = transfers
+        _copy2(s.log_allocation[b, t, 2], alloc)
+        _copy2(s.log_transfers[b, t, 1], transfers)
     # supplier capacity, then the working-capital cap
     value = 0.0
     for k in range(n_s):
         orders[k] = min(orders[k], p.supplier_capacity[k])
         value += orders[k] * p.unit_cost[k]
     if keep_log:
-        s.log_orders[b, t, 1] = orders
+        _copy1(s.log_orders[b, t, 1], orders)
     if not math.isnan(p.working_capital_cap) and value > 0.0:
         room = p.working_capital_cap - position_value
         if value > room:
             for k in range(n_s):
                 orders[k] = math.floor(orders[k] * max(room, 0.0) / value)
     if keep_log:
-        s.log_orders[b, t, 2] = orders
+        _copy1(s.log_orders[b, t, 2], orders)
     # approval: transfers above a lane's threshold wait its delay
     for q in range(n_k):
         for k in range(n_s):
             delay[q, k] = p.lane_delay[q] if transfers[q, k] > p.lane_threshold[q] else 0
     if keep_log:
-        s.log_transfers[b, t, 2] = delay
+        _copy2(s.log_transfers[b, t, 2], delay)
         s.log_flags[b, t] = _changed_stages(s.log_allocation[b, t], s.log_transfers[b, t], s.log_orders[b, t])
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _changed_stages(alloc, transfers, orders) -> int:  # type: ignore[no-untyped-def]
     """Bit i set when log stage i (in ``allocsim.envs.engine.log`` order) changed the decision."""
     flags = 0
     for i, (stages, before, after) in enumerate(((alloc, 0, 1), (alloc, 1, 2), (transfers, 0, 1))):
-        if (stages[before] != stages[after]).any():
+        if _differ(stages[before], stages[after]):
             flags |= 1 << i
     for i, (before, after) in enumerate(((0, 1), (1, 2))):
-        if (orders[before] != orders[after]).any():
+        if _differ(orders[before], orders[after]):
             flags |= 1 << (3 + i)
-    if transfers[2].any():
+    if _any_positive(transfers[2]):
         flags |= 1 << 5
     return flags
+
+
+@kernel
+def _differ(a, b) -> bool:  # type: ignore[no-untyped-def]
+    """Whether two arrays of one shape differ anywhere (without allocating a mask)."""
+    for x, y in zip(a.flat, b.flat):  # noqa: SIM110, B905 (numba: no generator in any(), no strict=)
+        if x != y:
+            return True
+    return False
+
+
+@kernel
+def _any_positive(a) -> bool:  # type: ignore[no-untyped-def]
+    """Whether any entry of ``a`` is above 0 (without allocating a mask)."""
+    for x in a.flat:  # noqa: SIM110 (numba compiles no generator into any())
+        if x > 0:
+            return True
+    return False

@@ -8,8 +8,7 @@ will have, and is written off on arrival if it expired on the way.
 
 from __future__ import annotations
 
-from numba import njit
-
+from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
     PAYABLES,
@@ -23,14 +22,14 @@ from allocsim.envs.engine.state import (
 )
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def write_off(writeoff_open, counters, node: int, units: int, unit_cost: float) -> None:  # type: ignore[no-untyped-def]
     """Expense ``units`` at ``unit_cost`` at ``node`` (L for the DC) in the open period (one copy's rows)."""
     writeoff_open[node] += units * unit_cost
     counters[WRITTEN_OFF] += units
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, units: int) -> None:
     """Book ``units`` of age ``a`` arriving at location ``loc``; expired ones are written off."""
     if p.expired[a, k]:
@@ -40,7 +39,7 @@ def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, un
     s.inbound[b, loc, k] -= units
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -> None:
     """Supplier units reach the DC; they are payable ``payable_days`` later."""
     s.dc[b, k, 0] += units
@@ -51,7 +50,7 @@ def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -
     s.cash_out_due[b, s.period[b] + p.payable_delay] += value
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def receive(p: EngineParams, s: EngineState, b: int) -> None:
     """Step 1 of a period: book every receipt due now (supplier to DC, DC and lanes to locations)."""
     t = s.period[b]
@@ -71,7 +70,7 @@ def receive(p: EngineParams, s: EngineState, b: int) -> None:
                     arrive(p, s, b, a, loc, k, units)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyped-def]
     """Remove ``quantity`` units oldest-first from ``cohorts`` (A,) in place; ``taken`` gets them."""
     for a in range(cohorts.shape[0] - 1, -1, -1):
@@ -81,7 +80,7 @@ def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyp
         quantity -= take
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Ship the allocation (oldest stock to the first location first), transfer, order.
 
@@ -142,7 +141,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
             s.dc_due[b, t + lead, k] += units
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _move(moves, n: int, age: int, loc: int, k: int, units: int, lead: int) -> int:  # type: ignore[no-untyped-def]
     """Append a departure to ``moves``; returns the new count."""
     if units == 0:
@@ -151,7 +150,7 @@ def _move(moves, n: int, age: int, loc: int, k: int, units: int, lead: int) -> i
     return n + 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # type: ignore[no-untyped-def]
     """Put the ``n`` departures of ``moves`` in transit (or book them now if lead 0); returns 0."""
     for i in range(n):
@@ -165,7 +164,7 @@ def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # t
     return 0
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def age_cohorts(cohorts) -> None:  # type: ignore[no-untyped-def]
     """Advance every unit of ``cohorts`` (..., A), C-contiguous, by one period; the last bucket absorbs."""
     n = cohorts.shape[-1]

@@ -11,17 +11,18 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from numpy.typing import NDArray
 
 from allocsim import observation_blocks
 from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
 from allocsim.envs.engine.flows import dispatch, receive
+from allocsim.envs.engine.jit import inline_kernel, kernel, parallel_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
 from allocsim.envs.engine.state import EngineState
 
-write_observation = njit(cache=True, error_model="numpy")(observation_blocks.write_observation)
+write_observation = kernel(observation_blocks.write_observation)
 
 class Work(NamedTuple):
     """Preallocated scratch arrays of the kernels (nothing is allocated per step)."""
@@ -69,7 +70,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
     )
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # type: ignore[no-untyped-def]
     """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``.
 
@@ -156,27 +157,31 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
             rooms(p, s, w, b)
 
 
-run = njit(cache=True, error_model="numpy")(_run)
+run = kernel(_run)
 #: The same phases with the copies spread over threads (for large batches).
-run_parallel = njit(cache=True, error_model="numpy", parallel=True)(_run)
+run_parallel = parallel_kernel(_run)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def _start(p: EngineParams, s: EngineState, b: int) -> None:
     """Period 0 of a fresh episode for copy ``b`` (its episode inputs already written)."""
     s.period[b] = 0
     s.done[b] = False
     s.closes[b] = 0
     s.dc[b] = 0
-    s.dc[b, :, 0] = p.initial_dc_stock
+    for k in range(p.initial_dc_stock.shape[0]):
+        s.dc[b, k, 0] = p.initial_dc_stock[k]
     s.stock[b] = 0
-    s.stock[b, :, :, 0] = p.initial_location_stock
+    for loc in range(p.initial_location_stock.shape[0]):
+        for k in range(p.initial_location_stock.shape[1]):
+            s.stock[b, loc, k, 0] = p.initial_location_stock[loc, k]
     s.inbound[b] = 0
     s.transit[b] = 0
-    s.dc_due[b] = p.planned_receipts
     s.on_order[b] = 0
     for t in range(p.periods):
-        s.on_order[b] += p.planned_receipts[t]
+        for k in range(p.planned_receipts.shape[1]):
+            s.dc_due[b, t, k] = p.planned_receipts[t, k]
+            s.on_order[b, k] += p.planned_receipts[t, k]
     s.backlog[b] = 0
     s.units[b] = 0
     s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()

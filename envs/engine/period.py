@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from allocsim.envs.engine.flows import age_cohorts, take_oldest, write_off
+from allocsim.envs.engine.jit import inline_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
     BACKORDERED,
@@ -41,7 +40,7 @@ from allocsim.envs.engine.state import (
 )
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Serve period ``t``'s demand of copy ``b``; fills ``w.served``, ``w.lost``, ``w.markdown``."""
     n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
@@ -98,7 +97,7 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                     markdown[loc, k, c] = 0.0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def contract_penalty(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[no-untyped-def]
     """Penalty of the period for contracted rights not served (per unit short, by channel)."""
     if not p.has_contracts:
@@ -125,7 +124,7 @@ def contract_penalty(p: EngineParams, s: EngineState, w, b: int) -> float:  # ty
     return total
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def _imbalance(s: EngineState, b: int, t: int, location_units) -> float:  # type: ignore[no-untyped-def]
     """Mean over SKUs of the CV of days of supply across locations that expect demand."""
     n_l, n_s = location_units.shape
@@ -154,7 +153,7 @@ def _imbalance(s: EngineState, b: int, t: int, location_units) -> float:  # type
     return total / max(used, 1)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inline_kernel
 def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None:  # type: ignore[no-untyped-def]
     """Period close of copy ``b``: patience, aging, expiry, costs, ledger, accounts, reward."""
     n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
