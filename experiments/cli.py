@@ -215,7 +215,7 @@ def benchmark(
     ] = None,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
-    from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
+    from allocsim.experiments.benchmark import TRACED, default_out, rule_specs, run_benchmark, write_outputs
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import benchmark_table
@@ -239,7 +239,7 @@ def benchmark(
     target = _writable_dir(out or default_out(loaded.name))
     started = time.perf_counter()
     bounded = bound and not warm_up
-    total = len(specs) * episodes + min(2, len(specs)) + (episodes if bounded else 0)
+    total = len(specs) * episodes + min(TRACED, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(
             loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
