@@ -109,11 +109,14 @@ def _all_rules(ax: Axes, summary: pd.DataFrame, far: Sequence[str], look: dict[s
         x, y = _finite(row["fill_rate_mean"]), _finite(row["profit_mean"])
         ax.scatter(x, y, color=colour, marker=marker, s=36)
         if policy in far:
-            ax.annotate(policy, (x, y), xytext=(6, -3), textcoords="offset points", fontsize=8)
+            right = x > 50.0  # label towards the middle, never off the panel
+            ax.annotate(policy, (x, y), xytext=(-7 if right else 7, -12), textcoords="offset points",
+                        fontsize=8, ha="right" if right else "left")
     ax.annotate(f"the {len(near)} rules\nof the left panel",
                 (_finite(near["fill_rate_mean"].mean()), _finite(near["profit_mean"].mean())),
-                xytext=(-10, -30), textcoords="offset points", fontsize=8, ha="right",
+                xytext=(-60, -90), textcoords="offset points", fontsize=8, ha="right",
                 arrowprops={"arrowstyle": "->", "color": "#718096", "lw": 0.8})
+    ax.set_xlim(0, 100)
     ax.set_title("All rules, absolute means", fontsize=10)
     ax.set_xlabel(f"Fill rate ({label('fill_rate').unit})")
     ax.set_ylabel(f"Profit ({currency} per episode)")

@@ -1,7 +1,7 @@
 """The report's tables as plain data (header, rows, cell classes), ready for the HTML template.
 
-Wide tables are transposed (KPIs as rows, policies as columns) and split into blocks of at
-most ``MAX_POLICY_COLUMNS`` policies, so nothing scrolls at 1,400 px. Rows that are zero
+Wide tables are transposed (KPIs as rows, policies as columns) and split into blocks of
+policies that fit ``PAGE_CHARS`` characters of table text, so nothing scrolls at 1,400 px. Rows that are zero
 for every policy are left out and named in the table's note.
 """
 
@@ -21,7 +21,8 @@ from allocsim.experiments.kpi_labels import LABELS, label
 from allocsim.experiments.kpis import fmt_ci
 from allocsim.experiments.stats import mean_ci
 
-MAX_POLICY_COLUMNS = 8
+PAGE_CHARS = 185  # characters of .82rem table text (about 6.5 px each, with padding) in the 1,320 px column
+CELL_PAD = 3  # characters' worth of padding and border per column
 CLOSED_FLOOR = -100.0  # gap closed below this is shown as "< -100" (unbounded below)
 LOCATION_KPIS = ("fill_rate", "lost_sales_units", "units_requested", "avg_inventory_value", "holding_cost",
                  "shipping_cost", "writeoff_cost")
@@ -48,9 +49,20 @@ class HtmlTable:
 
 def _split(first: list[str], columns: Sequence[str], rows: list[tuple[list[Cell], dict[str, Cell]]],
            note: str = "") -> list[HtmlTable]:
-    """Blocks of at most ``MAX_POLICY_COLUMNS`` policy columns, as even as possible; row heads repeat."""
+    """Blocks of policy columns that fit ``PAGE_CHARS``, as even as possible; the row heads repeat."""
+    def chars(texts: Iterable[str]) -> int:
+        return max((len(t) for t in texts), default=0) + CELL_PAD
+
+    heads = sum(chars([h, *[r[0][i].text for r in rows]]) for i, h in enumerate(first))
+    widths = [chars([c, *[r[1][c].text for r in rows]]) for c in columns]
+    blocks_needed = 1
+    while blocks_needed < len(columns):
+        size = math.ceil(len(columns) / blocks_needed)
+        if all(heads + sum(widths[s:s + size]) <= PAGE_CHARS for s in range(0, len(columns), size)):
+            break
+        blocks_needed += 1
+    size = math.ceil(len(columns) / blocks_needed) if columns else 1
     blocks = []
-    size = math.ceil(len(columns) / max(1, math.ceil(len(columns) / MAX_POLICY_COLUMNS)))
     for start in range(0, len(columns), size):
         chunk = list(columns[start:start + size])
         body = [[*head, *[cells[c] for c in chunk]] for head, cells in rows]
