@@ -179,7 +179,7 @@ def tune(
         raise _fail(f"cannot write {target}: {err.strerror or err}") from None
     console.print(
         f"best {policy} parameters {result.best.params} saved to {path} "
-        f"({time.perf_counter() - started:.1f} s)", highlight=False,
+        f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths stay whole
     )
 
 
@@ -254,7 +254,7 @@ def benchmark(
     console.print(benchmark_table(result.summary, title))
     console.print(
         f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
-        highlight=False,
+        highlight=False, soft_wrap=True,  # a path is never folded mid-name
     )
 
 

@@ -60,6 +60,8 @@ class Answer:
             return f"Use {self.best}: it is the only policy in this benchmark."
         lead = (f"Use {self.best}: {-self.margin.mean:,.0f} {currency} more profit per episode than "
                 f"{self.runner_up} ({_ci(self.margin, currency)})")
+        if not math.isfinite(self.margin.half_width):
+            return f"{lead}. Untested: one episode gives no interval; run 2 or more (20 by default) to know."
         if not self.tied:
             return f"{lead}. Significant: the paired interval excludes 0."
         text = (f"{lead}. TIE: not significant, {self.best} and {', '.join(self.tied)} cannot be told apart "

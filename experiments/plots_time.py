@@ -74,6 +74,6 @@ def over_time(network: pd.DataFrame, policies: Sequence[str], currency: str) -> 
         ax.set_xlabel("period")
     axes[0, 0].legend(fontsize=8, loc="lower left", title="rule", title_fontsize=8)
     dc.legend(fontsize=7, loc="upper right", ncols=2)
-    fig.suptitle(f"Leading rules over time: median of {seeds} seeds, band = "
+    fig.suptitle(f"Leading rules over time: median of {seeds} seed(s), band = "
                  f"{int(BAND[0] * 100)}th-{int(BAND[1] * 100)}th percentile", fontsize=11)
     return png(fig)

@@ -92,6 +92,8 @@ def ranked(summary: pd.DataFrame, sources: Mapping[str, Mapping[str, Any]], curr
         low, high = float(r["profit_vs_ref_low"]), float(r["profit_vs_ref_high"])
         if policy == ref:
             verdict = Cell("best", "txt best")
+        elif not (math.isfinite(low) and math.isfinite(high)):
+            verdict = Cell("no CI (1 episode)", "txt tie")
         elif math.isfinite(high) and high < 0:
             verdict = Cell("worse", "txt worse")
         elif math.isfinite(low) and low > 0:
@@ -149,7 +151,8 @@ def every_kpi(rows: Sequence[Row], order: Sequence[str], currency: str) -> list[
     """Every scalar KPI (plus the derived average working capital) as mean ± 95% CI per policy."""
     rows = _derived(rows)
     kpis = [k for k in scalar_kpis(rows) if k != "reward"]
-    kpis.insert(kpis.index("inventory_to_working_capital"), "avg_working_capital")
+    if "inventory_to_working_capital" in kpis:
+        kpis.insert(kpis.index("inventory_to_working_capital"), "avg_working_capital")
     body, dropped = [], []
     for kpi in dict.fromkeys(kpis):
         est = _estimates(rows, order, lambda r, k=kpi: float(r.get(k, math.nan)))

@@ -117,7 +117,7 @@ def tune_table(result: TuneResult, limit: int | None = None) -> FittedTable:
     """The grid search ranked by profit, with each point's paired difference against the winner."""
     shown = result.candidates if limit is None else result.candidates[:limit]
     keys = [Col("rank", [str(i) for i in range(1, len(shown) + 1)])]
-    values = [Col(k.replace("_", " "), [f"{c.params.get(k)}" for c in shown]) for k in result.grid]
+    values = [Col(k, [f"{c.params.get(k)}" for c in shown]) for k in result.grid]
     values += [
         Col("profit", [fmt_ci(c.profit.mean, c.profit.half_width) for c in shown]),
         Col("vs best", [fmt_ci(c.vs_best.mean, c.vs_best.half_width) for c in shown]),

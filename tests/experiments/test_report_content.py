@@ -33,6 +33,11 @@ def test_answer_says_significant_when_the_interval_excludes_zero() -> None:
     assert "Significant" in text and "TIE" not in text
 
 
+def test_answer_with_one_episode_claims_nothing() -> None:
+    text = answer(_summary([(0, math.nan), (-4, math.nan)])).sentence("EUR")
+    assert "Untested" in text and "TIE" not in text and "Significant" not in text
+
+
 def test_paired_frame_is_the_seed_by_seed_difference() -> None:
     rows = [{"policy": p, "seed": s, "profit": v} for p, vals in (("a", [10, 20, 30]), ("b", [8, 17, 26]))
             for s, v in zip((1, 2, 3), vals, strict=True)]
