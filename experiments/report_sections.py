@@ -172,7 +172,8 @@ def breakdown(rows: Sequence[Row], order: Sequence[str], key: str, kpis: Sequenc
     Rows zero for every policy are left out, and so is fill rate where no customer asks (the DC).
     """
     places = list(rows[0].get(key, {}))
-    body, dropped = [], 0
+    body: list[tuple[list[Cell], dict[str, Cell]]] = []
+    dropped: list[str] = []
     for place in places:
         for kpi in kpis:
             if kpi not in rows[0][key][place]:
@@ -180,11 +181,11 @@ def breakdown(rows: Sequence[Row], order: Sequence[str], key: str, kpis: Sequenc
             est = _estimates(rows, order, lambda r, k=kpi, pl=place: float(r[key][pl][k]))
             demand = _estimates(rows, order, lambda r, pl=place: float(r[key][pl].get("units_requested", 0)))
             if _zero(est.values()) or (kpi == "fill_rate" and _zero(demand.values())):
-                dropped += 1
+                dropped.append(f"{place} {label(kpi).name.lower()}")
                 continue
             body.append(([Cell(place, "txt"), Cell(label(kpi).titled(currency), "txt")],
                          {p: Cell(fmt_ci(*est[p])) for p in order}))
-    note = f"{dropped} rows zero for every policy (or without demand) left out." if dropped else ""
+    note = f"Zero for every policy (or no demand there), left out: {', '.join(dropped)}." if dropped else ""
     return _split([key.removeprefix("by_"), "KPI (unit)"], order, body, note)
 
 
