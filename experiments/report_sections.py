@@ -85,7 +85,7 @@ def ranked(summary: pd.DataFrame, sources: Mapping[str, Mapping[str, Any]], curr
             if f"{k}_mean" in summary]
     closed = CLOSED in summary
     header = ["rank", "policy", "parameters", f"Δ profit vs {ref} ({currency}, paired 95% CI)", "verdict",
-              *[label(k).titled(currency) for k in kpis], *(["gap closed (%)"] if closed else [])]
+              *[label(k).titled(currency) for k in kpis], *(["Gap closed (%)"] if closed else [])]
     rows = []
     for _, r in summary.iterrows():
         policy = str(r["policy"])
