@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --constraint constraints.txt
 
-.PHONY: install demo test lint bench results clean
+.PHONY: install demo test lint bench results clean browser
+CHROMIUM := apt-get update -qq && apt-get install -y -qq chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/allocsim benchmark --scenario retail-small --episodes 20
 
-test: $(STAMP)
+# The report test drives Debian's chromium headless (Playwright, no browser download).
+browser:
+	command -v chromium >/dev/null || sudo sh -c "$(CHROMIUM)" || sh -c "$(CHROMIUM)"
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2
 

@@ -12,10 +12,13 @@ with temp file + ``os.replace``, to the run directory:
                         paired profit difference against the best rule with its CI,
                         and the share of the best-rule-to-bound gap it closes
 ``summary.md``          the same as readable tables
-``kpi_bars.png``        headline KPIs with 95% CIs
-``service_margin.png``  fill rate against profit, Pareto front marked
-``over_time.png``       inventory and fill rate by location, two best rules, first seed
-``timeseries.csv``      the per-period numbers behind ``over_time.png``
+``paired.csv``          per policy x KPI: paired difference to the best with its 95% CI
+``kpi_differences.png`` those paired differences, serious rules zoomed in
+``service_margin.png``  paired Δ fill rate against paired Δ profit, with both CIs
+``over_time.png``       fill rate, lost sales, DC stock vs supplier receipts and working
+                        capital of the leading rules: median and band over traced seeds
+``timeseries.csv``      per period x location of the traced episodes (stock value, units)
+``timeseries_network.csv`` per period of the traced episodes: the series of ``over_time.png``
 ``run.json``            settings, seeds and parameters of the run
 ``report.html``         one self-contained page (tables + embedded plots), opens offline
 ======================  ================================================================
@@ -44,18 +47,19 @@ import pandas as pd
 
 from allocsim.baselines.registry import NOT_RULES, POLICIES, policy_names, rule_names
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments import plots
+from allocsim.experiments import plots, plots_time
 from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_bounds
+from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.files import atomic_write, write_bytes, write_text
 from allocsim.experiments.report import RunInfo, report_html, summary_markdown
 from allocsim.experiments.summary import episodes_frame, summary_frame
-from allocsim.experiments.traces import trace_episode
+from allocsim.experiments.traces import Trace, trace_episode
 from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, load_tuned, tuned_path
 
-BAR_KPIS = ("profit", "fill_rate", "revenue", "holding_cost", "shortage_penalty",
-            "lost_sales_units", "avg_inventory_value", "avg_age")
-TRACED = 2  # policies whose per-period series are plotted
+DIFF_KPIS = ("profit", "fill_rate", "lost_sales_units", "holding_cost", "avg_inventory_value", "avg_age")
+TRACED = 3  # leading policies whose per-period series are plotted
+TRACED_SEEDS = 10  # seeds traced per policy (the first of the run): a trace costs one more episode
 
 
 def default_out(scenario: str, now: datetime | None = None) -> Path:
@@ -108,9 +112,11 @@ class BenchmarkResult:
 
     rows: list[Row]
     summary: pd.DataFrame
-    trace: pd.DataFrame
+    trace: pd.DataFrame  # period x location of the traced episodes
     info: RunInfo
     images: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    network: pd.DataFrame = field(default_factory=pd.DataFrame)  # period of the traced episodes
+    paired: pd.DataFrame = field(default_factory=pd.DataFrame)  # policy x KPI paired differences
 
 
 def run_benchmark(
@@ -128,8 +134,8 @@ def run_benchmark(
     """Evaluate the rules on ``seeds``, bound each seed, summarise, trace the two best and draw the figures.
 
     ``on_done`` receives counts as they finish: ``len(policies) x len(seeds)``
-    evaluation episodes, one per bounded seed (when bounds are on), then one traced
-    episode per plotted rule. Bounds are skipped with a warm-up (they cover the whole horizon).
+    evaluation episodes, one per bounded seed (when bounds are on), then one per traced
+    rule (its first ``TRACED_SEEDS`` seeds). Bounds are skipped with a warm-up (they cover the whole horizon).
     """
     started = time.perf_counter()
     specs, sources = rule_specs(scenario.name, policies, tuned_dir)
@@ -145,12 +151,16 @@ def run_benchmark(
     rules = [s.label for s in specs if s.name not in NOT_RULES and not s.model]
     summary = gap_closed(summary_frame(rows), rules)
     by_label = {s.label: s for s in specs}
-    traced: list[dict[str, Any]] = []
-    for label in list(summary["policy"])[:TRACED]:
-        traced += trace_episode(scenario, by_label[label], seeds[0])
+    traced = Trace()
+    leading = list(summary["policy"])[:TRACED]
+    for label in leading:
+        for seed in seeds[:TRACED_SEEDS]:
+            traced.extend(trace_episode(scenario, by_label[label], seed))
         if on_done:
             on_done(1)
-    trace = pd.DataFrame(traced)
+    network = pd.DataFrame(traced.network)
+    paired = paired_frame(rows, str(summary["reference"].iloc[0]), COMPARED)
+    currency = scenario.currency
     info = RunInfo(
         scenario=scenario.name,
         description=" ".join(scenario.description.split()),
@@ -160,20 +170,25 @@ def run_benchmark(
         wall_seconds=time.perf_counter() - started,
         created=datetime.now().isoformat(timespec="seconds"),
         demand_csv=scenario.demand.csv,
+        currency=currency,
         params=sources,
         bound_mean=bound_mean,
         dp_value=optimum,
     )
-    images = {
-        "kpi_bars.png": ("KPI means with 95% confidence intervals", plots.kpi_bars(summary, BAR_KPIS)),
-        "service_margin.png": ("Service (fill rate) against margin (profit)", plots.service_margin(summary)),
-        "over_time.png": (
-            "Inventory and fill rate over time by location",
-            plots.over_time(trace, list(summary["policy"])[:TRACED]),
-        ),
-    }
+    images = figures(summary, paired, network, leading, currency)
     info = RunInfo(**{**info.__dict__, "wall_seconds": time.perf_counter() - started})
-    return BenchmarkResult(rows, summary, trace, info, images)
+    return BenchmarkResult(rows, summary, pd.DataFrame(traced.locations), info, images, network, paired)
+
+
+def figures(summary: pd.DataFrame, paired: pd.DataFrame, network: pd.DataFrame, leading: Sequence[str],
+            currency: str) -> dict[str, tuple[str, bytes]]:
+    """File name -> (title, PNG) of the report's figures."""
+    return {
+        "kpi_differences.png": ("Differences to the best rule, paired by seed",
+                                plots.paired_differences(paired, summary, DIFF_KPIS, currency)),
+        "service_margin.png": ("Service against margin", plots.service_margin(summary, paired, currency)),
+        "over_time.png": ("The leading rules over time", plots_time.over_time(network, leading, currency)),
+    }
 
 
 def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
@@ -185,7 +200,9 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         atomic_write(out / "episodes.csv", lambda p: episodes.to_csv(p, index=False)),
         atomic_write(out / "summary.csv", lambda p: result.summary.to_csv(p, index=False)),
         write_text(out / "summary.md", summary_markdown(result.summary, result.info)),
+        atomic_write(out / "paired.csv", lambda p: result.paired.to_csv(p, index=False)),
         atomic_write(out / "timeseries.csv", lambda p: result.trace.to_csv(p, index=False)),
+        atomic_write(out / "timeseries_network.csv", lambda p: result.network.to_csv(p, index=False)),
     ]
     written += [write_bytes(out / name, png) for name, (_, png) in result.images.items()]
     run = {
@@ -200,7 +217,8 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         "bound_mean": result.info.bound_mean,
         "dp_value": result.info.dp_value,
     }
-    written.append(write_text(out / "report.html", report_html(result.summary, result.info, result.images)))
+    page = report_html(result.summary, result.info, result.images, result.paired, result.rows)
+    written.append(write_text(out / "report.html", page))
     written.append(write_text(out / "run.json", json.dumps(run, indent=2) + "\n"))  # last: the run is whole
     return written
 

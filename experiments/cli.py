@@ -179,7 +179,7 @@ def tune(
         raise _fail(f"cannot write {target}: {err.strerror or err}") from None
     console.print(
         f"best {policy} parameters {result.best.params} saved to {path} "
-        f"({time.perf_counter() - started:.1f} s)", highlight=False,
+        f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths stay whole
     )
 
 
@@ -215,7 +215,7 @@ def benchmark(
     ] = None,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
-    from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
+    from allocsim.experiments.benchmark import TRACED, default_out, rule_specs, run_benchmark, write_outputs
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import benchmark_table
@@ -239,7 +239,7 @@ def benchmark(
     target = _writable_dir(out or default_out(loaded.name))
     started = time.perf_counter()
     bounded = bound and not warm_up
-    total = len(specs) * episodes + min(2, len(specs)) + (episodes if bounded else 0)
+    total = len(specs) * episodes + min(TRACED, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(
             loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
@@ -254,7 +254,7 @@ def benchmark(
     console.print(benchmark_table(result.summary, title))
     console.print(
         f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
-        highlight=False,
+        highlight=False, soft_wrap=True,  # a path is never folded mid-name
     )
 
 

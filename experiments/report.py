@@ -1,16 +1,22 @@
-"""The benchmark's words: summary.md and the self-contained report.html (plots embedded as base64)."""
+"""The benchmark's words: summary.md and the self-contained report.html (plots embedded as base64).
+
+The page is a jinja2 template (``templates/report.html.j2``); its tables come from
+``report_sections`` and its first line from ``comparisons.answer``.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from allocsim.experiments import report_sections as sections
 from allocsim.experiments.bounds import CLOSED, GAP_KPIS
+from allocsim.experiments.comparisons import answer
+from allocsim.experiments.evaluation import Row
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
 from allocsim.experiments.warmup import WHOLE_EPISODE
 
@@ -30,6 +36,7 @@ class RunInfo:
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # label -> {params, source}
     bound_mean: float | None = None  # mean clairvoyant bound over the seeds
     dp_value: float | None = None  # exact DP optimum (expected profit), tiny scenarios only
+    currency: str = "money"  # the scenario's currency
 
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
@@ -107,7 +114,8 @@ def _params_text(entry: Mapping[str, Any]) -> str:
 
 def summary_markdown(summary: pd.DataFrame, info: RunInfo) -> str:
     """summary.md: run facts, the ranked headline table, every KPI, and parameters used."""
-    parts = [f"# Benchmark: {info.scenario}", "", *[f"- {line}" for line in info.lines()], "", NOTE, ""]
+    parts = [f"# Benchmark: {info.scenario}", "", f"**{answer(summary).sentence(info.currency)}**", ""]
+    parts += [*[f"- {line}" for line in info.lines()], "", NOTE, ""]
     parts += ["## Ranked by profit", "", _md_table(*headline_rows(summary)), ""]
     parts += ["## Every KPI", "", _md_table(*all_kpi_rows(summary), right_from=1), ""]
     parts += ["## Parameters", ""]
@@ -116,64 +124,45 @@ def summary_markdown(summary: pd.DataFrame, info: RunInfo) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _html_table(header: Sequence[str], cells: Sequence[Sequence[str]], right_from: int = 2) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="{"num" if i >= right_from else "txt"}">{html.escape(c)}</td>'
-                  for i, c in enumerate(row))
-        + "</tr>"
-        for row in cells
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
-color:#1a202c;padding:0 1rem}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #e2e8f0}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;overflow-x:auto;display:block}
-th,td{border:1px solid #e2e8f0;padding:.3rem .5rem;white-space:nowrap}th{background:#edf2f7}
-td.num{text-align:right;font-variant-numeric:tabular-nums}tbody tr:first-child{background:#ebf8ff}
-img{max-width:100%;border:1px solid #e2e8f0;margin:.5rem 0}.note{color:#4a5568;font-size:.9rem}
-"""
-
-
 def _b64(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def report_html(summary: pd.DataFrame, info: RunInfo, images: Mapping[str, tuple[str, bytes]]) -> str:
-    """One self-contained page: facts, tables and every figure as a data URI; no external resources."""
-    facts = "".join(f"<li>{html.escape(line)}</li>" for line in info.lines())
-    figures = "".join(
-        f"<h2>{html.escape(title)}</h2>"
-        f'<img alt="{html.escape(title)}" src="data:image/png;base64,{_b64(png)}">'
-        for title, png in images.values()
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("allocsim.experiments", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
-    params = "".join(
-        f"<li><b>{html.escape(label)}</b> ({html.escape(str(entry.get('source', 'defaults')))}): "
-        f"<code>{html.escape(_params_text(entry))}</code></li>"
-        for label, entry in info.params.items()
+
+
+def report_html(
+    summary: pd.DataFrame, info: RunInfo, images: Mapping[str, tuple[str, bytes]],
+    paired: pd.DataFrame, rows: Sequence[Row],
+) -> str:
+    """One self-contained page: the answer, tables, figures as data URIs, glossary; no external resources."""
+    order = [str(p) for p in summary["policy"]]
+    currency = info.currency
+    shown = [k for k in (*[c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")],
+                         "avg_working_capital", CLOSED)]
+    reply = answer(summary)
+    return _environment().get_template("report.html.j2").render(
+        info=info,
+        answer=reply.sentence(currency),
+        tie=bool(reply.tied),
+        facts=info.lines(),
+        note=NOTE.replace("`", ""),
+        ranked=sections.ranked(summary, info.params, currency),
+        paired=sections.paired_blocks(paired, order[1:], currency),
+        every=sections.every_kpi(rows, order, currency),
+        locations=sections.breakdown(rows, order, "by_location", sections.LOCATION_KPIS, currency),
+        channels=sections.breakdown(rows, order, "by_channel", sections.CHANNEL_KPIS, currency),
+        figures={name: (title, _b64(png)) for name, (title, png) in images.items()},
+        glossary=sections.glossary(shown, currency),
+        params=[(label, str(entry.get("source", "defaults")), _params_text(entry))
+                for label, entry in info.params.items()],
+        closed_floor=sections.CLOSED_FLOOR,
+        reference=str(summary["reference"].iloc[0]),
+        negative_wc=sections.working_capital_note(summary, currency),
     )
-    best = html.escape(str(summary["policy"].iloc[0]))
-    profit = fmt_number(float(summary["profit_mean"].iloc[0]))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>allocsim benchmark: {html.escape(info.scenario)}</title><style>{STYLE}</style></head>
-<body>
-<h1>allocsim benchmark: {html.escape(info.scenario)}</h1>
-<p>Best rule by mean profit: <b>{best}</b> ({profit}).</p>
-<ul>{facts}</ul>
-<p class="note">{html.escape(info.description)}</p>
-<h2>Ranked by profit</h2>
-<p class="note">{html.escape(NOTE).replace('`', '')}</p>
-{_html_table(*headline_rows(summary))}
-{figures}
-<h2>Every KPI</h2>
-{_html_table(*all_kpi_rows(summary), right_from=1)}
-<h2>Parameters</h2>
-<ul>{params}</ul>
-</body></html>
-"""

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.table import Table
 
 from allocsim.envs.scenario import Scenario, load_scenario, preset_names
 from allocsim.experiments.evaluation import flatten
@@ -41,6 +40,7 @@ from allocsim.experiments.kpis import fmt_number
 from allocsim.experiments.sweep_backends import BackendOptions, CellFn, Outcome, make_backend
 from allocsim.experiments.sweep_config import SweepConfig, SweepConfigError
 from allocsim.experiments.sweep_kinds import ExpandContext, expand_entry, run_policy_cell
+from allocsim.experiments.tables import Col, FittedTable
 
 Cell = dict[str, Any]
 
@@ -256,18 +256,18 @@ def write_results(frame: pd.DataFrame, out: Path, config: SweepConfig | None = N
 SUMMARY_KPIS = ("profit", "fill_rate")
 
 
-def summary_table(frame: pd.DataFrame, report: SweepReport, out: Path) -> Table:
-    """Per scenario x policy: finished cells and mean profit and fill rate; failures in the caption."""
-    table = Table(title=f"sweep · {report.total} cells · {report.backend}")
-    for name, justify in (("scenario", "left"), ("policy", "left"), ("cells", "right")):
-        table.add_column(name, justify=justify)
-    for kpi in SUMMARY_KPIS:
-        table.add_column(f"{kpi} (mean)", justify="right")
-    if len(frame):
-        grouped = frame.groupby(["scenario", "policy"], sort=False)
-        for (scenario, policy), part in grouped:
-            table.add_row(scenario, policy, str(len(part)),
-                          *[fmt_number(float(part[k].mean())) for k in SUMMARY_KPIS])
+def summary_table(frame: pd.DataFrame, report: SweepReport, out: Path) -> FittedTable:
+    """Per scenario x policy: finished cells and mean profit and fill rate; failures in the caption.
+
+    Fitted to the console (``tables.FittedTable``): numbers are never split across lines.
+    """
+    groups = list(frame.groupby(["scenario", "policy"], sort=False)) if len(frame) else []
+    keys = [Col("scenario", [str(s) for (s, _), _ in groups], justify="left"),
+            Col("policy", [str(p) for (_, p), _ in groups], justify="left")]
+    values = [Col("cells", [str(len(part)) for _, part in groups])]
+    values += [Col(f"{kpi} (mean)", [fmt_number(float(part[kpi].mean())) for _, part in groups])
+               for kpi in SUMMARY_KPIS]
+    table = FittedTable(f"sweep · {report.total} cells · {report.backend}", keys, values, bold_first=False)
     caption = (f"{len(frame)} finished ({report.ran - len(report.failed)} run now, {report.skipped} reused), "
                f"{len(report.failed)} failed, {report.seconds:.1f} s")
     if report.failed:

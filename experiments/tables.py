@@ -1,18 +1,94 @@
-"""Rich tables for the terminal: the benchmark's ranking and the tuning search."""
+"""Rich tables for the terminal: the benchmark's ranking and the tuning search, fitted to the console.
+
+Cells are formatted first; each column is exactly as wide as its longest line (headers wrap
+at spaces only), and the columns that do not fit the console's width continue in a second
+table that repeats the key columns. A number is never split across lines, a header never cut.
+"""
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
+from allocsim.experiments.kpi_labels import label
 from allocsim.experiments.kpis import fmt_ci
 from allocsim.experiments.tuning import TuneResult
 
 TERMINAL_KPIS = (
     "profit", "fill_rate", "holding_cost", "lost_sales_units", "avg_inventory_value", "gap_to_bound_pct",
 )
+_EDGE = 1  # rich draws one border character per column edge
+_PAD = 2  # and one space of padding on each side of a cell
+MIN_HEADER = 8  # columns narrower than this wrap a header of short words word by word
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column: header text (wraps at spaces), justification, and its formatted cells."""
+
+    header: str
+    cells: Sequence[str]
+    justify: str = "right"
+
+    @property
+    def width(self) -> int:
+        words = self.header.split() or [""]
+        cells = max(len(line) for text in (*words, *self.cells) for line in text.splitlines() or [""])
+        return max(cells, min(len(self.header), MIN_HEADER))
+
+    def header_lines(self) -> str:
+        lines = textwrap.wrap(self.header, self.width, break_long_words=False, break_on_hyphens=False)
+        return "\n".join(lines or [""])
+
+
+@dataclass
+class FittedTable:
+    """Key columns, then value columns; rendered as one table or several that fit the console."""
+
+    title: str
+    keys: list[Col]
+    values: list[Col]
+    caption: str | None = None
+    bold_first: bool = True
+    sections: bool = False
+
+    def groups(self, width: int) -> list[list[Col]]:
+        """Value columns packed greedily into tables no wider than ``width`` (at least one per table)."""
+        base = _EDGE + sum(c.width + _PAD + _EDGE for c in self.keys)
+        packed: list[list[Col]] = [[]]
+        used = base
+        for col in self.values:
+            need = col.width + _PAD + _EDGE
+            if packed[-1] and used + need > width:
+                packed.append([])
+                used = base
+            packed[-1].append(col)
+            used += need
+        return packed
+
+    def tables(self, width: int) -> Iterator[Table]:
+        groups = self.groups(width)
+        for i, group in enumerate(groups):
+            title = self.title if i == 0 else f"{self.title} (continued {i + 1}/{len(groups)})"
+            caption = self.caption if i == len(groups) - 1 else None
+            table = Table(title=title, caption=caption)
+            for col in (*self.keys, *group):
+                table.add_column(col.header_lines(), justify=col.justify, no_wrap=True, min_width=col.width)
+            rows = len(self.keys[0].cells)
+            for r in range(rows):
+                table.add_row(*[c.cells[r] for c in (*self.keys, *group)],
+                              style="bold" if self.bold_first and r == 0 else None,
+                              end_section=self.sections)
+            yield table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.tables(options.max_width)
 
 
 def _two_lines(mean: float, half_width: float) -> str:
@@ -20,64 +96,50 @@ def _two_lines(mean: float, half_width: float) -> str:
     return fmt_ci(mean, half_width).replace(" ± ", "\n± ")
 
 
-def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = TERMINAL_KPIS) -> Table:
+def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = TERMINAL_KPIS) -> FittedTable:
     """Ranked rules: paired profit difference against the best, then KPI mean ± 95% CI."""
     kpis = tuple(k for k in kpis if f"{k}_mean" in summary)
     ref = str(summary["reference"].iloc[0])
-    table = Table(title=title, caption="mean ± 95% CI; * = Pareto front of fill rate vs profit")
-    table.add_column("rank", justify="right", no_wrap=True)
-    table.add_column("policy", no_wrap=True)
-    table.add_column(f"Δ profit vs {ref}", justify="right", overflow="fold")
-    for kpi in kpis:
-        table.add_column(kpi.replace("_", " "), justify="right", overflow="fold")
-    for i, (_, row) in enumerate(summary.iterrows()):
-        table.add_row(
-            str(row["rank"]),
-            str(row["policy"]) + (" *" if row["pareto"] else ""),
-            _two_lines(row["profit_vs_ref"], row["profit_vs_ref_ci95"]),
-            *[_two_lines(row[f"{k}_mean"], row[f"{k}_ci95"]) for k in kpis],
-            style="bold" if i == 0 else None,
-            end_section=True,
-        )
-    return table
+    rows = list(summary.to_dict("records"))
+    keys = [
+        Col("rank", [str(r["rank"]) for r in rows]),
+        Col("policy", [str(r["policy"]) + (" *" if r["pareto"] else "") for r in rows], justify="left"),
+    ]
+    values = [Col(f"Δ profit vs {ref}", [_two_lines(r["profit_vs_ref"], r["profit_vs_ref_ci95"])
+                                         for r in rows])]
+    values += [Col(label(k).short, [_two_lines(r[f"{k}_mean"], r[f"{k}_ci95"]) for r in rows]) for k in kpis]
+    legend = ", ".join(f"{label(k).short} = {label(k).name.lower()}" for k in kpis if label(k).short != k)
+    caption = f"mean ± 95% CI; * = Pareto front of fill rate vs profit\n{legend}"
+    return FittedTable(title, keys, values, caption=caption, sections=True)
 
 
-def tune_table(result: TuneResult, limit: int | None = None) -> Table:
+def tune_table(result: TuneResult, limit: int | None = None) -> FittedTable:
     """The grid search ranked by profit, with each point's paired difference against the winner."""
-    keys = list(result.grid)
-    table = Table(
-        title=f"tune {result.policy} on {result.scenario}: {len(result.candidates)} grid points x "
-              f"{len(result.seeds)} tuning seeds ({result.seeds[0]}..{result.seeds[-1]})",
-        caption="mean ± 95% CI; vs best = paired profit difference on the same seeds",
-    )
-    table.add_column("rank", justify="right")
-    for key in keys:
-        table.add_column(key, justify="right")
-    for name in ("profit", "vs best", "fill_rate"):
-        table.add_column(name, justify="right")
     shown = result.candidates if limit is None else result.candidates[:limit]
-    for rank, cand in enumerate(shown, start=1):
-        table.add_row(
-            str(rank),
-            *[f"{cand.params.get(k)}" for k in keys],
-            fmt_ci(cand.profit.mean, cand.profit.half_width),
-            fmt_ci(cand.vs_best.mean, cand.vs_best.half_width),
-            fmt_ci(cand.fill_rate.mean, cand.fill_rate.half_width),
-            style="bold" if rank == 1 else None,
-        )
-    return table
+    keys = [Col("rank", [str(i) for i in range(1, len(shown) + 1)])]
+    values = [Col(k, [f"{c.params.get(k)}" for c in shown]) for k in result.grid]
+    values += [
+        Col("profit", [fmt_ci(c.profit.mean, c.profit.half_width) for c in shown]),
+        Col("vs best", [fmt_ci(c.vs_best.mean, c.vs_best.half_width) for c in shown]),
+        Col("fill %", [fmt_ci(c.fill_rate.mean, c.fill_rate.half_width) for c in shown]),
+    ]
+    title = (f"tune {result.policy} on {result.scenario}: {len(result.candidates)} grid points x "
+             f"{len(result.seeds)} tuning seeds ({result.seeds[0]}..{result.seeds[-1]})")
+    caption = "mean ± 95% CI; vs best = paired profit difference on the same seeds"
+    return FittedTable(title, keys, values, caption=caption)
 
 
-def bound_table(report: dict[str, Any]) -> Table:
+def bound_table(report: dict[str, Any]) -> FittedTable:
     """``allocsim bound``: the clairvoyant bound per seed with its LP size, and the DP optimum."""
     dp = report["dp_value"]
     caption = (f"DP optimum (expected profit of the optimal policy): {dp:,.2f}" if dp is not None
                else f"no DP optimum: {report['dp_note']}")
-    table = Table(title=f"{report['scenario']} · clairvoyant bound per seed (perfect-foresight LP, HiGHS)",
-                  caption=caption)
-    for name in ("seed", "bound", "rows", "cols", "nnz", "solve s"):
-        table.add_column(name, justify="right")
-    for row in report["bounds"]:
-        table.add_row(str(row["seed"]), f"{row['bound']:,.2f}", f"{row['rows']:,}", f"{row['cols']:,}",
-                      f"{row['nnz']:,}", f"{row['solve_seconds']:.3f}")
-    return table
+    rows = report["bounds"]
+    keys = [Col("seed", [str(r["seed"]) for r in rows])]
+    values = [
+        Col("bound", [f"{r['bound']:,.2f}" for r in rows]),
+        *[Col(name, [f"{r[name]:,}" for r in rows]) for name in ("rows", "cols", "nnz")],
+        Col("solve s", [f"{r['solve_seconds']:.3f}" for r in rows]),
+    ]
+    title = f"{report['scenario']} · clairvoyant bound per seed (perfect-foresight LP, HiGHS)"
+    return FittedTable(title, keys, values, caption=caption, bold_first=False)

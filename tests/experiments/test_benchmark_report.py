@@ -38,8 +38,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_file_is_written(run_dir: Path) -> None:
     names = {p.name for p in run_dir.iterdir()}
     assert names == {
-        "episodes.parquet", "episodes.csv", "summary.csv", "summary.md", "kpi_bars.png",
-        "service_margin.png", "over_time.png", "timeseries.csv", "run.json", "report.html",
+        "episodes.parquet", "episodes.csv", "summary.csv", "summary.md", "paired.csv", "kpi_differences.png",
+        "service_margin.png", "over_time.png", "timeseries.csv", "timeseries_network.csv", "run.json",
+        "report.html",
     }
 
 
@@ -75,16 +76,26 @@ def test_summary_is_ranked_with_cis_and_paired_difference(run_dir: Path) -> None
 
 
 def test_plots_are_pngs(run_dir: Path) -> None:
-    for name in ("kpi_bars.png", "service_margin.png", "over_time.png"):
+    for name in ("kpi_differences.png", "service_margin.png", "over_time.png"):
         assert (run_dir / name).read_bytes().startswith(PNG)
     trace = pd.read_csv(run_dir / "timeseries.csv")
     assert set(trace["policy"]) == set(POLICIES)
     assert {"store-north", "DC"} <= set(trace["location"])
+    network = pd.read_csv(run_dir / "timeseries_network.csv")
+    assert set(network["seed"]) == set(range(40_000, 40_000 + EPISODES))  # every seed traced
+    episodes = pd.read_csv(run_dir / "episodes.csv").set_index(["policy", "seed"])
+    totals = network.groupby(["policy", "seed"])["lost_sales_units"].sum()
+    for key, lost in totals.items():
+        assert lost == pytest.approx(episodes.loc[key, "lost_sales_units"])
+    paired = pd.read_csv(run_dir / "paired.csv").set_index(["policy", "kpi"])
+    summary = pd.read_csv(run_dir / "summary.csv").set_index("policy")
+    assert paired.loc[("random", "profit"), "mean"] == pytest.approx(summary.loc["random", "profit_vs_ref"])
 
 
 def test_report_is_one_self_contained_page(run_dir: Path) -> None:
     page = (run_dir / "report.html").read_text()
-    assert "<table>" in page and "</table>" in page
+    assert "<table" in page and "</table>" in page
+    assert "Use balanced" in page and "Glossary" in page and "Profit (EUR)" in page
     images = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == 3
     assert all(base64.b64decode(img).startswith(PNG) for img in images)

@@ -1,0 +1,211 @@
+"""The report's tables as plain data (header, rows, cell classes), ready for the HTML template.
+
+Wide tables are transposed (KPIs as rows, policies as columns) and split into blocks of
+policies that fit ``PAGE_CHARS`` characters of table text, so nothing scrolls at 1,400 px. Rows that are zero
+for every policy are left out and named in the table's note.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from allocsim.experiments.bounds import CLOSED, GAP_KPIS
+from allocsim.experiments.comparisons import better, describe
+from allocsim.experiments.evaluation import Row, scalar_kpis
+from allocsim.experiments.kpi_labels import LABELS, label
+from allocsim.experiments.kpis import fmt_ci
+from allocsim.experiments.stats import mean_ci
+
+PAGE_CHARS = 185  # characters of .82rem table text (about 6.5 px each, with padding) in the 1,320 px column
+CELL_PAD = 3  # characters' worth of padding and border per column
+CLOSED_FLOOR = -100.0  # gap closed below this is shown as "< -100" (unbounded below)
+LOCATION_KPIS = ("fill_rate", "lost_sales_units", "units_requested", "avg_inventory_value", "holding_cost",
+                 "shipping_cost", "writeoff_cost")
+CHANNEL_KPIS = ("fill_rate", "lost_sales_units", "backorder_units", "units_requested", "revenue",
+                "shortage_penalty")
+
+
+@dataclass
+class Cell:
+    text: str
+    css: str = "num"
+
+
+@dataclass
+class HtmlTable:
+    """A table for the template: header texts, rows of cells, and an optional note under it."""
+
+    header: list[str]
+    rows: list[list[Cell]]
+    note: str = ""
+    classes: str = ""
+    blocks: list[HtmlTable] = field(default_factory=list)
+
+
+def _split(first: list[str], columns: Sequence[str], rows: list[tuple[list[Cell], dict[str, Cell]]],
+           note: str = "") -> list[HtmlTable]:
+    """Blocks of policy columns that fit ``PAGE_CHARS``, as even as possible; the row heads repeat."""
+    def chars(texts: Iterable[str]) -> int:
+        return max((len(t) for t in texts), default=0) + CELL_PAD
+
+    heads = sum(chars([h, *[r[0][i].text for r in rows]]) for i, h in enumerate(first))
+    widths = [chars([c, *[r[1][c].text for r in rows]]) for c in columns]
+    blocks_needed = 1
+    while blocks_needed < len(columns):
+        size = math.ceil(len(columns) / blocks_needed)
+        if all(heads + sum(widths[s:s + size]) <= PAGE_CHARS for s in range(0, len(columns), size)):
+            break
+        blocks_needed += 1
+    size = math.ceil(len(columns) / blocks_needed) if columns else 1
+    blocks = []
+    for start in range(0, len(columns), size):
+        chunk = list(columns[start:start + size])
+        body = [[*head, *[cells[c] for c in chunk]] for head, cells in rows]
+        blocks.append(HtmlTable([*first, *chunk], body))
+    if blocks:
+        blocks[-1].note = note
+    return blocks
+
+
+def _closed(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"< {CLOSED_FLOOR:,.0f}" if value < CLOSED_FLOOR else f"{value:,.1f}"
+
+
+def ranked(summary: pd.DataFrame, sources: Mapping[str, Mapping[str, Any]], currency: str) -> HtmlTable:
+    """Rank, policy, parameter source, paired Δ profit and its verdict, then the headline KPIs."""
+    ref = str(summary["reference"].iloc[0])
+    kpis = [k for k in ("profit", "fill_rate", "lost_sales_units", "avg_inventory_value", *GAP_KPIS)
+            if f"{k}_mean" in summary]
+    closed = CLOSED in summary
+    header = ["rank", "policy", "parameters", f"Δ profit vs {ref} ({currency}, paired 95% CI)", "verdict",
+              *[label(k).titled(currency) for k in kpis], *(["Gap closed (%)"] if closed else [])]
+    rows = []
+    for _, r in summary.iterrows():
+        policy = str(r["policy"])
+        low, high = float(r["profit_vs_ref_low"]), float(r["profit_vs_ref_high"])
+        if policy == ref:
+            verdict = Cell("best", "txt best")
+        elif not (math.isfinite(low) and math.isfinite(high)):
+            verdict = Cell("no CI (1 episode)", "txt tie")
+        elif math.isfinite(high) and high < 0:
+            verdict = Cell("worse", "txt worse")
+        elif math.isfinite(low) and low > 0:
+            verdict = Cell("better", "txt better")
+        else:
+            verdict = Cell("TIE (CI contains 0)", "txt tie")
+        rows.append([
+            Cell(str(r["rank"])), Cell(policy + (" *" if r["pareto"] else ""), "txt"),
+            Cell(str(sources.get(policy, {}).get("source", "defaults")), "txt wrap"),
+            Cell(fmt_ci(r["profit_vs_ref"], r["profit_vs_ref_ci95"])), verdict,
+            *[Cell(fmt_ci(r[f"{k}_mean"], r[f"{k}_ci95"])) for k in kpis],
+            *([Cell(_closed(float(r[CLOSED])))] if closed else []),
+        ])
+    return HtmlTable(header, rows, classes="ranked")
+
+
+def paired_blocks(paired: pd.DataFrame, order: Sequence[str], currency: str) -> list[HtmlTable]:
+    """KPI rows x policy columns: each policy's paired difference to the best, coloured by verdict."""
+    rows, dropped = [], []
+    for kpi, part in paired.groupby("kpi", sort=False):
+        part = part.set_index("policy")
+        if (part["mean"].abs() < 1e-12).all() and (part["ci95"].fillna(0).abs() < 1e-12).all():
+            dropped.append(label(str(kpi)).name)
+            continue
+        cells = {}
+        for policy in order:
+            r = part.loc[policy]
+            css = "num tie" if r["tie"] else ("num better" if better(str(kpi), r["mean"]) else "num worse")
+            cells[policy] = Cell(fmt_ci(r["mean"], r["ci95"]), "num" if abs(r["mean"]) < 1e-12 else css)
+        rows.append(([Cell(describe(str(kpi), currency), "txt")], cells))
+    note = f"No difference for any policy, left out: {', '.join(dropped)}." if dropped else ""
+    return _split(["KPI (unit, direction)"], order, rows, note)
+
+
+def _derived(rows: Sequence[Row]) -> list[Row]:
+    """Rows with ``avg_working_capital`` = average stock value / inventory_to_working_capital."""
+    out = []
+    for r in rows:
+        ratio = float(r.get("inventory_to_working_capital", math.nan))
+        wc = float(r["avg_inventory_value"]) / ratio if ratio and math.isfinite(ratio) else math.nan
+        out.append({**r, "avg_working_capital": wc})
+    return out
+
+
+def _estimates(rows: Sequence[Row], order: Sequence[str], get: Any) -> dict[str, tuple[float, float]]:
+    return {p: (e.mean, e.half_width) for p in order
+            for e in [mean_ci([get(r) for r in rows if r["policy"] == p])]}
+
+
+def _zero(values: Iterable[tuple[float, float]]) -> bool:
+    return all((m == 0 or (isinstance(m, float) and math.isnan(m))) for m, _ in values)
+
+
+def every_kpi(rows: Sequence[Row], order: Sequence[str], currency: str) -> list[HtmlTable]:
+    """Every scalar KPI (plus the derived average working capital) as mean ± 95% CI per policy."""
+    rows = _derived(rows)
+    kpis = [k for k in scalar_kpis(rows) if k != "reward"]
+    if "inventory_to_working_capital" in kpis:
+        kpis.insert(kpis.index("inventory_to_working_capital"), "avg_working_capital")
+    body, dropped = [], []
+    for kpi in dict.fromkeys(kpis):
+        est = _estimates(rows, order, lambda r, k=kpi: float(r.get(k, math.nan)))
+        if _zero(est.values()):
+            dropped.append(label(kpi).name)
+            continue
+        body.append(([Cell(label(kpi).titled(currency), "txt")],
+                     {p: Cell(fmt_ci(*est[p])) for p in order}))
+    note = f"Zero for every policy, left out: {', '.join(dropped)}." if dropped else ""
+    return _split(["KPI (unit)"], order, body, note)
+
+
+def breakdown(rows: Sequence[Row], order: Sequence[str], key: str, kpis: Sequence[str],
+              currency: str) -> list[HtmlTable]:
+    """``by_location`` or ``by_channel`` means per policy: one row per (place, KPI).
+
+    Rows zero for every policy are left out, and so is fill rate where no customer asks (the DC).
+    """
+    places = list(rows[0].get(key, {}))
+    body: list[tuple[list[Cell], dict[str, Cell]]] = []
+    dropped: list[str] = []
+    for place in places:
+        for kpi in kpis:
+            if kpi not in rows[0][key][place]:
+                continue
+            est = _estimates(rows, order, lambda r, k=kpi, pl=place: float(r[key][pl][k]))
+            demand = _estimates(rows, order, lambda r, pl=place: float(r[key][pl].get("units_requested", 0)))
+            if _zero(est.values()) or (kpi == "fill_rate" and _zero(demand.values())):
+                dropped.append(f"{place} {label(kpi).name.lower()}")
+                continue
+            body.append(([Cell(place, "txt"), Cell(label(kpi).titled(currency), "txt")],
+                         {p: Cell(fmt_ci(*est[p])) for p in order}))
+    note = f"Zero for every policy (or no demand there), left out: {', '.join(dropped)}." if dropped else ""
+    return _split([key.removeprefix("by_"), "KPI (unit)"], order, body, note)
+
+
+def glossary(kpis: Iterable[str], currency: str) -> list[tuple[str, str]]:
+    """(name with unit and key, meaning) for every KPI shown."""
+    seen = [k for k in dict.fromkeys(kpis) if k in LABELS]
+    return [(f"{label(k).titled(currency)} · {k}", label(k).meaning) for k in seen]
+
+
+def working_capital_note(summary: pd.DataFrame, currency: str) -> str:
+    """Why ``inventory_to_working_capital`` is negative, when it is for the best policy; else ''."""
+    ratio = float(summary["inventory_to_working_capital_mean"].iloc[0]) \
+        if "inventory_to_working_capital_mean" in summary else math.nan
+    if not (math.isfinite(ratio) and ratio < 0):
+        return ""
+    stock = float(summary["avg_inventory_value_mean"].iloc[0])
+    policy = str(summary["policy"].iloc[0])
+    return (f"for {policy} the average stock is worth {stock:,.0f} {currency} and stock / working capital is "
+            f"{ratio:.2f}, so average operating working capital is about {stock / ratio:,.0f} {currency}. "
+            "Suppliers are paid after their payable days while stock turns in a few days and customers pay "
+            "after their receivable days: payables exceed stock plus receivables, the supplier finances the "
+            "stock, and the ratio turns negative. The time figure shows it: working capital starts at the "
+            "initial stock's value and falls below 0 as unpaid supplier invoices pile up.")

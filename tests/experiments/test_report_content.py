@@ -1,0 +1,112 @@
+"""What the planner reads: the answer line (tie or significant), paired differences, left-out zero rows,
+the bounded gap-closed column, the working-capital note, breakdown tables; and the traces behind the
+time figure add up to the episode's KPIs."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from report_fixtures import CHANNELS, LOCATIONS, POLICIES, synthetic_report, synthetic_rows
+
+from allocsim.experiments.comparisons import answer, paired_frame
+from allocsim.experiments.plots import off_scale
+from allocsim.experiments.report_sections import _closed, breakdown, every_kpi
+
+
+def _summary(diffs: list[tuple[float, float]]) -> pd.DataFrame:
+    names = ["a", "b", "c", "d"][: len(diffs)]
+    return pd.DataFrame({"policy": names, "profit_vs_ref": [d for d, _ in diffs],
+                         "profit_vs_ref_ci95": [h for _, h in diffs]})
+
+
+def test_answer_flags_a_tie_when_the_paired_interval_contains_zero() -> None:
+    text = answer(_summary([(0, 0), (-3, 25), (-88, 63)])).sentence("EUR")
+    assert text.startswith("Use a: 3 EUR more profit per episode than b (paired 95% CI -22 to 28 EUR)")
+    assert "TIE" in text and "first rule significantly behind is c, 88 EUR" in text
+
+
+def test_answer_says_significant_when_the_interval_excludes_zero() -> None:
+    text = answer(_summary([(0, 0), (-300, 40)])).sentence("USD")
+    assert "300 USD more profit" in text and "260 to 340 USD" in text
+    assert "Significant" in text and "TIE" not in text
+
+
+def test_answer_with_one_episode_claims_nothing() -> None:
+    text = answer(_summary([(0, math.nan), (-4, math.nan)])).sentence("EUR")
+    assert "Untested" in text and "TIE" not in text and "Significant" not in text
+
+
+def test_paired_frame_is_the_seed_by_seed_difference() -> None:
+    rows = [{"policy": p, "seed": s, "profit": v} for p, vals in (("a", [10, 20, 30]), ("b", [8, 17, 26]))
+            for s, v in zip((1, 2, 3), vals, strict=True)]
+    frame = paired_frame(rows, "a", ["profit"]).set_index("policy")
+    assert frame.loc["b", "mean"] == pytest.approx(-3.0)  # differences -2, -3, -4: sd 1
+    assert frame.loc["b", "ci95"] == pytest.approx(4.302652729911275 * 1.0 / math.sqrt(3))
+    assert not frame.loc["b", "tie"] and frame.loc["a", "tie"]  # -3 ± 2.48 excludes 0
+    rows += [{"policy": "c", "seed": s, "profit": v} for s, v in zip((1, 2, 3), [9, 22, 26], strict=True)]
+    assert paired_frame(rows, "a", ["profit"]).set_index("policy").loc["c", "tie"]  # -1, 2, -4
+
+
+def test_far_rules_leave_the_zoomed_axes() -> None:
+    summary = pd.DataFrame({"policy": list("abcdef"), "profit_mean": [100, 99, 97, 96, 60, -500]})
+    assert off_scale(summary) == ["e", "f"]  # gaps 40 and 600 > 5 x median gap 4
+    assert off_scale(summary.iloc[:3]) == []
+
+
+def test_gap_closed_is_bounded_below() -> None:
+    assert _closed(-4_777.0) == "< -100" and _closed(-13.5) == "-13.5" and _closed(math.nan) == "n/a"
+
+
+def test_zero_rows_are_left_out_and_named() -> None:
+    rows = synthetic_rows()
+    tables = every_kpi(rows, POLICIES, "EUR")
+    shown = {r[0].text for t in tables for r in t.rows}
+    assert "Profit (EUR)" in shown and "Average working capital (EUR)" in shown
+    assert not {"Backorders (units)", "Transfer cost (EUR)", "Write-offs (EUR)"} & shown
+    assert "Backorders" in tables[-1].note and "Markdowns" in tables[-1].note
+
+
+def test_breakdowns_cover_every_place_and_drop_fill_rate_without_demand() -> None:
+    rows = synthetic_rows()
+    kpis = ("fill_rate", "lost_sales_units", "shipping_cost")
+    locations = breakdown(rows, POLICIES, "by_location", kpis, "EUR")
+    keys = {(r[0].text, r[1].text) for r in locations[0].rows}
+    assert {loc for loc, _ in keys} == set(LOCATIONS)
+    assert ("DC", "Fill rate (%)") not in keys and ("DC", "Shipping cost (EUR)") not in keys
+    assert ("store-north", "Fill rate (%)") in keys
+    channels = breakdown(rows, POLICIES, "by_channel", ("fill_rate",), "EUR")
+    assert {r[0].text for r in channels[0].rows} == set(CHANNELS)
+    assert [h for t in locations for h in t.header[2:]] == POLICIES  # blocks split the policies, in order
+    assert len(locations) >= 2  # twelve policies do not fit one 1,400 px table
+
+
+def test_page_has_units_glossary_and_working_capital_note() -> None:
+    page, _ = synthetic_report()
+    assert "Profit (EUR)" in page and "Glossary" in page and "inventory_to_working_capital" in page
+    assert "Negative working capital is real here" in page
+    assert "&lt; -100" in page
+    assert "tuned (packaged)" in page and "defaults" in page
+
+
+def test_trace_adds_up_to_the_episode_kpis() -> None:
+    from allocsim.envs.scenario import load_scenario
+    from allocsim.experiments.evaluation import PolicySpec, build_policy, env_for, run_episode
+    from allocsim.experiments.traces import trace_episode
+
+    scenario = load_scenario("retail-small")
+    trace = trace_episode(scenario, PolicySpec("min-max"), 40_000)
+    env = env_for(scenario)
+    kpis = run_episode(env, build_policy(PolicySpec("min-max"), env, 40_000), 40_000)
+    net = pd.DataFrame(trace.network)
+    assert len(net) == scenario.periods
+    for key in ("units_requested", "units_fulfilled", "lost_sales_units"):
+        assert net[key].sum() == pytest.approx(kpis[key])
+    assert net["inventory_value"].mean() == pytest.approx(kpis["avg_inventory_value"])
+    wc = kpis["avg_inventory_value"] / kpis["inventory_to_working_capital"]
+    assert net["working_capital"].mean() == pytest.approx(wc)
+    received, _ = env.units_accounted()
+    assert net["supplier_units"].sum() <= received
+    loc = pd.DataFrame(trace.locations)
+    assert loc.groupby("location")["lost_sales_units"].sum().sum() == pytest.approx(kpis["lost_sales_units"])
