@@ -185,6 +185,11 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         """The structured state for rule-based policies (copies, safe to keep)."""
         return AllocationState.of(self.engine)
 
+    def last_period(self) -> dict[str, Any]:
+        """The last closed period's own accounts: headline ``kpis`` (as in the step's info) and
+        ``by_location`` (units requested, fulfilled and lost, stock value at cost; the DC last)."""
+        return {"kpis": self.engine.step_record(0)[1], "by_location": self.engine.period_by_location(0)}
+
     def kpis(self) -> dict[str, Any]:
         """The episode's KPIs so far, with ``by_channel`` and ``by_location`` breakdowns."""
         return self.engine.kpis(0)

@@ -20,7 +20,7 @@ from allocsim.envs.engine import kernels
 from allocsim.envs.engine.kpis import episode_kpis
 from allocsim.envs.engine.log import decision_trims
 from allocsim.envs.engine.params import PERIOD_KPIS, EngineParams, build_params
-from allocsim.envs.engine.state import EngineState, allocate_state
+from allocsim.envs.engine.state import PERIOD_LOCATION, EngineState, allocate_state
 from allocsim.envs.guardrails import Trim
 from allocsim.envs.network import Network
 from allocsim.envs.observation import ObservationLayout
@@ -136,6 +136,13 @@ class BatchEngine:
         values = self.state.step_record[b].tolist()
         n = len(COMPONENTS)
         return dict(zip(COMPONENTS, values[:n], strict=True)), dict(zip(PERIOD_KPIS, values[n:], strict=True))
+
+    def period_by_location(self, b: int) -> dict[str, dict[str, float]]:
+        """Copy ``b``'s last closed period by location (the DC last): units and stock value at cost."""
+        rows = self.state.period_location[b]
+        names = [*self.net.locations, self.net.scenario.dc.name]
+        return {name: dict(zip(PERIOD_LOCATION, map(float, rows[:, i]), strict=True))
+                for i, name in enumerate(names)}
 
     def units_accounted(self, b: int) -> tuple[int, int]:
         """(initial + received, on hand + in transit + sold + written off): equal always."""

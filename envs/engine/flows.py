@@ -12,6 +12,7 @@ from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
     PAYABLES,
+    PERIOD_RECEIVED,
     PERIOD_SHIPPING,
     PERIOD_TRANSFER,
     RECEIVED,
@@ -45,6 +46,7 @@ def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -
     s.dc[b, k, 0] += units
     s.on_order[b, k] -= units
     s.units[b, RECEIVED] += units
+    s.totals[b, PERIOD_RECEIVED] += units
     value = units * p.unit_cost[k]
     s.totals[b, PAYABLES] += value
     s.cash_out_due[b, s.period[b] + p.payable_delay] += value
@@ -56,6 +58,7 @@ def receive(p: EngineParams, s: EngineState, b: int) -> None:
     t = s.period[b]
     s.totals[b, PERIOD_SHIPPING] = 0.0
     s.totals[b, PERIOD_TRANSFER] = 0.0
+    s.totals[b, PERIOD_RECEIVED] = 0.0
     for k in range(s.dc.shape[1]):
         units = s.dc_due[b, t, k]
         if units:

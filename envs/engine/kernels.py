@@ -195,6 +195,7 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
     s.contract_penalty[b] = 0.0
     s.age_units[b] = 0
     s.step_record[b] = 0.0
+    s.period_location[b] = 0.0
     s.log_allocation[b] = 0
     s.log_transfers[b] = 0
     s.log_orders[b] = 0

@@ -23,7 +23,7 @@ BoolArray = NDArray[np.bool_]
 
 #: Headline KPIs of one period, written after the reward components in each copy's step record.
 PERIOD_KPIS = ("units_requested", "units_fulfilled", "lost_sales_units", "revenue", "profit",
-               "inventory_value")
+               "inventory_value", "working_capital", "supplier_units")
 STEP_RECORD_SIZE = len(COMPONENTS) + len(PERIOD_KPIS)
 
 

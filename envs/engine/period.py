@@ -14,6 +14,10 @@ from allocsim.envs.engine.flows import age_cohorts, take_oldest, write_off
 from allocsim.envs.engine.jit import inline_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
+    AT_FULFILLED,
+    AT_LOST,
+    AT_REQUESTED,
+    AT_VALUE,
     BACKORDERED,
     COGS,
     CONTRACT_DUE,
@@ -25,6 +29,7 @@ from allocsim.envs.engine.state import (
     LOST,
     MARKDOWN,
     PAYABLES,
+    PERIOD_RECEIVED,
     PERIOD_SHIPPING,
     PERIOD_TRANSFER,
     RECEIVABLES,
@@ -232,6 +237,7 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
             loc_value += units * p.unit_cost[k]
         s.node_cost[b, HOLDING, loc] += loc_hold
         s.node_value[b, loc] += loc_value
+        s.period_location[b, AT_VALUE, loc] = loc_value
         holding += loc_hold
         inventory_value += loc_value
     for k in range(n_s):
@@ -249,6 +255,11 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
             salvage += network * p.salvage_margin[k]
     s.node_cost[b, HOLDING, n_l] += dc_hold
     s.node_value[b, n_l] += dc_value
+    at_location = s.period_location[b]
+    at_location[AT_VALUE, n_l] = dc_value
+    for row in (AT_REQUESTED, AT_FULFILLED, AT_LOST):
+        for node in range(n_l + 1):
+            at_location[row, node] = 0.0
     holding += dc_hold
     inventory_value += dc_value + transit_value
     # flows, revenue and the ledger
@@ -278,6 +289,9 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
             fulfilled += got
             lost_units += gone
             shortage += penalty
+            at_location[AT_REQUESTED, loc] += asked
+            at_location[AT_FULFILLED, loc] += got
+            at_location[AT_LOST, loc] += gone
             flows = s.flows[b]
             flows[REQUESTED, loc, c] += asked
             flows[FULFILLED, loc, c] += got
@@ -291,7 +305,8 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         revenue += channel_revenue
     s.totals[b, RECEIVABLES] -= s.cash_in_due[b, t]
     s.totals[b, PAYABLES] -= s.cash_out_due[b, t]
-    s.totals[b, WORKING_CAPITAL] += inventory_value + s.totals[b, RECEIVABLES] - s.totals[b, PAYABLES]
+    working_capital = inventory_value + s.totals[b, RECEIVABLES] - s.totals[b, PAYABLES]
+    s.totals[b, WORKING_CAPITAL] += working_capital
     s.totals[b, TRANSIT_VALUE] += transit_value
     s.totals[b, SALVAGE] += salvage
     s.totals[b, IMBALANCE] += _imbalance(s, b, t, location_units)
@@ -317,4 +332,6 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     record[7] = revenue
     record[8] = profit
     record[9] = inventory_value
+    record[10] = working_capital
+    record[11] = s.totals[b, PERIOD_RECEIVED]
     w.reward[b] = reward

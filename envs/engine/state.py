@@ -29,13 +29,16 @@ FLOWS = ("units_requested", "units_fulfilled", "lost_sales_units", "backorder_un
 NODE_COSTS = ("holding_cost", "shipping_cost", "transfer_cost", "writeoff_cost")
 #: Entries of ``totals``.
 TOTALS = ("receivables", "payables", "contract_due", "contract_met", "transit_value", "working_capital",
-          "imbalance", "salvage", "reward", "period_shipping", "period_transfer")
+          "imbalance", "salvage", "reward", "period_shipping", "period_transfer", "period_received")
+#: Rows of ``period_location``: the last closed period's accounts by location (DC last).
+PERIOD_LOCATION = ("units_requested", "units_fulfilled", "lost_sales_units", "inventory_value")
 # Row indices the kernels use, derived from the names above (one place for each).
 INITIAL, RECEIVED, SOLD, WRITTEN_OFF = (UNIT_COUNTERS.index(n) for n in UNIT_COUNTERS)
 REQUESTED, FULFILLED, LOST, BACKORDERED, GROSS, MARKDOWN, COGS, SHORTAGE = (FLOWS.index(n) for n in FLOWS)
 HOLDING, SHIPPING, TRANSFER, WRITEOFF = (NODE_COSTS.index(n) for n in NODE_COSTS)
 (RECEIVABLES, PAYABLES, CONTRACT_DUE, CONTRACT_MET, TRANSIT_VALUE, WORKING_CAPITAL, IMBALANCE, SALVAGE,
- REWARD, PERIOD_SHIPPING, PERIOD_TRANSFER) = (TOTALS.index(n) for n in TOTALS)
+ REWARD, PERIOD_SHIPPING, PERIOD_TRANSFER, PERIOD_RECEIVED) = (TOTALS.index(n) for n in TOTALS)
+AT_REQUESTED, AT_FULFILLED, AT_LOST, AT_VALUE = (PERIOD_LOCATION.index(n) for n in PERIOD_LOCATION)
 #: Stages kept per period in the decision log: proposed, then after each guardrail.
 LOG_STAGES = 3
 #: The decision-log fields (period axis second; of length 0 when no log is kept).
@@ -67,6 +70,7 @@ class EngineState(NamedTuple):
     contract_penalty: FloatArray  # (B, C)
     age_units: IntArray  # (B, A) units by age summed over closes
     step_record: FloatArray  # (B, STEP_RECORD_SIZE) reward components, then PERIOD_KPIS, of the last close
+    period_location: FloatArray  # (B, len(PERIOD_LOCATION), L + 1) the last close's accounts by location
     log_allocation: IntArray  # (B, T or 0, 3, L, S)
     log_transfers: IntArray  # (B, T or 0, 3, K, S)
     log_orders: IntArray  # (B, T or 0, 3, S)
@@ -143,6 +147,7 @@ def allocate_state(
         contract_penalty=floats(n_c),
         age_units=ints(a),
         step_record=floats(STEP_RECORD_SIZE),
+        period_location=floats(len(PERIOD_LOCATION), n_l + 1),
         log_allocation=ints(t_log, LOG_STAGES, n_l, n_s),
         log_transfers=ints(t_log, LOG_STAGES, k, n_s),
         log_orders=ints(t_log, LOG_STAGES, n_s),
