@@ -8,7 +8,7 @@ every period's arithmetic runs in ``allocsim.envs.engine.kernels``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -61,12 +61,26 @@ class BatchEngine:
         self._no_action = Fractions(np.zeros((batch, n_s, n_l + 1)), np.zeros((batch, n_k, n_s)),
                                     np.zeros((batch, n_s)))
         self._all = np.ones(batch, dtype=np.bool_)
+        # the kernel's compiled entry for these argument types, called without numba's type
+        # dispatch (which re-types the parameter, state and work tuples on every call)
+        self._entry: Callable[..., None] | None = None
+        self._layout: tuple[tuple[Any, int, bool], ...] = ()
 
     def _run(self, phases: int, which: NDArray[np.bool_], frac: Fractions | None = None) -> None:
         f = frac or self._no_action
+        arrays = (which, f.allocation, f.transfers, f.orders, self.obs)
+        layout = tuple((a.dtype, a.ndim, a.flags.c_contiguous) for a in arrays)
+        if layout == self._layout and self._entry is not None:
+            self._entry(self.params, self.state, self.work, phases, *arrays)
+            return
         kernel = kernels.run_parallel if self.threads else kernels.run
-        kernel(self.params, self.state, self.work, phases, which, f.allocation, f.transfers, f.orders,
-                    self.obs)
+        args = (self.params, self.state, self.work, phases, *arrays)
+        kernel(*args)  # numba's dispatch: compiles (or loads from its cache) on the first call
+        self._entry, self._layout = kernels.compiled_entry(kernel, args), layout
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave the compiled entry behind (found again on the first call)."""
+        return {**self.__dict__, "_entry": None, "_layout": ()}
 
     # ------------------------------------------------------------- episodes
     def load_episode(self, b: int, seed: int) -> None:

@@ -8,7 +8,8 @@ per-copy functions, so copy ``b`` of a batch and the single env cannot differ.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import prange
@@ -160,6 +161,16 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
 run = kernel(_run)
 #: The same phases with the copies spread over threads (for large batches).
 run_parallel = parallel_kernel(_run)
+
+
+def compiled_entry(kernel: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
+    """The machine-code entry ``kernel`` runs for ``args``' types (compiled already).
+
+    numba's dispatcher types every argument on every call; for the engine's tuples of
+    about a hundred arrays that costs ~20 us, more than a small period itself. The
+    caller must only pass arguments of the same types (``BatchEngine._run`` checks).
+    """
+    return kernel.overloads[tuple(kernel.typeof_pyval(a) for a in args)].entry_point
 
 
 @inline_kernel
