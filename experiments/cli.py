@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,10 +20,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from allocsim.baselines.registry import policy_names
-from allocsim.envs.demand import DemandCsvError
-from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, preset_names
 from allocsim.experiments.kpis import HEADLINE
 from allocsim.experiments.seeds import seed_block
+
+if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
+    from allocsim.envs.scenario import Scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -51,6 +52,8 @@ def scenarios(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """List the preset scenarios."""
+    from allocsim.envs.scenario import load_scenario, preset_names
+
     rows = []
     for name in preset_names():
         sc = load_scenario(name)
@@ -100,6 +103,8 @@ def simulate(
 
 def _load(scenario: str, demand_csv: Path | None = None) -> Scenario:
     """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given; exit 2 if bad."""
+    from allocsim.envs.demand import DemandCsvError
+    from allocsim.envs.scenario import ScenarioError, load_scenario
     from allocsim.experiments.benchmark import with_demand_csv
     from allocsim.experiments.evaluation import env_for
 
