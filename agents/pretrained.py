@@ -21,3 +21,8 @@ def pretrained_path(scenario: str) -> Path | None:
 def pretrained_names() -> list[str]:
     """Scenarios that ship a policy."""
     return sorted(p.stem for p in PRETRAINED_DIR.glob("*.onnx"))
+
+
+def pretrained_label(algo: str) -> str:
+    """The one label of a shipped policy in every table (benchmark, sweep): ``pretrained:<algo>``."""
+    return f"pretrained:{algo}"

@@ -101,20 +101,36 @@ def simulate(
     console.print(table)
 
 
-def _load(scenario: str, demand_csv: Path | None = None) -> Scenario:
-    """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given; exit 2 if bad."""
+RESAMPLE_HELP = ("how seeds vary a demand history: block (moving-block bootstrap by week) or none "
+                 "(every seed replays it as is) [default: the scenario's, block]")
+
+
+def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = None) -> Scenario:
+    """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given; exit 2 if bad.
+
+    With a history, one line on the console says how seeds resample it.
+    """
     from allocsim.envs.demand import DemandCsvError
+    from allocsim.envs.history_resample import describe
     from allocsim.envs.scenario import ScenarioError, load_scenario
     from allocsim.experiments.benchmark import with_demand_csv
     from allocsim.experiments.evaluation import env_for
 
     try:
         loaded = load_scenario(scenario)
-        if demand_csv is not None:
-            loaded = with_demand_csv(loaded, demand_csv)
+        if resample is not None and resample not in ("block", "none"):
+            raise ScenarioError(f"--resample: expected block or none, got {resample[:80]!r}")
+        if resample is not None and demand_csv is None and loaded.demand.csv is None:
+            raise ScenarioError("--resample needs a demand history (--demand-csv, or demand.csv in the YAML)")
+        if demand_csv is not None or resample is not None:
+            loaded = with_demand_csv(loaded, demand_csv, resample)
+        if loaded.demand.csv is not None:
             env_for(loaded)  # reads and checks the CSV now, in this process
     except (ScenarioError, DemandCsvError) as err:
         raise _fail(str(err)) from None
+    if loaded.demand.csv is not None:
+        how = describe(loaded.demand.resample, loaded.demand.block_length)
+        errors.print(f"demand: {how}", highlight=False)
     return loaded
 
 
@@ -158,6 +174,10 @@ def tune(
         typer.Option(help="JSON file for the best parameters [default: tuned/<scenario>/<policy>.json]"),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    demand_csv: Annotated[
+        Path | None, typer.Option(help="tune on this demand history (period,sku,location,channel,quantity)")
+    ] = None,
+    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP)] = None,
 ) -> None:
     """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark."""
     from allocsim.experiments.grids import grid_points
@@ -165,7 +185,7 @@ def tune(
     from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, save_tuned, tuned_path
     from allocsim.experiments.tuning import tune as search
 
-    loaded = _load(scenario)
+    loaded = _load(scenario, demand_csv, resample)
     try:
         points = grid_points(policy)
         seed_block("tuning").seeds(episodes)
@@ -186,6 +206,9 @@ def tune(
         f"best {policy} parameters {result.best.params} saved to {path} "
         f"({time.perf_counter() - started:.1f} s)", highlight=False,
     )
+    if out is None:
+        console.print(f"benchmark and train run from this folder use it (their --tuned-dir is "
+                      f"{DEFAULT_TUNED_DIR})", highlight=False)
 
 
 @app.command()
@@ -202,10 +225,15 @@ def benchmark(
     demand_csv: Annotated[
         Path | None, typer.Option(help="replay this demand history (period,sku,location,channel,quantity)")
     ] = None,
+    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP)] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
     policies: Annotated[str | None, typer.Option(help="comma-separated rule sets [default: all]")] = None,
     warm_up: Annotated[int, typer.Option(min=0, help="periods dropped from the KPIs at the start")] = 0,
-    tuned_dir: Annotated[Path, typer.Option(help="where tuned parameters are looked up")] = Path("tuned"),
+    tuned_dir: Annotated[
+        Path,
+        typer.Option(help="your tuned parameters (allocsim tune), looked up first; the presets' tuned "
+                          "parameters ship with the package"),
+    ] = Path("tuned"),
     bound: Annotated[
         bool, typer.Option("--bound/--no-bound", help="clairvoyant bound and DP gap columns (once per seed)")
     ] = True,
@@ -220,15 +248,21 @@ def benchmark(
     ] = None,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
-    from allocsim.experiments.benchmark import default_out, rule_specs, run_benchmark, write_outputs
+    from allocsim.experiments.benchmark import (
+        default_out,
+        rule_specs,
+        run_benchmark,
+        source_lines,
+        write_outputs,
+    )
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import benchmark_table
 
-    loaded = _load(scenario, demand_csv)
+    loaded = _load(scenario, demand_csv, resample)
     try:
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
-        specs, _ = rule_specs(loaded.name, _split(policies), tuned_dir)
+        specs, sources = rule_specs(loaded, _split(policies), tuned_dir)
         learned = [learned_spec(m) for m in model or []]
         with_shipped = pretrained if pretrained is not None else policies is None
         shipped = pretrained_spec(loaded) if with_shipped else None
@@ -242,6 +276,9 @@ def benchmark(
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
     target = _writable_dir(out or default_out(loaded.name))
+    sources.update({s.label: {"source": f"model: {s.model}"} for s in learned})
+    for line in source_lines(sources):
+        console.print(f"parameters {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
     total = len(specs) * episodes + min(2, len(specs)) + (episodes if bounded else 0)

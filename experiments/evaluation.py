@@ -81,7 +81,7 @@ def pretrained_spec(scenario: Scenario) -> PolicySpec | None:
     """The policy shipped for ``scenario`` (``allocsim.agents.pretrained``), labelled ``pretrained:<algo>``,
     when one exists and was exported for exactly this scenario (same content hash); else None."""
     from allocsim.agents.inference import OnnxPolicy
-    from allocsim.agents.pretrained import pretrained_path
+    from allocsim.agents.pretrained import pretrained_label, pretrained_path
 
     path = pretrained_path(scenario.name)
     if path is None:
@@ -89,7 +89,7 @@ def pretrained_spec(scenario: Scenario) -> PolicySpec | None:
     card = OnnxPolicy.load(path).card
     if card.scenario_hash != scenario.content_hash():
         return None
-    return PolicySpec("learned", label=f"pretrained:{card.algo}", model=str(path))
+    return PolicySpec("learned", label=pretrained_label(card.algo), model=str(path))
 
 
 def _load_model(model: str) -> Any:

@@ -10,7 +10,6 @@ CI is logged (``profit_vs_rule``) to TensorBoard and ``metrics.csv``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +21,7 @@ from allocsim.agents.hyperparams import load_hyperparams
 from allocsim.agents.policy import LearnedPolicy
 from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.registry import NOT_RULES
+from allocsim.baselines.tuned_params import find_tuned
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import rule_specs
 from allocsim.experiments.evaluation import (
@@ -35,7 +35,6 @@ from allocsim.experiments.evaluation import (
 )
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
-from allocsim.experiments.tuning import tuned_path
 
 
 def best_rule(
@@ -46,17 +45,15 @@ def best_rule(
     Rules are ranked by the ``profit_mean`` of their tuning files; when no rule has
     one, every rule plays ``seeds`` and the best mean profit wins.
     """
-    specs, _ = rule_specs(scenario.name, [name] if name else None, tuned_dir)
+    specs, _ = rule_specs(scenario, [name] if name else None, tuned_dir)
     specs = [s for s in specs if s.name not in NOT_RULES]
     if name or len(specs) == 1:
         return specs[0]
     scores: dict[str, float] = {}
     for spec in specs:
-        path = tuned_path(tuned_dir, scenario.name, spec.name)
-        if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data.get("profit_mean"), int | float):
-                scores[spec.name] = float(data["profit_mean"])
+        tuned = find_tuned(scenario, spec.name, tuned_dir)
+        if tuned is not None and tuned.profit_mean is not None:
+            scores[spec.name] = tuned.profit_mean
     if not scores:
         rows = evaluate(scenario, specs, seeds, n_workers=n_workers)
         for spec in specs:
