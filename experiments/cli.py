@@ -50,9 +50,23 @@ def _json_safe(value: Any) -> Any:
 @app.command()
 def scenarios(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    show: Annotated[
+        str | None,
+        typer.Option(help="print this preset as a commented YAML to start your own from "
+                          "(allocsim scenarios --show retail-small > my-network.yaml)"),
+    ] = None,
 ) -> None:
-    """List the preset scenarios."""
-    from allocsim.envs.scenario import load_scenario, preset_names
+    """List the preset scenarios, or print one as a YAML file to edit (--show)."""
+    from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
+
+    if show is not None:
+        from allocsim.experiments.starting_files import commented_preset
+
+        try:
+            typer.echo(commented_preset(show), nl=False)
+        except ScenarioError as err:
+            raise _fail(str(err)) from None
+        return
 
     rows = []
     for name in preset_names():
@@ -276,9 +290,9 @@ def benchmark(
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
     target = _writable_dir(out or default_out(loaded.name))
-    sources.update({s.label: {"source": f"model: {s.model}"} for s in learned})
-    for line in source_lines(sources):
-        console.print(f"parameters {line}", highlight=False)
+    console.print("parameters:", highlight=False)
+    for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
+        console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
     total = len(specs) * episodes + min(2, len(specs)) + (episodes if bounded else 0)
@@ -383,10 +397,12 @@ def sweep_command(
 
 
 from allocsim.experiments.cli_deploy import register as _register_deploy  # noqa: E402
+from allocsim.experiments.cli_files import register as _register_files  # noqa: E402
 from allocsim.experiments.cli_learn import register as _register_learning  # noqa: E402
 
 _register_learning(app)  # train, evaluate
 _register_deploy(app)  # export, infer
+_register_files(app)  # demand-history
 
 
 def main() -> None:
