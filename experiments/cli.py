@@ -218,7 +218,7 @@ def tune(
         raise _fail(f"cannot write {target}: {err.strerror or err}") from None
     console.print(
         f"best {policy} parameters {result.best.params} saved to {path} "
-        f"({time.perf_counter() - started:.1f} s)", highlight=False,
+        f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths never split
     )
     if out is None:
         console.print(f"benchmark and train run from this folder use it (their --tuned-dir is "
