@@ -329,7 +329,8 @@ def bound_command(
     ] = None,
 ) -> None:
     """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
-    from allocsim.experiments.bounds import bound_report, dp_value, write_dp_table
+    from allocsim.experiments.bounds import bound_report, bound_summary, dp_value, write_dp_table
+    from allocsim.experiments.progress import RunProgress
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import bound_table
 
@@ -340,7 +341,11 @@ def bound_command(
         raise _fail(str(err)) from None
     if dp_table is not None and dp_value(loaded).note is not None:
         raise _fail(str(dp_value(loaded).note))
-    report = bound_report(loaded, seeds, workers)
+    started = time.perf_counter()
+    with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
+                     every_s=10.0) as progress:
+        report = bound_report(loaded, seeds, workers, on_done=progress.advance)
+    summary = bound_summary(report, time.perf_counter() - started)
     if dp_table is not None:
         try:
             states = write_dp_table(loaded, dp_table)
@@ -348,10 +353,12 @@ def bound_command(
             raise _fail(f"cannot write {dp_table}: {err.strerror or err}") from None
     if as_json:
         typer.echo(json.dumps(_json_safe(report), indent=2))
+        errors.print(summary, highlight=False, soft_wrap=True)
         return
     console.print(bound_table(report))
     if dp_table is not None:
         console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
+    console.print(summary, highlight=False, soft_wrap=True)
 
 
 @app.command("sweep")

@@ -88,6 +88,29 @@ def rule_evaluator(
     return judge
 
 
+def watched(evaluator: Evaluator, on_result: Callable[[dict[str, float]], None]) -> Evaluator:
+    """``evaluator`` that also hands each result to ``on_result`` (e.g. a progress display)."""
+
+    def judge(make_policy: Callable[[], LearnedPolicy]) -> dict[str, float]:
+        metrics = evaluator(make_policy)
+        on_result(metrics)
+        return metrics
+
+    return judge
+
+
+#: The metrics ``validation_note`` reads (``rule_evaluator``'s output).
+VALIDATION = frozenset({"profit_vs_rule", "profit_vs_rule_ci95", "rule_profit"})
+
+
+def validation_note(metrics: dict[str, float], rule: str) -> str:
+    """``validation vs base-stock: -1,284 ± 135 profit (-0.28 %)``: the paired difference, for progress."""
+    diff, half, base = metrics["profit_vs_rule"], metrics["profit_vs_rule_ci95"], metrics["rule_profit"]
+    share = 100.0 * diff / abs(base) if base else float("nan")
+    digits = 0 if abs(base) >= 1000 else 2
+    return f"validation vs {rule}: {diff:+,.{digits}f} ± {half:,.{digits}f} profit ({share:+.2f} %)"
+
+
 def trained_scenario(model: Path) -> str:
     """The scenario a model was trained on: the run's config, or an ONNX file's card (a preset name)."""
     if Path(model).suffix == ".onnx":
