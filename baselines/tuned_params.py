@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from allocsim.envs.scenario import Scenario
+if TYPE_CHECKING:  # only a type here: importing this module loads no simulator
+    from allocsim.envs.scenario import Scenario
 
 #: Where ``allocsim tune`` writes and ``benchmark``, ``train`` and sweeps look first (working folder).
 DEFAULT_TUNED_DIR = Path("tuned")

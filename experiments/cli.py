@@ -26,7 +26,7 @@ from allocsim.experiments.seeds import seed_block
 if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
     from allocsim.envs.scenario import Scenario
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
 console = Console()
 errors = Console(stderr=True)
 
@@ -34,6 +34,11 @@ errors = Console(stderr=True)
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code=2)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 SKU``, ``2 SKUs``: a count with its noun in the right number."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _json_safe(value: Any) -> Any:
@@ -81,8 +86,8 @@ def scenarios(
         return
     for r in rows:
         console.print(
-            f"[bold]{r['name']}[/bold]  {r['periods']} periods, {r['skus']} SKUs, "
-            f"{r['locations']} locations, channels: {', '.join(r['channels'])}"
+            f"[bold]{r['name']}[/bold]  {_count(r['periods'], 'period')}, {_count(r['skus'], 'SKU')}, "
+            f"{_count(r['locations'], 'location')}, channels: {', '.join(r['channels'])}"
         )
         console.print(f"  {r['description']}\n", highlight=False)
 
@@ -191,7 +196,7 @@ def tune(
     demand_csv: Annotated[
         Path | None, typer.Option(help="tune on this demand history (period,sku,location,channel,quantity)")
     ] = None,
-    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP)] = None,
+    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
 ) -> None:
     """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark."""
     from allocsim.experiments.grids import grid_points
@@ -239,7 +244,7 @@ def benchmark(
     demand_csv: Annotated[
         Path | None, typer.Option(help="replay this demand history (period,sku,location,channel,quantity)")
     ] = None,
-    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP)] = None,
+    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
     policies: Annotated[str | None, typer.Option(help="comma-separated rule sets [default: all]")] = None,
     warm_up: Annotated[int, typer.Option(min=0, help="periods dropped from the KPIs at the start")] = 0,
@@ -253,7 +258,8 @@ def benchmark(
     ] = True,
     model: Annotated[
         list[Path] | None,
-        typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)"),
+        typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)",
+                     metavar="RUN_DIR|FILE.onnx"),
     ] = None,
     pretrained: Annotated[
         bool | None,

@@ -146,7 +146,7 @@ def results_command(
     config: Annotated[Path, typer.Option(help="results config")] = Path("experiments/configs/results.yaml"),
     out: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
     scenario: Annotated[
-        list[str] | None, typer.Option(help="only this scenario of the config (repeatable)")
+        list[str] | None, typer.Option(help="only this scenario of the config (repeatable)", metavar="NAME")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="evaluation processes [default: CPUs]")] = None,
 ) -> None:

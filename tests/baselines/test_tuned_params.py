@@ -62,3 +62,17 @@ def test_benchmark_from_another_folder_uses_and_names_the_packaged_parameters(
     shipped = packaged_tuned(load_scenario("tiny-dp").content_hash(), "base-stock")
     assert shipped is not None and shipped.params.items() <= run["policies"]["base-stock"]["params"].items()
     assert os.listdir(tmp_path) == ["run"]
+
+
+def test_the_package_exports_its_public_api_and_imports_light() -> None:
+    import subprocess
+    import sys
+
+    import allocsim.baselines as baselines
+
+    assert {"make_policy", "policy_names", "rule_names", "find_tuned", "load_tuned"} <= set(baselines.__all__)
+    assert all(hasattr(baselines, name) for name in baselines.__all__)
+    script = ("import sys, allocsim.baselines\n"
+              "print([m for m in ('scipy', 'pandas', 'gymnasium', 'simpy', 'numba') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr

@@ -48,3 +48,4 @@ def test_bound_ends_with_a_summary_line() -> None:
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("tiny-dp: clairvoyant bound on 2 seed(s), mean ") and "DP optimum 121.34" in last
     assert "bound tiny-dp: 2/2 seeds (100%)" in result.stdout
+
