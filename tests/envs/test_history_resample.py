@@ -91,3 +91,15 @@ def test_resampling_settings_leave_the_content_hash_of_parametric_scenarios_alon
     with_history = with_demand_csv(scenario, Path("h.csv"), "none")
     assert with_history.model_dump()["demand"]["resample"] == "none"
     assert with_history.content_hash() != with_demand_csv(scenario, Path("h.csv"), "block").content_hash()
+
+
+def test_a_hand_computed_bootstrap_on_an_eight_period_horizon(tmp_path: Path) -> None:
+    """tiny-dp has 8 periods: block 0 (periods 0-6) can only be periods 0-6 of the history; period 7
+    (weekday 0) is history period 0 or 7. A history of 2 units at period 0 and 1 at period 3 so
+    replays 3 units, or 5 when period 7 repeats period 0."""
+    history = tmp_path / "h.csv"
+    history.write_text("period,sku,location,channel,quantity\n0,widget,store-a,store,2\n3,widget,store-b,store,1\n")
+    scenario = with_demand_csv(load_scenario("tiny-dp"), history, "block")
+    net = Network.compile(scenario)
+    totals = {int(sample_episode(DemandProfile.build(net), net, seed).demand.sum()) for seed in range(40)}
+    assert totals == {3, 5}
