@@ -158,7 +158,7 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
         ({"scenarios": ["no-such-scenario"]}, "scenarios.0: unknown scenario"),
         ({"policies": ["no-such-rule"]}, "policies.0: unknown rule 'no-such-rule'"),
         ({"policies": [{"kind": "magic"}]}, "policies.0.kind: unknown policy kind 'magic'"),
-        ({"policies": [{"kind": "model", "path": "nowhere"}]}, "nowhere is not a training run"),
+        ({"policies": [{"kind": "model", "path": "nowhere"}]}, "nowhere: no such file or folder"),
         ({"policies": [{"kind": "train", "algo": "ppo"}]}, "policies.0.timesteps: Field required"),
         ({"policies": [{"kind": "train", "algo": "dqn", "timesteps": 5}]}, "unknown algorithm 'dqn'"),
         ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"lr": 1}}]}, "hyperparams"),
