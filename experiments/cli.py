@@ -36,11 +36,6 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 SKU``, ``2 SKUs``: a count with its noun in the right number."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
 def _json_safe(value: Any) -> Any:
     """NaN and inf become null so the output is strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -50,46 +45,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
     return value
-
-
-@app.command()
-def scenarios(
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    show: Annotated[
-        str | None,
-        typer.Option(help="print this preset as a commented YAML to start your own from "
-                          "(allocsim scenarios --show retail-small > my-network.yaml)"),
-    ] = None,
-) -> None:
-    """List the preset scenarios, or print one as a YAML file to edit (--show)."""
-    from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
-
-    if show is not None:
-        from allocsim.experiments.starting_files import commented_preset
-
-        try:
-            typer.echo(commented_preset(show), nl=False)
-        except ScenarioError as err:
-            raise _fail(str(err)) from None
-        return
-
-    rows = []
-    for name in preset_names():
-        sc = load_scenario(name)
-        rows.append({
-            "name": name, "periods": sc.periods, "skus": len(sc.skus),
-            "locations": len(sc.locations), "channels": [c.name for c in sc.channels],
-            "description": " ".join(sc.description.split()),
-        })
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        console.print(
-            f"[bold]{r['name']}[/bold]  {_count(r['periods'], 'period')}, {_count(r['skus'], 'SKU')}, "
-            f"{_count(r['locations'], 'location')}, channels: {', '.join(r['channels'])}"
-        )
-        console.print(f"  {r['description']}\n", highlight=False)
 
 
 @app.command()
@@ -415,7 +370,7 @@ from allocsim.experiments.cli_learn import register as _register_learning  # noq
 
 _register_learning(app)  # train, evaluate
 _register_deploy(app)  # export, infer
-_register_files(app)  # demand-history
+_register_files(app)  # scenarios, demand-history
 
 
 def main() -> None:

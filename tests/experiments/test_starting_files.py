@@ -74,3 +74,17 @@ def test_resample_without_a_history_exits_2() -> None:
     assert result.exit_code == 2 and "--resample needs a demand history" in result.stderr
     result = runner.invoke(app, ["tune", "--policy", "balanced", "--scenario", "tiny-dp", "--resample", "x"])
     assert result.exit_code == 2 and "--resample: expected block or none" in result.stderr
+
+
+def test_tune_takes_a_demand_history(tmp_path: Path) -> None:
+    history = tmp_path / "history.csv"
+    made = runner.invoke(app, ["demand-history", "--scenario", "tiny-dp", "--out", str(history)])
+    assert made.exit_code == 0, made.output
+    target = tmp_path / "balanced.json"
+    result = runner.invoke(app, ["tune", "--scenario", "tiny-dp", "--policy", "balanced", "--episodes", "2",
+                                 "--workers", "1", "--demand-csv", str(history), "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "moving-block bootstrap" in " ".join(result.stderr.split())
+    saved = yaml.safe_load(target.read_text())
+    replayed = with_demand_csv(load_scenario("tiny-dp"), history)
+    assert saved["scenario_hash"] == replayed.content_hash() != load_scenario("tiny-dp").content_hash()
