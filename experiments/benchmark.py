@@ -99,11 +99,13 @@ def rule_specs(
 
 
 def source_lines(sources: dict[str, dict[str, Any]]) -> list[str]:
-    """One console line per parameter source, naming its policies: ``tuned (packaged): balanced, ...``."""
+    """One console line per parameter source, naming its policies: ``tuned (packaged): balanced, ...``,
+    ``tuned from tuned/x/min-max.json: min-max``, ``defaults: hold, random``."""
     groups: dict[str, list[str]] = {}
     for name, entry in sources.items():
         groups.setdefault(str(entry["source"]), []).append(name)
-    return [f"{source}: {', '.join(names)}" for source, names in groups.items()]
+    return [f"{source.replace('tuned: ', 'tuned from ', 1)}: {', '.join(names)}"
+            for source, names in groups.items()]
 
 
 def effective_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
