@@ -87,6 +87,25 @@ def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_e
     return make
 
 
+def collection_steps(algo: str, hp: Hyperparams, n_envs: int) -> int:
+    """Env steps per collection (rollout) of ``algo`` with ``hp`` on ``n_envs`` copies."""
+    return algorithm(algo).steps_per_copy(hp.n_steps, hp.train_freq) * n_envs
+
+
+def planned_timesteps(algo: str, hp: Hyperparams, total: int, n_envs: int) -> int:
+    """``total`` rounded down to whole collections: training stops there, never above the budget.
+
+    ValueError when the budget is below one collection.
+    """
+    collection = collection_steps(algo, hp, n_envs)
+    whole = total // collection * collection
+    if whole == 0:
+        raise ValueError(f"a budget of {total:,} timesteps is less than one rollout "
+                         f"({n_envs} copies x {collection // n_envs:,} steps = {collection:,}); "
+                         "raise --timesteps or lower n_envs/n_steps")
+    return whole
+
+
 @dataclass
 class TrainConfig:
     """Everything a run depends on; written to ``config.yaml``."""
@@ -118,20 +137,13 @@ class TrainConfig:
 
     @property
     def collection(self) -> int:
-        """Env steps per collection (rollout): steps per copy times copies. Training stops on a whole
-        collection, so the run is the budget rounded down to whole collections (never above it)."""
-        hp = self.hyperparams
-        return algorithm(self.algo).steps_per_copy(hp.n_steps, hp.train_freq) * self.envs
+        """Env steps per collection (rollout): steps per copy times copies."""
+        return collection_steps(self.algo, self.hyperparams, self.envs)
 
     @property
     def planned(self) -> int:
         """The timesteps the run reaches: ``total`` rounded down to whole collections (ValueError if none)."""
-        whole = self.total // self.collection * self.collection
-        if whole == 0:
-            raise ValueError(f"a budget of {self.total:,} timesteps is less than one rollout "
-                             f"({self.envs} copies x {self.collection // self.envs:,} steps = "
-                             f"{self.collection:,}); raise --timesteps or lower n_envs/n_steps")
-        return whole
+        return planned_timesteps(self.algo, self.hyperparams, self.total, self.envs)
 
     def run_dir(self, scenario_name: str) -> Path:
         return Path(self.out) if self.out else RUNS_DIR / f"{scenario_name}-{self.algo}-seed{self.seed}"

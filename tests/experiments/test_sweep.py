@@ -162,6 +162,8 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
         ({"policies": [{"kind": "train", "algo": "ppo"}]}, "policies.0.timesteps: Field required"),
         ({"policies": [{"kind": "train", "algo": "dqn", "timesteps": 5}]}, "unknown algorithm 'dqn'"),
         ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"lr": 1}}]}, "hyperparams"),
+        ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"n_steps": 64}}]},
+         "a budget of 5 timesteps is less than one rollout"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx"}]}, "policies.0: path: cannot read"),
         ({"policies": [{"kind": "onnx", "path": "pretrained"}]}, "policies.0: fits none of the scenarios"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx", "colour": 1}]}, "policies.0.colour"),
