@@ -64,11 +64,19 @@ _LEARNED: dict[str, Any] = {}
 
 def learned_spec(model: str | Path) -> PolicySpec:
     """A spec for a learned policy: a training run folder (``<algo>:<run name>``) or an exported
-    ``.onnx`` file (``onnx:<file stem>``, or ``onnx:<folder>`` for a file called ``policy.onnx``)."""
+    ``.onnx`` file (``onnx:<file stem>``, or ``onnx:<folder>`` for a file called ``policy.onnx``;
+    the policy shipped with the package is ``pretrained:<algo>`` wherever it comes in)."""
     path = Path(model)
     if path.suffix == ".onnx":
         if not path.is_file():
             raise ValueError(f"{path}: no such ONNX file")
+        from allocsim.agents import pretrained
+
+        if pretrained.is_shipped(path):  # the shipped file, named as such wherever it comes in
+            from allocsim.agents.inference import OnnxPolicy
+
+            label = pretrained.pretrained_label(OnnxPolicy.load(path).card.algo)
+            return PolicySpec("learned", label=label, model=str(path))
         name = path.parent.name if path.stem == "policy" and path.parent.name else path.stem
         return PolicySpec("learned", label=f"onnx:{name}", model=str(path))
     from allocsim.agents.runfiles import read_config

@@ -142,7 +142,7 @@ class OnnxKind:
     """An exported policy run through the torch-free runtime."""
 
     def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any] | None:
-        from allocsim.agents.pretrained import pretrained_label, pretrained_path
+        from allocsim.agents.pretrained import is_shipped, pretrained_label, pretrained_path
 
         onnx_entry = OnnxEntry.model_validate(entry)
         if onnx_entry.path == "pretrained":
@@ -159,7 +159,7 @@ class OnnxKind:
         policy = _onnx_policy(data, path.stem)
         if policy.card.scenario_hash != scenario.content_hash():
             return None  # exported for another scenario
-        shipped = onnx_entry.path == "pretrained"
+        shipped = onnx_entry.path == "pretrained" or is_shipped(path)
         label = onnx_entry.label or (pretrained_label(policy.card.algo) if shipped else f"onnx:{path.stem}")
         return {"kind": "onnx", "name": path.stem, "model_b64": base64.b64encode(data).decode("ascii"),
                 "label": label}

@@ -58,3 +58,9 @@ def test_sweep_labels_the_shipped_policy_as_the_benchmark_does(shipped: Path, tm
     cells = expand(config, tmp_path / "sweep.yaml")
     assert [c["policy"]["label"] for c in cells] == [pretrained_spec(load_scenario("retail-small")).label]
     assert cells[0]["policy"]["label"] == "pretrained:ppo"
+
+
+def test_the_shipped_file_named_by_path_keeps_its_label(shipped: Path) -> None:
+    from allocsim.experiments.evaluation import learned_spec
+
+    assert learned_spec(shipped / "retail-small.onnx").label == "pretrained:ppo"
