@@ -72,7 +72,7 @@ def with_demand_csv(scenario: Scenario, path: Path | None, resample: str | None 
     update: dict[str, Any] = {} if path is None else {"csv": str(Path(path).resolve())}
     if resample is not None:
         update["resample"] = resample
-    demand = scenario.demand.model_validate({**scenario.demand.model_dump(), **update})
+    demand = scenario.demand.model_validate({**scenario.demand.model_dump(by_alias=True), **update})
     return scenario.model_copy(update={"demand": demand})
 
 
