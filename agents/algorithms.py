@@ -6,6 +6,7 @@ hyperparameter file gives none (``MlpLstmPolicy`` for the recurrent PPO).
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from sb3_contrib import RecurrentPPO
@@ -22,6 +23,15 @@ class Algorithm:
     policy: str = "MlpPolicy"
     recurrent: bool = False
     off_policy: bool = False
+
+    def steps_per_copy(self, n_steps: int | None, train_freq: int | None) -> int:
+        """Env steps each copy takes per collection: ``n_steps`` (on-policy) or ``train_freq``
+        (off-policy), the class's own default when the hyperparameters leave it out."""
+        key, given = ("train_freq", train_freq) if self.off_policy else ("n_steps", n_steps)
+        if given is not None:
+            return int(given)
+        default = inspect.signature(self.cls.__init__).parameters[key].default
+        return int(default[0] if isinstance(default, tuple) else default)
 
 
 DEFAULT_ALGO = "ppo"

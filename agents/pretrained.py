@@ -21,3 +21,13 @@ def pretrained_path(scenario: str) -> Path | None:
 def pretrained_names() -> list[str]:
     """Scenarios that ship a policy."""
     return sorted(p.stem for p in PRETRAINED_DIR.glob("*.onnx"))
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether ``path`` is one of the policies shipped with the package."""
+    return Path(path).resolve().parent == PRETRAINED_DIR.resolve()
+
+
+def pretrained_label(algo: str) -> str:
+    """The one label of a shipped policy in every table (benchmark, sweep): ``pretrained:<algo>``."""
+    return f"pretrained:{algo}"

@@ -71,6 +71,8 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
 def read_config(run_dir: Path) -> dict[str, Any]:
     """The run's config; ValueError naming the folder when it is not a training run."""
     path = Path(run_dir) / CONFIG
+    if not Path(run_dir).exists():
+        raise ValueError(f"{run_dir}: no such file or folder")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError:

@@ -87,6 +87,25 @@ def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_e
     return make
 
 
+def collection_steps(algo: str, hp: Hyperparams, n_envs: int) -> int:
+    """Env steps per collection (rollout) of ``algo`` with ``hp`` on ``n_envs`` copies."""
+    return algorithm(algo).steps_per_copy(hp.n_steps, hp.train_freq) * n_envs
+
+
+def planned_timesteps(algo: str, hp: Hyperparams, total: int, n_envs: int) -> int:
+    """``total`` rounded down to whole collections: training stops there, never above the budget.
+
+    ValueError when the budget is below one collection.
+    """
+    collection = collection_steps(algo, hp, n_envs)
+    whole = total // collection * collection
+    if whole == 0:
+        raise ValueError(f"a budget of {total:,} timesteps is less than one rollout "
+                         f"({n_envs} copies x {collection // n_envs:,} steps = {collection:,}); "
+                         "raise --timesteps or lower n_envs/n_steps")
+    return whole
+
+
 @dataclass
 class TrainConfig:
     """Everything a run depends on; written to ``config.yaml``."""
@@ -115,6 +134,16 @@ class TrainConfig:
     @property
     def envs(self) -> int:
         return int(self.n_envs or self.hyperparams.n_envs)
+
+    @property
+    def collection(self) -> int:
+        """Env steps per collection (rollout): steps per copy times copies."""
+        return collection_steps(self.algo, self.hyperparams, self.envs)
+
+    @property
+    def planned(self) -> int:
+        """The timesteps the run reaches: ``total`` rounded down to whole collections (ValueError if none)."""
+        return planned_timesteps(self.algo, self.hyperparams, self.total, self.envs)
 
     def run_dir(self, scenario_name: str) -> Path:
         return Path(self.out) if self.out else RUNS_DIR / f"{scenario_name}-{self.algo}-seed{self.seed}"
@@ -230,7 +259,8 @@ def train(
     progress = runfiles.read_progress(run_dir) if resume and has_model else {"timesteps": 0, "done": False}
     done = int(progress["timesteps"])
     saved = _check_resume(config, run_dir, scenario) if resume and has_model else {}
-    if done >= config.total:
+    planned = config.planned
+    if done >= planned:
         return TrainResult(run_dir, done, 0.0, runfiles.read_metrics(run_dir), skipped=True)
     if not done and hp.warm_start is not None and config.teacher is None:
         raise ValueError("warm_start needs a teacher rule (the rule to clone); allocsim train, allocsim "
@@ -271,7 +301,7 @@ def train(
             runfiles.atomic_write(run_dir / runfiles.MODEL, lambda tmp: model.save(tmp))
             if isinstance(venv, VecNormalize):
                 runfiles.atomic_write(stats_path, lambda tmp: venv.save(str(tmp)))
-            runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= config.total)
+            runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= planned)
 
         def record(row: dict[str, Any]) -> None:
             metrics.append({**row, "wall_seconds": round(wall_before + time.perf_counter() - started, 2)})
@@ -279,15 +309,15 @@ def train(
                 runfiles.keep_best(run_dir, float(row["val_profit"]), int(row["timesteps"]))
             runfiles.write_metrics(run_dir, metrics)
 
-        rollout = (hp.n_steps or 1) * config.envs
-        every = config.eval_every or max(rollout, config.total // 10)
+        rollout = config.collection
+        every = config.eval_every or max(rollout, planned // 10)
         kpis = EpisodeKpiCallback()
         checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
                                         name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
                                         at_start=not done and hp.warm_start is not None)
         callbacks = [kpis, checkpoint] + ([ProgressCallback(on_progress)] if on_progress else [])
         model.learn(
-            total_timesteps=config.total - done, callback=CallbackList(callbacks),
+            total_timesteps=planned - done, callback=CallbackList(callbacks),
             reset_num_timesteps=not done, tb_log_name="run", progress_bar=False,
         )
         checkpoint.checkpoint()

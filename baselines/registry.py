@@ -1,22 +1,20 @@
-"""Rule sets by name: one place that maps a policy name to its class."""
+"""Rule sets by name: one place that maps a policy name to its class.
+
+The classes are imported on first use (``POLICIES[name]``), so listing the names
+(``policy_names()``, e.g. for ``allocsim --help``) loads neither SciPy nor the simulator.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Protocol
 
-import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.baselines.balanced import BalancedPolicy
-from allocsim.baselines.base_stock import BaseStockPolicy
-from allocsim.baselines.dp import DPPolicy
-from allocsim.baselines.min_max import MinMaxPolicy
-from allocsim.baselines.myopic_lp import MyopicLPPolicy
-from allocsim.baselines.priority import PriorityPolicy
-from allocsim.baselines.proportional import ProportionalPolicy
-from allocsim.baselines.simple import HoldPolicy, RandomPolicy
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 
 class Predictor(Protocol):
@@ -33,17 +31,36 @@ class Predictor(Protocol):
 
 PolicyFactory = Callable[..., Predictor]
 
-POLICIES: dict[str, PolicyFactory] = {
-    "random": RandomPolicy,
-    "hold": HoldPolicy,
-    "proportional": ProportionalPolicy,
-    "balanced": BalancedPolicy,
-    "priority": PriorityPolicy,
-    "base-stock": BaseStockPolicy,
-    "min-max": MinMaxPolicy,
-    "myopic-lp": MyopicLPPolicy,
-    "dp": DPPolicy,
-}
+
+class LazyFactories(Mapping[str, PolicyFactory]):
+    """Name -> policy class, each imported from its ``module:Class`` path when first looked up."""
+
+    def __init__(self, paths: dict[str, str]) -> None:
+        self._paths = dict(paths)
+
+    def __getitem__(self, name: str) -> PolicyFactory:
+        module, _, attr = self._paths[name].partition(":")
+        factory: PolicyFactory = getattr(import_module(module), attr)
+        return factory
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+POLICIES: Mapping[str, PolicyFactory] = LazyFactories({
+    "random": "allocsim.baselines.simple:RandomPolicy",
+    "hold": "allocsim.baselines.simple:HoldPolicy",
+    "proportional": "allocsim.baselines.proportional:ProportionalPolicy",
+    "balanced": "allocsim.baselines.balanced:BalancedPolicy",
+    "priority": "allocsim.baselines.priority:PriorityPolicy",
+    "base-stock": "allocsim.baselines.base_stock:BaseStockPolicy",
+    "min-max": "allocsim.baselines.min_max:MinMaxPolicy",
+    "myopic-lp": "allocsim.baselines.myopic_lp:MyopicLPPolicy",
+    "dp": "allocsim.baselines.dp:DPPolicy",
+})
 
 #: Registered policies that are exact optima rather than rule sets: ``dp`` only solves tiny
 #: scenarios (it raises ValueError elsewhere), so the benchmark runs them only when asked by
@@ -62,7 +79,6 @@ def rule_names() -> list[str]:
 
 def make_policy(name: str, env: gym.Env, seed: int | None = None, **params: Any) -> Predictor:
     """A rule set bound to ``env``; unknown names raise ValueError listing the valid ones."""
-    factory = POLICIES.get(name)
-    if factory is None:
+    if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; valid: {', '.join(policy_names())}")
-    return factory(env.unwrapped, seed=seed, **params)
+    return POLICIES[name](env.unwrapped, seed=seed, **params)

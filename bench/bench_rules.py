@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from allocsim.baselines.registry import make_policy
+from allocsim.baselines.tuned_params import load_tuned
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario
 from allocsim.experiments.benchmark import run_benchmark
 from allocsim.experiments.seeds import seed_block, seed_range
-from allocsim.experiments.tuning import load_tuned
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK_TARGET_S, DECISION_TARGET_MS = 60.0, 5.0
@@ -33,13 +33,13 @@ def benchmark_seconds(episodes: int, workers: int, bound: bool) -> float:
     scenario = load_scenario("retail-small")
     seeds = seed_range(seed_block("test").start, episodes)
     started = time.perf_counter()
-    run_benchmark(scenario, seeds, tuned_dir=ROOT / "tuned", n_workers=workers, bound=bound)
+    run_benchmark(scenario, seeds, tuned_dir=None, n_workers=workers, bound=bound)
     return time.perf_counter() - started
 
 
 def myopic_lp_decisions(episodes: int) -> dict[str, float]:
     env = AllocationEnv("retail-medium")
-    params = load_tuned(ROOT / "tuned", "retail-medium", "myopic-lp") or {}
+    params = load_tuned(env.unwrapped.scenario, "myopic-lp", None) or {}
     times = []
     for k in range(episodes):
         seed = 40000 + k

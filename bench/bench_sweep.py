@@ -29,7 +29,7 @@ SPEEDUP_TARGET = 1.7
 
 
 def cells_of(scenario: str, policies: list[str], seeds: list[int]) -> list[dict[str, Any]]:
-    config = {"scenarios": [scenario], "policies": policies, "seeds": seeds, "tuned_dir": str(ROOT / "tuned")}
+    config = {"scenarios": [scenario], "policies": policies, "seeds": seeds}
     return expand(parse_config(config), ROOT / "bench.yaml")
 
 

@@ -17,6 +17,7 @@ from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.engine.state import EngineState
 from allocsim.envs.guardrails import Decision, Trim
 from allocsim.envs.network import Network
+from allocsim.envs.render import NetworkPicture, ansi
 from allocsim.envs.reward import WeightedReward
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.state import AllocationState
@@ -63,11 +64,13 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
     ## Arguments
     ``scenario``: preset name, YAML path or ``Scenario``; ``reward_weights``:
-    overrides the scenario's objective weights; ``render_mode``: ``None`` or ``"ansi"``.
+    overrides the scenario's objective weights; ``render_mode``: ``None``, ``"ansi"`` (text) or
+    ``"rgb_array"`` (a picture of stock against capacity, in transit, DC stock and backlog;
+    ``allocsim.envs.render``), so stable-baselines3 and RL Zoo can make it from its id.
     ``reset(seed=k)`` draws the episode's demand from ``k`` alone (common random numbers).
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -92,6 +95,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.episode_seed: int | None = None
         self._clock: simpy.Environment | None = None
         self._decision: simpy.Event | None = None
+        self._picture: NetworkPicture | None = None  # made on the first rgb_array render, then reused
 
     # ------------------------------------------------------------ the clock
     def _cycle(self, start: int) -> Generator[simpy.Event, Any, None]:
@@ -171,11 +175,11 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
     def __getstate__(self) -> dict[str, Any]:
         """Everything but the SimPy clock, which holds a generator and is rebuilt from the state."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_clock", "_decision")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_clock", "_decision", "_picture")}
 
     def __setstate__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
-        self._clock, self._decision = None, None
+        self._clock, self._decision, self._picture = None, None, None
         if self.episode_seed is not None:
             self._start_clock()
 
@@ -216,12 +220,18 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         """(initial + received, on hand + in transit + sold + written off): equal at every period."""
         return self.engine.units_accounted(0)
 
-    def render(self) -> str | None:
-        if self.render_mode != "ansi":
-            return None
-        s = self.engine.state
-        dc = s.dc[0].sum(axis=-1).tolist()
-        lines = [f"period {int(s.period[0])}/{self.network.periods}  DC on hand {dc}"]
-        for name, row in zip(self.network.locations, s.stock[0].sum(axis=-1), strict=True):
-            lines.append(f"  {name:>16}: {row.tolist()}")
-        return "\n".join(lines)
+    def render(self) -> str | NDArray[np.uint8] | None:
+        """``ansi``: text; ``rgb_array``: an (H, W, 3) ``uint8`` picture of the network; else None."""
+        if self.render_mode == "ansi":
+            return ansi(self.state)
+        if self.render_mode == "rgb_array":
+            if self._picture is None:
+                self._picture = NetworkPicture()
+            return self._picture.draw(self.state, self.scenario.name)
+        return None
+
+    def close(self) -> None:
+        if self._picture is not None:
+            self._picture.close()
+            self._picture = None
+        super().close()

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.envs.history_resample import block_bootstrap
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.demand_spec import WILDCARD, DemandStream
 from allocsim.envs.scenario.entities import UniformLeadTime
@@ -134,14 +135,24 @@ def _draw(profile: DemandProfile, periods: int, rng: np.random.Generator) -> Int
 
 
 def sample_episode(profile: DemandProfile, net: Network, seed: int) -> EpisodeDemand:
-    """Everything random about an episode, from its seed alone (common random numbers)."""
+    """Everything random about an episode, from its seed alone (common random numbers).
+
+    A replayed history is resampled per seed unless the scenario says ``resample: none``.
+    """
     demand_rng, forecast_rng, lead_rng = (
         np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(3)
     )
     periods = net.periods
-    demand = profile.replay.copy() if profile.replay is not None else _draw(profile, periods, demand_rng)
-    spec = net.scenario.forecast
     rate = profile.mean.sum(axis=-1)
+    source = net.scenario.demand
+    if profile.replay is None:
+        demand = _draw(profile, periods, demand_rng)
+    elif source.resample == "none":
+        demand = profile.replay.copy()
+    else:  # a bootstrap of the history; the forecaster smooths the path it replays, as for the history
+        demand = block_bootstrap(profile.replay, source.block_length, demand_rng)
+        rate = _smoothed_rates(demand, rate.shape[0]).sum(axis=-1)
+    spec = net.scenario.forecast
     sigma = math.sqrt(math.log1p(spec.noise_cv**2))
     noise = forecast_rng.lognormal(-0.5 * sigma**2, sigma, size=rate.shape) if sigma else 1.0
     forecast = rate * (1.0 + spec.bias) * noise

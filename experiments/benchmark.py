@@ -1,8 +1,9 @@
 """``allocsim benchmark``: every rule set on common random numbers, tables, plots and an HTML report.
 
 Rules come from the registry (``allocsim.baselines.registry``), each with tuned
-parameters where ``<tuned-dir>/<scenario>/<policy>.json`` exists (see
-``experiments.tuning``) and its defaults otherwise. Output, written file by file
+parameters where ``<tuned-dir>/<scenario>/<policy>.json`` exists (``allocsim tune``)
+or the package ships them for this exact scenario (``allocsim.baselines.tuned_params``),
+and its defaults otherwise; ``run.json`` names the source of each. Output, written file by file
 with temp file + ``os.replace``, to the run directory:
 
 ======================  ================================================================
@@ -46,6 +47,8 @@ from typing import Any
 import pandas as pd
 
 from allocsim.baselines.registry import NOT_RULES, POLICIES, policy_names, rule_names
+from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, find_tuned
+from allocsim.envs.history_resample import describe
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments import plots, plots_time
 from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_bounds
@@ -55,7 +58,6 @@ from allocsim.experiments.files import atomic_write, write_bytes, write_text
 from allocsim.experiments.report import RunInfo, report_html, summary_markdown
 from allocsim.experiments.summary import episodes_frame, summary_frame
 from allocsim.experiments.traces import Trace, trace_episode
-from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, load_tuned, tuned_path
 
 DIFF_KPIS = ("profit", "fill_rate", "lost_sales_units", "holding_cost", "avg_inventory_value", "avg_age")
 TRACED = 3  # leading policies whose per-period series are plotted
@@ -68,16 +70,23 @@ def default_out(scenario: str, now: datetime | None = None) -> Path:
     return Path("runs") / f"{stamp}-{scenario}"
 
 
-def with_demand_csv(scenario: Scenario, path: Path) -> Scenario:
-    """The scenario with its demand replayed from ``path`` (absolute, so workers find it)."""
-    demand = scenario.demand.model_copy(update={"csv": str(Path(path).resolve())})
+def with_demand_csv(scenario: Scenario, path: Path | None, resample: str | None = None) -> Scenario:
+    """The scenario with its demand replayed from ``path`` (absolute, so workers find it) and, if given,
+    how seeds resample it (``block`` or ``none``, ``allocsim.envs.history_resample``)."""
+    update: dict[str, Any] = {} if path is None else {"csv": str(Path(path).resolve())}
+    if resample is not None:
+        update["resample"] = resample
+    demand = scenario.demand.model_validate({**scenario.demand.model_dump(by_alias=True), **update})
     return scenario.model_copy(update={"demand": demand})
 
 
 def rule_specs(
-    scenario: str, names: Sequence[str] | None = None, tuned_dir: Path = DEFAULT_TUNED_DIR
+    scenario: Scenario, names: Sequence[str] | None = None, tuned_dir: Path | None = DEFAULT_TUNED_DIR
 ) -> tuple[list[PolicySpec], dict[str, dict[str, Any]]]:
-    """Specs for ``names`` (default: every rule set, no exact optima) and where their parameters came from."""
+    """Specs for ``names`` (default: every rule set, no exact optima) and where their parameters came from.
+
+    ``source`` is ``tuned: <path>`` (the user's ``tuned_dir``), ``tuned (packaged)`` or ``defaults``.
+    """
     valid = policy_names()
     chosen = list(names) if names else rule_names()
     unknown = [n for n in chosen if n not in valid]
@@ -85,11 +94,22 @@ def rule_specs(
         raise ValueError(f"unknown policy {unknown[0]!r}; valid: {', '.join(valid)}")
     specs, sources = [], {}
     for name in dict.fromkeys(chosen):
-        params = load_tuned(tuned_dir, scenario, name)
-        specs.append(PolicySpec(name, params or {}))
-        source = f"tuned: {tuned_path(tuned_dir, scenario, name)}" if params is not None else "defaults"
-        sources[name] = {"params": effective_params(name, params or {}), "source": source}
+        tuned = find_tuned(scenario, name, tuned_dir)
+        params = dict(tuned.params) if tuned is not None else {}
+        specs.append(PolicySpec(name, params))
+        source = tuned.source if tuned is not None else "defaults"
+        sources[name] = {"params": effective_params(name, params), "source": source}
     return specs, sources
+
+
+def source_lines(sources: dict[str, dict[str, Any]]) -> list[str]:
+    """One console line per parameter source, naming its policies: ``tuned (packaged): balanced, ...``,
+    ``tuned from tuned/x/min-max.json: min-max``, ``defaults: hold, random``."""
+    groups: dict[str, list[str]] = {}
+    for name, entry in sources.items():
+        groups.setdefault(str(entry["source"]), []).append(name)
+    return [f"{source.replace('tuned: ', 'tuned from ', 1)}: {', '.join(names)}"
+            for source, names in groups.items()]
 
 
 def effective_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +144,7 @@ def run_benchmark(
     seeds: Sequence[int],
     *,
     policies: Sequence[str] | None = None,
-    tuned_dir: Path = DEFAULT_TUNED_DIR,
+    tuned_dir: Path | None = DEFAULT_TUNED_DIR,
     n_workers: int = 1,
     warm_up: int = 0,
     on_done: Callable[[int], None] | None = None,
@@ -138,7 +158,7 @@ def run_benchmark(
     rule (its first ``TRACED_SEEDS`` seeds). Bounds are skipped with a warm-up (they cover the whole horizon).
     """
     started = time.perf_counter()
-    specs, sources = rule_specs(scenario.name, policies, tuned_dir)
+    specs, sources = rule_specs(scenario, policies, tuned_dir)
     specs += list(models)  # learned policies (``evaluation.learned_spec``), never "the best rule"
     sources.update({m.label: {"params": {}, "source": f"model: {m.model}"} for m in models})
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done)
@@ -171,6 +191,8 @@ def run_benchmark(
         created=datetime.now().isoformat(timespec="seconds"),
         demand_csv=scenario.demand.csv,
         currency=currency,
+        demand_resample=(describe(scenario.demand.resample, scenario.demand.block_length)
+                         if scenario.demand.csv else None),
         params=sources,
         bound_mean=bound_mean,
         dp_value=optimum,
@@ -211,6 +233,7 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         "workers": result.info.workers,
         "warm_up": result.info.warm_up,
         "demand_csv": result.info.demand_csv,
+        "demand_resample": result.info.demand_resample,
         "wall_seconds": round(result.info.wall_seconds, 3),
         "created": result.info.created,
         "policies": result.info.params,

@@ -100,10 +100,16 @@ def seed_bounds(
     return sorted(results, key=lambda r: order[r.seed])
 
 
-def bound_report(scenario: Scenario, seeds: Sequence[int], n_workers: int | None = 1) -> dict[str, Any]:
-    """The ``allocsim bound --json`` document: DP value (or null) and the bound per seed."""
+def bound_report(
+    scenario: Scenario, seeds: Sequence[int], n_workers: int | None = 1,
+    on_done: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """The ``allocsim bound --json`` document: DP value (or null) and the bound per seed.
+
+    ``on_done`` receives counts of bounded seeds as they finish.
+    """
     optimum = dp_value(scenario)
-    bounds = seed_bounds(scenario, seeds, n_workers)
+    bounds = seed_bounds(scenario, seeds, n_workers, on_done)
     return {
         "scenario": scenario.name,
         "dp_value": optimum.value,
@@ -114,6 +120,17 @@ def bound_report(scenario: Scenario, seeds: Sequence[int], n_workers: int | None
             for r in bounds
         ],
     }
+
+
+def bound_summary(report: dict[str, Any], seconds: float) -> str:
+    """One closing line: seeds bounded, mean and range of the bound, the DP optimum, wall time."""
+    values = [row["bound"] for row in report["bounds"]]
+    mean = sum(values) / len(values)
+    line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
+            f"(min {min(values):,.2f}, max {max(values):,.2f})")
+    if report["dp_value"] is not None:
+        line += f"; DP optimum {report['dp_value']:,.2f}"
+    return f"{line}; {seconds:.1f} s"
 
 
 def _gap(reference: float, profit: float) -> float:

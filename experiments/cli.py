@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,12 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from allocsim.baselines.registry import policy_names
-from allocsim.envs.demand import DemandCsvError
-from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, preset_names
 from allocsim.experiments.kpis import HEADLINE
 from allocsim.experiments.seeds import seed_block
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
+    from allocsim.envs.scenario import Scenario
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
 console = Console()
 errors = Console(stderr=True)
 
@@ -44,30 +45,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
     return value
-
-
-@app.command()
-def scenarios(
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-) -> None:
-    """List the preset scenarios."""
-    rows = []
-    for name in preset_names():
-        sc = load_scenario(name)
-        rows.append({
-            "name": name, "periods": sc.periods, "skus": len(sc.skus),
-            "locations": len(sc.locations), "channels": [c.name for c in sc.channels],
-            "description": " ".join(sc.description.split()),
-        })
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        console.print(
-            f"[bold]{r['name']}[/bold]  {r['periods']} periods, {r['skus']} SKUs, "
-            f"{r['locations']} locations, channels: {', '.join(r['channels'])}"
-        )
-        console.print(f"  {r['description']}\n", highlight=False)
 
 
 @app.command()
@@ -98,18 +75,36 @@ def simulate(
     console.print(table)
 
 
-def _load(scenario: str, demand_csv: Path | None = None) -> Scenario:
-    """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given; exit 2 if bad."""
+RESAMPLE_HELP = ("how seeds vary a demand history: block (moving-block bootstrap by week) or none "
+                 "(every seed replays it as is) [default: the scenario's, block]")
+
+
+def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = None) -> Scenario:
+    """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given; exit 2 if bad.
+
+    With a history, one line on the console says how seeds resample it.
+    """
+    from allocsim.envs.demand import DemandCsvError
+    from allocsim.envs.history_resample import describe
+    from allocsim.envs.scenario import ScenarioError, load_scenario
     from allocsim.experiments.benchmark import with_demand_csv
     from allocsim.experiments.evaluation import env_for
 
     try:
         loaded = load_scenario(scenario)
-        if demand_csv is not None:
-            loaded = with_demand_csv(loaded, demand_csv)
+        if resample is not None and resample not in ("block", "none"):
+            raise ScenarioError(f"--resample: expected block or none, got {resample[:80]!r}")
+        if resample is not None and demand_csv is None and loaded.demand.csv is None:
+            raise ScenarioError("--resample needs a demand history (--demand-csv, or demand.csv in the YAML)")
+        if demand_csv is not None or resample is not None:
+            loaded = with_demand_csv(loaded, demand_csv, resample)
+        if loaded.demand.csv is not None:
             env_for(loaded)  # reads and checks the CSV now, in this process
     except (ScenarioError, DemandCsvError) as err:
         raise _fail(str(err)) from None
+    if loaded.demand.csv is not None:
+        how = describe(loaded.demand.resample, loaded.demand.block_length)
+        errors.print(f"demand: {how}", highlight=False)
     return loaded
 
 
@@ -153,6 +148,10 @@ def tune(
         typer.Option(help="JSON file for the best parameters [default: tuned/<scenario>/<policy>.json]"),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    demand_csv: Annotated[
+        Path | None, typer.Option(help="tune on this demand history (period,sku,location,channel,quantity)")
+    ] = None,
+    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
 ) -> None:
     """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark."""
     from allocsim.experiments.grids import grid_points
@@ -160,7 +159,7 @@ def tune(
     from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, save_tuned, tuned_path
     from allocsim.experiments.tuning import tune as search
 
-    loaded = _load(scenario)
+    loaded = _load(scenario, demand_csv, resample)
     try:
         points = grid_points(policy)
         seed_block("tuning").seeds(episodes)
@@ -179,8 +178,11 @@ def tune(
         raise _fail(f"cannot write {target}: {err.strerror or err}") from None
     console.print(
         f"best {policy} parameters {result.best.params} saved to {path} "
-        f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths stay whole
+        f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths never split
     )
+    if out is None:
+        console.print(f"benchmark and train run from this folder use it (their --tuned-dir is "
+                      f"{DEFAULT_TUNED_DIR})", highlight=False)
 
 
 @app.command()
@@ -197,16 +199,22 @@ def benchmark(
     demand_csv: Annotated[
         Path | None, typer.Option(help="replay this demand history (period,sku,location,channel,quantity)")
     ] = None,
+    resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
     policies: Annotated[str | None, typer.Option(help="comma-separated rule sets [default: all]")] = None,
     warm_up: Annotated[int, typer.Option(min=0, help="periods dropped from the KPIs at the start")] = 0,
-    tuned_dir: Annotated[Path, typer.Option(help="where tuned parameters are looked up")] = Path("tuned"),
+    tuned_dir: Annotated[
+        Path,
+        typer.Option(help="your tuned parameters (allocsim tune), looked up first; the presets' tuned "
+                          "parameters ship with the package"),
+    ] = Path("tuned"),
     bound: Annotated[
         bool, typer.Option("--bound/--no-bound", help="clairvoyant bound and DP gap columns (once per seed)")
     ] = True,
     model: Annotated[
         list[Path] | None,
-        typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)"),
+        typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)",
+                     metavar="RUN_DIR|FILE.onnx"),
     ] = None,
     pretrained: Annotated[
         bool | None,
@@ -215,15 +223,22 @@ def benchmark(
     ] = None,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
-    from allocsim.experiments.benchmark import TRACED, default_out, rule_specs, run_benchmark, write_outputs
+    from allocsim.experiments.benchmark import (
+        TRACED,
+        default_out,
+        rule_specs,
+        run_benchmark,
+        source_lines,
+        write_outputs,
+    )
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import benchmark_table
 
-    loaded = _load(scenario, demand_csv)
+    loaded = _load(scenario, demand_csv, resample)
     try:
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
-        specs, _ = rule_specs(loaded.name, _split(policies), tuned_dir)
+        specs, sources = rule_specs(loaded, _split(policies), tuned_dir)
         learned = [learned_spec(m) for m in model or []]
         with_shipped = pretrained if pretrained is not None else policies is None
         shipped = pretrained_spec(loaded) if with_shipped else None
@@ -237,6 +252,9 @@ def benchmark(
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
     target = _writable_dir(out or default_out(loaded.name))
+    console.print("parameters:", highlight=False)
+    for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
+        console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
     total = len(specs) * episodes + min(TRACED, len(specs)) + (episodes if bounded else 0)
@@ -273,7 +291,8 @@ def bound_command(
     ] = None,
 ) -> None:
     """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
-    from allocsim.experiments.bounds import bound_report, dp_value, write_dp_table
+    from allocsim.experiments.bounds import bound_report, bound_summary, dp_value, write_dp_table
+    from allocsim.experiments.progress import RunProgress
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import bound_table
 
@@ -284,7 +303,11 @@ def bound_command(
         raise _fail(str(err)) from None
     if dp_table is not None and dp_value(loaded).note is not None:
         raise _fail(str(dp_value(loaded).note))
-    report = bound_report(loaded, seeds, workers)
+    started = time.perf_counter()
+    with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
+                     every_s=10.0) as progress:
+        report = bound_report(loaded, seeds, workers, on_done=progress.advance)
+    summary = bound_summary(report, time.perf_counter() - started)
     if dp_table is not None:
         try:
             states = write_dp_table(loaded, dp_table)
@@ -292,10 +315,12 @@ def bound_command(
             raise _fail(f"cannot write {dp_table}: {err.strerror or err}") from None
     if as_json:
         typer.echo(json.dumps(_json_safe(report), indent=2))
+        errors.print(summary, highlight=False, soft_wrap=True)
         return
     console.print(bound_table(report))
     if dp_table is not None:
         console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
+    console.print(summary, highlight=False, soft_wrap=True)
 
 
 @app.command("sweep")
@@ -341,10 +366,12 @@ def sweep_command(
 
 
 from allocsim.experiments.cli_deploy import register as _register_deploy  # noqa: E402
+from allocsim.experiments.cli_files import register as _register_files  # noqa: E402
 from allocsim.experiments.cli_learn import register as _register_learning  # noqa: E402
 
 _register_learning(app)  # train, evaluate
 _register_deploy(app)  # export, infer
+_register_files(app)  # scenarios, demand-history
 
 
 def main() -> None:

@@ -59,8 +59,15 @@ def train(
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
     from allocsim.agents.training import train as run
-    from allocsim.experiments.cli import _fail, _load, _progress, console
-    from allocsim.experiments.train_cmd import TrainingJob, prepare_training
+    from allocsim.experiments.cli import _fail, _load, console
+    from allocsim.experiments.progress import RunProgress
+    from allocsim.experiments.train_cmd import (
+        VALIDATION,
+        TrainingJob,
+        prepare_training,
+        validation_note,
+        watched,
+    )
 
     loaded = _load(scenario)
     n_workers = workers or os.cpu_count() or 1
@@ -69,23 +76,28 @@ def train(
                           vectorization=vec, out=out, hyperparams=hyperparams, eval_every=eval_every,
                           eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir)
         config, evaluator, reference = prepare_training(job, loaded, n_workers)
+        planned = config.planned
+        if planned < config.total:
+            console.print(f"training {planned:,} timesteps: the budget of {config.total:,} rounded down to "
+                          f"whole rollouts of {config.collection:,}", highlight=False)
         started = time.perf_counter()
-        with _progress(config.total, f"train {algo} on {loaded.name}") as advance:
-            result = run(config, resume=resume, evaluator=evaluator, on_progress=advance)
-    except ValueError as err:  # HyperparamError, unknown algorithm or rule, run folder in use
+        with RunProgress(planned, f"train {algo} on {loaded.name}", out=console) as progress:
+            progress.note(f"validation vs {reference.label}: pending")
+            judged = watched(evaluator, lambda m: progress.note(validation_note(m, reference.label)))
+            result = run(config, resume=resume, evaluator=judged, on_progress=progress.advance)
+    except ValueError as err:  # HyperparamError, unknown algorithm or rule, run folder in use, budget
         raise _fail(str(err)) from None
     if result.skipped:
         console.print(f"{result.run_dir} already finished ({result.timesteps} timesteps)", highlight=False)
         return
     last = result.metrics[-1] if result.metrics else {}
     elapsed = time.perf_counter() - started
-    console.print(
-        f"{result.timesteps} timesteps in {elapsed:.1f} s; "
-        f"validation profit {float(last.get('val_profit', 0)):,.0f}"
-        f" vs {reference.name} {float(last.get('rule_profit', 0)):,.0f} (paired difference "
-        f"{float(last.get('profit_vs_rule', 0)):,.0f} ± {float(last.get('profit_vs_rule_ci95', 0)):,.0f})",
-        highlight=False,
-    )
+    judged = ""
+    if last.keys() >= VALIDATION:
+        judged = "; last " + validation_note({k: float(last[k]) for k in VALIDATION}, reference.label)
+    rate = result.timesteps / max(elapsed, 1e-9)
+    console.print(f"{result.timesteps:,} timesteps in {elapsed:.1f} s ({rate:,.0f} steps/s){judged}",
+                  highlight=False, soft_wrap=True)
     console.print(f"run: {result.run_dir}", highlight=False)
 
 
@@ -134,7 +146,7 @@ def results_command(
     config: Annotated[Path, typer.Option(help="results config")] = Path("experiments/configs/results.yaml"),
     out: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
     scenario: Annotated[
-        list[str] | None, typer.Option(help="only this scenario of the config (repeatable)")
+        list[str] | None, typer.Option(help="only this scenario of the config (repeatable)", metavar="NAME")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="evaluation processes [default: CPUs]")] = None,
 ) -> None:

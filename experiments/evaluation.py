@@ -64,11 +64,19 @@ _LEARNED: dict[str, Any] = {}
 
 def learned_spec(model: str | Path) -> PolicySpec:
     """A spec for a learned policy: a training run folder (``<algo>:<run name>``) or an exported
-    ``.onnx`` file (``onnx:<file stem>``, or ``onnx:<folder>`` for a file called ``policy.onnx``)."""
+    ``.onnx`` file (``onnx:<file stem>``, or ``onnx:<folder>`` for a file called ``policy.onnx``;
+    the policy shipped with the package is ``pretrained:<algo>`` wherever it comes in)."""
     path = Path(model)
     if path.suffix == ".onnx":
         if not path.is_file():
             raise ValueError(f"{path}: no such ONNX file")
+        from allocsim.agents import pretrained
+
+        if pretrained.is_shipped(path):  # the shipped file, named as such wherever it comes in
+            from allocsim.agents.inference import OnnxPolicy
+
+            label = pretrained.pretrained_label(OnnxPolicy.load(path).card.algo)
+            return PolicySpec("learned", label=label, model=str(path))
         name = path.parent.name if path.stem == "policy" and path.parent.name else path.stem
         return PolicySpec("learned", label=f"onnx:{name}", model=str(path))
     from allocsim.agents.runfiles import read_config
@@ -81,7 +89,7 @@ def pretrained_spec(scenario: Scenario) -> PolicySpec | None:
     """The policy shipped for ``scenario`` (``allocsim.agents.pretrained``), labelled ``pretrained:<algo>``,
     when one exists and was exported for exactly this scenario (same content hash); else None."""
     from allocsim.agents.inference import OnnxPolicy
-    from allocsim.agents.pretrained import pretrained_path
+    from allocsim.agents.pretrained import pretrained_label, pretrained_path
 
     path = pretrained_path(scenario.name)
     if path is None:
@@ -89,7 +97,7 @@ def pretrained_spec(scenario: Scenario) -> PolicySpec | None:
     card = OnnxPolicy.load(path).card
     if card.scenario_hash != scenario.content_hash():
         return None
-    return PolicySpec("learned", label=f"pretrained:{card.algo}", model=str(path))
+    return PolicySpec("learned", label=pretrained_label(card.algo), model=str(path))
 
 
 def _load_model(model: str) -> Any:

@@ -33,6 +33,7 @@ class RunInfo:
     wall_seconds: float
     created: str
     demand_csv: str | None = None
+    demand_resample: str | None = None  # how seeds vary a replayed history (envs.history_resample.describe)
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # label -> {params, source}
     bound_mean: float | None = None  # mean clairvoyant bound over the seeds
     dp_value: float | None = None  # exact DP optimum (expected profit), tiny scenarios only
@@ -41,6 +42,7 @@ class RunInfo:
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
         demand = f"replayed from {self.demand_csv}" if self.demand_csv else "sampled from the scenario"
+        demand += f"; {self.demand_resample}" if self.demand_resample else ""
         out = [
             f"scenario: {self.scenario}",
             f"episodes per rule: {len(self.seeds)} on seeds {seeds} (common random numbers)",

@@ -93,12 +93,13 @@ class Paths:
 def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers: int, log: Log) -> list[int]:
     """Train (or resume) every seed; the seeds whose runs are finished."""
     from allocsim.agents.hyperparams import load_hyperparams
-    from allocsim.agents.training import train
+    from allocsim.agents.training import planned_timesteps, train
     from allocsim.experiments.train_cmd import TrainingJob, prepare_training
 
     runs = config.scenarios[scenario.name]
     hp_file = Path(config.hyperparams) if config.hyperparams else None
-    total = runs.timesteps or load_hyperparams(config.algo, scenario.name, hp_file).n_timesteps
+    hp = load_hyperparams(config.algo, scenario.name, hp_file)
+    total = planned_timesteps(config.algo, hp, runs.timesteps or hp.n_timesteps, runs.n_envs or hp.n_envs)
     for seed in config.seeds:
         if runfiles.read_progress(paths.run(seed)).get("timesteps", 0) >= total:
             log(f"{scenario.name} seed {seed}: trained")
@@ -107,7 +108,7 @@ def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers
                           n_envs=runs.n_envs, out=paths.run(seed), eval_episodes=config.eval_episodes,
                           tuned_dir=Path(config.tuned_dir), hyperparams=hp_file)
         train_config, evaluator, reference = prepare_training(job, scenario, workers)
-        log(f"{scenario.name} seed {seed}: training {train_config.total:,} steps (vs {reference.label})")
+        log(f"{scenario.name} seed {seed}: training {train_config.planned:,} steps (vs {reference.label})")
         result = train(train_config, resume=True, evaluator=evaluator)
         log(f"{scenario.name} seed {seed}: {result.timesteps:,} steps in {result.seconds:.0f} s")
     return [s for s in config.seeds if runfiles.read_progress(paths.run(s)).get("timesteps", 0) >= total]

@@ -5,7 +5,7 @@ A YAML mapping (read with ``yaml.safe_load``, validated with ``extra="forbid"``)
     scenarios: [retail-small, tiny-dp, my-network.yaml]   # presets or paths (relative to this file)
     policies:
       - proportional                          # a rule set with its default parameters
-      - {name: base-stock, params: tuned}     # tuned/<scenario>/base-stock.json (allocsim tune)
+      - {name: base-stock, params: tuned}     # tuned/<scenario>/base-stock.json, else packaged
       - {name: min-max, params: {min_days: 2, max_days: 6}, label: min-max-2-6}
     seeds: {start: 40000, count: 20}          # or a list: [1, 2, 3]
     warm_up: 0                                # periods dropped from the KPIs (optional)

@@ -35,11 +35,11 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocsim.baselines.registry import make_policy, policy_names
+from allocsim.baselines.tuned_params import load_tuned, tuned_path
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, env_for, prepare, run_episode
 from allocsim.experiments.sweep_config import SweepConfigError, format_error
 from allocsim.experiments.sweep_training import ModelKind, TrainKind
-from allocsim.experiments.tuning import load_tuned, tuned_path
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,11 @@ class RuleKind:
         if rule.name not in policy_names():
             raise ValueError(f"unknown rule {rule.name!r}; valid: {', '.join(policy_names())}")
         if rule.params == "tuned":
-            params = load_tuned(ctx.tuned_dir, scenario.name, rule.name)
+            params = load_tuned(scenario, rule.name, ctx.tuned_dir)
             if params is None:
                 path = tuned_path(ctx.tuned_dir, scenario.name, rule.name)
                 raise ValueError(f"no tuned parameters for {rule.name!r} on {scenario.name!r} "
-                                 f"({path} missing; run allocsim tune)")
+                                 f"({path} missing and none packaged for this scenario; run allocsim tune)")
             label = rule.label or f"{rule.name}-tuned"
         else:
             params = dict(rule.params)
@@ -142,10 +142,10 @@ class OnnxKind:
     """An exported policy run through the torch-free runtime."""
 
     def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any] | None:
+        from allocsim.agents.pretrained import is_shipped, pretrained_label, pretrained_path
+
         onnx_entry = OnnxEntry.model_validate(entry)
         if onnx_entry.path == "pretrained":
-            from allocsim.agents.pretrained import pretrained_path
-
             path = pretrained_path(scenario.name)
             if path is None:
                 return None
@@ -159,7 +159,8 @@ class OnnxKind:
         policy = _onnx_policy(data, path.stem)
         if policy.card.scenario_hash != scenario.content_hash():
             return None  # exported for another scenario
-        label = onnx_entry.label or f"onnx:{path.stem}"
+        shipped = onnx_entry.path == "pretrained" or is_shipped(path)
+        label = onnx_entry.label or (pretrained_label(policy.card.algo) if shipped else f"onnx:{path.stem}")
         return {"kind": "onnx", "name": path.stem, "model_b64": base64.b64encode(data).decode("ascii"),
                 "label": label}
 

@@ -119,12 +119,14 @@ class TrainKind:
     def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any]:
         from allocsim.agents.algorithms import algorithm
         from allocsim.agents.hyperparams import load_hyperparams, validate
+        from allocsim.agents.training import planned_timesteps
 
         job = TrainEntry.model_validate(entry)
         spec = algorithm(job.algo)
         base = load_hyperparams(job.algo, scenario.name).model_dump(mode="json", exclude_none=True)
         hp = validate({**base, **job.hyperparams, "n_envs": 1}, f"{ctx.source}: hyperparams")
         hp.check_for(spec)
+        planned_timesteps(spec.name, hp, job.timesteps, 1)  # a budget below one rollout is a config error
         cell = {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
                 "hyperparams": hp.model_dump(mode="json", exclude_none=True),
                 "label": job.label or f"{spec.name}-train{job.train_seed}"}

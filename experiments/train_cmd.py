@@ -10,7 +10,6 @@ CI is logged (``profit_vs_rule``) to TensorBoard and ``metrics.csv``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +21,7 @@ from allocsim.agents.hyperparams import load_hyperparams
 from allocsim.agents.policy import LearnedPolicy
 from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.registry import NOT_RULES
+from allocsim.baselines.tuned_params import find_tuned
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import rule_specs
 from allocsim.experiments.evaluation import (
@@ -35,7 +35,6 @@ from allocsim.experiments.evaluation import (
 )
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
-from allocsim.experiments.tuning import tuned_path
 
 
 def best_rule(
@@ -46,17 +45,15 @@ def best_rule(
     Rules are ranked by the ``profit_mean`` of their tuning files; when no rule has
     one, every rule plays ``seeds`` and the best mean profit wins.
     """
-    specs, _ = rule_specs(scenario.name, [name] if name else None, tuned_dir)
+    specs, _ = rule_specs(scenario, [name] if name else None, tuned_dir)
     specs = [s for s in specs if s.name not in NOT_RULES]
     if name or len(specs) == 1:
         return specs[0]
     scores: dict[str, float] = {}
     for spec in specs:
-        path = tuned_path(tuned_dir, scenario.name, spec.name)
-        if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data.get("profit_mean"), int | float):
-                scores[spec.name] = float(data["profit_mean"])
+        tuned = find_tuned(scenario, spec.name, tuned_dir)
+        if tuned is not None and tuned.profit_mean is not None:
+            scores[spec.name] = tuned.profit_mean
     if not scores:
         rows = evaluate(scenario, specs, seeds, n_workers=n_workers)
         for spec in specs:
@@ -89,6 +86,29 @@ def rule_evaluator(
         }
 
     return judge
+
+
+def watched(evaluator: Evaluator, on_result: Callable[[dict[str, float]], None]) -> Evaluator:
+    """``evaluator`` that also hands each result to ``on_result`` (e.g. a progress display)."""
+
+    def judge(make_policy: Callable[[], LearnedPolicy]) -> dict[str, float]:
+        metrics = evaluator(make_policy)
+        on_result(metrics)
+        return metrics
+
+    return judge
+
+
+#: The metrics ``validation_note`` reads (``rule_evaluator``'s output).
+VALIDATION = frozenset({"profit_vs_rule", "profit_vs_rule_ci95", "rule_profit"})
+
+
+def validation_note(metrics: dict[str, float], rule: str) -> str:
+    """``validation vs base-stock: -1,284 ± 135 profit (-0.28 %)``: the paired difference, for progress."""
+    diff, half, base = metrics["profit_vs_rule"], metrics["profit_vs_rule_ci95"], metrics["rule_profit"]
+    share = 100.0 * diff / abs(base) if base else float("nan")
+    digits = 0 if abs(base) >= 1000 else 2
+    return f"validation vs {rule}: {diff:+,.{digits}f} ± {half:,.{digits}f} profit ({share:+.2f} %)"
 
 
 def trained_scenario(model: Path) -> str:

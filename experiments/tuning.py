@@ -3,17 +3,19 @@
 Every grid point plays the same tuning seeds (common random numbers); the point
 with the highest mean profit wins and is saved as JSON to
 ``<tuned-dir>/<scenario name>/<policy>.json`` (``tuned/`` in the working
-directory by default), which ``allocsim benchmark`` loads.
+directory by default), which ``allocsim benchmark`` loads before the parameters
+shipped for the presets (``allocsim.baselines.tuned_params``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, tuned_path
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.files import write_text
@@ -21,7 +23,8 @@ from allocsim.experiments.grids import grid_for, grid_points
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import Estimate, mean_ci, paired_diff
 
-DEFAULT_TUNED_DIR = Path("tuned")
+__all__ = ["DEFAULT_TUNED_DIR", "Candidate", "TuneResult", "rank", "save_tuned", "tune", "tuned_path"]
+
 OBJECTIVE = "profit"
 
 
@@ -44,6 +47,7 @@ class TuneResult:
     seeds: list[int]
     grid: dict[str, list[Any]]
     candidates: list[Candidate]
+    scenario_hash: str = ""
 
     @property
     def best(self) -> Candidate:
@@ -53,6 +57,7 @@ class TuneResult:
         """What the tuned-parameters file holds."""
         return {
             "scenario": self.scenario,
+            "scenario_hash": self.scenario_hash,
             "policy": self.policy,
             "params": self.best.params,
             "objective": OBJECTIVE,
@@ -86,7 +91,8 @@ def tune(
     seeds = seed_block("tuning").seeds(episodes)
     specs = [PolicySpec(policy, p, label_of(policy, p)) for p in points]
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, on_done=on_done)
-    return rank(scenario.name, policy, seeds, grid_for(policy), specs, rows)
+    ranked = rank(scenario.name, policy, seeds, grid_for(policy), specs, rows)
+    return replace(ranked, scenario_hash=scenario.content_hash())
 
 
 def rank(
@@ -112,29 +118,6 @@ def rank(
     return TuneResult(scenario, policy, seeds, grid, candidates)
 
 
-def tuned_path(root: Path, scenario: str, policy: str) -> Path:
-    """Where the tuned parameters of ``policy`` on ``scenario`` live under ``root``."""
-    return Path(root) / scenario / f"{policy}.json"
-
-
 def save_tuned(path: Path, result: TuneResult) -> Path:
     """Atomically write the winner's parameters (and how they were found) as JSON."""
     return write_text(path, json.dumps(result.to_json(), indent=2) + "\n")
-
-
-def load_tuned(root: Path, scenario: str, policy: str) -> dict[str, Any] | None:
-    """Tuned parameters of ``policy`` on ``scenario``, or None when no file exists.
-
-    A file that is not JSON, or has no ``params`` object, raises ValueError naming it.
-    """
-    path = tuned_path(root, scenario, policy)
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read tuned parameters ({err})") from None
-    params = data.get("params") if isinstance(data, dict) else None
-    if not isinstance(params, dict):
-        raise ValueError(f"{path}: expected a JSON object with a 'params' object")
-    return params

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from allocsim.envs.scenario.entities import Name, NonNegFloat, NonNegInt, PosFloat, StrictModel
 
@@ -60,6 +60,22 @@ class DemandSpec(StrictModel):
         description="history to replay (columns period, sku, location, channel, quantity); "
         "a relative path is taken from the scenario file's folder",
     )
+    resample: Literal["block", "none"] = Field(
+        default="block",
+        description="how seeds vary a csv history: block (moving-block bootstrap, weekday kept, "
+        "allocsim.envs.history_resample) or none (every seed replays the history as it is)",
+    )
+    block_length: int = Field(default=7, ge=1, le=365, description="periods per bootstrap block")
+
+    @model_serializer(mode="wrap")
+    def _replay_settings_only_with_a_csv(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Resampling settings do nothing without a history, so they are not part of the content
+        (nor of ``Scenario.content_hash``) then."""
+        data: dict[str, Any] = handler(self)
+        if self.csv is None:
+            data.pop("resample", None)
+            data.pop("block_length", None)
+        return data
 
     @model_validator(mode="after")
     def _has_source(self) -> DemandSpec:

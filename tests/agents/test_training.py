@@ -60,6 +60,10 @@ def test_train_saves_reloads_resumes_and_evaluates(tmp_path: Path, hp_file: Path
     ]
     result = runner.invoke(app, [*args, "--timesteps", "2000"])
     assert result.exit_code == 0, result.output
+    # not a terminal: plain progress lines with the rate and the latest validation against the rule
+    lines = [line for line in result.stdout.splitlines() if line.startswith("train ppo on retail-small: ")]
+    assert lines and lines[-1].startswith("train ppo on retail-small: 2,000/2,000 steps (100%)")
+    assert "steps/s" in lines[-1] and "validation vs proportional: " in lines[-1]
     for name in ("config.yaml", "model.zip", "vecnormalize.pkl", "metrics.csv", "progress.json"):
         assert (run / name).is_file(), name
     assert any((run / "tb").rglob("events.out.tfevents.*"))
@@ -163,3 +167,21 @@ def test_algorithm_arguments_are_checked_per_algorithm(tmp_path: Path) -> None:
         load_hyperparams("sac", "retail-small", path)
     for algo in ("ppo", "a2c", "sac", "td3", "recurrent-ppo"):
         assert load_hyperparams(algo, "retail-medium").n_timesteps > 0
+
+
+def test_the_budget_is_never_overshot(tmp_path: Path, hp_file: Path) -> None:
+    """Training stops on whole rollouts at or below the budget, and says so when it rounds down."""
+    config = TrainConfig(scenario="tiny-dp", algo="ppo", seed=0,
+                         hyperparams=load_hyperparams("ppo", "tiny-dp", hp_file),
+                         seed_cycle=SeedCycle(20_000, 10_000), timesteps=1_400, n_envs=2,
+                         out=tmp_path / "run")
+    assert config.collection == 1_000 and config.planned == 1_000  # 2 copies x 500 steps
+    assert train(config).timesteps == 1_000 and read_progress(tmp_path / "run")["timesteps"] == 1_000
+    sac = TrainConfig(**{**config.__dict__, "algo": "sac", "hyperparams": load_hyperparams("sac", "tiny-dp")})
+    assert sac.collection == 2 and sac.planned == 1_400  # one step per copy (train_freq 1)
+    short = TrainConfig(**{**config.__dict__, "timesteps": 999})
+    with pytest.raises(ValueError, match="less than one rollout"):
+        assert short.planned
+    result = runner.invoke(app, ["train", "--scenario", "tiny-dp", "--hyperparams", str(hp_file),
+                                 "--timesteps", "400", "--out", str(tmp_path / "short")])
+    assert result.exit_code == 2 and "a budget of 400 timesteps is less than one rollout" in result.stderr

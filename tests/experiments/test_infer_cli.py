@@ -165,6 +165,9 @@ def test_infer_takes_onnx_only_and_never_unpickles(tmp_path: Path) -> None:
 def test_export_of_a_folder_that_is_no_run_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", "--model", str(tmp_path), "--out", str(tmp_path / "p.onnx")])
     assert result.exit_code == 2 and "is not a training run" in result.stderr
+    missing = tmp_path / "no-such-run"
+    result = runner.invoke(app, ["export", "--model", str(missing), "--out", str(tmp_path / "p.onnx")])
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {missing}: no such file or folder"
 
 
 def test_evaluate_takes_an_onnx_file(retail_small_onnx: Path) -> None:
@@ -191,3 +194,27 @@ def test_infer_without_a_scenario_never_compiles(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["period"] == 7
     assert not cache.exists() or not any(cache.rglob("*.nbi"))
+
+
+HEAVY = ("pandas", "matplotlib", "scipy", "gymnasium", "torch", "stable_baselines3", "simpy", "numba")
+
+
+def test_infer_without_a_scenario_imports_no_heavy_module(
+    retail_small_onnx: Path, state: dict[str, Any], tmp_path: Path
+) -> None:
+    """The CLI loads pandas, matplotlib, SciPy, Gymnasium (and the learning stack) only in the commands
+    that need them, so ``allocsim infer`` starts fast."""
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state))
+    script = (
+        "import json, sys\n"
+        "from allocsim.experiments.cli import app\n"
+        "try:\n"
+        f"    app(['infer', '--model', {str(retail_small_onnx)!r}, '--state', {str(path)!r}])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []

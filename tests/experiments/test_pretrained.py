@@ -46,3 +46,21 @@ def test_benchmark_adds_the_shipped_policy(shipped: Path, tmp_path: Path, flag: 
     assert result.exit_code == 0, result.output
     policies = set(pd.read_csv(out / "summary.csv")["policy"])
     assert ("pretrained:ppo" in policies) is present and "proportional" in policies
+
+
+def test_sweep_labels_the_shipped_policy_as_the_benchmark_does(shipped: Path, tmp_path: Path) -> None:
+    """One label for the shipped policy everywhere: ``pretrained:<algo>``."""
+    from allocsim.experiments.sweep import expand
+    from allocsim.experiments.sweep_config import parse_config
+
+    shipped_entry = {"kind": "onnx", "path": "pretrained"}
+    config = parse_config({"scenarios": ["retail-small"], "policies": [shipped_entry], "seeds": [1]})
+    cells = expand(config, tmp_path / "sweep.yaml")
+    assert [c["policy"]["label"] for c in cells] == [pretrained_spec(load_scenario("retail-small")).label]
+    assert cells[0]["policy"]["label"] == "pretrained:ppo"
+
+
+def test_the_shipped_file_named_by_path_keeps_its_label(shipped: Path) -> None:
+    from allocsim.experiments.evaluation import learned_spec
+
+    assert learned_spec(shipped / "retail-small.onnx").label == "pretrained:ppo"

@@ -24,7 +24,7 @@ def hp(tmp_path: Path, tiny_ppo_yaml: str) -> Path:
 
 
 def _config(tmp_path: Path, hp: Path, **extra: object) -> Path:
-    data = {"seeds": [0, 1], "episodes": 3, "eval_episodes": 2, "tuned_dir": str(ROOT / "tuned"),
+    data = {"seeds": [0, 1], "episodes": 3, "eval_episodes": 2,
             "hyperparams": str(hp), "scenarios": {"tiny-dp": {"timesteps": 256}}, **extra}
     path = tmp_path / "results.yaml"
     path.write_text(yaml.safe_dump(data))

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from allocsim.envs.scenario import Scenario
+from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.cli import app
 from allocsim.experiments.sweep import cell_id, expand, gather, run_sweep
 from allocsim.experiments.sweep_config import SweepConfigError, parse_config
@@ -24,6 +24,7 @@ from allocsim.experiments.sweep_kinds import KINDS, ExpandContext, RuleKind, reg
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
+PACKAGED = ROOT / "baselines" / "tuned" / load_scenario("tiny-dp").content_hash()  # tuned params shipped
 
 
 def small_config(**extra: Any) -> dict[str, Any]:
@@ -31,7 +32,6 @@ def small_config(**extra: Any) -> dict[str, Any]:
         "scenarios": ["tiny-dp"],
         "policies": ["proportional", {"name": "base-stock", "params": "tuned"}],
         "seeds": {"start": 100, "count": 3},
-        "tuned_dir": str(ROOT / "tuned"),
         **extra,
     }
 
@@ -76,7 +76,7 @@ def test_expand_gives_scenario_x_policy_x_seed_cells_with_stable_ids() -> None:
     assert len(cells) == 1 * 2 * 3
     assert [c["seed"] for c in cells[:3]] == [100, 101, 102]
     assert {c["policy"]["label"] for c in cells} == {"proportional", "base-stock-tuned"}
-    tuned = json.loads((ROOT / "tuned" / "tiny-dp" / "base-stock.json").read_text())["params"]
+    tuned = json.loads((PACKAGED / "base-stock.json").read_text())["params"]
     assert cells[3]["policy"]["params"] == tuned
     ids = [cell_id(c) for c in cells]
     assert len(set(ids)) == len(ids)
@@ -158,10 +158,12 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
         ({"scenarios": ["no-such-scenario"]}, "scenarios.0: unknown scenario"),
         ({"policies": ["no-such-rule"]}, "policies.0: unknown rule 'no-such-rule'"),
         ({"policies": [{"kind": "magic"}]}, "policies.0.kind: unknown policy kind 'magic'"),
-        ({"policies": [{"kind": "model", "path": "nowhere"}]}, "nowhere is not a training run"),
+        ({"policies": [{"kind": "model", "path": "nowhere"}]}, "nowhere: no such file or folder"),
         ({"policies": [{"kind": "train", "algo": "ppo"}]}, "policies.0.timesteps: Field required"),
         ({"policies": [{"kind": "train", "algo": "dqn", "timesteps": 5}]}, "unknown algorithm 'dqn'"),
         ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"lr": 1}}]}, "hyperparams"),
+        ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"n_steps": 64}}]},
+         "a budget of 5 timesteps is less than one rollout"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx"}]}, "policies.0: path: cannot read"),
         ({"policies": [{"kind": "onnx", "path": "pretrained"}]}, "policies.0: fits none of the scenarios"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx", "colour": 1}]}, "policies.0.colour"),
@@ -216,7 +218,7 @@ def test_local_sweep_never_imports_ray(tmp_path: Path) -> None:
 def test_example_config_is_valid() -> None:
     path = ROOT / "experiments" / "configs" / "sweep-example.yaml"
     cfg = parse_config(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-    cfg = cfg.model_copy(update={"tuned_dir": str(ROOT / "tuned")})
+    cfg = cfg.model_copy(update={"tuned_dir": str(ROOT / "no-such-folder")})  # the packaged ones
     cells = expand(cfg, path)
     shipped = [c for c in cells if c["policy"]["kind"] == "onnx"]
     assert len(cells) == 45 and len(shipped) == 5
@@ -300,7 +302,7 @@ def test_warm_started_training_jobs_clone_the_best_tuned_rule(
                            "warm_start": {"episodes": 2, "epochs": 2, "dagger_rounds": 0}}}
     config = parse_config(small_config(policies=[job], seeds=[40000]))
     cells = expand(config, tmp_path / "sweep.yaml")
-    files = (ROOT / "tuned" / "tiny-dp").glob("*.json")
+    files = PACKAGED.glob("*.json")
     tuned = {p.stem: json.loads(p.read_text())["profit_mean"] for p in files}
     assert tuned[cells[0]["policy"]["teacher"]["name"]] == max(tuned.values())
     monkeypatch.setenv("ALLOCSIM_TRAIN_CACHE", str(tmp_path / "cache"))

@@ -19,7 +19,6 @@ CONFIG: dict[str, Any] = {
     "scenarios": ["tiny-dp", "retail-small"],
     "policies": ["proportional", {"name": "min-max", "params": "tuned"}],
     "seeds": [7, 8, 9],
-    "tuned_dir": str(ROOT / "tuned"),
 }
 
 

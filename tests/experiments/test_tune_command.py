@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from allocsim.baselines.registry import POLICIES
+from allocsim.baselines.tuned_params import load_tuned, tuned_path
+from allocsim.envs.scenario import load_scenario
 from allocsim.experiments.cli import app
 from allocsim.experiments.grids import PARAM_GRIDS, grid_points, tunable_policies
-from allocsim.experiments.tuning import load_tuned, tuned_path
 
 runner = CliRunner()
 
@@ -40,7 +41,8 @@ def test_tune_saves_the_best_and_benchmark_uses_it(tmp_path: Path) -> None:
     assert "max_days" in result.stdout and str(target.name) in result.stdout
     saved = json.loads(target.read_text())
     assert saved["policy"] == "balanced" and saved["first_seed"] == 10_000 and saved["episodes"] == 3
-    assert load_tuned(tuned, "tiny-dp", "balanced") == saved["params"]
+    assert saved["scenario_hash"] == load_scenario("tiny-dp").content_hash()
+    assert load_tuned(load_scenario("tiny-dp"), "balanced", tuned) == saved["params"]
 
     out = tmp_path / "run"
     args = ["benchmark", "--scenario", "tiny-dp", "--episodes", "2", "--policies", "balanced,hold",
@@ -49,7 +51,7 @@ def test_tune_saves_the_best_and_benchmark_uses_it(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     run = json.loads((out / "run.json").read_text())
     assert saved["params"].items() <= run["policies"]["balanced"]["params"].items()  # defaults filled in
-    assert run["policies"]["balanced"]["source"].startswith("tuned")
+    assert run["policies"]["balanced"]["source"] == f"tuned: {target}"
     assert run["policies"]["hold"]["source"] == "defaults"
     assert len(pd.read_csv(out / "episodes.csv")) == 4
 

@@ -1,0 +1,90 @@
+"""Tuned rule parameters: the user's own (``allocsim tune``) first, then those shipped for the presets.
+
+A user's tuned parameters live in ``<tuned-dir>/<scenario name>/<policy>.json``. The
+presets' tuned parameters ship inside the package, keyed by the scenario's content
+hash (``baselines/tuned/<hash>/<policy>.json``), so they apply wherever the command
+runs, and only to exactly that scenario: an edited copy of a preset has another hash
+and runs on defaults (or on what the user tunes for it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only a type here: importing this module loads no simulator
+    from allocsim.envs.scenario import Scenario
+
+#: Where ``allocsim tune`` writes and ``benchmark``, ``train`` and sweeps look first (working folder).
+DEFAULT_TUNED_DIR = Path("tuned")
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """One rule's tuned parameters and where they came from (``path`` None: shipped with the package)."""
+
+    policy: str
+    params: dict[str, Any]
+    profit_mean: float | None
+    path: Path | None
+
+    @property
+    def source(self) -> str:
+        """A short human label: ``tuned (packaged)`` or ``tuned: <path>``."""
+        return "tuned (packaged)" if self.path is None else f"tuned: {self.path}"
+
+
+def tuned_path(root: Path, scenario: str, policy: str) -> Path:
+    """Where the user's tuned parameters of ``policy`` on scenario ``scenario`` live under ``root``."""
+    return Path(root) / scenario / f"{policy}.json"
+
+
+def _parse(text: str, where: str, policy: str, path: Path | None) -> Tuned:
+    """The tuned-parameters JSON ``text``; ValueError naming ``where`` when it is not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where}: cannot read tuned parameters ({err})") from None
+    params = data.get("params") if isinstance(data, dict) else None
+    if not isinstance(params, dict):
+        raise ValueError(f"{where}: expected a JSON object with a 'params' object")
+    profit = data.get("profit_mean")
+    return Tuned(policy, params, float(profit) if isinstance(profit, int | float) else None, path)
+
+
+def user_tuned(root: Path, scenario: str, policy: str) -> Tuned | None:
+    """The parameters ``allocsim tune`` saved under ``root`` for ``scenario`` (a name), or None."""
+    path = tuned_path(root, scenario, policy)
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read tuned parameters ({err.strerror or err})") from None
+    return _parse(text, str(path), policy, path)
+
+
+def packaged_tuned(scenario_hash: str, policy: str) -> Tuned | None:
+    """The parameters shipped for the preset whose content hash is ``scenario_hash``, or None."""
+    entry = resources.files("allocsim.baselines").joinpath("tuned", scenario_hash, f"{policy}.json")
+    if not entry.is_file():
+        return None
+    return _parse(entry.read_text(encoding="utf-8"), f"packaged tuned/{scenario_hash}/{policy}.json",
+                  policy, None)
+
+
+def find_tuned(scenario: Scenario, policy: str, tuned_dir: Path | None = DEFAULT_TUNED_DIR) -> Tuned | None:
+    """``policy``'s tuned parameters for ``scenario``: the user's folder first, then the packaged ones."""
+    found = user_tuned(tuned_dir, scenario.name, policy) if tuned_dir is not None else None
+    return found or packaged_tuned(scenario.content_hash(), policy)
+
+
+def load_tuned(
+    scenario: Scenario, policy: str, tuned_dir: Path | None = DEFAULT_TUNED_DIR
+) -> dict[str, Any] | None:
+    """Just the parameters of ``find_tuned`` (None when the rule has none for this scenario)."""
+    found = find_tuned(scenario, policy, tuned_dir)
+    return None if found is None else dict(found.params)

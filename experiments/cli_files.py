@@ -1,0 +1,82 @@
+"""``allocsim scenarios`` and ``allocsim demand-history``: the presets, and a planner's starting files.
+
+Registered on the main app by ``register(app)``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scenarios")(scenarios_command)
+    app.command("demand-history")(demand_history_command)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 SKU``, ``2 SKUs``: a count with its noun in the right number."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def scenarios_command(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    show: Annotated[
+        str | None,
+        typer.Option(help="print this preset as a commented YAML to start your own from "
+                          "(allocsim scenarios --show retail-small > my-network.yaml)"),
+    ] = None,
+) -> None:
+    """List the preset scenarios, or print one as a YAML file to edit (--show)."""
+    from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
+    from allocsim.experiments.cli import _fail, console
+
+    if show is not None:
+        from allocsim.experiments.starting_files import commented_preset
+
+        try:
+            typer.echo(commented_preset(show), nl=False)
+        except ScenarioError as err:
+            raise _fail(str(err)) from None
+        return
+    rows = []
+    for name in preset_names():
+        sc = load_scenario(name)
+        rows.append({
+            "name": name, "periods": sc.periods, "skus": len(sc.skus),
+            "locations": len(sc.locations), "channels": [c.name for c in sc.channels],
+            "description": " ".join(sc.description.split()),
+        })
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        console.print(
+            f"[bold]{r['name']}[/bold]  {_count(r['periods'], 'period')}, {_count(r['skus'], 'SKU')}, "
+            f"{_count(r['locations'], 'location')}, channels: {', '.join(r['channels'])}"
+        )
+        console.print(f"  {r['description']}\n", highlight=False)
+
+
+def demand_history_command(
+    out: Annotated[Path, typer.Option(help="CSV file to write (period,sku,location,channel,quantity)")],
+    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
+    seed: Annotated[int, typer.Option(min=0, help="episode (demand) seed the history is sampled from")] = 0,
+) -> None:
+    """Write one sampled demand history over the scenario's horizon, in the format --demand-csv replays."""
+    from allocsim.experiments.cli import _fail, _load, console
+    from allocsim.experiments.files import write_text
+    from allocsim.experiments.starting_files import sampled_history_csv
+
+    loaded = _load(scenario)
+    text = sampled_history_csv(loaded, seed)
+    try:
+        path = write_text(out, text)
+    except OSError as err:
+        raise _fail(f"cannot write {out}: {err.strerror or err}") from None
+    rows = text.count("\n") - 1
+    console.print(f"{rows:,} rows ({loaded.periods} periods of {loaded.name}, seed {seed}) written to {path}",
+                  highlight=False, soft_wrap=True)

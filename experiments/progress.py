@@ -1,0 +1,122 @@
+"""Progress of a long command: a live bar on a terminal, plain periodic lines in a log.
+
+On a terminal (stdout and stderr both), a rich bar on stderr shows done/total, rate,
+time left and a status note (e.g. the latest validation result of ``train``). When
+stdout is not a terminal (a pipe, a file, CI), plain lines go to stdout instead, at
+most every ``every_s`` seconds and whenever the note changes, so logs stay readable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from types import TracebackType
+
+from rich.console import Console, RenderableType
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``: a short human duration."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class RateColumn(ProgressColumn):
+    """``812 steps/s``: the task's recent speed in its own unit."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")
+
+
+class BarWithNote(Progress):
+    """A progress bar with a status line under it (so a long note never squeezes the bar)."""
+
+    note: str = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        if self.note:
+            yield Text(f"  {self.note}", style="dim")
+
+
+class RunProgress:
+    """``with RunProgress(total, what) as progress: progress.advance(n); progress.note(text)``."""
+
+    def __init__(self, total: int, what: str, unit: str = "steps", *, out: Console | None = None,
+                 bar_console: Console | None = None, every_s: float = 30.0) -> None:
+        self.total, self.what, self.unit, self.every_s = total, what, unit, every_s
+        self.out = out or Console()
+        bar_console = bar_console or Console(stderr=True)
+        self.plain = not (self.out.is_terminal and bar_console.is_terminal)
+        self.done, self.status = 0, ""
+        self._printed: tuple[int, str] | None = None  # (done, status) of the last plain line
+        self._started = self._last_line = time.monotonic()
+        self._bar = None if self.plain else BarWithNote(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=bar_console, auto_refresh=False, transient=False,
+        )
+        self._task = None if self._bar is None else self._bar.add_task(what, total=total)
+
+    def __enter__(self) -> RunProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        elif kind is None and self._printed != (self.done, self.status):
+            self._line()
+
+    def advance(self, n: int) -> None:
+        """``n`` more units done."""
+        self.done += n
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, n)
+            self._bar.refresh()
+        elif time.monotonic() - self._last_line >= self.every_s:
+            self._line()
+
+    def note(self, text: str) -> None:
+        """Show ``text`` next to the bar (or on the next plain line, printed now)."""
+        self.status = text
+        if self._bar is not None:
+            self._bar.note = text
+            self._bar.refresh()
+        else:
+            self._line()
+
+    def _line(self) -> None:
+        elapsed = time.monotonic() - self._started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = duration((self.total - self.done) / rate) if rate > 0 and self.done < self.total else "-"
+        share = 100.0 * self.done / self.total if self.total else 100.0
+        line = (f"{self.what}: {self.done:,}/{self.total:,} {self.unit} ({share:.0f}%), "
+                f"{rate:,.0f} {self.unit}/s, elapsed {duration(elapsed)}, ETA {eta}")
+        self.out.print(line + (f"; {self.status}" if self.status else ""), highlight=False, soft_wrap=True)
+        self._last_line = time.monotonic()
+        self._printed = (self.done, self.status)

@@ -1,0 +1,51 @@
+"""Progress: plain periodic lines when the output is not a terminal, a closing summary for bound."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from allocsim.experiments.cli import app
+from allocsim.experiments.progress import RunProgress, duration
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.4, "0 s"), (42, "42 s"), (185, "3 min 05 s"),
+                                               (3720, "1 h 02 min")])
+def test_duration_reads_like_a_person_writes_it(seconds: float, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_plain_lines_when_not_on_a_terminal() -> None:
+    out = io.StringIO()
+    with RunProgress(10, "job", out=Console(file=out, width=200), every_s=0.0) as progress:
+        progress.advance(4)
+        progress.note("validation: +3")
+        progress.advance(6)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("job: 4/10 steps (40%), ") and "steps/s" in lines[0]
+    assert lines[1].startswith("job: 4/10 steps (40%)") and lines[1].endswith("; validation: +3")
+    assert lines[-1].startswith("job: 10/10 steps (100%)") and lines[-1].endswith("; validation: +3")
+    assert len(lines) == 3  # the closing line is not repeated when nothing changed
+
+
+def test_plain_lines_are_spaced_in_time() -> None:
+    out = io.StringIO()
+    with RunProgress(100, "job", out=Console(file=out, width=200), every_s=3600.0) as progress:
+        for _ in range(100):
+            progress.advance(1)
+    assert out.getvalue().splitlines() == [out.getvalue().splitlines()[-1]]  # only the closing line
+    assert out.getvalue().startswith("job: 100/100 steps (100%)")
+
+
+def test_bound_ends_with_a_summary_line() -> None:
+    result = runner.invoke(app, ["bound", "--scenario", "tiny-dp", "--episodes", "2"])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("tiny-dp: clairvoyant bound on 2 seed(s), mean ") and "DP optimum 121.34" in last
+    assert "bound tiny-dp: 2/2 seeds (100%)" in result.stdout
+
