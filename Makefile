@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(PIP) --quiet torch==2.13.0
-	$(PIP) --quiet -e ".[dev,ray]"
+	$(PIP) --quiet -e ".[dev,ray,zoo]"
 	touch $(STAMP)
 
 install: $(STAMP)
