@@ -28,20 +28,6 @@ class DemandCsvError(ValueError):
     """A demand history that cannot be replayed; the message names the row and column."""
 
 
-def _time_profile(stream: DemandStream, n_periods: int) -> FloatArray:
-    t = np.arange(n_periods, dtype=np.float64)
-    profile = np.ones(n_periods)
-    if stream.weekly is not None:
-        profile *= np.asarray(stream.weekly)[np.arange(n_periods) % 7]
-    if stream.annual_amplitude:
-        profile *= 1.0 + stream.annual_amplitude * np.cos(2 * np.pi * (t - stream.annual_peak) / 365.0)
-    if stream.trend:
-        profile *= (1.0 + stream.trend) ** t
-    for promo in stream.promotions:
-        profile[promo.start : promo.end + 1] *= promo.lift
-    return profile
-
-
 def _matches(stream: DemandStream, name: str, field: str) -> bool:
     value = getattr(stream, field)
     return value in (WILDCARD, name)
@@ -94,7 +80,7 @@ class DemandProfile:
             lanes = which == k
             if not lanes.any():
                 continue
-            mean[:, lanes] = _time_profile(stream, horizon)[:, None] * base[lanes][None, :]
+            mean[:, lanes] = stream.time_profile(horizon)[:, None] * base[lanes][None, :]
             distribution[lanes] = DISTRIBUTIONS.index(stream.distribution)
             dispersion[lanes] = stream.dispersion
             cv[lanes] = stream.cv

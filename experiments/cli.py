@@ -22,10 +22,13 @@ from rich.table import Table
 from allocsim.baselines.registry import policy_names
 from allocsim.envs.demand import DemandCsvError
 from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, preset_names
+from allocsim.envs.scenario.limits import MAX_PERIODS
+from allocsim.experiments.cli_errors import OneLineErrors
 from allocsim.experiments.kpis import HEADLINE
+from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, cls=OneLineErrors)
 console = Console()
 errors = Console(stderr=True)
 
@@ -74,8 +77,10 @@ def scenarios(
 def simulate(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
     policy: Annotated[str, typer.Option(help=f"one of: {', '.join(policy_names())}")] = "random",
-    episodes: Annotated[int, typer.Option(min=1, help="number of episodes")] = 5,
-    seed: Annotated[int, typer.Option(min=0, help="first seed; episodes use seed, seed+1, ...")] = 0,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="number of episodes")] = 5,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="first seed; episodes use seed, seed+1, ...")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Run one policy on a scenario and print its KPIs."""
@@ -147,12 +152,14 @@ def _split(policies: str | None) -> list[str] | None:
 def tune(
     policy: Annotated[str, typer.Option(help="rule set whose parameters are searched")],
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    episodes: Annotated[int, typer.Option(min=1, help="tuning seeds per grid point")] = 20,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="tuning seeds per grid point")] = 20,
     out: Annotated[
         Path | None,
         typer.Option(help="JSON file for the best parameters [default: tuned/<scenario>/<policy>.json]"),
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
+    ] = None,
 ) -> None:
     """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark."""
     from allocsim.experiments.grids import grid_points
@@ -186,10 +193,11 @@ def tune(
 @app.command()
 def benchmark(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    episodes: Annotated[int, typer.Option(min=1, help="episodes per rule set")] = 20,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="episodes per rule set")] = 20,
     seed: Annotated[
         int | None,
-        typer.Option(min=0, help="first seed: seeds K, K+1, ... [default: start of the test block]"),
+        typer.Option(min=0, max=MAX_SEED,
+                     help="first seed: seeds K, K+1, ... [default: start of the test block]"),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="output folder [default: runs/<timestamp>-<scenario>/]")
@@ -197,9 +205,13 @@ def benchmark(
     demand_csv: Annotated[
         Path | None, typer.Option(help="replay this demand history (period,sku,location,channel,quantity)")
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
+    ] = None,
     policies: Annotated[str | None, typer.Option(help="comma-separated rule sets [default: all]")] = None,
-    warm_up: Annotated[int, typer.Option(min=0, help="periods dropped from the KPIs at the start")] = 0,
+    warm_up: Annotated[
+        int, typer.Option(min=0, max=MAX_PERIODS, help="periods dropped from the KPIs at the start")
+    ] = 0,
     tuned_dir: Annotated[Path, typer.Option(help="where tuned parameters are looked up")] = Path("tuned"),
     bound: Annotated[
         bool, typer.Option("--bound/--no-bound", help="clairvoyant bound and DP gap columns (once per seed)")
@@ -261,13 +273,16 @@ def benchmark(
 @app.command("bound")
 def bound_command(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    episodes: Annotated[int, typer.Option(min=1, help="seeds to bound")] = 5,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="seeds to bound")] = 5,
     seed: Annotated[
         int | None,
-        typer.Option(min=0, help="first seed: seeds K, K+1, ... [default: start of the test block]"),
+        typer.Option(min=0, max=MAX_SEED,
+                     help="first seed: seeds K, K+1, ... [default: start of the test block]"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
+    ] = None,
     dp_table: Annotated[
         Path | None, typer.Option(help="write the DP's optimal policy table to this CSV (DP scenarios only)")
     ] = None,
@@ -309,7 +324,8 @@ def sweep_command(
         Path | None, typer.Option(help="output folder (default: runs/sweep-<config name>/)")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="worker processes / local Ray CPUs (default: CPU count)")
+        int | None, typer.Option(min=1, max=MAX_WORKERS,
+                                 help="worker processes / local Ray CPUs (default: CPU count)")
     ] = None,
 ) -> None:
     """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""

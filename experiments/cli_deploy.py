@@ -12,6 +12,9 @@ from typing import Annotated
 
 import typer
 
+from allocsim.envs.scenario.limits import MAX_PERIODS
+from allocsim.experiments.option_limits import MAX_SEED
+
 
 def register(app: typer.Typer) -> None:
     app.command("export")(export_command)
@@ -85,8 +88,10 @@ def infer_command(
 
 def state_command(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    seed: Annotated[int, typer.Option(min=0, help="episode (demand) seed")] = 40000,
-    period: Annotated[int, typer.Option(min=0, help="the state at the start of this period")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="episode (demand) seed")] = 40000,
+    period: Annotated[
+        int, typer.Option(min=0, max=MAX_PERIODS, help="the state at the start of this period")
+    ] = 0,
     policy: Annotated[str, typer.Option(help="rule set that plays the periods before")] = "proportional",
 ) -> None:
     """Print the JSON state an episode is in: an example input for allocsim infer."""
