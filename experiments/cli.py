@@ -22,6 +22,7 @@ from rich.table import Table
 from allocsim.baselines.registry import policy_names
 from allocsim.envs.demand import DemandCsvError
 from allocsim.envs.scenario import Scenario, ScenarioError, load_scenario, preset_names
+from allocsim.envs.scenario.errors import shorten
 from allocsim.envs.scenario.limits import MAX_PERIODS
 from allocsim.experiments.cli_errors import OneLineErrors
 from allocsim.experiments.kpis import HEADLINE
@@ -34,7 +35,8 @@ errors = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` (one line, at most 400 characters) on stderr; the exit to raise (code 2)."""
+    typer.echo(f"error: {shorten(' '.join(message.split()), 400)}", err=True)
     return typer.Exit(code=2)
 
 
@@ -171,10 +173,10 @@ def tune(
     try:
         points = grid_points(policy)
         seed_block("tuning").seeds(episodes)
+        target = out or tuned_path(DEFAULT_TUNED_DIR, loaded.name, policy)
     except ValueError as err:
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
-    target = out or tuned_path(DEFAULT_TUNED_DIR, loaded.name, policy)
     _writable_dir(target.parent)
     started = time.perf_counter()
     with _progress(len(points) * episodes, f"tune {policy}") as advance:

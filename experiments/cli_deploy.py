@@ -76,14 +76,25 @@ def infer_command(
     except UnicodeDecodeError as err:
         raise _fail(f"{state}: not UTF-8 text (byte {err.start})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as err:
         raise _fail(f"{state}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    except RecursionError:
+        raise _fail(f"{state}: not a state (JSON nested too deeply)") from None
+    except ValueError as err:  # _bounded_int
+        raise _fail(f"{state}: {err}") from None
     try:
         decision = policy.decide(data, None if scenario is None else loaded)
     except ValueError as err:  # StateError
         raise _fail(f"{state}: {err}") from None
     typer.echo(json.dumps(decision, indent=2))
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer; ValueError for one of more digits than any state quantity has (and Python parses)."""
+    if len(text.lstrip("-")) > 20:
+        raise ValueError(f"an integer of {len(text.lstrip('-')):,} digits; quantities are at most 1e12")
+    return int(text)
 
 
 def state_command(

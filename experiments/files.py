@@ -40,3 +40,13 @@ def write_text(path: Path, text: str) -> Path:
 def write_bytes(path: Path, data: bytes) -> Path:
     """Atomically write ``data`` to ``path``."""
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def child_path(folder: Path, *names: str) -> Path:
+    """``folder / names...``; ValueError when a name (from user input) would lead outside ``folder``."""
+    path = Path(folder).joinpath(*names)
+    root = Path(folder).resolve()
+    if any(Path(n).is_absolute() or not n for n in names) or not path.resolve().is_relative_to(root):
+        shown = "/".join(names)
+        raise ValueError(f"name {shown[:80]!r} would lead outside the folder {folder}")
+    return path

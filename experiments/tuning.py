@@ -16,7 +16,7 @@ from typing import Any
 
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
-from allocsim.experiments.files import write_text
+from allocsim.experiments.files import child_path, write_text
 from allocsim.experiments.grids import grid_for, grid_points
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import Estimate, mean_ci, paired_diff
@@ -113,8 +113,8 @@ def rank(
 
 
 def tuned_path(root: Path, scenario: str, policy: str) -> Path:
-    """Where the tuned parameters of ``policy`` on ``scenario`` live under ``root``."""
-    return Path(root) / scenario / f"{policy}.json"
+    """Where the tuned parameters of ``policy`` on ``scenario`` live under ``root`` (never outside it)."""
+    return child_path(Path(root), scenario, f"{policy}.json")
 
 
 def save_tuned(path: Path, result: TuneResult) -> Path:

@@ -77,10 +77,3 @@ def check_demand_peaks(scenario: Scenario) -> None:
                 f"demand.streams.{i}: expected demand reaches {peak:.3g} units per period (mean x "
                 f"weekly x annual x trend x promotions x regional scale); at most {MAX_RATE:.0e}"
             )
-
-
-def check_scale(scenario: Scenario) -> None:
-    """Every whole-scenario bound, cheapest first."""
-    check_size(scenario)
-    check_network_units(scenario)
-    check_demand_peaks(scenario)

@@ -28,9 +28,10 @@ from allocsim.envs.scenario.entities import (
     Supplier,
     TransferLane,
 )
+from allocsim.envs.scenario.errors import shorten
 from allocsim.envs.scenario.limits import MAX_CHANNELS, MAX_LOCATIONS, MAX_SKUS
 from allocsim.envs.scenario.numbers import Horizon
-from allocsim.envs.scenario.scale_checks import check_scale
+from allocsim.envs.scenario.scale_checks import check_demand_peaks, check_network_units, check_size
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -44,7 +45,7 @@ def _unique(kind: str, names: Iterable[str]) -> None:
 def _known(where: str, names: Iterable[str], valid: set[str]) -> None:
     for name in names:
         if name not in valid:
-            raise ValueError(f"{where}: unknown name {name!r} (valid: {', '.join(sorted(valid))})")
+            raise ValueError(f"{where}: unknown name {name!r} (valid: {shorten(', '.join(sorted(valid)))})")
 
 
 class Scenario(StrictModel):
@@ -67,6 +68,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
+        check_size(self)
         _unique("sku", (s.name for s in self.skus))
         _unique("channel", (c.name for c in self.channels))
         _unique("location", (loc.name for loc in self.locations))
@@ -102,7 +104,8 @@ class Scenario(StrictModel):
             if lane.source == lane.target:
                 raise ValueError(f"transfers.{i}: from and to are both {lane.source!r}")
         self._check_demand(skus, channels, locations, regions)
-        check_scale(self)
+        check_network_units(self)
+        check_demand_peaks(self)
         return self
 
     def _check_supplier(self, skus: set[str]) -> None:
