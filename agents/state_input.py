@@ -88,6 +88,11 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:50]}... ({len(text):,} characters)"
 
 
+def _key(name: str) -> str:
+    """A JSON key as a path part, cut to 80 characters."""
+    return name if len(name) <= 80 else f"{name[:50]}... ({len(name):,} characters)"
+
+
 def _number(value: Any, where: str, whole: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StateError(f"{where}: must be a finite number (got {_show(value)})")
@@ -103,7 +108,7 @@ def _check_skus(block: Mapping[str, Any], skus: list[str], where: str, complete:
     """Unknown SKUs refused; missing ones refused when ``complete``."""
     for sku in block:
         if sku not in skus:
-            raise StateError(f"{where}.{_show(sku)}: unknown SKU; valid: {', '.join(skus)}")
+            raise StateError(f"{where}.{_key(sku)}: unknown SKU; valid: {', '.join(skus)}")
     if complete:
         missing = [s for s in skus if s not in block]
         if missing:
@@ -135,7 +140,7 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
     root = _mapping(data, "state")
     for key in root:
         if key not in ("period", "dc", "locations"):
-            raise StateError(f"{_show(key)}: unknown field; valid: period, dc, locations")
+            raise StateError(f"{_key(key)}: unknown field; valid: period, dc, locations")
     for key in ("period", "dc", "locations"):
         if key not in root:
             raise StateError(f"{key}: missing field")
@@ -145,7 +150,7 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
     dc = _mapping(root["dc"], "dc")
     for key in dc:
         if key not in ("on_hand", "on_order"):
-            raise StateError(f"dc.{_show(key)}: unknown field; valid: on_hand, on_order")
+            raise StateError(f"dc.{_key(key)}: unknown field; valid: on_hand, on_order")
     if "on_hand" not in dc:
         raise StateError("dc.on_hand: missing field")
     skus = card.skus
@@ -155,7 +160,7 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
     locations = _mapping(root["locations"], "locations")
     for name in locations:
         if name not in card.locations:
-            raise StateError(f"locations.{_show(name)}: unknown location; valid: {', '.join(card.locations)}")
+            raise StateError(f"locations.{_key(name)}: unknown location; valid: {', '.join(card.locations)}")
     shape = (card.n_locations, card.n_skus)
     blocks = {key: np.zeros(shape) for key in ("on_hand", *LOCATION_OPTIONAL)}
     forecast = np.zeros((card.forecast_horizon, *shape))
@@ -167,7 +172,7 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
         for key in loc:
             if key not in (*LOCATION_REQUIRED, *LOCATION_OPTIONAL):
                 valid = ", ".join((*LOCATION_REQUIRED, *LOCATION_OPTIONAL))
-                raise StateError(f"{where}.{_show(key)}: unknown field; valid: {valid}")
+                raise StateError(f"{where}.{_key(key)}: unknown field; valid: {valid}")
         for key in LOCATION_REQUIRED:
             if key not in loc:
                 raise StateError(f"{where}.{key}: missing field")

@@ -458,7 +458,7 @@ STATE_CASES: dict[str, tuple[Callable[[], str | bytes], list[str]]] = {
     "period fractional": (lambda: json.dumps(_state_with(["period"], 1.5)), ["period", "1.5"]),
     "period of 25 digits": (lambda: json.dumps(_state_with(["period"], 10**24)), ["digits"]),
     "unknown SKU": (lambda: json.dumps(_state_with(["dc", "on_hand", "B"], 1)),
-                    ["dc.on_hand.'B'", "unknown SKU"]),
+                    ["dc.on_hand.B:", "unknown SKU"]),
     "unknown 10 KB key": (lambda: json.dumps({**STATE, "k" * 10_000: 1}), ["unknown field", "characters)"]),
     "unknown location": (lambda: json.dumps(_state_with(["locations", "mall"], {})),
                          ["unknown location", "mall"]),
