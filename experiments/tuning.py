@@ -132,8 +132,9 @@ def load_tuned(root: Path, scenario: str, policy: str) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read tuned parameters ({err})") from None
+    except (OSError, ValueError, RecursionError) as err:  # unreadable, not UTF-8 or not JSON
+        detail = " ".join(str(err).split())[:120] or type(err).__name__
+        raise ValueError(f"{path}: cannot read tuned parameters ({detail})") from None
     params = data.get("params") if isinstance(data, dict) else None
     if not isinstance(params, dict):
         raise ValueError(f"{path}: expected a JSON object with a 'params' object")

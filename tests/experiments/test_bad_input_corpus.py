@@ -538,6 +538,12 @@ SWEEP_CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
                  "tuned_dir": "my-tuned"},
         ["my-tuned/tiny-dp/base-stock.json missing"]),
     "not a mapping": (lambda: [1, 2], ["mapping", "list"]),
+    "rule parameter 1e300": (lambda: {**SWEEP_BASE, "policies": [{"name": "min-max",
+                                                                  "params": {"min_days": 1e300}}]},
+                             ["policies.0", "min_days", "1e+300"]),
+    "rule parameter NaN": (lambda: {**SWEEP_BASE, "policies": [{"name": "min-max",
+                                                                "params": {"max_days": math.nan}}]},
+                           ["policies.0", "max_days", "nan"]),
 }
 
 
@@ -573,6 +579,27 @@ def test_a_relative_tuned_dir_is_read_from_the_sweep_files_folder(tmp_path: Path
     cells = expand(load_config(config), config)
     assert {c["policy"]["label"] for c in cells} == {"base-stock-tuned"}
     assert all(c["policy"]["params"] == {"safety_factor": 0.5} for c in cells)
+
+
+TUNED_FILES: dict[str, bytes] = {
+    "nested 100,000 deep": b"[" * 100_000 + b"]" * 100_000,
+    "an integer of 5,000 digits": b'{"params": {"max_days": ' + b"9" * 5000 + b"}}",
+    "latin-1": '{"params": {"café": 1}}'.encode("latin-1"),
+    "not an object": b"[1, 2]",
+    "a parameter of 1e300": b'{"params": {"max_days": 1e300}}',
+}
+
+
+@pytest.mark.parametrize("case", sorted(TUNED_FILES))
+def test_broken_tuned_parameters_file(tmp_path: Path, case: str) -> None:
+    folder = tmp_path / "tuned" / "tiny-dp"
+    folder.mkdir(parents=True)
+    (folder / "min-max.json").write_bytes(TUNED_FILES[case])
+    result = runner.invoke(app, ["benchmark", "--scenario", "tiny-dp", "--policies", "min-max",
+                                 "--episodes", "1", "--tuned-dir", str(tmp_path / "tuned"),
+                                 "--out", str(tmp_path / "out")])
+    clean_exit(result, "min-max")
+    assert not (tmp_path / "out").exists()
 
 
 # ==================================================================== option values
