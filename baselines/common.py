@@ -60,7 +60,7 @@ class RuleParams(BaseModel):
         numbers = value if isinstance(value, tuple) else (value,)
         for number in numbers:
             if isinstance(number, float) and not (math.isfinite(number) and abs(number) <= MAX_RULE_PARAM):
-                raise ValueError(f"must be a finite number of at most {MAX_RULE_PARAM:g} (got {number!r})")
+                raise ValueError(f"must be a finite number of at most {MAX_RULE_PARAM:g}")
         return value
 
 
