@@ -12,6 +12,9 @@ from allocsim.envs.scenario.errors import format_validation_error, shorten, show
 from allocsim.envs.scenario.scenario import Scenario
 from allocsim.envs.scenario.yaml_file import parse_yaml, read_yaml
 
+#: a file path is shown whole up to this many characters (a value is cut at 80)
+PATH_LIMIT = 300
+
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message is one line naming what and where."""
@@ -63,12 +66,12 @@ def load_scenario(ref: str | Path | Scenario) -> Scenario:
         except (OSError, ValueError):
             exists = False
         if not exists:
-            raise ScenarioError(f"{shorten(text)}: no such scenario file")
+            raise ScenarioError(f"{shorten(text, PATH_LIMIT)}: no such scenario file")
         scenario = scenario_from_dict(read_yaml(path, ScenarioError), source=str(path))
         return _resolve_csv(scenario, path.parent)
     names = preset_names()
     if text not in names:
-        raise ScenarioError(f"unknown scenario {show(text)}; presets are: {', '.join(names)}")
+        raise ScenarioError(f"unknown scenario {show(text, PATH_LIMIT)}; presets are: {', '.join(names)}")
     preset = resources.files("allocsim.envs") / "presets" / f"{text}.yaml"
     data = parse_yaml(preset.read_text(encoding="utf-8"), text, ScenarioError)
     return scenario_from_dict(data, source=text)
