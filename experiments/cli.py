@@ -35,8 +35,8 @@ errors = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    """Print ``error: message`` (one line, at most 400 characters) on stderr; the exit to raise (code 2)."""
-    typer.echo(f"error: {shorten(' '.join(message.split()), 400)}", err=True)
+    """Print ``error: message`` (one line of at most 400 characters) on stderr; the exit to raise (code 2)."""
+    typer.echo(f"error: {shorten(' '.join(message.split()), 393)}", err=True)
     return typer.Exit(code=2)
 
 
