@@ -23,6 +23,7 @@ try:  # typer >= 0.26 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer on click
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
+_ABORT = (typer.Abort, getattr(click_errors, "Abort", typer.Abort))  # typer's own, or click's (older typer)
 #: the longest error line (an echoed value inside it is cut to fit)
 LINE_LIMIT = 200
 _SENTINEL = object()
@@ -99,7 +100,7 @@ class OneLineErrors(TyperGroup):
             sys.exit(2)  # typer has printed the help already
         except click_errors.ClickException as err:
             _exit_one_line(err)
-        except click_errors.Abort:
+        except _ABORT:
             typer.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
