@@ -602,6 +602,28 @@ def test_broken_tuned_parameters_file(tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "out").exists()
 
 
+HYPERPARAM_FILES: dict[str, tuple[bytes, list[str]]] = {
+    "latin-1": ("default:\n  policy: café\n".encode("latin-1"), ["not UTF-8"]),
+    "binary": (bytes(range(256)), ["not UTF-8"]),
+    "n_steps 1e12": (b"default:\n  n_steps: 1e12\n", ["n_steps", "1000000"]),
+    "n_timesteps of 23 digits": (b"default:\n  n_timesteps: 99999999999999999999999\n",
+                                 ["n_timesteps", "10000000000"]),
+    "learning rate NaN": (b"default:\n  learning_rate: .nan\n", ["learning_rate", "finite"]),
+    "buffer of 1e12": (b"default:\n  buffer_size: 1000000000000\n", ["buffer_size"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HYPERPARAM_FILES))
+def test_broken_hyperparameter_file(tmp_path: Path, case: str) -> None:
+    data, needles = HYPERPARAM_FILES[case]
+    file = tmp_path / "hp.yaml"
+    file.write_bytes(data)
+    result = runner.invoke(app, ["train", "--scenario", "tiny-dp", "--hyperparams", str(file),
+                                 "--out", str(tmp_path / "run")])
+    clean_exit(result, "hp.yaml", *needles)
+    assert not (tmp_path / "run").exists()
+
+
 # ==================================================================== option values
 OPTION_CASES: list[tuple[list[str], list[str]]] = [
     (["simulate", "--episodes", "0"], ["--episodes", "1..1000000", "'0'"]),
