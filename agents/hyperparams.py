@@ -16,8 +16,8 @@ over ``default``. Keys:
   (``{episodes, epochs, batch_size, learning_rate, log_std, zero_target}``, see
   ``allocsim.agents.warm_start``).
 
-Files are read with ``yaml.safe_load``; unknown keys are rejected with one line
-naming the file, the entry and the key.
+Files are read with a safe YAML loader (``allocsim.envs.scenario.yaml_file``); unknown keys are rejected with
+one line naming the file, the entry and the key.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ import inspect
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from allocsim.agents.algorithms import Algorithm, algorithm
+from allocsim.agents.limits import MAX_BATCH, MAX_BUFFER, MAX_ENVS, MAX_TIMESTEPS
 from allocsim.agents.warm_start import WarmStart
+from allocsim.envs.scenario.yaml_file import read_yaml
 
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
 DEFAULT_ENTRY = "default"
@@ -51,7 +52,7 @@ class HyperparamError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class NetArch(_Strict):
@@ -106,15 +107,15 @@ ALGO_KEYS = (
 class Hyperparams(_Strict):
     """One resolved entry: budget, envs, normalisation, policy and algorithm arguments."""
 
-    n_timesteps: int = Field(default=1_000_000, ge=1)
-    n_envs: int = Field(default=1, ge=1)
+    n_timesteps: int = Field(default=1_000_000, ge=1, le=MAX_TIMESTEPS)
+    n_envs: int = Field(default=1, ge=1, le=MAX_ENVS)
     normalize: bool | NormalizeKwargs = True
     policy: str | None = None
     policy_kwargs: PolicyKwargs = Field(default_factory=PolicyKwargs)
     learning_rate: float | None = Field(default=None, gt=0)
-    n_steps: int | None = Field(default=None, ge=1)
-    batch_size: int | None = Field(default=None, ge=1)
-    n_epochs: int | None = Field(default=None, ge=1)
+    n_steps: int | None = Field(default=None, ge=1, le=MAX_BATCH)
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH)
+    n_epochs: int | None = Field(default=None, ge=1, le=MAX_BATCH)
     gamma: float | None = Field(default=None, gt=0, le=1)
     gae_lambda: float | None = Field(default=None, ge=0, le=1)
     clip_range: float | None = Field(default=None, gt=0)
@@ -125,13 +126,13 @@ class Hyperparams(_Strict):
     normalize_advantage: bool | None = None
     target_kl: float | None = Field(default=None, gt=0)
     use_sde: bool | None = None
-    sde_sample_freq: int | None = None
-    buffer_size: int | None = Field(default=None, ge=1)
-    learning_starts: int | None = Field(default=None, ge=0)
+    sde_sample_freq: int | None = Field(default=None, ge=-1, le=MAX_BATCH)
+    buffer_size: int | None = Field(default=None, ge=1, le=MAX_BUFFER)
+    learning_starts: int | None = Field(default=None, ge=0, le=MAX_TIMESTEPS)
     tau: float | None = Field(default=None, gt=0, le=1)
-    train_freq: int | None = Field(default=None, ge=1)
-    gradient_steps: int | None = None
-    policy_delay: int | None = Field(default=None, ge=1)
+    train_freq: int | None = Field(default=None, ge=1, le=MAX_BATCH)
+    gradient_steps: int | None = Field(default=None, ge=-1, le=MAX_BATCH)
+    policy_delay: int | None = Field(default=None, ge=1, le=MAX_BATCH)
     target_policy_noise: float | None = Field(default=None, ge=0)
     target_noise_clip: float | None = Field(default=None, ge=0)
     rms_prop_eps: float | None = Field(default=None, gt=0)
@@ -180,12 +181,7 @@ def _one_line(err: ValidationError, where: str) -> HyperparamError:
 
 def read_file(path: Path) -> dict[str, dict[str, Any]]:
     """The entries of a hyperparameter file (a mapping of entry name to mapping)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise HyperparamError(f"{path}: cannot read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        raise HyperparamError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    data = read_yaml(Path(path), HyperparamError)  # one line naming the file on any read or YAML error
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):

@@ -10,9 +10,10 @@ observations and decodes decisions from it alone; it imports numpy and json only
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 PREFIX = "allocsim."
 CARD_KEY = PREFIX + "card"
@@ -25,6 +26,28 @@ OBSERVATION_BLOCKS = ("dc_on_hand", "dc_available", "dc_on_order", "on_hand", "i
 
 class CardError(ValueError):
     """An ONNX file without a readable allocsim card."""
+
+
+def _fits(value: Any, kind: Any) -> bool:
+    """True when JSON ``value`` has the type ``kind`` (str, int, float, list[...], dict[str, ...], Any)."""
+    if kind is Any:
+        return True
+    origin = get_origin(kind)
+    if origin is list:
+        (item,) = get_args(kind)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if origin is dict:
+        key, item = get_args(kind)
+        return isinstance(value, dict) and all(_fits(k, key) and _fits(v, item) for k, v in value.items())
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _type_name(kind: Any) -> str:
+    return kind.__name__ if isinstance(kind, type) else str(kind).replace("typing.", "")
 
 
 @dataclass(frozen=True)
@@ -84,12 +107,18 @@ class PolicyCard:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise CardError(f"{source}: {CARD_KEY} is not valid JSON ({err.msg})") from None
+        except (ValueError, RecursionError):  # an integer of thousands of digits, or deep nesting
+            raise CardError(f"{source}: {CARD_KEY} is not a card (too large or too deeply nested)") from None
         if not isinstance(data, dict):
             raise CardError(f"{source}: {CARD_KEY} must be a JSON object")
         names = {f.name for f in fields(cls)}
         missing = sorted(names - set(data))
         if missing:
             raise CardError(f"{source}: {CARD_KEY} lacks {', '.join(missing)}")
+        for name, kind in get_type_hints(cls).items():
+            if not _fits(data[name], kind):
+                got = type(data[name]).__name__
+                raise CardError(f"{source}: {CARD_KEY}.{name} must be {_type_name(kind)} (got a {got})")
         card = cls(**{k: data[k] for k in names})
         card.check(source)
         return card
@@ -107,3 +136,19 @@ class PolicyCard:
                             f"(exported by allocsim {self.version})")
         if min(sizes) < 0 or set(actions) != {"allocation", "transfers", "orders"}:
             raise CardError(f"{source}: {CARD_KEY} has a malformed layout")
+        self._check_shapes(source)
+
+    def _check_shapes(self, source: str) -> None:
+        """CardError unless every per-SKU and per-location list has the length its names give."""
+        n_s, n_l = self.n_skus, self.n_locations
+        lengths = {"safety_reserve": (self.safety_reserve, n_s), "dc_scale": (self.dc_scale, n_s),
+                   "max_order": (self.max_order, n_s), "location_scale": (self.location_scale, n_l)}
+        for name, (values, want) in lengths.items():
+            if len(values) != want:
+                raise CardError(f"{source}: {CARD_KEY}.{name} has {len(values)} entries, expected {want}")
+        if any(len(row) != n_s for row in self.location_scale):
+            raise CardError(f"{source}: {CARD_KEY}.location_scale rows must have {n_s} entries")
+        if any(len(lane) != 2 or not set(lane) <= set(self.locations) for lane in self.lanes):
+            raise CardError(f"{source}: {CARD_KEY}.lanes must be [from, to] pairs of its locations")
+        if self.periods < 1 or self.forecast_horizon < 1 or self.age_buckets < 1:
+            raise CardError(f"{source}: {CARD_KEY}: periods, forecast_horizon and age_buckets must be >= 1")

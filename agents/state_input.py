@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocsim.agents.policy_card import PolicyCard
+from allocsim.echo import shorten, show
 from allocsim.observation_blocks import exogenous_rows, write_observation
 from allocsim.unit_decode import available_to_allocate
 
@@ -71,14 +72,27 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-MAX_QUANTITY = 2**53  # exact in float64, far below int64 overflow
+#: the most units (or units per period) a state may hold: a scenario never lets more than 1e12 units
+#: of a SKU into its network (``allocsim.limits.MAX_NETWORK_UNITS``), and up to it the
+#: largest-remainder split of whole units is exact in float64
+MAX_QUANTITY = 10**12
+
+
+def _show(value: Any) -> str:
+    """A bad value for a message: objects and lists by their kind, the rest shortened."""
+    return f"a {type(value).__name__}" if isinstance(value, dict | list) else show(value)
+
+
+def _key(name: str) -> str:
+    """A JSON key as a path part, shortened."""
+    return shorten(name)
 
 
 def _number(value: Any, where: str, whole: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StateError(f"{where}: must be a finite number (got {value!r})")
-    if (isinstance(value, int) and abs(value) > MAX_QUANTITY) or not math.isfinite(value):
-        raise StateError(f"{where}: must be a finite number up to 2**53 (got {str(value)[:30]})")
+        raise StateError(f"{where}: must be a finite number (got {_show(value)})")
+    if not math.isfinite(value) or abs(value) > MAX_QUANTITY:
+        raise StateError(f"{where}: must be a finite number up to 1e12 (got {_show(value)})")
     if value < 0 or (whole and value != int(value)):
         kind = "a whole number >= 0" if whole else "a number >= 0"
         raise StateError(f"{where}: must be {kind} (got {value!r})")
@@ -89,7 +103,7 @@ def _check_skus(block: Mapping[str, Any], skus: list[str], where: str, complete:
     """Unknown SKUs refused; missing ones refused when ``complete``."""
     for sku in block:
         if sku not in skus:
-            raise StateError(f"{where}.{sku}: unknown SKU; valid: {', '.join(skus)}")
+            raise StateError(f"{where}.{_key(sku)}: unknown SKU; valid: {', '.join(skus)}")
     if complete:
         missing = [s for s in skus if s not in block]
         if missing:
@@ -121,17 +135,17 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
     root = _mapping(data, "state")
     for key in root:
         if key not in ("period", "dc", "locations"):
-            raise StateError(f"{key}: unknown field; valid: period, dc, locations")
+            raise StateError(f"{_key(key)}: unknown field; valid: period, dc, locations")
     for key in ("period", "dc", "locations"):
         if key not in root:
             raise StateError(f"{key}: missing field")
     period = root["period"]
     if isinstance(period, bool) or not isinstance(period, int) or not 0 <= period < card.periods:
-        raise StateError(f"period: must be a whole number in 0..{card.periods - 1} (got {period!r})")
+        raise StateError(f"period: must be a whole number in 0..{card.periods - 1} (got {_show(period)})")
     dc = _mapping(root["dc"], "dc")
     for key in dc:
         if key not in ("on_hand", "on_order"):
-            raise StateError(f"dc.{key}: unknown field; valid: on_hand, on_order")
+            raise StateError(f"dc.{_key(key)}: unknown field; valid: on_hand, on_order")
     if "on_hand" not in dc:
         raise StateError("dc.on_hand: missing field")
     skus = card.skus
@@ -141,7 +155,7 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
     locations = _mapping(root["locations"], "locations")
     for name in locations:
         if name not in card.locations:
-            raise StateError(f"locations.{name}: unknown location; valid: {', '.join(card.locations)}")
+            raise StateError(f"locations.{_key(name)}: unknown location; valid: {', '.join(card.locations)}")
     shape = (card.n_locations, card.n_skus)
     blocks = {key: np.zeros(shape) for key in ("on_hand", *LOCATION_OPTIONAL)}
     forecast = np.zeros((card.forecast_horizon, *shape))
@@ -153,7 +167,7 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
         for key in loc:
             if key not in (*LOCATION_REQUIRED, *LOCATION_OPTIONAL):
                 valid = ", ".join((*LOCATION_REQUIRED, *LOCATION_OPTIONAL))
-                raise StateError(f"{where}.{key}: unknown field; valid: {valid}")
+                raise StateError(f"{where}.{_key(key)}: unknown field; valid: {valid}")
         for key in LOCATION_REQUIRED:
             if key not in loc:
                 raise StateError(f"{where}.{key}: missing field")

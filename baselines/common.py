@@ -19,13 +19,14 @@ every rule except ``myopic-lp``, which prices them in its LP.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.entities import UniformLeadTime
@@ -38,6 +39,10 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+#: the largest rule parameter (periods of cover, days, factors): ten years of days
+MAX_RULE_PARAM = 3650.0
+
+
 class RuleParams(BaseModel):
     """Parameters every rule shares; subclasses add their own (unknown keys are errors)."""
 
@@ -47,6 +52,16 @@ class RuleParams(BaseModel):
         default=3.0, ge=0.0, description="periods of network demand beyond the supplier lead time "
         "that policy replenishment keeps in the DC inventory position",
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite_and_bounded(cls, value: Any) -> Any:
+        """Every number (periods, days, factors, quantiles) finite and at most ``MAX_RULE_PARAM``."""
+        numbers = value if isinstance(value, tuple) else (value,)
+        for number in numbers:
+            if isinstance(number, float) and not (math.isfinite(number) and abs(number) <= MAX_RULE_PARAM):
+                raise ValueError(f"must be a finite number of at most {MAX_RULE_PARAM:g}")
+        return value
 
 
 @dataclass(frozen=True)

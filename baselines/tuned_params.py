@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only a type here: importing this module loads no simulator
-    from allocsim.envs.scenario import Scenario
+    from allocsim.paths import child_path
+from allocsim.envs.scenario import Scenario
 
 #: Where ``allocsim tune`` writes and ``benchmark``, ``train`` and sweeps look first (working folder).
 DEFAULT_TUNED_DIR = Path("tuned")
@@ -39,7 +40,7 @@ class Tuned:
 
 def tuned_path(root: Path, scenario: str, policy: str) -> Path:
     """Where the user's tuned parameters of ``policy`` on scenario ``scenario`` live under ``root``."""
-    return Path(root) / scenario / f"{policy}.json"
+    return child_path(Path(root), scenario, f"{policy}.json")
 
 
 def _parse(text: str, where: str, policy: str, path: Path | None) -> Tuned:

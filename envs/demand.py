@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.echo import shorten, show
 from allocsim.envs.history_resample import block_bootstrap
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.demand_spec import WILDCARD, DemandStream
 from allocsim.envs.scenario.entities import UniformLeadTime
+from allocsim.limits import MAX_PERIODS, MAX_UNITS
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -27,20 +30,6 @@ DISTRIBUTIONS = ("poisson", "negative_binomial", "normal")
 
 class DemandCsvError(ValueError):
     """A demand history that cannot be replayed; the message names the row and column."""
-
-
-def _time_profile(stream: DemandStream, n_periods: int) -> FloatArray:
-    t = np.arange(n_periods, dtype=np.float64)
-    profile = np.ones(n_periods)
-    if stream.weekly is not None:
-        profile *= np.asarray(stream.weekly)[np.arange(n_periods) % 7]
-    if stream.annual_amplitude:
-        profile *= 1.0 + stream.annual_amplitude * np.cos(2 * np.pi * (t - stream.annual_peak) / 365.0)
-    if stream.trend:
-        profile *= (1.0 + stream.trend) ** t
-    for promo in stream.promotions:
-        profile[promo.start : promo.end + 1] *= promo.lift
-    return profile
 
 
 def _matches(stream: DemandStream, name: str, field: str) -> bool:
@@ -95,7 +84,7 @@ class DemandProfile:
             lanes = which == k
             if not lanes.any():
                 continue
-            mean[:, lanes] = _time_profile(stream, horizon)[:, None] * base[lanes][None, :]
+            mean[:, lanes] = stream.time_profile(horizon)[:, None] * base[lanes][None, :]
             distribution[lanes] = DISTRIBUTIONS.index(stream.distribution)
             dispersion[lanes] = stream.dispersion
             cv[lanes] = stream.cv
@@ -176,52 +165,79 @@ def _smoothed_rates(replay: IntArray, horizon: int) -> FloatArray:
     return np.concatenate([rates, tail])
 
 
-def _parse_int(value: str, where: str) -> int:
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise DemandCsvError(f"{where}: expected a whole number, got {value!r}") from None
-    if number < 0:
-        raise DemandCsvError(f"{where}: must be >= 0, got {number}")
-    return number
+def _parse_int(value: str, where: str, most: int = MAX_UNITS) -> int:
+    """A whole number 0..``most`` from a CSV cell; DemandCsvError naming ``where`` otherwise."""
+    text = value.strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise DemandCsvError(f"{where}: expected a whole number, got {show(value)}")
+    if text.startswith("-"):
+        raise DemandCsvError(f"{where}: must be >= 0, got {shorten(text)}")
+    if len(digits) > len(str(most)) or int(digits) > most:
+        raise DemandCsvError(f"{where}: must be at most {most:,}, got {shorten(text)}")
+    return int(digits)
 
 
-def read_demand_csv(path: Path, net: Network) -> IntArray:
-    """A (T, L, S, C) history from a CSV with columns period, sku, location, channel, quantity."""
-    index = {
-        "sku": {n: i for i, n in enumerate(net.skus)},
-        "location": {n: i for i, n in enumerate(net.locations)},
-        "channel": {n: i for i, n in enumerate(net.channels)},
-    }
-    replay = np.zeros((net.periods, net.n_locations, net.n_skus, net.n_channels), dtype=np.int64)
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """(line number, row) of a UTF-8 CSV; DemandCsvError naming the file for encoding or CSV errors."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
         raise DemandCsvError(f"{path}: cannot read ({err.strerror})") from None
     with handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        if missing:
-            raise DemandCsvError(f"{path}: missing column(s) {', '.join(missing)}")
-        for row in reader:
-            where = f"{path}: row {reader.line_num}"
-            period = _parse_int(row["period"] or "", f"{where}, column 'period'")
-            if period >= net.periods:
-                raise DemandCsvError(
-                    f"{where}, column 'period': {period} is beyond the horizon of {net.periods}"
-                )
-            pos = []
-            for field in ("location", "sku", "channel"):
-                name = (row[field] or "").strip()
-                if name not in index[field]:
-                    raise DemandCsvError(f"{where}, column '{field}': unknown {field} {name!r}")
-                pos.append(index[field][name])
-            if not net.serves[pos[0], pos[2]]:
-                raise DemandCsvError(
-                    f"{where}: location {row['location']!r} does not serve channel {row['channel']!r}"
-                )
-            replay[period, pos[0], pos[1], pos[2]] += _parse_int(
-                row["quantity"] or "", f"{where}, column 'quantity'"
+        try:
+            header = reader.fieldnames or []
+            missing = [c for c in CSV_COLUMNS if c not in header]
+            if missing:
+                raise DemandCsvError(f"{path}: missing column(s) {', '.join(missing)}")
+            for row in reader:
+                yield reader.line_num, row
+        except UnicodeDecodeError as err:
+            raise DemandCsvError(
+                f"{path}: not UTF-8 text (byte {err.start} of a block near line {reader.line_num + 1}); "
+                "save the file as UTF-8"
+            ) from None
+        except csv.Error as err:
+            raise DemandCsvError(f"{path}: row {reader.line_num}: {shorten(str(err))}") from None
+
+
+def read_demand_csv(path: Path, net: Network) -> IntArray:
+    """A (T, L, S, C) history from a CSV with columns period, sku, location, channel, quantity.
+
+    Every quantity, and every (period, lane) total, is at most ``MAX_UNITS``; a file with a
+    header and no rows is refused (it would replay no demand at all).
+    """
+    index = {
+        "sku": {n: i for i, n in enumerate(net.skus)},
+        "location": {n: i for i, n in enumerate(net.locations)},
+        "channel": {n: i for i, n in enumerate(net.channels)},
+    }
+    replay = np.zeros((net.periods, net.n_locations, net.n_skus, net.n_channels), dtype=np.int64)
+    rows = 0
+    for line, row in _rows(path):
+        rows += 1
+        where = f"{path}: row {line}"
+        period = _parse_int(row["period"] or "", f"{where}, column 'period'", MAX_PERIODS)
+        if period >= net.periods:
+            raise DemandCsvError(
+                f"{where}, column 'period': {period} is beyond the horizon of {net.periods}"
             )
+        pos = []
+        for field in ("location", "sku", "channel"):
+            name = (row[field] or "").strip()
+            if name not in index[field]:
+                raise DemandCsvError(f"{where}, column '{field}': unknown {field} {show(name)}")
+            pos.append(index[field][name])
+        if not net.serves[pos[0], pos[2]]:
+            raise DemandCsvError(
+                f"{where}: location {show(row['location'])} does not serve channel {show(row['channel'])}"
+            )
+        cell = (period, pos[0], pos[1], pos[2])
+        replay[cell] += _parse_int(row["quantity"] or "", f"{where}, column 'quantity'")
+        if replay[cell] > MAX_UNITS:
+            raise DemandCsvError(f"{where}, column 'quantity': the rows of this period and lane add up to "
+                                 f"{int(replay[cell]):,}; at most {MAX_UNITS:,}")
+    if rows == 0:
+        raise DemandCsvError(f"{path}: no demand rows (only a header)")
     return replay

@@ -20,19 +20,25 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from allocsim.baselines.registry import policy_names
+from allocsim.echo import shorten
+from allocsim.experiments.cli_errors import OneLineErrors
 from allocsim.experiments.kpis import HEADLINE
+from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
+from allocsim.limits import MAX_PERIODS
 
 if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
     from allocsim.envs.scenario import Scenario
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None,
+                  cls=OneLineErrors)
 console = Console()
 errors = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` (one line of at most 400 characters) on stderr; the exit to raise (code 2)."""
+    typer.echo(f"error: {shorten(' '.join(message.split()), 393)}", err=True)
     return typer.Exit(code=2)
 
 
@@ -51,8 +57,10 @@ def _json_safe(value: Any) -> Any:
 def simulate(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
     policy: Annotated[str, typer.Option(help=f"one of: {', '.join(policy_names())}")] = "random",
-    episodes: Annotated[int, typer.Option(min=1, help="number of episodes")] = 5,
-    seed: Annotated[int, typer.Option(min=0, help="first seed; episodes use seed, seed+1, ...")] = 0,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="number of episodes")] = 5,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="first seed; episodes use seed, seed+1, ...")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Run one policy on a scenario and print its KPIs."""
@@ -142,12 +150,14 @@ def _split(policies: str | None) -> list[str] | None:
 def tune(
     policy: Annotated[str, typer.Option(help="rule set whose parameters are searched")],
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    episodes: Annotated[int, typer.Option(min=1, help="tuning seeds per grid point")] = 20,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="tuning seeds per grid point")] = 20,
     out: Annotated[
         Path | None,
         typer.Option(help="JSON file for the best parameters [default: tuned/<scenario>/<policy>.json]"),
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
+    ] = None,
     demand_csv: Annotated[
         Path | None, typer.Option(help="tune on this demand history (period,sku,location,channel,quantity)")
     ] = None,
@@ -163,10 +173,10 @@ def tune(
     try:
         points = grid_points(policy)
         seed_block("tuning").seeds(episodes)
+        target = out or tuned_path(DEFAULT_TUNED_DIR, loaded.name, policy)
     except ValueError as err:
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
-    target = out or tuned_path(DEFAULT_TUNED_DIR, loaded.name, policy)
     _writable_dir(target.parent)
     started = time.perf_counter()
     with _progress(len(points) * episodes, f"tune {policy}") as advance:
@@ -188,10 +198,11 @@ def tune(
 @app.command()
 def benchmark(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    episodes: Annotated[int, typer.Option(min=1, help="episodes per rule set")] = 20,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="episodes per rule set")] = 20,
     seed: Annotated[
         int | None,
-        typer.Option(min=0, help="first seed: seeds K, K+1, ... [default: start of the test block]"),
+        typer.Option(min=0, max=MAX_SEED,
+                     help="first seed: seeds K, K+1, ... [default: start of the test block]"),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="output folder [default: runs/<timestamp>-<scenario>/]")
@@ -200,9 +211,13 @@ def benchmark(
         Path | None, typer.Option(help="replay this demand history (period,sku,location,channel,quantity)")
     ] = None,
     resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
+    ] = None,
     policies: Annotated[str | None, typer.Option(help="comma-separated rule sets [default: all]")] = None,
-    warm_up: Annotated[int, typer.Option(min=0, help="periods dropped from the KPIs at the start")] = 0,
+    warm_up: Annotated[
+        int, typer.Option(min=0, max=MAX_PERIODS, help="periods dropped from the KPIs at the start")
+    ] = 0,
     tuned_dir: Annotated[
         Path,
         typer.Option(help="your tuned parameters (allocsim tune), looked up first; the presets' tuned "
@@ -279,13 +294,16 @@ def benchmark(
 @app.command("bound")
 def bound_command(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    episodes: Annotated[int, typer.Option(min=1, help="seeds to bound")] = 5,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="seeds to bound")] = 5,
     seed: Annotated[
         int | None,
-        typer.Option(min=0, help="first seed: seeds K, K+1, ... [default: start of the test block]"),
+        typer.Option(min=0, max=MAX_SEED,
+                     help="first seed: seeds K, K+1, ... [default: start of the test block]"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: CPU count]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
+    ] = None,
     dp_table: Annotated[
         Path | None, typer.Option(help="write the DP's optimal policy table to this CSV (DP scenarios only)")
     ] = None,
@@ -334,7 +352,8 @@ def sweep_command(
         Path | None, typer.Option(help="output folder (default: runs/sweep-<config name>/)")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="worker processes / local Ray CPUs (default: CPU count)")
+        int | None, typer.Option(min=1, max=MAX_WORKERS,
+                                 help="worker processes / local Ray CPUs (default: CPU count)")
     ] = None,
 ) -> None:
     """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""

@@ -12,6 +12,9 @@ from typing import Annotated
 
 import typer
 
+from allocsim.experiments.option_limits import MAX_SEED
+from allocsim.limits import MAX_PERIODS
+
 
 def register(app: typer.Typer) -> None:
     app.command("export")(export_command)
@@ -73,9 +76,13 @@ def infer_command(
     except UnicodeDecodeError as err:
         raise _fail(f"{state}: not UTF-8 text (byte {err.start})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as err:
         raise _fail(f"{state}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    except RecursionError:
+        raise _fail(f"{state}: not a state (JSON nested too deeply)") from None
+    except ValueError as err:  # _bounded_int
+        raise _fail(f"{state}: {err}") from None
     try:
         decision = policy.decide(data, None if scenario is None else loaded)
     except ValueError as err:  # StateError
@@ -83,10 +90,19 @@ def infer_command(
     typer.echo(json.dumps(decision, indent=2))
 
 
+def _bounded_int(text: str) -> int:
+    """A JSON integer; ValueError for one of more digits than any state quantity has (and Python parses)."""
+    if len(text.lstrip("-")) > 20:
+        raise ValueError(f"an integer of {len(text.lstrip('-')):,} digits; quantities are at most 1e12")
+    return int(text)
+
+
 def state_command(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    seed: Annotated[int, typer.Option(min=0, help="episode (demand) seed")] = 40000,
-    period: Annotated[int, typer.Option(min=0, help="the state at the start of this period")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="episode (demand) seed")] = 40000,
+    period: Annotated[
+        int, typer.Option(min=0, max=MAX_PERIODS, help="the state at the start of this period")
+    ] = 0,
     policy: Annotated[str, typer.Option(help="rule set that plays the periods before")] = "proportional",
 ) -> None:
     """Print the JSON state an episode is in: an example input for allocsim infer."""

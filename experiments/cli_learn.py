@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from allocsim.experiments.option_limits import MAX_ENVS, MAX_EPISODES, MAX_SEED, MAX_TIMESTEPS, MAX_WORKERS
+
 
 def register(app: typer.Typer) -> None:
     app.command()(train)
@@ -25,13 +27,15 @@ def train(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
     algo: Annotated[str, typer.Option(help="ppo, a2c, sac, td3 or recurrent-ppo")] = "ppo",
     timesteps: Annotated[
-        int | None, typer.Option(min=1, help="total env steps [default: n_timesteps of the hyperparameters]")
+        int | None, typer.Option(min=1, max=MAX_TIMESTEPS,
+                                 help="total env steps [default: n_timesteps of the hyperparameters]")
     ] = None,
     seed: Annotated[
-        int, typer.Option(min=0, help="training seed (network init, sampling, demand offset)")
+        int, typer.Option(min=0, max=MAX_SEED, help="training seed (network init, sampling, demand offset)")
     ] = 0,
     n_envs: Annotated[
-        int | None, typer.Option(min=1, help="copies of the world per rollout [default: hyperparameters]")
+        int | None, typer.Option(min=1, max=MAX_ENVS,
+                                 help="copies of the world per rollout [default: hyperparameters]")
     ] = None,
     vec: Annotated[
         str, typer.Option(help="native: all copies in one compiled batch; subproc: one process per copy")
@@ -44,9 +48,12 @@ def train(
         Path | None, typer.Option(help="hyperparameter YAML [default: the packaged <algo>.yaml]")
     ] = None,
     eval_every: Annotated[
-        int | None, typer.Option(min=1, help="timesteps between evaluations/checkpoints [default: 1/10 run]")
+        int | None, typer.Option(min=1, max=MAX_TIMESTEPS,
+                                 help="timesteps between evaluations/checkpoints [default: 1/10 run]")
     ] = None,
-    eval_episodes: Annotated[int, typer.Option(min=1, help="validation episodes per evaluation")] = 10,
+    eval_episodes: Annotated[
+        int, typer.Option(min=1, max=MAX_EPISODES, help="validation episodes per evaluation")
+    ] = 10,
     rule: Annotated[
         str | None,
         typer.Option(help="reference rule for the validation comparison and the rule a warm start clones "
@@ -55,7 +62,9 @@ def train(
     tuned_dir: Annotated[Path, typer.Option(help="where tuned rule parameters are looked up")] = Path(
         "tuned"
     ),
-    workers: Annotated[int | None, typer.Option(min=1, help="processes for the rule's episodes")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="processes for the rule's episodes")
+    ] = None,
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
     from allocsim.agents.training import train as run
@@ -106,14 +115,16 @@ def evaluate_command(
     scenario: Annotated[
         str | None, typer.Option(help="preset name or scenario YAML [default: the run's scenario]")
     ] = None,
-    episodes: Annotated[int, typer.Option(min=1, help="number of episodes")] = 20,
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="number of episodes")] = 20,
     seed: Annotated[
-        int | None, typer.Option(min=0, help="first seed [default: start of the test block]")
+        int | None, typer.Option(min=0, max=MAX_SEED, help="first seed [default: start of the test block]")
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="machine-readable output (as simulate --json)")
     ] = False,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: 1]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: 1]")
+    ] = None,
 ) -> None:
     """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
     from rich.table import Table
@@ -148,7 +159,9 @@ def results_command(
     scenario: Annotated[
         list[str] | None, typer.Option(help="only this scenario of the config (repeatable)", metavar="NAME")
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="evaluation processes [default: CPUs]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="evaluation processes [default: CPUs]")
+    ] = None,
 ) -> None:
     """Train, export and benchmark the learned policies of the results table; resumable (make results)."""
     from allocsim.experiments.cli import _fail, console

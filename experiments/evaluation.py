@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.episode import play
 from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.experiments.warmup import after_warm_up
 
 Row = dict[str, Any]
@@ -160,6 +163,8 @@ def prepare(scenario: str | Path | Scenario, specs: Sequence[PolicySpec]) -> Sce
     for spec in specs:
         try:
             build_policy(spec, env, seed=0)
+        except ValidationError as err:  # the rule's parameters
+            raise ValueError(format_validation_error(err, f"policy {spec.label!r}")) from None
         except (TypeError, ValueError) as err:
             first = str(err).strip().splitlines()
             detail = " ".join(line.strip() for line in first[:3])

@@ -61,7 +61,7 @@ def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
     here, in the driver, so a bad entry fails before any cell runs.
     """
     source = Path(source)
-    ctx = ExpandContext(source=str(source), tuned_dir=Path(config.tuned_dir))
+    ctx = ExpandContext(source=str(source), tuned_dir=config.tuned_folder(source))
     seeds = config.seed_list()
     cells: list[Cell] = []
     names: set[str] = set()

@@ -9,7 +9,8 @@ A YAML mapping (read with ``yaml.safe_load``, validated with ``extra="forbid"``)
       - {name: min-max, params: {min_days: 2, max_days: 6}, label: min-max-2-6}
     seeds: {start: 40000, count: 20}          # or a list: [1, 2, 3]
     warm_up: 0                                # periods dropped from the KPIs (optional)
-    tuned_dir: tuned                          # where "tuned" parameters are read (optional)
+    tuned_dir: my-tuned                       # relative to this file (optional; default: tuned/ of
+                                              # the working folder, where allocsim tune writes)
 
 Every policy entry has a ``kind`` (default ``rule``) naming a registered policy
 kind (``experiments.sweep_kinds``); the kind validates the rest of the entry.
@@ -22,11 +23,26 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
-_UNION_TAG = re.compile(r"^(constrained-\w+|literal\[.*\]|function-\w+\[.*\]|lax-or-strict\[.*\]|list\[.*\]|"
-                        r"str|int|dict\[.*\]|seed-list|seed-range)$")
+from allocsim.envs.scenario.errors import format_validation_error
+from allocsim.envs.scenario.yaml_file import read_yaml
+from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED
+from allocsim.limits import MAX_PERIODS
+
+_UNION_TAG = re.compile(r"^(list\[.*\]|str|int|dict\[.*\]|seed-list|seed-range)$")
+
+
+Seed = Annotated[int, Strict(), Field(ge=0, le=MAX_SEED)]
 
 
 class SweepConfigError(ValueError):
@@ -38,12 +54,12 @@ class SeedRange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: int = Field(ge=0)
-    count: int = Field(ge=1, le=1_000_000)
+    start: Seed
+    count: Annotated[int, Strict(), Field(ge=1, le=MAX_EPISODES)]
 
 
 Seeds = Annotated[
-    Annotated[list[int], Tag("seed-list")] | Annotated[SeedRange, Tag("seed-range")],
+    Annotated[list[Seed], Tag("seed-list")] | Annotated[SeedRange, Tag("seed-range")],
     Discriminator(lambda v: "seed-list" if isinstance(v, list) else "seed-range"),
 ]
 
@@ -53,13 +69,21 @@ class SweepConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scenarios: list[str] = Field(min_length=1, description="preset names or scenario YAML paths")
+    scenarios: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        min_length=1, max_length=1000, description="preset names or scenario YAML paths"
+    )
     policies: list[str | dict[str, Any]] = Field(
-        min_length=1, description="rule names, or mappings with a 'kind' (default 'rule')"
+        min_length=1, max_length=1000, description="rule names, or mappings with a 'kind' (default 'rule')"
     )
     seeds: Seeds = Field(description="a list of seeds, or {start, count}")
-    warm_up: int = Field(default=0, ge=0, description="periods dropped from the KPIs at the start")
-    tuned_dir: str = Field(default="tuned", description="folder of tuned parameters (allocsim tune)")
+    warm_up: Annotated[int, Strict(), Field(ge=0, le=MAX_PERIODS)] = Field(
+        default=0, description="periods dropped from the KPIs at the start"
+    )
+    tuned_dir: str | None = Field(
+        default=None, min_length=1, max_length=4096,
+        description="folder of tuned parameters, relative to the sweep file [default: tuned/ in the "
+                    "working folder, where allocsim tune writes]",
+    )
 
     @field_validator("seeds")
     @classmethod
@@ -67,8 +91,8 @@ class SweepConfig(BaseModel):
         if isinstance(seeds, list):
             if not seeds:
                 raise ValueError("give at least one seed")
-            if min(seeds) < 0:
-                raise ValueError("seeds must be >= 0")
+            if len(seeds) > MAX_EPISODES:
+                raise ValueError(f"at most {MAX_EPISODES:,} seeds, got {len(seeds):,}")
             if len(set(seeds)) != len(seeds):
                 raise ValueError("seeds must be distinct")
         return seeds
@@ -80,6 +104,13 @@ class SweepConfig(BaseModel):
             raise ValueError("scenarios must be distinct")
         return scenarios
 
+    def tuned_folder(self, sweep_file: str | Path) -> Path:
+        """Where tuned parameters are read: ``tuned_dir`` relative to the sweep file's folder."""
+        if self.tuned_dir is None:
+            return Path("tuned")
+        path = Path(self.tuned_dir)
+        return path if path.is_absolute() else Path(sweep_file).parent / path
+
     def seed_list(self) -> list[int]:
         if isinstance(self.seeds, SeedRange):
             return list(range(self.seeds.start, self.seeds.start + self.seeds.count))
@@ -87,17 +118,8 @@ class SweepConfig(BaseModel):
 
 
 def format_error(err: ValidationError, source: str, prefix: str = "") -> str:
-    """The first error of ``err`` as ``source: field.path: message (got value)``."""
-    first = err.errors()[0]
-    parts = [str(p) for p in first["loc"] if not _UNION_TAG.match(str(p))]
-    path = ".".join([prefix, *parts] if prefix else parts)
-    message = first["msg"].removeprefix("Value error, ")
-    bad = first.get("input")
-    plain = path and not isinstance(bad, dict | list) and first["type"] != "missing"
-    shown = f" (got {bad!r})" if plain else ""
-    more = len(err.errors()) - 1
-    tail = f" [+{more} more error(s)]" if more else ""
-    return f"{source}: {path + ': ' if path else ''}{message}{shown}{tail}"
+    """The first error of ``err`` as ``source: field.path: message (got value)``, values shortened."""
+    return format_validation_error(err, source, prefix, tags=_UNION_TAG)
 
 
 def parse_config(data: Any, source: str = "sweep") -> SweepConfig:
@@ -113,15 +135,4 @@ def parse_config(data: Any, source: str = "sweep") -> SweepConfig:
 def load_config(path: str | Path) -> SweepConfig:
     """Read and validate a sweep YAML file; SweepConfigError (one line) on anything wrong."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SweepConfigError(f"{path}: cannot read ({err.strerror or err})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise SweepConfigError(f"{path}: {problem}{where}") from None
-    return parse_config(data, str(path))
+    return parse_config(read_yaml(path, SweepConfigError), str(path))

@@ -26,13 +26,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, build_policy, env_for, run_episode
+from allocsim.experiments.option_limits import MAX_SEED, MAX_TIMESTEPS
 
 if TYPE_CHECKING:
     from allocsim.experiments.sweep_kinds import ExpandContext
@@ -47,8 +48,8 @@ class TrainEntry(BaseModel):
 
     kind: Literal["train"]
     algo: str = "ppo"
-    timesteps: int = Field(ge=1)
-    train_seed: int = Field(default=0, ge=0)
+    timesteps: Annotated[int, Strict(), Field(ge=1, le=MAX_TIMESTEPS)]
+    train_seed: Annotated[int, Strict(), Field(ge=0, le=MAX_SEED)] = 0
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     label: str | None = None
 

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field, SerializerFunctionWrapHandler, Strict, model_serializer, model_validator
 
-from allocsim.envs.scenario.entities import Name, NonNegFloat, NonNegInt, PosFloat, StrictModel
+from allocsim.envs.scenario.entities import Name, StrictModel
+from allocsim.envs.scenario.numbers import (
+    Amplitude,
+    Bias,
+    Capital,
+    Cv,
+    DaysOfSupply,
+    Delay,
+    DemandRate,
+    Dispersion,
+    Multiplier,
+    NoiseCv,
+    Period,
+    Scale,
+    StrictBool,
+    Trend,
+    Weight,
+)
 
 WILDCARD = "*"
 
@@ -14,9 +33,9 @@ WILDCARD = "*"
 class Promotion(StrictModel):
     """Demand is multiplied by ``lift`` in periods ``start..end`` (inclusive)."""
 
-    start: NonNegInt
-    end: NonNegInt
-    lift: PosFloat
+    start: Period
+    end: Period
+    lift: Multiplier
 
     @model_validator(mode="after")
     def _ordered(self) -> Promotion:
@@ -36,25 +55,39 @@ class DemandStream(StrictModel):
     location: Name | Literal["*"] = WILDCARD
     channel: Name | Literal["*"] = WILDCARD
     distribution: Literal["poisson", "negative_binomial", "normal"] = "poisson"
-    mean: NonNegFloat = Field(description="units per period before seasonality and scaling")
-    dispersion: PosFloat = Field(
+    mean: DemandRate = Field(description="units per period before seasonality and scaling")
+    dispersion: Dispersion = Field(
         default=2.0, description="negative binomial shape k: variance = mean + mean^2 / k"
     )
-    cv: NonNegFloat = Field(default=0.3, description="normal: standard deviation / mean")
-    weekly: list[PosFloat] | None = Field(
+    cv: Cv = Field(default=0.3, description="normal: standard deviation / mean")
+    weekly: list[Multiplier] | None = Field(
         default=None, min_length=7, max_length=7, description="multipliers Monday..Sunday"
     )
-    annual_amplitude: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    annual_peak: NonNegInt = Field(default=0, description="period of the annual peak")
-    trend: float = Field(default=0.0, ge=-0.05, le=0.05, description="growth per period")
+    annual_amplitude: Amplitude = 0.0
+    annual_peak: Period = Field(default=0, description="period of the annual peak")
+    trend: Trend = Field(default=0.0, description="growth per period")
     promotions: list[Promotion] = Field(default_factory=list)
+
+    def time_profile(self, n_periods: int) -> NDArray[np.float64]:
+        """The multiplier of ``mean`` in each of ``n_periods`` periods (weekly, annual, trend, promotions)."""
+        t = np.arange(n_periods, dtype=np.float64)
+        profile = np.ones(n_periods)
+        if self.weekly is not None:
+            profile *= np.asarray(self.weekly)[np.arange(n_periods) % 7]
+        if self.annual_amplitude:
+            profile *= 1.0 + self.annual_amplitude * np.cos(2 * np.pi * (t - self.annual_peak) / 365.0)
+        if self.trend:
+            profile *= (1.0 + self.trend) ** t
+        for promo in self.promotions:
+            profile[promo.start : promo.end + 1] *= promo.lift
+        return profile
 
 
 class DemandSpec(StrictModel):
     """All demand of a scenario: parametric streams or a CSV history to replay."""
 
     streams: list[DemandStream] = Field(default_factory=list)
-    regional_scale: dict[Name, PosFloat] = Field(default_factory=dict)
+    regional_scale: dict[Name, Multiplier] = Field(default_factory=dict)
     csv: str | None = Field(
         default=None,
         description="history to replay (columns period, sku, location, channel, quantity); "
@@ -87,23 +120,23 @@ class DemandSpec(StrictModel):
 class ForecastSpec(StrictModel):
     """The noisy forecast the policy sees: the true mean times lognormal noise."""
 
-    noise_cv: NonNegFloat = 0.2
-    bias: float = Field(default=0.0, ge=-0.9, le=1.0, description="relative bias, 0.1 = +10%")
-    horizon: Annotated[int, Field(ge=1, le=28)] = 7
+    noise_cv: NoiseCv = 0.2
+    bias: Bias = Field(default=0.0, description="relative bias, 0.1 = +10%")
+    horizon: Annotated[int, Strict(), Field(ge=1, le=28)] = 7
 
 
 class Guardrails(StrictModel):
     """Business rules that trim decisions; every trim is written to the decision log."""
 
-    working_capital_cap: PosFloat | None = Field(
+    working_capital_cap: Capital | None = Field(
         default=None, description="max inventory value at cost in the network, incl. on order"
     )
-    enforce_capacity: bool = True
-    max_days_of_supply: PosFloat | None = Field(
+    enforce_capacity: StrictBool = True
+    max_days_of_supply: DaysOfSupply | None = Field(
         default=None,
         description="aging goal: no location is sent stock beyond this many periods of forecast",
     )
-    aging_goal: NonNegInt = Field(
+    aging_goal: Delay = Field(
         default=14, description="age (periods) beyond which stock counts as aged"
     )
 
@@ -112,6 +145,6 @@ class Objective(StrictModel):
     """Reward = scale x sum of weight x component (see ``allocsim.envs.reward``)."""
 
     weights: dict[
-        Literal["profit", "lost_units", "inventory_value", "aged_units"], float
+        Literal["profit", "lost_units", "inventory_value", "aged_units"], Weight
     ] = Field(default_factory=lambda: {"profit": 1.0})
-    scale: PosFloat = 1.0
+    scale: Scale = 1.0

@@ -10,11 +10,23 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-NonNegInt = Annotated[int, Field(ge=0)]
-PosInt = Annotated[int, Field(ge=1)]
+from allocsim.envs.scenario.numbers import (
+    Delay,
+    Discount,
+    Money,
+    Period,
+    PosDelay,
+    PosMoney,
+    PosUnits,
+    Priority,
+    Share,
+    UnitRate,
+    Units,
+)
+
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+#: a name that becomes part of a file name: no leading dot, so never ``..``
+FileName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")]
 
 
 class StrictModel(BaseModel):
@@ -26,22 +38,22 @@ class StrictModel(BaseModel):
 class MarkdownStep(StrictModel):
     """From ``age`` periods on, units sell at ``(1 - discount)`` of the channel price."""
 
-    age: NonNegInt
-    discount: Annotated[float, Field(ge=0.0, lt=1.0)]
+    age: Delay
+    discount: Discount
 
 
 class Sku(StrictModel):
     """A stock-keeping unit: costs, prices by channel, shelf life, markdowns, salvage."""
 
     name: Name
-    unit_cost: PosFloat
-    price: dict[Name, PosFloat] = Field(description="selling price per unit by channel name")
-    holding_cost: NonNegFloat = Field(description="cost per unit on hand per period")
-    shelf_life: PosInt | None = Field(
+    unit_cost: PosMoney
+    price: dict[Name, PosMoney] = Field(description="selling price per unit by channel name")
+    holding_cost: Money = Field(description="cost per unit on hand per period")
+    shelf_life: PosDelay | None = Field(
         default=None, description="periods after network receipt at which a unit expires"
     )
     markdown: list[MarkdownStep] = Field(default_factory=list)
-    salvage_value: NonNegFloat = Field(
+    salvage_value: Money = Field(
         default=0.0, description="net realisable value per unit left at horizon end"
     )
 
@@ -56,8 +68,8 @@ class Sku(StrictModel):
 class Contract(StrictModel):
     """Contracted allocation rights: up to ``rights`` units per SKU per period are owed."""
 
-    rights: dict[Name, NonNegFloat] = Field(description="units per period by SKU name")
-    penalty_per_unit_short: NonNegFloat
+    rights: dict[Name, UnitRate] = Field(description="units per period by SKU name")
+    penalty_per_unit_short: Money
 
 
 class Channel(StrictModel):
@@ -65,17 +77,17 @@ class Channel(StrictModel):
 
     name: Name
     unmet: Literal["lost", "backorder", "mix"] = "lost"
-    backorder_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+    backorder_fraction: Share = Field(
         default=0.5, description="share of unmet units backordered when unmet is 'mix'"
     )
-    patience: PosInt = Field(
+    patience: PosDelay = Field(
         default=3, description="periods a backorder waits before it becomes a lost sale"
     )
-    shortage_penalty: NonNegFloat = Field(default=0.0, description="per unit lost")
-    backorder_cost: NonNegFloat = Field(default=0.0, description="per unit per period waiting")
-    priority: int = Field(default=0, description="higher is served first at a location")
-    receivable_days: NonNegInt = 0
-    advance_notice: NonNegInt = Field(
+    shortage_penalty: Money = Field(default=0.0, description="per unit lost")
+    backorder_cost: Money = Field(default=0.0, description="per unit per period waiting")
+    priority: Priority = Field(default=0, description="higher is served first at a location")
+    receivable_days: Delay = 0
+    advance_notice: Delay = Field(
         default=0, description="periods ahead at which this channel's orders are known"
     )
     contract: Contract | None = None
@@ -85,7 +97,7 @@ class FixedLeadTime(StrictModel):
     """A lead time that never varies."""
 
     kind: Literal["fixed"] = "fixed"
-    periods: NonNegInt
+    periods: Delay
 
     @property
     def max_periods(self) -> int:
@@ -96,8 +108,8 @@ class UniformLeadTime(StrictModel):
     """A whole-period lead time drawn uniformly from ``low..high`` per order."""
 
     kind: Literal["uniform"]
-    low: NonNegInt
-    high: NonNegInt
+    low: Delay
+    high: Delay
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformLeadTime:
@@ -116,9 +128,9 @@ LeadTime = Annotated[FixedLeadTime | UniformLeadTime, Field(discriminator="kind"
 class PlannedReceipt(StrictModel):
     """A receipt at the DC known in advance (inbound schedule)."""
 
-    period: NonNegInt
+    period: Period
     sku: Name
-    quantity: NonNegInt
+    quantity: Units
 
 
 class NoReplenishment(StrictModel):
@@ -131,15 +143,15 @@ class BaseStockReplenishment(StrictModel):
     """Order up to ``level`` per SKU on the DC inventory position every period."""
 
     rule: Literal["base-stock"]
-    level: dict[Name, NonNegInt]
+    level: dict[Name, Units]
 
 
 class MinMaxReplenishment(StrictModel):
     """(s, S): when the DC inventory position is at or below ``min``, order up to ``max``."""
 
     rule: Literal["min-max"]
-    min: dict[Name, NonNegInt]
-    max: dict[Name, NonNegInt]
+    min: dict[Name, Units]
+    max: dict[Name, Units]
 
     @model_validator(mode="after")
     def _min_below_max(self) -> MinMaxReplenishment:
@@ -156,7 +168,7 @@ class PolicyReplenishment(StrictModel):
     """The policy decides the order: one action entry per SKU, scaled to ``max_order``."""
 
     rule: Literal["policy"]
-    max_order: dict[Name, NonNegInt]
+    max_order: dict[Name, Units]
 
 
 Replenishment = Annotated[
@@ -170,10 +182,10 @@ class Supplier(StrictModel):
 
     name: Name = "supplier"
     lead_time: LeadTime = Field(default_factory=lambda: FixedLeadTime(periods=2))
-    capacity_per_period: dict[Name, NonNegInt] = Field(
+    capacity_per_period: dict[Name, Units] = Field(
         default_factory=dict, description="max units ordered per period by SKU (absent: no cap)"
     )
-    payable_days: NonNegInt = 30
+    payable_days: Delay = 30
     inbound_schedule: list[PlannedReceipt] = Field(default_factory=list)
     replenishment: Replenishment = Field(default_factory=NoReplenishment)
 
@@ -182,8 +194,8 @@ class DistributionCentre(StrictModel):
     """The allocation node; available-to-allocate = on hand - safety reserve."""
 
     name: Name = "DC"
-    initial_stock: dict[Name, NonNegInt] = Field(default_factory=dict)
-    safety_reserve: dict[Name, NonNegInt] = Field(
+    initial_stock: dict[Name, Units] = Field(default_factory=dict)
+    safety_reserve: dict[Name, Units] = Field(
         default_factory=dict, description="units per SKU committed and not allocatable"
     )
 
@@ -195,10 +207,10 @@ class Location(StrictModel):
     kind: Literal["store", "ecommerce", "wholesale"] = "store"
     region: Name = "default"
     channels: list[Name] = Field(min_length=1)
-    capacity: PosInt | None = Field(default=None, description="max units on hand plus inbound")
-    lead_time: NonNegInt = Field(default=1, description="periods from DC dispatch to receipt")
-    shipping_cost: NonNegFloat = Field(default=0.0, description="per unit shipped from the DC")
-    initial_stock: dict[Name, NonNegInt] = Field(default_factory=dict)
+    capacity: PosUnits | None = Field(default=None, description="max units on hand plus inbound")
+    lead_time: Delay = Field(default=1, description="periods from DC dispatch to receipt")
+    shipping_cost: Money = Field(default=0.0, description="per unit shipped from the DC")
+    initial_stock: dict[Name, Units] = Field(default_factory=dict)
 
 
 class TransferLane(StrictModel):
@@ -206,11 +218,11 @@ class TransferLane(StrictModel):
 
     source: Name = Field(alias="from")
     target: Name = Field(alias="to")
-    lead_time: NonNegInt = 1
-    cost_per_unit: NonNegFloat = 0.0
-    approval_threshold: NonNegInt | None = Field(
+    lead_time: Delay = 1
+    cost_per_unit: Money = 0.0
+    approval_threshold: Units | None = Field(
         default=None, description="units per SKU above which the move waits for approval"
     )
-    approval_delay: NonNegInt = Field(default=1, description="periods an approval takes")
+    approval_delay: Delay = Field(default=1, description="periods an approval takes")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from allocsim.echo import shorten, show
+from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.envs.scenario.scenario import Scenario
+from allocsim.envs.scenario.yaml_file import parse_yaml, read_yaml
+
+#: a file path is shown whole up to this many characters (a value is cut at 80)
+PATH_LIMIT = 300
 
 
 class ScenarioError(ValueError):
@@ -23,22 +27,6 @@ def preset_names() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-_UNION_TAG = re.compile(r"^(constrained-\w+|literal\[.*\]|function-\w+\[.*\]|lax-or-strict\[.*\])$")
-
-
-def _format_validation_error(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
-    parts = [str(p) for p in first["loc"] if not _UNION_TAG.match(str(p))]
-    path = ".".join(parts)
-    message = first["msg"].removeprefix("Value error, ")
-    where = f"{source}: {path}: " if path else f"{source}: "
-    bad = first.get("input")
-    shown = "" if path == "" or isinstance(bad, dict | list) else f" (got {bad!r})"
-    more = len(err.errors()) - 1
-    tail = f" [+{more} more error(s)]" if more else ""
-    return f"{where}{message}{shown}{tail}"
-
-
 def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
     """Validate a plain mapping into a Scenario, raising ScenarioError on bad input."""
     if not isinstance(data, dict):
@@ -46,21 +34,7 @@ def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_validation_error(err, source)) from None
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise ScenarioError(f"{path}: {problem}{where}") from None
+        raise ScenarioError(format_validation_error(err, source)) from None
 
 
 def _resolve_csv(scenario: Scenario, folder: Path) -> Scenario:
@@ -71,19 +45,34 @@ def _resolve_csv(scenario: Scenario, folder: Path) -> Scenario:
     return scenario.model_copy(update={"demand": demand})
 
 
+def _is_file_ref(path: Path) -> bool:
+    """True when ``path`` names a scenario file (a YAML suffix, or an existing path)."""
+    if path.suffix in {".yaml", ".yml"}:
+        return True
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        return False
+
+
 def load_scenario(ref: str | Path | Scenario) -> Scenario:
     """A Scenario from a preset name, a YAML path or a Scenario (returned as is)."""
     if isinstance(ref, Scenario):
         return ref
     text = str(ref)
     path = Path(text)
-    if path.suffix in {".yaml", ".yml"} or path.exists():
-        if not path.exists():
-            raise ScenarioError(f"{path}: no such scenario file")
-        scenario = scenario_from_dict(_read_yaml(path), source=str(path))
+    if _is_file_ref(path):
+        try:
+            exists = path.is_file()
+        except (OSError, ValueError):
+            exists = False
+        if not exists:
+            raise ScenarioError(f"{shorten(text, PATH_LIMIT)}: no such scenario file")
+        scenario = scenario_from_dict(read_yaml(path, ScenarioError), source=str(path))
         return _resolve_csv(scenario, path.parent)
     names = preset_names()
     if text not in names:
-        raise ScenarioError(f"unknown scenario {text!r}; presets are: {', '.join(names)}")
+        raise ScenarioError(f"unknown scenario {show(text, PATH_LIMIT)}; presets are: {', '.join(names)}")
     preset = resources.files("allocsim.envs") / "presets" / f"{text}.yaml"
-    return scenario_from_dict(yaml.safe_load(preset.read_text(encoding="utf-8")), source=text)
+    data = parse_yaml(preset.read_text(encoding="utf-8"), text, ScenarioError)
+    return scenario_from_dict(data, source=text)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from pydantic import Field, model_validator
 
+from allocsim.echo import shorten
 from allocsim.envs.scenario.demand_spec import (
     WILDCARD,
     DemandSpec,
@@ -19,15 +20,18 @@ from allocsim.envs.scenario.entities import (
     BaseStockReplenishment,
     Channel,
     DistributionCentre,
+    FileName,
     Location,
     MinMaxReplenishment,
     PolicyReplenishment,
-    PosInt,
     Sku,
     StrictModel,
     Supplier,
     TransferLane,
 )
+from allocsim.envs.scenario.numbers import Horizon
+from allocsim.envs.scenario.scale_checks import check_demand_peaks, check_network_units, check_size
+from allocsim.limits import MAX_CHANNELS, MAX_LOCATIONS, MAX_SKUS
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:
@@ -41,21 +45,21 @@ def _unique(kind: str, names: Iterable[str]) -> None:
 def _known(where: str, names: Iterable[str], valid: set[str]) -> None:
     for name in names:
         if name not in valid:
-            raise ValueError(f"{where}: unknown name {name!r} (valid: {', '.join(sorted(valid))})")
+            raise ValueError(f"{where}: unknown name {name!r} (valid: {shorten(', '.join(sorted(valid)))})")
 
 
 class Scenario(StrictModel):
     """A whole allocation network: validated first, then compiled by ``Network``."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    periods: PosInt = 60
-    currency: str = "EUR"
-    skus: list[Sku] = Field(min_length=1)
-    channels: list[Channel] = Field(min_length=1)
+    name: FileName = Field(description="letters, digits, '_', '-', '.'; names tuned/ and runs/ files")
+    description: str = Field(default="", max_length=10_000)
+    periods: Horizon = 60
+    currency: str = Field(default="EUR", max_length=16)
+    skus: list[Sku] = Field(min_length=1, max_length=MAX_SKUS)
+    channels: list[Channel] = Field(min_length=1, max_length=MAX_CHANNELS)
     supplier: Supplier = Field(default_factory=Supplier)
     dc: DistributionCentre = Field(default_factory=DistributionCentre)
-    locations: list[Location] = Field(min_length=1)
+    locations: list[Location] = Field(min_length=1, max_length=MAX_LOCATIONS)
     transfers: list[TransferLane] = Field(default_factory=list)
     demand: DemandSpec
     forecast: ForecastSpec = Field(default_factory=ForecastSpec)
@@ -64,6 +68,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
+        check_size(self)
         _unique("sku", (s.name for s in self.skus))
         _unique("channel", (c.name for c in self.channels))
         _unique("location", (loc.name for loc in self.locations))
@@ -99,6 +104,8 @@ class Scenario(StrictModel):
             if lane.source == lane.target:
                 raise ValueError(f"transfers.{i}: from and to are both {lane.source!r}")
         self._check_demand(skus, channels, locations, regions)
+        check_network_units(self)
+        check_demand_peaks(self)
         return self
 
     def _check_supplier(self, skus: set[str]) -> None:

@@ -340,3 +340,39 @@ def test_csv_saved_with_a_byte_order_mark_loads(tmp_path):
     env.reset(seed=0)
     requested = [env.step(_valid(env))[4]["kpis"]["units_requested"] for _ in range(3)]
     assert requested == [0.0, 4.0, 0.0]
+
+
+# ------------------------------------------------------------------ numbers at their bounds
+def _at_the_bounds() -> dict:
+    """Every unit, money and demand number at (or near) its schema bound on a short horizon."""
+    data = scenario_dict()
+    data["periods"] = 30
+    data["skus"][0].update(unit_cost=1e9, price={"store": 1e9}, holding_cost=1e9, salvage_value=1e9)
+    data["channels"][0].update(unmet="mix", patience=365, shortage_penalty=1e9, backorder_cost=1e9)
+    data["supplier"] = {"capacity_per_period": {"widget": 10**9},
+                        "replenishment": {"rule": "base-stock", "level": {"widget": 10**9}}}
+    data["dc"] = {"initial_stock": {"widget": 10**9}}
+    data["locations"][0].update(capacity=10**9, initial_stock={"widget": 10**9})
+    data["demand"] = {"streams": [{"mean": 1e6, "distribution": "normal", "cv": 10.0,
+                                   "promotions": [{"start": 3, "end": 5, "lift": 1000.0}]}]}
+    data["guardrails"] = {"max_days_of_supply": 365.0, "working_capital_cap": 1e21, "aging_goal": 365}
+    return data
+
+
+@pytest.mark.parametrize("fill", [0.0, 1.0])
+def test_an_episode_at_the_bounds_keeps_every_invariant(fill):
+    """The bounds hold the arithmetic: no overflow, no negative stock, units balance, money finite."""
+    env = AllocationEnv(scenario_from_dict(_at_the_bounds()))
+    env.reset(seed=3)
+    action = np.full(env.action_space.shape, fill, dtype=np.float32)
+    done, info = False, {}
+    while not done:
+        _, reward, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        assert np.isfinite(reward)
+        assert (env.state.on_hand >= 0).all() and (env.state.dc_on_hand >= 0).all()
+    kpis = info["episode_kpis"]
+    assert kpis["units_requested"] == kpis["units_fulfilled"] + kpis["lost_sales_units"]
+    assert kpis["units_requested"] > 1e9  # the promotion lifts demand to 1e9 per period
+    assert 0.0 <= kpis["fill_rate"] <= 100.0
+    assert all(np.isfinite(v) for v in kpis.values() if isinstance(v, float))

@@ -274,7 +274,7 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[int, str, str
             (p, s, loc, c, q)
             for p, s, (loc, c), q in draw(st.lists(
                 st.tuples(st.integers(0, periods - 1), NAME(skus), NAME(lane_keys), st.integers(0, 8)),
-                max_size=12,
+                min_size=1, max_size=12,  # a header-only history is refused ("no demand rows")
             ))
         ]
         demand: dict[str, Any] = {"csv": "to be written"}

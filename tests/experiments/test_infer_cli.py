@@ -146,9 +146,9 @@ def test_non_utf8_and_huge_numbers_exit_2(
     result = runner.invoke(app, ["infer", "--model", str(retail_small_onnx), "--state", str(path)])
     assert result.exit_code == 2 and "not UTF-8" in result.stderr
     huge = copy.deepcopy(state)
-    huge["dc"]["on_hand"]["jacket"] = 10**400
+    huge["dc"]["on_hand"]["jacket"] = 10**13
     result = _infer(retail_small_onnx, huge, tmp_path)
-    assert result.exit_code == 2 and "dc.on_hand.jacket: must be a finite number up to 2**53" in result.stderr
+    assert result.exit_code == 2 and "dc.on_hand.jacket: must be a finite number up to 1e12" in result.stderr
 
 
 def test_infer_takes_onnx_only_and_never_unpickles(tmp_path: Path) -> None:
