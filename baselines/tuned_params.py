@@ -15,9 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from allocsim.paths import child_path
+
 if TYPE_CHECKING:  # only a type here: importing this module loads no simulator
-    from allocsim.paths import child_path
-from allocsim.envs.scenario import Scenario
+    from allocsim.envs.scenario import Scenario
 
 #: Where ``allocsim tune`` writes and ``benchmark``, ``train`` and sweeps look first (working folder).
 DEFAULT_TUNED_DIR = Path("tuned")
@@ -47,8 +48,9 @@ def _parse(text: str, where: str, policy: str, path: Path | None) -> Tuned:
     """The tuned-parameters JSON ``text``; ValueError naming ``where`` when it is not one."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{where}: cannot read tuned parameters ({err})") from None
+    except (ValueError, RecursionError) as err:  # not JSON, a 5,000-digit number, nested too deep
+        detail = " ".join(str(err).split())[:120] or type(err).__name__
+        raise ValueError(f"{where}: cannot read tuned parameters ({detail})") from None
     params = data.get("params") if isinstance(data, dict) else None
     if not isinstance(params, dict):
         raise ValueError(f"{where}: expected a JSON object with a 'params' object")
@@ -63,6 +65,8 @@ def user_tuned(root: Path, scenario: str, policy: str) -> Tuned | None:
         return None
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: cannot read tuned parameters (not UTF-8)") from None
     except OSError as err:
         raise ValueError(f"{path}: cannot read tuned parameters ({err.strerror or err})") from None
     return _parse(text, str(path), policy, path)

@@ -53,9 +53,9 @@ SWEEP_CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
                                                               "train_seed": 10**30}]},
                         ["policies.0", "train_seed", str(10**30)]),
     "tuned parameters missing from the relative tuned_dir": (
-        lambda: {**SWEEP_BASE, "policies": [{"name": "base-stock", "params": "tuned"}],
+        lambda: {**SWEEP_BASE, "policies": [{"name": "hold", "params": "tuned"}],  # none packaged
                  "tuned_dir": "my-tuned"},
-        ["my-tuned/tiny-dp/base-stock.json missing"]),
+        ["my-tuned/tiny-dp/hold.json"]),
     "not a mapping": (lambda: [1, 2], ["mapping", "list"]),
     "rule parameter 1e300": (lambda: {**SWEEP_BASE, "policies": [{"name": "min-max",
                                                                   "params": {"min_days": 1e300}}]},

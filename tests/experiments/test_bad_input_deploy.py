@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from corpus_kit import clean_exit, runner
 
-from allocsim.agents.inference import OUTPUTS, largest_remainder
+from allocsim.agents.inference import OUTPUTS
 from allocsim.agents.policy_card import OBSERVATION_BLOCKS, PolicyCard
 from allocsim.agents.state_input import parse_state
+from allocsim.envs.engine.decide import largest_remainder_row  # compiled: 1,001 destinations
 from allocsim.experiments.cli import app
 from allocsim.limits import MAX_NETWORK_UNITS
 
@@ -195,6 +196,9 @@ def test_whole_units_at_the_bound_never_exceed_the_stock() -> None:
         weights = rng.random((20, 1001)) ** 3
         fractions = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32).astype(np.float64)
         fractions /= fractions.sum(axis=1, keepdims=True)
-        units = largest_remainder(np.full(20, total, dtype=np.int64), fractions)
+        units = np.zeros(fractions.shape, dtype=np.int64)
+        order = np.zeros(fractions.shape[1], dtype=np.int64)
+        for row, split in zip(fractions, units, strict=True):
+            largest_remainder_row(total, row, split, order)
         assert (units >= 0).all()
         assert (units.sum(axis=1) == total).all()
