@@ -22,6 +22,7 @@ evaluated once before learning.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -42,6 +43,7 @@ from allocsim.agents.hyperparams import Hyperparams
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.processes import die_with_parent, pool_context
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
 
@@ -76,9 +78,13 @@ class TrainingSeeds(gym.Wrapper):
 
 def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
                 first_episode: int = 0) -> Callable[[], gym.Env]:
-    """A picklable factory for worker ``worker``: one torch thread, Monitor, training seeds."""
+    """A picklable factory for worker ``worker``: one torch thread, Monitor, training seeds; called in
+    a worker process (``SubprocVecEnv``), that process dies with the one that made the factory."""
+    parent = os.getpid()
 
     def make() -> gym.Env:
+        if os.getpid() != parent:
+            die_with_parent(parent)
         torch.set_num_threads(1)
         env = AllocationEnv(scenario)
         env = TrainingSeeds(env, cycle, run_seed, worker, n_envs, first_episode)
@@ -155,12 +161,13 @@ def _native_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
 
 
 def _subproc_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
-    """One single env per worker process (``DummyVecEnv`` for one)."""
+    """One single env per worker process (``DummyVecEnv`` for one), forked where the platform can, so
+    the workers are our children and die with us (``allocsim.envs.processes``)."""
     n = config.envs
     factories = [
         env_factory(config.scenario, config.seed_cycle, config.seed, i, n, first_episode) for i in range(n)
     ]
-    return DummyVecEnv(factories) if n == 1 else SubprocVecEnv(factories)
+    return DummyVecEnv(factories) if n == 1 else SubprocVecEnv(factories, pool_context().get_start_method())
 
 
 #: How ``allocsim train --vec`` lays out the ``n_envs`` copies.

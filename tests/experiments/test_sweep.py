@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -223,20 +224,32 @@ def test_example_config_is_valid() -> None:
     assert {c["scenario"] for c in shipped} == {"retail-small"}
 
 
-def test_a_killed_sweep_keeps_its_finished_cells_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_killed_sweep_leaves_no_process_keeps_its_finished_cells_and_resumes(
+    tmp_path: Path, process_tree: Any
+) -> None:
+    """``kill -9`` of the driver alone (not its group): its workers go with it, finished cells stay
+    whole, and the resumed sweep runs exactly the missing cells."""
     data = small_config(scenarios=["retail-medium"], policies=["proportional"], seeds=list(range(30)))
     path = write_config(tmp_path, data)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "allocsim.experiments.cli", "sweep", str(path), "--out", str(out),
-           "--workers", "1"]
+           "--workers", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    workers: set[tuple[int, int]] = set()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while len(list((out / "cells").glob("*.json"))) < 3 and time.monotonic() < deadline:
+            workers |= process_tree.descendants(proc.pid)
             time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its pool, as a kill -9 would
+        workers |= process_tree.descendants(proc.pid)
+        proc.kill()  # SIGKILL to the driver only, as ``kill -9 <pid>``
         proc.wait(timeout=30)
+        assert len(workers) >= 2, "the pool's workers were never seen"
+        assert not process_tree.wait_gone(workers, 10), "a worker outlived the killed sweep"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left, so a failure does not leak
+            os.killpg(proc.pid, signal.SIGKILL)
     finished = list((out / "cells").glob("*.json"))
     assert 3 <= len(finished) < 30, "the sweep finished before it could be killed"
     assert all(json.loads(f.read_text())["ok"] for f in finished)  # no half-written result
