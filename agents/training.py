@@ -12,11 +12,13 @@ Torch runs one thread per process.
 Every ``eval_every`` timesteps the callback evaluates (through an ``Evaluator``
 given by the caller, e.g. against the best tuned rule on validation seeds),
 writes a row to ``metrics.csv`` and saves ``model.zip``, ``vecnormalize.pkl`` and
-``progress.json``; the checkpoint with the best validation profit is also kept in
-``best/``, which loading and export use. ``resume=True`` loads the latest checkpoint
-and continues the timestep count. With ``warm_start`` in the hyperparameters, the
-fresh policy first clones ``config.teacher`` (``allocsim.agents.warm_start``) and is
-evaluated once before learning.
+``progress.json`` (checkpoints fall between rollouts); the checkpoint with the best
+validation profit is also kept in ``best/``, which loading and export use.
+``resume=True`` loads the latest checkpoint and continues exactly where it was, as if
+never stopped (generators, episodes in flight, buffers: ``allocsim.agents.resume_state``;
+with the native vector env), so a resumed run ends bit-identical to an uninterrupted one.
+With ``warm_start`` in the hyperparameters, the fresh policy first clones ``config.teacher``
+(``allocsim.agents.warm_start``) and is evaluated once before learning.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
-from allocsim.agents import runfiles
+from allocsim.agents import resume_state, runfiles
 from allocsim.agents.algorithms import algorithm
 from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
 from allocsim.agents.hyperparams import Hyperparams
@@ -249,7 +251,9 @@ def train(
         written["warm_start_fit"] = saved["warm_start_fit"]
     runfiles.write_config(run_dir, written)
     set_random_seed(config.seed)
-    venv = make_vec_env(config, math.ceil(done / config.envs / scenario.periods))
+    exact = bool(done) and resume_state.saved_timesteps(run_dir) == done
+    # an exact resume restores each copy's place in its seed stream; else copies start afresh
+    venv = make_vec_env(config, 0 if exact else math.ceil(done / config.envs / scenario.periods))
     try:
         norm = hp.normalize_kwargs()
         stats_path = run_dir / runfiles.VECNORMALIZE
@@ -261,6 +265,9 @@ def train(
         tb = _tensorboard_dir(run_dir)
         if done:
             model = spec.cls.load(run_dir / runfiles.MODEL, env=venv, device="cpu", tensorboard_log=tb)
+            if exact and not resume_state.restore(run_dir, model):
+                raise ValueError(f"--resume: the checkpoint files in {run_dir} are of different timesteps "
+                                 "(killed while saving?); resume from a copy of best/ or start afresh")
         else:
             model = spec.cls(
                 hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
@@ -275,6 +282,7 @@ def train(
         wall_before = float(metrics[-1].get("wall_seconds") or 0.0) if metrics else 0.0
 
         def save() -> None:
+            resume_state.save(run_dir, model)  # first: a kill before model.zip is written leaves it unused
             runfiles.atomic_write(run_dir / runfiles.MODEL, lambda tmp: model.save(tmp))
             if isinstance(venv, VecNormalize):
                 runfiles.atomic_write(stats_path, lambda tmp: venv.save(str(tmp)))
@@ -292,7 +300,8 @@ def train(
         checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
                                         name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
                                         at_start=not done and hp.warm_start is not None)
-        callbacks = [kpis, checkpoint] + ([ProgressCallback(on_progress)] if on_progress else [])
+        reporter = [ProgressCallback(on_progress, config.total)] if on_progress else []
+        callbacks = [kpis, checkpoint, *reporter]
         model.learn(
             total_timesteps=config.total - done, callback=CallbackList(callbacks),
             reset_num_timesteps=not done, tb_log_name="run", progress_bar=False,
