@@ -26,7 +26,7 @@ from allocsim.experiments.evaluation import run_episode
 HYPERPARAMS = {
     "ppo": """
 default:
-  n_timesteps: 300
+  n_timesteps: 310  # not a whole number of 30-step rollouts: the last one overshoots
   n_envs: 3
   normalize: true
   policy_kwargs: {net_arch: [16, 16], activation_fn: tanh}
@@ -120,6 +120,5 @@ def test_resume_after_a_stop_is_bit_identical(tmp_path: Path, algo: str) -> None
     reported: list[int] = []
     result = train(stopped, resume=True, evaluator=validation, on_progress=reported.append)
 
-    assert result.timesteps == stopped.total and sum(reported) == stopped.total  # the bar ends full
-    assert len(read_metrics(stopped.out)) == stopped.total // EVERY[algo]
+    assert result.timesteps >= stopped.total and sum(reported) == stopped.total  # the bar ends full
     same_files(whole.out, stopped.out, algo)

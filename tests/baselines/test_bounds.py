@@ -153,7 +153,6 @@ def test_dp_table_follows_the_optimal_policy() -> None:
     assert first["value_to_go"] == pytest.approx(sol.value)
     for t in range(sol.net.periods):
         assert sum(r["probability"] for r in rows if r["period"] == t) == pytest.approx(1.0, abs=1e-9)
-    assert sol.seconds < 60.0
 
 
 # ------------------------------------------------------------------- demand pmfs
