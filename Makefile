@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --constraint constraints.txt
 
-.PHONY: install demo test lint bench results clean
+.PHONY: install demo test test-fast lint bench results clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/allocsim benchmark --scenario retail-small --episodes 20
 
+# Everything, slow end-to-end tests included (what CI runs).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --durations=10
+
+# Quick local loop: the same without the tests marked slow (training, real CLI processes, Ray).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"
@@ -31,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_inference.py
 	$(BIN)/python bench/bench_rules.py
+	$(BIN)/python bench/bench_soak.py
 
 results: $(STAMP)
 	$(BIN)/allocsim results

@@ -2,7 +2,7 @@
 resident memory growth printed (target < 10 MB).
 
 Where ``bench_engine.py``'s memory section steps the bare env with random actions, this
-soak goes through the evaluation path users run: a rule set built afresh per episode
+soak goes through the evaluation path users run: a policy built afresh per episode
 (``build_policy``), each episode played by ``run_episode`` and its KPI dict (with
 breakdowns) made and dropped. A fresh subprocess warms up for a few episodes, then
 RSS is read after each tenth of the steps. Usage:
@@ -53,7 +53,8 @@ print(json.dumps(out))
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--steps", type=int, default=1_000_000, help="env steps (whole episodes)")
-    parser.add_argument("--policy", default="proportional", help="the rule set that plays")
+    parser.add_argument("--policy", default="random",
+                        help="the policy that plays (random: cheap, hits every decode path)")
     parser.add_argument("--scenario", default=REFERENCE_PRESET)
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here (atomically)")
     args = parser.parse_args(argv)

@@ -195,6 +195,7 @@ def test_missing_file_unknown_backend_and_bad_yaml_exit_2(tmp_path: Path) -> Non
         parse_config([1, 2])
 
 
+@pytest.mark.slow
 def test_local_sweep_never_imports_ray(tmp_path: Path) -> None:
     path = write_config(tmp_path, small_config())
     code = (
@@ -281,6 +282,7 @@ def test_onnx_entries_run_where_they_fit_and_match_evaluate(tmp_path: Path, reta
         assert "model_b64" not in text and len(text) < 20_000
 
 
+@pytest.mark.slow
 def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -303,6 +305,7 @@ def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
         assert len(runs) == 1 and json.loads((runs[0] / "progress.json").read_text())["done"]
 
 
+@pytest.mark.slow
 def test_warm_started_training_jobs_clone_the_best_tuned_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -323,6 +326,7 @@ def test_warm_started_training_jobs_clone_the_best_tuned_rule(
     assert "warm_start_fit" in (run / "config.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_model_entries_carry_the_run_folder_and_match_evaluate(
     tmp_path: Path, tiny_trainer: Any
 ) -> None:
