@@ -2,7 +2,7 @@
 
 Checkpoints fall mid-episode (8-period episodes, 10-step rollouts of 3 copies), so the
 resume must restore the episodes in flight, each copy's place in its seed stream, the
-random generators, VecNormalize's running returns and, for SAC, the replay buffer.
+random generators, VecNormalize's running returns, the LSTM's state and SAC's replay buffer.
 """
 
 from __future__ import annotations
@@ -34,6 +34,16 @@ default:
   batch_size: 15
   n_epochs: 2
 """,
+    "recurrent-ppo": """
+default:
+  n_timesteps: 240
+  n_envs: 2
+  normalize: true
+  policy_kwargs: {net_arch: [16], lstm_hidden_size: 8}
+  n_steps: 10
+  batch_size: 10
+  n_epochs: 1
+""",
     "sac": """
 default:
   n_timesteps: 120
@@ -45,7 +55,7 @@ default:
   batch_size: 16
 """,
 }
-EVERY = {"ppo": 60, "sac": 30}
+EVERY = {"ppo": 60, "recurrent-ppo": 60, "sac": 30}
 
 
 class Stopped(Exception):
@@ -108,7 +118,7 @@ def same_files(a: Path, b: Path, algo: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algo", ["ppo", "sac"])
+@pytest.mark.parametrize("algo", ["ppo", "recurrent-ppo", "sac"])
 def test_resume_after_a_stop_is_bit_identical(tmp_path: Path, algo: str) -> None:
     whole = config(tmp_path, algo, "whole")
     train(whole, evaluator=validation)
