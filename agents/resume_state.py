@@ -7,16 +7,15 @@ the normalisation statistics (``vecnormalize.pkl``), the future depends on:
 
 - the random generators: Python's, NumPy's global one (minibatch order), torch's (action
   sampling) and the action space's (an off-policy algorithm's first random actions);
-- the episodes in flight: the native vector env's state, where each copy is in its seed
-  stream, the episode returns so far, and the algorithm's last observation;
+- the episodes in flight: the env's state (native vector env, or each worker's), where each
+  copy is in its seed stream, the episode returns so far, and the algorithm's last observation;
 - VecNormalize's running discounted returns (not in its own file);
 - an LSTM policy's hidden state, and an off-policy algorithm's replay buffer
   (``replay_buffer.pkl``, SB3's own pickle).
 
 ``resume.npz`` holds the arrays (read without pickle) and the timestep count they belong
-to; a resume uses them only when that count is the model's, else it falls back to a fresh
-start of the episodes (``restore`` returns False). Vectorizations whose env has no
-``get_state`` (``--vec subproc``) resume that approximate way.
+to; a resume uses them only when that count is the model's. Both vectorizations give their
+state: the native vector env as one value, ``--vec subproc`` worker by worker.
 """
 
 from __future__ import annotations
@@ -95,8 +94,25 @@ def _raw_env(model: BaseAlgorithm) -> VecEnv:
 
 
 def can_resume_exactly(model: BaseAlgorithm) -> bool:
-    """Whether the model's env gives its state (the native vector env does)."""
-    return hasattr(_raw_env(model), "get_state")
+    """Whether the model's env gives its state: the native vector env, or workers with ``worker_state``
+    (``allocsim.agents.training.TrainingSeeds``)."""
+    env = _raw_env(model)
+    return hasattr(env, "get_state") or env.has_attr("worker_state")
+
+
+def _env_state(env: VecEnv) -> Any:
+    """The native vector env's state, or a tuple of the workers' states."""
+    if hasattr(env, "get_state"):
+        return env.get_state()
+    return tuple(env.env_method("worker_state"))
+
+
+def _set_env_state(env: VecEnv, state: Any) -> None:
+    if hasattr(env, "set_state"):
+        env.set_state(state)
+        return
+    for i, worker in enumerate(state):
+        env.env_method("set_worker_state", worker, indices=i)
 
 
 def save(run_dir: Path, model: BaseAlgorithm) -> None:
@@ -106,7 +122,7 @@ def save(run_dir: Path, model: BaseAlgorithm) -> None:
         (Path(run_dir) / runfiles.RESUME).unlink(missing_ok=True)
         return
     arrays = {"timesteps": np.array(model.num_timesteps, dtype=np.int64), **_rng_arrays(model)}
-    arrays.update(_flat("env", _raw_env(model).get_state()))  # type: ignore[attr-defined]
+    arrays.update(_flat("env", _env_state(_raw_env(model))))
     norm = model.get_vec_normalize_env()
     if norm is not None:
         arrays["vecnormalize/returns"] = np.asarray(norm.returns)
@@ -151,7 +167,7 @@ def restore(run_dir: Path, model: BaseAlgorithm) -> bool:
         model.load_replay_buffer(replay)
     env = _raw_env(model)
     env.reset()  # a started env gives the template the saved state is read into
-    env.set_state(_unflat(env.get_state(), arrays, "env"))  # type: ignore[attr-defined]
+    _set_env_state(env, _unflat(_env_state(env), arrays, "env"))
     norm = model.get_vec_normalize_env()
     if norm is not None:
         norm.returns = arrays["vecnormalize/returns"].copy()

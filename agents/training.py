@@ -29,10 +29,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import set_random_seed
@@ -45,6 +47,7 @@ from allocsim.agents.hyperparams import Hyperparams
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.engine.state import EngineState
 from allocsim.envs.processes import die_with_parent, pool_context
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
@@ -63,12 +66,25 @@ class SeedCycle:
         return self.start + (1000 * run_seed + episode * n_envs + worker) % self.size
 
 
-class TrainingSeeds(gym.Wrapper):
-    """Every reset plays the next seed of this worker's cycle (a seed passed to reset is ignored)."""
+class WorkerState(NamedTuple):
+    """A training worker's state for an exact resume: its episode in flight, how many episodes it
+    started, and the rewards its Monitor summed so far in this episode."""
 
-    def __init__(self, env: gym.Env, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
+    engine: EngineState
+    episode: NDArray[np.int64]  # ()
+    rewards: NDArray[np.float64]  # (steps into the episode,)
+
+
+class TrainingSeeds(gym.Wrapper):
+    """Every reset plays the next seed of this worker's cycle (a seed passed to reset is ignored).
+
+    Wraps the ``Monitor``, so ``worker_state`` / ``set_worker_state`` reach both halves of the
+    worker's state (``SubprocVecEnv.env_method`` calls them by name)."""
+
+    def __init__(self, env: Monitor, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
                  first_episode: int = 0) -> None:
         super().__init__(env)
+        self.monitor = env
         self.cycle, self.run_seed, self.worker, self.n_envs = cycle, run_seed, worker, n_envs
         self.episode = first_episode
 
@@ -76,6 +92,20 @@ class TrainingSeeds(gym.Wrapper):
         demand_seed = self.cycle.seed(self.run_seed, self.episode, self.worker, self.n_envs)
         self.episode += 1
         return self.env.reset(seed=demand_seed, options=options)
+
+    def worker_state(self) -> WorkerState:
+        engine: AllocationEnv = self.unwrapped  # type: ignore[assignment]
+        return WorkerState(engine.get_state(), np.array(self.episode, dtype=np.int64),
+                           np.array(self.monitor.rewards, dtype=np.float64))
+
+    def set_worker_state(self, state: WorkerState) -> Any:
+        """Restore a ``worker_state()`` (mid-episode: workers reset as soon as an episode ends)."""
+        engine: AllocationEnv = self.unwrapped  # type: ignore[assignment]
+        obs = engine.set_state(state.engine)
+        self.episode = int(state.episode)
+        self.monitor.rewards = [float(r) for r in state.rewards]
+        self.monitor.needs_reset = False
+        return obs
 
 
 def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
@@ -88,9 +118,7 @@ def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_e
         if os.getpid() != parent:
             die_with_parent(parent)
         torch.set_num_threads(1)
-        env = AllocationEnv(scenario)
-        env = TrainingSeeds(env, cycle, run_seed, worker, n_envs, first_episode)
-        return Monitor(env)
+        return TrainingSeeds(Monitor(AllocationEnv(scenario)), cycle, run_seed, worker, n_envs, first_episode)
 
     return make
 

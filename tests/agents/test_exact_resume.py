@@ -1,8 +1,9 @@
 """A run stopped after a checkpoint and resumed ends bit-identical to one never stopped.
 
 Checkpoints fall mid-episode (8-period episodes, 10-step rollouts of 3 copies), so the
-resume must restore the episodes in flight, each copy's place in its seed stream, the
-random generators, VecNormalize's running returns, the LSTM's state and SAC's replay buffer.
+resume must restore the episodes in flight (native batch or subprocess workers), each copy's
+place in its seed stream, the random generators, VecNormalize's running returns, the LSTM's
+state and SAC's replay buffer.
 """
 
 from __future__ import annotations
@@ -83,11 +84,11 @@ def stop_at(checkpoint: int) -> Callable[[Callable[[], Any]], dict[str, float]]:
     return judge
 
 
-def config(tmp_path: Path, algo: str, name: str) -> TrainConfig:
+def config(tmp_path: Path, algo: str, vec: str, name: str) -> TrainConfig:
     hp = tmp_path / f"{algo}.yaml"
     hp.write_text(HYPERPARAMS[algo])
     return TrainConfig(scenario="tiny-dp", algo=algo, seed=5,
-                       hyperparams=load_hyperparams(algo, "tiny-dp", hp),
+                       hyperparams=load_hyperparams(algo, "tiny-dp", hp), vectorization=vec,
                        seed_cycle=SeedCycle(20_000, 1_000), out=tmp_path / name, eval_every=EVERY[algo])
 
 
@@ -118,12 +119,13 @@ def same_files(a: Path, b: Path, algo: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algo", ["ppo", "recurrent-ppo", "sac"])
-def test_resume_after_a_stop_is_bit_identical(tmp_path: Path, algo: str) -> None:
-    whole = config(tmp_path, algo, "whole")
+@pytest.mark.parametrize(("algo", "vec"), [("ppo", "native"), ("ppo", "subproc"), ("recurrent-ppo", "native"),
+                                           ("sac", "native")])
+def test_resume_after_a_stop_is_bit_identical(tmp_path: Path, algo: str, vec: str) -> None:
+    whole = config(tmp_path, algo, vec, "whole")
     train(whole, evaluator=validation)
 
-    stopped = config(tmp_path, algo, "stopped")
+    stopped = config(tmp_path, algo, vec, "stopped")
     with pytest.raises(Stopped):
         train(stopped, evaluator=stop_at(3))
     assert read_progress(stopped.out)["timesteps"] == 2 * EVERY[algo]  # mid-episode: 8-period episodes
