@@ -130,7 +130,9 @@ def save(run_dir: Path, model: BaseAlgorithm) -> None:
         value = getattr(model, name, None)
         if value is not None:
             arrays.update(_flat(f"model/{name}", value))
-    if isinstance(model, OffPolicyAlgorithm):
+    if isinstance(model, OffPolicyAlgorithm):  # position and fill tell a buffer of another checkpoint
+        buffer = model.replay_buffer
+        arrays["replay/position"] = np.array([buffer.pos, buffer.full], dtype=np.int64)
         runfiles.atomic_write(Path(run_dir) / runfiles.REPLAY_BUFFER,
                               lambda tmp: model.save_replay_buffer(tmp.open("wb")))
 
@@ -165,6 +167,8 @@ def restore(run_dir: Path, model: BaseAlgorithm) -> bool:
         if not replay.is_file():
             return False
         model.load_replay_buffer(replay)
+        if [model.replay_buffer.pos, model.replay_buffer.full] != arrays["replay/position"].tolist():
+            return False  # killed between writing the buffer and resume.npz
     env = _raw_env(model)
     env.reset()  # a started env gives the template the saved state is read into
     _set_env_state(env, _unflat(_env_state(env), arrays, "env"))

@@ -15,8 +15,8 @@ writes a row to ``metrics.csv`` and saves ``model.zip``, ``vecnormalize.pkl`` an
 ``progress.json`` (checkpoints fall between rollouts); the checkpoint with the best
 validation profit is also kept in ``best/``, which loading and export use.
 ``resume=True`` loads the latest checkpoint and continues exactly where it was, as if
-never stopped (generators, episodes in flight, buffers: ``allocsim.agents.resume_state``;
-with the native vector env), so a resumed run ends bit-identical to an uninterrupted one.
+never stopped (generators, episodes in flight, buffers: ``allocsim.agents.resume_state``),
+so a resumed run ends bit-identical to an uninterrupted one.
 With ``warm_start`` in the hyperparameters, the fresh policy first clones ``config.teacher``
 (``allocsim.agents.warm_start``) and is evaluated once before learning.
 """

@@ -9,6 +9,10 @@ state and SAC's replay buffer.
 from __future__ import annotations
 
 import pickle
+import re
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,3 +138,49 @@ def test_resume_after_a_stop_is_bit_identical(tmp_path: Path, algo: str, vec: st
 
     assert result.timesteps >= stopped.total and sum(reported) == stopped.total  # the bar ends full
     same_files(whole.out, stopped.out, algo)
+
+
+CLI_HP = """
+default:
+  n_timesteps: 1536
+  n_envs: 4
+  normalize: true
+  policy_kwargs: {net_arch: [16, 16], activation_fn: tanh}
+  n_steps: 32
+  batch_size: 64
+  n_epochs: 2
+"""
+
+
+@pytest.mark.slow
+def test_cli_train_killed_9_then_resumed_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    """The issue's case through the real CLI: ``kill -9`` just after a checkpoint, ``--resume``; the
+    same parameters, metrics and validation results as a run never killed, and a full progress bar."""
+    hp = tmp_path / "hp.yaml"
+    hp.write_text(CLI_HP)
+
+    def train_cmd(out: Path, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "allocsim.experiments.cli", "train", "--scenario", "tiny-dp",
+                "--seed", "2", "--hyperparams", str(hp), "--eval-every", "256", "--eval-episodes", "2",
+                "--rule", "proportional", "--workers", "1", "--out", str(out), *extra]
+
+    subprocess.run(train_cmd(tmp_path / "whole"), check=True, capture_output=True, timeout=900)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(train_cmd(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = killed / "progress.json"
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None:
+            if progress.is_file() and read_progress(killed)["timesteps"] >= 512:
+                proc.kill()  # right after the second checkpoint was written, before the third starts
+                break
+            time.sleep(0.005)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    done = read_progress(killed)["timesteps"]
+    assert 512 <= done < 1536, "the run was not killed mid-way"
+    resumed = subprocess.run(train_cmd(killed, "--resume"), capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    assert re.findall(r"(\d+)/1536", resumed.stderr)[-1] == "1536"  # the bar ends at the budget
+    same_files(tmp_path / "whole", killed, "ppo")
