@@ -14,8 +14,9 @@ the normalisation statistics (``vecnormalize.pkl``), the future depends on:
   (``replay_buffer.pkl``, SB3's own pickle).
 
 ``resume.npz`` holds the arrays (read without pickle) and the timestep count they belong
-to; a resume uses them only when that count is the model's. Both vectorizations give their
-state: the native vector env as one value, ``--vec subproc`` worker by worker.
+to; a resume uses them only when that count is the finished checkpoint's (``progress.json``).
+Both vectorizations give their state: the native vector env as one value, ``--vec subproc``
+worker by worker.
 """
 
 from __future__ import annotations
@@ -116,8 +117,11 @@ def _set_env_state(env: VecEnv, state: Any) -> None:
 
 
 def save(run_dir: Path, model: BaseAlgorithm) -> None:
-    """Write ``resume.npz`` (and an off-policy model's replay buffer) for the model as it is now; call it
-    before writing ``model.zip``, so a kill in between leaves a state that does not match and is not used."""
+    """Write ``resume.npz``, then an off-policy model's replay buffer, for the model as it is now.
+
+    Call it first in a checkpoint, before ``model.zip``, ``vecnormalize.pkl`` and ``progress.json``
+    (last): ``resume.npz`` is used only when its timesteps are those of ``progress.json``, so a
+    kill while a checkpoint is written falls back to a fresh start of the episodes in flight."""
     if not can_resume_exactly(model):
         (Path(run_dir) / runfiles.RESUME).unlink(missing_ok=True)
         return
@@ -130,17 +134,19 @@ def save(run_dir: Path, model: BaseAlgorithm) -> None:
         value = getattr(model, name, None)
         if value is not None:
             arrays.update(_flat(f"model/{name}", value))
-    if isinstance(model, OffPolicyAlgorithm):  # position and fill tell a buffer of another checkpoint
+    off_policy = isinstance(model, OffPolicyAlgorithm)
+    if off_policy:  # position and fill tell a buffer of another checkpoint
         buffer = model.replay_buffer
         arrays["replay/position"] = np.array([buffer.pos, buffer.full], dtype=np.int64)
-        runfiles.atomic_write(Path(run_dir) / runfiles.REPLAY_BUFFER,
-                              lambda tmp: model.save_replay_buffer(tmp.open("wb")))
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as f:
             np.savez(f, **arrays)
 
     runfiles.atomic_write(Path(run_dir) / runfiles.RESUME, write)
+    if off_policy:
+        runfiles.atomic_write(Path(run_dir) / runfiles.REPLAY_BUFFER,
+                              lambda tmp: model.save_replay_buffer(tmp.open("wb")))
 
 
 def saved_timesteps(run_dir: Path) -> int | None:
@@ -154,7 +160,7 @@ def saved_timesteps(run_dir: Path) -> int | None:
 
 def restore(run_dir: Path, model: BaseAlgorithm) -> bool:
     """Put the saved episodes, generators and buffers back into a model loaded from ``model.zip``
-    (its env freshly built); False, changing nothing, when there is no state for this checkpoint."""
+    (its env freshly built); False when there is none, or its files are of different checkpoints."""
     path = Path(run_dir) / runfiles.RESUME
     replay = Path(run_dir) / runfiles.REPLAY_BUFFER
     if not path.is_file() or not can_resume_exactly(model):
