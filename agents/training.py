@@ -306,21 +306,24 @@ def train(
                 written["warm_start_fit"] = warm_start(model, venv, config.scenario, config.teacher, seeds,
                                                        hp.warm_start, config.seed)
                 runfiles.write_config(run_dir, written)
-        metrics = runfiles.read_metrics(run_dir) if done else []
+        # rows past the checkpoint resumed from were written by a run killed before its progress.json
+        metrics = [r for r in runfiles.read_metrics(run_dir) if int(r["timesteps"]) <= done] if done else []
         wall_before = float(metrics[-1].get("wall_seconds") or 0.0) if metrics else 0.0
 
+        # A checkpoint is save() then record(row); progress.json, written last, commits it: a run
+        # killed before that resumes from the checkpoint before (resume_state explains why).
         def save() -> None:
-            resume_state.save(run_dir, model)  # first: a kill before model.zip is written leaves it unused
+            resume_state.save(run_dir, model)
             runfiles.atomic_write(run_dir / runfiles.MODEL, lambda tmp: model.save(tmp))
             if isinstance(venv, VecNormalize):
                 runfiles.atomic_write(stats_path, lambda tmp: venv.save(str(tmp)))
-            runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= config.total)
 
         def record(row: dict[str, Any]) -> None:
             metrics.append({**row, "wall_seconds": round(wall_before + time.perf_counter() - started, 2)})
             if "val_profit" in row and float(row["val_profit"]) > runfiles.best_profit(run_dir):
                 runfiles.keep_best(run_dir, float(row["val_profit"]), int(row["timesteps"]))
             runfiles.write_metrics(run_dir, metrics)
+            runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= config.total)
 
         rollout = (hp.n_steps or 1) * config.envs
         every = config.eval_every or max(rollout, config.total // 10)
