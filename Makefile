@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --constraint constraints.txt
 
-.PHONY: install demo test lint bench results clean browser
+.PHONY: install demo test test-fast lint bench results clean browser
 CHROMIUM := apt-get update -qq && apt-get install -y -qq chromium
 
 $(STAMP): pyproject.toml constraints.txt
@@ -24,9 +24,15 @@ demo: $(STAMP)
 browser:
 	command -v chromium >/dev/null || sudo sh -c "$(CHROMIUM)" || sh -c "$(CHROMIUM)"
 
+# Everything, slow end-to-end tests included (what CI runs).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --durations=10
+
+# Quick local loop: the same without the tests marked slow (training, real CLI processes, Ray).
+test-fast: $(STAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"
@@ -36,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_inference.py
 	$(BIN)/python bench/bench_rules.py
+	$(BIN)/python bench/bench_soak.py
 
 results: $(STAMP)
 	$(BIN)/allocsim results

@@ -18,24 +18,27 @@ Evaluator = Callable[[Callable[[], LearnedPolicy]], dict[str, float]]
 
 
 class ProgressCallback(BaseCallback):
-    """Reports timesteps done to ``on_progress(n_new)``, at most every ``every_s`` seconds."""
+    """Reports the run's timesteps to ``on_progress(n_new)``, at most every ``every_s`` seconds: on a
+    resumed run the steps done before come first, and the sum never passes ``total`` (the last
+    rollout may overshoot the budget), so a bar of ``total`` ends full, never past it."""
 
-    def __init__(self, on_progress: Callable[[int], None], every_s: float = 0.25) -> None:
+    def __init__(self, on_progress: Callable[[int], None], total: int, every_s: float = 0.25) -> None:
         super().__init__()
         self.on_progress = on_progress
+        self.total = total
         self.every_s = every_s
         self._reported = 0
         self._last = 0.0
 
-    def _on_training_start(self) -> None:
-        self._reported = self.model.num_timesteps
-
     def _report(self) -> None:
-        n = self.model.num_timesteps - self._reported
+        n = min(self.model.num_timesteps, self.total) - self._reported
         if n > 0:
             self.on_progress(n)
             self._reported += n
         self._last = time.monotonic()
+
+    def _on_training_start(self) -> None:
+        self._report()
 
     def _on_step(self) -> bool:
         if time.monotonic() - self._last >= self.every_s:

@@ -4,7 +4,10 @@
 ``config.yaml``        what was trained: scenario, algorithm, seed, hyperparameters
 ``model.zip``          the latest checkpoint (SB3 format)
 ``vecnormalize.pkl``   the observation / reward normalisation statistics
-``progress.json``      timesteps done and whether the run finished
+``resume.npz``         what an exact resume needs beyond the model: random generator states,
+                       the episodes in flight (``allocsim.agents.resume_state``); arrays only
+``replay_buffer.pkl``  an off-policy algorithm's replay buffer (SB3 format)
+``progress.json``      timesteps done and whether the run finished (written last)
 ``metrics.csv``        one row per evaluation: throughput, training and validation KPIs
 ``tb/``                TensorBoard logs
 ``best/``              ``model.zip`` + ``vecnormalize.pkl`` of the checkpoint with the best
@@ -13,7 +16,7 @@
                        exporting a run use it when the stamp is there
 =====================  ==========================================================
 
-``model.zip`` and ``vecnormalize.pkl`` are unpickled when loaded: open them only
+``model.zip``, ``vecnormalize.pkl`` and ``replay_buffer.pkl`` are unpickled when loaded: open them only
 from runs you trust.
 """
 
@@ -34,6 +37,8 @@ import yaml
 CONFIG = "config.yaml"
 MODEL = "model.zip"
 VECNORMALIZE = "vecnormalize.pkl"
+RESUME = "resume.npz"
+REPLAY_BUFFER = "replay_buffer.pkl"
 PROGRESS = "progress.json"
 METRICS = "metrics.csv"
 TENSORBOARD = "tb"

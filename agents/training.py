@@ -12,36 +12,43 @@ Torch runs one thread per process.
 Every ``eval_every`` timesteps the callback evaluates (through an ``Evaluator``
 given by the caller, e.g. against the best tuned rule on validation seeds),
 writes a row to ``metrics.csv`` and saves ``model.zip``, ``vecnormalize.pkl`` and
-``progress.json``; the checkpoint with the best validation profit is also kept in
-``best/``, which loading and export use. ``resume=True`` loads the latest checkpoint
-and continues the timestep count. With ``warm_start`` in the hyperparameters, the
-fresh policy first clones ``config.teacher`` (``allocsim.agents.warm_start``) and is
-evaluated once before learning.
+``progress.json`` (checkpoints fall between rollouts); the checkpoint with the best
+validation profit is also kept in ``best/``, which loading and export use.
+``resume=True`` loads the latest checkpoint and continues exactly where it was, as if
+never stopped (generators, episodes in flight, buffers: ``allocsim.agents.resume_state``),
+so a resumed run ends bit-identical to an uninterrupted one.
+With ``warm_start`` in the hyperparameters, the fresh policy first clones ``config.teacher``
+(``allocsim.agents.warm_start``) and is evaluated once before learning.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
-from allocsim.agents import runfiles
+from allocsim.agents import resume_state, runfiles
 from allocsim.agents.algorithms import algorithm
 from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
 from allocsim.agents.hyperparams import Hyperparams
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.engine.state import EngineState
+from allocsim.envs.processes import die_with_parent, pool_context
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
 
@@ -59,12 +66,25 @@ class SeedCycle:
         return self.start + (1000 * run_seed + episode * n_envs + worker) % self.size
 
 
-class TrainingSeeds(gym.Wrapper):
-    """Every reset plays the next seed of this worker's cycle (a seed passed to reset is ignored)."""
+class WorkerState(NamedTuple):
+    """A training worker's state for an exact resume: its episode in flight, how many episodes it
+    started, and the rewards its Monitor summed so far in this episode."""
 
-    def __init__(self, env: gym.Env, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
+    engine: EngineState
+    episode: NDArray[np.int64]  # ()
+    rewards: NDArray[np.float64]  # (steps into the episode,)
+
+
+class TrainingSeeds(gym.Wrapper):
+    """Every reset plays the next seed of this worker's cycle (a seed passed to reset is ignored).
+
+    Wraps the ``Monitor``, so ``worker_state`` / ``set_worker_state`` reach both halves of the
+    worker's state (``SubprocVecEnv.env_method`` calls them by name)."""
+
+    def __init__(self, env: Monitor, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
                  first_episode: int = 0) -> None:
         super().__init__(env)
+        self.monitor = env
         self.cycle, self.run_seed, self.worker, self.n_envs = cycle, run_seed, worker, n_envs
         self.episode = first_episode
 
@@ -73,16 +93,32 @@ class TrainingSeeds(gym.Wrapper):
         self.episode += 1
         return self.env.reset(seed=demand_seed, options=options)
 
+    def worker_state(self) -> WorkerState:
+        engine: AllocationEnv = self.unwrapped  # type: ignore[assignment]
+        return WorkerState(engine.get_state(), np.array(self.episode, dtype=np.int64),
+                           np.array(self.monitor.rewards, dtype=np.float64))
+
+    def set_worker_state(self, state: WorkerState) -> Any:
+        """Restore a ``worker_state()`` (mid-episode: workers reset as soon as an episode ends)."""
+        engine: AllocationEnv = self.unwrapped  # type: ignore[assignment]
+        obs = engine.set_state(state.engine)
+        self.episode = int(state.episode)
+        self.monitor.rewards = [float(r) for r in state.rewards]
+        self.monitor.needs_reset = False
+        return obs
+
 
 def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
                 first_episode: int = 0) -> Callable[[], gym.Env]:
-    """A picklable factory for worker ``worker``: one torch thread, Monitor, training seeds."""
+    """A picklable factory for worker ``worker``: one torch thread, Monitor, training seeds; called in
+    a worker process (``SubprocVecEnv``), that process dies with the one that made the factory."""
+    parent = os.getpid()
 
     def make() -> gym.Env:
+        if os.getpid() != parent:
+            die_with_parent(parent)
         torch.set_num_threads(1)
-        env = AllocationEnv(scenario)
-        env = TrainingSeeds(env, cycle, run_seed, worker, n_envs, first_episode)
-        return Monitor(env)
+        return TrainingSeeds(Monitor(AllocationEnv(scenario)), cycle, run_seed, worker, n_envs, first_episode)
 
     return make
 
@@ -184,12 +220,13 @@ def _native_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
 
 
 def _subproc_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
-    """One single env per worker process (``DummyVecEnv`` for one)."""
+    """One single env per worker process (``DummyVecEnv`` for one), forked where the platform can, so
+    the workers are our children and die with us (``allocsim.envs.processes``)."""
     n = config.envs
     factories = [
         env_factory(config.scenario, config.seed_cycle, config.seed, i, n, first_episode) for i in range(n)
     ]
-    return DummyVecEnv(factories) if n == 1 else SubprocVecEnv(factories)
+    return DummyVecEnv(factories) if n == 1 else SubprocVecEnv(factories, pool_context().get_start_method())
 
 
 #: How ``allocsim train --vec`` lays out the ``n_envs`` copies.
@@ -272,7 +309,9 @@ def train(
         written["warm_start_fit"] = saved["warm_start_fit"]
     runfiles.write_config(run_dir, written)
     set_random_seed(config.seed)
-    venv = make_vec_env(config, math.ceil(done / config.envs / scenario.periods))
+    exact = bool(done) and resume_state.saved_timesteps(run_dir) == done
+    # an exact resume restores each copy's place in its seed stream; else copies start afresh
+    venv = make_vec_env(config, 0 if exact else math.ceil(done / config.envs / scenario.periods))
     try:
         norm = hp.normalize_kwargs()
         stats_path = run_dir / runfiles.VECNORMALIZE
@@ -284,6 +323,9 @@ def train(
         tb = _tensorboard_dir(run_dir)
         if done:
             model = spec.cls.load(run_dir / runfiles.MODEL, env=venv, device="cpu", tensorboard_log=tb)
+            if exact and not resume_state.restore(run_dir, model):
+                raise ValueError(f"--resume: the checkpoint files in {run_dir} are of different timesteps "
+                                 "(killed while saving?); resume from a copy of best/ or start afresh")
         else:
             model = spec.cls(
                 hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
@@ -294,20 +336,24 @@ def train(
                 written["warm_start_fit"] = warm_start(model, venv, config.scenario, config.teacher, seeds,
                                                        hp.warm_start, config.seed)
                 runfiles.write_config(run_dir, written)
-        metrics = runfiles.read_metrics(run_dir) if done else []
+        # rows past the checkpoint resumed from were written by a run killed before its progress.json
+        metrics = [r for r in runfiles.read_metrics(run_dir) if int(r["timesteps"]) <= done] if done else []
         wall_before = float(metrics[-1].get("wall_seconds") or 0.0) if metrics else 0.0
 
+        # A checkpoint is save() then record(row); progress.json, written last, commits it: a run
+        # killed before that resumes from the checkpoint before (resume_state explains why).
         def save() -> None:
+            resume_state.save(run_dir, model)
             runfiles.atomic_write(run_dir / runfiles.MODEL, lambda tmp: model.save(tmp))
             if isinstance(venv, VecNormalize):
                 runfiles.atomic_write(stats_path, lambda tmp: venv.save(str(tmp)))
-            runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= planned)
 
         def record(row: dict[str, Any]) -> None:
             metrics.append({**row, "wall_seconds": round(wall_before + time.perf_counter() - started, 2)})
             if "val_profit" in row and float(row["val_profit"]) > runfiles.best_profit(run_dir):
                 runfiles.keep_best(run_dir, float(row["val_profit"]), int(row["timesteps"]))
             runfiles.write_metrics(run_dir, metrics)
+            runfiles.write_progress(run_dir, model.num_timesteps, model.num_timesteps >= planned)
 
         rollout = config.collection
         every = config.eval_every or max(rollout, planned // 10)
@@ -315,7 +361,8 @@ def train(
         checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
                                         name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
                                         at_start=not done and hp.warm_start is not None)
-        callbacks = [kpis, checkpoint] + ([ProgressCallback(on_progress)] if on_progress else [])
+        reporter = [ProgressCallback(on_progress, planned)] if on_progress else []
+        callbacks = [kpis, checkpoint, *reporter]
         model.learn(
             total_timesteps=planned - done, callback=CallbackList(callbacks),
             reset_num_timesteps=not done, tb_log_name="run", progress_bar=False,

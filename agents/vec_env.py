@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -20,7 +20,17 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
 from allocsim.envs.reward import COMPONENTS
-from allocsim.envs.vector_env import AllocationVectorEnv
+from allocsim.envs.vector_env import AllocationVectorEnv, VectorEnvState
+
+
+class Sb3VecEnvState(NamedTuple):
+    """The adapter's state: the vector env's, and each copy's episode return, length and summed
+    reward components so far (what the ``episode`` records of unfinished episodes will carry)."""
+
+    venv: VectorEnvState
+    returns: NDArray[np.float64]
+    lengths: NDArray[np.int64]
+    components: NDArray[np.float64]
 
 
 class AllocationSb3VecEnv(VecEnv):
@@ -70,6 +80,18 @@ class AllocationSb3VecEnv(VecEnv):
 
     def close(self) -> None:
         self.venv.close()
+
+    def get_state(self) -> Sb3VecEnvState:
+        """A deep copy of everything the next steps depend on (for an exact resume of training)."""
+        return Sb3VecEnvState(self.venv.get_state(), self._returns.copy(), self._lengths.copy(),
+                              self._components.copy())
+
+    def set_state(self, state: Sb3VecEnvState) -> NDArray[np.float32]:
+        """Restore a state from ``get_state()``; the copies' current observations."""
+        obs = self.venv.set_state(state.venv)
+        self._returns[...], self._lengths[...] = state.returns, state.lengths
+        self._components[...] = state.components
+        return obs
 
     # The copies are not separate objects: attribute access goes to the vector env itself.
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:

@@ -356,8 +356,9 @@ print(json.dumps({"import_s": imported - start, "single_s": single - imported, "
                   "total_s": vector - start, "cache_dir": str(cache_dir())}))
 """
 
-MEMORY_CHILD = """
-import gc, json, resource, sys, time
+#: ``rss_mb()`` for the child scripts: resident set size now (VmRSS), else the peak.
+RSS_MB = """
+import resource
 def rss_mb():
     try:
         with open("/proc/self/status") as f:
@@ -367,6 +368,10 @@ def rss_mb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, Linux kB
+"""
+
+MEMORY_CHILD = RSS_MB + """
+import gc, json, sys, time
 import gymnasium, numpy as np, allocsim.envs
 scenario, copies, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 out = {"after_import": rss_mb()}

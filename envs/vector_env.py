@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.engine.kpis import KpiRows, episode_kpis
+from allocsim.envs.engine.state import EngineState
 from allocsim.envs.network import Network
 from allocsim.envs.reward import COMPONENTS, WeightedReward
 from allocsim.envs.scenario import Scenario, load_scenario
@@ -39,6 +40,16 @@ def consecutive_seeds(num_envs: int) -> SeedStream:
     and two policies run from the same ``k`` face the same customers copy by copy.
     """
     return lambda base, copy, episode: base + copy + episode * num_envs
+
+
+class VectorEnvState(NamedTuple):
+    """Everything the vector env's future depends on, as arrays: the batch's episodes in flight, their
+    observations, and where each copy is in its seed stream (``get_state`` / ``set_state``)."""
+
+    engine: EngineState
+    obs: NDArray[np.float32]  # (N, obs size)
+    episodes: NDArray[np.int64]  # (N,) episodes each copy finished since reset
+    base_seed: NDArray[np.int64]  # () the seed of the last reset
 
 
 class LastEpisodeKpis(Sequence[dict[str, Any] | None]):
@@ -193,6 +204,29 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         engine.reset_copies([int(i) for i in finished], seeds)
         return {"final_obs": final_obs, "_final_obs": mask, "final_info": final_info,
                 "_final_info": mask.copy()}
+
+    def get_state(self) -> VectorEnvState:
+        """A deep copy of the batch's state (call after ``reset``); ``set_state`` of it continues
+        exactly here, seeds of later episodes included."""
+        if not self._started:
+            raise RuntimeError("call reset() before get_state()")
+        return VectorEnvState(self.engine.state.copy(), self.engine.obs.copy(), self.episodes.copy(),
+                              np.array(self._base_seed, dtype=np.int64))
+
+    def set_state(self, state: VectorEnvState) -> NDArray[np.float32]:
+        """Restore a state from ``get_state()`` (same scenario and ``num_envs``); the observations.
+
+        ValueError when it does not fit. The last finished episodes' KPIs are not part of the state.
+        """
+        if state.obs.shape != self.engine.obs.shape or state.episodes.shape != self.episodes.shape:
+            raise ValueError(f"a vector env state of shape {state.obs.shape} does not fit this env "
+                             f"({self.engine.obs.shape})")
+        self.engine.state.restore(state.engine)
+        self.engine.obs[...] = state.obs
+        self.episodes[...] = state.episodes
+        self._base_seed = int(state.base_seed)
+        self._started = True
+        return self.engine.obs.copy()
 
     def reward_components(self) -> dict[str, NDArray[np.float64]]:
         """Each copy's reward components of its last closed period."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ import pandas as pd
 
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import BoundResult, clairvoyant_bound
+from allocsim.envs.processes import process_pool
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments.evaluation import Row, _pool_context, env_for
+from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.files import atomic_write
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct")
@@ -89,7 +90,7 @@ def seed_bounds(
             if on_done:
                 on_done(1)
     else:
-        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=_pool_context()) as pool:
+        with process_pool(len(chunks)) as pool:
             futures = [pool.submit(_bound_chunk, scenario, chunk) for chunk in chunks]
             for future in as_completed(futures):
                 done = future.result()

@@ -9,10 +9,9 @@ episodes run in, nor on how many worker processes share them.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.episode import play
+from allocsim.envs.processes import process_pool
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.experiments.warmup import after_warm_up
@@ -147,12 +147,6 @@ def _run_chunk(scenario: Scenario, spec: PolicySpec, seeds: Sequence[int], warm_
     return rows
 
 
-def _pool_context() -> Any:
-    """Fork where the platform has it (workers inherit imports), the default start method elsewhere."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
 def prepare(scenario: str | Path | Scenario, specs: Sequence[PolicySpec]) -> Scenario:
     """Load the scenario and build every policy once, so bad input fails here, not in a worker.
 
@@ -209,7 +203,7 @@ def evaluate(
             if on_done:
                 on_done(len(chunk))
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context()) as pool:
+        with process_pool(min(workers, len(tasks))) as pool:
             futures = {
                 pool.submit(_run_chunk, loaded, spec, chunk, warm_up): (i, chunk[0], len(chunk))
                 for i, spec, chunk in tasks

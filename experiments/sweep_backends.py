@@ -12,7 +12,8 @@ finish::
 errors); a worker that dies, or a task the backend loses, comes back as an
 outcome with ``ok: False`` and the error, so the sweep goes on.
 
-``local``  a ``concurrent.futures`` process pool (fork where available); never imports Ray.
+``local``  a ``concurrent.futures`` process pool (fork where available) whose workers die with the
+           sweep, even on ``kill -9`` (``allocsim.envs.processes``); never imports Ray.
 ``ray``    Ray core tasks, ``num_cpus=1`` per cell. Connects to ``--address`` or
            ``RAY_ADDRESS``; with neither, starts a local Ray instance (``workers`` CPUs,
            no dashboard, usage stats off) and shuts it down at the end. A Ray already
@@ -29,7 +30,7 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from allocsim.experiments.evaluation import _pool_context
+from allocsim.envs.processes import process_pool
 
 Outcome = dict[str, Any]
 CellFn = Callable[[dict[str, Any]], Outcome]
@@ -78,7 +79,7 @@ class LocalBackend:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context())
+        return process_pool(self.workers)
 
     def __enter__(self) -> LocalBackend:
         self._pool = self._new_pool()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,53 @@ def tiny_trainer() -> object:
 def tiny_ppo_yaml() -> str:
     """A PPO hyperparameter file small enough for tests (256 steps)."""
     return TINY_PPO
+
+
+class ProcessTree:
+    """Processes below a pid, read from ``/proc`` (Linux), for kill tests that look for leftovers."""
+
+    @staticmethod
+    def _stat(pid: int) -> tuple[str, int, int] | None:
+        """(state, parent pid, start time) of ``pid``; None when it does not exist."""
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = text[text.rindex(")") + 2 :].split()  # the name in parentheses may hold spaces
+        return fields[0], int(fields[1]), int(fields[19])
+
+    def descendants(self, root: int) -> set[tuple[int, int]]:
+        """(pid, start time) of every living process below ``root``."""
+        children: dict[int, list[tuple[int, int]]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (stat := self._stat(int(entry.name))) and stat[0] != "Z":
+                children.setdefault(stat[1], []).append((int(entry.name), stat[2]))
+        found, todo = set(), [root]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                found.add(child)
+                todo.append(child[0])
+        return found
+
+    def alive(self, processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Those of ``processes`` still running (a zombie or a reused pid counts as gone)."""
+        out = set()
+        for pid, start in processes:
+            stat = self._stat(pid)
+            if stat is not None and stat[0] != "Z" and stat[2] == start:
+                out.add((pid, start))
+        return out
+
+    def wait_gone(self, processes: set[tuple[int, int]], seconds: float) -> set[tuple[int, int]]:
+        """Poll until none of ``processes`` runs or ``seconds`` pass; those still running."""
+        deadline = time.monotonic() + seconds
+        while (left := self.alive(processes)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return left
+
+
+@pytest.fixture(scope="session")
+def process_tree() -> ProcessTree:
+    if not Path("/proc/self/stat").is_file():
+        pytest.skip("needs /proc (Linux)")
+    return ProcessTree()

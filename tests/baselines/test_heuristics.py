@@ -34,6 +34,7 @@ def test_every_heuristic_is_registered() -> None:
 
 
 @pytest.mark.parametrize("name", HEURISTICS)
+@pytest.mark.slow
 def test_heuristic_beats_random_on_common_random_numbers(
     retail_small_runs: dict[str, list[dict[str, Any]]], name: str
 ) -> None:

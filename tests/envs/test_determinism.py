@@ -108,6 +108,7 @@ def _play_here(preset, seed, action_seed):
     return {"obs": digest.hexdigest(), "rewards": rewards, "kpis": env.kpis()}
 
 
+@pytest.mark.slow
 def test_identical_across_processes(tmp_path):
     """Two fresh interpreters with different hash seeds agree with this one, to the bit."""
     here = json.dumps({p: _play_here(p, 5, 17) for p in PRESETS}, sort_keys=True)

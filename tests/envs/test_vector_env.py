@@ -354,6 +354,7 @@ def csv_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=scenarios(), seed=st.integers(0, 2**32 - 1), action_seed=st.integers(0, 2**32 - 1),
        style=st.sampled_from(STYLES), hold=st.integers(0, 12))
+@pytest.mark.slow
 def test_copies_equal_the_single_env_on_generated_scenarios(
     csv_folder: Path, case: tuple[dict[str, Any], Any], seed: int, action_seed: int, style: str, hold: int
 ) -> None:

@@ -118,6 +118,7 @@ def test_bad_demand_csv_exits_2_naming_row_and_column(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_demand_csv_is_replayed(tmp_path: Path) -> None:
     history = tmp_path / "history.csv"
     history.write_text("period,sku,location,channel,quantity\n0,widget,store-a,store,2\n3,widget,store-b,store,1\n")
@@ -143,6 +144,7 @@ def test_bad_input_exits_2_with_one_line(args: list[str], needle: str) -> None:
     assert needle in _one_line_exit_2(args)
 
 
+@pytest.mark.slow
 def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "h.csv"
     bad.write_text("period,sku\n0,jacket\n")

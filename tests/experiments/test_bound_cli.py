@@ -77,6 +77,7 @@ def test_bad_input_exits_2_with_one_line(args: list[str], needle: str) -> None:
     assert len(lines) == 1 and needle in lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_benchmark_adds_gap_columns_once_per_seed(tmp_path: Path) -> None:
     scenario = load_scenario("tiny-dp")
     seeds = list(range(500, 506))

@@ -77,6 +77,7 @@ def test_invalid_scenario_file_exits_2_naming_field_and_value(tmp_path: Path) ->
     assert "locations.0.capacity" in line and "-5" in line
 
 
+@pytest.mark.slow
 def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "broken.yaml"
     bad.write_text("name: [unclosed\n")
@@ -89,6 +90,7 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     assert "line 2" in proc.stderr and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_commands_that_do_not_step_never_compile(tmp_path: Path) -> None:
     """`--help` and `scenarios` run with an empty numba cache and leave it empty (no kernel compiled)."""
     cache = tmp_path / "numba-cache"

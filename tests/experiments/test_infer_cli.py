@@ -179,6 +179,7 @@ def test_evaluate_takes_an_onnx_file(retail_small_onnx: Path) -> None:
     assert [e["seed"] for e in data["episodes"]] == [40000, 40001]
 
 
+@pytest.mark.slow
 def test_infer_without_a_scenario_never_compiles(
     retail_small_onnx: Path, state: dict[str, Any], tmp_path: Path
 ) -> None:

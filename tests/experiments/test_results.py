@@ -31,6 +31,7 @@ def _config(tmp_path: Path, hp: Path, **extra: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path, hp: Path) -> None:
     config, out = _config(tmp_path, hp), tmp_path / "results"
     first = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
@@ -51,6 +52,7 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     assert "training" not in again.output and "benchmark up to date" in again.output
 
 
+@pytest.mark.slow
 def test_warm_started_scenarios_are_named_from_their_runs(tmp_path: Path, hp: Path) -> None:
     from allocsim.agents.runfiles import write_config
     from allocsim.experiments.results import load_results_config, warm_started

@@ -69,11 +69,12 @@ def test_summary_on_hand_made_rows() -> None:
     assert summary.loc["a", "fill_rate_mean"] == pytest.approx((90 + 90 + 100) / 3)
     assert summary.loc["b", "fill_rate_mean"] == pytest.approx(50.0)
     assert summary.loc["a", "profit_mean"] == pytest.approx(110.0)
-    # b - a per seed: -10, -2, -4 -> mean -16/3
-    diffs = [-10.0, -2.0, -4.0]
-    expected = paired_diff(diffs, [0.0, 0.0, 0.0])
+    # b - a per seed: -10, -2, -4 -> mean -16/3; deviations -14/3, 10/3, 4/3 -> squares sum 312/9,
+    # variance (n - 1 = 2) 52/3; half width t(0.975, 2) x sd / sqrt(3) = 10.342...
     assert summary.loc["b", "profit_vs_ref"] == pytest.approx(-16 / 3)
-    assert summary.loc["b", "profit_vs_ref_ci95"] == pytest.approx(expected.half_width)
+    half_width = T_975_DF2 * math.sqrt(52 / 3) / math.sqrt(3)
+    assert half_width == pytest.approx(10.3423, abs=1e-4)
+    assert summary.loc["b", "profit_vs_ref_ci95"] == pytest.approx(half_width)
     assert summary.loc["a", "profit_vs_ref"] == 0.0 and summary.loc["a", "profit_vs_ref_ci95"] == 0.0
     assert bool(summary.loc["a", "pareto"]) and not bool(summary.loc["b", "pareto"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -196,6 +197,7 @@ def test_missing_file_unknown_backend_and_bad_yaml_exit_2(tmp_path: Path) -> Non
         parse_config([1, 2])
 
 
+@pytest.mark.slow
 def test_local_sweep_never_imports_ray(tmp_path: Path) -> None:
     path = write_config(tmp_path, small_config())
     code = (
@@ -225,20 +227,32 @@ def test_example_config_is_valid() -> None:
     assert {c["scenario"] for c in shipped} == {"retail-small"}
 
 
-def test_a_killed_sweep_keeps_its_finished_cells_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_killed_sweep_leaves_no_process_keeps_its_finished_cells_and_resumes(
+    tmp_path: Path, process_tree: Any
+) -> None:
+    """``kill -9`` of the driver alone (not its group): its workers go with it, finished cells stay
+    whole, and the resumed sweep runs exactly the missing cells."""
     data = small_config(scenarios=["retail-medium"], policies=["proportional"], seeds=list(range(30)))
     path = write_config(tmp_path, data)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "allocsim.experiments.cli", "sweep", str(path), "--out", str(out),
-           "--workers", "1"]
+           "--workers", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    workers: set[tuple[int, int]] = set()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while len(list((out / "cells").glob("*.json"))) < 3 and time.monotonic() < deadline:
+            workers |= process_tree.descendants(proc.pid)
             time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its pool, as a kill -9 would
+        workers |= process_tree.descendants(proc.pid)
+        proc.kill()  # SIGKILL to the driver only, as ``kill -9 <pid>``
         proc.wait(timeout=30)
+        assert len(workers) >= 2, "the pool's workers were never seen"
+        assert not process_tree.wait_gone(workers, 10), "a worker outlived the killed sweep"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left, so a failure does not leak
+            os.killpg(proc.pid, signal.SIGKILL)
     finished = list((out / "cells").glob("*.json"))
     assert 3 <= len(finished) < 30, "the sweep finished before it could be killed"
     assert all(json.loads(f.read_text())["ok"] for f in finished)  # no half-written result
@@ -270,6 +284,7 @@ def test_onnx_entries_run_where_they_fit_and_match_evaluate(tmp_path: Path, reta
         assert "model_b64" not in text and len(text) < 20_000
 
 
+@pytest.mark.slow
 def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -292,6 +307,7 @@ def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
         assert len(runs) == 1 and json.loads((runs[0] / "progress.json").read_text())["done"]
 
 
+@pytest.mark.slow
 def test_warm_started_training_jobs_clone_the_best_tuned_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -312,6 +328,7 @@ def test_warm_started_training_jobs_clone_the_best_tuned_rule(
     assert "warm_start_fit" in (run / "config.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_model_entries_carry_the_run_folder_and_match_evaluate(
     tmp_path: Path, tiny_trainer: Any
 ) -> None:

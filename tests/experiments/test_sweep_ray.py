@@ -12,6 +12,8 @@ import pytest
 from allocsim.experiments.sweep import cell_id, expand, gather, run_sweep
 from allocsim.experiments.sweep_config import parse_config
 
+pytestmark = pytest.mark.slow  # starts Ray instances: end to end
+
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'allocsim[ray]')")
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,6 +32,7 @@ def test_invalid_combinations_are_skipped() -> None:
     assert "hold" not in tunable_policies() and "min-max" in tunable_policies()
 
 
+@pytest.mark.slow
 def test_tune_saves_the_best_and_benchmark_uses_it(tmp_path: Path) -> None:
     tuned = tmp_path / "tuned"
     target = tuned_path(tuned, "tiny-dp", "balanced")
