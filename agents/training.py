@@ -48,9 +48,9 @@ from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.engine.state import EngineState
-from allocsim.envs.processes import die_with_parent, pool_context
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
+from allocsim.processes import die_with_parent, pool_context
 
 RUNS_DIR = Path("runs") / "train"
 
@@ -221,7 +221,7 @@ def _native_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
 
 def _subproc_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
     """One single env per worker process (``DummyVecEnv`` for one), forked where the platform can, so
-    the workers are our children and die with us (``allocsim.envs.processes``)."""
+    the workers are our children and die with us (``allocsim.processes``)."""
     n = config.envs
     factories = [
         env_factory(config.scenario, config.seed_cycle, config.seed, i, n, first_episode) for i in range(n)

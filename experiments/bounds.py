@@ -27,10 +27,10 @@ import pandas as pd
 
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import BoundResult, clairvoyant_bound
-from allocsim.envs.processes import process_pool
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.files import atomic_write
+from allocsim.processes import process_pool
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct")
 CLOSED = "bound_gap_closed_pct"

@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.episode import play
-from allocsim.envs.processes import process_pool
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.experiments.warmup import after_warm_up
+from allocsim.processes import process_pool
 
 Row = dict[str, Any]
 
