@@ -32,6 +32,7 @@ class Tuned:
     params: dict[str, Any]
     profit_mean: float | None
     path: Path | None
+    scenario_hash: str | None = None  # the content the parameters were tuned on (None: not recorded)
 
     @property
     def source(self) -> str:
@@ -55,7 +56,9 @@ def _parse(text: str, where: str, policy: str, path: Path | None) -> Tuned:
     if not isinstance(params, dict):
         raise ValueError(f"{where}: expected a JSON object with a 'params' object")
     profit = data.get("profit_mean")
-    return Tuned(policy, params, float(profit) if isinstance(profit, int | float) else None, path)
+    tuned_on = data.get("scenario_hash")
+    return Tuned(policy, params, float(profit) if isinstance(profit, int | float) else None, path,
+                 tuned_on if isinstance(tuned_on, str) and tuned_on else None)
 
 
 def user_tuned(root: Path, scenario: str, policy: str) -> Tuned | None:
@@ -82,14 +85,28 @@ def packaged_tuned(scenario_hash: str, policy: str) -> Tuned | None:
 
 
 def find_tuned(scenario: Scenario, policy: str, tuned_dir: Path | None = DEFAULT_TUNED_DIR) -> Tuned | None:
-    """``policy``'s tuned parameters for ``scenario``: the user's folder first, then the packaged ones."""
+    """``policy``'s tuned parameters for ``scenario``: the user's folder first, then the packaged ones.
+
+    A user's file is found by the scenario's name but used only for the content it was tuned
+    on: when it records another ``scenario_hash`` (an edited copy, or a replayed history, saved
+    under the same name) it is passed over for the packaged parameters (or the defaults).
+    """
     found = user_tuned(tuned_dir, scenario.name, policy) if tuned_dir is not None else None
+    if found is not None and found.scenario_hash not in (None, scenario.content_hash()):
+        found = None
     return found or packaged_tuned(scenario.content_hash(), policy)
 
 
 def load_tuned(
-    scenario: Scenario, policy: str, tuned_dir: Path | None = DEFAULT_TUNED_DIR
+    scenario: Scenario | str | Path, policy: str, tuned_dir: Path | None = DEFAULT_TUNED_DIR
 ) -> dict[str, Any] | None:
-    """Just the parameters of ``find_tuned`` (None when the rule has none for this scenario)."""
+    """Just the parameters of ``find_tuned`` (None when the rule has none for this scenario).
+
+    ``scenario`` is a ``Scenario``, a preset name or a YAML path.
+    """
+    if isinstance(scenario, str | Path):
+        from allocsim.envs.scenario import load_scenario  # the simulator only when asked by name
+
+        scenario = load_scenario(scenario)
     found = find_tuned(scenario, policy, tuned_dir)
     return None if found is None else dict(found.params)

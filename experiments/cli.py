@@ -333,12 +333,12 @@ def bound_command(
             raise _fail(f"cannot write {dp_table}: {err.strerror or err}") from None
     if as_json:
         typer.echo(json.dumps(_json_safe(report), indent=2))
-        errors.print(summary, highlight=False, soft_wrap=True)
+        errors.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
         return
     console.print(bound_table(report))
     if dp_table is not None:
         console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
-    console.print(summary, highlight=False, soft_wrap=True)
+    console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
 
 
 @app.command("sweep")

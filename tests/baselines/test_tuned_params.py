@@ -48,6 +48,20 @@ def test_the_users_tuned_file_comes_before_the_packaged_one(tmp_path: Path) -> N
         scenario.content_hash(), "balanced").params
 
 
+def test_a_users_file_tuned_on_other_content_is_passed_over(tmp_path: Path) -> None:
+    """Same name, another scenario_hash (an edited copy saved as retail-small): the preset keeps its own."""
+    preset = load_scenario("retail-small")
+    edited = preset.model_copy(update={"periods": 30})
+    path = tuned_path(tmp_path, "retail-small", "base-stock")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"params": {"safety_factor": 0.25}, "scenario_hash": edited.content_hash()}))
+    packaged = packaged_tuned(preset.content_hash(), "base-stock")
+    assert packaged is not None and load_tuned(preset, "base-stock", tmp_path) == packaged.params
+    assert load_tuned(edited, "base-stock", tmp_path) == {"safety_factor": 0.25}
+    assert load_tuned("retail-small", "base-stock", tmp_path) != {"safety_factor": 0.25}  # by name too
+    assert load_tuned("tiny-dp", "hold", tmp_path) is None  # a rule with no parameters
+
+
 def test_benchmark_from_another_folder_uses_and_names_the_packaged_parameters(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
