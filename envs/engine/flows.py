@@ -83,6 +83,17 @@ def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyp
         quantity -= take
 
 
+@kernel
+def issue_oldest(cohorts, quantity: int) -> None:  # type: ignore[no-untyped-def]
+    """``take_oldest`` when nobody needs to know the ages taken: stops once ``quantity`` is out."""
+    a = cohorts.shape[0] - 1
+    while quantity > 0 and a >= 0:
+        take = min(quantity, cohorts[a])
+        cohorts[a] -= take
+        quantity -= take
+        a -= 1
+
+
 @inline_kernel
 def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Ship the allocation (oldest stock to the first location first), transfer, order.
@@ -168,13 +179,19 @@ def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # t
 
 
 @kernel
+def age_row(row) -> None:  # type: ignore[no-untyped-def]
+    """Advance every unit of one position's cohorts ``row`` (A,) by one period; the last bucket absorbs."""
+    n = row.shape[0]
+    row[n - 1] += row[n - 2]
+    for a in range(n - 2, 0, -1):
+        row[a] = row[a - 1]
+    row[0] = 0
+
+
+@kernel
 def age_cohorts(cohorts) -> None:  # type: ignore[no-untyped-def]
-    """Advance every unit of ``cohorts`` (..., A), C-contiguous, by one period; the last bucket absorbs."""
+    """``age_row`` on every position of ``cohorts`` (..., A), C-contiguous."""
     n = cohorts.shape[-1]
     flat = cohorts.reshape((cohorts.size // n, n))
     for j in range(flat.shape[0]):
-        row = flat[j]
-        row[n - 1] += row[n - 2]
-        for a in range(n - 2, 0, -1):
-            row[a] = row[a - 1]
-        row[0] = 0
+        age_row(flat[j])

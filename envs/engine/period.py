@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from allocsim.envs.engine.flows import age_cohorts, take_oldest, write_off
+from allocsim.envs.engine.flows import age_cohorts, age_row, issue_oldest, take_oldest, write_off
 from allocsim.envs.engine.jit import inline_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
@@ -75,10 +75,12 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                 ahead += request
                 if queues:
                     from_backlog = min(got, waiting)
-                    for age in range(n_p - 1, -1, -1):
+                    age = n_p - 1
+                    while from_backlog > 0:  # oldest backorders first
                         take = min(from_backlog, s.backlog[b, loc, k, c, age])
                         s.backlog[b, loc, k, c, age] -= take
                         from_backlog -= take
+                        age -= 1
                     unmet_new = new - (got - min(got, waiting))
                     queued = math.floor(unmet_new * p.backorder_fraction[c] + 1e-9)
                     s.backlog[b, loc, k, c, 0] += queued
@@ -88,7 +90,10 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                     lost[loc, k, c] = request - got
                 served[loc, k, c] = got
                 sold += got
-            take_oldest(s.stock[b, loc, k], sold, issued)
+            if p.has_markdown:  # the markdown needs the ages issued
+                take_oldest(s.stock[b, loc, k], sold, issued)
+            else:
+                issue_oldest(s.stock[b, loc, k], sold)
             s.units[b, SOLD] += sold
             if p.has_markdown:
                 given_up = 0.0
@@ -174,21 +179,20 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         for loc in range(n_l):
             for k in range(n_s):
                 for c in range(n_c):
-                    waiting[loc, c] += backlog[loc, k, c].sum()
+                    if p.backorder_fraction[c] == 0:
+                        continue  # a lost-sales channel never queues: its rows stay 0
+                    row = backlog[loc, k, c]
+                    waiting[loc, c] += row.sum()  # waiting through this period, then one period older
+                    age_row(row)
+                    # past the channel's patience (all of them at the horizon) they are lost
+                    for age in range(0 if last else p.patience[c] + 1, n_p):
+                        lost[loc, k, c] += row[age]
+                        row[age] = 0
         for loc in range(n_l):
             for c in range(n_c):
                 cost = waiting[loc, c] * p.backorder_cost[c]
                 s.flows[b, SHORTAGE, loc, c] += cost
                 waiting_cost += cost
-        age_cohorts(backlog)
-        for c in range(n_c):  # backorders past the channel's patience (all of them at the end) are lost
-            if p.backorder_fraction[c] == 0:
-                continue
-            for loc in range(n_l):
-                for k in range(n_s):
-                    for age in range(0 if last else p.patience[c] + 1, n_p):
-                        lost[loc, k, c] += backlog[loc, k, c, age]
-                        backlog[loc, k, c, age] = 0
     age_cohorts(s.dc[b])
     age_cohorts(s.stock[b])
     if p.has_shelf_life:
