@@ -51,7 +51,14 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from bench_env import INVMGMT_ID, REFERENCE_PRESET, gc_paused, synthetic_scenario, write_json_atomic
+from bench_env import (
+    INVMGMT_ID,
+    REFERENCE_PRESET,
+    gc_paused,
+    synthetic_scenario,
+    timed_episode,
+    write_json_atomic,
+)
 from numpy.typing import NDArray
 
 from allocsim.envs import ENV_ID
@@ -159,24 +166,14 @@ class EpisodeTimer:
 
     def play(self, min_episodes: int, min_seconds: float = 0.0) -> float:
         """Play whole episodes (at least ``min_episodes``, at least ``min_seconds`` of steps); steps/s."""
-        env, actions, rows = self.env, self.actions, len(self.actions)
-        step = env.step
         k0, episodes, elapsed = self.k, 0, 0.0
-        k = self.k
         with gc_paused():
             while episodes < min_episodes or elapsed < min_seconds:
-                env.reset(seed=self.seed + self.episodes)
+                self.k, seconds = timed_episode(self.env, self.actions, self.k, self.seed + self.episodes)
                 self.episodes += 1
-                done = False
-                start = time.perf_counter()
-                while not done:
-                    _, _, terminated, truncated, _ = step(actions[k % rows])
-                    k += 1
-                    done = terminated or truncated
-                elapsed += time.perf_counter() - start
+                elapsed += seconds
                 episodes += 1
-        self.k = k
-        return (k - k0) / elapsed
+        return (self.k - k0) / elapsed
 
     def reset_ms(self, count: int, max_seconds: float = 1.0) -> tuple[float, int]:
         """Median reset time in ms over up to ``count`` seeds, and how many were timed."""

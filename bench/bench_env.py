@@ -89,6 +89,22 @@ def sample_actions(env: gym.Env[Any, Any], seed: int, rows: int = ACTION_ROWS) -
     return np.stack([np.asarray(env.action_space.sample()) for _ in range(rows)])
 
 
+def timed_episode(env: gym.Env[Any, Any], actions: NDArray[Any], k: int, seed: int) -> tuple[int, float]:
+    """Reset ``env`` on ``seed`` and play one whole episode with ``actions[k % rows]`` onwards.
+
+    Returns the action index after it and the seconds spent in ``step`` (reset not counted).
+    """
+    step, rows = env.step, len(actions)
+    env.reset(seed=seed)
+    done = False
+    start = time.perf_counter()
+    while not done:
+        _, _, terminated, truncated, _ = step(actions[k % rows])
+        k += 1
+        done = terminated or truncated
+    return k, time.perf_counter() - start
+
+
 def measure(name: str, env: gym.Env[Any, Any], budget: Budget, seed: int = 0) -> Figures:
     """Steps/s (median over repeats of whole episodes) and reset ms (median) of ``env``."""
     actions = sample_actions(env, seed)
@@ -104,14 +120,8 @@ def measure(name: str, env: gym.Env[Any, Any], budget: Budget, seed: int = 0) ->
         first, episodes, elapsed = k, 0, 0.0
         with gc_paused():
             while episodes < budget.min_episodes or elapsed < budget.min_seconds:
-                env.reset(seed=seed + 1_000 * (rep + 1) + episodes)
-                done = False
-                start = time.perf_counter()
-                while not done:
-                    _, _, terminated, truncated, _ = step(actions[k % rows])
-                    k += 1
-                    done = terminated or truncated
-                elapsed += time.perf_counter() - start
+                k, seconds = timed_episode(env, actions, k, seed + 1_000 * (rep + 1) + episodes)
+                elapsed += seconds
                 episodes += 1
         rates.append((k - first) / elapsed)
         total_episodes += episodes

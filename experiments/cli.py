@@ -341,56 +341,15 @@ def bound_command(
     console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
 
 
-@app.command("sweep")
-def sweep_command(
-    config: Annotated[Path, typer.Argument(help="sweep YAML: scenarios, policies, seeds")],
-    backend: Annotated[str, typer.Option(help="where cells run: local (process pool) or ray")] = "local",
-    address: Annotated[
-        str | None, typer.Option(help="Ray cluster address, e.g. ray://host:10001 (default: RAY_ADDRESS)")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="output folder (default: runs/sweep-<config name>/)")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=MAX_WORKERS,
-                                 help="worker processes / local Ray CPUs (default: CPU count)")
-    ] = None,
-) -> None:
-    """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""
-    from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results
-    from allocsim.experiments.sweep_backends import BACKENDS, BackendError
-    from allocsim.experiments.sweep_config import load_config
-
-    if backend not in BACKENDS:
-        raise _fail(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    try:
-        cfg = load_config(config)
-        cells = expand(cfg, config)
-    except ValueError as err:  # SweepConfigError, one line
-        raise _fail(str(err)) from None
-    target = _writable_dir(out or Path("runs") / f"sweep-{config.stem}")
-    try:
-        with _progress(len(cells), f"sweep {config.stem}") as advance:
-            report = run_sweep(cells, target, backend=backend, workers=workers, address=address,
-                               on_done=advance)
-    except BackendError as err:
-        raise _fail(str(err)) from None
-    frame = gather(cells, target)
-    try:
-        write_results(frame, target, cfg)
-    except OSError as err:
-        raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
-    console.print(summary_table(frame, report, target))
-    console.print(f"results: {target / 'results.csv'}", highlight=False)
-
-
 from allocsim.experiments.cli_deploy import register as _register_deploy  # noqa: E402
 from allocsim.experiments.cli_files import register as _register_files  # noqa: E402
 from allocsim.experiments.cli_learn import register as _register_learning  # noqa: E402
+from allocsim.experiments.cli_sweep import register as _register_sweep  # noqa: E402
 
 _register_learning(app)  # train, evaluate
 _register_deploy(app)  # export, infer
 _register_files(app)  # scenarios, demand-history
+_register_sweep(app)  # sweep
 
 
 def main() -> None:

@@ -1,0 +1,60 @@
+"""``allocsim sweep``: scenarios x policies x seeds from a YAML file, locally or on Ray.
+
+Registered on the main app by ``register(app)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allocsim.experiments.option_limits import MAX_WORKERS
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep_command)
+
+
+def sweep_command(
+    config: Annotated[Path, typer.Argument(help="sweep YAML: scenarios, policies, seeds")],
+    backend: Annotated[str, typer.Option(help="where cells run: local (process pool) or ray")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address, e.g. ray://host:10001 (default: RAY_ADDRESS)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="output folder (default: runs/sweep-<config name>/)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS,
+                                 help="worker processes / local Ray CPUs (default: CPU count)")
+    ] = None,
+) -> None:
+    """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""
+    from allocsim.experiments.cli import _fail, _progress, _writable_dir, console
+    from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results
+    from allocsim.experiments.sweep_backends import BACKENDS, BackendError
+    from allocsim.experiments.sweep_config import load_config
+
+    if backend not in BACKENDS:
+        raise _fail(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    try:
+        cfg = load_config(config)
+        cells = expand(cfg, config)
+    except ValueError as err:  # SweepConfigError, one line
+        raise _fail(str(err)) from None
+    target = _writable_dir(out or Path("runs") / f"sweep-{config.stem}")
+    try:
+        with _progress(len(cells), f"sweep {config.stem}") as advance:
+            report = run_sweep(cells, target, backend=backend, workers=workers, address=address,
+                               on_done=advance)
+    except BackendError as err:
+        raise _fail(str(err)) from None
+    frame = gather(cells, target)
+    try:
+        write_results(frame, target, cfg)
+    except OSError as err:
+        raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
+    console.print(summary_table(frame, report, target))
+    console.print(f"results: {target / 'results.csv'}", highlight=False)
