@@ -135,6 +135,7 @@ def benchmark_scenario(
 ) -> None:
     """Rules and exported seeds on the test block into ``OUT/<scenario>/`` (skipped when current)."""
     from allocsim.experiments.benchmark import run_benchmark, write_outputs
+    from allocsim.experiments.plots_learning import LEARNING_CURVES, curves_figure
 
     seeds = seed_range(seed_block("test").start, config.episodes)
     models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
@@ -147,6 +148,9 @@ def benchmark_scenario(
     log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
     tuned = Path(config.tuned_dir)
     result = run_benchmark(scenario, seeds, tuned_dir=tuned, n_workers=workers, models=models)
+    curves = curves_figure({f"{config.algo}-seed{k}": paths.run(k) for k in exported}, scenario.currency)
+    if curves is not None:
+        result.images[LEARNING_CURVES] = curves
     done.unlink(missing_ok=True)
     write_outputs(result, paths.bench)
     write_text(done, json.dumps(stamp, indent=1) + "\n")  # last: the benchmark is complete

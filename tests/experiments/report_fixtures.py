@@ -70,8 +70,8 @@ def _network(policies: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def synthetic_report() -> tuple[str, pd.DataFrame]:
-    """The page and the ranked summary of the synthetic benchmark."""
+def synthetic_report(extra_figures: dict[str, tuple[str, bytes]] | None = None) -> tuple[str, pd.DataFrame]:
+    """The page and the ranked summary of the synthetic benchmark (with ``extra_figures`` added)."""
     rows = synthetic_rows()
     summary = summary_frame(rows)
     best = float(summary["profit_mean"].iloc[0])
@@ -84,5 +84,5 @@ def synthetic_report() -> tuple[str, pd.DataFrame]:
         params={p: {"params": {"order_cover_periods": 3.0},
                     "source": "tuned (packaged)" if i % 2 else "defaults"} for i, p in enumerate(POLICIES)},
     )
-    images = figures(summary, paired, _network(leading), leading, "EUR")
+    images = figures(summary, paired, _network(leading), leading, "EUR") | (extra_figures or {})
     return report_html(summary, info, images, paired, rows), summary

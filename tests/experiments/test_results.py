@@ -46,6 +46,8 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     assert "| tiny-dp |" in table and "121.34" in table  # the DP optimum column
     assert "Warm-started" not in table  # these hyperparameters learn from scratch
     assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.scenario == "tiny-dp"
+    assert (out / "tiny-dp" / "learning_curves.png").read_bytes().startswith(b"\x89PNG")
+    assert "<h2>Learning curves</h2>" in (out / "tiny-dp" / "report.html").read_text()
 
     again = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert again.exit_code == 0, again.output
