@@ -1,0 +1,81 @@
+"""The rollout policy: its vector-copy rollouts equal the same rollouts replayed in a single env, and it
+never sees the episode's own future demand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from allocsim.agents.rollout import RolloutPolicy
+from allocsim.baselines.registry import make_policy
+from allocsim.baselines.tuned_params import load_tuned
+from allocsim.envs.allocation_env import AllocationEnv
+
+SCENARIO = "tiny-dp"
+
+
+def _env_two_periods_in() -> tuple[AllocationEnv, np.ndarray]:
+    env = AllocationEnv(SCENARIO)
+    obs, _ = env.reset(seed=40_003)
+    rule = make_policy("base-stock", env, **(load_tuned(SCENARIO, "base-stock") or {}))
+    for _ in range(2):
+        obs, *_ = env.step(rule.predict(obs)[0])
+    return env, obs
+
+
+def _replayed(env: AllocationEnv, policy: RolloutPolicy, k: int, j: int, obs: np.ndarray) -> float:
+    """Candidate ``k`` on future ``j``, played in a fresh single env from the same state."""
+    state = env.get_state()
+    t = int(state.period[0])
+    state.demand[0, t:] = policy.futures[j].demand[t:]
+    state.supplier_lead[0, t:] = policy.futures[j].supplier_lead[t:]
+    other = AllocationEnv(SCENARIO)
+    other.reset(seed=0)
+    other.set_state(state)
+    rule = make_policy("base-stock", other, **(load_tuned(SCENARIO, "base-stock") or {}))
+    action = policy.candidates[k].predict(obs)[0]
+    total = 0.0
+    for _ in range(policy.params.horizon):
+        obs_next, reward, done, *_ = other.step(action)
+        total += reward
+        if done:
+            break
+        action = rule.predict(obs_next)[0]
+    return total
+
+
+def test_vector_rollouts_equal_single_env_replays() -> None:
+    env, obs = _env_two_periods_in()
+    policy = RolloutPolicy(env, samples=2, horizon=3)
+    means = policy.evaluate(obs)
+    assert len(means) == len(policy.candidates) >= 3
+    for k in range(len(policy.candidates)):
+        expected = np.mean([_replayed(env, policy, k, j, obs) for j in range(2)])
+        assert means[k] == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_the_episodes_own_future_demand_changes_nothing() -> None:
+    env, obs = _env_two_periods_in()
+    policy = RolloutPolicy(env, samples=3, horizon=4)
+    before = policy.evaluate(obs)
+    action = policy.predict(obs)[0]
+    state = env.get_state()
+    t = int(state.period[0])
+    state.demand[0, t:] = state.demand[0, t:] * 3 + 2  # a very different future for this episode
+    obs_again = env.set_state(state)
+    np.testing.assert_array_equal(policy.evaluate(obs_again), before)
+    np.testing.assert_array_equal(policy.predict(obs_again)[0], action)
+
+
+def test_the_played_decision_is_the_best_candidates() -> None:
+    env, obs = _env_two_periods_in()
+    policy = RolloutPolicy(env, samples=2, horizon=2)
+    action = policy.predict(obs)[0]
+    best = int(np.argmax(policy.last_means))
+    np.testing.assert_array_equal(action, policy.candidates[best].predict(obs)[0])
+
+
+def test_bad_parameters_are_refused() -> None:
+    env, _ = _env_two_periods_in()
+    with pytest.raises(ValueError, match="samples"):
+        RolloutPolicy(env, samples=0)
