@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocsim.agents import runfiles
+from allocsim.baselines.registry import NOT_RULES
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.evaluation import PolicySpec
 from allocsim.experiments.files import write_bytes, write_text
@@ -167,7 +168,7 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
     summary = pd.read_csv(bench / "summary.csv").set_index("policy")
     episodes = pd.read_csv(bench / "episodes.csv")
     learned = [p for p in summary.index if str(p).startswith(f"{algo}-seed")]
-    rules = [p for p in summary.index if p not in learned and p not in ("random", "hold", "dp")]
+    rules = [p for p in summary.index if p not in learned and p not in ("random", "hold", *NOT_RULES)]
     if not learned or not rules:
         return None
     best_rule = max(rules, key=lambda p: summary.loc[p, "profit_mean"])
