@@ -67,7 +67,7 @@ def test_constant_targets_action_is_the_tuned_base_stock_rule(scenario: str) -> 
     assert _same_episode(scenario, env, action, seed=20000) == env.network.periods
 
 
-@pytest.mark.parametrize("scenario", ["retail-small", "omnichannel-transfers", "contracts-scarce"])
+@pytest.mark.parametrize("scenario", preset_names())
 def test_zero_residual_is_the_rule_it_is_centred_on(scenario: str) -> None:
     params = _tuned(scenario)
     env = AllocationEnv(scenario, action_mode="residual", residual_around=params.model_dump())
