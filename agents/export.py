@@ -29,6 +29,7 @@ from allocsim.agents.policy import LearnedPolicy, ObsNormalizer, load_learned
 from allocsim.agents.policy_card import PolicyCard
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.observation import OBS_CLIP, WEEK
+from allocsim.envs.replenishment import supplier_lead
 from allocsim.envs.scenario import load_scenario
 
 OPSET = 17
@@ -84,6 +85,7 @@ class ExportGraph(nn.Module):
         self.skus, self.destinations = card.n_skus, card.n_locations + 1
         self.lanes = len(card.lanes)
         self.blocks = {name: slice(*bounds) for name, bounds in card.action_layout.items()}
+        self.shares = card.action_mode == "shares"  # else the runtime decodes ``action`` itself
         self.policy_orders = any(card.max_order)
         keep = torch.zeros(self.skus, self.destinations)
         keep[:, -1] = 1.0
@@ -95,6 +97,10 @@ class ExportGraph(nn.Module):
             x = torch.clamp((obs - self.obs_mean) / self.obs_std, -self.obs_clip, self.obs_clip)
         action = torch.clamp(self.act(self.policy, x), -1.0, 1.0)
         batch = action.shape[0]
+        if not self.shares:  # targets/residual: the fractions depend on the state, not in the graph
+            zeros = action.new_zeros((batch, self.skus * self.destinations))
+            return (action, zeros.reshape(batch, self.skus, self.destinations),
+                    action.new_zeros((batch, self.lanes, self.skus)), zeros[:, : self.skus])
         raw = action[:, self.blocks["allocation"]].reshape(batch, self.skus, self.destinations)
         weights = (raw + 1.0) * 0.5
         total = weights.sum(dim=-1, keepdim=True)
@@ -114,7 +120,8 @@ class ExportGraph(nn.Module):
 
 def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
     """The card of a policy trained on ``env``'s scenario."""
-    net, obs_layout, act_layout = env.network, env.observation_layout, env.action_layout
+    net, obs_layout, mode = env.network, env.observation_layout, env.action_mode
+    ranges = mode.ranges()
     return PolicyCard(
         scenario=env.scenario.name,
         scenario_hash=env.scenario.content_hash(),
@@ -135,11 +142,12 @@ def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
         location_scale=obs_layout.location_scale.astype(float).tolist(),
         max_order=[int(v) for v in net.max_order] if net.policy_orders else [0] * net.n_skus,
         observation_layout=obs_layout.describe(),
-        action_layout={
-            name: [block.start, block.stop]
-            for name, block in (("allocation", act_layout.allocation), ("transfers", act_layout.transfers),
-                                ("orders", act_layout.orders))
+        action_layout={name: [start, stop] for name, (start, stop) in mode.blocks().items()},
+        action_mode=mode.name,
+        target_ranges={} if ranges is None else {
+            name: [float(v) for v in getattr(ranges, name)] for name in ("centre", "half", "low", "high")
         },
+        supplier_lead=[float(v) for v in supplier_lead(net)],
     )
 
 
@@ -173,6 +181,6 @@ def export_run(run_dir: str | Path, out: str | Path) -> Path:
         raise ValueError(f"{run} was trained on scenario {scenario.name!r} with hash {trained_on}; "
                          f"{config['scenario']} now has hash {scenario.content_hash()} (edited since?)")
     learned = load_learned(run)
-    env = AllocationEnv(scenario)
+    env = AllocationEnv(scenario, action_mode=learned.action_mode, residual_around=learned.residual_around)
     run_id = f"{run.name}@{learned.model.num_timesteps}"
     return export_policy(learned, str(config["algo"]), env, Path(out), run_id=run_id)

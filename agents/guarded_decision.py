@@ -13,7 +13,9 @@ import numpy as np
 
 from allocsim.agents.inference import Decision as UnitDecision
 from allocsim.agents.inference import OnnxPolicy
+from allocsim.agents.mode_adapter import policy_mode
 from allocsim.agents.state_input import PlanningState, observation
+from allocsim.envs.action_modes import TargetsMode
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.guardrails import Decision
 from allocsim.envs.scenario import Scenario
@@ -33,8 +35,13 @@ def decide_in_world(policy: OnnxPolicy, state: PlanningState, scenario: Scenario
     world.inbound[0] = state.inbound
     world.on_order[0] = state.dc_on_order
     world.forecast[0, state.period : state.period + horizon] = state.forecast
+    world.backlog[0] = 0
+    world.backlog[0, :, :, 0, 0] = state.backlog  # by channel and age unknown; a position sums them all
     env.set_state(world)
     action = policy.run(observation(state, policy.card))["action"][0]
+    mode = policy_mode(policy, env.network)
+    if isinstance(mode, TargetsMode):  # targets/residual: the shares action that asks for its units
+        action = mode.shares_action(env.state, mode.validate(action))
     return env.preview(action)
 
 

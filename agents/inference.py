@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from allocsim.agents.policy_card import PolicyCard
 from allocsim.agents.state_input import PlanningState, observation, parse_state
+from allocsim.order_up_to import TargetRanges, inventory_position, supplier_order_share, target_allocation
 from allocsim.unit_decode import largest_remainder_row, policy_order, transfer_units
 
 OUTPUTS = ("action", "allocation", "transfers", "orders")
@@ -146,6 +147,8 @@ class OnnxPolicy:
         """Whole units for a validated state: largest remainder of available stock, as the env does."""
         card = self.card
         out = self.run(observation(state, card))
+        if card.action_mode != "shares":
+            return self._decide_targets(state, out["action"][0].astype(np.float64))
         fractions = out["allocation"][0].astype(np.float64)  # (S, L + 1)
         available = state.dc_available(card)
         split = np.zeros((card.n_skus, card.n_locations + 1), dtype=np.int64)
@@ -161,6 +164,27 @@ class OnnxPolicy:
         orders = np.array([policy_order(f, m) for f, m in zip(order_share, card.max_order, strict=True)],
                           dtype=np.int64)
         return Decision(state.period, split[:, :-1].T.copy(), split[:, -1].copy(), transfers, orders)
+
+    def _decide_targets(self, state: PlanningState, action: NDArray[np.float64]) -> Decision:
+        """``targets``/``residual``: order-up-to levels minus positions, rationed to the stock not kept back
+        (``allocsim.order_up_to``, the env's arithmetic; the guardrails' cuts need the scenario)."""
+        card = self.card
+        ranges = TargetRanges(**{k: np.asarray(v, dtype=np.float64) for k, v in card.target_ranges.items()})
+        params = ranges.parameters(action, card.n_locations, card.n_skus)
+        available = state.dc_available(card)
+        position = inventory_position(state.on_hand, state.inbound, state.backlog)
+        alloc = target_allocation(params, state.forecast, position, available)
+        orders = np.zeros(card.n_skus, dtype=np.int64)
+        max_order = np.asarray(card.max_order, dtype=np.int64)
+        if max_order.any():
+            shortest, mean = card.supplier_lead
+            share = supplier_order_share(state.forecast, params.order_cover, card.periods - state.period,
+                                         (int(shortest), float(mean)), state.dc_on_hand + state.dc_on_order,
+                                         max_order)
+            units = [policy_order(f, m) for f, m in zip(share, max_order, strict=True)]
+            orders = np.array(units, dtype=np.int64)
+        transfers = np.zeros((len(card.lanes), card.n_skus), dtype=np.int64)
+        return Decision(state.period, alloc, available - alloc.sum(axis=0), transfers, orders)
 
     def decide(self, state: Any, scenario: Any = None) -> dict[str, Any]:
         """From a JSON-like state (see ``allocsim.agents.state_input``) to named whole units.

@@ -58,6 +58,8 @@ class LearnedPolicy:
     normalizer: ObsNormalizer | None = None
     name: str = "learned"
     recurrent: bool = False
+    action_mode: str = "shares"  # the env action mode it was trained in (allocsim.envs.action_modes)
+    residual_around: dict[str, float] | None = None
     _state: Any = None
     _start: bool = True
 
@@ -116,4 +118,6 @@ def load_learned(run_dir: str | Path) -> LearnedPolicy:
     if stats.is_file():
         with stats.open("rb") as f:
             normalizer = ObsNormalizer.of(pickle.load(f))
-    return LearnedPolicy(model, normalizer, name=f"{algo.name}:{run.name}", recurrent=algo.recurrent)
+    return LearnedPolicy(model, normalizer, name=f"{algo.name}:{run.name}", recurrent=algo.recurrent,
+                         action_mode=str(config.get("action_mode") or "shares"),
+                         residual_around=config.get("residual_around"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, get_args, get_origin, get_type_hints
 
 PREFIX = "allocsim."
@@ -22,6 +22,14 @@ SUMMARY_KEYS = ("scenario", "scenario_hash", "version", "algo", "run_id")
 #: The observation blocks, in order, that ``allocsim.agents.state_input`` knows how to build.
 OBSERVATION_BLOCKS = ("dc_on_hand", "dc_available", "dc_on_order", "on_hand", "inbound", "forecast_now",
                       "forecast_horizon", "open_orders", "backlog", "avg_age", "calendar")
+
+
+#: The action blocks each action mode may have (allocsim.envs.action_modes), as sets of names.
+ACTION_BLOCKS = {
+    "shares": ({"allocation", "transfers", "orders"},),
+    "targets": ({"cover", "safety", "keep"}, {"cover", "safety", "keep", "order_cover"}),
+    "residual": ({"cover", "safety", "keep"}, {"cover", "safety", "keep", "order_cover"}),
+}
 
 
 class CardError(ValueError):
@@ -73,6 +81,11 @@ class PolicyCard:
     max_order: list[int]  # (S,) policy replenishment, 0 when the policy does not order
     observation_layout: list[dict[str, Any]]  # blocks: name, shape, start, stop
     action_layout: dict[str, list[int]]  # block name -> [start, stop]
+    # the action mode (allocsim.envs.action_modes); cards of allocsim before action modes are "shares"
+    action_mode: str = "shares"
+    # targets/residual: per action entry centre, half, low, high (allocsim.order_up_to.TargetRanges)
+    target_ranges: dict[str, list[float]] = field(default_factory=dict)
+    supplier_lead: list[float] = field(default_factory=lambda: [0.0, 0.0])  # (shortest, mean) periods
 
     @property
     def n_skus(self) -> int:
@@ -111,12 +124,13 @@ class PolicyCard:
             raise CardError(f"{source}: {CARD_KEY} is not a card (too large or too deeply nested)") from None
         if not isinstance(data, dict):
             raise CardError(f"{source}: {CARD_KEY} must be a JSON object")
-        names = {f.name for f in fields(cls)}
-        missing = sorted(names - set(data))
+        names = {f.name for f in fields(cls)} & set(data)
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        missing = sorted(required - set(data))
         if missing:
             raise CardError(f"{source}: {CARD_KEY} lacks {', '.join(missing)}")
         for name, kind in get_type_hints(cls).items():
-            if not _fits(data[name], kind):
+            if name in data and not _fits(data[name], kind):
                 got = type(data[name]).__name__
                 raise CardError(f"{source}: {CARD_KEY}.{name} must be {_type_name(kind)} (got a {got})")
         card = cls(**{k: data[k] for k in names})
@@ -134,8 +148,14 @@ class PolicyCard:
         if blocks != list(OBSERVATION_BLOCKS):
             raise CardError(f"{source}: observation blocks {blocks} are not the ones this runtime builds "
                             f"(exported by allocsim {self.version})")
-        if min(sizes) < 0 or set(actions) != {"allocation", "transfers", "orders"}:
-            raise CardError(f"{source}: {CARD_KEY} has a malformed layout")
+        if min(sizes) < 0 or set(actions) not in ACTION_BLOCKS.get(self.action_mode, ()):
+            raise CardError(f"{source}: {CARD_KEY} has a malformed layout (action mode {self.action_mode!r})")
+        if self.action_mode != "shares":
+            sizes_ok = set(self.target_ranges) == {"centre", "half", "low", "high"} and all(
+                len(v) == self.action_size for v in self.target_ranges.values())
+            if not sizes_ok or len(self.supplier_lead) != 2:
+                raise CardError(f"{source}: {CARD_KEY}.target_ranges must give centre, half, low and high "
+                                f"for each of the {self.action_size} action entries")
         self._check_shapes(source)
 
     def _check_shapes(self, source: str) -> None:

@@ -109,7 +109,7 @@ class TrainingSeeds(gym.Wrapper):
 
 
 def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_envs: int,
-                first_episode: int = 0) -> Callable[[], gym.Env]:
+                first_episode: int = 0, mode: dict[str, Any] | None = None) -> Callable[[], gym.Env]:
     """A picklable factory for worker ``worker``: one torch thread, Monitor, training seeds; called in
     a worker process (``SubprocVecEnv``), that process dies with the one that made the factory."""
     parent = os.getpid()
@@ -118,7 +118,8 @@ def env_factory(scenario: Any, cycle: SeedCycle, run_seed: int, worker: int, n_e
         if os.getpid() != parent:
             die_with_parent(parent)
         torch.set_num_threads(1)
-        return TrainingSeeds(Monitor(AllocationEnv(scenario)), cycle, run_seed, worker, n_envs, first_episode)
+        env = AllocationEnv(scenario, **(mode or {}))
+        return TrainingSeeds(Monitor(env), cycle, run_seed, worker, n_envs, first_episode)
 
     return make
 
@@ -158,6 +159,8 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in config.yaml (e.g. the reference rule)
     teacher: Teacher | None = None  # the rule a ``warm_start`` clones (not recorded; ``extra`` names it)
     vectorization: str = "native"  # a key of VECTORIZATIONS
+    action_mode: str = "shares"  # the env's action mode (allocsim.envs.action_modes)
+    residual_around: dict[str, float] | None = None  # base-stock parameters a residual action centres on
 
     def __post_init__(self) -> None:
         if self.vectorization not in VECTORIZATIONS:
@@ -193,6 +196,8 @@ class TrainConfig:
             "timesteps": self.total,
             "n_envs": self.envs,
             "vectorization": self.vectorization,
+            "action_mode": self.action_mode,
+            "residual_around": self.residual_around,
             "eval_every": self.eval_every,
             "seed_cycle": asdict(self.seed_cycle),
             "hyperparams": self.hyperparams.model_dump(mode="json", exclude_none=True),
@@ -215,7 +220,8 @@ def _native_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
     worker ``i``, episode ``first_episode + j`` (the same seeds the subprocess workers play)."""
     n, cycle, run_seed = config.envs, config.seed_cycle, config.seed
     venv = AllocationVectorEnv(n, config.scenario,
-                               seed_stream=lambda _base, i, j: cycle.seed(run_seed, first_episode + j, i, n))
+                               seed_stream=lambda _base, i, j: cycle.seed(run_seed, first_episode + j, i, n),
+                               action_mode=config.action_mode, residual_around=config.residual_around)
     return AllocationSb3VecEnv(venv)
 
 
@@ -223,9 +229,9 @@ def _subproc_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
     """One single env per worker process (``DummyVecEnv`` for one), forked where the platform can, so
     the workers are our children and die with us (``allocsim.processes``)."""
     n = config.envs
-    factories = [
-        env_factory(config.scenario, config.seed_cycle, config.seed, i, n, first_episode) for i in range(n)
-    ]
+    mode = {"action_mode": config.action_mode, "residual_around": config.residual_around}
+    cycle, seed = config.seed_cycle, config.seed
+    factories = [env_factory(config.scenario, cycle, seed, i, n, first_episode, mode) for i in range(n)]
     return DummyVecEnv(factories) if n == 1 else SubprocVecEnv(factories, pool_context().get_start_method())
 
 
@@ -251,9 +257,9 @@ def _tensorboard_dir(run_dir: Path) -> str | None:
 def _check_resume(config: TrainConfig, run_dir: Path, scenario: Any) -> dict[str, Any]:
     """The saved config of the run to resume; ValueError when it was trained differently."""
     saved = runfiles.read_config(run_dir)
-    for key in ("algo", "seed", "n_envs"):
+    for key in ("algo", "seed", "n_envs", "action_mode"):
         mine = config.envs if key == "n_envs" else getattr(config, key)
-        if saved.get(key) != mine:
+        if saved.get(key, "shares" if key == "action_mode" else None) != mine:
             raise ValueError(f"--resume: {run_dir} was trained with {key}={saved.get(key)}, not {mine}")
     if saved.get("scenario_hash", scenario.content_hash()) != scenario.content_hash():
         raise ValueError(f"--resume: {run_dir} was trained on another version of {scenario.name!r} "
@@ -299,6 +305,9 @@ def train(
     planned = config.planned
     if done >= planned:
         return TrainResult(run_dir, done, 0.0, runfiles.read_metrics(run_dir), skipped=True)
+    if not done and hp.warm_start is not None and config.action_mode != "shares":
+        raise ValueError(f"warm_start clones a rule's shares actions; action_mode {config.action_mode!r} "
+                         "needs hyperparameters without warm_start (a residual's zero action is the rule)")
     if not done and hp.warm_start is not None and config.teacher is None:
         raise ValueError("warm_start needs a teacher rule (the rule to clone); allocsim train, allocsim "
                          "results and sweep train entries give the reference rule")

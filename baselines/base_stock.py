@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from allocsim.baselines.common import Plan, RuleParams, RulePolicy, net_position, ration, window_demand
+from allocsim.baselines.common import Plan, RuleParams, RulePolicy, net_position, ration
 from allocsim.envs.state import AllocationState
+from allocsim.order_up_to import order_up_to_levels
 
 
 class BaseStockParams(RuleParams):
@@ -38,8 +39,12 @@ class BaseStockPolicy(RulePolicy):
     def levels(self, state: AllocationState) -> np.ndarray:
         """Order-up-to level per location and SKU (L, S)."""
         p = self.params
-        window = window_demand(state.forecast, self.net.lead_time + p.review_periods)
-        return window + p.safety_factor * np.sqrt(window)
+        return order_up_to_levels(state.forecast, self.cover(), p.safety_factor)
+
+    def cover(self) -> np.ndarray:
+        """Periods of forecast cover in the level (L, S): each location's lead time + the review period."""
+        cover = self.net.lead_time + self.params.review_periods
+        return np.repeat(cover[:, None].astype(np.float64), self.net.n_skus, axis=1)
 
     def plan(self, state: AllocationState) -> Plan:
         request = self.levels(state) - net_position(state)

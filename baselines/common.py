@@ -29,8 +29,12 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from allocsim.envs.network import Network
-from allocsim.envs.scenario.entities import UniformLeadTime
+from allocsim.envs.replenishment import supplier_lead as supplier_lead
 from allocsim.envs.state import AllocationState
+from allocsim.order_up_to import feasible_allocation, inventory_position, supplier_order_share
+from allocsim.order_up_to import ration as ration  # re-exported for the rules (one implementation)
+from allocsim.order_up_to import round_columns as round_columns
+from allocsim.order_up_to import window_demand as window_demand
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv
@@ -134,42 +138,12 @@ def channel_shares(env: AllocationEnv) -> FloatArray:
     return np.where(total > 0, mean / np.where(total > 0, total, 1.0), equal)
 
 
-def window_demand(forecast: FloatArray, periods: FloatArray | float) -> FloatArray:
-    """Forecast units (L, S) over the next ``periods`` (scalar or per location, fractional ok).
-
-    Beyond the forecast horizon the horizon's mean rate is assumed.
-    """
-    horizon, n_l, _ = forecast.shape
-    span = np.broadcast_to(np.asarray(periods, dtype=np.float64), (n_l,))
-    cum = np.concatenate([np.zeros((1, *forecast.shape[1:])), np.cumsum(forecast, axis=0)])
-    inside = np.minimum(span, horizon)
-    whole = np.floor(inside).astype(np.int64)
-    part = inside - whole
-    rows = np.arange(n_l)
-    nxt = np.minimum(whole + 1, horizon)
-    within = cum[whole, rows] + part[:, None] * (cum[nxt, rows] - cum[whole, rows])
-    rate = cum[-1] / max(horizon, 1)
-    return within + np.maximum(span - horizon, 0.0)[:, None] * rate
-
-
 def net_position(state: AllocationState) -> FloatArray:
     """Location inventory position (L, S): on hand + in transit - backorders waiting."""
-    return (state.on_hand + state.inbound - state.backlog.sum(axis=2)).astype(np.float64)
+    return inventory_position(state.on_hand, state.inbound, state.backlog.sum(axis=2))
 
 
 # ------------------------------------------------------------- integer helpers
-def round_columns(amount: FloatArray, totals: IntArray) -> IntArray:
-    """Integers (L, S) from ``amount`` whose column sums are ``totals``, by largest remainder."""
-    base = np.floor(amount).astype(np.int64)
-    short = np.maximum(totals - base.sum(axis=0), 0)
-    if not short.any():
-        return base
-    order = np.argsort(base - amount, axis=0, kind="stable")  # biggest remainder first
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(len(amount))[:, None].repeat(amount.shape[1], 1), axis=0)
-    return base + (ranks < short[None, :])
-
-
 def fill_level(weight: FloatArray, offset: FloatArray, cap: FloatArray, total: FloatArray) -> FloatArray:
     """Water-filling: amounts ``clip(theta * weight - offset, 0, cap)`` per column summing to ``total``.
 
@@ -193,14 +167,6 @@ def fill_level(weight: FloatArray, offset: FloatArray, cap: FloatArray, total: F
     return amount(low)
 
 
-def ration(request: FloatArray, available: IntArray) -> IntArray:
-    """Whole units: the request where stock suffices, else shares proportional to the request."""
-    want = np.maximum(np.ceil(request - 1e-9), 0.0)
-    total = want.sum(axis=0)
-    factor = np.where(total > available, available / np.maximum(total, 1.0), 1.0)
-    return round_columns(want * factor[None, :], np.minimum(total, available).astype(np.int64))
-
-
 # ---------------------------------------------------------------- feasibility
 def capacity_headroom(state: AllocationState) -> IntArray:
     """Units each location can still receive (L,) before the capacity guardrail trims (the env's own)."""
@@ -216,25 +182,12 @@ def make_feasible(
     alloc: IntArray, state: AllocationState, transfers: IntArray | None = None
 ) -> IntArray:
     """Cut a proposal to DC stock, the days-of-supply cap and capacity (after incoming transfers)."""
-    alloc = np.maximum(np.asarray(alloc, dtype=np.int64), 0)
-    room = supply_room(state)
-    if room is not None:
-        alloc = np.minimum(alloc, room)
-    col = alloc.sum(axis=0)
-    if (col > state.dc_available).any():
-        alloc = ration(alloc.astype(np.float64), state.dc_available)
     headroom = capacity_headroom(state)
     if transfers is not None and transfers.size:
         incoming = np.zeros(state.net.n_locations, dtype=np.int64)
         np.add.at(incoming, state.net.lane_target, transfers.sum(axis=1))
         headroom = np.maximum(headroom - incoming, 0)
-    rows = alloc.sum(axis=1)
-    over = rows > headroom
-    if over.any():
-        scaled = alloc[over] * (headroom[over] / rows[over])[:, None]
-        alloc = alloc.copy()
-        alloc[over] = round_columns(scaled.T, headroom[over]).T
-    return alloc
+    return feasible_allocation(alloc, state.dc_available, supply_room(state), headroom)
 
 
 # --------------------------------------------------------------- other blocks
@@ -245,14 +198,6 @@ def transfer_share(transfers: IntArray, state: AllocationState, net: Network) ->
     return np.where(transfers > 0, np.minimum(share, 1.0), 0.0)
 
 
-def supplier_lead(net: Network) -> tuple[int, float]:
-    """Shortest and mean supplier lead time in periods."""
-    lead = net.scenario.supplier.lead_time
-    if isinstance(lead, UniformLeadTime):
-        return lead.low, 0.5 * (lead.low + lead.high)
-    return lead.periods, float(lead.periods)
-
-
 def order_share(state: AllocationState, cover_periods: float) -> FloatArray:
     """Order block (S,): raise the DC inventory position to network demand over lead + cover.
 
@@ -260,12 +205,6 @@ def order_share(state: AllocationState, cover_periods: float) -> FloatArray:
     salvaged, and nothing is ordered once even the shortest lead time ends past the horizon.
     """
     net = state.net
-    shortest, mean = supplier_lead(net)
-    left = net.periods - state.period
-    if left <= shortest:
-        return np.zeros(net.n_skus)
-    window = min(mean + cover_periods, float(left))
-    target = window_demand(state.forecast, window).sum(axis=0)
-    position = state.dc_on_hand + state.dc_on_order
-    order = np.clip(np.ceil(target - position), 0.0, net.max_order)
-    return np.where(net.max_order > 0, order / np.maximum(net.max_order, 1), 0.0)
+    cover = np.full(net.n_skus, cover_periods)
+    return supplier_order_share(state.forecast, cover, net.periods - state.period, supplier_lead(net),
+                                state.dc_on_hand + state.dc_on_order, net.max_order)

@@ -38,6 +38,22 @@ def _finite_clipped(arr: FloatArray, where: str) -> FloatArray:
     return np.clip(arr, -1.0, 1.0)
 
 
+def validate_flat(action: object, size: int) -> FloatArray:
+    """An action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
+    arr = np.asarray(action, dtype=np.float64)
+    if arr.shape != (size,):
+        raise ValueError(f"action has shape {arr.shape}, expected ({size},)")
+    return _finite_clipped(arr, "action entry {}")
+
+
+def validate_rows(actions: object, copies: int, size: int) -> FloatArray:
+    """A (copies, size) batch of actions, clipped, or ValueError naming the copy and entry."""
+    arr = np.asarray(actions, dtype=np.float64)
+    if arr.shape != (copies, size):
+        raise ValueError(f"actions have shape {arr.shape}, expected ({copies}, {size})")
+    return _finite_clipped(arr, "action entry {1} of copy {0}")
+
+
 @dataclass(frozen=True)
 class Fractions:
     """The continuous part of a decoded action (what an exported policy outputs)."""
@@ -60,17 +76,11 @@ class ActionLayout:
 
     def validate(self, action: object) -> FloatArray:
         """The action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
-        arr = np.asarray(action, dtype=np.float64)
-        if arr.shape != (self.size,):
-            raise ValueError(f"action has shape {arr.shape}, expected ({self.size},)")
-        return _finite_clipped(arr, "action entry {}")
+        return validate_flat(action, self.size)
 
     def validate_batch(self, actions: object, copies: int) -> FloatArray:
         """A (copies, n) batch of actions, clipped, or ValueError naming the copy and entry."""
-        arr = np.asarray(actions, dtype=np.float64)
-        if arr.shape != (copies, self.size):
-            raise ValueError(f"actions have shape {arr.shape}, expected ({copies}, {self.size})")
-        return _finite_clipped(arr, "action entry {1} of copy {0}")
+        return validate_rows(actions, copies, self.size)
 
     def fractions(self, action: FloatArray) -> Fractions:
         """Continuous fractions from a validated action (n,) or a batch of them (B, n)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ import simpy
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from allocsim.envs.action_modes import make_action_mode
+from allocsim.envs.actions import Fractions
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.engine.state import EngineState
@@ -38,10 +40,13 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     ``allocsim.envs.engine`` on a batch of one, the same code the vector env runs.
 
     ## Action Space
-    ``Box(-1, 1, (n,), float32)``; see ``allocsim.envs.actions`` for the blocks
-    (allocation weights per SKU and destination incl. keep-at-DC, transfers,
-    supplier orders). NaN, inf or a wrong shape raise ``ValueError``; values
-    outside ``[-1, 1]`` are clipped as for any Box action.
+    ``Box(-1, 1, (n,), float32)``; its meaning is the ``action_mode``
+    (``allocsim.envs.action_modes``): by default ``shares`` (``allocsim.envs.actions``:
+    allocation weights per SKU and destination incl. keep-at-DC, transfers, supplier
+    orders), or order-up-to ``targets``, or a ``residual`` around the base-stock rule.
+    ``env.unwrapped.action_layout`` stays the ``shares`` layout rules encode into.
+    NaN, inf or a wrong shape raise ``ValueError``; values outside ``[-1, 1]`` are
+    clipped as for any Box action.
 
     ## Observation Space
     ``Box(-1, 10, (m,), float32)``, normalised by a week of expected demand; the
@@ -63,7 +68,9 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     same future. ``copy.deepcopy(env)`` and ``pickle`` work at any point.
 
     ## Arguments
-    ``scenario``: preset name, YAML path or ``Scenario``; ``reward_weights``:
+    ``scenario``: preset name, YAML path or ``Scenario``; ``action_mode``: ``"shares"`` (default),
+    ``"targets"`` or ``"residual"`` (``allocsim.envs.action_modes``; ``residual_around``: the
+    base-stock parameters a residual action adjusts around); ``reward_weights``:
     overrides the scenario's objective weights; ``render_mode``: ``None``, ``"ansi"`` (text) or
     ``"rgb_array"`` (a picture of stock against capacity, in transit, DC stock and backlog;
     ``allocsim.envs.render``), so stable-baselines3 and RL Zoo can make it from its id.
@@ -77,6 +84,8 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         scenario: str | Path | Scenario = "retail-small",
         reward_weights: dict[str, float] | None = None,
         render_mode: str | None = None,
+        action_mode: str = "shares",
+        residual_around: Mapping[str, float] | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
@@ -88,8 +97,9 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.engine = BatchEngine(self.network, self.profile, self.reward_function.weights, 1.0, batch=1,
                                   keep_log=True)
         self.action_layout = self.engine.actions
+        self.action_mode = make_action_mode(action_mode, self.network, residual_around)
         self.observation_layout = self.engine.observation
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(self.action_layout.size,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(self.action_mode.size,), dtype=np.float32)
         self.observation_space = self.observation_layout.space()
         self.render_mode = render_mode
         self.episode_seed: int | None = None
@@ -143,7 +153,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         if self._decision is None:
             raise RuntimeError("the episode is over; call reset() first")
         period = int(self.engine.state.period[0])
-        frac = self.action_layout.fractions(self.action_layout.validate(action)[None])
+        frac = self._fractions(action)
         event, self._decision = self._decision, None
         event.succeed(frac)
         self._run_until_decision()
@@ -159,6 +169,10 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         if terminated:
             info["episode_kpis"] = self.kpis()
         return self.engine.obs[0].copy(), reward, terminated, False, info
+
+    def _fractions(self, action: object) -> Fractions:
+        """The action, validated, decoded by the env's action mode for the one copy."""
+        return self.action_mode.fractions(self.engine, self.action_mode.validate(action)[None])
 
     # --------------------------------------------------------- state as a value
     def get_state(self) -> EngineState:
@@ -207,7 +221,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         proposed before them (``guardrails=False``; orders then include the DC rule's own order)."""
         if self._decision is None:
             raise RuntimeError("no decision is pending; call reset() first")
-        self.engine.preview(self.action_layout.fractions(self.action_layout.validate(action)[None]))
+        self.engine.preview(self._fractions(action))
         w, s, t = self.engine.work, self.engine.state, int(self.engine.state.period[0])
         if not guardrails:
             return Decision(allocation=s.log_allocation[0, t, 0].copy(),

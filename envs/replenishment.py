@@ -19,6 +19,7 @@ from allocsim.envs.scenario.entities import (
     MinMaxReplenishment,
     NoReplenishment,
     PolicyReplenishment,
+    UniformLeadTime,
 )
 
 IntArray = NDArray[np.int64]
@@ -59,3 +60,11 @@ def order_rule(net: Network) -> Callable[[IntArray], IntArray]:
     """The scenario's DC rule as a function: DC inventory position (S,) -> units ordered (S,)."""
     below, up_to = order_thresholds(net)
     return lambda position: np.where(position <= below, np.maximum(up_to - position, 0), 0)
+
+
+def supplier_lead(net: Network) -> tuple[int, float]:
+    """Shortest and mean supplier lead time in periods (what policy replenishment plans with)."""
+    lead = net.scenario.supplier.lead_time
+    if isinstance(lead, UniformLeadTime):
+        return lead.low, 0.5 * (lead.low + lead.high)
+    return lead.periods, float(lead.periods)

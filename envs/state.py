@@ -40,10 +40,12 @@ class AllocationState:
     supply_room: IntArray | None  # (L, S) room under the days-of-supply guardrail; None without one
 
     @classmethod
-    def of(cls, engine: BatchEngine, b: int = 0) -> AllocationState:
-        """Copy ``b`` of ``engine`` as seen by a rule (the rooms come from the guardrails' own kernel)."""
+    def of(cls, engine: BatchEngine, b: int = 0,
+           rooms: tuple[IntArray, IntArray] | None = None) -> AllocationState:
+        """Copy ``b`` of ``engine`` as seen by a rule (the rooms come from the guardrails' own kernel;
+        pass ``engine.rooms()`` as ``rooms`` to read many copies after one call)."""
         net, layout, state = engine.net, engine.observation, engine.state
-        headroom, supply_room = engine.rooms()
+        headroom, supply_room = rooms if rooms is not None else engine.rooms()
         t = int(state.period[b])
         dc_on_hand = state.dc[b].sum(axis=-1)
         on_order = state.on_order[b].copy()

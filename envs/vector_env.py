@@ -8,7 +8,7 @@ batch and the single env on the same seed and actions agree step by step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,6 +20,7 @@ from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 from numpy.typing import NDArray
 
+from allocsim.envs.action_modes import make_action_mode
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.engine.kpis import KpiRows, episode_kpis
@@ -108,6 +109,10 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     plays ``seed_stream(k, i, j)``, by default ``k + i + j * num_envs``. Without a
     seed, ``k`` is drawn from the env's own generator.
 
+    ## Action modes
+    ``action_mode`` and ``residual_around`` as for ``AllocationEnv``; the decode of
+    ``targets`` and ``residual`` reads each copy's state in numpy before the compiled step.
+
     ## Threads
     ``threads=True`` spreads the copies over numba's threads (``NUMBA_NUM_THREADS``) in the
     same compiled call; results are identical, copy by copy.
@@ -129,6 +134,8 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         seed_stream: SeedStream | None = None,
         threads: bool = False,
         render_mode: str | None = None,
+        action_mode: str = "shares",
+        residual_around: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a whole number >= 1, got {num_envs!r}")
@@ -141,7 +148,8 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         self.engine = BatchEngine(self.network, DemandProfile.build(self.network), rewards.weights, 1.0,
                                   batch=num_envs, keep_log=False, threads=threads)
         self.num_envs = num_envs
-        self.single_action_space = spaces.Box(-1.0, 1.0, shape=(self.engine.actions.size,), dtype=np.float32)
+        self.action_mode = make_action_mode(action_mode, self.network, residual_around)
+        self.single_action_space = spaces.Box(-1.0, 1.0, shape=(self.action_mode.size,), dtype=np.float32)
         self.single_observation_space = self.engine.observation.space()
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -174,7 +182,9 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
             raise RuntimeError("call reset() before step()")
         engine = self.engine
         period = engine.state.period.copy()
-        rewards = engine.step(actions).copy()
+        mode = self.action_mode
+        frac = mode.fractions(engine, mode.validate_batch(actions, self.num_envs))
+        rewards = engine.step_fractions(frac).copy()
         terminated = engine.state.done.copy()
         truncated = np.zeros(self.num_envs, dtype=np.bool_)
         info: dict[str, Any] = {"period": period, "reward_components": self.reward_components()}

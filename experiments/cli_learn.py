@@ -65,6 +65,10 @@ def train(
     workers: Annotated[
         int | None, typer.Option(min=1, max=MAX_WORKERS, help="processes for the rule's episodes")
     ] = None,
+    action_mode: Annotated[
+        str, typer.Option(help="shares: allocation shares; targets: order-up-to levels in periods of cover; "
+                               "residual: an adjustment around tuned base-stock (README: Action modes)")
+    ] = "shares",
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
     from allocsim.agents.training import train as run
@@ -83,7 +87,8 @@ def train(
     try:
         job = TrainingJob(scenario=scenario, algo=algo, seed=seed, timesteps=timesteps, n_envs=n_envs,
                           vectorization=vec, out=out, hyperparams=hyperparams, eval_every=eval_every,
-                          eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir)
+                          eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir,
+                          action_mode=action_mode)
         config, evaluator, reference = prepare_training(job, loaded, n_workers)
         planned = config.planned
         if planned < config.total:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from allocsim.agents.mode_adapter import for_env
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.episode import play
@@ -124,16 +125,16 @@ def build_policy(spec: PolicySpec, env: AllocationEnv, seed: int) -> Predictor:
     policy = _LEARNED.get(key)
     if policy is None:
         policy = _LEARNED[key] = _load_model(spec.model)
-    policy.check_env(env)
-    return policy.fresh()
+    return for_env(policy.fresh(), env)  # a targets/residual policy drives the shares env like a rule
 
 
-def env_for(scenario: Scenario) -> AllocationEnv:
-    """One env per scenario per process, built on first use."""
-    key = scenario.model_dump_json()
+def env_for(scenario: Scenario, action_mode: str = "shares",
+            residual_around: Mapping[str, float] | None = None) -> AllocationEnv:
+    """One env per scenario (and action mode) per process, built on first use."""
+    key = f"{scenario.model_dump_json()}|{action_mode}|{sorted((residual_around or {}).items())}"
     env = _ENVS.get(key)
     if env is None:
-        env = _ENVS[key] = AllocationEnv(scenario)
+        env = _ENVS[key] = AllocationEnv(scenario, action_mode=action_mode, residual_around=residual_around)
     return env
 
 

@@ -10,7 +10,7 @@ CI is logged (``profit_vs_rule``) to TensorBoard and ``metrics.csv``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,8 +20,10 @@ from allocsim.agents.callbacks import Evaluator
 from allocsim.agents.hyperparams import load_hyperparams
 from allocsim.agents.policy import LearnedPolicy
 from allocsim.agents.training import SeedCycle, TrainConfig
+from allocsim.baselines.base_stock import BaseStockParams
 from allocsim.baselines.registry import NOT_RULES
 from allocsim.baselines.tuned_params import find_tuned
+from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import rule_specs
 from allocsim.experiments.evaluation import (
@@ -64,15 +66,19 @@ def best_rule(
 
 
 def rule_evaluator(
-    scenario: Scenario, rule: PolicySpec, seeds: Sequence[int], n_workers: int = 1
+    scenario: Scenario, rule: PolicySpec, seeds: Sequence[int], n_workers: int = 1,
+    mode: Mapping[str, Any] | None = None,
 ) -> Evaluator:
-    """An evaluator for training: the learned policy on ``seeds`` against ``rule`` (played once, now)."""
+    """An evaluator for training: the learned policy on ``seeds`` against ``rule`` (played once, now).
+
+    ``mode`` (``action_mode``, ``residual_around``) is the env argument the policy was trained with.
+    """
     rule_rows = evaluate(scenario, [rule], seeds, n_workers=n_workers)
     rule_profit = [float(r["profit"]) for r in rule_rows]
     rule_summary = summarise(rule_rows)
 
     def judge(make_policy: Callable[[], LearnedPolicy]) -> dict[str, float]:
-        env = env_for(scenario)
+        env = env_for(scenario, **(mode or {}))
         rows = [run_episode(env, make_policy(), seed) for seed in seeds]
         learned = summarise(rows)
         diff = paired_diff([float(r["profit"]) for r in rows], rule_profit)
@@ -163,6 +169,7 @@ class TrainingJob:
     eval_episodes: int = 10
     rule: str | None = None
     tuned_dir: Path = Path("tuned")
+    action_mode: str = "shares"
 
 
 def prepare_training(
@@ -175,6 +182,7 @@ def prepare_training(
     hp = load_hyperparams(job.algo, scenario.name, job.hyperparams)
     block = seed_block("training")
     val_seeds = seed_block("validation").seeds(job.eval_episodes)
+    mode = action_mode_args(job.action_mode, scenario, job.tuned_dir)
     reference = best_rule(scenario, job.tuned_dir, val_seeds, n_workers, job.rule)
     config = TrainConfig(
         scenario=job.scenario,
@@ -192,5 +200,20 @@ def prepare_training(
             "validation_seeds": [val_seeds[0], val_seeds[-1]],
         },
         teacher=partial(build_policy, reference),
+        **mode,
     )
-    return config, rule_evaluator(scenario, reference, val_seeds, n_workers), reference
+    return config, rule_evaluator(scenario, reference, val_seeds, n_workers, mode), reference
+
+
+def action_mode_args(action_mode: str, scenario: Scenario, tuned_dir: Path) -> dict[str, Any]:
+    """The env arguments of ``action_mode``: ``residual`` centres on the tuned base-stock parameters.
+
+    ValueError naming a mode that does not exist.
+    """
+    if action_mode not in ACTION_MODES:
+        raise ValueError(f"--action-mode {action_mode[:80]!r}: valid are {', '.join(ACTION_MODES)}")
+    if action_mode != "residual":
+        return {"action_mode": action_mode, "residual_around": None}
+    tuned = find_tuned(scenario, "base-stock", tuned_dir)
+    params = BaseStockParams(**(tuned.params if tuned is not None else {}))
+    return {"action_mode": action_mode, "residual_around": params.model_dump()}

@@ -108,7 +108,11 @@ class BatchEngine:
 
     def step(self, actions: object) -> NDArray[np.float64]:
         """One period for every copy not done; returns the rewards (observations in ``obs``)."""
-        self._run(kernels.STEP, ~self.state.done, self.fractions(actions))
+        return self.step_fractions(self.fractions(actions))
+
+    def step_fractions(self, frac: Fractions) -> NDArray[np.float64]:
+        """``step`` from already decoded fractions (what an action mode other than shares hands over)."""
+        self._run(kernels.STEP, ~self.state.done, frac)
         return self.work.reward
 
     # -------------------------------------------- the single env's two halves

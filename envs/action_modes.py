@@ -1,0 +1,253 @@
+"""Action modes: what the Box action of the env means (env argument ``action_mode``).
+
+* ``shares`` (default): allocation weights, transfer and order shares
+  (``allocsim.envs.actions``).
+* ``targets``: per location and SKU an order-up-to level in periods of forecast cover,
+  per SKU a safety factor, a DC keep-back share and (where the policy orders) a
+  supplier cover. The shipment is the level minus the location's inventory position,
+  rationed by largest remainder when the DC is short; the arithmetic is the base-stock
+  rule's own (``allocsim.order_up_to``), so a constant action equal to the rule's
+  parameters moves exactly the rule's units.
+* ``residual``: the ``targets`` parameters as a bounded adjustment around the
+  base-stock rule's parameters (``residual_around``); the zero action is the rule.
+
+Every entry decodes as ``clip(centre + a x half, low, high)`` (``TargetRanges``), snapped
+to 1/1024. A ``targets`` or ``residual`` decision becomes the ``shares`` action that asks
+for its units (what a rule does), so the same compiled decode and guardrails run for
+every mode. Transfers stay at zero in ``targets`` and ``residual``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from allocsim.envs.actions import ActionLayout, Fractions, validate_flat, validate_rows
+from allocsim.envs.network import Network
+from allocsim.envs.replenishment import supplier_lead
+from allocsim.envs.state import AllocationState
+from allocsim.order_up_to import (
+    TargetParams,
+    TargetRanges,
+    inventory_position,
+    supplier_order_share,
+    target_allocation,
+)
+
+if TYPE_CHECKING:
+    from allocsim.envs.engine.core import BatchEngine
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: ``targets`` ranges: cover in [0, lead time + MAX_COVER_BEYOND_LEAD] periods, safety factor in
+#: [0, MAX_SAFETY], keep-back share in [0, 1], supplier cover beyond the mean lead in [0, MAX_ORDER_COVER]
+MAX_COVER_BEYOND_LEAD = 14.0
+MAX_SAFETY = 4.0
+MAX_ORDER_COVER = 14.0
+#: ``residual`` half-widths around the rule: cover and supplier cover +-2 periods, safety +-1,
+#: keep-back up to half the available stock (the negative half of its entry keeps nothing)
+RESIDUAL_HALF = {"cover": 2.0, "safety": 1.0, "keep": 0.5, "order_cover": 2.0}
+
+
+class ResidualCentre(BaseModel):
+    """The base-stock parameters ``residual`` adjusts around (the defaults are the rule's defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    review_periods: float = Field(default=1.0, ge=0.0, le=MAX_COVER_BEYOND_LEAD)
+    safety_factor: float = Field(default=2.5, ge=0.0, le=MAX_SAFETY)
+    order_cover_periods: float = Field(default=3.0, ge=0.0, le=MAX_ORDER_COVER)
+
+
+class ActionMode(ABC):
+    """The meaning of the env's Box action: its size, its blocks and its decode into fractions."""
+
+    name: ClassVar[str]
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.shares = ActionLayout(net)
+
+    @property
+    @abstractmethod
+    def size(self) -> int:
+        """Entries of the flat action."""
+
+    @abstractmethod
+    def blocks(self) -> dict[str, tuple[int, int]]:
+        """Block name -> [start, stop) in the flat action (for the policy card)."""
+
+    @abstractmethod
+    def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
+        """The compiled decode's fractions for validated actions (B, n) of ``engine``'s copies."""
+
+    def ranges(self) -> TargetRanges | None:
+        """The per-entry decode ranges (None for ``shares``)."""
+        return None
+
+    def validate(self, action: object) -> FloatArray:
+        return validate_flat(action, self.size)
+
+    def validate_batch(self, actions: object, copies: int) -> FloatArray:
+        return validate_rows(actions, copies, self.size)
+
+
+class SharesMode(ActionMode):
+    """Today's action: allocation weights, transfer shares, order shares (``ActionLayout``)."""
+
+    name = "shares"
+
+    @property
+    def size(self) -> int:
+        return self.shares.size
+
+    def blocks(self) -> dict[str, tuple[int, int]]:
+        lay = self.shares
+        named = (("allocation", lay.allocation), ("transfers", lay.transfers), ("orders", lay.orders))
+        return {name: (block.start, block.stop) for name, block in named}
+
+    def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
+        return self.shares.fractions(actions)
+
+
+class TargetsMode(ActionMode):
+    """Order-up-to levels in periods of cover (+ safety, keep-back, supplier cover), decoded by ``ranges``."""
+
+    name = "targets"
+
+    def __init__(self, net: Network, ranges: TargetRanges | None = None) -> None:
+        super().__init__(net)
+        self._ranges = ranges if ranges is not None else target_ranges(net)
+        if self._ranges.centre.shape != (self._size(),):
+            raise ValueError(f"action ranges have {self._ranges.centre.shape[0]} entries, this scenario's "
+                             f"{self.name} action has {self._size()}")
+
+    def _size(self) -> int:
+        n_s = self.net.n_skus
+        return self.net.n_locations * n_s + 2 * n_s + (n_s if self.net.policy_orders else 0)
+
+    @property
+    def size(self) -> int:
+        return self._size()
+
+    def ranges(self) -> TargetRanges:
+        return self._ranges
+
+    def blocks(self) -> dict[str, tuple[int, int]]:
+        n_s, cells = self.net.n_skus, self.net.n_locations * self.net.n_skus
+        out = {"cover": (0, cells), "safety": (cells, cells + n_s), "keep": (cells + n_s, cells + 2 * n_s)}
+        if self.net.policy_orders:
+            out["order_cover"] = (cells + 2 * n_s, cells + 3 * n_s)
+        return out
+
+    def parameters(self, action: FloatArray) -> TargetParams:
+        """The order-up-to parameters of one validated action (n,)."""
+        return self._ranges.parameters(action, self.net.n_locations, self.net.n_skus)
+
+    def units(self, state: AllocationState, action: FloatArray) -> tuple[IntArray, FloatArray | None]:
+        """Allocation (L, S), cut to the guardrails' room as a rule cuts it; order share (S,) or None."""
+        net, params = self.net, self.parameters(action)
+        position = inventory_position(state.on_hand, state.inbound, state.backlog.sum(axis=2))
+        alloc = target_allocation(params, state.forecast, position, state.dc_available,
+                                  state.supply_room, state.headroom)
+        orders = None
+        if net.policy_orders:
+            dc_position = state.dc_on_hand + state.dc_on_order
+            orders = supplier_order_share(state.forecast, params.order_cover, net.periods - state.period,
+                                          supplier_lead(net), dc_position, net.max_order)
+        return alloc, orders
+
+    def shares_action(self, state: AllocationState, action: FloatArray) -> NDArray[np.float32]:
+        """The ``shares`` action that asks for this action's units in ``state`` (as a rule encodes)."""
+        alloc, orders = self.units(state, action)
+        return self.shares.encode(alloc, state.dc_available, None, orders)
+
+    def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
+        rooms = engine.rooms()
+        rows = [self.shares_action(AllocationState.of(engine, b, rooms), a) for b, a in enumerate(actions)]
+        return self.shares.fractions(self.shares.validate_batch(np.stack(rows), len(rows)))
+
+
+class ResidualMode(TargetsMode):
+    """``targets`` as a bounded adjustment around the base-stock rule; the zero action is the rule."""
+
+    name = "residual"
+
+
+def _cover_high(net: Network) -> FloatArray:
+    """Highest cover per location and SKU (L x S, flat): lead time + ``MAX_COVER_BEYOND_LEAD``."""
+    return np.repeat(net.lead_time.astype(np.float64) + MAX_COVER_BEYOND_LEAD, net.n_skus)
+
+
+def _ranges(net: Network, centre: list[FloatArray], half: list[FloatArray]) -> TargetRanges:
+    """Ranges from per-block centres and half-widths; low/high are the ``targets`` bounds."""
+    n_s = net.n_skus
+    high = [_cover_high(net), np.full(n_s, MAX_SAFETY), np.ones(n_s)]
+    if net.policy_orders:
+        high.append(np.full(n_s, MAX_ORDER_COVER))
+    else:
+        centre, half = centre[:3], half[:3]
+    top = np.concatenate(high)
+    return TargetRanges(np.concatenate(centre), np.concatenate(half), np.zeros_like(top), top)
+
+
+def target_ranges(net: Network) -> TargetRanges:
+    """``targets``: each parameter spans its range (keep-back: centre 0, so a <= 0 keeps nothing)."""
+    n_s = net.n_skus
+    cover = _cover_high(net) / 2
+    centre = [cover, np.full(n_s, MAX_SAFETY / 2), np.zeros(n_s), np.full(n_s, MAX_ORDER_COVER / 2)]
+    half = [cover, np.full(n_s, MAX_SAFETY / 2), np.ones(n_s), np.full(n_s, MAX_ORDER_COVER / 2)]
+    return _ranges(net, centre, half)
+
+
+def residual_ranges(net: Network, around: ResidualCentre) -> TargetRanges:
+    """``residual``: centred on base-stock's parameters, +- ``RESIDUAL_HALF``, in the ``targets`` bounds."""
+    n_s, cells = net.n_skus, net.n_locations * net.n_skus
+    cover = np.repeat(net.lead_time.astype(np.float64) + around.review_periods, n_s)
+    centre = [cover, np.full(n_s, around.safety_factor), np.zeros(n_s),
+              np.full(n_s, around.order_cover_periods)]
+    half = [np.full(cells, RESIDUAL_HALF["cover"]), np.full(n_s, RESIDUAL_HALF["safety"]),
+            np.full(n_s, RESIDUAL_HALF["keep"]), np.full(n_s, RESIDUAL_HALF["order_cover"])]
+    return _ranges(net, centre, half)
+
+
+ACTION_MODES: dict[str, type[ActionMode]] = {
+    mode.name: mode for mode in (SharesMode, TargetsMode, ResidualMode)
+}
+
+
+def make_action_mode(name: str, net: Network, residual_around: Mapping[str, Any] | None = None) -> ActionMode:
+    """The mode ``name`` for ``net``; ValueError naming a bad mode or bad ``residual_around`` entry."""
+    if name not in ACTION_MODES:
+        raise ValueError(f"action_mode {str(name)[:80]!r} is not one of {', '.join(ACTION_MODES)}")
+    if residual_around is not None and name != "residual":
+        raise ValueError(f"residual_around is only for action_mode 'residual', not {name!r}")
+    if name == "shares":
+        return SharesMode(net)
+    if name == "targets":
+        return TargetsMode(net)
+    try:
+        around = ResidualCentre(**dict(residual_around or {}))
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        got = str(first.get("input"))[:80]
+        raise ValueError(f"residual_around.{where}: {first['msg']} (got {got})") from None
+    return ResidualMode(net, residual_ranges(net, around))
+
+
+def mode_from_ranges(name: str, net: Network, ranges: TargetRanges | None) -> ActionMode:
+    """A mode rebuilt from a policy card's ranges (exported policies carry them)."""
+    if name not in ACTION_MODES:
+        raise ValueError(f"action_mode {str(name)[:80]!r} is not one of {', '.join(ACTION_MODES)}")
+    if name == "shares":
+        return SharesMode(net)
+    if ranges is None:
+        raise ValueError(f"action_mode {name!r} needs its decode ranges")
+    return ACTION_MODES[name](net, ranges)  # type: ignore[call-arg]
