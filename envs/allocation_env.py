@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.engine.state import EngineState
+from allocsim.envs.events import EventHook, EventPeriod
 from allocsim.envs.guardrails import Decision, Trim
 from allocsim.envs.network import Network
 from allocsim.envs.render import NetworkPicture, ansi
@@ -63,7 +64,10 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     same future. ``copy.deepcopy(env)`` and ``pickle`` work at any point.
 
     ## Arguments
-    ``scenario``: preset name, YAML path or ``Scenario``; ``reward_weights``:
+    ``scenario``: preset name, YAML path or ``Scenario``; ``timing``: ``"aggregated"`` or
+    ``"events"`` overrides the scenario's ``timing.mode`` (events: orders and receipts through
+    the period as SimPy events, ``allocsim.envs.events``; ``event_hook`` is called after each
+    event, for checks); ``reward_weights``:
     overrides the scenario's objective weights; ``render_mode``: ``None``, ``"ansi"`` (text) or
     ``"rgb_array"`` (a picture of stock against capacity, in transit, DC stock and backlog;
     ``allocsim.envs.render``), so stable-baselines3 and RL Zoo can make it from its id.
@@ -77,16 +81,20 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         scenario: str | Path | Scenario = "retail-small",
         reward_weights: dict[str, float] | None = None,
         render_mode: str | None = None,
+        timing: str | None = None,
+        event_hook: EventHook | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
-        self.scenario = load_scenario(scenario)
+        self.scenario = load_scenario(scenario, timing)
         self.network = Network.compile(self.scenario)
         self.profile = DemandProfile.build(self.network)
         objective = self.scenario.objective
         self.reward_function = WeightedReward(reward_weights or objective.weights, objective.scale)
         self.engine = BatchEngine(self.network, self.profile, self.reward_function.weights, 1.0, batch=1,
                                   keep_log=True)
+        self.events = (EventPeriod(self.engine, self.network, event_hook)
+                       if self.scenario.timing.mode == "events" else None)
         self.action_layout = self.engine.actions
         self.observation_layout = self.engine.observation
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.action_layout.size,), dtype=np.float32)
@@ -106,10 +114,14 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
             assert self._clock is not None
             self._decision = self._clock.event()
             frac = yield self._decision
-            self.engine.run_period(frac)
+            if self.events is not None:  # orders and receipts through the period, closed at its end
+                yield from self.events.run(self._clock, frac)
+            else:
+                self.engine.run_period(frac)
             if period == self.network.periods - 1:
                 return
-            yield self._clock.timeout(1)
+            if self.events is None:
+                yield self._clock.timeout(1)
 
     def _start_clock(self) -> None:
         """A SimPy clock at the state's period, its process waiting for that period's decision."""
