@@ -77,20 +77,24 @@ class OrderSplitter:
 
     def _location(self, lanes: IntArray, rng: np.random.Generator, total_units: int) -> LocationOrders:
         skus, channels = np.nonzero(lanes)
-        parts_k: list[IntArray] = []
-        parts_c: list[IntArray] = []
-        parts_units: list[IntArray] = []
-        for k, c in zip(skus.tolist(), channels.tolist(), strict=True):
-            units = int(lanes[k, c])
-            sizes = np.ones(units, dtype=np.int64) if self.unit_orders[c] else self._sizes(units, c, rng)
-            if len(sizes) > MAX_ORDERS_PER_PERIOD:
-                raise ValueError(f"events mode: {total_units} units demanded in one period split into more "
-                                 f"than {MAX_ORDERS_PER_PERIOD:,} orders; raise timing.channels order_size")
+        if not len(skus):
+            return LocationOrders([], [], [], [])
+        counts = lanes[skus, channels]
+        unit = self.unit_orders[channels]
+        low = np.array([self.size_range[c][0] for c in channels.tolist()])
+        if int((counts // low).sum()) > MAX_ORDERS_PER_PERIOD:  # checked before anything is allocated
+            raise ValueError(f"events mode: {total_units} units demanded in one period make more than "
+                             f"{MAX_ORDERS_PER_PERIOD:,} orders at a location; raise timing.channels "
+                             "order_size")
+        # unit-sized orders: one per unit of the lane; sized ones: drawn lane by lane
+        parts_k, parts_c = [np.repeat(skus[unit], counts[unit])], [np.repeat(channels[unit], counts[unit])]
+        parts_units = [np.ones(int(counts[unit].sum()), dtype=np.int64)]
+        for k, c, units in zip(skus[~unit].tolist(), channels[~unit].tolist(), counts[~unit].tolist(),
+                               strict=True):
+            sizes = self._sizes(units, c, rng)
             parts_k.append(np.full(len(sizes), k, dtype=np.int64))
             parts_c.append(np.full(len(sizes), c, dtype=np.int64))
             parts_units.append(sizes)
-        if not parts_k:
-            return LocationOrders([], [], [], [])
         sku, channel, units = np.concatenate(parts_k), np.concatenate(parts_c), np.concatenate(parts_units)
         time = rng.random(len(units))
         for c in np.unique(channel).tolist():
