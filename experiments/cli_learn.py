@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from allocsim.experiments.cli_options import TimingOption
 from allocsim.experiments.option_limits import MAX_ENVS, MAX_EPISODES, MAX_SEED, MAX_TIMESTEPS, MAX_WORKERS
 
 
@@ -125,6 +126,7 @@ def evaluate_command(
     workers: Annotated[
         int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: 1]")
     ] = None,
+    timing: TimingOption = None,
 ) -> None:
     """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
     from rich.table import Table
@@ -134,7 +136,9 @@ def evaluate_command(
     from allocsim.experiments.seeds import seed_block, seed_range
     from allocsim.experiments.train_cmd import evaluate_model
 
-    loaded = _load(scenario) if scenario is not None else None
+    if scenario is None and timing is not None:
+        raise _fail("--timing needs --scenario (the scenario the events mode runs; e.g. the run's preset)")
+    loaded = _load(scenario, timing=timing) if scenario is not None else None
     try:
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         result = evaluate_model(model, loaded, seeds, n_workers=workers or 1)
