@@ -61,9 +61,33 @@ class OrderSplitter:
 
     def split(self, demand: IntArray, seed: int, period: int) -> list[LocationOrders]:
         """Orders of every location from ``demand`` (L, S, C), the period's aggregated draw."""
-        total_units = int(demand.sum())
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, period, ORDER_STREAM])))
-        return [self._location(demand[loc], rng, total_units) for loc in range(demand.shape[0])]
+        n_l = demand.shape[0]
+        locs, skus, channels = np.nonzero(demand)
+        counts = demand[locs, skus, channels]
+        low = np.array([self.size_range[c][0] for c in range(len(self.size_range))])[channels]
+        if int((counts // low).sum()) > MAX_ORDERS_PER_PERIOD:  # checked before anything is allocated
+            raise ValueError(f"events mode: {int(demand.sum())} units demanded in one period make more than "
+                             f"{MAX_ORDERS_PER_PERIOD:,} orders; raise timing.channels order_size")
+        unit = self.unit_orders[channels]
+        # unit-sized orders: one per unit of the lane; sized ones: drawn lane by lane
+        parts = [[np.repeat(x[unit], counts[unit]) for x in (locs, skus, channels)]
+                 + [np.ones(int(counts[unit].sum()), dtype=np.int64)]]
+        for lane in np.flatnonzero(~unit).tolist():
+            sizes = self._sizes(int(counts[lane]), int(channels[lane]), rng)
+            parts.append([np.full(len(sizes), x[lane], dtype=np.int64) for x in (locs, skus, channels)]
+                         + [sizes])
+        loc, sku, channel, units = (np.concatenate(column) for column in zip(*parts, strict=True))
+        time = rng.random(len(units))
+        for c, warp in enumerate(self.warp):
+            if warp is not None:
+                mine = channel == c
+                time[mine] = np.interp(time[mine], warp[0], warp[1])
+        np.minimum(time, LAST_INSTANT, out=time)
+        order = np.lexsort((time, loc))  # by location, then by arrival time
+        bounds = np.searchsorted(loc[order], np.arange(n_l + 1)).tolist()
+        columns = [x[order].tolist() for x in (time, sku, channel, units)]
+        return [LocationOrders(*(col[bounds[i]:bounds[i + 1]] for col in columns)) for i in range(n_l)]
 
     def _sizes(self, units: int, channel: int, rng: np.random.Generator) -> IntArray:
         """Order sizes of one lane summing to ``units`` (the last order takes what is left)."""
@@ -74,35 +98,3 @@ class OrderSplitter:
         sizes = draws[: last + 1].copy()
         sizes[last] = units - (int(cum[last - 1]) if last else 0)
         return sizes
-
-    def _location(self, lanes: IntArray, rng: np.random.Generator, total_units: int) -> LocationOrders:
-        skus, channels = np.nonzero(lanes)
-        if not len(skus):
-            return LocationOrders([], [], [], [])
-        counts = lanes[skus, channels]
-        unit = self.unit_orders[channels]
-        low = np.array([self.size_range[c][0] for c in channels.tolist()])
-        if int((counts // low).sum()) > MAX_ORDERS_PER_PERIOD:  # checked before anything is allocated
-            raise ValueError(f"events mode: {total_units} units demanded in one period make more than "
-                             f"{MAX_ORDERS_PER_PERIOD:,} orders at a location; raise timing.channels "
-                             "order_size")
-        # unit-sized orders: one per unit of the lane; sized ones: drawn lane by lane
-        parts_k, parts_c = [np.repeat(skus[unit], counts[unit])], [np.repeat(channels[unit], counts[unit])]
-        parts_units = [np.ones(int(counts[unit].sum()), dtype=np.int64)]
-        for k, c, units in zip(skus[~unit].tolist(), channels[~unit].tolist(), counts[~unit].tolist(),
-                               strict=True):
-            sizes = self._sizes(units, c, rng)
-            parts_k.append(np.full(len(sizes), k, dtype=np.int64))
-            parts_c.append(np.full(len(sizes), c, dtype=np.int64))
-            parts_units.append(sizes)
-        sku, channel, units = np.concatenate(parts_k), np.concatenate(parts_c), np.concatenate(parts_units)
-        time = rng.random(len(units))
-        for c in np.unique(channel).tolist():
-            warp = self.warp[c]
-            if warp is not None:
-                mine = channel == c
-                time[mine] = np.interp(time[mine], warp[0], warp[1])
-        np.minimum(time, LAST_INSTANT, out=time)
-        order = np.argsort(time, kind="stable")
-        return LocationOrders(time[order].tolist(), sku[order].tolist(), channel[order].tolist(),
-                              units[order].tolist())

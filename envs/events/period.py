@@ -86,10 +86,11 @@ class EventPeriod:
     def _customers(self, clock: simpy.Environment, start: float, loc: int,
                    book: LocationOrders) -> Generator[simpy.Event, Any, None]:
         """One location's customers: each order is served on arrival, first come first served."""
-        desk, hook = self.desk, self.hook
+        serve, hook, timeout = self.desk.serve_order(), self.hook, clock.timeout
+        self.desk.orders += len(book)
         for time, k, c, units in zip(book.time, book.sku, book.channel, book.units, strict=True):
-            yield clock.timeout(max(start + time - clock.now, 0.0))
-            desk.order(loc, k, c, units)
+            yield timeout(max(start + time - clock.now, 0.0))
+            serve(loc, k, c, units)
             if hook is not None:
                 hook("order")
 

@@ -6,6 +6,7 @@ a time); this class keeps its machine-code entries so that an order costs one ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,12 @@ class OrderDesk:
         """Serve one order (see ``desk.serve_order``); returns the units served."""
         self.orders += 1
         return int(self._order(self.desk, loc, k, c, units))
+
+    def serve_order(self) -> Callable[[int, int, int, int], int]:
+        """``order`` without its bookkeeping, for the customers' loop: (loc, k, c, units) -> served.
+        The caller counts the orders in ``self.orders``."""
+        entry, desk = self._order, self.desk
+        return functools.partial(entry, desk)
 
     def backorders(self, loc: int) -> int:
         """Serve the backorders waiting at ``loc`` (see ``desk.serve_backorders``); returns the units."""
