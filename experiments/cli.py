@@ -281,7 +281,8 @@ def benchmark(
         console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    total = len(specs) * episodes + min(TRACED, len(specs)) + (episodes if bounded else 0)
+    evaluated = len(specs) * episodes * (2 if loaded.timing.mode == "events" else 1)  # + the aggregated twins
+    total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(
             loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
