@@ -2,7 +2,7 @@
 
 Each lane's total for the period is exactly the engine's pre-sampled ``demand`` (common
 random numbers), so both modes see the same customers. The split and the arrival times
-come from a generator seeded by (episode seed, period) alone: deterministic per seed,
+come from a generator seeded by the episode seed and advanced to the period alone: deterministic per seed,
 independent of the aggregated draw and of every decision, and the same after
 ``set_state``. Arrival times given the count are a Poisson process: sorted uniforms,
 warped by the channel's time-of-day profile when it has one.
@@ -10,7 +10,8 @@ warped by the channel's time-of-day profile when it has one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,17 +28,13 @@ ORDER_STREAM = 0x0E7E475
 LAST_INSTANT = float(np.nextafter(1.0, 0.0))
 
 
-@dataclass(frozen=True)
-class LocationOrders:
+class LocationOrders(NamedTuple):
     """One location's orders of a period, by arrival time (fractions of the period)."""
 
     time: list[float]
     sku: list[int]
     channel: list[int]
     units: list[int]
-
-    def __len__(self) -> int:
-        return len(self.time)
 
 
 class OrderSplitter:
@@ -49,6 +46,11 @@ class OrderSplitter:
         spec = [timing.channels.get(name, ChannelTiming()) for name in names]
         self.size_range = [(c.order_size.low, c.order_size.high) for c in spec]
         self.unit_orders = np.array([lo == hi == 1 for lo, hi in self.size_range])
+        self.low = np.array([lo for lo, _ in self.size_range], dtype=np.int64)
+        # one generator, re-seeded per period: its state for the episode seed, advanced by the period
+        self._bits = np.random.PCG64(0)
+        self._rng = np.random.Generator(self._bits)
+        self._seeded: tuple[int, dict[str, object]] | None = None
         # inverse CDF of each channel's profile: (cumulative share, time of day) knots, or None
         self.warp: list[tuple[FloatArray, FloatArray] | None] = []
         for c in spec:
@@ -61,12 +63,11 @@ class OrderSplitter:
 
     def split(self, demand: IntArray, seed: int, period: int) -> list[LocationOrders]:
         """Orders of every location from ``demand`` (L, S, C), the period's aggregated draw."""
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, period, ORDER_STREAM])))
+        rng = self._generator(seed, period)
         n_l = demand.shape[0]
         locs, skus, channels = np.nonzero(demand)
         counts = demand[locs, skus, channels]
-        low = np.array([self.size_range[c][0] for c in range(len(self.size_range))])[channels]
-        if int((counts // low).sum()) > MAX_ORDERS_PER_PERIOD:  # checked before anything is allocated
+        if int((counts // self.low[channels]).sum()) > MAX_ORDERS_PER_PERIOD:  # before allocating them
             raise ValueError(f"events mode: {int(demand.sum())} units demanded in one period make more than "
                              f"{MAX_ORDERS_PER_PERIOD:,} orders; raise timing.channels order_size")
         unit = self.unit_orders[channels]
@@ -86,8 +87,19 @@ class OrderSplitter:
         np.minimum(time, LAST_INSTANT, out=time)
         order = np.lexsort((time, loc))  # by location, then by arrival time
         bounds = np.searchsorted(loc[order], np.arange(n_l + 1)).tolist()
-        columns = [x[order].tolist() for x in (time, sku, channel, units)]
-        return [LocationOrders(*(col[bounds[i]:bounds[i + 1]] for col in columns)) for i in range(n_l)]
+        times, sku_list, channel_list, unit_list = (x[order].tolist() for x in (time, sku, channel, units))
+        return [LocationOrders(times[a:b], sku_list[a:b], channel_list[a:b], unit_list[a:b])
+                for a, b in itertools.pairwise(bounds)]
+
+    def _generator(self, seed: int, period: int) -> np.random.Generator:
+        """The period's generator: PCG64 seeded by (episode seed, ORDER_STREAM), advanced by
+        ``period`` x 2**64 draws, so each period has a stream of its own whatever ran before."""
+        if self._seeded is None or self._seeded[0] != seed:
+            start = np.random.PCG64(np.random.SeedSequence([seed, ORDER_STREAM])).state
+            self._seeded = (seed, start)
+        self._bits.state = self._seeded[1]
+        self._bits.advance(period << 64)
+        return self._rng
 
     def _sizes(self, units: int, channel: int, rng: np.random.Generator) -> IntArray:
         """Order sizes of one lane summing to ``units`` (the last order takes what is left)."""

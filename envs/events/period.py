@@ -58,7 +58,7 @@ class EventPeriod:
             period = int(s.period[0])
             books = self.splitter.split(s.demand[0, period], int(s.seed[0]), period)
             processes += [clock.process(self._customers(clock, start, loc, book))
-                          for loc, book in enumerate(books) if len(book)]
+                          for loc, book in enumerate(books) if book.time]
         yield clock.all_of(processes)
         yield clock.timeout(max(start + 1.0 - clock.now, 0.0))
         if not self.fcfs:
@@ -87,7 +87,7 @@ class EventPeriod:
                    book: LocationOrders) -> Generator[simpy.Event, Any, None]:
         """One location's customers: each order is served on arrival, first come first served."""
         serve, hook, timeout = self.desk.serve_order(), self.hook, clock.timeout
-        self.desk.orders += len(book)
+        self.desk.orders += len(book.time)
         for time, k, c, units in zip(book.time, book.sku, book.channel, book.units, strict=True):
             yield timeout(max(start + time - clock.now, 0.0))
             serve(loc, k, c, units)

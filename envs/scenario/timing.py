@@ -60,8 +60,8 @@ class Holdback(StrictModel):
 
     channel: Name
     units: Units
-    location: Name = Field(default="*", description="a location name or '*' (every location)")
-    sku: Name = Field(default="*", description="a SKU name or '*' (every SKU)")
+    location: Name | Literal["*"] = Field(default="*", description="a location name or '*' (every location)")
+    sku: Name | Literal["*"] = Field(default="*", description="a SKU name or '*' (every SKU)")
 
 
 class Timing(StrictModel):

@@ -28,10 +28,14 @@ from allocsim.envs.scenario.timing import Timing
 
 
 def with_timing(scenario: Scenario, **timing: Any) -> Scenario:
-    """``scenario`` with its timing block replaced (validated like a file's)."""
+    """``scenario`` with these keys of its timing block replaced (validated like a file's)."""
     data = scenario.model_dump(mode="json", by_alias=True)
-    data["timing"] = timing
+    data["timing"] = {**data["timing"], **timing}
     return Scenario.model_validate(data)
+
+
+#: events mode served in one batch at period end, every receipt at the period's start
+PRIORITY = {"mode": "events", "service": "priority", "location_arrival": {}, "supplier_arrival": 0.0}
 
 
 def paired_episodes(a: AllocationEnv, b: AllocationEnv, seed: int, style: str) -> None:
@@ -55,7 +59,7 @@ def holdbacks_of(scenario: Scenario, units: int) -> list[dict[str, Any]]:
 def test_priority_service_equals_aggregated_on_presets(preset: str) -> None:
     scenario = load_scenario(preset)
     aggregated = AllocationEnv(scenario)
-    events = AllocationEnv(with_timing(scenario, mode="events", service="priority"))
+    events = AllocationEnv(with_timing(scenario, **PRIORITY))
     assert events.events is not None and aggregated.events is None
     for i, style in enumerate(("uniform", "hold-release")):
         paired_episodes(aggregated, events, 11 + i, style)
@@ -66,7 +70,7 @@ def test_priority_service_equals_aggregated_with_holdbacks(preset: str) -> None:
     scenario = load_scenario(preset)
     holds = holdbacks_of(scenario, 3)
     aggregated = AllocationEnv(with_timing(scenario, holdbacks=holds))
-    events = AllocationEnv(with_timing(scenario, mode="events", service="priority", holdbacks=holds))
+    events = AllocationEnv(with_timing(scenario, **PRIORITY, holdbacks=holds))
     paired_episodes(aggregated, events, 5, "uniform")
     # and the holdback changed something (a test of a no-op would prove nothing)
     plain = run_episode(AllocationEnv(scenario), 5, lambda t: make_action(
@@ -90,7 +94,7 @@ def test_priority_service_equals_aggregated_on_generated_scenarios(
     scenario = build_scenario(csv_folder, data, rows)
     holds = holdbacks_of(scenario, hold) if hold else []
     aggregated = AllocationEnv(with_timing(scenario, holdbacks=holds))
-    events = AllocationEnv(with_timing(scenario, mode="events", service="priority", holdbacks=holds))
+    events = AllocationEnv(with_timing(scenario, **PRIORITY, holdbacks=holds))
     paired_episodes(aggregated, events, seed, "uniform")
 
 
