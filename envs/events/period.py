@@ -88,8 +88,10 @@ class EventPeriod:
         """One location's customers: each order is served on arrival, first come first served."""
         serve, hook, timeout = self.desk.serve_order(), self.hook, clock.timeout
         self.desk.orders += len(book.time)
+        previous = clock.now - start  # 0: the process starts with the period
         for time, k, c, units in zip(book.time, book.sku, book.channel, book.units, strict=True):
-            yield timeout(max(start + time - clock.now, 0.0))
+            yield timeout(time - previous)  # times are sorted: never negative
+            previous = time
             serve(loc, k, c, units)
             if hook is not None:
                 hook("order")

@@ -237,3 +237,19 @@ def holdback_env() -> AllocationEnv:
     env = AllocationEnv(Scenario.model_validate(data))
     env.reset(seed=0)
     return env
+
+
+def test_deepcopy_and_pickle_mid_episode_continue_identically() -> None:
+    import copy
+    import pickle
+
+    env = AllocationEnv(fcfs_scenario("retail-small"))
+    env.reset(seed=2)
+    action = np.zeros(env.action_space.shape, dtype=np.float32)
+    for _ in range(3):
+        env.step(action)
+    twins = [copy.deepcopy(env), pickle.loads(pickle.dumps(env))]
+    ahead = [env.step(action)[1] for _ in range(5)]
+    for twin in twins:
+        assert [twin.step(action)[1] for _ in range(5)] == ahead
+        assert twin.events is not None and twin.events.desk.desk.stock.base is twin.engine.state.stock
