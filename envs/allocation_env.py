@@ -103,7 +103,6 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.episode_seed: int | None = None
         self._clock: simpy.Environment | None = None
         self._decision: simpy.Event | None = None
-        self._paused: simpy.Event | None = None  # succeeds when the cycle waits (see _run_until_decision)
         self._picture: NetworkPicture | None = None  # made on the first rgb_array render, then reused
 
     # ------------------------------------------------------------ the clock
@@ -114,14 +113,12 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
                 self.engine.begin_period(period)
             assert self._clock is not None
             self._decision = self._clock.event()
-            self._pause()
             frac = yield self._decision
             if self.events is not None:  # orders and receipts through the period, closed at its end
                 yield from self.events.run(self._clock, frac)
             else:
                 self.engine.run_period(frac)
             if period == self.network.periods - 1:
-                self._pause()  # the episode is over: nothing more to wait for
                 return
             if self.events is None:
                 yield self._clock.timeout(1)
@@ -136,15 +133,14 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
             self._run_until_decision()
 
     def _run_until_decision(self) -> None:
-        """Run the clock until the cycle waits for a decision or the episode ends (``_pause``)."""
+        """Run the clock until the cycle waits for a decision or the episode is over (no events left)."""
         assert self._clock is not None
-        self._paused = self._clock.event()
-        self._clock.run(until=self._paused)
-
-    def _pause(self) -> None:
-        """Stop ``_run_until_decision`` once the events due now have run."""
-        assert self._paused is not None
-        self._paused.succeed()
+        step = self._clock.step
+        try:
+            while self._decision is None:
+                step()
+        except simpy.core.EmptySchedule:
+            pass
 
     # ----------------------------------------------------------- Gymnasium
     def reset(
@@ -196,12 +192,12 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
     def __getstate__(self) -> dict[str, Any]:
         """Everything but the SimPy clock, which holds a generator and is rebuilt from the state."""
-        rebuilt = ("_clock", "_decision", "_paused", "_picture")
+        rebuilt = ("_clock", "_decision", "_picture")
         return {k: v for k, v in self.__dict__.items() if k not in rebuilt}
 
     def __setstate__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
-        self._clock, self._decision, self._paused, self._picture = None, None, None, None
+        self._clock, self._decision, self._picture = None, None, None
         if self.episode_seed is not None:
             self._start_clock()
 
