@@ -174,9 +174,13 @@ class Scenario(StrictModel):
         return max(2, *ages)
 
     def content_hash(self) -> str:
-        """A stable hash of the validated content (ties exported models to a scenario)."""
+        """A stable hash of the validated content (ties exported models and tuned parameters to a
+        scenario). The timing mode is left out: ``--timing`` runs the same network, so what was
+        tuned or trained in one mode is found in the other; without a timing block the hash is
+        the one it had before timing existed."""
         content = self.model_dump(mode="json", by_alias=True)
-        if self.timing.is_default:  # scenarios without a timing block keep the hash they had
+        del content["timing"]["mode"]
+        if self.timing.model_copy(update={"mode": "aggregated"}).is_default:
             del content["timing"]
         payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

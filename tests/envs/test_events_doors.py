@@ -78,3 +78,30 @@ def test_cli_bad_timing_exits_2_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["simulate", "--timing", "sideways"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: --timing: expected aggregated or events, got 'sideways'"
+
+
+def test_the_timing_mode_keeps_the_content_hash_but_holdbacks_change_it() -> None:
+    from allocsim.envs.scenario import load_scenario
+
+    aggregated = load_scenario("strategic-holdback")
+    assert load_scenario("strategic-holdback", "events").content_hash() == aggregated.content_hash()
+    plain = aggregated.model_copy(update={"timing": aggregated.timing.model_copy(update={"holdbacks": []})})
+    assert plain.content_hash() != aggregated.content_hash()
+
+
+def test_benchmark_in_events_mode_reports_the_aggregation_gap(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from allocsim.experiments.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["benchmark", "--scenario", "strategic-holdback", "--timing", "events",
+                                      "--episodes", "2", "--policies", "priority,proportional", "--no-bound",
+                                      "--no-pretrained", "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "tuned (packaged): priority, proportional" in result.output  # tuned in aggregated mode, found
+    gap = (out / "aggregation_gap.csv").read_text().splitlines()
+    assert gap[0].startswith("policy,kpi,events,aggregated,difference")
+    assert len(gap) == 1 + 2 * 5  # two rules x five KPIs
+    page = (out / "report.html").read_text()
+    assert "<h2>Aggregation gap</h2>" in page and "rank (aggregated)" in page
