@@ -105,3 +105,19 @@ def test_benchmark_in_events_mode_reports_the_aggregation_gap(tmp_path: Path) ->
     assert len(gap) == 1 + 2 * 5  # two rules x five KPIs
     page = (out / "report.html").read_text()
     assert "<h2>Aggregation gap</h2>" in page and "rank (aggregated)" in page
+
+
+def test_sweep_timing_sets_every_scenarios_mode(tmp_path: Path) -> None:
+    import yaml
+
+    from allocsim.experiments.sweep import expand
+    from allocsim.experiments.sweep_config import parse_config
+
+    config = parse_config({"scenarios": ["tiny-dp", "retail-small"], "policies": ["proportional"],
+                           "seeds": {"start": 1, "count": 1}})
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump({}))
+    modes = {c["scenario"]: c["scenario_spec"]["timing"]["mode"] for c in expand(config, tmp_path / "s.yaml",
+                                                                                  "events")}
+    assert modes == {"tiny-dp": "events", "retail-small": "events"}
+    plain = {c["scenario_spec"]["timing"]["mode"] for c in expand(config, tmp_path / "s.yaml")}
+    assert plain == {"aggregated"}
