@@ -131,17 +131,19 @@ def evaluate_command(
     """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
     from rich.table import Table
 
+    from allocsim.echo import shorten
+    from allocsim.envs.scenario.timing import MODES
     from allocsim.experiments.cli import _fail, _json_safe, _load, console
     from allocsim.experiments.kpis import HEADLINE
     from allocsim.experiments.seeds import seed_block, seed_range
     from allocsim.experiments.train_cmd import evaluate_model
 
-    if scenario is None and timing is not None:
-        raise _fail("--timing needs --scenario (the scenario the events mode runs; e.g. the run's preset)")
     loaded = _load(scenario, timing=timing) if scenario is not None else None
     try:
+        if timing is not None and timing not in MODES:
+            raise ValueError(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
-        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1)
+        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1, timing=timing)
     except ValueError as err:
         raise _fail(str(err)) from None
     if as_json:

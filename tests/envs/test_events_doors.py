@@ -121,3 +121,18 @@ def test_sweep_timing_sets_every_scenarios_mode(tmp_path: Path) -> None:
     assert modes == {"tiny-dp": "events", "retail-small": "events"}
     plain = {c["scenario_spec"]["timing"]["mode"] for c in expand(config, tmp_path / "s.yaml")}
     assert plain == {"aggregated"}
+
+
+def test_evaluate_takes_timing_for_the_runs_own_scenario() -> None:
+    from typer.testing import CliRunner
+
+    from allocsim.experiments.cli import app
+
+    model = Path(__file__).resolve().parents[2] / "agents" / "pretrained" / "retail-small.onnx"
+    result = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--episodes", "1",
+                                      "--timing", "events", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["scenario"] == "retail-small"
+    bad = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--timing", "later"])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "error: --timing: expected aggregated or events, got 'later'"
