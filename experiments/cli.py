@@ -281,7 +281,8 @@ def benchmark(
         console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    evaluated = len(specs) * episodes * (2 if loaded.timing.mode == "events" else 1)  # + the aggregated twins
+    passes = 1 + (loaded.timing.mode == "events") + bool(loaded.timing.holdbacks)  # + twins, + no holdbacks
+    evaluated = len(specs) * episodes * passes
     total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(

@@ -105,6 +105,10 @@ def test_benchmark_in_events_mode_reports_the_aggregation_gap(tmp_path: Path) ->
     assert len(gap) == 1 + 2 * 5  # two rules x five KPIs
     page = (out / "report.html").read_text()
     assert "<h2>Aggregation gap</h2>" in page and "rank (aggregated)" in page
+    # the preset holds stock back for contract customers: the same rules without the holdback
+    held = (out / "holdback_value.csv").read_text().splitlines()
+    assert held[0].startswith("policy,kpi,with holdbacks,without,difference") and len(held) == 1 + 2 * 5
+    assert "<h2>What the holdbacks are worth</h2>" in page and "Δ with holdbacks − without" in page
 
 
 def test_sweep_timing_sets_every_scenarios_mode(tmp_path: Path) -> None:

@@ -7,7 +7,13 @@ import math
 import pytest
 
 from allocsim.envs.scenario import load_scenario
-from allocsim.experiments.aggregation_gap import gap_frame, gap_tables, in_mode
+from allocsim.experiments.aggregation_gap import (
+    gap_frame,
+    gap_tables,
+    holdback_frame,
+    in_mode,
+    without_holdbacks,
+)
 
 
 def _rows(values: dict[str, list[float]]) -> list[dict[str, float | str]]:
@@ -39,3 +45,11 @@ def test_in_mode_changes_only_the_mode() -> None:
     assert events.timing.mode == "events" and scenario.timing.mode == "aggregated"
     assert events.timing.holdbacks == scenario.timing.holdbacks
     assert in_mode(events, "aggregated") == scenario
+
+
+def test_holdback_frame_is_with_minus_without() -> None:
+    held, free = _rows({"a": [12.0, 14.0]}), _rows({"a": [10.0, 10.0]})
+    row = holdback_frame(held, free).set_index("kpi").loc["profit"]
+    assert (row["with holdbacks"], row["without"], row["difference"]) == (13.0, 10.0, 3.0)
+    scenario = load_scenario("strategic-holdback")
+    assert scenario.timing.holdbacks and not without_holdbacks(scenario).timing.holdbacks
