@@ -62,7 +62,7 @@ def receive(p: EngineParams, s: EngineState, b: int) -> None:
     book_receipts(p, s, b, p.receipt_late, False)
 
 
-@inline_kernel
+@kernel  # not inlined: both receive and the BOOK phase call it, and it runs once or twice a period
 def book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -> None:  # type: ignore[no-untyped-def]
     """Book the receipts due this period at the nodes where ``nodes`` (L + 1,) equals ``flag``: the
     DC (last) from the supplier, the locations from the DC and the lanes."""
