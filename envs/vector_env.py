@@ -95,7 +95,8 @@ class CopyView:
 
 #: Why the native vector env refuses events mode, and what to use instead.
 EVENTS_REFUSED = ("the native vector env runs timing mode 'aggregated' only; for 'events' use "
-                  "gym.make_vec(..., vectorization_mode=\"sync\") (Gymnasium's SyncVectorEnv of single envs)")
+                  "gym.make_vec(..., vectorization_mode=\"sync\") (Gymnasium's SyncVectorEnv of single "
+                  "envs), or allocsim train --vec subproc")
 
 
 class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[Any]]):
