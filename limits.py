@@ -39,3 +39,7 @@ MAX_CV = 10.0
 MAX_NOISE_CV = 2.0
 MIN_DISPERSION = 0.01
 MAX_DISPERSION = 1e6
+#: slots of a channel's time-of-day arrival profile (events mode)
+MAX_PROFILE_SLOTS = 1440
+#: customer orders of one period in events mode (each is a SimPy event)
+MAX_ORDERS_PER_PERIOD = 10_000_000

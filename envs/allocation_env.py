@@ -17,6 +17,7 @@ from allocsim.envs.actions import Fractions
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.engine.state import EngineState
+from allocsim.envs.events import EventHook, EventPeriod
 from allocsim.envs.guardrails import Decision, Trim
 from allocsim.envs.network import Network
 from allocsim.envs.render import NetworkPicture, ansi
@@ -70,7 +71,10 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     ## Arguments
     ``scenario``: preset name, YAML path or ``Scenario``; ``action_mode``: ``"shares"`` (default),
     ``"targets"`` or ``"residual"`` (``allocsim.envs.action_modes``; ``residual_around``: the
-    base-stock parameters a residual action adjusts around); ``reward_weights``:
+    base-stock parameters a residual action adjusts around); ``timing``: ``"aggregated"`` or
+    ``"events"`` overrides the scenario's ``timing.mode`` (events: orders and receipts through
+    the period as SimPy events, ``allocsim.envs.events``; ``event_hook`` is called after each
+    event, for checks); ``reward_weights``:
     overrides the scenario's objective weights; ``render_mode``: ``None``, ``"ansi"`` (text) or
     ``"rgb_array"`` (a picture of stock against capacity, in transit, DC stock and backlog;
     ``allocsim.envs.render``), so stable-baselines3 and RL Zoo can make it from its id.
@@ -86,16 +90,20 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         render_mode: str | None = None,
         action_mode: str = "shares",
         residual_around: Mapping[str, float] | None = None,
+        timing: str | None = None,
+        event_hook: EventHook | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
-        self.scenario = load_scenario(scenario)
+        self.scenario = load_scenario(scenario, timing)
         self.network = Network.compile(self.scenario)
         self.profile = DemandProfile.build(self.network)
         objective = self.scenario.objective
         self.reward_function = WeightedReward(reward_weights or objective.weights, objective.scale)
         self.engine = BatchEngine(self.network, self.profile, self.reward_function.weights, 1.0, batch=1,
                                   keep_log=True)
+        self.events = (EventPeriod(self.engine, self.network, event_hook)
+                       if self.scenario.timing.mode == "events" else None)
         self.action_layout = self.engine.actions
         self.action_mode = make_action_mode(action_mode, self.network, residual_around)
         self.observation_layout = self.engine.observation
@@ -116,10 +124,14 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
             assert self._clock is not None
             self._decision = self._clock.event()
             frac = yield self._decision
-            self.engine.run_period(frac)
+            if self.events is not None:  # orders and receipts through the period, closed at its end
+                yield from self.events.run(self._clock, frac)
+            else:
+                self.engine.run_period(frac)
             if period == self.network.periods - 1:
                 return
-            yield self._clock.timeout(1)
+            if self.events is None:
+                yield self._clock.timeout(1)
 
     def _start_clock(self) -> None:
         """A SimPy clock at the state's period, its process waiting for that period's decision."""
@@ -131,9 +143,14 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
             self._run_until_decision()
 
     def _run_until_decision(self) -> None:
+        """Run the clock until the cycle waits for a decision or the episode is over (no events left)."""
         assert self._clock is not None
-        while self._decision is None and self._clock.peek() != simpy.core.Infinity:
-            self._clock.step()
+        step = self._clock.step
+        try:
+            while self._decision is None:
+                step()
+        except simpy.core.EmptySchedule:
+            pass
 
     # ----------------------------------------------------------- Gymnasium
     def reset(
@@ -189,7 +206,8 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
     def __getstate__(self) -> dict[str, Any]:
         """Everything but the SimPy clock, which holds a generator and is rebuilt from the state."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_clock", "_decision", "_picture")}
+        rebuilt = ("_clock", "_decision", "_picture")
+        return {k: v for k, v in self.__dict__.items() if k not in rebuilt}
 
     def __setstate__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)

@@ -94,6 +94,12 @@ class CopyView:
         return AllocationState.of(self.engine, self.b)
 
 
+#: Why the native vector env refuses events mode, and what to use instead.
+EVENTS_REFUSED = ("the native vector env runs timing mode 'aggregated' only; for 'events' use "
+                  "gym.make_vec(..., vectorization_mode=\"sync\") (Gymnasium's SyncVectorEnv of single "
+                  "envs), or allocsim train --vec subproc")
+
+
 class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[Any]]):
     """``num_envs`` copies of ``AllocationEnv``'s world in one batch (see ``AllocationEnv`` for the MDP).
 
@@ -112,6 +118,10 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     ## Action modes
     ``action_mode`` and ``residual_around`` as for ``AllocationEnv``; the decode of
     ``targets`` and ``residual`` reads each copy's state in numpy before the compiled step.
+
+    ## Timing
+    Aggregated mode only (``timing="events"`` or a scenario in events mode is refused with
+    ``EVENTS_REFUSED``: events run one SimPy clock per episode, in the single env).
 
     ## Threads
     ``threads=True`` spreads the copies over numba's threads (``NUMBA_NUM_THREADS``) in the
@@ -136,12 +146,15 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         render_mode: str | None = None,
         action_mode: str = "shares",
         residual_around: Mapping[str, float] | None = None,
+        timing: str | None = None,
     ) -> None:
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a whole number >= 1, got {num_envs!r}")
         if render_mode is not None:
             raise ValueError(f"render_mode {render_mode!r}: the vector env does not render")
-        self.scenario = load_scenario(scenario)
+        self.scenario = load_scenario(scenario, timing)
+        if self.scenario.timing.mode != "aggregated":
+            raise ValueError(EVENTS_REFUSED)
         self.network = Network.compile(self.scenario)
         objective = self.scenario.objective
         rewards = WeightedReward(reward_weights or objective.weights, objective.scale)

@@ -51,6 +51,7 @@ from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, find_tuned
 from allocsim.envs.history_resample import describe
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments import plots, plots_time
+from allocsim.experiments.aggregation_gap import gap_frame, holdback_frame, in_mode, without_holdbacks
 from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_bounds
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
@@ -137,6 +138,8 @@ class BenchmarkResult:
     images: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     network: pd.DataFrame = field(default_factory=pd.DataFrame)  # period of the traced episodes
     paired: pd.DataFrame = field(default_factory=pd.DataFrame)  # policy x KPI paired differences
+    gap: pd.DataFrame = field(default_factory=pd.DataFrame)  # events mode: policy x KPI, both modes
+    holdback: pd.DataFrame = field(default_factory=pd.DataFrame)  # with holdbacks: policy x KPI, with/without
 
 
 def run_benchmark(
@@ -152,16 +155,29 @@ def run_benchmark(
     models: Sequence[PolicySpec] = (),
 ) -> BenchmarkResult:
     """Evaluate the rules on ``seeds``, bound each seed, summarise, trace the two best and draw the figures.
+    In events mode the same episodes also run in aggregated mode (the aggregation gap); with
+    holdbacks, also without them (what they are worth).
 
     ``on_done`` receives counts as they finish: ``len(policies) x len(seeds)``
-    evaluation episodes, one per bounded seed (when bounds are on), then one per traced
-    rule (its first ``TRACED_SEEDS`` seeds). Bounds are skipped with a warm-up (they cover the whole horizon).
+    evaluation episodes (once more in events mode, once more with holdbacks), one per bounded
+    seed (when bounds are on), then one per traced rule (its first ``TRACED_SEEDS`` seeds).
+    Bounds are skipped with a warm-up (they cover the whole horizon).
     """
     started = time.perf_counter()
     specs, sources = rule_specs(scenario, policies, tuned_dir)
     specs += list(models)  # learned policies (``evaluation.learned_spec``), never "the best rule"
     sources.update({m.label: {"params": {}, "source": f"model: {m.model}"} for m in models})
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done)
+    gap = pd.DataFrame()
+    if scenario.timing.mode == "events":  # the aggregation gap: the same episodes in aggregated mode
+        twins = evaluate(in_mode(scenario, "aggregated"), specs, seeds, n_workers=n_workers, warm_up=warm_up,
+                         on_done=on_done)
+        gap = gap_frame(rows, twins)
+    holdback = pd.DataFrame()
+    if scenario.timing.holdbacks:  # what they are worth: the same episodes without them
+        free = evaluate(without_holdbacks(scenario), specs, seeds, n_workers=n_workers, warm_up=warm_up,
+                        on_done=on_done)
+        holdback = holdback_frame(rows, free)
     bound_mean = optimum = None
     if bound and not warm_up:
         bounds = seed_bounds(scenario, seeds, n_workers, on_done)
@@ -199,7 +215,8 @@ def run_benchmark(
     )
     images = figures(summary, paired, network, leading, currency)
     info = RunInfo(**{**info.__dict__, "wall_seconds": time.perf_counter() - started})
-    return BenchmarkResult(rows, summary, pd.DataFrame(traced.locations), info, images, network, paired)
+    return BenchmarkResult(rows, summary, pd.DataFrame(traced.locations), info, images, network, paired, gap,
+                           holdback)
 
 
 def figures(summary: pd.DataFrame, paired: pd.DataFrame, network: pd.DataFrame, leading: Sequence[str],
@@ -226,6 +243,11 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         atomic_write(out / "timeseries.csv", lambda p: result.trace.to_csv(p, index=False)),
         atomic_write(out / "timeseries_network.csv", lambda p: result.network.to_csv(p, index=False)),
     ]
+    if not result.gap.empty:
+        written.append(atomic_write(out / "aggregation_gap.csv", lambda p: result.gap.to_csv(p, index=False)))
+    if not result.holdback.empty:
+        written.append(atomic_write(out / "holdback_value.csv",
+                                    lambda p: result.holdback.to_csv(p, index=False)))
     written += [write_bytes(out / name, png) for name, (_, png) in result.images.items()]
     run = {
         "scenario": result.info.scenario,
@@ -240,7 +262,8 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         "bound_mean": result.info.bound_mean,
         "dp_value": result.info.dp_value,
     }
-    page = report_html(result.summary, result.info, result.images, result.paired, result.rows)
+    page = report_html(result.summary, result.info, result.images, result.paired, result.rows, result.gap,
+                       result.holdback)
     written.append(write_text(out / "report.html", page))
     written.append(write_text(out / "run.json", json.dumps(run, indent=2) + "\n"))  # last: the run is whole
     return written

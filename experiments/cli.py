@@ -22,6 +22,7 @@ from rich.table import Table
 from allocsim.baselines.registry import policy_names
 from allocsim.echo import shorten
 from allocsim.experiments.cli_errors import OneLineErrors
+from allocsim.experiments.cli_options import TimingOption
 from allocsim.experiments.kpis import HEADLINE
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
@@ -62,14 +63,16 @@ def simulate(
         int, typer.Option(min=0, max=MAX_SEED, help="first seed; episodes use seed, seed+1, ...")
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    timing: TimingOption = None,
 ) -> None:
     """Run one policy on a scenario and print its KPIs."""
     from allocsim.experiments.evaluation import simulate as run
 
     if policy not in policy_names():
         raise _fail(f"unknown policy {policy!r}; valid: {', '.join(policy_names())}")
+    loaded = _load(scenario, timing=timing) if timing is not None else scenario
     try:
-        result = run(scenario, policy, episodes, seed)
+        result = run(loaded, policy, episodes, seed)
     except ValueError as err:  # ScenarioError, DemandCsvError, or a policy that refuses the scenario
         raise _fail(str(err)) from None
     if as_json:
@@ -87,19 +90,24 @@ RESAMPLE_HELP = ("how seeds vary a demand history: block (moving-block bootstrap
                  "(every seed replays it as is) [default: the scenario's, block]")
 
 
-def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = None) -> Scenario:
-    """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given; exit 2 if bad.
+def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = None,
+          timing: str | None = None) -> Scenario:
+    """The scenario (preset or YAML), demand replayed from ``demand_csv`` if given, its timing mode
+    set by ``timing`` if given; exit 2 if bad.
 
     With a history, one line on the console says how seeds resample it.
     """
     from allocsim.envs.demand import DemandCsvError
     from allocsim.envs.history_resample import describe
     from allocsim.envs.scenario import ScenarioError, load_scenario
+    from allocsim.envs.scenario.timing import MODES
     from allocsim.experiments.benchmark import with_demand_csv
     from allocsim.experiments.evaluation import env_for
 
     try:
-        loaded = load_scenario(scenario)
+        if timing is not None and timing not in MODES:
+            raise ScenarioError(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
+        loaded = load_scenario(scenario, timing)
         if resample is not None and resample not in ("block", "none"):
             raise ScenarioError(f"--resample: expected block or none, got {resample[:80]!r}")
         if resample is not None and demand_csv is None and loaded.demand.csv is None:
@@ -223,6 +231,7 @@ def benchmark(
         typer.Option(help="your tuned parameters (allocsim tune), looked up first; the presets' tuned "
                           "parameters ship with the package"),
     ] = Path("tuned"),
+    timing: TimingOption = None,
     bound: Annotated[
         bool, typer.Option("--bound/--no-bound", help="clairvoyant bound and DP gap columns (once per seed)")
     ] = True,
@@ -250,7 +259,7 @@ def benchmark(
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import benchmark_table
 
-    loaded = _load(scenario, demand_csv, resample)
+    loaded = _load(scenario, demand_csv, resample, timing)
     try:
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         specs, sources = rule_specs(loaded, _split(policies), tuned_dir)
@@ -272,7 +281,9 @@ def benchmark(
         console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    total = len(specs) * episodes + min(TRACED, len(specs)) + (episodes if bounded else 0)
+    passes = 1 + (loaded.timing.mode == "events") + bool(loaded.timing.holdbacks)  # + twins, + no holdbacks
+    evaluated = len(specs) * episodes * passes
+    total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(
             loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,

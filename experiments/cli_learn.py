@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from allocsim.experiments.cli_options import TimingOption
 from allocsim.experiments.option_limits import MAX_ENVS, MAX_EPISODES, MAX_SEED, MAX_TIMESTEPS, MAX_WORKERS
 
 
@@ -130,19 +131,24 @@ def evaluate_command(
     workers: Annotated[
         int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: 1]")
     ] = None,
+    timing: TimingOption = None,
 ) -> None:
     """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
     from rich.table import Table
 
+    from allocsim.echo import shorten
+    from allocsim.envs.scenario.timing import MODES
     from allocsim.experiments.cli import _fail, _json_safe, _load, console
     from allocsim.experiments.kpis import HEADLINE
     from allocsim.experiments.seeds import seed_block, seed_range
     from allocsim.experiments.train_cmd import evaluate_model
 
-    loaded = _load(scenario) if scenario is not None else None
+    loaded = _load(scenario, timing=timing) if scenario is not None else None
     try:
+        if timing is not None and timing not in MODES:
+            raise ValueError(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
-        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1)
+        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1, timing=timing)
     except ValueError as err:
         raise _fail(str(err)) from None
     if as_json:

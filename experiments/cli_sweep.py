@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from allocsim.experiments.cli_options import TimingOption
 from allocsim.experiments.option_limits import MAX_WORKERS
 
 
@@ -30,8 +31,11 @@ def sweep_command(
         int | None, typer.Option(min=1, max=MAX_WORKERS,
                                  help="worker processes / local Ray CPUs (default: CPU count)")
     ] = None,
+    timing: TimingOption = None,
 ) -> None:
     """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""
+    from allocsim.echo import shorten
+    from allocsim.envs.scenario.timing import MODES
     from allocsim.experiments.cli import _fail, _progress, _writable_dir, console
     from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results
     from allocsim.experiments.sweep_backends import BACKENDS, BackendError
@@ -39,9 +43,11 @@ def sweep_command(
 
     if backend not in BACKENDS:
         raise _fail(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if timing is not None and timing not in MODES:
+        raise _fail(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
     try:
         cfg = load_config(config)
-        cells = expand(cfg, config)
+        cells = expand(cfg, config, timing)
     except ValueError as err:  # SweepConfigError, one line
         raise _fail(str(err)) from None
     target = _writable_dir(out or Path("runs") / f"sweep-{config.stem}")

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from allocsim.experiments import report_sections as sections
+from allocsim.experiments.aggregation_gap import HOLDBACK_NAMES, gap_tables, kpi_table
 from allocsim.experiments.bounds import CLOSED, GAP_KPIS
 from allocsim.experiments.comparisons import answer
 from allocsim.experiments.evaluation import Row
@@ -141,7 +142,8 @@ def _environment() -> Any:
 
 def report_html(
     summary: pd.DataFrame, info: RunInfo, images: Mapping[str, tuple[str, bytes]],
-    paired: pd.DataFrame, rows: Sequence[Row],
+    paired: pd.DataFrame, rows: Sequence[Row], gap: pd.DataFrame | None = None,
+    holdback: pd.DataFrame | None = None,
 ) -> str:
     """One self-contained page: the answer, tables, figures as data URIs, glossary; no external resources."""
     order = [str(p) for p in summary["policy"]]
@@ -167,4 +169,7 @@ def report_html(
         closed_floor=sections.CLOSED_FLOOR,
         reference=str(summary["reference"].iloc[0]),
         negative_wc=sections.working_capital_note(summary, currency),
+        gap=gap_tables(gap, currency) if gap is not None and not gap.empty else None,
+        holdback=(kpi_table(holdback, HOLDBACK_NAMES, currency)
+                  if holdback is not None and not holdback.empty else None),
     )

@@ -46,16 +46,18 @@ Cell = dict[str, Any]
 
 
 # ------------------------------------------------------------------ cells
-def _scenario(ref: str, folder: Path) -> Scenario:
-    """A preset by name, else a YAML path relative to the sweep file's folder."""
+def _scenario(ref: str, folder: Path, timing: str | None = None) -> Scenario:
+    """A preset by name, else a YAML path relative to the sweep file's folder (``timing`` overrides
+    its timing mode)."""
     if ref in preset_names():
-        return load_scenario(ref)
+        return load_scenario(ref, timing)
     path = Path(ref)
-    return load_scenario(path if path.is_absolute() else folder / path)
+    return load_scenario(path if path.is_absolute() else folder / path, timing)
 
 
-def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
+def expand(config: SweepConfig, source: str | Path = "sweep", timing: str | None = None) -> list[Cell]:
     """Every cell of the sweep, scenario by policy by seed; SweepConfigError (one line) if one is bad.
+    ``timing`` (``--timing``) sets every scenario's timing mode.
 
     Scenarios are loaded, policies resolved (tuned parameters read) and checked
     here, in the driver, so a bad entry fails before any cell runs.
@@ -68,7 +70,7 @@ def expand(config: SweepConfig, source: str | Path = "sweep") -> list[Cell]:
     used: set[int] = set()
     for i, ref in enumerate(config.scenarios):
         try:
-            scenario = _scenario(ref, source.parent)
+            scenario = _scenario(ref, source.parent, timing)
         except ValueError as err:
             raise SweepConfigError(f"{source}: scenarios.{i}: {err}") from None
         if scenario.name in names:

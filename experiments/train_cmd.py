@@ -134,15 +134,16 @@ def evaluate_model(
     seeds: Sequence[int],
     n_workers: int = 1,
     on_done: Callable[[int], None] | None = None,
+    timing: str | None = None,
 ) -> dict[str, Any]:
     """The ``allocsim evaluate`` result, shaped like ``simulate --json``.
 
-    ``scenario`` defaults to the one the run was trained on.
+    ``scenario`` defaults to the one the run was trained on; ``timing`` overrides its timing mode.
     """
     spec = learned_spec(run_dir)
     if scenario is None:
         scenario = trained_scenario(run_dir)
-    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    loaded = load_scenario(scenario, timing)
     rows = evaluate(loaded, [spec], seeds, n_workers=n_workers, on_done=on_done)
     episodes = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
     return {

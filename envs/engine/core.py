@@ -128,6 +128,26 @@ class BatchEngine:
         if self.state.done.all():
             self._run(kernels.OBSERVE, self._all)
 
+    # ------------------------------------ the events engine's pieces of a period
+    def dispatch_decision(self, frac: Fractions) -> None:
+        """Decide and dispatch the current period (the events engine then serves through it)."""
+        self._run(kernels.DECIDE | kernels.DISPATCH, self._all, frac)
+
+    def book(self, nodes: NDArray[np.bool_]) -> None:
+        """Book now the current period's receipts at ``nodes`` (L + 1,) flagged True (DC last)."""
+        self.work.book_node[:] = nodes
+        self._run(kernels.BOOK, self._all)
+
+    def serve_batch(self) -> None:
+        """The aggregated service of the current period's demand (priority order, one batch)."""
+        self._run(kernels.SERVE, self._all)
+
+    def close_period(self) -> None:
+        """Close the current period with what was served; after the last one, observe."""
+        self._run(kernels.CLOSE | kernels.FINISH, self._all)
+        if self.state.done.all():
+            self._run(kernels.OBSERVE, self._all)
+
     def preview(self, frac: Fractions) -> None:
         """Whole units into ``work`` without stepping (the current period's log row is rewritten
         by the real step)."""

@@ -54,17 +54,30 @@ def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -
 
 @inline_kernel
 def receive(p: EngineParams, s: EngineState, b: int) -> None:
-    """Step 1 of a period: book every receipt due now (supplier to DC, DC and lanes to locations)."""
-    t = s.period[b]
+    """Step 1 of a period: open its accounts and book the receipts due now at every node whose
+    receipts come at the period's start (all of them unless the events engine times them)."""
     s.totals[b, PERIOD_SHIPPING] = 0.0
     s.totals[b, PERIOD_TRANSFER] = 0.0
     s.totals[b, PERIOD_RECEIVED] = 0.0
-    for k in range(s.dc.shape[1]):
-        units = s.dc_due[b, t, k]
-        if units:
-            book_purchase(p, s, b, k, units)
+    book_receipts(p, s, b, p.receipt_late, False)
+
+
+@kernel  # not inlined: both receive and the BOOK phase call it, and it runs once or twice a period
+def book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -> None:  # type: ignore[no-untyped-def]
+    """Book the receipts due this period at the nodes where ``nodes`` (L + 1,) equals ``flag``: the
+    DC (last) from the supplier, the locations from the DC and the lanes."""
+    t = s.period[b]
+    n_l = s.stock.shape[1]
+    if nodes[n_l] == flag:
+        for k in range(s.dc.shape[1]):
+            units = s.dc_due[b, t, k]
+            if units:
+                s.dc_due[b, t, k] = 0
+                book_purchase(p, s, b, k, units)
     ring = s.transit[b, t % p.transit_depth]
     for loc in range(ring.shape[0]):
+        if nodes[loc] != flag:
+            continue
         for k in range(ring.shape[1]):
             for a in range(ring.shape[2]):
                 units = ring[loc, k, a]

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from allocsim import observation_blocks
 from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
-from allocsim.envs.engine.flows import dispatch, receive
+from allocsim.envs.engine.flows import book_receipts, dispatch, receive
 from allocsim.envs.engine.jit import inline_kernel, kernel, parallel_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
@@ -50,6 +50,7 @@ class Work(NamedTuple):
     dc_free: NDArray[np.int64]  # (B, S) observed: DC available to allocate
     backlog_units: NDArray[np.int64]  # (B, L, S) observed: backorders waiting
     avg_age: NDArray[np.float64]  # (B, L, S) observed: mean age of stock on hand
+    book_node: NDArray[np.bool_]  # (B, L + 1) nodes whose receipts the BOOK phase books (DC last)
 
 
 def allocate_work(p: EngineParams, batch: int) -> Work:
@@ -67,7 +68,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
         dc_units=ints(n_s), dc_free=ints(n_s), backlog_units=ints(n_l, n_s),
-        avg_age=np.zeros((batch, n_l, n_s)),
+        avg_age=np.zeros((batch, n_l, n_s)), book_node=np.zeros((batch, n_l + 1), dtype=np.bool_),
     )
 
 
@@ -106,7 +107,9 @@ def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # t
 # One compiled entry point runs any sequence of a period's phases over the copies in
 # ``which``. Every per-copy function is inlined exactly once, so the kernels compile
 # once, and a call crosses the big parameter and state tuples once per batch.
-START, DECIDE, DISPATCH, SERVE_CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE, ROOMS = (1 << i for i in range(9))
+(START, DECIDE, DISPATCH, SERVE, CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE, ROOMS,
+ BOOK) = (1 << i for i in range(11))
+SERVE_CLOSE = SERVE | CLOSE
 #: Phase sets of the two doors. The single env's SimPy process runs BEGIN at the start of
 #: each period after the first and PERIOD once the decision is in; the vector env runs STEP.
 RESET = START | RECEIVE | OBSERVE
@@ -124,12 +127,14 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
     (rewards into ``w.reward``, 0 for the other copies); FINISH: mark copies that closed
     the last period done; ADVANCE: FINISH, else move to the next period; RECEIVE: book
     receipts due now (after ADVANCE: for the copies that moved on); OBSERVE; ROOMS: the
-    guardrails' room now (``w.headroom``, ``w.supply_room``), as rules see it.
+    guardrails' room now (``w.headroom``, ``w.supply_room``), as rules see it; BOOK: book the
+    receipts of the nodes flagged in ``w.book_node`` (the events engine, at their time of day).
+    SERVE and CLOSE are the two halves of SERVE_CLOSE (the events engine serves in between).
 
     Copy by copy, all phases at once: a copy's arrays stay in cache while it is worked on.
     """
     for b in prange(which.shape[0]):
-        if phases & SERVE_CLOSE:
+        if phases & CLOSE:
             w.reward[b] = 0.0
         if not which[b]:
             continue
@@ -139,8 +144,11 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
             decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
         if phases & DISPATCH:
             dispatch(p, s, w, b)
-        if phases & SERVE_CLOSE:
+        if phases & SERVE:
             serve(p, s, w, b)
+        if phases & BOOK:
+            book_receipts(p, s, b, w.book_node[b], True)
+        if phases & CLOSE:
             close(p, s, w, b, contract_penalty(p, s, w, b))
         receipts_due = True
         if phases & (FINISH | ADVANCE):
@@ -211,3 +219,7 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
     s.log_transfers[b] = 0
     s.log_orders[b] = 0
     s.log_flags[b] = 0
+    for loc in range(p.protect.shape[0]):
+        for k in range(p.protect.shape[1]):
+            for c in range(p.protect.shape[2]):
+                s.protect[b, loc, k, c] = p.protect[loc, k, c]

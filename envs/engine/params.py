@@ -80,6 +80,9 @@ class EngineParams(NamedTuple):
     enforce_capacity: bool
     working_capital_cap: float  # NaN: not set
     aged_from: int
+    # within the period (the scenario's timing block)
+    protect: IntArray  # (L, S, C) units that must remain after a unit goes to channel c (holdbacks)
+    receipt_late: BoolArray  # (L + 1,) receipts reach the node (DC last) after the period starts
     # reward and observation
     reward_weights: FloatArray  # (len(COMPONENTS),) already multiplied by the scale
     inv_dc_scale: FloatArray  # (S,)
@@ -99,6 +102,42 @@ class EngineParams(NamedTuple):
 
 def _optional(value: float | None) -> float:
     return float("nan") if value is None else float(value)
+
+
+def protection_levels(net: Network) -> IntArray:
+    """``protect[l, s, c]``: units an order of channel c must leave at (l, s), from the scenario's
+    holdbacks: the largest nested level kept for any channel of strictly higher priority."""
+    sc = net.scenario
+    n_l, n_s, n_c = net.n_locations, net.n_skus, len(sc.channels)
+    level = np.zeros((n_l, n_s, n_c), dtype=np.int64)  # units kept for channel c and those above it
+    locations = {name: i for i, name in enumerate(net.locations)}
+    skus = {s.name: i for i, s in enumerate(sc.skus)}
+    channels = {c.name: i for i, c in enumerate(sc.channels)}
+    for hold in sc.timing.holdbacks:
+        ls = range(n_l) if hold.location == "*" else [locations[hold.location]]
+        ss = range(n_s) if hold.sku == "*" else [skus[hold.sku]]
+        c = channels[hold.channel]
+        for loc in ls:
+            for k in ss:
+                level[loc, k, c] = max(level[loc, k, c], hold.units)
+    priority = np.array([c.priority for c in sc.channels])
+    protect = np.zeros_like(level)
+    for c in range(n_c):
+        above = priority > priority[c]
+        if above.any():
+            protect[:, :, c] = level[:, :, above].max(axis=2)
+    return protect
+
+
+def receipt_late(net: Network) -> BoolArray:
+    """Nodes (locations, DC last) whose receipts come after the period starts (events mode only)."""
+    timing = net.scenario.timing
+    late = np.zeros(net.n_locations + 1, dtype=np.bool_)
+    if timing.mode == "events":
+        for i, name in enumerate(net.locations):
+            late[i] = timing.location_arrival.get(name, 0.0) > 0.0
+        late[-1] = timing.supplier_arrival > 0.0
+    return late
 
 
 def build_params(
@@ -159,6 +198,8 @@ def build_params(
         enforce_capacity=bool(rails.enforce_capacity),
         working_capital_cap=_optional(rails.working_capital_cap),
         aged_from=min(rails.aging_goal + 1, net.age_buckets - 1),
+        protect=protection_levels(net),
+        receipt_late=receipt_late(net),
         reward_weights=weights,
         inv_dc_scale=np.ascontiguousarray(inv_dc_scale, dtype=np.float64),
         inv_location_scale=np.ascontiguousarray(inv_location_scale, dtype=np.float64),

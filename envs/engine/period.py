@@ -1,7 +1,8 @@
 """Compiled service and period close: demand in priority order, backorders, aging, accounts.
 
 Service (per location and SKU): channels in priority order, each channel's backorders
-(oldest first) before its new orders, stock issued oldest-first. Close: backorder
+(oldest first) before its new orders, stock issued oldest-first; an order of a channel
+leaves at least its holdback protection (``may_take``) on hand. Close: backorder
 patience, aging and expiry, holding cost, the finance ledger, the KPI accumulators,
 reward components and the per-step record.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 
 from allocsim.envs.engine.flows import age_cohorts, age_row, issue_oldest, take_oldest, write_off
-from allocsim.envs.engine.jit import inline_kernel
+from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
     AT_FULFILLED,
@@ -45,6 +46,19 @@ from allocsim.envs.engine.state import (
 )
 
 
+@kernel
+def may_take(on_hand: int, protect: int, wanted: int) -> int:
+    """The holdback rule: of ``wanted`` units, those an order may take so that at least
+    ``protect`` (its channel's entry of ``EngineState.protect``) stay on hand."""
+    return min(max(on_hand - protect, 0), wanted)
+
+
+@kernel
+def backordered(unmet: int, fraction: float) -> int:
+    """Units of ``unmet`` new demand the channel's rule queues as backorders; the rest are lost."""
+    return math.floor(unmet * fraction + 1e-9)
+
+
 @inline_kernel
 def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Serve period ``t``'s demand of copy ``b``; fills ``w.served``, ``w.lost``, ``w.markdown``."""
@@ -59,8 +73,7 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
             stock_on_hand[loc, k] = s.stock[b, loc, k].sum()
     for loc in range(n_l):
         for k in range(n_s):
-            on_hand = stock_on_hand[loc, k]
-            ahead = 0
+            left = stock_on_hand[loc, k]
             sold = 0
             for j in range(n_c):
                 c = p.priority[j]
@@ -71,8 +84,8 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                     for age in range(n_p):
                         waiting += s.backlog[b, loc, k, c, age]
                 request = new + waiting
-                got = min(max(on_hand - ahead, 0), request)
-                ahead += request
+                got = may_take(left, s.protect[b, loc, k, c], request)
+                left -= got
                 if queues:
                     from_backlog = min(got, waiting)
                     age = n_p - 1
@@ -82,7 +95,7 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                         from_backlog -= take
                         age -= 1
                     unmet_new = new - (got - min(got, waiting))
-                    queued = math.floor(unmet_new * p.backorder_fraction[c] + 1e-9)
+                    queued = backordered(unmet_new, p.backorder_fraction[c])
                     s.backlog[b, loc, k, c, 0] += queued
                     s.flows[b, BACKORDERED, loc, c] += queued
                     lost[loc, k, c] = unmet_new - queued

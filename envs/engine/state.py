@@ -76,6 +76,7 @@ class EngineState(NamedTuple):
     log_orders: IntArray  # (B, T or 0, 3, S)
     log_flags: IntArray  # (B, T or 0) bit i: log stage i changed the decision (engine.log order)
     demand: IntArray  # (B, T, L, S, C)
+    protect: IntArray  # (B, L, S, C) units an order of channel c must leave on hand (holdbacks)
     forecast: FloatArray  # (B, T + H, L, S) the noisy forecast rates the policy sees
     supplier_lead: IntArray  # (B, T)
     exogenous: FloatArray  # (B, T, n) scaled forecast, open-order and calendar blocks
@@ -153,6 +154,7 @@ def allocate_state(
         log_orders=ints(t_log, LOG_STAGES, n_s),
         log_flags=ints(t_log),
         demand=ints(t, n_l, n_s, n_c),
+        protect=ints(n_l, n_s, n_c),
         forecast=floats(t + horizon, n_l, n_s),
         supplier_lead=ints(t),
         exogenous=floats(t, n_exogenous),

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from allocsim.echo import shorten, show
 from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.envs.scenario.scenario import Scenario
+from allocsim.envs.scenario.timing import MODES
 from allocsim.envs.scenario.yaml_file import parse_yaml, read_yaml
 
 #: a file path is shown whole up to this many characters (a value is cut at 80)
@@ -55,8 +56,18 @@ def _is_file_ref(path: Path) -> bool:
         return False
 
 
-def load_scenario(ref: str | Path | Scenario) -> Scenario:
-    """A Scenario from a preset name, a YAML path or a Scenario (returned as is)."""
+def load_scenario(ref: str | Path | Scenario, timing: str | None = None) -> Scenario:
+    """A Scenario from a preset name, a YAML path or a Scenario (returned as is); ``timing``
+    (``aggregated`` or ``events``) overrides its ``timing.mode``."""
+    scenario = _load(ref)
+    if timing is None or timing == scenario.timing.mode:
+        return scenario
+    if timing not in MODES:
+        raise ScenarioError(f"timing: {show(timing)} is not one of {', '.join(MODES)}")
+    return scenario.model_copy(update={"timing": scenario.timing.model_copy(update={"mode": timing})})
+
+
+def _load(ref: str | Path | Scenario) -> Scenario:
     if isinstance(ref, Scenario):
         return ref
     text = str(ref)

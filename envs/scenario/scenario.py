@@ -31,6 +31,7 @@ from allocsim.envs.scenario.entities import (
 )
 from allocsim.envs.scenario.numbers import Horizon
 from allocsim.envs.scenario.scale_checks import check_demand_peaks, check_network_units, check_size
+from allocsim.envs.scenario.timing import Timing
 from allocsim.limits import MAX_CHANNELS, MAX_LOCATIONS, MAX_SKUS
 
 
@@ -65,6 +66,7 @@ class Scenario(StrictModel):
     forecast: ForecastSpec = Field(default_factory=ForecastSpec)
     guardrails: Guardrails = Field(default_factory=Guardrails)
     objective: Objective = Field(default_factory=Objective)
+    timing: Timing = Field(default_factory=Timing)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -104,6 +106,7 @@ class Scenario(StrictModel):
             if lane.source == lane.target:
                 raise ValueError(f"transfers.{i}: from and to are both {lane.source!r}")
         self._check_demand(skus, channels, locations, regions)
+        self._check_timing(skus, channels, locations)
         check_network_units(self)
         check_demand_peaks(self)
         return self
@@ -149,6 +152,17 @@ class Scenario(StrictModel):
                 if promo.start >= self.periods:
                     raise ValueError(f"{where}.promotions.{j}.start: beyond the horizon")
 
+    def _check_timing(self, skus: set[str], channels: set[str], locations: set[str]) -> None:
+        timing = self.timing
+        _known("timing.channels", timing.channels, channels)
+        _known("timing.location_arrival", timing.location_arrival, locations)
+        for i, hold in enumerate(timing.holdbacks):
+            _known(f"timing.holdbacks.{i}.channel", [hold.channel], channels)
+            if hold.location != WILDCARD:
+                _known(f"timing.holdbacks.{i}.location", [hold.location], locations)
+            if hold.sku != WILDCARD:
+                _known(f"timing.holdbacks.{i}.sku", [hold.sku], skus)
+
     @property
     def age_buckets(self) -> int:
         """Age cohorts tracked per stock position; the last one holds all older units."""
@@ -160,6 +174,13 @@ class Scenario(StrictModel):
         return max(2, *ages)
 
     def content_hash(self) -> str:
-        """A stable hash of the validated content (ties exported models to a scenario)."""
-        payload = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        """A stable hash of the validated content (ties exported models and tuned parameters to a
+        scenario). The timing mode is left out: ``--timing`` runs the same network, so what was
+        tuned or trained in one mode is found in the other; without a timing block the hash is
+        the one it had before timing existed."""
+        content = self.model_dump(mode="json", by_alias=True)
+        del content["timing"]["mode"]
+        if self.timing.model_copy(update={"mode": "aggregated"}).is_default:
+            del content["timing"]
+        payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

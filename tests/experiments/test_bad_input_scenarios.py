@@ -219,6 +219,42 @@ def test_broken_scenario_file(tmp_path: Path, case: str) -> None:
     clean_exit(_simulate(file), str(file), *needles)
 
 
+# bad ``timing`` blocks: (the block, words the one-line message must hold)
+TIMING_CASES: dict[str, tuple[Any, list[str]]] = {
+    "unknown mode": ({"mode": "detailed"}, ["timing.mode", "'detailed'"]),
+    "unknown service": ({"service": "lifo"}, ["timing.service", "'lifo'"]),
+    "arrival time of 1": ({"location_arrival": {"s1": 1.0}}, ["timing.location_arrival.s1", "1.0"]),
+    "negative supplier arrival": ({"supplier_arrival": -0.1}, ["timing.supplier_arrival", "-0.1"]),
+    "arrival at an unknown location": ({"location_arrival": {"s9": 0.5}},
+                                       ["timing.location_arrival", "unknown name 's9'"]),
+    "profile for an unknown channel": ({"channels": {"web": {"profile": [1.0]}}},
+                                       ["timing.channels", "unknown name 'web'"]),
+    "profile of zeros": ({"channels": {"store": {"profile": [0.0, 0.0]}}},
+                         ["timing.channels.store", "every weight is 0"]),
+    "negative profile weight": ({"channels": {"store": {"profile": [1.0, -1.0]}}},
+                                ["timing.channels.store.profile.1", "-1.0"]),
+    "order sizes reversed": ({"channels": {"store": {"order_size": {"low": 50, "high": 10}}}},
+                             ["timing.channels.store.order_size", "low 50 is above high 10"]),
+    "order size 0": ({"channels": {"store": {"order_size": {"low": 0}}}},
+                     ["timing.channels.store.order_size.low", "(got 0)"]),
+    "holdback for an unknown channel": ({"holdbacks": [{"channel": "vip", "units": 2}]},
+                                        ["timing.holdbacks.0.channel", "unknown name 'vip'"]),
+    "negative holdback": ({"holdbacks": [{"channel": "store", "units": -2}]},
+                          ["timing.holdbacks.0.units", "(got -2)"]),
+    "holdback at an unknown SKU": ({"holdbacks": [{"channel": "store", "units": 2, "sku": "Z"}]},
+                                   ["timing.holdbacks.0.sku", "unknown name 'Z'"]),
+    "misspelt key": ({"mdoe": "events"}, ["timing.mdoe", "Extra inputs"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TIMING_CASES))
+def test_bad_timing_block(tmp_path: Path, case: str) -> None:
+    block, needles = TIMING_CASES[case]
+    file = tmp_path / "s.yaml"
+    file.write_text(dump({**copy.deepcopy(BASE), "timing": block}))
+    clean_exit(_simulate(file), str(file), *needles)
+
+
 def test_a_scenario_named_to_climb_out_cannot_make_tune_write_outside(tmp_path: Path) -> None:
     file = tmp_path / "s.yaml"
     file.write_text(dump({**BASE, "name": "../../escape"}))
