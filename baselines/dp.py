@@ -237,7 +237,8 @@ def solve(net: Network, profile: DemandProfile | None = None) -> DPSolution:
         args = build.with_strides(args, table)
         best = np.empty(int(np.prod(args.sizes)))
         arg = np.empty(best.shape, dtype=np.int32)
-        pairs = max(pairs, dp_kernels.maximise(args, build.action_of, build.full_strides, table.ravel(), best, arg))
+        found = dp_kernels.maximise(args, build.action_of, build.full_strides, table.ravel(), best, arg)
+        pairs = max(pairs, found)
         values[t], choice[t] = best.reshape(args.sizes), arg.reshape(args.sizes)
         later = values[t]
     grid = build.grid
@@ -245,7 +246,8 @@ def solve(net: Network, profile: DemandProfile | None = None) -> DPSolution:
                *net.initial_location_stock.ravel().tolist())
     return DPSolution(
         net=net, value=float(values[0][initial]), values=values, choice=choice,
-        actions=build.actions.reshape(-1, net.n_locations, net.n_skus), initial=tuple(int(i) for i in initial),
+        actions=build.actions.reshape(-1, net.n_locations, net.n_skus),
+        initial=tuple(int(i) for i in initial),
         states=grid.states(), seconds=time.perf_counter() - started, grid=grid, pairs=pairs, profile=profile,
     )
 
@@ -289,7 +291,7 @@ def solution_for(net: Network, profile: DemandProfile | None = None) -> DPSoluti
 
 
 def supplier_pipeline(env: AllocationEnv, sol: DPSolution) -> IntArray:
-    """Supplier orders still due per SKU and slot (arriving 1, 2, ... periods from now), as the DP sees them."""
+    """Supplier orders still due per SKU and slot (arriving in 1, 2, ... periods), as the DP sees them."""
     net, slots = env.network, sol.grid.slots
     t = int(env.engine.state.period[0])
     due = env.engine.state.dc_due[0]

@@ -85,7 +85,7 @@ def _orders(g, idx, orders, arrival, now, pipe_off):  # type: ignore[no-untyped-
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _evaluate(g, idx, act, arrival, now, out):  # type: ignore[no-untyped-def]
-    """Allocation ``act`` in state ``idx``: False if infeasible, else ``out`` = (reward, table offset, dc')."""
+    """Allocation ``act`` in state ``idx``: False if infeasible, else ``out`` = (reward, offset, dc')."""
     n_s, n_l = g.n_skus, g.capacity.shape[0]
     first_y = n_s + n_s * g.slots
     reward = 0.0
@@ -270,10 +270,8 @@ def path_period(g: PeriodArgs, expected_next: FloatArray, realised: FloatArray,
             k = 0
             for ax in range(next_sizes.shape[0]):
                 k = k * next_sizes[ax] + nxt[ax]
-            if ideal:
-                value = expected_reward + ev - v_next[k] + j_next[k]
-            else:
-                value = r - v_next[k] + ev + j_next[k]
+            # ideal: r - (r + V(s') - E[r + V]); value only: r - (V(s') - E[V])
+            value = expected_reward + ev - v_next[k] + j_next[k] if ideal else r - v_next[k] + ev + j_next[k]
             if value > best:
                 best = value
             more = _advance(act, hi, n_s, avail)

@@ -136,7 +136,7 @@ class Grid:
 
 def grid_of(net: Network) -> Grid:
     """Bounds on every reachable state of ``net`` (see the module docstring for the cycle)."""
-    below, up_to = order_thresholds(net)
+    up_to = order_thresholds(net)[1]
     orders = _rule_orders(net)
     lead = net.scenario.supplier.lead_time.max_periods if orders else 0
     cap = np.minimum(net.supplier_capacity, np.maximum(up_to, 0))

@@ -43,7 +43,9 @@ class DPValue:
     value: float | None
     note: str | None
     seconds: float = 0.0
-    states: int = 0
+    states: int = 0  # pre-decision states per period (largest)
+    actions: int = 0  # candidate allocations
+    pairs: int = 0  # feasible state-allocation pairs per period (largest)
 
 
 def dp_value(scenario: Scenario) -> DPValue:
@@ -53,7 +55,7 @@ def dp_value(scenario: Scenario) -> DPValue:
     if reason is not None:
         return DPValue(None, reason)
     sol = dp.solution_for(env.network, env.profile)
-    return DPValue(sol.value, None, sol.seconds, sol.states)
+    return DPValue(sol.value, None, sol.seconds, sol.states, len(sol.actions), sol.pairs)
 
 
 def dp_table(scenario: Scenario) -> list[dict[str, Any]]:
@@ -115,6 +117,8 @@ def bound_report(
         "scenario": scenario.name,
         "dp_value": optimum.value,
         "dp_note": optimum.note,
+        "dp_states": optimum.states, "dp_actions": optimum.actions, "dp_pairs": optimum.pairs,
+        "dp_seconds": round(optimum.seconds, 3),
         "bounds": [
             {"seed": r.seed, "bound": r.bound, "rows": r.rows, "cols": r.cols, "nnz": r.nnz,
              "solve_seconds": round(r.solve_seconds, 4)}
@@ -130,7 +134,9 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
     line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
             f"(min {min(values):,.2f}, max {max(values):,.2f})")
     if report["dp_value"] is not None:
-        line += f"; DP optimum {report['dp_value']:,.2f}"
+        line += (f"; DP optimum {report['dp_value']:,.2f} ({report['dp_states']:,} states, "
+                 f"{report['dp_actions']:,} allocations, {report['dp_pairs']:,} state-allocation pairs "
+                 f"per period, solved in {report['dp_seconds']:.1f} s)")
     return f"{line}; {seconds:.1f} s"
 
 
