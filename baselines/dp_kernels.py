@@ -225,12 +225,13 @@ def push(g: PeriodArgs, actions: IntArray, choice: IntArray, mass: FloatArray, p
 @jit
 def path_period(g: PeriodArgs, expected_next: FloatArray, realised: FloatArray,
                 serve_from: IntArray, landing: IntArray, demand: IntArray, next_sizes: IntArray,
-                v_next: FloatArray, j_next: FloatArray, ideal: bool, j_out: FloatArray) -> None:
+                v_next: FloatArray, j_next: FloatArray, penalty: int, j_out: FloatArray) -> None:
     """One period of the perfect-information problem on a known demand path, with a penalty.
 
     ``j_out[i] = max_a r - z + J_{t+1}(s')``: ``r`` the realised reward (``realised`` per
     post index, shipping and DC terms as expected), ``s'`` the realised next state,
-    ``z = r + V(s') - E[r + V | s, a]`` (``ideal``) or ``z = V(s') - E[V | s, a]``.
+    ``z = r + V(s') - E[r + V | s, a]`` (``penalty`` 2, ideal), ``z = V(s') - E[V | s, a]`` (1)
+    or ``z = 0`` (0: the perfect-information optimum on the grid).
     """
     n_s, slots = g.n_skus, g.slots
     first_y = n_s + n_s * slots
@@ -270,8 +271,11 @@ def path_period(g: PeriodArgs, expected_next: FloatArray, realised: FloatArray,
             k = 0
             for ax in range(next_sizes.shape[0]):
                 k = k * next_sizes[ax] + nxt[ax]
-            # ideal: r - (r + V(s') - E[r + V]); value only: r - (V(s') - E[V])
-            value = expected_reward + ev - v_next[k] + j_next[k] if ideal else r - v_next[k] + ev + j_next[k]
+            value = r + j_next[k]
+            if penalty == 2:  # r - (r + V(s') - E[r + V])
+                value = expected_reward + ev - v_next[k] + j_next[k]
+            elif penalty == 1:  # r - (V(s') - E[V])
+                value += ev - v_next[k]
             if value > best:
                 best = value
             more = _advance(act, hi, n_s, avail)
