@@ -239,12 +239,9 @@ class PeriodTables:
 
 def dc_holding(net: Network) -> FloatArray:
     """Holding cost per unit and period at the DC (S,)."""
-    return np.asarray(getattr(net, "dc_holding_cost", net.holding_cost), dtype=np.float64)
+    return net.dc_holding_cost.astype(np.float64)
 
 
 def location_holding(net: Network) -> FloatArray:
     """Holding cost per unit and period at each location (L, S)."""
-    per_node = getattr(net, "location_holding_cost", None)
-    if per_node is None:
-        return np.broadcast_to(net.holding_cost, (net.n_locations, net.n_skus)).astype(np.float64)
-    return np.asarray(per_node, dtype=np.float64)
+    return net.location_holding_cost.astype(np.float64)
