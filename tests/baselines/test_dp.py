@@ -12,7 +12,7 @@ import yaml
 from scipy import stats
 
 from allocsim.baselines import dp, dp_dual
-from allocsim.baselines.clairvoyant import clairvoyant_bound
+from allocsim.baselines.clairvoyant import build, clairvoyant_bound
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
 from allocsim.envs.network import Network
@@ -20,18 +20,27 @@ from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import run_episode
 
 
+def preset_dict(name: str) -> dict[str, Any]:
+    return yaml.safe_load((resources.files("allocsim.envs") / "presets" / f"{name}.yaml").read_text())
+
+
+NODE_HOLDING = "small-dp, holding per node"  # DC 0.1, stores 0.8 / 0.6 / 0.4 per unit and period
+
+
 @functools.cache
 def env(name: str) -> AllocationEnv:
+    if name == NODE_HOLDING:
+        data = preset_dict("small-dp")
+        data["dc"]["holding_cost"] = {"widget": 0.1}
+        for loc, cost in zip(data["locations"], (0.8, 0.6, 0.4), strict=True):
+            loc["holding_cost"] = {"widget": cost}
+        return AllocationEnv(Scenario.model_validate(data))
     return AllocationEnv(name)
 
 
 @functools.cache
 def solution(name: str) -> dp.DPSolution:
     return dp.solution_for(env(name).network, env(name).profile)
-
-
-def preset_dict(name: str) -> dict[str, Any]:
-    return yaml.safe_load((resources.files("allocsim.envs") / "presets" / f"{name}.yaml").read_text())
 
 
 def network_of(data: dict[str, Any]) -> Network:
@@ -46,7 +55,8 @@ def _replayed_profit(name: str, seed: int) -> float:
     demand = sample_episode(e.profile, net, seed).demand[:, :, 0, 0]
     level = net.scenario.supplier.replenishment.level["widget"]
     lead = net.scenario.supplier.lead_time.periods
-    price, cost, hold = net.price[0, 0], net.unit_cost[0], net.holding_cost[0]
+    price, cost = net.price[0, 0], net.unit_cost[0]
+    dc_hold, store_hold = net.dc_holding_cost[0], net.location_holding_cost[:, 0]
     due = np.zeros(net.periods + lead + 1, dtype=np.int64)
     dc, on_order = int(net.initial_dc_stock[0]), 0
     stock, transit = net.initial_location_stock[:, 0].copy(), np.zeros(net.n_locations, dtype=np.int64)
@@ -63,18 +73,19 @@ def _replayed_profit(name: str, seed: int) -> float:
         sold = np.minimum(stock, demand[t])
         stock = stock - sold
         profit += (price - cost) * sold.sum() - net.shortage_penalty[0] * (demand[t] - sold).sum()
-        profit -= hold * (dc + stock.sum()) + ship @ net.shipping_cost
+        profit -= dc_hold * dc + store_hold @ stock + ship @ net.shipping_cost
         if t == net.periods - 1:
             profit += (net.salvage_value[0] - cost) * (dc + stock.sum() + transit.sum())
     return profit
 
 
-def test_small_dp_model_is_the_simulator_on_every_seed() -> None:
+@pytest.mark.parametrize("name", ["small-dp", NODE_HOLDING])
+def test_small_dp_model_is_the_simulator_on_every_seed(name: str) -> None:
     """Supplier orders with a lead time and lead-time-1 stores: the env's profit is the hand account."""
-    e = env("small-dp")
+    e = env(name)
     policy = dp.DPPolicy(e)
     for seed in range(25):
-        expected = _replayed_profit("small-dp", seed)
+        expected = _replayed_profit(name, seed)
         assert run_episode(e, policy, seed)["profit"] == pytest.approx(expected, abs=1e-9)
 
 
@@ -168,3 +179,25 @@ def test_dp_refuses_a_grid_beyond_the_state_limit_with_its_count() -> None:
     reason = dp.refusal(network_of(data))
     assert reason == ("scenario 'tiny-dp' is too large for the exact DP: 1,221,431 states per period "
                       "(limit 1,000,000; tiny-dp has 250)")
+
+
+# ------------------------------------------------------------ holding per node
+def test_lp_prices_an_episode_with_holding_per_node_exactly() -> None:
+    """The clairvoyant LP with the DP policy's shipments pinned prices the episode, DC and stores apart."""
+    e = env(NODE_HOLDING)
+    policy, seed = dp.DPPolicy(e), 11
+    obs, _ = e.reset(seed=seed)
+    ships, orders, done = [], [], False
+    while not done:
+        action, _ = policy.predict(obs)
+        decision = e.preview(action)
+        ships.append(decision.allocation)
+        orders.append(decision.orders)
+        obs, _, done, _, _ = e.step(action)
+    plan = build(e.network, sample_episode(e.profile, e.network, seed))
+    plan.lp.fix(plan.ship, np.array(ships))
+    plan.lp.fix(plan.order, np.array(orders))
+    kpis = e.kpis()
+    assert plan.lp.solve().objective == pytest.approx(kpis["profit"], abs=1e-6)
+    uniform = run_episode(env("small-dp"), dp.DPPolicy(env("small-dp")), seed)["holding_cost"]
+    assert kpis["holding_cost"] != pytest.approx(uniform)  # the overrides do change what is charged
