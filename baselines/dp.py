@@ -169,8 +169,7 @@ class PeriodBuilder:
         self.first_y = net.n_skus * (1 + self.grid.slots)
         # candidate index of every allocation in the full product of stock bounds (-1: over a capacity)
         full = tuple(int(b) + 1 for b in self.grid.stock_max.ravel())
-        self.full_strides = np.array(np.ravel_multi_index(np.eye(len(full), dtype=np.int64), full),
-                                     dtype=np.int64) if len(full) > 1 else np.ones(1, dtype=np.int64)
+        self.full_strides = np.array([int(np.prod(full[k + 1 :])) for k in range(len(full))], dtype=np.int64)
         self.action_of = np.full(int(np.prod(full)), -1, dtype=np.int64)
         self.action_of[self.actions @ self.full_strides] = np.arange(len(self.actions))
 

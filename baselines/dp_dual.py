@@ -98,3 +98,26 @@ def ideal_penalty_value(solution: DPSolution, seed: int) -> float:
     net = solution.net
     demand = sample_episode(solution.profile or DemandProfile.build(net), net, seed).demand
     return penalised_value(solution, demand, "ideal")
+
+
+def policy_profit(solution: DPSolution, demand: IntArray) -> float:
+    """What the DP's own policy earns on one demand path, by the DP's model of the period (a check).
+
+    Equals the simulator's ``profit`` of ``--policy dp`` on that path when the model is the
+    simulator's cycle (tested on random scenarios of the DP's class).
+    """
+    net = solution.net
+    build = PeriodBuilder(net, solution.profile or DemandProfile.build(net))
+    totals = demand.sum(axis=3).reshape(net.periods, -1)
+    state = int(np.ravel_multi_index(solution.initial, solution.values[0].shape))
+    profit = 0.0
+    for t in range(net.periods):
+        args, transitions = build.period(t)
+        args = build.with_strides(args, build.expected_next(np.zeros(build.next_shape(t)), transitions))
+        earned, state = dp_kernels.follow(
+            args, build.actions, state, int(solution.choice[t].ravel()[state]),
+            _realised_rewards(build, t, demand[t]), build.serve_from, build.landing,
+            totals[t].astype(np.int64), np.array(build.next_shape(t), dtype=np.int64),
+        )
+        profit += earned
+    return profit

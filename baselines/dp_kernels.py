@@ -280,3 +280,36 @@ def path_period(g: PeriodArgs, expected_next: FloatArray, realised: FloatArray,
                 best = value
             more = _advance(act, hi, n_s, avail)
         j_out[i] = best
+
+
+@jit
+def follow(g: PeriodArgs, actions: IntArray, state: int, chosen: int, realised: FloatArray,
+           serve_from: IntArray, landing: IntArray, demand: IntArray,
+           next_sizes: IntArray) -> tuple[float, int]:
+    """Allocation ``chosen`` in state ``state`` on a known demand: (realised period profit, next state)."""
+    n_s, slots = g.n_skus, g.slots
+    first_y = n_s + n_s * slots
+    idx = np.zeros(g.sizes.shape[0], dtype=np.int64)
+    nxt = np.zeros(g.sizes.shape[0], dtype=np.int64)
+    orders = np.zeros(n_s, dtype=np.int64)
+    arrival = np.zeros(n_s, dtype=np.int64)
+    now = np.zeros(n_s, dtype=np.int64)
+    pipe = np.zeros(1, dtype=np.int64)
+    out = np.zeros(2 + n_s)
+    act = actions[chosen].copy()
+    _decode(state, g.sizes, idx)
+    _orders(g, idx, orders, arrival, now, pipe)
+    _evaluate(g, idx, act, arrival, now, out)
+    r = out[0]
+    for s in range(n_s):
+        nxt[s] = int(out[2 + s])
+        for j in range(slots):
+            nxt[n_s + s * slots + j] = orders[s] if j == slots - 1 else idx[n_s + s * slots + j + 1]
+    for ls in range(g.post.shape[0]):
+        p = g.post[ls, idx[first_y + ls], act[ls]]
+        r += realised[ls, p] - g.reward[ls, p]
+        nxt[first_y + ls] = max(serve_from[ls, p] - demand[ls], 0) + landing[ls, p]
+    k = 0
+    for ax in range(next_sizes.shape[0]):
+        k = k * next_sizes[ax] + nxt[ax]
+    return r, k
