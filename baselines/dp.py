@@ -5,9 +5,10 @@ the initial state and an optimal allocation for every state and period; ``DPPoli
 plays that table through the predictor interface.
 
 Model and state: the simulator's own period cycle, for the class of scenarios
-``refusal`` accepts (lost sales; location lead times 0 or 1; the inbound schedule and a
-base-stock or min-max DC rule with a fixed supplier lead time and capacity; no
-transfers, shelf life, markdowns, contracts, days-of-supply or working-capital caps).
+``refusal`` accepts (lost sales; location lead times 0 or 1; the inbound schedule and
+supplier orders with a fixed lead time and capacity, by a base-stock or min-max DC rule
+or by the policy; no transfers, shelf life, markdowns, contracts, days-of-supply or
+working-capital caps).
 The cycle, the state and why it is exact: ``allocsim.baselines.dp_model``. Rewards are
 the terms of the ``profit`` KPI, which the episode reward equals under the default
 objective weights. Demand is independent across lanes and periods (as
@@ -17,10 +18,12 @@ truncated where the tail is below 1e-12 (``allocsim.baselines.demand_pmf``).
 Decisions are every integer allocation the shared decode can return: ``x[l, s] >= 0``,
 ``sum_l x[l, s] <=`` DC on hand - safety reserve, and, where the capacity guardrail is
 on, ``sum_s (on hand + x) <=`` capacity (more would be trimmed). Supplier orders are the
-scenario's rule, not decisions. Ties go to the allocation listed first (fewer units to
-earlier locations first). Backward induction: per period the expected next value is
-contracted onto the post-decision indices (numpy), then every state tries every
-allocation in a compiled loop (``allocsim.baselines.dp_kernels``).
+scenario's rule, or, with ``replenishment: policy``, decisions too (0 up to ``max_order``
+capped by supplier capacity; an order that would arrive after the horizon is 0). Ties go
+to the decision listed first (fewer units to earlier locations first, then smaller
+orders). Backward induction: per period the expected next value is contracted onto the
+post-decision indices (numpy), then every state tries every decision in a compiled loop
+(``allocsim.baselines.dp_kernels``).
 """
 
 from __future__ import annotations
@@ -70,20 +73,25 @@ def refusal(net: Network) -> str | None:
         return too_large.format(fmt_count(estimate))
     if missing:
         return (f"scenario {name!r} is outside the exact DP's model: it has {', '.join(missing)} "
-                "(the DP handles lost sales, location lead times 0-1, the inbound schedule and a "
-                "base-stock or min-max DC rule with a fixed supplier lead time)")
+                "(the DP handles lost sales, location lead times 0-1, the inbound schedule and "
+                "supplier orders by a base-stock or min-max rule or the policy, with a fixed lead time)")
     grid = grid_of(net)
     if grid.states() > STATE_LIMIT:
         return too_large.format(f"{grid.states():,}")
-    n_actions = len(candidate_actions(net, grid))
+    n_actions = len(candidate_actions(net, grid)) * order_choices(net, grid)
     if n_actions > ACTION_LIMIT:
-        return (f"scenario {name!r} is too large for the exact DP: {n_actions:,} allocations per state "
+        return (f"scenario {name!r} is too large for the exact DP: {n_actions:,} decisions per state "
                 f"(limit {ACTION_LIMIT:,})")
     post = _post_entries(net, grid)
     if post > POST_LIMIT:
         return (f"scenario {name!r} is too large for the exact DP: {post:,} post-decision states "
                 f"per period (limit {POST_LIMIT:,})")
     return None
+
+
+def order_choices(net: Network, grid: Grid) -> int:
+    """How many supplier orders the policy may choose per state (1 when the rule or nobody orders)."""
+    return int(np.prod(grid.order_max + 1)) if net.policy_orders else 1
 
 
 def _post_entries(net: Network, grid: Grid) -> int:
@@ -102,7 +110,7 @@ class DPSolution:
     net: Network
     value: float  # optimal expected profit from the initial state
     values: list[FloatArray]  # per period, over pre-decision states
-    choice: list[NDArray[np.int32]]  # per period, index into ``actions``
+    choice: list[NDArray[np.int32]]  # per period: allocation index x order choices + order code
     actions: IntArray  # (n, L, S) candidate allocations
     initial: tuple[int, ...]
     states: int  # pre-decision states per period (largest)
@@ -122,10 +130,21 @@ class DPSolution:
             raise ValueError(f"state {idx} of period {period} is outside the DP's table {shape}")
         return tuple(int(i) for i in idx)
 
+    def decode(self, code: int) -> tuple[IntArray, IntArray]:
+        """(allocation (L, S), supplier order (S,)) of a choice code; orders 0 unless the policy orders."""
+        sizes = self.grid.order_max + 1 if self.net.policy_orders else np.ones(self.net.n_skus, np.int64)
+        index, rest = divmod(int(code), int(np.prod(sizes)))
+        return self.actions[index].copy(), np.array(np.unravel_index(rest, tuple(sizes)), dtype=np.int64)
+
+    def decision(self, period: int, dc_on_hand: IntArray, on_hand: IntArray,
+                 pipeline: IntArray | None = None) -> tuple[IntArray, IntArray]:
+        """The optimal (allocation (L, S), supplier order (S,)) in this state."""
+        return self.decode(self.choice[period][self.index(period, dc_on_hand, on_hand, pipeline)])
+
     def allocation(self, period: int, dc_on_hand: IntArray, on_hand: IntArray,
                    pipeline: IntArray | None = None) -> IntArray:
         """The optimal allocation (L, S) in this state."""
-        return self.actions[self.choice[period][self.index(period, dc_on_hand, on_hand, pipeline)]].copy()
+        return self.decision(period, dc_on_hand, on_hand, pipeline)[0]
 
     def table(self, threshold: float = 1e-12) -> list[dict[str, Any]]:
         """The optimal policy on every state it reaches with probability > ``threshold``.
@@ -139,10 +158,13 @@ class DPSolution:
         loc_cols = [f"{loc}.{s}" for loc in net.locations for s in net.skus]
         for t, occupancy in enumerate(occupancy_of(self)):
             for idx in zip(*np.nonzero(occupancy > threshold), strict=True):
-                ship = self.actions[self.choice[t][idx]].ravel()
+                alloc, orders = self.decode(self.choice[t][idx])
+                ship = alloc.ravel()
                 row: dict[str, Any] = {"period": t, "probability": float(occupancy[idx])}
                 row.update(dict(zip(cols + loc_cols, map(int, idx), strict=True)))
                 row.update({f"ship.{c}": int(u) for c, u in zip(loc_cols, ship, strict=True)})
+                if net.policy_orders:
+                    row.update({f"order.{s}": int(u) for s, u in zip(net.skus, orders, strict=True)})
                 row["value_to_go"] = float(self.values[t][idx])
                 rows.append(row)
         return rows
@@ -195,6 +217,7 @@ class PeriodBuilder:
             future=net.planned_receipts[t + 1 :].sum(axis=0).astype(np.int64),
             below=self.below.astype(np.int64), up_to=self.up_to.astype(np.int64),
             order_cap=grid.order_max, orders_arrive=t + grid.supplier_lead < net.periods,
+            policy_orders=bool(net.policy_orders),
             lead=grid.supplier_lead, planned_next=planned_next.astype(np.int64),
             reserve=net.safety_reserve.astype(np.int64), hold_dc=dc_holding(net),
             salvage=(net.salvage_value - net.unit_cost) * (1.0 if last else 0.0),
@@ -324,6 +347,7 @@ class DPPolicy:
             raise ValueError(f"the DP policy drives one env; got a batch of {obs.shape[0]} observations")
         snap = self.env.state
         pipeline = supplier_pipeline(self.env, self.solution)
-        alloc = self.solution.allocation(snap.period, snap.dc_on_hand, snap.on_hand, pipeline)
-        action = self.env.action_layout.encode(alloc, snap.dc_available)
+        alloc, orders = self.solution.decision(snap.period, snap.dc_on_hand, snap.on_hand, pipeline)
+        share = orders / np.maximum(self.env.network.max_order, 1)
+        action = self.env.action_layout.encode(alloc, snap.dc_available, order_share=share)
         return (action[None] if obs.ndim > 1 else action), None

@@ -35,6 +35,7 @@ class PeriodArgs(NamedTuple):
     up_to: IntArray  # (S,)
     order_cap: IntArray  # (S,)
     orders_arrive: bool  # an order placed now arrives within the horizon
+    policy_orders: bool  # orders are decisions (0..order_cap per SKU), not the rule
     lead: int  # supplier lead time
     planned_next: IntArray  # (S,) inbound-schedule units due next period
     reserve: IntArray  # (S,)
@@ -58,16 +59,22 @@ def _decode(i, sizes, idx):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _orders(g, idx, orders, arrival, now, pipe_off):  # type: ignore[no-untyped-def]
-    """The DC rule's order per SKU in state ``idx``; fills arrivals next period and the pipeline offset."""
+def _orders(g, idx, x, orders, arrival, now, pipe_off):  # type: ignore[no-untyped-def]
+    """The order per SKU (the rule's in state ``idx``, or the decision's order part of ``x``).
+
+    Fills arrivals next period, units booked at once (lead time 0) and the pipeline offset.
+    """
     n_s, slots = g.n_skus, g.slots
+    n_ls = g.post.shape[0]
     off = 0
     for s in range(n_s):
         position = idx[s] + g.future[s]
         for j in range(slots):
             position += idx[n_s + s * slots + j]
         o = 0
-        if g.orders_arrive and position <= g.below[s]:
+        if g.policy_orders:
+            o = x[n_ls + s]
+        elif g.orders_arrive and position <= g.below[s]:
             o = min(max(g.up_to[s] - position, 0), g.order_cap[s])
         orders[s] = o
         now[s] = o if g.lead == 0 else 0
@@ -124,21 +131,26 @@ def _evaluate(g, idx, act, arrival, now, out):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _bounds(g, idx, hi):  # type: ignore[no-untyped-def]
-    """Most units each location x SKU may get in state ``idx`` (stock bound and DC availability)."""
-    n_s = g.n_skus
+    """Most units of each decision entry in state ``idx``: shipped (stock bound, DC) and ordered."""
+    n_s, n_ls = g.n_skus, g.post.shape[0]
     first_y = n_s + n_s * g.slots
-    for ls in range(hi.shape[0]):
+    for ls in range(n_ls):
         s = ls % n_s
         room = g.stock_max[ls] - idx[first_y + ls]
         hi[ls] = min(room, max(idx[s] - g.reserve[s], 0))
+    for s in range(n_s):  # an order that would arrive after the horizon changes nothing: 0
+        hi[n_ls + s] = g.order_cap[s] if g.policy_orders and g.orders_arrive else 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _advance(x, hi, n_s, avail):  # type: ignore[no-untyped-def]
-    """The next allocation in listed order (last axis fastest) within ``hi`` and the DC; False when done."""
+    """The next decision in listed order (last entry fastest) within ``hi`` and the DC; False when done."""
     k = x.shape[0] - 1
+    n_ls = x.shape[0] - n_s
     while k >= 0:
         x[k] += 1
+        if x[k] <= hi[k] and k >= n_ls:
+            return True
         if x[k] <= hi[k]:
             s = k % n_s
             used = 0
@@ -159,6 +171,41 @@ def _start(g, idx, x, hi, avail):  # type: ignore[no-untyped-def]
         avail[s] = max(idx[s] - g.reserve[s], 0)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _order_code(g, x):  # type: ignore[no-untyped-def]
+    """Mixed-radix code of the order part of ``x`` (0 without policy orders)."""
+    n_ls = g.post.shape[0]
+    code = 0
+    if g.policy_orders:
+        for s in range(g.n_skus):
+            code = code * (g.order_cap[s] + 1) + x[n_ls + s]
+    return code
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _n_order_codes(g):  # type: ignore[no-untyped-def]
+    n = 1
+    if g.policy_orders:
+        for s in range(g.n_skus):
+            n *= g.order_cap[s] + 1
+    return n
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _unpack(g, actions, code, x):  # type: ignore[no-untyped-def]
+    """The decision ``x`` (allocation, then orders) of a choice ``code``."""
+    n_ls, n_codes = g.post.shape[0], _n_order_codes(g)
+    a, rest = code // n_codes, code % n_codes
+    for ls in range(n_ls):
+        x[ls] = actions[a, ls]
+    for s in range(g.n_skus - 1, -1, -1):
+        if g.policy_orders:
+            x[n_ls + s] = rest % (g.order_cap[s] + 1)
+            rest //= g.order_cap[s] + 1
+        else:
+            x[n_ls + s] = 0
+
+
 @jit
 def maximise(g: PeriodArgs, action_of: IntArray, full_strides: IntArray, later: FloatArray,
              values: FloatArray, choice: IntArray) -> int:
@@ -174,17 +221,20 @@ def maximise(g: PeriodArgs, action_of: IntArray, full_strides: IntArray, later: 
     now = np.zeros(n_s, dtype=np.int64)
     avail = np.zeros(n_s, dtype=np.int64)
     pipe = np.zeros(1, dtype=np.int64)
-    x = np.zeros(n_ls, dtype=np.int64)
-    hi = np.zeros(n_ls, dtype=np.int64)
+    x = np.zeros(n_ls + n_s, dtype=np.int64)
+    hi = np.zeros(n_ls + n_s, dtype=np.int64)
     out = np.zeros(2 + n_s)
     pairs = 0
+    n_codes = _n_order_codes(g)
     for i in range(values.shape[0]):
         _decode(i, g.sizes, idx)
-        _orders(g, idx, orders, arrival, now, pipe)
         _start(g, idx, x, hi, avail)
+        _orders(g, idx, x, orders, arrival, now, pipe)
         best, arg = -np.inf, -1
         more = True
         while more:
+            if g.policy_orders:
+                _orders(g, idx, x, orders, arrival, now, pipe)
             full = 0
             for ls in range(n_ls):
                 full += x[ls] * full_strides[ls]
@@ -193,7 +243,7 @@ def maximise(g: PeriodArgs, action_of: IntArray, full_strides: IntArray, later: 
                 pairs += 1
                 q = out[0] + later[pipe[0] + int(out[1])]
                 if q > best:
-                    best, arg = q, a
+                    best, arg = q, a * n_codes + _order_code(g, x)
             more = _advance(x, hi, n_s, avail)
         values[i] = best
         choice[i] = arg
@@ -209,15 +259,14 @@ def push(g: PeriodArgs, actions: IntArray, choice: IntArray, mass: FloatArray, p
     arrival = np.zeros(n_s, dtype=np.int64)
     now = np.zeros(n_s, dtype=np.int64)
     pipe = np.zeros(1, dtype=np.int64)
-    x = np.zeros(actions.shape[1], dtype=np.int64)
+    x = np.zeros(actions.shape[1] + n_s, dtype=np.int64)
     out = np.zeros(2 + n_s)
     for i in range(mass.shape[0]):
         if mass[i] == 0.0:
             continue
         _decode(i, g.sizes, idx)
-        _orders(g, idx, orders, arrival, now, pipe)
-        for ls in range(x.shape[0]):
-            x[ls] = actions[choice[i], ls]
+        _unpack(g, actions, choice[i], x)
+        _orders(g, idx, x, orders, arrival, now, pipe)
         _evaluate(g, idx, x, arrival, now, out)
         post_mass[pipe[0] + int(out[1])] += mass[i]
 
@@ -244,15 +293,15 @@ def path_period(g: PeriodArgs, expected_next: FloatArray, realised: FloatArray,
     pipe = np.zeros(1, dtype=np.int64)
     out = np.zeros(2 + n_s)
     avail = np.zeros(n_s, dtype=np.int64)
-    act = np.zeros(n_ls, dtype=np.int64)
-    hi = np.zeros(n_ls, dtype=np.int64)
+    act = np.zeros(n_ls + n_s, dtype=np.int64)
+    hi = np.zeros(n_ls + n_s, dtype=np.int64)
     for i in range(j_out.shape[0]):
         _decode(i, g.sizes, idx)
-        _orders(g, idx, orders, arrival, now, pipe)
         _start(g, idx, act, hi, avail)
         best = -np.inf
         more = True
         while more:
+            _orders(g, idx, act, orders, arrival, now, pipe)
             feasible = _evaluate(g, idx, act, arrival, now, out)
             if not feasible:
                 more = _advance(act, hi, n_s, avail)
@@ -296,9 +345,10 @@ def follow(g: PeriodArgs, actions: IntArray, state: int, chosen: int, realised: 
     now = np.zeros(n_s, dtype=np.int64)
     pipe = np.zeros(1, dtype=np.int64)
     out = np.zeros(2 + n_s)
-    act = actions[chosen].copy()
+    act = np.zeros(actions.shape[1] + n_s, dtype=np.int64)
     _decode(state, g.sizes, idx)
-    _orders(g, idx, orders, arrival, now, pipe)
+    _unpack(g, actions, chosen, act)
+    _orders(g, idx, act, orders, arrival, now, pipe)
     _evaluate(g, idx, act, arrival, now, out)
     r = out[0]
     for s in range(n_s):

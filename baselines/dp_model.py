@@ -10,8 +10,9 @@ The DP (``allocsim.baselines.dp``) models the simulator's own period cycle
    shipment has arrived by the next decision); the DC's rule (base-stock / min-max)
    orders ``up_to - position`` when ``position <= below``, where ``position`` = DC on
    hand + on order (outstanding orders and every future inbound-schedule receipt) BEFORE
-   this period's allocation, capped by supplier capacity; it arrives after the fixed
-   supplier lead time (at once when 0; never when past the horizon);
+   this period's allocation, capped by supplier capacity (or, with ``replenishment:
+   policy``, the policy chooses the order); it arrives after the fixed supplier lead
+   time (at once when 0, after the allocation has left; never when past the horizon);
 3. demand is served at each location from its on-hand stock, channels in priority order,
    unmet demand lost with the channel's shortage penalty;
 4. close: holding on DC and location stock (not in transit); at the last close every unit
@@ -40,7 +41,7 @@ from allocsim.baselines.demand_pmf import LocationPeriod, lane_pmf, location_per
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
-from allocsim.envs.scenario.entities import FixedLeadTime, NoReplenishment, PolicyReplenishment
+from allocsim.envs.scenario.entities import FixedLeadTime, NoReplenishment
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -89,7 +90,6 @@ def unsupported(net: Network) -> list[str]:
     supplier = net.scenario.supplier
     checks = {
         "transfer lanes": net.n_lanes > 0,
-        "policy supplier orders": isinstance(supplier.replenishment, PolicyReplenishment),
         "a random supplier lead time": not isinstance(supplier.lead_time, FixedLeadTime),
         "a location lead time above 1": bool((net.lead_time > 1).any()),
         "backorders": bool(net.backorder_channels),
@@ -120,7 +120,7 @@ class Grid:
     """Sizes and bounds of the state grid (exact for the accepted class)."""
 
     dc_max: IntArray  # (T, S) most DC units at a decision of period t
-    order_max: IntArray  # (S,) largest rule order (0 without a rule)
+    order_max: IntArray  # (S,) largest order (0 without orders)
     slots: int  # supplier pipeline slots per SKU (supplier lead time - 1, or 0)
     supplier_lead: int
     stock_max: IntArray  # (L, S) most units on hand at a location
@@ -139,7 +139,7 @@ def grid_of(net: Network) -> Grid:
     up_to = order_thresholds(net)[1]
     orders = _rule_orders(net)
     lead = net.scenario.supplier.lead_time.max_periods if orders else 0
-    cap = np.minimum(net.supplier_capacity, np.maximum(up_to, 0))
+    cap = np.minimum(net.supplier_capacity, net.max_order if net.policy_orders else np.maximum(up_to, 0))
     order_max = (cap if orders else np.zeros(net.n_skus)).astype(np.int64)
     # position = DC + on order never rises above max(its start, up_to): orders top it up to
     # up_to at most and allocations lower it; DC on hand is at most the position
@@ -147,8 +147,10 @@ def grid_of(net: Network) -> Grid:
     arrived = net.initial_dc_stock[None, :] + np.cumsum(net.planned_receipts, axis=0)
     if orders:
         arrived = arrived + order_max[None, :] * np.arange(net.periods)[:, None]
+    if orders and not net.policy_orders:
         arrived = np.minimum(arrived, np.maximum(position0, up_to)[None, :])
-    units = np.maximum(position0, up_to if orders else 0) + net.initial_location_stock.sum(axis=0)
+    # every unit ever in the network: a location never holds more (orders keep refilling the DC)
+    units = position0 + order_max * net.periods + net.initial_location_stock.sum(axis=0)
     cap_loc = net.capacity if net.scenario.guardrails.enforce_capacity else np.full(net.n_locations, BIG)
     stock_max = np.minimum(cap_loc[:, None], units[None, :]).astype(np.int64)
     return Grid(dc_max=arrived.astype(np.int64), order_max=order_max, slots=max(lead - 1, 0),

@@ -157,8 +157,6 @@ def _tiny_with(**changes: Any) -> dict[str, Any]:
     [
         ({"locations__0__lead_time": 2}, "a location lead time above 1"),
         ({"channels__0__unmet": "backorder"}, "backorders"),
-        ({"supplier__replenishment": {"rule": "policy", "max_order": {"widget": 3}}},
-         "policy supplier orders"),
         ({"supplier__lead_time": {"kind": "uniform", "low": 1, "high": 2},
           "supplier__replenishment": {"rule": "base-stock", "level": {"widget": 4}}},
          "a random supplier lead time"),

@@ -1,11 +1,11 @@
 """The DP's model of a period against the simulator, on random scenarios of the DP's class.
 
 For each generated scenario (1-2 SKUs, 1-2 locations with lead time 0 or 1, one or two
-lost-sales channels in priority order, an inbound schedule, no rule / base-stock / min-max
-at the DC with a supplier lead time of 0-2 and a capacity, a safety reserve, holding per
-node), the DP's policy is played in the env, and the DP's own accounting of the same
-path (``dp_dual.policy_profit``: its orders, transitions and rewards) must give the env's
-profit to the cent on every seed.
+lost-sales channels in priority order, an inbound schedule, no orders / base-stock /
+min-max / the policy's own orders at the DC with a supplier lead time of 0-2 and a
+capacity, a safety reserve, holding per node), the DP's policy is played in the env, and
+the DP's own accounting of the same path (``dp_dual.policy_profit``: its orders,
+transitions and rewards) must give the env's profit to the cent on every seed.
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     n_locs = draw(st.integers(1, 3 - n_skus))  # at most 2 location x SKU axes beyond one SKU
     skus = SKUS[:n_skus]
     money = st.floats(0.0, 3.0).map(lambda x: round(x, 2))
-    rule = draw(st.sampled_from(["none", "base-stock", "min-max"]))
+    rule = draw(st.sampled_from(["none", "base-stock", "min-max", "policy"]))
     replenishment: dict[str, Any] = {"rule": rule}
     if rule == "base-stock":
         replenishment["level"] = {s: draw(st.integers(0, 6)) for s in skus}
     elif rule == "min-max":
         low = {s: draw(st.integers(0, 3)) for s in skus}
         replenishment.update(min=low, max={s: low[s] + draw(st.integers(0, 3)) for s in skus})
+    elif rule == "policy":
+        replenishment["max_order"] = {s: draw(st.integers(0, 3)) for s in skus}
     periods = draw(st.integers(2, 5))
     locations = []
     for i in range(n_locs):
