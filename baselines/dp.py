@@ -130,6 +130,11 @@ class DPSolution:
             raise ValueError(f"state {idx} of period {period} is outside the DP's table {shape}")
         return tuple(int(i) for i in idx)
 
+    @property
+    def decisions(self) -> int:
+        """Candidate decisions per state: allocations x the orders the policy may choose."""
+        return len(self.actions) * order_choices(self.net, self.grid)
+
     def decode(self, code: int) -> tuple[IntArray, IntArray]:
         """(allocation (L, S), supplier order (S,)) of a choice code; orders 0 unless the policy orders."""
         sizes = self.grid.order_max + 1 if self.net.policy_orders else np.ones(self.net.n_skus, np.int64)

@@ -16,7 +16,8 @@ from allocsim.baselines.clairvoyant import build, clairvoyant_bound
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
 from allocsim.envs.network import Network
-from allocsim.envs.scenario import Scenario
+from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.experiments.bounds import bound_report
 from allocsim.experiments.evaluation import run_episode
 
 
@@ -94,6 +95,13 @@ def test_small_dp_is_within_the_targets() -> None:
     assert sol.pairs >= 1_000_000  # state-allocation pairs per period
     assert sol.states == 15 * 7 * 8 * 7 * 6 and len(sol.actions) == 8 * 7 * 6
     assert dp.refusal(env("small-dp").network) is None
+
+
+def test_bound_json_reports_the_dp_sizes_and_time() -> None:
+    report = bound_report(load_scenario("small-dp"), [40_000])
+    assert report["dp_value"] == pytest.approx(solution("small-dp").value)
+    assert (report["dp_states"], report["dp_actions"]) == (15 * 7 * 8 * 7 * 6, 8 * 7 * 6)
+    assert report["dp_pairs"] >= 1_000_000 and report["dp_seconds"] > 0
 
 
 def test_dp_table_reaches_only_states_inside_the_grid_with_total_probability_one() -> None:
