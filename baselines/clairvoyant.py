@@ -93,7 +93,9 @@ class ClairvoyantLP:
         self.t = np.arange(self.T)
         self.end = net.salvage_value - net.unit_cost  # revaluation of a unit left at the last close
         last = (self.t == self.T - 1)[:, None]
-        self.keep = -net.holding_cost[None, :] + np.where(last, self.end[None, :], 0.0)  # per unit held
+        end = np.where(last, self.end[None, :], 0.0)
+        self.keep = -net.dc_holding_cost[None, :] + end  # per unit held at the DC (T, S)
+        self.keep_at = -net.location_holding_cost[None] + end[:, None, :]  # at each location (T, L, S)
         self.orders = not isinstance(net.scenario.supplier.replenishment, NoReplenishment)
 
     def first(self, values: ArrayLike) -> FloatArray:
@@ -111,7 +113,7 @@ class ClairvoyantLP:
         ceiling = np.ceil(self.ep.forecast[:T] * days) if days is not None else np.inf
         self.ship = lp.cols((T, L, S), gain=-net.shipping_cost[None, :, None]
                             + np.where(arrive >= T, self.end[None, None, :], 0.0), upper=ceiling)
-        self.inv = lp.cols((T, L, S), gain=self.keep[:, None, :])
+        self.inv = lp.cols((T, L, S), gain=self.keep_at)
         self.dc = lp.cols((T, S), gain=self.keep)
         init = self.first(net.initial_location_stock)
         self.bal = lp.rows((T, L, S), lower=init, upper=init)

@@ -1,169 +1,155 @@
-"""Exact finite-horizon dynamic programming for tiny allocation scenarios (``tiny-dp``).
+"""Exact finite-horizon dynamic programming for small allocation scenarios (``tiny-dp``, ``small-dp``).
 
-What: backward induction over the full state gives the optimal expected profit
-from the initial state and an optimal decision for every state and period;
-``DPPolicy`` plays that table through the predictor interface.
+What: backward induction over the full state gives the optimal expected profit from
+the initial state and an optimal allocation for every state and period; ``DPPolicy``
+plays that table through the predictor interface.
 
-Model: the simulator's own period cycle (``allocsim.envs.engine``): receipts of the
-inbound schedule are booked, the policy allocates whole units from the DC,
-demand of each location is served in channel priority order with lost sales,
-and the period closes with holding cost on the units on hand at the DC and at
-the locations; at the last close leftover units are revalued by
-``salvage_value - unit_cost``. Rewards are the terms of the ``profit`` KPI:
-revenue - cogs - holding - shipping - lost units x channel shortage penalty
-(+ salvage); the episode reward equals it under the default objective weights.
+Model and state: the simulator's own period cycle, for the class of scenarios
+``refusal`` accepts (lost sales; location lead times 0 or 1; the inbound schedule and
+supplier orders with a fixed lead time and capacity, by a base-stock or min-max DC rule
+or by the policy; no transfers, shelf life, markdowns, contracts, days-of-supply or
+working-capital caps).
+The cycle, the state and why it is exact: ``allocsim.baselines.dp_model``. Rewards are
+the terms of the ``profit`` KPI, which the episode reward equals under the default
+objective weights. Demand is independent across lanes and periods (as
+``sample_episode`` draws it), per lane from ``DemandProfile.build(net)``; pmfs are
+truncated where the tail is below 1e-12 (``allocsim.baselines.demand_pmf``).
 
-State and why it is exact: at a decision the state is (period, DC on hand per
-SKU, on hand per location and SKU). That is the whole Markov state of the class
-of scenarios solved here, which ``refusal`` checks:
-
-* no shelf life and no markdowns: a unit earns and costs the same whatever its
-  age, so the FIFO age cohorts the model keeps change no reward and are dropped;
-* lead time 0 from the DC: nothing is in transit at a decision;
-* no supplier orders (replenishment ``none``): DC receipts are the inbound
-  schedule, a known function of the period;
-* lost sales only, no contracts, no transfer lanes, no days-of-supply cap;
-* demand independent across lanes and periods (as ``sample_episode`` draws it),
-  per lane from ``DemandProfile.build(net)``; pmfs truncated where the tail is
-  below 1e-12 (see ``allocsim.baselines.demand_pmf``).
-
-Decisions are every integer allocation the shared decode can return:
-``x[l, s] >= 0``, ``sum_l x[l, s] <=`` DC on hand - safety reserve, and, where
-the capacity guardrail is on, ``sum_s (on hand + x) <=`` capacity (more would be
-trimmed). Ties go to the allocation listed first (fewer units to earlier
-locations first). Anything larger than ``STATE_LIMIT`` states per period or
-``ACTION_LIMIT`` allocations per state is refused with its state count.
+Decisions are every integer allocation the shared decode can return: ``x[l, s] >= 0``,
+``sum_l x[l, s] <=`` DC on hand - safety reserve, and, where the capacity guardrail is
+on, ``sum_s (on hand + x) <=`` capacity (more would be trimmed). Supplier orders are the
+scenario's rule, or, with ``replenishment: policy``, decisions too (0 up to ``max_order``
+capped by supplier capacity; an order that would arrive after the horizon is 0). Ties go
+to the decision listed first (fewer units to earlier locations first, then smaller
+orders). Backward induction: per period the expected next value is contracted onto the
+post-decision indices (numpy), then every state tries every decision in a compiled loop
+(``allocsim.baselines.dp_kernels``).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.baselines.demand_pmf import LocationPeriod, lane_pmf, location_period
+from allocsim.baselines import dp_kernels
+from allocsim.baselines.dp_model import (
+    ACTION_LIMIT,
+    POST_LIMIT,
+    STATE_LIMIT,
+    Grid,
+    PeriodTables,
+    candidate_actions,
+    dc_holding,
+    fmt_count,
+    grid_of,
+    log10_states_estimate,
+    unsupported,
+)
 from allocsim.envs.demand import DemandProfile
-from allocsim.envs.network import BIG, Network
-from allocsim.envs.scenario.entities import NoReplenishment
+from allocsim.envs.network import Network
+from allocsim.envs.replenishment import order_thresholds
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-STATE_LIMIT = 1_000_000
-ACTION_LIMIT = 20_000
-_MASKED = -1e30  # value of post-decision states the capacity guardrail forbids
+__all__ = ["ACTION_LIMIT", "STATE_LIMIT", "DPPolicy", "DPSolution", "refusal", "solution_for", "solve"]
 
 
 # ------------------------------------------------------------------ refusal
-def _log10_states(net: Network) -> float:
-    """log10 of the product of the state components' ranges in any scenario (inf: unbounded).
-
-    Components: DC on hand per SKU, on hand per location and SKU, units in transit
-    per lead-time slot, outstanding supplier orders per slot, each per age cohort
-    where ages matter. Backlogs are not counted, so with backorders this is a lower bound.
-    """
-    orders = not isinstance(net.scenario.supplier.replenishment, NoReplenishment)
-    per_order = np.where(net.supplier_capacity >= BIG, np.inf, net.supplier_capacity).astype(float)
-    if net.policy_orders:
-        per_order = np.minimum(per_order, net.max_order)
-    incoming = net.planned_receipts.sum(axis=0) + (per_order * net.periods if orders else 0.0)
-    dc = net.initial_dc_stock + incoming
-    units = dc + net.initial_location_stock.sum(axis=0)
-    cap = np.where(net.capacity >= BIG, np.inf, net.capacity).astype(float)
-    if not net.scenario.guardrails.enforce_capacity:
-        cap = np.full_like(cap, np.inf)
-    held = np.minimum(cap[:, None], units[None, :])  # (L, S)
-    ages = net.age_buckets if (net.has_shelf_life or net.has_markdown) else 1
-    slots = np.maximum(net.lead_time - 1, 0)
-    lane_slots = np.maximum(net.lane_lead + net.lane_delay - 1, 0)
-    supplier_slots = max(net.scenario.supplier.lead_time.max_periods - 1, 0) if orders else 0
-    with np.errstate(divide="ignore"):
-        total = ages * (np.log10(dc + 1).sum() + np.log10(held + 1).sum())
-        total += (slots[:, None] * np.log10(held + 1)).sum()
-        total += (lane_slots[:, None] * np.log10(held[net.lane_target] + 1)).sum()
-        if supplier_slots:
-            total += supplier_slots * np.log10(per_order + 1).sum()
-    return float(total)
-
-
-def _unsupported(net: Network) -> list[str]:
-    rails = net.scenario.guardrails
-    checks = {
-        "transfer lanes": net.n_lanes > 0,
-        "supplier orders": not isinstance(net.scenario.supplier.replenishment, NoReplenishment),
-        "lead time > 0 from the DC": bool((net.lead_time > 0).any()),
-        "backorders": bool(net.backorder_channels),
-        "shelf life or markdowns": net.has_shelf_life or net.has_markdown,
-        "contracts": bool(net.contract_rights.any()),
-        "a days-of-supply cap": rails.max_days_of_supply is not None,
-    }
-    return [name for name, present in checks.items() if present]
-
-
-def _fmt_count(log10: float) -> str:
-    if math.isinf(log10):
-        return "an unbounded number of"
-    if log10 < 9:
-        return f"{round(10**log10):,}"
-    return f"about {10 ** (log10 % 1):.1f}e{int(log10)}"
-
-
 def refusal(net: Network) -> str | None:
     """Why the exact DP cannot solve ``net`` (one line), or None when it can."""
     name = net.scenario.name
-    log_states = _log10_states(net)
-    if log_states > math.log10(STATE_LIMIT):
-        return (f"scenario {name!r} is too large for the exact DP: {_fmt_count(log_states)} states "
-                f"per period (limit {STATE_LIMIT:,}; tiny-dp has 250)")
-    missing = _unsupported(net)
+    missing = unsupported(net)
+    estimate = log10_states_estimate(net)
+    too_large = (f"scenario {name!r} is too large for the exact DP: {{}} states per period "
+                 f"(limit {STATE_LIMIT:,}; tiny-dp has 250)")
+    if missing and estimate > np.log10(STATE_LIMIT):
+        return too_large.format(fmt_count(estimate))
     if missing:
         return (f"scenario {name!r} is outside the exact DP's model: it has {', '.join(missing)} "
-                "(the DP handles lost sales, same-period delivery and the inbound schedule)")
-    n_actions = int(np.prod(_stock_bound(net) + 1))
+                "(the DP handles lost sales, location lead times 0-1, the inbound schedule and "
+                "supplier orders by a base-stock or min-max rule or the policy, with a fixed lead time)")
+    grid = grid_of(net)
+    if grid.states() > STATE_LIMIT:
+        return too_large.format(f"{grid.states():,}")
+    n_actions = len(candidate_actions(net, grid)) * order_choices(net, grid)
     if n_actions > ACTION_LIMIT:
-        return (f"scenario {name!r} is too large for the exact DP: {n_actions:,} allocations per state "
+        return (f"scenario {name!r} is too large for the exact DP: {n_actions:,} decisions per state "
                 f"(limit {ACTION_LIMIT:,})")
+    post = _post_entries(net, grid)
+    if post > POST_LIMIT:
+        return (f"scenario {name!r} is too large for the exact DP: {post:,} post-decision states "
+                f"per period (limit {POST_LIMIT:,})")
     return None
 
 
-def _stock_bound(net: Network) -> IntArray:
-    """Most units of each SKU a location can hold (L, S)."""
-    units = net.initial_dc_stock + net.planned_receipts.sum(axis=0) + net.initial_location_stock.sum(axis=0)
-    cap = net.capacity if net.scenario.guardrails.enforce_capacity else np.full(net.n_locations, BIG)
-    return np.minimum(cap[:, None], units[None, :]).astype(np.int64)
+def order_choices(net: Network, grid: Grid) -> int:
+    """How many supplier orders the policy may choose per state (1 when the rule or nobody orders)."""
+    return int(np.prod(grid.order_max + 1)) if net.policy_orders else 1
+
+
+def _post_entries(net: Network, grid: Grid) -> int:
+    size = float(np.prod(grid.dc_max.max(axis=0) + 1)) * float(np.prod(grid.order_max + 1)) ** grid.slots
+    for l_ in range(net.n_locations):
+        for b in grid.stock_max[l_].tolist():
+            size *= (b + 1) * (b + 2) / 2 if net.lead_time[l_] == 1 else b + 1
+    return int(size)
 
 
 # ----------------------------------------------------------------- solution
 @dataclass
 class DPSolution:
-    """Optimal values and decisions; tensors have axes (DC per SKU, on hand per location x SKU)."""
+    """Optimal values and decisions; ``values[t]`` has the axes of ``grid.shape(t)``."""
 
     net: Network
     value: float  # optimal expected profit from the initial state
     values: list[FloatArray]  # per period, over pre-decision states
-    choice: list[IntArray]  # per period, index into ``actions``
+    choice: list[NDArray[np.int32]]  # per period: allocation index x order choices + order code
     actions: IntArray  # (n, L, S) candidate allocations
     initial: tuple[int, ...]
-    states: int  # states per period (largest)
+    states: int  # pre-decision states per period (largest)
     seconds: float
+    grid: Grid
+    pairs: int = 0  # feasible state-allocation pairs per period (largest)
+    profile: DemandProfile | None = field(default=None, repr=False)
 
-    def index(self, period: int, dc_on_hand: IntArray, on_hand: IntArray) -> tuple[int, ...]:
-        idx = (*np.asarray(dc_on_hand).tolist(), *np.asarray(on_hand).ravel().tolist())
+    def index(self, period: int, dc_on_hand: IntArray, on_hand: IntArray,
+              pipeline: IntArray | None = None) -> tuple[int, ...]:
+        """The table index of a state; ``pipeline`` (S, slots) are supplier orders still due."""
+        slots = self.net.n_skus * self.grid.slots
+        pipe = [0] * slots if pipeline is None else np.asarray(pipeline).ravel().tolist()
+        idx = (*np.asarray(dc_on_hand).tolist(), *pipe, *np.asarray(on_hand).ravel().tolist())
         shape = self.values[period].shape
         if any(not 0 <= i < n for i, n in zip(idx, shape, strict=True)):
             raise ValueError(f"state {idx} of period {period} is outside the DP's table {shape}")
         return tuple(int(i) for i in idx)
 
-    def allocation(self, period: int, dc_on_hand: IntArray, on_hand: IntArray) -> IntArray:
+    @property
+    def decisions(self) -> int:
+        """Candidate decisions per state: allocations x the orders the policy may choose."""
+        return len(self.actions) * order_choices(self.net, self.grid)
+
+    def decode(self, code: int) -> tuple[IntArray, IntArray]:
+        """(allocation (L, S), supplier order (S,)) of a choice code; orders 0 unless the policy orders."""
+        sizes = self.grid.order_max + 1 if self.net.policy_orders else np.ones(self.net.n_skus, np.int64)
+        index, rest = divmod(int(code), int(np.prod(sizes)))
+        return self.actions[index].copy(), np.array(np.unravel_index(rest, tuple(sizes)), dtype=np.int64)
+
+    def decision(self, period: int, dc_on_hand: IntArray, on_hand: IntArray,
+                 pipeline: IntArray | None = None) -> tuple[IntArray, IntArray]:
+        """The optimal (allocation (L, S), supplier order (S,)) in this state."""
+        return self.decode(self.choice[period][self.index(period, dc_on_hand, on_hand, pipeline)])
+
+    def allocation(self, period: int, dc_on_hand: IntArray, on_hand: IntArray,
+                   pipeline: IntArray | None = None) -> IntArray:
         """The optimal allocation (L, S) in this state."""
-        return self.actions[self.choice[period][self.index(period, dc_on_hand, on_hand)]].copy()
+        return self.decision(period, dc_on_hand, on_hand, pipeline)[0]
 
     def table(self, threshold: float = 1e-12) -> list[dict[str, Any]]:
         """The optimal policy on every state it reaches with probability > ``threshold``.
@@ -172,110 +158,92 @@ class DPSolution:
         allocation and the optimal expected profit to go from there.
         """
         net, rows = self.net, []
-        sku_cols = [f"dc.{s}" for s in net.skus]
+        cols = [f"dc.{s}" for s in net.skus]
+        cols += [f"due+{j + 1}.{s}" for s in net.skus for j in range(self.grid.slots)]
         loc_cols = [f"{loc}.{s}" for loc in net.locations for s in net.skus]
-        for t, occupancy in enumerate(_occupancy(self)):
+        for t, occupancy in enumerate(occupancy_of(self)):
             for idx in zip(*np.nonzero(occupancy > threshold), strict=True):
-                ship = self.actions[self.choice[t][idx]].ravel()
+                alloc, orders = self.decode(self.choice[t][idx])
+                ship = alloc.ravel()
                 row: dict[str, Any] = {"period": t, "probability": float(occupancy[idx])}
-                row.update(dict(zip(sku_cols + loc_cols, map(int, idx), strict=True)))
+                row.update(dict(zip(cols + loc_cols, map(int, idx), strict=True)))
                 row.update({f"ship.{c}": int(u) for c, u in zip(loc_cols, ship, strict=True)})
+                if net.policy_orders:
+                    row.update({f"order.{s}": int(u) for s, u in zip(net.skus, orders, strict=True)})
                 row["value_to_go"] = float(self.values[t][idx])
                 rows.append(row)
         return rows
 
 
 # ------------------------------------------------------------------- solver
-def _axis(values: FloatArray, axis: int, ndim: int) -> FloatArray:
-    shape = [1] * ndim
-    shape[axis] = len(values)
-    return values.reshape(shape)
-
-
-class _Periods:
-    """Per period: DC sizes, receipts, and the outlook of each location x SKU."""
+class PeriodBuilder:
+    """The kernels' arguments and the post-index contractions of each period of one scenario."""
 
     def __init__(self, net: Network, profile: DemandProfile) -> None:
-        self.net = net
-        self.bound = _stock_bound(net)
-        self.dc_max = net.initial_dc_stock[None, :] + np.cumsum(net.planned_receipts, axis=0)  # (T, S)
-        # channels of each location in the order the model serves them
-        self.channels = [[c for c in net.priority_order if net.serves[i, c]] for i in range(net.n_locations)]
-        pairs = [(l_, s, self.channels[l_]) for l_ in range(net.n_locations) for s in range(net.n_skus)]
-        self.outlook: list[list[LocationPeriod]] = [
-            [location_period([lane_pmf(profile, t, l_, s, c) for c in chans], int(self.bound[l_, s]))
-             for l_, s, chans in pairs]
-            for t in range(net.periods)
-        ]
-        # per (l, s): margin + shortage penalty of a unit sold to each of the location's channels
-        self.price = [net.price[s, chans] - net.unit_cost[s] + net.shortage_penalty[chans]
-                      for _, s, chans in pairs]
+        self.net, self.grid = net, grid_of(net)
+        self.tables = PeriodTables(net, self.grid, profile)
+        self.actions = candidate_actions(net, self.grid)
+        self.below, self.up_to = order_thresholds(net)
+        n_post = max(len(a.serve_from) for a in self.tables.axes)
+        self.serve_from = np.zeros((len(self.tables.axes), n_post), dtype=np.int64)
+        self.landing = np.zeros_like(self.serve_from)
+        size = int(self.grid.stock_max.max()) + 1
+        self.post = np.full((len(self.tables.axes), size, size), -1, dtype=np.int64)
+        for ls, axis in enumerate(self.tables.axes):
+            self.serve_from[ls, : len(axis.serve_from)] = axis.serve_from
+            self.landing[ls, : len(axis.landing)] = axis.landing
+            self.post[ls, : axis.post.shape[0], : axis.post.shape[1]] = axis.post
+        self.first_y = net.n_skus * (1 + self.grid.slots)
+        # candidate index of every allocation in the full product of stock bounds (-1: over a capacity)
+        full = tuple(int(b) + 1 for b in self.grid.stock_max.ravel())
+        self.full_strides = np.array([int(np.prod(full[k + 1 :])) for k in range(len(full))], dtype=np.int64)
+        self.action_of = np.full(int(np.prod(full)), -1, dtype=np.int64)
+        self.action_of[self.actions @ self.full_strides] = np.arange(len(self.actions))
 
-    def shape(self, t: int) -> tuple[int, ...]:
-        return (*(self.dc_max[t] + 1).tolist(), *(self.bound.ravel() + 1).tolist())
+    def next_shape(self, t: int) -> tuple[int, ...]:
+        """Axes of the values the period's decisions lead to (DC axes of size 1 after the last)."""
+        if t + 1 < self.net.periods:
+            return self.grid.shape(t + 1)
+        return (*[1] * self.net.n_skus, *self.grid.shape(t)[self.net.n_skus :])
 
-    def reward(self, t: int) -> FloatArray:
-        """Expected profit of period ``t`` from its post-decision state (before shipping cost)."""
-        net = self.net
+    def period(self, t: int) -> tuple[dp_kernels.PeriodArgs, list[FloatArray]]:
+        """Period ``t``'s kernel arguments (strides still to set) and its post transitions per axis."""
+        net, grid = self.net, self.grid
         last = t == net.periods - 1
-        ndim = net.n_skus * (1 + net.n_locations)
-        keep = -net.holding_cost + (net.salvage_value - net.unit_cost if last else 0.0)
-        total = np.zeros(self.shape(t))
-        for s in range(net.n_skus):
-            total = total + _axis(keep[s] * np.arange(self.dc_max[t, s] + 1.0), s, ndim)
-        for i, out in enumerate(self.outlook[t]):
-            l_, s = divmod(i, net.n_skus)
-            pen = net.shortage_penalty[self.channels[l_]]
-            earn = out.served @ self.price[i] - pen @ out.mean + keep[s] * out.leftover
-            total = total + _axis(earn, net.n_skus + i, ndim)
-        return total
+        outlooks = [self.tables.outlook(t, ls) for ls in range(len(self.tables.axes))]
+        reward = np.zeros(self.serve_from.shape)
+        for ls, out in enumerate(outlooks):
+            r = self.tables.reward(t, ls, out)
+            reward[ls, : len(r)] = r
+        transitions = [self.tables.post_transition(ls, out) for ls, out in enumerate(outlooks)]
+        planned_next = net.planned_receipts[t + 1] if not last else np.zeros(net.n_skus, dtype=np.int64)
+        args = dp_kernels.PeriodArgs(
+            sizes=np.array(grid.shape(t), dtype=np.int64), n_skus=net.n_skus, slots=grid.slots,
+            future=net.planned_receipts[t + 1 :].sum(axis=0).astype(np.int64),
+            below=self.below.astype(np.int64), up_to=self.up_to.astype(np.int64),
+            order_cap=grid.order_max, orders_arrive=t + grid.supplier_lead < net.periods,
+            policy_orders=bool(net.policy_orders),
+            lead=grid.supplier_lead, planned_next=planned_next.astype(np.int64),
+            reserve=net.safety_reserve.astype(np.int64), hold_dc=dc_holding(net),
+            salvage=(net.salvage_value - net.unit_cost) * (1.0 if last else 0.0),
+            ship=net.shipping_cost.astype(np.float64), capacity=net.capacity.astype(np.int64),
+            enforce=bool(net.scenario.guardrails.enforce_capacity),
+            stock_max=grid.stock_max.ravel().astype(np.int64), post=self.post, reward=reward,
+            w_strides=np.zeros(len(grid.shape(t)), dtype=np.int64),
+            w_dc_size=np.array(self.next_shape(t)[: net.n_skus], dtype=np.int64),
+        )
+        return args, transitions
 
+    def expected_next(self, later: FloatArray, transitions: list[FloatArray]) -> FloatArray:
+        """E[V_{t+1}] over post-decision indices: each on-hand axis contracted with its transition."""
+        out = later
+        for ls, m in enumerate(transitions):
+            ax = self.first_y + ls
+            out = np.moveaxis(np.tensordot(out, m, axes=([ax], [1])), -1, ax)
+        return np.ascontiguousarray(out)
 
-def _candidates(net: Network, bound: IntArray) -> IntArray:
-    ranges = [range(int(b) + 1) for b in bound.ravel()]
-    acts = np.array(list(itertools.product(*ranges)), dtype=np.int64).reshape(-1, *bound.shape)
-    if net.scenario.guardrails.enforce_capacity:
-        acts = acts[(acts.sum(axis=2) <= net.capacity[None, :]).all(axis=1)]
-    return acts
-
-
-def _moves(net: Network, x: IntArray, dc_max: IntArray, bound: IntArray) -> tuple[tuple, tuple] | None:
-    """(pre-decision slices, post-decision slices) where allocation ``x`` is feasible, or None."""
-    dest, src = [], []
-    for s, units in enumerate(x.sum(axis=0).tolist()):
-        start = units + (int(net.safety_reserve[s]) if units else 0)
-        if start > dc_max[s]:
-            return None
-        dest.append(slice(start, None))
-        src.append(slice(start - units, int(dc_max[s]) - units + 1))
-    for units, top in zip(x.ravel().tolist(), bound.ravel().tolist(), strict=True):
-        dest.append(slice(0, top - units + 1))
-        src.append(slice(units, top + 1))
-    return tuple(dest), tuple(src)
-
-
-def _capacity_ok(net: Network, shape: tuple[int, ...], bound: IntArray) -> NDArray[np.bool_] | None:
-    if not net.scenario.guardrails.enforce_capacity:
-        return None
-    ndim, ok = len(shape), np.ones(shape, dtype=bool)
-    for l_ in range(net.n_locations):
-        held = np.zeros([1] * ndim, dtype=np.int64)
-        for s in range(net.n_skus):
-            held = held + _axis(np.arange(bound[l_, s] + 1), net.n_skus + l_ * net.n_skus + s, ndim)
-        ok &= held <= net.capacity[l_]
-    return ok
-
-
-def _expect_next(periods: _Periods, t: int, later: FloatArray) -> FloatArray:
-    """E[V_{t+1}] over post-decision states of ``t``: receipts shift the DC, demand the locations."""
-    net = periods.net
-    receipts = net.planned_receipts[t + 1]
-    view = tuple(slice(int(r), int(r + m + 1)) for r, m in zip(receipts, periods.dc_max[t], strict=True))
-    out = later[view]
-    for i, outlook in enumerate(periods.outlook[t]):
-        ax = net.n_skus + i
-        out = np.moveaxis(np.tensordot(out, outlook.transition, axes=([ax], [1])), -1, ax)
-    return out
+    def with_strides(self, args: dp_kernels.PeriodArgs, table: FloatArray) -> dp_kernels.PeriodArgs:
+        return args._replace(w_strides=np.array(table.strides, dtype=np.int64) // table.itemsize)
 
 
 def solve(net: Network, profile: DemandProfile | None = None) -> DPSolution:
@@ -284,42 +252,37 @@ def solve(net: Network, profile: DemandProfile | None = None) -> DPSolution:
     if reason is not None:
         raise ValueError(reason)
     started = time.perf_counter()
-    periods = _Periods(net, profile or DemandProfile.build(net))
-    bound = periods.bound
-    actions = _candidates(net, bound)
-    cost = (actions.sum(axis=2) * net.shipping_cost[None, :]).sum(axis=1)
+    profile = profile or DemandProfile.build(net)
+    build = PeriodBuilder(net, profile)
     values: list[FloatArray] = [np.empty(0)] * net.periods
-    choice: list[IntArray] = [np.empty(0, dtype=np.int64)] * net.periods
+    choice: list[NDArray[np.int32]] = [np.empty(0, dtype=np.int32)] * net.periods
+    later = np.zeros(build.next_shape(net.periods - 1))
+    pairs = 0
     for t in range(net.periods - 1, -1, -1):
-        post = periods.reward(t)
-        if t < net.periods - 1:
-            post = post + _expect_next(periods, t, values[t + 1])
-        ok = _capacity_ok(net, post.shape, bound)
-        allowed = post if ok is None else np.where(ok, post, _MASKED)
-        best, arg = post.copy(), np.zeros(post.shape, dtype=np.int64)  # action 0 ships nothing
-        for a in range(1, len(actions)):
-            move = _moves(net, actions[a], periods.dc_max[t], bound)
-            if move is None:
-                continue
-            dest, src = move
-            cand = allowed[src] - cost[a]
-            better = cand > best[dest]
-            best[dest] = np.where(better, cand, best[dest])
-            arg[dest] = np.where(better, a, arg[dest])
-        values[t], choice[t] = best, arg
-    initial = (*(net.initial_dc_stock + net.planned_receipts[0]).tolist(),
+        args, transitions = build.period(t)
+        table = build.expected_next(later, transitions)
+        args = build.with_strides(args, table)
+        best = np.empty(int(np.prod(args.sizes)))
+        arg = np.empty(best.shape, dtype=np.int32)
+        found = dp_kernels.maximise(args, build.action_of, build.full_strides, table.ravel(), best, arg)
+        pairs = max(pairs, found)
+        values[t], choice[t] = best.reshape(args.sizes), arg.reshape(args.sizes)
+        later = values[t]
+    grid = build.grid
+    initial = (*(net.initial_dc_stock + net.planned_receipts[0]).tolist(), *[0] * (net.n_skus * grid.slots),
                *net.initial_location_stock.ravel().tolist())
     return DPSolution(
-        net=net, value=float(values[0][initial]), values=values, choice=choice, actions=actions,
-        initial=tuple(int(i) for i in initial), states=max(v.size for v in values),
-        seconds=time.perf_counter() - started,
+        net=net, value=float(values[0][initial]), values=values, choice=choice,
+        actions=build.actions.reshape(-1, net.n_locations, net.n_skus),
+        initial=tuple(int(i) for i in initial),
+        states=grid.states(), seconds=time.perf_counter() - started, grid=grid, pairs=pairs, profile=profile,
     )
 
 
-def _occupancy(sol: DPSolution) -> list[FloatArray]:
+def occupancy_of(sol: DPSolution) -> list[FloatArray]:
     """Probability of each pre-decision state per period when the optimal policy is followed."""
     net = sol.net
-    periods = _Periods(net, DemandProfile.build(net))
+    build = PeriodBuilder(net, sol.profile or DemandProfile.build(net))
     mass = np.zeros(sol.values[0].shape)
     mass[sol.initial] = 1.0
     out = []
@@ -327,20 +290,16 @@ def _occupancy(sol: DPSolution) -> list[FloatArray]:
         out.append(mass)
         if t == net.periods - 1:
             break
-        post = np.zeros_like(mass)
-        for a in np.unique(sol.choice[t]).tolist():
-            move = _moves(net, sol.actions[a], periods.dc_max[t], periods.bound)
-            if move is None:
-                continue
-            dest, src = move
-            post[src] += np.where(sol.choice[t][dest] == a, mass[dest], 0.0)
-        for i, outlook in enumerate(periods.outlook[t]):
-            ax = net.n_skus + i
-            post = np.moveaxis(np.tensordot(post, outlook.transition, axes=([ax], [0])), -1, ax)
-        mass = np.zeros(sol.values[t + 1].shape)
-        view = tuple(slice(int(r), int(r + m + 1))
-                     for r, m in zip(net.planned_receipts[t + 1], periods.dc_max[t], strict=True))
-        mass[view] = post
+        args, transitions = build.period(t)
+        post = np.zeros(build.expected_next(np.zeros(build.next_shape(t)), transitions).shape)
+        args = build.with_strides(args, post)
+        flat = post.ravel()
+        dp_kernels.push(args, build.actions, sol.choice[t].ravel(), mass.ravel(), flat)
+        post = flat.reshape(post.shape)
+        for ls, m in enumerate(transitions):
+            ax = build.first_y + ls
+            post = np.moveaxis(np.tensordot(post, m, axes=([ax], [0])), -1, ax)
+        mass = np.ascontiguousarray(post)
     return out
 
 
@@ -356,6 +315,18 @@ def solution_for(net: Network, profile: DemandProfile | None = None) -> DPSoluti
     if key not in _SOLVED:
         _SOLVED[key] = solve(net, profile)
     return _SOLVED[key]
+
+
+def supplier_pipeline(env: AllocationEnv, sol: DPSolution) -> IntArray:
+    """Supplier orders still due per SKU and slot (arriving in 1, 2, ... periods), as the DP sees them."""
+    net, slots = env.network, sol.grid.slots
+    t = int(env.engine.state.period[0])
+    due = env.engine.state.dc_due[0]
+    out = np.zeros((net.n_skus, slots), dtype=np.int64)
+    for j in range(slots):
+        if t + 1 + j < net.periods:
+            out[:, j] = due[t + 1 + j] - net.planned_receipts[t + 1 + j]
+    return out
 
 
 class DPPolicy:
@@ -380,6 +351,8 @@ class DPPolicy:
         if obs.ndim > 1 and obs.shape[0] != 1:
             raise ValueError(f"the DP policy drives one env; got a batch of {obs.shape[0]} observations")
         snap = self.env.state
-        alloc = self.solution.allocation(snap.period, snap.dc_on_hand, snap.on_hand)
-        action = self.env.action_layout.encode(alloc, snap.dc_available)
+        pipeline = supplier_pipeline(self.env, self.solution)
+        alloc, orders = self.solution.decision(snap.period, snap.dc_on_hand, snap.on_hand, pipeline)
+        share = orders / np.maximum(self.env.network.max_order, 1)
+        action = self.env.action_layout.encode(alloc, snap.dc_available, order_share=share)
         return (action[None] if obs.ndim > 1 else action), None

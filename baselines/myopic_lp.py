@@ -96,7 +96,7 @@ class MyopicLPPolicy(RulePolicy):
             )
         self.window = net.lead_time + p.review_periods  # (L,)
         value = (self.channel_share * margin[None]).sum(axis=2)  # (L, S)
-        self.value = value + net.holding_cost[None, :] * self.window[:, None]
+        self.value = value + net.location_holding_cost * self.window[:, None]
         self.z = ndtri(np.asarray(p.quantiles))
         self.cv = net.scenario.forecast.noise_cv
         self.sources = np.unique(net.lane_source)

@@ -36,7 +36,7 @@ class Network:
     age_buckets: int
     # SKU (S,) and SKU x channel (S, C)
     unit_cost: FloatArray
-    holding_cost: FloatArray
+    holding_cost: FloatArray  # the SKU's own, where a node sets none
     salvage_value: FloatArray
     price: FloatArray
     markdown: FloatArray  # (A, S) share of price given up at each age
@@ -64,6 +64,8 @@ class Network:
     initial_location_stock: IntArray  # (L, S)
     # DC and supplier (S,)
     initial_dc_stock: IntArray
+    dc_holding_cost: FloatArray  # (S,) per unit and period at the DC
+    location_holding_cost: FloatArray  # (L, S) per unit and period at each location
     safety_reserve: IntArray
     supplier_capacity: IntArray  # BIG where unlimited
     payable_delay: int
@@ -134,6 +136,7 @@ class Network:
                 serves[i, c_index[ch]] = True
             init_loc[i] = _by_sku(loc.initial_stock, skus)
 
+        sku_holding = {s.name: s.holding_cost for s in scenario.skus}
         sup = scenario.supplier
         planned = np.zeros((scenario.periods, n_s), dtype=np.int64)
         for receipt in sup.inbound_schedule:
@@ -151,7 +154,7 @@ class Network:
             periods=scenario.periods,
             age_buckets=n_a,
             unit_cost=_by_sku({s.name: s.unit_cost for s in scenario.skus}, skus),
-            holding_cost=_by_sku({s.name: s.holding_cost for s in scenario.skus}, skus),
+            holding_cost=_by_sku(sku_holding, skus),
             salvage_value=_by_sku({s.name: s.salvage_value for s in scenario.skus}, skus),
             price=price,
             markdown=markdown,
@@ -179,6 +182,10 @@ class Network:
             region=tuple(loc.region for loc in scenario.locations),
             initial_location_stock=init_loc,
             initial_dc_stock=_by_sku(scenario.dc.initial_stock, skus).astype(np.int64),
+            dc_holding_cost=_by_sku({**sku_holding, **scenario.dc.holding_cost}, skus),
+            location_holding_cost=np.array(
+                [_by_sku({**sku_holding, **loc.holding_cost}, skus) for loc in scenario.locations]
+            ).reshape(len(locs), n_s),
             safety_reserve=_by_sku(scenario.dc.safety_reserve, skus).astype(np.int64),
             supplier_capacity=np.array(
                 [sup.capacity_per_period.get(s, BIG) for s in skus], dtype=np.int64

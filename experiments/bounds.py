@@ -43,7 +43,9 @@ class DPValue:
     value: float | None
     note: str | None
     seconds: float = 0.0
-    states: int = 0
+    states: int = 0  # pre-decision states per period (largest)
+    actions: int = 0  # candidate decisions per state (allocations x policy orders)
+    pairs: int = 0  # feasible state-allocation pairs per period (largest)
 
 
 def dp_value(scenario: Scenario) -> DPValue:
@@ -53,7 +55,7 @@ def dp_value(scenario: Scenario) -> DPValue:
     if reason is not None:
         return DPValue(None, reason)
     sol = dp.solution_for(env.network, env.profile)
-    return DPValue(sol.value, None, sol.seconds, sol.states)
+    return DPValue(sol.value, None, sol.seconds, sol.states, sol.decisions, sol.pairs)
 
 
 def dp_table(scenario: Scenario) -> list[dict[str, Any]]:
@@ -115,6 +117,8 @@ def bound_report(
         "scenario": scenario.name,
         "dp_value": optimum.value,
         "dp_note": optimum.note,
+        "dp_states": optimum.states, "dp_actions": optimum.actions, "dp_pairs": optimum.pairs,
+        "dp_seconds": round(optimum.seconds, 3),
         "bounds": [
             {"seed": r.seed, "bound": r.bound, "rows": r.rows, "cols": r.cols, "nnz": r.nnz,
              "solve_seconds": round(r.solve_seconds, 4)}

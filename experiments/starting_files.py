@@ -25,8 +25,9 @@ KEY_NOTES = {
     "skus": "unit_cost, price by channel, holding_cost per unit-period, shelf_life, markdown, salvage_value",
     "channels": "unmet: lost/backorder/mix, patience, shortage_penalty, priority, receivable_days, contract",
     "supplier": "lead_time, capacity_per_period, payable_days, inbound_schedule, replenishment rule",
-    "dc": "the allocation node: initial_stock and safety_reserve (committed, not allocatable)",
-    "locations": "stores, e-commerce and wholesale points: channels, capacity, lead_time, shipping_cost",
+    "dc": "the allocation node: initial_stock, safety_reserve (committed, not allocatable), holding_cost",
+    "locations": "stores, e-commerce and wholesale points: channels, capacity, lead_time, shipping_cost, "
+                 "holding_cost",
     "transfers": "lateral lanes: from, to, lead_time, cost_per_unit, approval_threshold",
     "demand": "parametric streams (later streams override earlier; `*` = all) or csv: a history to replay",
     "forecast": "the noisy forecast the policy sees: noise_cv, bias, horizon",

@@ -36,7 +36,8 @@ class EngineParams(NamedTuple):
     transit_depth: int
     # SKUs (S,) and SKU x channel (S, C)
     unit_cost: FloatArray
-    holding_cost: FloatArray
+    dc_holding_cost: FloatArray  # (S,)
+    location_holding_cost: FloatArray  # (L, S)
     salvage_margin: FloatArray  # salvage value - unit cost
     price: FloatArray
     markdown: FloatArray  # (A, S)
@@ -159,7 +160,8 @@ def build_params(
         n_backlog_ages=net.max_patience + 2,
         transit_depth=depth,
         unit_cost=net.unit_cost,
-        holding_cost=net.holding_cost,
+        dc_holding_cost=net.dc_holding_cost.astype(np.float64),
+        location_holding_cost=np.ascontiguousarray(net.location_holding_cost, dtype=np.float64),
         salvage_margin=net.salvage_value - net.unit_cost,
         price=np.ascontiguousarray(net.price),
         markdown=np.ascontiguousarray(net.markdown),

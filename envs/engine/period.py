@@ -250,7 +250,7 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         loc_value = 0.0
         for k in range(n_s):
             units = location_units[loc, k]
-            loc_hold += units * p.holding_cost[k]
+            loc_hold += units * p.location_holding_cost[loc, k]
             loc_value += units * p.unit_cost[k]
         s.node_cost[b, HOLDING, loc] += loc_hold
         s.node_value[b, loc] += loc_value
@@ -262,7 +262,7 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         in_transit = 0
         for loc in range(n_l):
             in_transit += s.inbound[b, loc, k]
-        dc_hold += units * p.holding_cost[k]
+        dc_hold += units * p.dc_holding_cost[k]
         dc_value += units * p.unit_cost[k]
         transit_value += in_transit * p.unit_cost[k]
         if last:

@@ -198,6 +198,9 @@ class DistributionCentre(StrictModel):
     safety_reserve: dict[Name, Units] = Field(
         default_factory=dict, description="units per SKU committed and not allocatable"
     )
+    holding_cost: dict[Name, Money] = Field(
+        default_factory=dict, description="cost per unit on hand per period here, by SKU (absent: the SKU's)"
+    )
 
 
 class Location(StrictModel):
@@ -211,6 +214,9 @@ class Location(StrictModel):
     lead_time: Delay = Field(default=1, description="periods from DC dispatch to receipt")
     shipping_cost: Money = Field(default=0.0, description="per unit shipped from the DC")
     initial_stock: dict[Name, Units] = Field(default_factory=dict)
+    holding_cost: dict[Name, Money] = Field(
+        default_factory=dict, description="cost per unit on hand per period here, by SKU (absent: the SKU's)"
+    )
 
 
 class TransferLane(StrictModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -93,6 +94,7 @@ class Scenario(StrictModel):
                 _known(f"channels.{ch.name}.contract.rights", ch.contract.rights, skus)
         for loc in self.locations:
             _known(f"locations.{loc.name}.initial_stock", loc.initial_stock, skus)
+            _known(f"locations.{loc.name}.holding_cost", loc.holding_cost, skus)
             start = sum(loc.initial_stock.values())
             if loc.capacity is not None and start > loc.capacity:
                 raise ValueError(
@@ -100,6 +102,7 @@ class Scenario(StrictModel):
                 )
         _known("dc.initial_stock", self.dc.initial_stock, skus)
         _known("dc.safety_reserve", self.dc.safety_reserve, skus)
+        _known("dc.holding_cost", self.dc.holding_cost, skus)
         self._check_supplier(skus)
         for i, lane in enumerate(self.transfers):
             _known(f"transfers.{i}", (lane.source, lane.target), locations)
@@ -177,10 +180,23 @@ class Scenario(StrictModel):
         """A stable hash of the validated content (ties exported models and tuned parameters to a
         scenario). The timing mode is left out: ``--timing`` runs the same network, so what was
         tuned or trained in one mode is found in the other; without a timing block the hash is
-        the one it had before timing existed."""
-        content = self.model_dump(mode="json", by_alias=True)
+        the one it had before timing existed (and likewise without per-node holding costs)."""
+        content = _without_unset_late_fields(self.model_dump(mode="json", by_alias=True))
         del content["timing"]["mode"]
         if self.timing.model_copy(update={"mode": "aggregated"}).is_default:
             del content["timing"]
         payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _without_unset_late_fields(content: dict[str, Any]) -> dict[str, Any]:
+    """``content`` without the per-node holding costs where they are empty.
+
+    They were added after scenario hashes tied tuned rules and exported models to their
+    scenarios; leaving them out while unset keeps every earlier hash (and those ties) valid.
+    """
+    nodes = [content.get("dc", {}), *content.get("locations", [])]
+    for node in nodes:
+        if node.get("holding_cost") == {}:
+            del node["holding_cost"]
+    return content

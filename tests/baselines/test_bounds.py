@@ -125,9 +125,11 @@ def test_dp_model_is_the_simulator_on_every_seed() -> None:
         assert run_episode(e, policy, seed)["profit"] == pytest.approx(profit, abs=1e-9)
 
 
+@pytest.mark.parametrize("name", ["tiny-dp", "small-dp"])
 @pytest.mark.slow
-def test_dp_policy_simulated_matches_the_dp_value() -> None:
-    e, sol = env("tiny-dp"), tiny_solution()
+def test_dp_policy_simulated_matches_the_dp_value(name: str) -> None:
+    e = env(name)
+    sol = dp.solution_for(e.network, e.profile)
     policy = make_policy("dp", e)
     profits = np.array([run_episode(e, policy, seed)["profit"] for seed in DP_SEEDS])
     assert abs(profits.mean() - sol.value) <= _ci95(profits), (profits.mean(), sol.value)

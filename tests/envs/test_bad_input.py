@@ -145,6 +145,17 @@ def test_unknown_sku_in_location_initial_stock():
     assert "widget" in message  # the valid names
 
 
+@pytest.mark.parametrize("node", ["dc", "location"])
+def test_unknown_sku_in_a_node_holding_cost(node: str) -> None:
+    data = scenario_dict()
+    target, where = (data["dc"], "dc") if node == "dc" else (data["locations"][0], "locations.shop")
+    target["holding_cost"] = {"gadget": 0.1}
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(data, source="my.yaml")
+    message = one_line(err)
+    assert f"{where}.holding_cost" in message and "'gadget'" in message and "widget" in message
+
+
 def test_unknown_channel_served_by_a_location():
     data = scenario_dict()
     data["locations"][0]["channels"] = ["store", "telepathy"]
@@ -160,7 +171,7 @@ def test_unknown_preset_lists_valid_names():
     message = one_line(err)
     assert "'retail-huge'" in message
     names = preset_names()
-    assert len(names) == 7
+    assert {"tiny-dp", "small-dp", "strategic-holdback", "retail-small"} <= set(names) and len(names) == 8
     for name in names:
         assert name in message
 
