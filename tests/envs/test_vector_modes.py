@@ -30,7 +30,7 @@ def test_vector_copy_equals_the_single_env(scenario: str, mode: str) -> None:
     rewards = np.zeros((periods, COPIES))
     final: dict[int, dict[str, float]] = {}
     for t in range(periods):
-        _, rewards[t], terminated, _, info = venv.step(actions[t])
+        _, rewards[t], terminated, _, _ = venv.step(actions[t])
         if t == periods - 1:
             assert terminated.all()
             final = {b: venv.last_episode_kpis[b] for b in range(COPIES)}
