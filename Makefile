@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/bench_env.py
 	$(BIN)/python bench/bench_engine.py --ppo
+	$(BIN)/python bench/bench_modes.py
 	$(BIN)/python bench/bench_bounds.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_inference.py
