@@ -98,6 +98,17 @@ class DecodeInputs:
             headroom=headroom, left=net.periods - period, dc_position=dc_on_hand + state.on_order,
         )
 
+    @classmethod
+    def of_state(cls, state: AllocationState) -> DecodeInputs:
+        """One copy, from the state a rule sees (the adapter and the guarded decision use it)."""
+        return cls(
+            forecast=state.forecast,
+            position=inventory_position(state.on_hand, state.inbound, state.backlog.sum(axis=2)),
+            available=state.dc_available, supply_room=state.supply_room, headroom=state.headroom,
+            left=np.asarray(state.net.periods - state.period),
+            dc_position=state.dc_on_hand + state.dc_on_order,
+        )
+
 
 class ActionMode(ABC):
     """The meaning of the env's Box action: its size, its blocks and its decode into fractions."""
@@ -186,13 +197,7 @@ class TargetsMode(ActionMode):
 
     def units(self, state: AllocationState, action: FloatArray) -> tuple[IntArray, FloatArray | None]:
         """Allocation (L, S), cut to the guardrails' room as a rule cuts it; order share (S,) or None."""
-        inputs = DecodeInputs(
-            forecast=state.forecast, position=inventory_position(state.on_hand, state.inbound,
-                                                                 state.backlog.sum(axis=2)),
-            available=state.dc_available, supply_room=state.supply_room, headroom=state.headroom,
-            left=np.asarray(self.net.periods - state.period),
-            dc_position=state.dc_on_hand + state.dc_on_order)
-        return self._decode(inputs, action)
+        return self._decode(DecodeInputs.of_state(state), action)
 
     def _decode(self, inputs: DecodeInputs, action: FloatArray) -> tuple[IntArray, FloatArray | None]:
         """Units and order shares of validated actions ([B,] n) in ``inputs`` (one arithmetic for both)."""
