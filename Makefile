@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_env.py
 	$(BIN)/python bench/bench_engine.py --ppo
 	$(BIN)/python bench/bench_events.py
+	$(BIN)/python bench/bench_modes.py
 	$(BIN)/python bench/bench_bounds.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_inference.py

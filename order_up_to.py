@@ -8,7 +8,8 @@ The base-stock rule (``allocsim.baselines``), the env's ``targets`` and ``residu
 action modes (``allocsim.envs.action_modes``) and the torch-free ONNX runtime
 (``allocsim.agents.inference``) all call these, so a constant ``targets`` action equal
 to the rule's parameters gives the rule's decisions to the unit. Imports numpy only
-(vectorised numpy, not compiled: it runs once per decision, outside the engine).
+(vectorised numpy, not compiled: it runs once per decision, outside the engine; every
+function takes leading batch axes, so the vector env decodes all its copies in one call).
 """
 
 from __future__ import annotations
@@ -27,104 +28,108 @@ GRID = 1024.0
 
 
 # ------------------------------------------------------------------ demand windows
+# Every function takes optional leading batch axes ([B, ...]): the single env, the rules and the
+# runtime call them on one state, the vector env on all its copies at once (the same arithmetic).
 def cover_demand(forecast: FloatArray, periods: FloatArray) -> FloatArray:
-    """Forecast units (L, S) over the next ``periods`` (L, S) periods each (fractional ok).
+    """Forecast units ([B,] L, S) over the next ``periods`` ([B,] L, S) periods each (fractional ok).
 
-    ``forecast`` (H, L, S) is the rate per period from now on; beyond its horizon the
+    ``forecast`` ([B,] H, L, S) is the rate per period from now on; beyond its horizon the
     horizon's mean rate is assumed.
     """
-    horizon = forecast.shape[0]
-    span = np.broadcast_to(np.asarray(periods, dtype=np.float64), forecast.shape[1:])
-    cum = np.concatenate([np.zeros((1, *forecast.shape[1:])), np.cumsum(forecast, axis=0)])
+    horizon = forecast.shape[-3]
+    lead = forecast.shape[:-3]
+    span = np.broadcast_to(np.asarray(periods, dtype=np.float64), (*lead, *forecast.shape[-2:]))
+    cum = np.concatenate([np.zeros((*lead, 1, *forecast.shape[-2:])), np.cumsum(forecast, axis=-3)], axis=-3)
     inside = np.minimum(span, horizon)
     whole = np.floor(inside).astype(np.int64)
     part = inside - whole
     nxt = np.minimum(whole + 1, horizon)
-    at_whole = np.take_along_axis(cum, whole[None], axis=0)[0]
-    at_next = np.take_along_axis(cum, nxt[None], axis=0)[0]
+    at_whole = np.take_along_axis(cum, whole[..., None, :, :], axis=-3)[..., 0, :, :]
+    at_next = np.take_along_axis(cum, nxt[..., None, :, :], axis=-3)[..., 0, :, :]
     within = at_whole + part * (at_next - at_whole)
-    rate = cum[-1] / max(horizon, 1)
+    rate = cum[..., -1, :, :] / max(horizon, 1)
     return within + np.maximum(span - horizon, 0.0) * rate
 
 
 def window_demand(forecast: FloatArray, periods: FloatArray | float) -> FloatArray:
-    """Forecast units (L, S) over the next ``periods`` (scalar or per location (L,))."""
-    n_l = forecast.shape[1]
-    span = np.broadcast_to(np.asarray(periods, dtype=np.float64), (n_l,))
-    return cover_demand(forecast, np.broadcast_to(span[:, None], forecast.shape[1:]))
+    """Forecast units ([B,] L, S) over the next ``periods`` (scalar or per location ([B,] L))."""
+    return cover_demand(forecast, np.asarray(periods, dtype=np.float64)[..., None])
 
 
 def order_up_to_levels(forecast: FloatArray, cover: FloatArray, safety: FloatArray | float) -> FloatArray:
-    """Order-up-to level (L, S): demand over ``cover`` (L, S) periods + ``safety`` (S,) x its square root."""
+    """Order-up-to level ([B,] L, S): demand over ``cover`` ([B,] L, S) periods + ``safety`` ([B,] S)
+    (or one number) x its square root."""
     window = cover_demand(forecast, cover)
-    return window + np.asarray(safety, dtype=np.float64) * np.sqrt(window)
+    factor = np.asarray(safety, dtype=np.float64)
+    return window + (factor[..., None, :] if factor.ndim else factor) * np.sqrt(window)
 
 
 def inventory_position(on_hand: IntArray, inbound: IntArray, backlog: IntArray) -> FloatArray:
-    """Location inventory position (L, S): on hand + in transit - backorders waiting (all channels)."""
+    """Location inventory position ([B,] L, S): on hand + in transit - backorders waiting (all channels)."""
     return (on_hand + inbound - backlog).astype(np.float64)
 
 
 # ------------------------------------------------------------------ whole units
 def round_columns(amount: FloatArray, totals: IntArray) -> IntArray:
-    """Integers (L, S) from ``amount`` whose column sums are ``totals``, by largest remainder."""
+    """Integers ([B,] L, S) from ``amount`` whose column sums are ``totals`` ([B,] S) (largest remainder)."""
     base = np.floor(amount).astype(np.int64)
-    short = np.maximum(totals - base.sum(axis=0), 0)
+    short = np.maximum(totals - base.sum(axis=-2), 0)
     if not short.any():
         return base
-    order = np.argsort(base - amount, axis=0, kind="stable")  # biggest remainder first
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(len(amount))[:, None].repeat(amount.shape[1], 1), axis=0)
-    return base + (ranks < short[None, :])
+    order = np.argsort(base - amount, axis=-2, kind="stable")  # biggest remainder first, ties: lower index
+    ranks = np.argsort(order, axis=-2, kind="stable")  # each row's place in that order
+    return base + (ranks < short[..., None, :])
 
 
 def ration(request: FloatArray, available: IntArray) -> IntArray:
     """Whole units: the request where stock suffices, else shares proportional to the request."""
     want = np.maximum(np.ceil(request - 1e-9), 0.0)
-    total = want.sum(axis=0)
+    total = want.sum(axis=-2)
     factor = np.where(total > available, available / np.maximum(total, 1.0), 1.0)
-    return round_columns(want * factor[None, :], np.minimum(total, available).astype(np.int64))
+    return round_columns(want * factor[..., None, :], np.minimum(total, available).astype(np.int64))
 
 
 def feasible_allocation(
     alloc: IntArray, available: IntArray, supply_room: IntArray | None, headroom: IntArray
 ) -> IntArray:
-    """Cut an allocation (L, S) to the days-of-supply room, ``available`` (S,) and ``headroom`` (L,).
+    """Cut an allocation ([B,] L, S) to the supply room, ``available`` ([B,] S) and ``headroom`` ([B,] L).
 
     Rationing and capacity cuts are by largest remainder, so a rule's proposal is
     already feasible when the env's guardrails see it (they then change nothing).
+    Rationing leaves a column within its stock unchanged, and the capacity cut a row
+    within its headroom, so a batch gives each copy what it alone would get.
     """
     alloc = np.maximum(np.asarray(alloc, dtype=np.int64), 0)
     if supply_room is not None:
         alloc = np.minimum(alloc, supply_room)
-    if (alloc.sum(axis=0) > available).any():
+    if (alloc.sum(axis=-2) > available).any():
         alloc = ration(alloc.astype(np.float64), available)
-    rows = alloc.sum(axis=1)
+    rows = alloc.sum(axis=-1)
     over = rows > headroom
     if over.any():
-        scaled = alloc[over] * (headroom[over] / rows[over])[:, None]
-        alloc = alloc.copy()
-        alloc[over] = round_columns(scaled.T, headroom[over]).T
+        scaled = alloc * np.where(over, headroom / np.maximum(rows, 1), 1.0)[..., None]
+        rounded = np.swapaxes(round_columns(np.swapaxes(scaled, -1, -2), headroom), -1, -2)
+        alloc = np.where(over[..., None], rounded, alloc)
     return alloc
 
 
 def supplier_order_share(
-    forecast: FloatArray, cover: FloatArray, left: int, lead: tuple[int, float], dc_position: IntArray,
-    max_order: IntArray,
+    forecast: FloatArray, cover: FloatArray, left: IntArray | int, lead: tuple[int, float],
+    dc_position: IntArray, max_order: IntArray,
 ) -> FloatArray:
-    """Order block (S,): raise the DC position to network demand over mean lead + ``cover`` (S,) periods.
+    """Order block ([B,] S): raise the DC position to network demand over mean lead + ``cover`` ([B,] S).
 
     ``lead`` is the supplier's (shortest, mean) lead time. The window is cut to the
-    ``left`` periods of the horizon, and nothing is ordered once even the shortest lead
+    ``left`` ([B]) periods of the horizon, and nothing is ordered once even the shortest lead
     time ends past it. The share is of ``max_order`` (0 where it is 0).
     """
     shortest, mean = lead
-    if left <= shortest:
-        return np.zeros(len(max_order))
-    window = np.minimum(mean + np.asarray(cover, dtype=np.float64), float(left))
-    target = cover_demand(forecast, np.broadcast_to(window[None, :], forecast.shape[1:])).sum(axis=0)
+    left_f = np.asarray(left, dtype=np.float64)[..., None]
+    window = np.minimum(mean + np.asarray(cover, dtype=np.float64), left_f)
+    target = cover_demand(forecast, window[..., None, :]).sum(axis=-2)
     order = np.clip(np.ceil(target - dc_position), 0.0, max_order)
-    return np.where(max_order > 0, order / np.maximum(max_order, 1), 0.0)
+    share = np.where(max_order > 0, order / np.maximum(max_order, 1), 0.0)
+    return np.where(left_f <= shortest, 0.0, share)
 
 
 # ------------------------------------------------------------- targets actions
@@ -132,10 +137,10 @@ def supplier_order_share(
 class TargetParams:
     """The parameters a ``targets`` action sets for one period."""
 
-    cover: FloatArray  # (L, S) periods of forecast cover in the order-up-to level
-    safety: FloatArray  # (S,) safety stock in standard deviations (sqrt of the window's demand)
-    keep: FloatArray  # (S,) share of available DC stock kept back from allocation
-    order_cover: FloatArray  # (S,) periods beyond the mean supplier lead (0: policy does not order)
+    cover: FloatArray  # ([B,] L, S) periods of forecast cover in the order-up-to level
+    safety: FloatArray  # ([B,] S) safety stock in standard deviations (sqrt of the window's demand)
+    keep: FloatArray  # ([B,] S) share of available DC stock kept back from allocation
+    order_cover: FloatArray  # ([B,] S) periods beyond the mean supplier lead (0: policy does not order)
 
 
 @dataclass(frozen=True)
@@ -148,14 +153,14 @@ class TargetRanges:
     high: FloatArray
 
     def parameters(self, action: FloatArray, n_locations: int, n_skus: int) -> TargetParams:
-        """The parameters of one clipped action (n,): blocks cover (L x S), safety, keep[, order cover]."""
+        """The parameters of clipped actions ([B,] n): blocks cover (L x S), safety, keep[, order cover]."""
         raw = np.clip(self.centre + np.asarray(action, dtype=np.float64) * self.half, self.low, self.high)
         values = np.round(raw * GRID) / GRID
-        cells = n_locations * n_skus
-        cover = values[:cells].reshape(n_locations, n_skus)
-        safety, keep = values[cells : cells + n_skus], values[cells + n_skus : cells + 2 * n_skus]
-        order = values[cells + 2 * n_skus :]
-        return TargetParams(cover, safety, keep, order if order.size else np.zeros(n_skus))
+        lead, cells = values.shape[:-1], n_locations * n_skus
+        cover = values[..., :cells].reshape(*lead, n_locations, n_skus)
+        safety, keep = values[..., cells : cells + n_skus], values[..., cells + n_skus : cells + 2 * n_skus]
+        order = values[..., cells + 2 * n_skus :]
+        return TargetParams(cover, safety, keep, order if order.shape[-1] else np.zeros((*lead, n_skus)))
 
     def action_for(self, values: FloatArray) -> FloatArray:
         """The action (n,) whose parameters are ``values`` (within the ranges): inverse of ``parameters``."""
@@ -167,9 +172,9 @@ def target_allocation(
     params: TargetParams, forecast: FloatArray, position: FloatArray, available: IntArray,
     supply_room: IntArray | None = None, headroom: IntArray | None = None,
 ) -> IntArray:
-    """Units (L, S): order-up-to level minus ``position``, rationed to the stock not kept back.
+    """Units ([B,] L, S): order-up-to level minus ``position``, rationed to the stock not kept back.
 
-    With ``headroom`` (L,) the result is also cut to the guardrails' room
+    With ``headroom`` ([B,] L) the result is also cut to the guardrails' room
     (``feasible_allocation``), as a rule cuts its own proposal.
     """
     request = order_up_to_levels(forecast, params.cover, params.safety) - position

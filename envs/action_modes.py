@@ -14,13 +14,15 @@
 Every entry decodes as ``clip(centre + a x half, low, high)`` (``TargetRanges``), snapped
 to 1/1024. A ``targets`` or ``residual`` decision becomes the ``shares`` action that asks
 for its units (what a rule does), so the same compiled decode and guardrails run for
-every mode. Transfers stay at zero in ``targets`` and ``residual``.
+every mode. Transfers stay at zero in ``targets`` and ``residual``. The vector env decodes
+all its copies in one numpy pass (``DecodeInputs.of``), with the single env's arithmetic.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -38,6 +40,7 @@ from allocsim.order_up_to import (
     supplier_order_share,
     target_allocation,
 )
+from allocsim.unit_decode import available_to_allocate
 
 if TYPE_CHECKING:
     from allocsim.envs.engine.core import BatchEngine
@@ -63,6 +66,48 @@ class ResidualCentre(BaseModel):
     review_periods: float = Field(default=1.0, ge=0.0, le=MAX_COVER_BEYOND_LEAD)
     safety_factor: float = Field(default=2.5, ge=0.0, le=MAX_SAFETY)
     order_cover_periods: float = Field(default=3.0, ge=0.0, le=MAX_ORDER_COVER)
+
+
+@dataclass(frozen=True)
+class DecodeInputs:
+    """What a ``targets`` decode reads from the state, for one copy or a batch ([B,] leading axes)."""
+
+    forecast: FloatArray  # ([B,] H, L, S) forecast rates from now on
+    position: FloatArray  # ([B,] L, S) inventory positions
+    available: IntArray  # ([B,] S) DC stock available to allocate
+    supply_room: IntArray | None  # ([B,] L, S) days-of-supply room, None without that guardrail
+    headroom: IntArray  # ([B,] L) capacity headroom
+    left: IntArray  # ([B]) periods left in the episode
+    dc_position: IntArray  # ([B,] S) DC on hand + on order
+
+    @classmethod
+    def of(cls, engine: BatchEngine) -> DecodeInputs:
+        """Every copy of ``engine`` now, read as ``AllocationState.of`` reads one copy."""
+        net, state = engine.net, engine.state
+        headroom, supply_room = engine.rooms()
+        period = state.period.astype(np.int64)
+        copies = np.arange(len(period))[:, None]
+        window = period[:, None] + np.arange(engine.observation.horizon)[None, :]
+        dc_on_hand = state.dc.sum(axis=-1)
+        backlog = state.backlog.sum(axis=-1).sum(axis=-1)
+        return cls(
+            forecast=state.forecast[copies, window],
+            position=inventory_position(state.stock.sum(axis=-1), state.inbound, backlog),
+            available=available_to_allocate(dc_on_hand, net.safety_reserve),
+            supply_room=None if net.scenario.guardrails.max_days_of_supply is None else supply_room,
+            headroom=headroom, left=net.periods - period, dc_position=dc_on_hand + state.on_order,
+        )
+
+    @classmethod
+    def of_state(cls, state: AllocationState) -> DecodeInputs:
+        """One copy, from the state a rule sees (the adapter and the guarded decision use it)."""
+        return cls(
+            forecast=state.forecast,
+            position=inventory_position(state.on_hand, state.inbound, state.backlog.sum(axis=2)),
+            available=state.dc_available, supply_room=state.supply_room, headroom=state.headroom,
+            left=np.asarray(state.net.periods - state.period),
+            dc_position=state.dc_on_hand + state.dc_on_order,
+        )
 
 
 class ActionMode(ABC):
@@ -152,15 +197,17 @@ class TargetsMode(ActionMode):
 
     def units(self, state: AllocationState, action: FloatArray) -> tuple[IntArray, FloatArray | None]:
         """Allocation (L, S), cut to the guardrails' room as a rule cuts it; order share (S,) or None."""
+        return self._decode(DecodeInputs.of_state(state), action)
+
+    def _decode(self, inputs: DecodeInputs, action: FloatArray) -> tuple[IntArray, FloatArray | None]:
+        """Units and order shares of validated actions ([B,] n) in ``inputs`` (one arithmetic for both)."""
         net, params = self.net, self.parameters(action)
-        position = inventory_position(state.on_hand, state.inbound, state.backlog.sum(axis=2))
-        alloc = target_allocation(params, state.forecast, position, state.dc_available,
-                                  state.supply_room, state.headroom)
+        alloc = target_allocation(params, inputs.forecast, inputs.position, inputs.available,
+                                  inputs.supply_room, inputs.headroom)
         orders = None
         if net.policy_orders:
-            dc_position = state.dc_on_hand + state.dc_on_order
-            orders = supplier_order_share(state.forecast, params.order_cover, net.periods - state.period,
-                                          supplier_lead(net), dc_position, net.max_order)
+            orders = supplier_order_share(inputs.forecast, params.order_cover, inputs.left,
+                                          supplier_lead(net), inputs.dc_position, net.max_order)
         return alloc, orders
 
     def shares_action(self, state: AllocationState, action: FloatArray) -> NDArray[np.float32]:
@@ -169,9 +216,11 @@ class TargetsMode(ActionMode):
         return self.shares.encode(alloc, state.dc_available, None, orders)
 
     def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
-        rooms = engine.rooms()
-        rows = [self.shares_action(AllocationState.of(engine, b, rooms), a) for b, a in enumerate(actions)]
-        return self.shares.fractions(self.shares.validate_batch(np.stack(rows), len(rows)))
+        """Every copy's ``shares_action`` at once (numpy over the batch axis, the single env's arithmetic)."""
+        inputs = DecodeInputs.of(engine)
+        alloc, orders = self._decode(inputs, actions)
+        rows = self.shares.encode(alloc, inputs.available, None, orders)
+        return self.shares.fractions(self.shares.validate_batch(rows, len(rows)))
 
 
 class ResidualMode(TargetsMode):

@@ -105,26 +105,28 @@ class ActionLayout:
         transfer_share: FloatArray | None = None,
         order_share: FloatArray | None = None,
     ) -> NDArray[np.float32]:
-        """The action that asks for ``allocation`` (L, S) units; used by rule sets.
+        """The action that asks for ``allocation`` ([B,] L, S) units; used by rule sets and the action modes.
 
         Any units not allocated stay at the DC. Decoding the result gives back
         ``allocation`` exactly when it is feasible (the guardrails may still trim it).
+        With leading batch axes, each copy's row is what it alone would encode.
         """
         net = self.net
-        alloc = np.minimum(np.maximum(allocation, 0), dc_available[None, :]).astype(np.float64)
-        over = alloc.sum(axis=0) > dc_available
+        avail_int = np.asarray(dc_available)
+        alloc = np.minimum(np.maximum(allocation, 0), avail_int[..., None, :]).astype(np.float64)
+        over = alloc.sum(axis=-2) > avail_int
         if over.any():
-            factor = np.where(over, dc_available / np.maximum(alloc.sum(axis=0), 1), 1.0)
-            alloc = np.floor(alloc * factor[None, :])
-        avail = np.maximum(dc_available, 1).astype(np.float64)
-        shares = np.zeros((net.n_skus, net.n_locations + 1))
-        shares[:, :-1] = alloc.T / avail[:, None]
-        shares[:, -1] = 1.0 - shares[:, :-1].sum(axis=1)
-        shares[dc_available == 0, -1] = 1.0
-        action = np.full(self.size, -1.0)
-        action[self.allocation] = (2.0 * shares - 1.0).ravel()
+            factor = np.where(over, avail_int / np.maximum(alloc.sum(axis=-2), 1), 1.0)
+            alloc = np.floor(alloc * factor[..., None, :])
+        lead = alloc.shape[:-2]
+        avail = np.maximum(avail_int, 1).astype(np.float64)
+        shares = np.zeros((*lead, net.n_skus, net.n_locations + 1))
+        shares[..., :-1] = np.swapaxes(alloc, -1, -2) / avail[..., :, None]
+        shares[..., -1] = np.where(avail_int == 0, 1.0, 1.0 - shares[..., :-1].sum(axis=-1))
+        action = np.full((*lead, self.size), -1.0)
+        action[..., self.allocation] = (2.0 * shares - 1.0).reshape(*lead, -1)
         if transfer_share is not None and net.n_lanes:
-            action[self.transfers] = np.clip(transfer_share, 0.0, 1.0).ravel()
+            action[..., self.transfers] = np.clip(transfer_share, 0.0, 1.0).reshape(*lead, -1)
         if order_share is not None and net.policy_orders:
-            action[self.orders] = 2.0 * np.clip(order_share, 0.0, 1.0) - 1.0
+            action[..., self.orders] = 2.0 * np.clip(order_share, 0.0, 1.0) - 1.0
         return action.astype(np.float32)

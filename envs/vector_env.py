@@ -116,8 +116,9 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     seed, ``k`` is drawn from the env's own generator.
 
     ## Action modes
-    ``action_mode`` and ``residual_around`` as for ``AllocationEnv``; the decode of
-    ``targets`` and ``residual`` reads each copy's state in numpy before the compiled step.
+    ``action_mode`` and ``residual_around`` as for ``AllocationEnv``; ``targets`` and
+    ``residual`` are decoded for every copy at once in numpy (``DecodeInputs``), with the
+    single env's arithmetic, before the compiled step.
 
     ## Timing
     Aggregated mode only (``timing="events"`` or a scenario in events mode is refused with

@@ -25,10 +25,11 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allocsim.agents import runfiles
 from allocsim.baselines.registry import NOT_RULES
+from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.evaluation import PolicySpec
 from allocsim.experiments.files import write_bytes, write_text
@@ -40,12 +41,20 @@ MODELS_STAMP = "models.json"  # seeds and ONNX digests the benchmark was run on;
 
 
 class ScenarioRuns(BaseModel):
-    """Training budget of one scenario; None takes the hyperparameter file's value."""
+    """Training budget and action mode of one scenario; None takes the hyperparameter file's value."""
 
     model_config = ConfigDict(extra="forbid")
 
     timesteps: int | None = Field(default=None, ge=1)
     n_envs: int | None = Field(default=None, ge=1)
+    action_mode: str = Field(default="shares", description="env action mode while training")
+
+    @field_validator("action_mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in ACTION_MODES:
+            raise ValueError(f"{value[:80]!r} is not one of {', '.join(ACTION_MODES)}")
+        return value
 
 
 class ResultsConfig(BaseModel):
@@ -74,17 +83,22 @@ def load_results_config(path: Path) -> ResultsConfig:
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: {where}: {first['msg']} (got {first.get('input')!r})") from None
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{path}: {where}: {msg} (got {str(first.get('input'))[:80]!r})") from None
 
 
 @dataclass(frozen=True)
 class Paths:
+    """Where one scenario's runs and benchmark go; a non-``shares`` action mode names its runs."""
+
     out: Path
     scenario: str
     algo: str
+    action_mode: str = "shares"
 
     def run(self, seed: int) -> Path:
-        return self.out / "runs" / f"{self.scenario}-{self.algo}-seed{seed}"
+        mode = "" if self.action_mode == "shares" else f"-{self.action_mode}"
+        return self.out / "runs" / f"{self.scenario}-{self.algo}{mode}-seed{seed}"
 
     @property
     def bench(self) -> Path:
@@ -107,7 +121,7 @@ def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers
             continue
         job = TrainingJob(scenario=scenario.name, algo=config.algo, seed=seed, timesteps=runs.timesteps,
                           n_envs=runs.n_envs, out=paths.run(seed), eval_episodes=config.eval_episodes,
-                          tuned_dir=Path(config.tuned_dir), hyperparams=hp_file)
+                          tuned_dir=Path(config.tuned_dir), hyperparams=hp_file, action_mode=runs.action_mode)
         train_config, evaluator, reference = prepare_training(job, scenario, workers)
         log(f"{scenario.name} seed {seed}: training {train_config.planned:,} steps (vs {reference.label})")
         result = train(train_config, resume=True, evaluator=evaluator)
@@ -224,7 +238,7 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
         raise ValueError(f"scenario {unknown[0]!r} is not in the results config; valid: {valid}")
     for name in names:
         scenario = load_scenario(name)
-        paths = Paths(out, name, config.algo)
+        paths = Paths(out, name, config.algo, config.scenarios[name].action_mode)
         finished = train_seeds(config, scenario, paths, workers, log)
         if not finished:
             continue
@@ -250,7 +264,7 @@ def warm_started(config: ResultsConfig, out: Path) -> list[str]:
     """The config's scenarios with a training run that cloned a rule before learning (as its config says)."""
     names = []
     for name in config.scenarios:
-        paths = Paths(out, name, config.algo)
+        paths = Paths(out, name, config.algo, config.scenarios[name].action_mode)
         configs = [runfiles.read_config(paths.run(s)) for s in config.seeds
                    if (paths.run(s) / runfiles.CONFIG).is_file()]
         if any((c.get("hyperparams") or {}).get("warm_start") for c in configs):

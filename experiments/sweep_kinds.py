@@ -34,6 +34,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from allocsim.agents.mode_adapter import for_env
 from allocsim.baselines.registry import make_policy, policy_names
 from allocsim.baselines.tuned_params import load_tuned, tuned_path
 from allocsim.envs.scenario import Scenario
@@ -165,12 +166,12 @@ class OnnxKind:
                 "label": label}
 
     def check(self, policy: dict[str, Any], scenario: Scenario) -> None:
-        _onnx_policy(base64.b64decode(policy["model_b64"]), policy["name"]).check_env(env_for(scenario))
+        for_env(_onnx_policy(base64.b64decode(policy["model_b64"]), policy["name"]), env_for(scenario))
 
     def run(self, cell: dict[str, Any]) -> Row:
         policy = cell["policy"]
         env = env_for(scenario_of(cell))
-        predictor = _onnx_policy(base64.b64decode(policy["model_b64"]), policy["name"])
+        predictor = for_env(_onnx_policy(base64.b64decode(policy["model_b64"]), policy["name"]), env)
         return run_episode(env, predictor, cell["seed"], cell["warm_up"])
 
 

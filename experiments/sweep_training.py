@@ -1,11 +1,13 @@
 """Learned-policy kinds of sweeps: ``train`` (a training job whose policy then plays the cell's seed)
 and ``model`` (a training run folder, carried inside the cell).
 
-Entry: ``{kind: train, algo: ppo, timesteps: 50000, train_seed: 0, hyperparams: {...}, label: ...}``;
-``hyperparams`` overrides the packaged entry of the scenario key by key (validated as in
-``agents/hyperparams``), and the job runs one env (one CPU per cell). When the entry warm
-starts (``warm_start``), the rule it clones is the best tuned rule of ``tuned_dir``, named
-in the cell (and so in the job's hash).
+Entry: ``{kind: train, algo: ppo, timesteps: 50000, train_seed: 0, hyperparams: {...}, label: ...,
+action_mode: residual}``; ``action_mode`` (default ``shares``) is the env's action mode while training
+(``residual`` centres on the tuned base-stock parameters of ``tuned_dir``); the policy then drives
+the cell's ``shares`` env as the evaluator does. ``hyperparams`` overrides the packaged entry of
+the scenario key by key (validated as in ``agents/hyperparams``), and the job runs one env (one
+CPU per cell). When the entry warm starts (``warm_start``), the rule it clones is the best tuned
+rule of ``tuned_dir``, named in the cell (and so in the job's hash).
 
 A job is identified by a hash of (scenario content, algorithm, seed, budget, hyperparameters)
 and trained once per machine into ``$ALLOCSIM_TRAIN_CACHE/<job hash>/`` (default
@@ -29,8 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
+from allocsim.agents.mode_adapter import for_env
+from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, build_policy, env_for, run_episode
 from allocsim.experiments.option_limits import MAX_SEED, MAX_TIMESTEPS
@@ -52,6 +56,14 @@ class TrainEntry(BaseModel):
     train_seed: Annotated[int, Strict(), Field(ge=0, le=MAX_SEED)] = 0
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     label: str | None = None
+    action_mode: str = "shares"
+
+    @field_validator("action_mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in ACTION_MODES:
+            raise ValueError(f"{value[:80]!r} is not one of {', '.join(ACTION_MODES)}")
+        return value
 
 
 def cache_root() -> Path:
@@ -108,6 +120,8 @@ def trained_policy(cell: dict[str, Any]) -> Any:
                 hyperparams=Hyperparams.model_validate(policy["hyperparams"]),
                 seed_cycle=SeedCycle(block.start, block.size), timesteps=policy["timesteps"], n_envs=1,
                 out=run_dir, teacher=partial(build_policy, PolicySpec(**teacher)) if teacher else None,
+                action_mode=policy.get("action_mode", "shares"),
+                residual_around=policy.get("residual_around"),
             )
             train(config, resume=True)
     _TRAINED[key] = load_learned(run_dir)
@@ -131,6 +145,13 @@ class TrainKind:
         cell = {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
                 "hyperparams": hp.model_dump(mode="json", exclude_none=True),
                 "label": job.label or f"{spec.name}-train{job.train_seed}"}
+        if job.action_mode != "shares":  # only then in the cell: the hashes of shares jobs stay as they were
+            if hp.warm_start is not None:
+                raise ValueError(f"action_mode {job.action_mode!r}: warm_start clones a rule's shares "
+                                 "actions; drop hyperparams.warm_start or train in shares")
+            from allocsim.experiments.train_cmd import action_mode_args
+
+            cell.update(action_mode_args(job.action_mode, scenario, ctx.tuned_dir))
         if hp.warm_start is not None:  # the rule to clone: the best tuned rule, as allocsim train picks it
             from allocsim.experiments.seeds import seed_block
             from allocsim.experiments.train_cmd import best_rule
@@ -144,9 +165,8 @@ class TrainKind:
 
     def run(self, cell: dict[str, Any]) -> Row:
         env = env_for(Scenario.model_validate(cell["scenario_spec"]))
-        learned = trained_policy(cell)
-        learned.check_env(env)
-        return run_episode(env, learned.fresh(), cell["seed"], cell["warm_up"])
+        learned = for_env(trained_policy(cell).fresh(), env)  # checks the sizes; adapts a targets policy
+        return run_episode(env, learned, cell["seed"], cell["warm_up"])
 
 
 # ------------------------------------------------------------------ model
@@ -210,8 +230,9 @@ class ModelKind:
                 "label": model.label or f"{config['algo']}:{folder.name}"}
 
     def check(self, policy: dict[str, Any], scenario: Scenario) -> None:
-        _unpacked(policy).check_env(env_for(scenario))
+        for_env(_unpacked(policy).fresh(), env_for(scenario))
 
     def run(self, cell: dict[str, Any]) -> Row:
         env = env_for(Scenario.model_validate(cell["scenario_spec"]))
-        return run_episode(env, _unpacked(cell["policy"]).fresh(), cell["seed"], cell["warm_up"])
+        learned = for_env(_unpacked(cell["policy"]).fresh(), env)
+        return run_episode(env, learned, cell["seed"], cell["warm_up"])

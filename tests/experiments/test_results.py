@@ -68,12 +68,27 @@ def test_warm_started_scenarios_are_named_from_their_runs(tmp_path: Path, hp: Pa
     assert warm_started(config, out) == ["retail-small"]
 
 
+@pytest.mark.slow
+def test_a_scenarios_action_mode_trains_its_runs_in_that_mode(tmp_path: Path, hp: Path) -> None:
+    from allocsim.agents.runfiles import read_config
+
+    scenarios = {"tiny-dp": {"timesteps": 256, "action_mode": "residual"}}
+    config, out = _config(tmp_path, hp, seeds=[0], scenarios=scenarios), tmp_path / "results"
+    result = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    saved = read_config(out / "runs" / "tiny-dp-ppo-residual-seed0")
+    assert saved["action_mode"] == "residual" and saved["residual_around"]["safety_factor"] >= 0
+    assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.action_mode == "residual"
+
+
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
         ({"seeds": []}, "seeds"),
         ({"colour": 1}, "colour"),
         ({"scenarios": {"tiny-dp": {"steps": 1}}}, "steps"),
+        ({"scenarios": {"tiny-dp": {"action_mode": "levels"}}},
+         "scenarios.tiny-dp.action_mode: 'levels' is not one of shares, targets, residual"),
     ],
 )
 def test_bad_results_config_exits_2_in_one_line(

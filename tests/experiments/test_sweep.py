@@ -165,6 +165,11 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
         ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"lr": 1}}]}, "hyperparams"),
         ({"policies": [{"kind": "train", "timesteps": 5, "hyperparams": {"n_steps": 64}}]},
          "a budget of 5 timesteps is less than one rollout"),
+        ({"policies": [{"kind": "train", "timesteps": 5, "action_mode": "levels"}]},
+         "policies.0.action_mode: 'levels' is not one of shares, targets, residual"),
+        ({"policies": [{"kind": "train", "timesteps": 64, "action_mode": "residual",
+                        "hyperparams": {"n_steps": 64, "warm_start": {"episodes": 2}}}]},
+         "policies.0: action_mode 'residual': warm_start clones a rule's shares actions"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx"}]}, "policies.0: path: cannot read"),
         ({"policies": [{"kind": "onnx", "path": "pretrained"}]}, "policies.0: fits none of the scenarios"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx", "colour": 1}]}, "policies.0.colour"),
@@ -326,6 +331,30 @@ def test_warm_started_training_jobs_clone_the_best_tuned_rule(
     assert report.ran == 1 and not report.failed
     (run,) = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
     assert "warm_start_fit" in (run / "config.yaml").read_text()
+
+
+@pytest.mark.slow
+def test_residual_training_jobs_train_in_their_mode_and_play_the_shares_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``action_mode: residual`` trains around the tuned base-stock and is recorded in the run config."""
+    job = {"kind": "train", "timesteps": 64, "train_seed": 0, "action_mode": "residual",
+           "hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1,
+                           "policy_kwargs": {"net_arch": [16]}}}
+    config = parse_config(small_config(policies=[job], seeds=[40000]))
+    cells = expand(config, tmp_path / "sweep.yaml")
+    policy = cells[0]["policy"]
+    tuned = json.loads((PACKAGED / "base-stock.json").read_text())["params"]
+    assert policy["action_mode"] == "residual"
+    assert policy["residual_around"]["safety_factor"] == tuned["safety_factor"]
+    shares = parse_config(small_config(policies=[{**job, "action_mode": "shares"}], seeds=[40000]))
+    assert "action_mode" not in expand(shares, tmp_path / "sweep.yaml")[0]["policy"]  # old job hashes kept
+    monkeypatch.setenv("ALLOCSIM_TRAIN_CACHE", str(tmp_path / "cache"))
+    report = run_sweep(cells, tmp_path / "out", workers=1)
+    assert report.ran == 1 and not report.failed
+    (run,) = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["action_mode"] == "residual" and saved["residual_around"] == policy["residual_around"]
 
 
 @pytest.mark.slow
