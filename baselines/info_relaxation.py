@@ -1,0 +1,217 @@
+"""Penalised perfect-information bound (Brown, Smith & Sun 2010): the clairvoyant LP minus a sales penalty.
+
+What: per seed, the clairvoyant LP (``allocsim.baselines.clairvoyant``) with the
+penalty ``sum_{t,l,s} v[t,l,s] x (min(Y, D) - E[min(Y, D)])`` subtracted from its
+objective, where ``Y`` is the stock on hand at location ``l`` for SKU ``s`` when
+period ``t``'s demand is served (after arrivals and transfers out) and ``D`` the
+period's total new demand of that location and SKU over its channels.
+
+Why it is still an upper bound (dual feasibility): every non-anticipative policy
+fixes ``Y`` before ``D`` is drawn, and ``D`` is independent of everything before
+it (``sample_episode`` draws lanes and periods independently; forecasts and lead
+times come from their own streams), so each term has conditional mean zero and
+the penalty's expectation is zero; the penalised optimum on each seed is at least
+any policy's profit minus its penalty on that seed, hence the mean over seeds is
+an upper bound on the best expected profit. Penalised lanes must be lost-sales
+only (every channel with demand there has ``backorder_fraction == 0``): then the
+simulator sells exactly ``min(Y, D)`` there; lanes with backorder channels get
+``v = 0`` (no penalty, still valid), and so do all lanes of replayed histories
+(a bootstrap is not independent across periods).
+
+Why it stays an LP: ``min(Y, D)`` is the LP's new-sales variable (its gain drops
+by ``v``); ``v x E[min(Y, D)]`` is concave piecewise linear in ``Y`` with unit
+breakpoints and slopes ``P(D > k)``, written as segment columns ``seg_k in [0, 1]``
+with gain ``v x P(D > k)`` and ``sum_k seg_k <= Y`` (the last segment is
+unbounded, which can only raise the bound). ``v >= 0`` keeps it concave.
+
+The weights: ``v[t,l,s] = alpha x (m - (keep[t,s] + lam[t+1,l,s]))`` floored at
+0, with ``m`` the lane's lowest per-unit sales gain (price - cost +
+shortage penalty), ``keep`` the LP's per-unit gain of a unit held at the close
+(minus holding cost, plus the end revaluation in the last period) and ``lam``
+the zero-penalty LP's shadow price of a unit on hand at the start of ``t + 1``,
+averaged over the fit seeds (floored at 0; ``v`` may exceed ``m`` in the last
+periods, where the LP then sells or keeps a unit at equal gain): ``m - keep - lam``
+is the gradient penalty of a value function linear in stock (Brown & Smith 2014). ``alpha`` is the value of
+``ALPHAS`` with the lowest mean penalised bound on the same fit seeds; in the last
+period ``alpha = 1`` (there the value after the close is exactly linear, the
+salvage revaluation, so that term is the ideal penalty). Fit seeds
+must not be the evaluation seeds (``allocsim.experiments.bounds`` uses the end of
+the tuning block), so the weights are constants as far as the bound is concerned.
+
+Per seed the penalised bound can exceed the zero-penalty bound (on a seed with
+low demand the penalty can be negative); only its mean is tighter in expectation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocsim.baselines.clairvoyant import BoundResult, ClairvoyantLP, build
+from allocsim.baselines.demand_pmf import lane_pmf
+from allocsim.envs.demand import DemandProfile, sample_episode
+from allocsim.envs.network import Network
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+TAIL = 1e-7  # segments with P(D > k) below this are folded into the unbounded last one
+ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # 0: the zero-penalty bound is always a candidate
+
+
+@dataclass(frozen=True)
+class SalesPenalty:
+    """Weights ``v`` (T, L, S) and the survival ``P(D > k)`` (T, L, S, K) of each lane's period demand."""
+
+    weight: FloatArray
+    survival: FloatArray  # zero-padded beyond each lane's last kept segment
+    segments: NDArray[np.int64]  # (T, L, S) segments kept per lane
+    alpha: float = 0.0
+    note: str | None = None
+
+    def scaled(self, factor: float) -> SalesPenalty:
+        """The same penalty with every weight times ``factor``."""
+        return SalesPenalty(self.weight * factor, self.survival, self.segments, self.alpha * factor,
+                            self.note)
+
+    def expected_sales(self, stock: FloatArray) -> FloatArray:
+        """``E[min(Y, D)]`` per lane for stock ``Y`` (T, L, S) under the same segments the LP uses."""
+        k = np.arange(self.survival.shape[-1])
+        units = np.clip(stock[..., None] - k, 0.0, 1.0)
+        last = (k == self.segments[..., None] - 1)
+        units = np.where(last, np.maximum(stock[..., None] - k, 0.0), units)
+        return (units * self.survival).sum(axis=-1)
+
+    def apply(self, plan: ClairvoyantLP) -> None:
+        """Subtract the penalty from ``plan``'s objective (segment columns and one row per lane)."""
+        lp, on = plan.lp, self.weight > 0
+        if not on.any():
+            return
+        k = np.arange(self.survival.shape[-1])
+        kept = on[..., None] & (k < self.segments[..., None])
+        last = k == self.segments[..., None] - 1
+        seg = lp.cols(self.survival.shape, gain=self.weight[..., None] * self.survival,
+                      upper=np.where(last, np.inf, 1.0), mask=kept)
+        row = lp.rows(on.shape, upper=0.0, mask=on)
+        lp.put(row[..., None], seg, 1.0)
+        lp.put(row, plan.inv, -1.0)
+        lp.put(row[..., None], plan.new, -1.0)
+        if plan.net.has_shelf_life:
+            lp.put(row, plan.drop_close, -1.0)
+        lp.add_gain(plan.new, -self.weight[..., None])
+
+
+def lost_sales_lanes(net: Network, profile: DemandProfile) -> BoolArray:
+    """(L, S) lanes where every channel with demand loses unmet units (the penalty is exact there)."""
+    demanded = (profile.mean[: net.periods] > 0).any(axis=0)  # (L, S, C)
+    backorders = np.asarray(net.backorder_fraction) > 0
+    return ~(demanded & backorders[None, None, :]).any(axis=-1)
+
+
+def demand_survival(net: Network, profile: DemandProfile) -> tuple[FloatArray, NDArray[np.int64]]:
+    """``P(D > k)`` of each lane's total new demand per period, truncated at ``TAIL``; and segment counts."""
+    T, L, S, C = net.periods, *profile.mean.shape[1:]
+    cache: dict[tuple[int, ...], FloatArray] = {}
+    rows: dict[tuple[int, int, int], FloatArray] = {}
+    for t in range(T):
+        for loc in range(L):
+            for s in range(S):
+                total = np.ones(1)
+                for c in range(C):
+                    if profile.mean[t, loc, s, c] <= 0:
+                        continue
+                    key = (t if profile.replay is not None else -1, loc, s, c,
+                           hash(float(profile.mean[t, loc, s, c])))
+                    if key not in cache:
+                        cache[key] = lane_pmf(profile, t, loc, s, c)
+                    total = np.convolve(total, cache[key])
+                tail = 1.0 - np.cumsum(total)
+                rows[t, loc, s] = tail[: max(int((tail > TAIL).sum()), 0)]
+    width = max(1, max(len(v) for v in rows.values()))
+    survival = np.zeros((T, L, S, width))
+    segments = np.zeros((T, L, S), dtype=np.int64)
+    for (t, loc, s), tail in rows.items():
+        survival[t, loc, s, : len(tail)] = tail
+        segments[t, loc, s] = len(tail)
+    return survival, segments
+
+
+def _sales_margin(net: Network, profile: DemandProfile) -> FloatArray:
+    """(L, S) lowest per-unit gain of a sale among the lane's demanded channels (0 if none)."""
+    margin = net.price - net.unit_cost[:, None] + net.shortage_penalty[None, :]  # (S, C)
+    demanded = (profile.mean[: net.periods] > 0).any(axis=0)  # (L, S, C)
+    low = np.where(demanded, margin[None], np.inf).min(axis=-1)
+    return np.where(np.isfinite(low), low, 0.0)
+
+
+def _solve(net: Network, seed: int, profile: DemandProfile,
+           penalty: SalesPenalty | None) -> tuple[float, FloatArray]:
+    """(objective, shadow prices of the location balance rows) of one seed's (penalised) LP."""
+    plan = build(net, sample_episode(profile, net, seed))
+    if penalty is not None:
+        penalty.apply(plan)
+    sol = plan.lp.solve()
+    return sol.objective, sol.duals[plan.bal]
+
+
+def fit_penalty(net: Network, profile: DemandProfile, fit_seeds: Sequence[int],
+                alphas: Sequence[float] = ALPHAS) -> SalesPenalty:
+    """The penalty's weights from the zero-penalty LP duals on ``fit_seeds``, scaled by the best ``alpha``."""
+    survival, segments = demand_survival(net, profile)
+    lanes = lost_sales_lanes(net, profile)
+    zero = np.zeros(segments.shape)
+    if profile.replay is not None:
+        why = "replayed demand is not independent across periods"
+        return SalesPenalty(zero, survival, segments, note=why)
+    if not lanes.any():
+        return SalesPenalty(zero, survival, segments, note="no lost-sales-only location and SKU")
+    solved = [_solve(net, seed, profile, None) for seed in fit_seeds]
+    lam = np.mean([duals for _, duals in solved], axis=0)  # (T, L, S)
+    plan = ClairvoyantLP(net, sample_episode(profile, net, fit_seeds[0]))
+    later = np.concatenate([lam[1:], np.zeros_like(lam[:1])])
+    held = plan.keep[:, None, :] + later  # value of a unit left at the close of t
+    margin = _sales_margin(net, profile)[None]
+    base = np.where(lanes[None] & (segments > 0), margin - held, 0.0)
+    best: tuple[float, SalesPenalty] | None = None
+    for alpha in alphas:
+        scale = np.where(np.arange(len(base)) == len(base) - 1, 1.0, alpha)[:, None, None]
+        weight = np.maximum(scale * base, 0.0) if alpha else np.zeros_like(base)
+        penalty = SalesPenalty(weight, survival, segments, alpha)
+        mean = float(np.mean([_solve(net, seed, profile, penalty)[0] if alpha else value
+                              for seed, (value, _) in zip(fit_seeds, solved, strict=True)]))
+        if best is None or mean < best[0]:
+            best = (mean, penalty)
+    assert best is not None
+    return best[1]
+
+
+@dataclass(frozen=True)
+class PenalisedResult:
+    """One seed's penalised and zero-penalty bounds (the latter with the LP's size and timing)."""
+
+    penalised: float
+    clairvoyant: BoundResult
+    seconds: float  # the penalised LP alone (build + solve)
+
+    @property
+    def seed(self) -> int:
+        return self.clairvoyant.seed
+
+
+def penalised_bound(net: Network, seed: int, profile: DemandProfile,
+                    penalty: SalesPenalty) -> PenalisedResult:
+    """The penalised perfect-information bound of episode ``seed`` and its zero-penalty bound."""
+    started = time.perf_counter()
+    episode = sample_episode(profile, net, seed)
+    plain = build(net, episode).lp.solve()
+    built = time.perf_counter()
+    plan = build(net, episode)
+    penalty.apply(plan)
+    value = plan.lp.solve().objective if (penalty.weight > 0).any() else plain.objective
+    total = time.perf_counter() - started
+    zero = BoundResult(seed=seed, bound=plain.objective, rows=plain.rows, cols=plain.cols, nnz=plain.nnz,
+                       build_seconds=built - started - plain.solve_seconds, solve_seconds=plain.solve_seconds)
+    return PenalisedResult(penalised=value, clairvoyant=zero, seconds=total - (built - started))
