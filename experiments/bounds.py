@@ -45,8 +45,8 @@ from allocsim.processes import process_pool
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
 CLOSED = "bound_gap_closed_pct"
 REFERENCE_CLOSED = "reference_gap_closed_pct"
-FIT_SEEDS = 30  # most seeds the penalty is fitted on (fewer on large LPs, see fit_seeds)
-FIT_COLUMNS = 60_000  # fit seeds x LP columns budget: 30 seeds on small LPs, 3 on retail-medium
+FIT_SEEDS = 200  # most seeds the penalty is fitted on (fewer on large LPs, see fit_seeds)
+FIT_COLUMNS = 100_000  # fit seeds x LP columns budget: 200 seeds on tiny-dp, 5 on retail-medium
 _PENALTIES: dict[str, SalesPenalty] = {}
 
 

@@ -182,6 +182,7 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
         "diff_pct": 100 * diff.mean / max(abs(float(summary.loc[best_rule, "profit_mean"])), 1e-9),
         "seed_spread_pct": 100 * (max(profits) - min(profits)) / max(abs(max(profits)), 1e-9),
         "bound": run.get("bound_mean"), "dp": run.get("dp_value"),
+        "penalised": run.get("penalised_bound_mean"),
     }
 
 
@@ -194,18 +195,22 @@ def _money(value: float, scale: float | None = None, sign: bool = False) -> str:
 def table_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table as Markdown."""
     head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
-            "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | mean bound |\n"
-            "|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+            "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | "
+            "mean penalised bound | mean bound | gap to tightest reference % |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
         dp = _money(r["dp"]) if r["dp"] is not None else "–"
         bound = _money(r["bound"]) if r["bound"] is not None else "–"
+        penalised = _money(r["penalised"]) if r.get("penalised") is not None else "–"
+        reference = r["dp"] if r["dp"] is not None else r.get("penalised")
+        gap = f"{100 * (reference - r['rule_profit']) / abs(reference):.2f}" if reference else "–"
         lines.append(
             f"| {r['scenario']} | {r['best_rule']} {_money(r['rule_profit'])}, {r['rule_fill']:.2f} | "
             f"{r['best_seed']} {_money(r['learned_profit'])}, {r['learned_fill']:.2f} | "
             f"{_money(r['diff'], r['rule_profit'], sign=True)} ± {_money(r['diff_ci'], r['rule_profit'])} | "
             f"{r['diff_pct']:+.2f} | "
-            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {bound} |"
+            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {penalised} | {bound} | {gap} |"
         )
     return head + "\n".join(lines) + "\n"
 
