@@ -190,7 +190,7 @@ def bound_report(
         "tightening_pct": 100.0 * (zero - penalised) / abs(zero) if zero else math.nan,
         "seeds_penalised_above_zero": sum(r.penalised > r.clairvoyant.bound + 1e-6 for r in results),
         "penalty": {"alpha": penalty.alpha, "note": penalty.note,
-                    "fit_seeds": fit_seeds(results[0].clairvoyant.cols) if results else []},
+                    "fit_seeds": _span(fit_seeds(results[0].clairvoyant.cols)) if results else None},
         "reference": reference,
         "reference_kind": "dp_optimum" if optimum.value is not None else "penalised_bound",
         "bounds": [
@@ -201,6 +201,10 @@ def bound_report(
             for r in results
         ],
     }
+
+
+def _span(seeds: Sequence[int]) -> dict[str, int]:
+    return {"first": seeds[0], "last": seeds[-1], "count": len(seeds)}
 
 
 def bound_summary(report: dict[str, Any], seconds: float) -> str:

@@ -11,7 +11,7 @@ from scipy import stats
 
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import build
-from allocsim.baselines.info_relaxation import SalesPenalty, fit_penalty, lost_sales_lanes, penalised_bound
+from allocsim.baselines.info_relaxation import SalesPenalty, fit_penalty, penalised_bound, unknown_channels
 from allocsim.baselines.registry import make_policy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
@@ -128,10 +128,13 @@ def test_zero_weights_give_the_zero_penalty_bound() -> None:
     assert result.penalised == result.clairvoyant.bound
 
 
-def test_backorder_lanes_are_never_penalised() -> None:
+def test_advance_notice_demand_is_not_in_the_penalised_demand() -> None:
+    """Orders known at the decision are part of B, not of D: D's mean is the other channels' mean."""
     e = env("contracts-scarce")
-    lanes = lost_sales_lanes(e.network, e.profile)
+    unknown = unknown_channels(e.network)
+    assert not unknown.all()
     penalty = fit_penalty(e.network, e.profile, fit_seeds(2482)[:2], alphas=(1.0,))
-    assert not lanes.all()
-    assert (penalty.weight[:, ~lanes] == 0).all()
+    mean_d = penalty.expected_sales(penalty.segments.astype(float))  # E[D] up to the tail
+    expected = e.profile.mean[: e.network.periods][..., unknown].sum(-1)
+    assert mean_d == pytest.approx(expected, abs=1e-4)
     assert (penalty.weight >= 0).all()
