@@ -37,11 +37,14 @@ zero-penalty LP's shadow price of a unit on hand at the start of ``t + 1``,
 averaged over the fit seeds: ``m - keep - lam`` is the gradient penalty of a
 value function linear in stock (Brown & Smith 2014). ``alpha`` is the value of
 ``ALPHAS`` with the lowest mean penalised bound on the same fit seeds (0, the
-zero-penalty bound, is a candidate); in the last period ``alpha = 1`` (there the
-value after the close is exactly linear, the salvage revaluation, so that term
-is the ideal penalty). Fit seeds must not be the evaluation seeds
-(``allocsim.experiments.bounds`` uses the end of the tuning block), so the
-weights are constants as far as the bound is concerned.
+zero-penalty bound, is a candidate), chosen first for the lost-sales lanes and
+then, given that, for the lanes with backorders or advance notice (where a sale
+missed now is partly made later, so their best scale differs); in the last
+period a lane's nonzero ``alpha`` becomes 1 (there the value after the close is
+exactly linear, the salvage revaluation, so that term is the ideal penalty).
+Fit seeds must not be the evaluation seeds (``allocsim.experiments.bounds`` uses
+the end of the tuning block), so the weights are constants as far as the bound
+is concerned.
 
 Per seed the penalised bound can exceed the zero-penalty bound (on a seed with
 low demand the penalty can be negative); only its mean is tighter in expectation.
@@ -64,7 +67,7 @@ from allocsim.envs.network import Network
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 TAIL = 1e-7  # segments with P(D > k) below this are folded into the unbounded last one
-ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # 0: the zero-penalty bound is always a candidate
+ALPHAS = (0.0, 0.15, 0.3, 0.5, 0.75, 1.0)  # 0: the zero-penalty bound is always a candidate
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,13 @@ class SalesPenalty:
     weight: FloatArray
     survival: FloatArray  # zero-padded beyond each lane's last kept segment
     segments: NDArray[np.int64]  # (T, L, S) segments kept per lane
-    alpha: float = 0.0
+    alpha: tuple[float, float] = (0.0, 0.0)  # (lost-sales lanes, lanes with backorders or notice)
     note: str | None = None
 
     def scaled(self, factor: float) -> SalesPenalty:
         """The same penalty with every weight times ``factor``."""
-        return SalesPenalty(self.weight * factor, self.survival, self.segments, self.alpha * factor,
-                            self.note)
+        alpha = (self.alpha[0] * factor, self.alpha[1] * factor)
+        return SalesPenalty(self.weight * factor, self.survival, self.segments, alpha, self.note)
 
     def expected_sales(self, stock: FloatArray) -> FloatArray:
         """``E[min(Y, D)]`` per lane for stock ``Y`` (T, L, S) under the same segments the LP uses."""
@@ -219,17 +222,30 @@ def fit_penalty(net: Network, profile: DemandProfile, fit_seeds: Sequence[int],
     held = plan.keep[:, None, :] + later  # value of a unit left at the close of t
     margin = _sales_margin(net, profile)[None]
     base = np.where(segments > 0, margin - held, 0.0)
-    best: tuple[float, SalesPenalty] | None = None
-    for alpha in alphas:
-        scale = np.where(np.arange(len(base)) == len(base) - 1, 1.0, alpha)[:, None, None]
-        weight = np.maximum(scale * base, 0.0) if alpha else np.zeros_like(base)
-        penalty = SalesPenalty(weight, survival, segments, alpha)
-        mean = float(np.mean([_solve(net, seed, profile, penalty)[0] if alpha else value
-                              for seed, (value, _) in zip(fit_seeds, solved, strict=True)]))
-        if best is None or mean < best[0]:
-            best = (mean, penalty)
-    assert best is not None
-    return best[1]
+    lost = lost_sales_lanes(net, profile)
+    last = (np.arange(len(base)) == len(base) - 1)[:, None, None]
+
+    def penalty_of(chosen: tuple[float, float]) -> SalesPenalty:
+        alpha = np.where(lost, chosen[0], chosen[1])[None]  # (1, L, S)
+        scale = np.where(last, (alpha > 0).astype(float), alpha)
+        return SalesPenalty(np.maximum(scale * base, 0.0), survival, segments, chosen)
+
+    def fit_mean(chosen: tuple[float, float]) -> float:
+        if chosen == (0.0, 0.0):
+            return float(np.mean([value for value, _ in solved]))
+        return float(np.mean([_solve(net, seed, profile, penalty_of(chosen))[0] for seed in fit_seeds]))
+
+    best = min(((a, 0.0) for a in alphas), key=fit_mean) if lost.any() else (0.0, 0.0)
+    if not lost.all():  # then the lanes with backorders or advance notice, given the first scale
+        best = min(((best[0], a) for a in alphas), key=fit_mean)
+    return penalty_of(best)
+
+
+def lost_sales_lanes(net: Network, profile: DemandProfile) -> NDArray[np.bool_]:
+    """(L, S) lanes whose demanded channels all lose unmet units and have no advance notice."""
+    demanded = (profile.mean[: net.periods] > 0).any(axis=0)  # (L, S, C)
+    other = (np.asarray(net.backorder_fraction) > 0) | ~unknown_channels(net)
+    return ~(demanded & other[None, None, :]).any(axis=-1)
 
 
 @dataclass(frozen=True)

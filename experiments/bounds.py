@@ -189,7 +189,7 @@ def bound_report(
         "penalised_mean": penalised, "penalised_ci95": penalised_ci,
         "tightening_pct": 100.0 * (zero - penalised) / abs(zero) if zero else math.nan,
         "seeds_penalised_above_zero": sum(r.penalised > r.clairvoyant.bound + 1e-6 for r in results),
-        "penalty": {"alpha": penalty.alpha, "note": penalty.note,
+        "penalty": {"alpha": list(penalty.alpha), "note": penalty.note,
                     "fit_seeds": _span(fit_seeds(results[0].clairvoyant.cols)) if results else None},
         "reference": reference,
         "reference_kind": "dp_optimum" if optimum.value is not None else "penalised_bound",

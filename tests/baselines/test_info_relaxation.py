@@ -11,7 +11,13 @@ from scipy import stats
 
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import build
-from allocsim.baselines.info_relaxation import SalesPenalty, fit_penalty, penalised_bound, unknown_channels
+from allocsim.baselines.info_relaxation import (
+    SalesPenalty,
+    fit_penalty,
+    lost_sales_lanes,
+    penalised_bound,
+    unknown_channels,
+)
 from allocsim.baselines.registry import make_policy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
@@ -138,3 +144,12 @@ def test_advance_notice_demand_is_not_in_the_penalised_demand() -> None:
     expected = e.profile.mean[: e.network.periods][..., unknown].sum(-1)
     assert mean_d == pytest.approx(expected, abs=1e-4)
     assert (penalty.weight >= 0).all()
+
+
+def test_lanes_with_backorders_or_notice_get_their_own_scale() -> None:
+    assert lost_sales_lanes(env("tiny-dp").network, env("tiny-dp").profile).all()
+    e = env("retail-medium")  # stores lose sales; online is half backordered, wholesale has notice
+    lanes = lost_sales_lanes(e.network, e.profile)
+    assert lanes.any() and not lanes.all()
+    penalty = tiny_penalty()
+    assert penalty.alpha[1] == 0.0 and penalty.alpha[0] > 0  # tiny-dp has only lost-sales lanes
