@@ -234,6 +234,11 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
         if row is not None and int(row["best_seed"].rsplit("seed", 1)[1]) in exported:
             best_seed = int(row["best_seed"].rsplit("seed", 1)[1])
             write_bytes(paths.bench / "policy.onnx", exported[best_seed].read_bytes())
+    return write_readme(config, out)
+
+
+def write_readme(config: ResultsConfig, out: Path) -> Path:
+    """``OUT/README.md``: the results table from every scenario's benchmark files; its path."""
     benches = [Paths(out, name, config.algo).bench for name in config.scenarios]
     rows = [r for bench in benches if (r := headline(bench, config.algo))]
     text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "
