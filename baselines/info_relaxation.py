@@ -79,11 +79,13 @@ class SalesPenalty:
     segments: NDArray[np.int64]  # (T, L, S) segments kept per lane
     alpha: tuple[float, float] = (0.0, 0.0)  # (lost-sales lanes, lanes with backorders or notice)
     note: str | None = None
+    fitted_on: tuple[int, ...] = ()  # the fit seeds
 
     def scaled(self, factor: float) -> SalesPenalty:
         """The same penalty with every weight times ``factor``."""
         alpha = (self.alpha[0] * factor, self.alpha[1] * factor)
-        return SalesPenalty(self.weight * factor, self.survival, self.segments, alpha, self.note)
+        return SalesPenalty(self.weight * factor, self.survival, self.segments, alpha, self.note,
+                            self.fitted_on)
 
     def expected_sales(self, stock: FloatArray) -> FloatArray:
         """``E[min(Y, D)]`` per lane for stock ``Y`` (T, L, S) under the same segments the LP uses."""
@@ -228,7 +230,8 @@ def fit_penalty(net: Network, profile: DemandProfile, fit_seeds: Sequence[int],
     def penalty_of(chosen: tuple[float, float]) -> SalesPenalty:
         alpha = np.where(lost, chosen[0], chosen[1])[None]  # (1, L, S)
         scale = np.where(last, (alpha > 0).astype(float), alpha)
-        return SalesPenalty(np.maximum(scale * base, 0.0), survival, segments, chosen)
+        return SalesPenalty(np.maximum(scale * base, 0.0), survival, segments, chosen,
+                            fitted_on=tuple(fit_seeds))
 
     def fit_mean(chosen: tuple[float, float]) -> float:
         if chosen == (0.0, 0.0):

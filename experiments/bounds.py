@@ -190,7 +190,7 @@ def bound_report(
         "tightening_pct": 100.0 * (zero - penalised) / abs(zero) if zero else math.nan,
         "seeds_penalised_above_zero": sum(r.penalised > r.clairvoyant.bound + 1e-6 for r in results),
         "penalty": {"alpha": list(penalty.alpha), "note": penalty.note,
-                    "fit_seeds": _span(fit_seeds(results[0].clairvoyant.cols)) if results else None},
+                    "fit_seeds": _span(penalty.fitted_on) if penalty.fitted_on else None},
         "reference": reference,
         "reference_kind": "dp_optimum" if optimum.value is not None else "penalised_bound",
         "bounds": [
