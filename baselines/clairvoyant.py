@@ -192,6 +192,7 @@ class ClairvoyantLP:
         self.new = lp.cols(demand.shape, gain=margin[None, None], upper=demand, mask=demand > 0)
         lp.put(self.bal[..., None], self.new, 1.0)
         self.sold = [(self.new, np.broadcast_to(self.t[:, None, None, None], demand.shape))]
+        self.queued = self.later = None  # backorder cohorts (T, L, S, C) and their service k periods later
         waits = (demand > 0) & (frac > 0)[None, None, None, :]
         if waits.any():
             last = np.minimum(net.patience[None, :], T - 1 - self.t[:, None])  # (T, C) periods it may wait
@@ -213,6 +214,7 @@ class ClairvoyantLP:
             l_, s_ = np.arange(self.L)[:, None, None, None], np.arange(self.S)[None, :, None, None]
             lp.put(_shifted(self.bal, served_at, l_[None], s_[None]), later, 1.0)
             self.sold.append((later, served_at))
+            self.queued, self.later = queued, later
         self.contracts(demand)
 
     def contracts(self, demand: FloatArray) -> None:

@@ -27,6 +27,7 @@ class LPSolution:
 
     objective: float
     x: FloatArray
+    duals: FloatArray  # per row: d objective / d (row's bound), the shadow price of the binding side
     rows: int
     cols: int
     nnz: int
@@ -44,6 +45,7 @@ class LPBuilder:
         self.n_rows = 0
         self.constant = 0.0
         self._fixed: list[tuple[IntArray, FloatArray]] = []
+        self._extra_gain: list[tuple[IntArray, FloatArray]] = []
 
     @staticmethod
     def _block(start: int, shape: tuple[int, ...], mask: ArrayLike | None) -> tuple[IntArray, int]:
@@ -92,6 +94,12 @@ class LPBuilder:
         keep = (r >= 0) & (c >= 0) & (v != 0)
         self._entries.append((r[keep].astype(np.int64), c[keep].astype(np.int64), v[keep]))
 
+    def add_gain(self, cols: ArrayLike, values: ArrayLike) -> None:
+        """Add ``values`` to the objective coefficients of existing columns (broadcast; -1 ignored)."""
+        c, v = np.broadcast_arrays(np.asarray(cols), np.asarray(values, dtype=np.float64))
+        keep = (c >= 0) & (v != 0)
+        self._extra_gain.append((c[keep].astype(np.int64), v[keep]))
+
     def fix(self, cols: ArrayLike, values: ArrayLike) -> None:
         """Pin columns to values (broadcast; index -1 ignored), e.g. to replay a known decision."""
         c, v = np.broadcast_arrays(np.asarray(cols), np.asarray(values, dtype=np.float64))
@@ -103,6 +111,8 @@ class LPBuilder:
         gain, low_c, high_c = (np.concatenate([b[i] for b in self._cols]) for i in range(3))
         for cols, values in self._fixed:
             low_c[cols] = high_c[cols] = values
+        for cols, values in self._extra_gain:
+            np.add.at(gain, cols, values)
         low_r, high_r = (np.concatenate([b[i] for b in self._rows]) for i in range(2))
         r, c, v = (np.concatenate([e[i] for e in self._entries]) for i in range(3))
         matrix = sp.csr_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols))
@@ -119,7 +129,12 @@ class LPBuilder:
         seconds = time.perf_counter() - started
         if res.status != 0:
             raise RuntimeError(f"HiGHS did not solve the LP: {res.message}")
+        duals = np.zeros(self.n_rows)  # linprog minimises -gain: its marginals have the opposite sign
+        duals[equal] = -res.eqlin.marginals
+        duals[upper] -= res.ineqlin.marginals[: int(upper.sum())]
+        duals[lower] += res.ineqlin.marginals[int(upper.sum()):]
         return LPSolution(
-            objective=float(-res.fun) + self.constant, x=res.x, rows=self.n_rows, cols=self.n_cols,
+            objective=float(-res.fun) + self.constant, x=res.x, duals=duals, rows=self.n_rows,
+            cols=self.n_cols,
             nnz=int(matrix.nnz), solve_seconds=seconds,
         )

@@ -1,12 +1,14 @@
 """How long the bounds take: clairvoyant LP per preset and the exact DP on each DP preset (one process).
 
 Prints, per preset, the clairvoyant LP's size (rows, columns, non-zeros of the first
-seed), its build and HiGHS solve time per seed (median and max over the seeds), and
-the gap between the best rule (tuned parameters where ``tuned/`` has them, as the
-benchmark runs it) and the mean bound on the same seeds; then the exact DP on each
-DP preset (states and decisions per period, feasible state-decision pairs per period,
-value, solve time from scratch); then the issue's targets as PASS / MISS lines: bound
-on retail-medium <= 10 s per seed, DP on each DP preset <= 60 s.
+seed), its build and HiGHS solve time per seed (median and max over the seeds), the
+penalised (information-relaxation) bound's mean, its seconds per seed (slowest) and the
+one-off seconds to fit its penalty, and the gap between the best rule (tuned parameters
+where ``tuned/`` has them, as the benchmark runs it) and the mean bound on the same
+seeds; then the exact DP on each DP preset (states and decisions per period, feasible
+state-decision pairs per period, value, solve time from scratch); then the issue's
+targets as PASS / MISS lines: bound on retail-medium <= 10 s per seed (zero-penalty and
+penalised), DP on each DP preset <= 60 s.
 
 Usage: ``python bench/bench_bounds.py [--seeds N] [--no-gaps] [--json PATH]``.
 """
@@ -25,9 +27,11 @@ import numpy as np
 
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import clairvoyant_bound
+from allocsim.baselines.info_relaxation import penalised_bound
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario, preset_names
 from allocsim.experiments.benchmark import rule_specs
+from allocsim.experiments.bounds import penalty_for
 from allocsim.experiments.evaluation import evaluate
 
 BOUND_TARGET = ("retail-medium", 10.0)  # seconds per seed
@@ -40,11 +44,17 @@ def bound_figures(name: str, seeds: list[int]) -> dict[str, Any]:
     env = AllocationEnv(name)
     results = [clairvoyant_bound(env.network, seed, env.profile) for seed in seeds]
     total = [r.build_seconds + r.solve_seconds for r in results]
+    started = time.perf_counter()
+    penalty = penalty_for(load_scenario(name))
+    fit_s = time.perf_counter() - started
+    penalised = [penalised_bound(env.network, seed, env.profile, penalty) for seed in seeds]
     return {
         "preset": name, "rows": results[0].rows, "cols": results[0].cols, "nnz": results[0].nnz,
         "build_s": statistics.median(r.build_seconds for r in results),
         "solve_s": statistics.median(r.solve_seconds for r in results),
         "max_total_s": max(total), "bound_mean": float(np.mean([r.bound for r in results])),
+        "penalised_mean": float(np.mean([r.penalised for r in penalised])),
+        "penalised_max_s": max(r.seconds for r in penalised), "fit_s": fit_s,
     }
 
 
@@ -84,13 +94,14 @@ def main() -> None:
     workers = os.cpu_count() or 1
     print(f"clairvoyant LP bound, {args.seeds} seeds per preset (HiGHS via scipy.optimize.linprog)")
     names = (("rows", 7), ("cols", 7), ("nnz", 8), ("build s", 8), ("solve s", 8), ("max s", 7),
-             ("mean bound", 12))
+             ("mean bound", 12), ("penalised", 12), ("pen max s", 9), ("fit s", 7))
     print(f"{'preset':22s} " + " ".join(f"{n:>{w}s}" for n, w in names) + "  best rule (mean profit) / gap")
     figures: list[dict[str, Any]] = []
     for name in preset_names():
         row = bound_figures(name, seeds)
         line = (f"{name:22s} {row['rows']:7d} {row['cols']:7d} {row['nnz']:8d} {row['build_s']:8.3f} "
-                f"{row['solve_s']:8.3f} {row['max_total_s']:7.3f} {row['bound_mean']:12.2f}")
+                f"{row['solve_s']:8.3f} {row['max_total_s']:7.3f} {row['bound_mean']:12.2f} "
+                f"{row['penalised_mean']:12.2f} {row['penalised_max_s']:9.3f} {row['fit_s']:7.1f}")
         if not args.no_gaps:
             label, profit = best_rule(name, seeds, workers)
             row.update(best_rule=label, best_profit=profit,
@@ -109,6 +120,8 @@ def main() -> None:
     checks = [
         (f"bound on {BOUND_TARGET[0]} <= {BOUND_TARGET[1]:.0f} s per seed (slowest seed, build + solve)",
          medium["max_total_s"], BOUND_TARGET[1]),
+        (f"penalised bound on {BOUND_TARGET[0]} <= {BOUND_TARGET[1]:.0f} s per seed (slowest seed, without "
+         "the one-off fit)", medium["penalised_max_s"], BOUND_TARGET[1]),
         *((f"DP on {row['preset']} <= {DP_TARGET:.0f} s", row["seconds"], DP_TARGET) for row in exact),
     ]
     print()

@@ -28,9 +28,11 @@ Learned policies (``models``, from ``allocsim benchmark --model RUN_DIR``) join 
 as rows ``<algo>:<run name>``; they are never "the best rule" the gaps are measured from.
 
 Bounds (``experiments.bounds``): unless ``bound=False`` or a warm-up is set, the
-clairvoyant LP bound is solved once per seed (not per policy) and every episode
-row gets ``bound`` and ``gap_to_bound_pct``; on scenarios the exact DP solves
-(tiny-dp) also ``gap_to_optimal_pct``. ``dp`` itself is not a rule: it runs only
+clairvoyant LP bound and the penalised bound are solved once per seed (not per
+policy) and every episode row gets ``bound``, ``gap_to_bound_pct``,
+``penalised_bound`` and ``gap_to_reference_pct`` (against the tightest reference:
+the DP optimum where it exists, else the penalised bound); on scenarios the exact
+DP solves (tiny-dp) also ``gap_to_optimal_pct``. ``dp`` itself is not a rule: it runs only
 when named in ``policies`` and is never the best rule the gap is measured from.
 """
 
@@ -52,7 +54,7 @@ from allocsim.envs.history_resample import describe
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments import plots, plots_time
 from allocsim.experiments.aggregation_gap import gap_frame, holdback_frame, in_mode, without_holdbacks
-from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_bounds
+from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_penalised
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.files import atomic_write, write_bytes, write_text
@@ -178,14 +180,16 @@ def run_benchmark(
         free = evaluate(without_holdbacks(scenario), specs, seeds, n_workers=n_workers, warm_up=warm_up,
                         on_done=on_done)
         holdback = holdback_frame(rows, free)
-    bound_mean = optimum = None
+    bound_mean = penalised_mean = optimum = None
     if bound and not warm_up:
-        bounds = seed_bounds(scenario, seeds, n_workers, on_done)
+        _, bounds = seed_penalised(scenario, seeds, n_workers, on_done)
         optimum = dp_value(scenario).value
-        attach_gaps(rows, {b.seed: b.bound for b in bounds}, optimum)
-        bound_mean = sum(b.bound for b in bounds) / len(bounds)
+        attach_gaps(rows, {b.seed: b.clairvoyant.bound for b in bounds}, optimum,
+                    {b.seed: b.penalised for b in bounds})
+        bound_mean = sum(b.clairvoyant.bound for b in bounds) / len(bounds)
+        penalised_mean = sum(b.penalised for b in bounds) / len(bounds)
     rules = [s.label for s in specs if s.name not in NOT_RULES and not s.model]
-    summary = gap_closed(summary_frame(rows), rules)
+    summary = gap_closed(summary_frame(rows), rules, optimum)
     by_label = {s.label: s for s in specs}
     traced = Trace()
     leading = list(summary["policy"])[:TRACED]
@@ -211,6 +215,7 @@ def run_benchmark(
                          if scenario.demand.csv else None),
         params=sources,
         bound_mean=bound_mean,
+        penalised_mean=penalised_mean,
         dp_value=optimum,
     )
     images = figures(summary, paired, network, leading, currency)
@@ -260,6 +265,7 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         "created": result.info.created,
         "policies": result.info.params,
         "bound_mean": result.info.bound_mean,
+        "penalised_bound_mean": result.info.penalised_mean,
         "dp_value": result.info.dp_value,
     }
     page = report_html(result.summary, result.info, result.images, result.paired, result.rows, result.gap,

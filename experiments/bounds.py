@@ -4,6 +4,10 @@
   enough (``allocsim.baselines.dp``), else None with the reason;
 * ``seed_bounds``: the perfect-foresight LP bound of each seed
   (``allocsim.baselines.clairvoyant``), on a process pool like the evaluation;
+* ``seed_penalised``: the same LP with a dual-feasible sales penalty
+  (``allocsim.baselines.info_relaxation``), fitted once per scenario on the last
+  seeds of the tuning block (never evaluation seeds), next to the zero-penalty bound;
+* the tightest reference: the DP optimum where it exists, else the penalised bound;
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
   ``gap_to_bound_pct = 100 x (bound - profit) / |bound|`` on that row's seed and,
   where the DP exists, ``gap_to_optimal_pct = 100 x (dp_value - profit) / |dp_value|``
@@ -11,6 +15,10 @@
   is the gap of the mean). Per policy, ``bound_gap_closed_pct`` is the share of
   the gap between the best rule's mean profit and the mean bound that the policy
   closes: 0 for the best rule, 100 at the bound, negative below the best rule.
+  With the penalised bound, rows also get ``penalised_bound`` and
+  ``gap_to_reference_pct`` (against the DP optimum where it exists, else the
+  row's penalised bound), and ``reference_gap_closed_pct`` is the closed share of
+  the gap between the best rule and the mean reference.
 """
 
 from __future__ import annotations
@@ -27,13 +35,19 @@ import pandas as pd
 
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import BoundResult, clairvoyant_bound
+from allocsim.baselines.info_relaxation import PenalisedResult, SalesPenalty, fit_penalty, penalised_bound
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.files import atomic_write
+from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 from allocsim.processes import process_pool
 
-GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct")
+GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
 CLOSED = "bound_gap_closed_pct"
+REFERENCE_CLOSED = "reference_gap_closed_pct"
+FIT_SEEDS = 200  # most seeds the penalty is fitted on (fewer on large LPs, see fit_seeds)
+FIT_COLUMNS = 100_000  # fit seeds x LP columns budget: 200 seeds on tiny-dp, 5 on retail-medium
+_PENALTIES: dict[str, SalesPenalty] = {}
 
 
 @dataclass(frozen=True)
@@ -76,24 +90,28 @@ def _bound_chunk(scenario: Scenario, seeds: Sequence[int]) -> list[BoundResult]:
     return [clairvoyant_bound(env.network, seed, env.profile) for seed in seeds]
 
 
-def seed_bounds(
-    scenario: Scenario,
-    seeds: Sequence[int],
-    n_workers: int | None = 1,
-    on_done: Callable[[int], None] | None = None,
-) -> list[BoundResult]:
-    """The clairvoyant bound of every seed, in seed order, whatever ``n_workers``."""
+def _penalised_chunk(scenario: Scenario, seeds: Sequence[int],
+                     penalty: SalesPenalty) -> list[PenalisedResult]:
+    env = env_for(scenario)
+    return [penalised_bound(env.network, seed, env.profile, penalty) for seed in seeds]
+
+
+def _per_seed(
+    work: Callable[..., list[Any]], args: tuple[Any, ...], seeds: Sequence[int], n_workers: int | None,
+    on_done: Callable[[int], None] | None,
+) -> list[Any]:
+    """``work(*args, chunk)``-style results for every seed, in seed order, on a process pool."""
     workers = max(1, n_workers or os.cpu_count() or 1)
     chunks = [list(seeds[i :: workers]) for i in range(min(workers, len(seeds)))]
-    results: list[BoundResult] = []
+    results: list[Any] = []
     if len(chunks) <= 1:
         for seed in seeds:
-            results += _bound_chunk(scenario, [seed])
+            results += work(args[0], [seed], *args[1:])
             if on_done:
                 on_done(1)
     else:
         with process_pool(len(chunks)) as pool:
-            futures = [pool.submit(_bound_chunk, scenario, chunk) for chunk in chunks]
+            futures = [pool.submit(work, args[0], chunk, *args[1:]) for chunk in chunks]
             for future in as_completed(futures):
                 done = future.result()
                 results += done
@@ -101,6 +119,55 @@ def seed_bounds(
                     on_done(len(done))
     order = {seed: i for i, seed in enumerate(seeds)}
     return sorted(results, key=lambda r: order[r.seed])
+
+
+def seed_bounds(
+    scenario: Scenario,
+    seeds: Sequence[int],
+    n_workers: int | None = 1,
+    on_done: Callable[[int], None] | None = None,
+) -> list[BoundResult]:
+    """The clairvoyant bound of every seed, in seed order, whatever ``n_workers``."""
+    return _per_seed(_bound_chunk, (scenario,), seeds, n_workers, on_done)
+
+
+def fit_seeds(columns: int) -> list[int]:
+    """Seeds the penalty is fitted on: the last of the tuning block, fewer the larger the LP."""
+    count = max(2, min(FIT_SEEDS, FIT_COLUMNS // max(columns, 1)))
+    return seed_block("tuning").seeds(count, offset=BLOCK_SIZE - count)
+
+
+def penalty_for(scenario: Scenario) -> SalesPenalty:
+    """The fitted sales penalty of ``scenario``, fitted once per process and scenario content."""
+    key = scenario.content_hash()
+    if key not in _PENALTIES:
+        env = env_for(scenario)
+        columns = clairvoyant_bound(env.network, seed_block("tuning").start, env.profile).cols
+        _PENALTIES[key] = fit_penalty(env.network, env.profile, fit_seeds(columns))
+    return _PENALTIES[key]
+
+
+def seed_penalised(
+    scenario: Scenario,
+    seeds: Sequence[int],
+    n_workers: int | None = 1,
+    on_done: Callable[[int], None] | None = None,
+) -> tuple[SalesPenalty, list[PenalisedResult]]:
+    """The fitted penalty and, per seed in seed order, the penalised and the zero-penalty bound."""
+    penalty = penalty_for(scenario)
+    return penalty, _per_seed(_penalised_chunk, (scenario, penalty), seeds, n_workers, on_done)
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and Student-t 95% half-width (nan with one value)."""
+    from scipy import stats
+
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
 
 
 def bound_report(
@@ -112,19 +179,36 @@ def bound_report(
     ``on_done`` receives counts of bounded seeds as they finish.
     """
     optimum = dp_value(scenario)
-    bounds = seed_bounds(scenario, seeds, n_workers, on_done)
+    penalty, results = seed_penalised(scenario, seeds, n_workers, on_done)
+    zero, zero_ci = mean_ci95([r.clairvoyant.bound for r in results])
+    penalised, penalised_ci = mean_ci95([r.penalised for r in results])
+    reference = optimum.value if optimum.value is not None else penalised
     return {
         "scenario": scenario.name,
         "dp_value": optimum.value,
         "dp_note": optimum.note,
         "dp_states": optimum.states, "dp_actions": optimum.actions, "dp_pairs": optimum.pairs,
         "dp_seconds": round(optimum.seconds, 3),
+        "zero_penalty_mean": zero, "zero_penalty_ci95": zero_ci,
+        "penalised_mean": penalised, "penalised_ci95": penalised_ci,
+        "tightening_pct": 100.0 * (zero - penalised) / abs(zero) if zero else math.nan,
+        "seeds_penalised_above_zero": sum(r.penalised > r.clairvoyant.bound + 1e-6 for r in results),
+        "penalty": {"alpha": list(penalty.alpha), "note": penalty.note,
+                    "fit_seeds": _span(penalty.fitted_on) if penalty.fitted_on else None},
+        "reference": reference,
+        "reference_kind": "dp_optimum" if optimum.value is not None else "penalised_bound",
         "bounds": [
-            {"seed": r.seed, "bound": r.bound, "rows": r.rows, "cols": r.cols, "nnz": r.nnz,
-             "solve_seconds": round(r.solve_seconds, 4)}
-            for r in bounds
+            {"seed": r.seed, "bound": r.clairvoyant.bound, "penalised_bound": r.penalised,
+             "rows": r.clairvoyant.rows, "cols": r.clairvoyant.cols, "nnz": r.clairvoyant.nnz,
+             "solve_seconds": round(r.clairvoyant.solve_seconds, 4),
+             "penalised_seconds": round(r.seconds, 4)}
+            for r in results
         ],
     }
+
+
+def _span(seeds: Sequence[int]) -> dict[str, int]:
+    return {"first": seeds[0], "last": seeds[-1], "count": len(seeds)}
 
 
 def bound_summary(report: dict[str, Any], seconds: float) -> str:
@@ -132,7 +216,8 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
     values = [row["bound"] for row in report["bounds"]]
     mean = sum(values) / len(values)
     line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
-            f"(min {min(values):,.2f}, max {max(values):,.2f})")
+            f"(min {min(values):,.2f}, max {max(values):,.2f}); penalised bound mean "
+            f"{report['penalised_mean']:,.2f} ({report['tightening_pct']:.2f} % tighter)")
     if report["dp_value"] is not None:
         line += f"; DP optimum {report['dp_value']:,.2f}"
     return f"{line}; {seconds:.1f} s"
@@ -142,26 +227,44 @@ def _gap(reference: float, profit: float) -> float:
     return 100.0 * (reference - profit) / abs(reference) if reference else math.nan
 
 
-def attach_gaps(rows: Sequence[Row], bounds: dict[int, float], optimum: float | None) -> None:
-    """Add ``bound``, ``gap_to_bound_pct`` and (with a DP) ``gap_to_optimal_pct`` to each episode row."""
+def attach_gaps(rows: Sequence[Row], bounds: dict[int, float], optimum: float | None,
+                penalised: dict[int, float] | None = None) -> None:
+    """Add ``bound``, ``gap_to_bound_pct``, (with a DP) ``gap_to_optimal_pct`` and, given the
+    penalised bounds, ``penalised_bound`` and ``gap_to_reference_pct`` to each episode row."""
     for row in rows:
         bound = bounds[row["seed"]]
         row["bound"] = bound
         row["gap_to_bound_pct"] = _gap(bound, row["profit"])
         if optimum is not None:
             row["gap_to_optimal_pct"] = _gap(optimum, row["profit"])
+        if penalised is not None:
+            row["penalised_bound"] = penalised[row["seed"]]
+            reference = optimum if optimum is not None else penalised[row["seed"]]
+            row["gap_to_reference_pct"] = _gap(reference, row["profit"])
 
 
-def gap_closed(summary: pd.DataFrame, rules: Collection[str]) -> pd.DataFrame:
-    """``summary`` with ``bound_gap_closed_pct``: each policy's share of the best-rule-to-bound gap."""
+def _closed_share(profit: pd.Series, best: float, reference: float) -> pd.Series | float:
+    gap = reference - best
+    return 100.0 * (profit - best) / gap if gap > 1e-9 else math.nan
+
+
+def gap_closed(summary: pd.DataFrame, rules: Collection[str], optimum: float | None = None) -> pd.DataFrame:
+    """``summary`` with ``bound_gap_closed_pct`` (each policy's share of the best-rule-to-bound gap)
+    and, with penalised bounds, ``reference_gap_closed_pct`` (the same against the tightest reference:
+    ``optimum`` where given, else the mean penalised bound)."""
     if "bound_mean" not in summary:
         return summary
     out = summary.copy()
     ranked = out[out["policy"].isin(list(rules))]
+    tight = "penalised_bound_mean" in out
     if ranked.empty:
         out[CLOSED] = math.nan
+        if tight:
+            out[REFERENCE_CLOSED] = math.nan
         return out
     best = float(ranked["profit_mean"].max())
-    gap = float(out["bound_mean"].iloc[0]) - best
-    out[CLOSED] = 100.0 * (out["profit_mean"] - best) / gap if gap > 1e-9 else math.nan
+    out[CLOSED] = _closed_share(out["profit_mean"], best, float(out["bound_mean"].iloc[0]))
+    if tight:
+        reference = optimum if optimum is not None else float(out["penalised_bound_mean"].iloc[0])
+        out[REFERENCE_CLOSED] = _closed_share(out["profit_mean"], best, reference)
     return out

@@ -82,6 +82,17 @@ LABELS: dict[str, KpiLabel] = {
         "Share of the gap between the best rule and the clairvoyant bound that a policy closes: 0 for the "
         "best rule, 100 at the bound. Below the best rule it is negative and unbounded (a rule far below "
         "the best widens the gap many times over), so the report shows values under -100 as '< -100'."),
+    "penalised_bound": KpiLabel(
+        "Penalised bound", "pen. bound", MONEY, "The perfect-foresight LP minus a sales penalty with mean "
+        "zero under every non-anticipative policy: its mean over seeds bounds the expected profit of any "
+        "policy, tighter than the clairvoyant bound (a single seed's value can be above it)."),
+    "gap_to_reference_pct": KpiLabel(
+        "Gap to reference", "ref gap %", "%", "100 x (reference - profit) / |reference|, per seed, against "
+        "the tightest reference: the DP optimum where it exists, else the seed's penalised bound."),
+    "reference_gap_closed_pct": KpiLabel(
+        "Reference gap closed", "ref closed %", "%",
+        "Share of the gap between the best rule and the tightest reference (DP optimum, else the mean "
+        "penalised bound) that a policy closes: 0 for the best rule, 100 at the reference."),
 }
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from allocsim.experiments import report_sections as sections
 from allocsim.experiments.aggregation_gap import HOLDBACK_NAMES, gap_tables, kpi_table
-from allocsim.experiments.bounds import CLOSED, GAP_KPIS
+from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.comparisons import answer
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
@@ -37,6 +37,7 @@ class RunInfo:
     demand_resample: str | None = None  # how seeds vary a replayed history (envs.history_resample.describe)
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # label -> {params, source}
     bound_mean: float | None = None  # mean clairvoyant bound over the seeds
+    penalised_mean: float | None = None  # mean penalised (information-relaxation) bound over the seeds
     dp_value: float | None = None  # exact DP optimum (expected profit), tiny scenarios only
     currency: str = "money"  # the scenario's currency
 
@@ -53,8 +54,14 @@ class RunInfo:
         if self.bound_mean is not None:
             out.append(f"clairvoyant bound: {fmt_number(self.bound_mean)} mean profit of a perfect-foresight "
                        "LP per seed, above any policy on every seed")
+        if self.penalised_mean is not None:
+            out.append(f"penalised bound: {fmt_number(self.penalised_mean)} mean of the same LP with a "
+                       "zero-mean sales penalty, an upper bound on the expected profit of any policy")
         if self.dp_value is not None:
             out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
+        if self.bound_mean is not None and (self.dp_value is not None or self.penalised_mean is not None):
+            kind = "DP optimum" if self.dp_value is not None else "penalised bound"
+            out.append(f"tightest reference: the {kind} (gap_to_reference_pct, reference gap closed %)")
         if self.warm_up:
             out.append(
                 f"warm-up: the first {self.warm_up} periods are dropped from every KPI except "
@@ -70,8 +77,10 @@ def headline_rows(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> tupl
     """
     kpis = [k for k in (*kpis, *GAP_KPIS) if f"{k}_mean" in summary]
     closed = CLOSED in summary
+    tight = REFERENCE_CLOSED in summary
     ref = str(summary["reference"].iloc[0])
-    header = ["rank", "policy", f"Δ profit vs {ref}", *(["gap closed %"] if closed else []), *kpis]
+    header = ["rank", "policy", f"Δ profit vs {ref}", *(["gap closed %"] if closed else []),
+              *(["reference gap closed %"] if tight else []), *kpis]
     cells = []
     for _, row in summary.iterrows():
         cells.append([
@@ -79,6 +88,7 @@ def headline_rows(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> tupl
             str(row["policy"]) + (" *" if row["pareto"] else ""),
             fmt_ci(row["profit_vs_ref"], row["profit_vs_ref_ci95"]),
             *([fmt_number(row[CLOSED])] if closed else []),
+            *([fmt_number(row[REFERENCE_CLOSED])] if tight else []),
             *[fmt_ci(row[f"{k}_mean"], row[f"{k}_ci95"]) for k in kpis],
         ])
     return header, cells
@@ -105,8 +115,10 @@ NOTE = (
     "so `Δ profit` is the paired difference per seed with its paired 95% CI; an interval that "
     "excludes 0 is a real difference. `*` marks the Pareto front of fill rate against profit. "
     "`gap_to_bound_pct` is 100 x (bound - profit) / |bound| per seed against the clairvoyant bound, "
-    "`gap_to_optimal_pct` the same against the DP optimum (tiny scenarios), and `gap closed %` the "
-    "share of the gap between the best rule and the bound a policy closes (best rule 0, bound 100)."
+    "`gap_to_optimal_pct` the same against the DP optimum (tiny scenarios), `gap_to_reference_pct` "
+    "against the tightest reference (the DP optimum where it exists, else the penalised bound), "
+    "`gap closed %` the share of the gap between the best rule and the bound a policy closes (best "
+    "rule 0, bound 100) and `reference gap closed %` the same against the tightest reference."
 )
 
 
@@ -149,7 +161,7 @@ def report_html(
     order = [str(p) for p in summary["policy"]]
     currency = info.currency
     shown = [k for k in (*[c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")],
-                         "avg_working_capital", CLOSED)]
+                         "avg_working_capital", CLOSED, REFERENCE_CLOSED)]
     reply = answer(summary)
     return _environment().get_template("report.html.j2").render(
         info=info,

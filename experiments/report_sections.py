@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocsim.experiments.bounds import CLOSED, GAP_KPIS
+from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.comparisons import better, describe
 from allocsim.experiments.evaluation import Row, scalar_kpis
 from allocsim.experiments.kpi_labels import LABELS, label
@@ -85,7 +85,8 @@ def ranked(summary: pd.DataFrame, sources: Mapping[str, Mapping[str, Any]], curr
             if f"{k}_mean" in summary]
     closed = CLOSED in summary
     header = ["rank", "policy", "parameters", f"Δ profit vs {ref} ({currency}, paired 95% CI)", "verdict",
-              *[label(k).titled(currency) for k in kpis], *(["Gap closed (%)"] if closed else [])]
+              *[label(k).titled(currency) for k in kpis], *(["Gap closed (%)"] if closed else []),
+              *(["Reference gap closed (%)"] if REFERENCE_CLOSED in summary else [])]
     rows = []
     for _, r in summary.iterrows():
         policy = str(r["policy"])
@@ -106,6 +107,7 @@ def ranked(summary: pd.DataFrame, sources: Mapping[str, Mapping[str, Any]], curr
             Cell(fmt_ci(r["profit_vs_ref"], r["profit_vs_ref_ci95"])), verdict,
             *[Cell(fmt_ci(r[f"{k}_mean"], r[f"{k}_ci95"])) for k in kpis],
             *([Cell(_closed(float(r[CLOSED])))] if closed else []),
+            *([Cell(_closed(float(r[REFERENCE_CLOSED])))] if REFERENCE_CLOSED in summary else []),
         ])
     return HtmlTable(header, rows, classes="ranked")
 

@@ -201,6 +201,7 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
         "diff_pct": 100 * diff.mean / max(abs(float(summary.loc[best_rule, "profit_mean"])), 1e-9),
         "seed_spread_pct": 100 * (max(profits) - min(profits)) / max(abs(max(profits)), 1e-9),
         "bound": run.get("bound_mean"), "dp": run.get("dp_value"),
+        "penalised": run.get("penalised_bound_mean"),
     }
 
 
@@ -213,18 +214,22 @@ def _money(value: float, scale: float | None = None, sign: bool = False) -> str:
 def table_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table as Markdown."""
     head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
-            "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | mean bound |\n"
-            "|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+            "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | "
+            "mean penalised bound | mean bound | gap to tightest reference % |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
         dp = _money(r["dp"]) if r["dp"] is not None else "–"
         bound = _money(r["bound"]) if r["bound"] is not None else "–"
+        penalised = _money(r["penalised"]) if r.get("penalised") is not None else "–"
+        reference = r["dp"] if r["dp"] is not None else r.get("penalised")
+        gap = f"{100 * (reference - r['rule_profit']) / abs(reference):.2f}" if reference else "–"
         lines.append(
             f"| {r['scenario']} | {r['best_rule']} {_money(r['rule_profit'])}, {r['rule_fill']:.2f} | "
             f"{r['best_seed']} {_money(r['learned_profit'])}, {r['learned_fill']:.2f} | "
             f"{_money(r['diff'], r['rule_profit'], sign=True)} ± {_money(r['diff_ci'], r['rule_profit'])} | "
             f"{r['diff_pct']:+.2f} | "
-            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {bound} |"
+            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {penalised} | {bound} | {gap} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -248,6 +253,11 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
         if row is not None and int(row["best_seed"].rsplit("seed", 1)[1]) in exported:
             best_seed = int(row["best_seed"].rsplit("seed", 1)[1])
             write_bytes(paths.bench / "policy.onnx", exported[best_seed].read_bytes())
+    return write_readme(config, out)
+
+
+def write_readme(config: ResultsConfig, out: Path) -> Path:
+    """``OUT/README.md``: the results table from every scenario's benchmark files; its path."""
     benches = [Paths(out, name, config.algo).bench for name in config.scenarios]
     rows = [r for bench in benches if (r := headline(bench, config.algo))]
     text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from allocsim.envs.scenario import load_scenario
 from allocsim.experiments.benchmark import run_benchmark, write_outputs
-from allocsim.experiments.bounds import CLOSED
+from allocsim.experiments.bounds import CLOSED, REFERENCE_CLOSED
 from allocsim.experiments.cli import app
 
 runner = CliRunner()
@@ -33,6 +33,29 @@ def test_bound_json_on_tiny_dp_has_the_dp_value_and_a_bound_per_seed() -> None:
     for b in out["bounds"]:
         assert {"seed", "bound", "rows", "cols", "solve_seconds"} <= set(b)
         assert isinstance(b["bound"], float) and b["rows"] > 0 and b["cols"] > 0 and b["solve_seconds"] >= 0
+
+
+def test_bound_json_has_the_penalised_bound_and_the_tightest_reference() -> None:
+    out = _bound_json("--scenario", "tiny-dp", "--episodes", "4", "--seed", "40000")
+    penalised = [b["penalised_bound"] for b in out["bounds"]]
+    zero = [b["bound"] for b in out["bounds"]]
+    assert out["penalised_mean"] == pytest.approx(sum(penalised) / 4)
+    assert out["zero_penalty_mean"] == pytest.approx(sum(zero) / 4)
+    assert out["tightening_pct"] == pytest.approx(100 * (out["zero_penalty_mean"] - out["penalised_mean"])
+                                                  / abs(out["zero_penalty_mean"]))
+    above = sum(p > z + 1e-6 for p, z in zip(penalised, zero, strict=True))
+    assert out["seeds_penalised_above_zero"] == above
+    assert out["reference_kind"] == "dp_optimum" and out["reference"] == out["dp_value"]
+    assert out["penalty"]["fit_seeds"]["last"] < 20_000  # tuning block, never the bounded seeds
+    small = _bound_json("--scenario", "retail-small", "--episodes", "1")
+    assert small["reference_kind"] == "penalised_bound" and small["reference"] == small["penalised_mean"]
+
+
+def test_bound_text_shows_both_bounds() -> None:
+    result = runner.invoke(app, ["bound", "--scenario", "tiny-dp", "--episodes", "2", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "penalised" in text and "tightest reference: dp optimum" in text
 
 
 def test_bound_json_without_dp_gives_null_and_the_reason() -> None:
@@ -91,6 +114,11 @@ def test_benchmark_adds_gap_columns_once_per_seed(tmp_path: Path) -> None:
     summary = result.summary.set_index("policy")
     assert summary.loc["balanced", CLOSED] == pytest.approx(0.0)  # the best rule (dp is not a rule)
     assert summary.loc["hold", CLOSED] < 0
+    assert rows["gap_to_reference_pct"].tolist() == pytest.approx(rows["gap_to_optimal_pct"].tolist())
+    below = summary.loc["balanced", "profit_mean"] < result.info.dp_value  # 6 seeds: the mean may be above
+    closed = summary.loc["balanced", REFERENCE_CLOSED]
+    assert closed == pytest.approx(0.0) if below else math.isnan(closed)  # no gap left to close: nan
+    assert result.info.penalised_mean is not None
     assert result.info.dp_value is not None and result.info.bound_mean is not None
     write_outputs(result, tmp_path / "run")
     md = (tmp_path / "run" / "summary.md").read_text()

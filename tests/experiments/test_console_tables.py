@@ -94,3 +94,17 @@ def test_bound_table_fits_80_columns() -> None:
     text = _render(bound_table(report))
     assert max(len(line) for line in text.splitlines()) <= WIDTH
     assert {"1,234,567.89", "123,456", "234,567", "1,234,567", "12.345"} <= _numbers_by_line(text)
+
+
+def test_bound_table_with_the_penalised_bound_fits_80_columns() -> None:
+    rows = [{"seed": 40000 + i, "bound": 1_234_567.891, "penalised_bound": 1_222_333.444, "rows": 123_456,
+             "cols": 234_567, "nnz": 1_234_567, "solve_seconds": 12.345} for i in range(3)]
+    report = {"scenario": "retail-medium", "dp_value": None, "dp_note": "too many states", "bounds": rows,
+              "zero_penalty_mean": 1_234_567.891, "zero_penalty_ci95": 1_111.0,
+              "penalised_mean": 1_222_333.444, "penalised_ci95": 999.0, "tightening_pct": 0.99,
+              "seeds_penalised_above_zero": 1,
+              "reference": 1_222_333.444, "reference_kind": "penalised_bound"}
+    text = _render(bound_table(report))
+    assert max(len(line) for line in text.splitlines()) <= WIDTH
+    assert {"1,234,567.89", "1,222,333.44"} <= _numbers_by_line(text)
+    assert "0.99 % tighter" in " ".join(text.split()) and "1 of 3 seeds" in " ".join(text.split())
