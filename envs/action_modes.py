@@ -111,7 +111,8 @@ class SharesMode(ActionMode):
         lay = self.shares
         named = (("allocation", lay.allocation), ("transfers", lay.transfers), ("orders", lay.orders),
                  ("holdback", lay.holdback))
-        return {name: (block.start, block.stop) for name, block in named if name != "holdback" or block.stop > block.start}
+        return {name: (block.start, block.stop) for name, block in named
+                if name != "holdback" or block.stop > block.start}
 
     def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
         return self.shares.fractions(actions)
