@@ -195,6 +195,8 @@ class Scenario(StrictModel):
         the one it had before timing existed."""
         content = self.model_dump(mode="json", by_alias=True)
         del content["timing"]["mode"]
+        if content["timing"]["holdback_decision"] is None:  # the hash it had before the decision existed
+            del content["timing"]["holdback_decision"]
         if self.timing.model_copy(update={"mode": "aggregated"}).is_default:
             del content["timing"]
         payload = json.dumps(content, sort_keys=True)

@@ -160,7 +160,7 @@ def test_unknown_preset_lists_valid_names():
     message = one_line(err)
     assert "'retail-huge'" in message
     names = preset_names()
-    assert len(names) == 7
+    assert len(names) == 8
     for name in names:
         assert name in message
 
