@@ -65,3 +65,9 @@ def transfer_units(transfer_frac, lane_source, on_hand, out) -> None:  # type: i
 def policy_order(order_frac: float, max_order: int) -> int:
     """The policy's supplier order of one SKU: its share of ``max_order``, rounded half to even."""
     return int(np.rint(order_frac * max_order))
+
+
+def holdback_units(share: float, on_hand: int) -> int:
+    """Units a holdback of ``share`` protects out of ``on_hand``: rounded half to even
+    (on hand 10, share 0.35 -> 3.5 -> 4; share 0.25 -> 2.5 -> 2), never above ``on_hand``."""
+    return min(int(np.rint(share * on_hand)), on_hand)

@@ -4,9 +4,10 @@ Inside the graph, in order: the VecNormalize observation transform saved with th
 run, the deterministic action of the SB3 policy, clipping to the action space
 [-1, 1], and the decode of ``allocsim.envs.actions.ActionLayout.fractions``
 (allocation weights normalised per SKU with keep-at-DC, transfer shares, order
-shares). The batch axis is dynamic. The card (``allocsim.agents.policy_card``)
-goes into ``metadata_props``. Recurrent policies are refused: their LSTM state
-would have to become a graph input and output.
+shares, holdback shares: zeros without ``timing.holdback_decision``). The batch axis is
+dynamic. The card (``allocsim.agents.policy_card``) goes into ``metadata_props``.
+Recurrent policies are refused: their LSTM state would have to become a graph input
+and output.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class ExportGraph(nn.Module):
         self.blocks = {name: slice(*bounds) for name, bounds in card.action_layout.items()}
         self.shares = card.action_mode == "shares"  # else the runtime decodes ``action`` itself
         self.policy_orders = any(card.max_order)
+        self.locations = card.n_locations
+        self.holdback = "holdback" in self.blocks  # the scenario has timing.holdback_decision
         keep = torch.zeros(self.skus, self.destinations)
         keep[:, -1] = 1.0
         self.register_buffer("keep", keep)
@@ -97,10 +100,11 @@ class ExportGraph(nn.Module):
             x = torch.clamp((obs - self.obs_mean) / self.obs_std, -self.obs_clip, self.obs_clip)
         action = torch.clamp(self.act(self.policy, x), -1.0, 1.0)
         batch = action.shape[0]
+        no_holdback = action.new_zeros((batch, self.locations, self.skus))
         if not self.shares:  # targets/residual: the fractions depend on the state, not in the graph
             zeros = action.new_zeros((batch, self.skus * self.destinations))
             return (action, zeros.reshape(batch, self.skus, self.destinations),
-                    action.new_zeros((batch, self.lanes, self.skus)), zeros[:, : self.skus])
+                    action.new_zeros((batch, self.lanes, self.skus)), zeros[:, : self.skus], no_holdback)
         raw = action[:, self.blocks["allocation"]].reshape(batch, self.skus, self.destinations)
         weights = (raw + 1.0) * 0.5
         total = weights.sum(dim=-1, keepdim=True)
@@ -115,7 +119,12 @@ class ExportGraph(nn.Module):
             orders = (action[:, self.blocks["orders"]] + 1.0) * 0.5
         else:
             orders = torch.zeros_like(action[:, : self.skus])
-        return action, allocation, transfers, orders
+        if self.holdback:
+            held = action[:, self.blocks["holdback"]]
+            holdback = ((held + 1.0) * 0.5).reshape(batch, self.locations, self.skus)
+        else:
+            holdback = no_holdback
+        return action, allocation, transfers, orders, holdback
 
 
 def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:

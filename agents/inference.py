@@ -8,14 +8,15 @@ to whole units per location, SKU, lane and order.
 
 The graph takes raw observations (normalisation is inside it) and returns the
 clipped deterministic ``action`` and the decoded fractions ``allocation`` (B, S, L+1),
-``transfers`` (B, K, S) and ``orders`` (B, S). Whole units come from
+``transfers`` (B, K, S), ``orders`` (B, S) and ``holdback`` (B, L, S; files exported before
+the holdback decision lack it). Whole units come from
 ``allocsim.unit_decode``, the very functions the compiled engine runs.
 Nothing here unpickles: an ONNX file is data, not code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ from numpy.typing import NDArray
 from allocsim.agents.policy_card import PolicyCard
 from allocsim.agents.state_input import PlanningState, observation, parse_state
 from allocsim.order_up_to import TargetRanges, inventory_position, supplier_order_share, target_allocation
-from allocsim.unit_decode import largest_remainder_row, policy_order, transfer_units
+from allocsim.unit_decode import holdback_units, largest_remainder_row, policy_order, transfer_units
 
-OUTPUTS = ("action", "allocation", "transfers", "orders")
+OUTPUTS = ("action", "allocation", "transfers", "orders", "holdback")
+#: the outputs of files exported before the holdback decision (still read: no holdback)
+OUTPUTS_BEFORE_HOLDBACK = OUTPUTS[:4]
 IntArray = NDArray[np.int64]
 
 
@@ -41,10 +44,12 @@ class Decision:
     keep_at_dc: IntArray  # (S,)
     transfers: IntArray  # (K, S)
     orders: IntArray  # (S,) supplier orders (0 unless the policy orders)
+    holdback: IntArray | None = None  # (L, S) units held back this period (timing.holdback_decision)
 
     def to_json(self, card: PolicyCard) -> dict[str, Any]:
-        """Named JSON: allocation by location and SKU; only lanes that move stock are listed."""
-        return {
+        """Named JSON: allocation by location and SKU; only lanes that move stock are listed;
+        ``holdback`` by location and SKU when the policy decides one."""
+        named: dict[str, Any] = {
             "period": self.period,
             "allocation": {
                 loc: dict(zip(card.skus, map(int, row), strict=True))
@@ -58,6 +63,10 @@ class Decision:
             ],
             "orders": dict(zip(card.skus, map(int, self.orders), strict=True)),
         }
+        if self.holdback is not None:
+            named["holdback"] = {loc: dict(zip(card.skus, map(int, row), strict=True))
+                                 for loc, row in zip(card.locations, self.holdback, strict=True)}
+        return named
 
 
 class OnnxPolicy:
@@ -94,7 +103,7 @@ class OnnxPolicy:
             raise ValueError(f"{name}: not a readable ONNX model ({detail})") from None
         card = PolicyCard.from_metadata(session.get_modelmeta().custom_metadata_map, source=name)
         outputs = [o.name for o in session.get_outputs()]
-        if outputs != list(OUTPUTS):
+        if outputs not in (list(OUTPUTS), list(OUTPUTS_BEFORE_HOLDBACK)):
             raise ValueError(f"{name}: outputs {outputs}, expected {list(OUTPUTS)}")
         width = session.get_inputs()[0].shape[-1]
         if width != card.observation_size:
@@ -116,7 +125,8 @@ class OnnxPolicy:
     def run(self, observation: Any) -> dict[str, NDArray[np.float32]]:
         """All graph outputs for one observation (m,) or a batch (B, m), batch axis kept."""
         batch, _ = self._batch(observation)
-        return dict(zip(OUTPUTS, self.session.run(None, {self._input: batch}), strict=True))
+        results = self.session.run(None, {self._input: batch})
+        return dict(zip(OUTPUTS[: len(results)], results, strict=True))
 
     def predict(
         self,
@@ -163,7 +173,13 @@ class OnnxPolicy:
         order_share = out["orders"][0].astype(np.float64)
         orders = np.array([policy_order(f, m) for f, m in zip(order_share, card.max_order, strict=True)],
                           dtype=np.int64)
-        return Decision(state.period, split[:, :-1].T.copy(), split[:, -1].copy(), transfers, orders)
+        holdback = None
+        if "holdback" in card.action_layout:
+            share = out["holdback"][0].astype(np.float64)  # (L, S)
+            holdback = np.array([[holdback_units(f, int(units)) for f, units in zip(*row, strict=True)]
+                                 for row in zip(share, state.on_hand, strict=True)], dtype=np.int64)
+        alloc, keep = split[:, :-1].T.copy(), split[:, -1].copy()
+        return Decision(state.period, alloc, keep, transfers, orders, holdback)
 
     def _decide_targets(self, state: PlanningState, action: NDArray[np.float64]) -> Decision:
         """``targets``/``residual``: order-up-to levels minus positions, rationed to the stock not kept back
@@ -203,4 +219,5 @@ class OnnxPolicy:
         from allocsim.agents.guarded_decision import decide_in_world, to_unit_decision
 
         units = to_unit_decision(decide_in_world(self, parsed, scenario), parsed, self)
+        units = replace(units, holdback=self.decide_arrays(parsed).holdback)  # no guardrail trims it
         return {**units.to_json(self.card), "guardrails_applied": True}

@@ -26,7 +26,7 @@ OBSERVATION_BLOCKS = ("dc_on_hand", "dc_available", "dc_on_order", "on_hand", "i
 
 #: The action blocks each action mode may have (allocsim.envs.action_modes), as sets of names.
 ACTION_BLOCKS = {
-    "shares": ({"allocation", "transfers", "orders"},),
+    "shares": ({"allocation", "transfers", "orders"}, {"allocation", "transfers", "orders", "holdback"}),
     "targets": ({"cover", "safety", "keep"}, {"cover", "safety", "keep", "order_cover"}),
     "residual": ({"cover", "safety", "keep"}, {"cover", "safety", "keep", "order_cover"}),
 }

@@ -68,6 +68,20 @@ class RuleParams(BaseModel):
         return value
 
 
+class HoldbackParams(RuleParams):
+    """A rule that also decides the holdback, in scenarios with ``timing.holdback_decision``."""
+
+    holdback: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="share of each location's on-hand stock kept from the "
+        "channels below the protected ones (only with timing.holdback_decision; 0: none)",
+    )
+
+
+#: ``holdback`` values ``allocsim tune`` adds to the grid of a rule with ``HoldbackParams``
+#: when the scenario has the holdback decision (exact in float32, so the action carries them as is)
+HOLDBACK_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 @dataclass(frozen=True)
 class Plan:
     """A rule's decision in units: allocation (L, S) and, optionally, transfers (K, S)."""
@@ -107,6 +121,13 @@ class RulePolicy(ABC):
         orders = order_share(state, self.params.order_cover_periods) if self.net.policy_orders else None
         return alloc, plan.transfers, orders
 
+    def holdback_share(self) -> FloatArray | None:
+        """The action's holdback block (L, S): ``params.holdback`` everywhere for a rule with
+        ``HoldbackParams``, else None (no holdback); ignored when the scenario has no such block."""
+        if not isinstance(self.params, HoldbackParams):
+            return None
+        return np.full((self.net.n_locations, self.net.n_skus), self.params.holdback)
+
     def predict(
         self,
         observation: NDArray[np.float32],
@@ -120,7 +141,7 @@ class RulePolicy(ABC):
         snapshot = self.env.state
         alloc, transfers, orders = self.decide(snapshot)
         share = None if transfers is None else transfer_share(transfers, snapshot, self.net)
-        action = self.layout.encode(alloc, snapshot.dc_available, share, orders)
+        action = self.layout.encode(alloc, snapshot.dc_available, share, orders, self.holdback_share())
         return (action[None] if obs.ndim > 1 else action), None
 
 

@@ -18,6 +18,10 @@ the days-of-supply guardrail, transfer source stock and, with
 ``avoid_approval_delay``, lane approval thresholds. Stock past the last
 quantile has no value in the window, so surplus stays at the DC.
 
+With ``timing.holdback_decision`` the rule, which prices contract penalties, also holds
+back ``holdback`` x each location's on-hand stock from the channels below the protected
+ones (``HoldbackParams``).
+
 The LP is solved with ``scipy.optimize.linprog(method="highs")``; the solution is
 rounded down to whole units, which keeps every constraint satisfied.
 
@@ -35,7 +39,14 @@ from pydantic import Field, field_validator
 from scipy.optimize import linprog
 from scipy.special import ndtr, ndtri
 
-from allocsim.baselines.common import FloatArray, Plan, RuleParams, RulePolicy, capacity_headroom, supply_room
+from allocsim.baselines.common import (
+    FloatArray,
+    HoldbackParams,
+    Plan,
+    RulePolicy,
+    capacity_headroom,
+    supply_room,
+)
 from allocsim.baselines.common import window_demand as _window
 from allocsim.envs.state import AllocationState
 
@@ -45,8 +56,8 @@ if TYPE_CHECKING:
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
-class MyopicLPParams(RuleParams):
-    """Demand model, breakpoints and options of the one-period LP."""
+class MyopicLPParams(HoldbackParams):
+    """Demand model, breakpoints and options of the one-period LP (and the holdback, with the decision)."""
 
     review_periods: float = Field(
         default=2.0, ge=0.0,

@@ -8,7 +8,9 @@ margin (price - unit cost). Going down the ranking, a location's position is use
 up first, and the DC then fills what is left, rationed in proportion to need
 within a rank. Non-contract ranks may not touch a critical-level reserve of
 ``reserve_periods`` x the contracted rights per period, kept at the DC for the
-locations serving strategic channels (a critical-level rationing policy).
+locations serving strategic channels (a critical-level rationing policy). With
+``timing.holdback_decision`` it also holds back ``holdback`` x each location's
+on-hand stock from the channels below the protected ones (``HoldbackParams``).
 
 Why: this is how allocation planners protect committed and high-value demand
 when supply is scarce: strategic customers are served under their rights, the
@@ -22,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from allocsim.baselines.common import Plan, RuleParams, RulePolicy, ration, window_demand
+from allocsim.baselines.common import HoldbackParams, Plan, RulePolicy, ration, window_demand
 from allocsim.envs.state import AllocationState
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv
 
 
-class PriorityParams(RuleParams):
-    """Cover window, safety stock and the contract reserve."""
+class PriorityParams(HoldbackParams):
+    """Cover window, safety stock, the contract reserve (and the holdback, with the decision)."""
 
     review_periods: float = Field(
         default=2.0, ge=0.0, description="periods of demand after the lead time each class is covered for"

@@ -154,8 +154,10 @@ class SharesMode(ActionMode):
 
     def blocks(self) -> dict[str, tuple[int, int]]:
         lay = self.shares
-        named = (("allocation", lay.allocation), ("transfers", lay.transfers), ("orders", lay.orders))
-        return {name: (block.start, block.stop) for name, block in named}
+        named = (("allocation", lay.allocation), ("transfers", lay.transfers), ("orders", lay.orders),
+                 ("holdback", lay.holdback))
+        return {name: (block.start, block.stop) for name, block in named
+                if name != "holdback" or block.stop > block.start}
 
     def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
         return self.shares.fractions(actions)

@@ -9,6 +9,10 @@ Layout of the flat action vector (all blocks row-major):
   is the fraction of the source location's on-hand stock moved along the lane.
 * ``orders`` (S, only when replenishment is given to the policy):
   ``(a + 1) / 2 x max_order`` units ordered from the supplier.
+* ``holdback`` (L x S, only when the scenario has ``timing.holdback_decision``):
+  ``(a + 1) / 2`` is the share of the location's on-hand stock (at the decision) kept
+  from channels of lower priority than the protected ones this period
+  (``allocsim.unit_decode.holdback_units`` rounds it to whole units).
 
 This module is the continuous half of the decode (``fractions``, batch-aware); the
 compiled half (``allocsim.envs.engine.decide``) turns fractions into whole units by
@@ -61,6 +65,7 @@ class Fractions:
     allocation: FloatArray  # ([B,] S, L + 1) rows sum to 1, last column = keep at DC
     transfers: FloatArray  # ([B,] K, S) share of source stock
     orders: FloatArray  # ([B,] S,) share of max order
+    holdback: FloatArray | None = None  # ([B,] L, S) share of on-hand held back; None: no holdback block
 
 
 class ActionLayout:
@@ -72,7 +77,9 @@ class ActionLayout:
         self.allocation = slice(0, s * (n_l + 1))
         self.transfers = slice(self.allocation.stop, self.allocation.stop + k * s)
         self.orders = slice(self.transfers.stop, self.transfers.stop + (s if net.policy_orders else 0))
-        self.size = self.orders.stop
+        held = n_l * s if net.scenario.timing.holdback_decision is not None else 0
+        self.holdback = slice(self.orders.stop, self.orders.stop + held)
+        self.size = self.holdback.stop
 
     def validate(self, action: object) -> FloatArray:
         """The action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
@@ -96,7 +103,11 @@ class ActionLayout:
             orders = (action[..., self.orders] + 1.0) * 0.5
         else:
             orders = np.zeros((*lead, net.n_skus))
-        return Fractions(alloc, transfers, orders)
+        holdback = None
+        if self.holdback.stop > self.holdback.start:
+            held = action[..., self.holdback].reshape(*lead, net.n_locations, net.n_skus)
+            holdback = np.ascontiguousarray((held + 1.0) * 0.5)
+        return Fractions(alloc, transfers, orders, holdback)
 
     def encode(
         self,
@@ -104,12 +115,14 @@ class ActionLayout:
         dc_available: IntArray,
         transfer_share: FloatArray | None = None,
         order_share: FloatArray | None = None,
+        holdback_share: FloatArray | None = None,
     ) -> NDArray[np.float32]:
         """The action that asks for ``allocation`` ([B,] L, S) units; used by rule sets and the action modes.
 
         Any units not allocated stay at the DC. Decoding the result gives back
         ``allocation`` exactly when it is feasible (the guardrails may still trim it).
         With leading batch axes, each copy's row is what it alone would encode.
+        ``holdback_share`` (L, S) in [0, 1]: the holdback block (ignored without one; absent: 0).
         """
         net = self.net
         avail_int = np.asarray(dc_available)
@@ -129,4 +142,6 @@ class ActionLayout:
             action[..., self.transfers] = np.clip(transfer_share, 0.0, 1.0).reshape(*lead, -1)
         if order_share is not None and net.policy_orders:
             action[..., self.orders] = 2.0 * np.clip(order_share, 0.0, 1.0) - 1.0
+        if holdback_share is not None and self.holdback.stop > self.holdback.start:
+            action[..., self.holdback] = (2.0 * np.clip(holdback_share, 0.0, 1.0) - 1.0).reshape(*lead, -1)
         return action.astype(np.float32)

@@ -4,8 +4,8 @@ It shows how far the fast (aggregated) model's verdicts carry over to the event 
 each policy and KPI it gives both means and the paired difference (events - aggregated)
 with its 95% CI. It also ranks the policies by profit in each mode. ``benchmark`` adds it
 when the scenario runs in events mode: the aggregated twin of each episode is cheap. When
-the scenario has holdbacks, the same rules also run without them, in the run's mode: what
-the holdbacks are worth.
+the scenario has holdbacks (static, or decided by the policy), the same rules also run
+without them, in the run's mode: what the holdbacks are worth.
 """
 
 from __future__ import annotations
@@ -32,9 +32,15 @@ def in_mode(scenario: Scenario, mode: str) -> Scenario:
     return scenario.model_copy(update={"timing": scenario.timing.model_copy(update={"mode": mode})})
 
 
+def has_holdbacks(scenario: Scenario) -> bool:
+    """Whether ``scenario`` holds stock back: static ``timing.holdbacks`` or the holdback decision."""
+    return bool(scenario.timing.holdbacks) or scenario.timing.holdback_decision is not None
+
+
 def without_holdbacks(scenario: Scenario) -> Scenario:
-    """``scenario`` with no holdbacks (everything else unchanged)."""
-    return scenario.model_copy(update={"timing": scenario.timing.model_copy(update={"holdbacks": []})})
+    """``scenario`` with no holdbacks, static or decided (everything else unchanged)."""
+    timing = scenario.timing.model_copy(update={"holdbacks": [], "holdback_decision": None})
+    return scenario.model_copy(update={"timing": timing})
 
 
 def paired_runs(first: Sequence[Row], second: Sequence[Row], names: tuple[str, str],

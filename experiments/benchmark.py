@@ -53,7 +53,13 @@ from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, find_tuned
 from allocsim.envs.history_resample import describe
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments import plots, plots_time
-from allocsim.experiments.aggregation_gap import gap_frame, holdback_frame, in_mode, without_holdbacks
+from allocsim.experiments.aggregation_gap import (
+    gap_frame,
+    has_holdbacks,
+    holdback_frame,
+    in_mode,
+    without_holdbacks,
+)
 from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_penalised
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
@@ -176,7 +182,7 @@ def run_benchmark(
                          on_done=on_done)
         gap = gap_frame(rows, twins)
     holdback = pd.DataFrame()
-    if scenario.timing.holdbacks:  # what they are worth: the same episodes without them
+    if has_holdbacks(scenario):  # what they are worth: the same episodes without them
         free = evaluate(without_holdbacks(scenario), specs, seeds, n_workers=n_workers, warm_up=warm_up,
                         on_done=on_done)
         holdback = holdback_frame(rows, free)

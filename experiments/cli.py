@@ -170,16 +170,20 @@ def tune(
         Path | None, typer.Option(help="tune on this demand history (period,sku,location,channel,quantity)")
     ] = None,
     resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
+    timing: TimingOption = None,
 ) -> None:
-    """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark."""
+    """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark.
+
+    With ``--timing events`` the grid points play the event model (a holdback, say, is worth
+    more there); the parameters are filed under the scenario's content, which leaves the mode out."""
     from allocsim.experiments.grids import grid_points
     from allocsim.experiments.tables import tune_table
     from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, save_tuned, tuned_path
     from allocsim.experiments.tuning import tune as search
 
-    loaded = _load(scenario, demand_csv, resample)
+    loaded = _load(scenario, demand_csv, resample, timing)
     try:
-        points = grid_points(policy)
+        points = grid_points(policy, loaded.timing.holdback_decision is not None)
         seed_block("tuning").seeds(episodes)
         target = out or tuned_path(DEFAULT_TUNED_DIR, loaded.name, policy)
     except ValueError as err:
@@ -281,7 +285,9 @@ def benchmark(
         console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    passes = 1 + (loaded.timing.mode == "events") + bool(loaded.timing.holdbacks)  # + twins, + no holdbacks
+    from allocsim.experiments.aggregation_gap import has_holdbacks
+
+    passes = 1 + (loaded.timing.mode == "events") + has_holdbacks(loaded)  # + twins, + no holdbacks
     evaluated = len(specs) * episodes * passes
     total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:

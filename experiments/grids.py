@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from allocsim.baselines.common import HOLDBACK_GRID, HoldbackParams
 from allocsim.baselines.registry import POLICIES
 
 Grid = dict[str, list[Any]]
@@ -36,8 +37,11 @@ def tunable_policies() -> list[str]:
     return [n for n in sorted(POLICIES) if n in PARAM_GRIDS or hasattr(POLICIES[n], "param_grid")]
 
 
-def grid_for(name: str) -> Grid:
-    """The grid of policy ``name``; ValueError naming the tunable policies when it has none."""
+def grid_for(name: str, holdback: bool = False) -> Grid:
+    """The grid of policy ``name``; ValueError naming the tunable policies when it has none.
+
+    ``holdback`` (the scenario has ``timing.holdback_decision``): a rule with ``HoldbackParams``
+    also searches ``holdback`` over ``HOLDBACK_GRID``."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; valid: {', '.join(sorted(POLICIES))}")
     factory = POLICIES[name]
@@ -45,12 +49,15 @@ def grid_for(name: str) -> Grid:
     if not grid:
         tunable = ", ".join(tunable_policies())
         raise ValueError(f"policy {name!r} has no parameters to tune; tunable: {tunable}")
+    params_model = getattr(factory, "Params", None)
+    if holdback and isinstance(params_model, type) and issubclass(params_model, HoldbackParams):
+        grid = {**grid, "holdback": list(HOLDBACK_GRID)}
     return {k: list(v) for k, v in grid.items()}
 
 
-def grid_points(name: str) -> list[dict[str, Any]]:
-    """Every valid combination of the grid of ``name``, in grid order."""
-    grid = grid_for(name)
+def grid_points(name: str, holdback: bool = False) -> list[dict[str, Any]]:
+    """Every valid combination of the grid of ``name`` (``grid_for``), in grid order."""
+    grid = grid_for(name, holdback)
     params_model = getattr(POLICIES[name], "Params", None)
     if params_model is not None:
         unknown = sorted(set(grid) - set(params_model.model_fields))

@@ -84,14 +84,17 @@ def tune(
     n_workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> TuneResult:
-    """Evaluate every grid point of ``policy`` on the first ``episodes`` tuning seeds; rank by profit."""
-    points = grid_points(policy)
+    """Evaluate every grid point of ``policy`` on the first ``episodes`` tuning seeds; rank by profit.
+
+    With ``timing.holdback_decision`` in the scenario, a rule's ``holdback`` is searched too."""
+    holdback = scenario.timing.holdback_decision is not None
+    points = grid_points(policy, holdback)
     if not points:
         raise ValueError(f"the grid of {policy!r} has no valid combination")
     seeds = seed_block("tuning").seeds(episodes)
     specs = [PolicySpec(policy, p, label_of(policy, p)) for p in points]
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, on_done=on_done)
-    ranked = rank(scenario.name, policy, seeds, grid_for(policy), specs, rows)
+    ranked = rank(scenario.name, policy, seeds, grid_for(policy, holdback), specs, rows)
     return replace(ranked, scenario_hash=scenario.content_hash())
 
 

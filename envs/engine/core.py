@@ -60,6 +60,7 @@ class BatchEngine:
         n_s, n_l, n_k = net.n_skus, net.n_locations, net.n_lanes
         self._no_action = Fractions(np.zeros((batch, n_s, n_l + 1)), np.zeros((batch, n_k, n_s)),
                                     np.zeros((batch, n_s)))
+        self._no_holdback = np.zeros((batch, n_l, n_s))  # for fractions without a holdback block
         self._all = np.ones(batch, dtype=np.bool_)
         # the kernel's compiled entry for these argument types, called without numba's type
         # dispatch (which re-types the parameter, state and work tuples on every call)
@@ -68,7 +69,8 @@ class BatchEngine:
 
     def _run(self, phases: int, which: NDArray[np.bool_], frac: Fractions | None = None) -> None:
         f = frac or self._no_action
-        arrays = (which, f.allocation, f.transfers, f.orders, self.obs)
+        holdback = self._no_holdback if f.holdback is None else f.holdback
+        arrays = (which, f.allocation, f.transfers, f.orders, holdback, self.obs)
         layout = tuple((a.dtype, a.ndim, a.flags.c_contiguous) for a in arrays)
         if layout == self._layout and self._entry is not None:
             self._entry(self.params, self.state, self.work, phases, *arrays)

@@ -19,6 +19,7 @@ available_to_allocate = kernel(unit_decode.available_to_allocate)
 largest_remainder_row = kernel(unit_decode.largest_remainder_row)
 transfer_units = kernel(unit_decode.transfer_units)
 policy_order = kernel(unit_decode.policy_order)
+holdback_units = kernel(unit_decode.holdback_units)
 
 
 @kernel
@@ -89,13 +90,15 @@ def rooms(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[
 
 
 @inline_kernel
-def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac, order_frac) -> None:  # type: ignore[no-untyped-def]
+def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac, order_frac,  # type: ignore[no-untyped-def]
+           holdback_frac) -> None:
     """Whole units of copy ``b`` from its fractions, trimmed by the guardrails, into ``w``.
 
     ``alloc_frac`` (S, L + 1) rows sum to 1 (last column: keep at the DC);
     ``transfer_frac`` (K, S) shares of the source's stock; ``order_frac`` (S,) shares
-    of ``max_order``. Writes ``w.allocation`` (L, S), ``w.transfers`` (K, S),
-    ``w.orders`` (S,) and ``w.delay`` (K, S) for copy ``b``.
+    of ``max_order``; ``holdback_frac`` (L, S) shares of on-hand stock held back (used when
+    the scenario has a holdback decision). Writes ``w.allocation`` (L, S), ``w.transfers`` (K, S),
+    ``w.orders`` (S,) and ``w.delay`` (K, S) for copy ``b``, and the period's ``s.protect``.
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     n_k = p.lane_source.shape[0]
@@ -105,6 +108,8 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     on_hand, units_row, order = w.on_hand[b], w.units_row[b], w.order[b]
     dc, on_order = s.dc[b], s.on_order[b]
     position_value = rooms(p, s, w, b)
+    if p.holdback_below.any():
+        protect_decided(p, s, b, holdback_frac, on_hand)
     # whole units before guardrails
     for k in range(n_s):
         free = available_to_allocate(dc[k].sum(), p.safety_reserve[k])
@@ -177,6 +182,20 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     if keep_log:
         _copy2(s.log_transfers[b, t, 2], delay)
         s.log_flags[b, t] = _changed_stages(s.log_allocation[b, t], s.log_transfers[b, t], s.log_orders[b, t])
+
+
+@kernel
+def protect_decided(p: EngineParams, s: EngineState, b: int, holdback_frac, on_hand) -> None:  # type: ignore[no-untyped-def]
+    """This period's ``s.protect`` of copy ``b``: the decided holdback units (a share of ``on_hand``)
+    are kept from the channels in ``p.holdback_below``, nested over the scenario's static levels."""
+    for loc in range(on_hand.shape[0]):
+        for k in range(on_hand.shape[1]):
+            units = holdback_units(holdback_frac[loc, k], on_hand[loc, k])
+            for c in range(p.protect.shape[2]):
+                level = p.protect[loc, k, c]
+                if p.holdback_below[c]:
+                    level = max(level, units)
+                s.protect[b, loc, k, c] = level
 
 
 @kernel

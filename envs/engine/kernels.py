@@ -119,7 +119,7 @@ STEP = DECIDE | DISPATCH | SERVE_CLOSE | ADVANCE | RECEIVE | OBSERVE
 
 
 def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac,  # type: ignore[no-untyped-def]
-         transfer_frac, order_frac, obs) -> None:
+         transfer_frac, order_frac, holdback_frac, obs) -> None:
     """Run ``phases`` (bit flags, in the order below) for the copies where ``which`` is True.
 
     START: zero the episode (its inputs already written); DECIDE: whole units and
@@ -141,7 +141,7 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
         if phases & START:
             _start(p, s, b)
         if phases & DECIDE:
-            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b])
+            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b], holdback_frac[b])
         if phases & DISPATCH:
             dispatch(p, s, w, b)
         if phases & SERVE:

@@ -84,6 +84,7 @@ class EngineParams(NamedTuple):
     # within the period (the scenario's timing block)
     protect: IntArray  # (L, S, C) units that must remain after a unit goes to channel c (holdbacks)
     receipt_late: BoolArray  # (L + 1,) receipts reach the node (DC last) after the period starts
+    holdback_below: BoolArray  # (C,) channels the decided holdback is kept from (all False: no decision)
     # reward and observation
     reward_weights: FloatArray  # (len(COMPONENTS),) already multiplied by the scale
     inv_dc_scale: FloatArray  # (S,)
@@ -202,12 +203,25 @@ def build_params(
         aged_from=min(rails.aging_goal + 1, net.age_buckets - 1),
         protect=protection_levels(net),
         receipt_late=receipt_late(net),
+        holdback_below=holdback_below(net),
         reward_weights=weights,
         inv_dc_scale=np.ascontiguousarray(inv_dc_scale, dtype=np.float64),
         inv_location_scale=np.ascontiguousarray(inv_location_scale, dtype=np.float64),
         inv_oldest_age=1.0 / max(net.age_buckets - 1, 1),
         ledger_span=net.periods + int(net.receivable_delay.max(initial=0)) + net.payable_delay + 2,
     )
+
+
+def holdback_below(net: Network) -> BoolArray:
+    """Channels of lower priority than every channel the scenario's holdback decision protects
+    (they may not take the decided units); all False when the scenario has no such decision."""
+    sc = net.scenario
+    priority = np.array([c.priority for c in sc.channels])
+    decision = sc.timing.holdback_decision
+    if decision is None:
+        return np.zeros(len(priority), dtype=np.bool_)
+    lowest = min(c.priority for c in sc.channels if c.name in decision.channels)
+    return priority < lowest
 
 
 __all__ = ["BIG", "N_CALENDAR", "PERIOD_KPIS", "STEP_RECORD_SIZE", "EngineParams", "build_params"]

@@ -165,6 +165,21 @@ class Scenario(StrictModel):
                 _known(f"timing.holdbacks.{i}.location", [hold.location], locations)
             if hold.sku != WILDCARD:
                 _known(f"timing.holdbacks.{i}.sku", [hold.sku], skus)
+        if timing.holdback_decision is not None:
+            self._check_holdback_decision(timing.holdback_decision.channels, channels)
+
+    def _check_holdback_decision(self, protected: list[str], channels: set[str]) -> None:
+        """The protected channels exist, are named once, and some channel ranks below them all."""
+        where = "timing.holdback_decision.channels"
+        _known(where, protected, channels)
+        if len(set(protected)) < len(protected):
+            twice = next(name for name in protected if protected.count(name) > 1)
+            raise ValueError(f"{where}: {twice!r} is listed twice")
+        priority = {c.name: c.priority for c in self.channels}
+        lowest = min(priority[name] for name in protected)
+        if not any(p < lowest for p in priority.values()):
+            raise ValueError(f"{where}: no channel has a priority below {lowest} (that of "
+                             f"{shorten(', '.join(protected))}), so a holdback would protect from nobody")
 
     @property
     def age_buckets(self) -> int:
@@ -183,6 +198,8 @@ class Scenario(StrictModel):
         the one it had before timing existed (and likewise without per-node holding costs)."""
         content = _without_unset_late_fields(self.model_dump(mode="json", by_alias=True))
         del content["timing"]["mode"]
+        if content["timing"]["holdback_decision"] is None:  # the hash it had before the decision existed
+            del content["timing"]["holdback_decision"]
         if self.timing.model_copy(update={"mode": "aggregated"}).is_default:
             del content["timing"]
         payload = json.dumps(content, sort_keys=True)

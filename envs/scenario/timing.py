@@ -4,7 +4,8 @@
 the period's demand served in one batch in priority order. ``mode: events`` splits each
 lane's aggregated draw into customer orders at random times of the period, books receipts
 at their time of day and serves orders first-come-first-served (``allocsim.envs.events``).
-``holdbacks`` (nested protection levels) apply in both modes.
+``holdbacks`` (nested protection levels) apply in both modes; ``holdback_decision`` lets the
+policy set one each period (the action's ``holdback`` block).
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ class Holdback(StrictModel):
     sku: Name | Literal["*"] = Field(default="*", description="a SKU name or '*' (every SKU)")
 
 
+class HoldbackDecision(StrictModel):
+    """The policy decides a holdback each period: per location and SKU, a share of the stock on
+    hand at the decision kept for ``channels`` (and every channel of at least their priority);
+    channels of lower priority may not take it (the action's ``holdback`` block)."""
+
+    channels: list[Name] = Field(min_length=1, description="the protected (top-priority) channels")
+
+
 class Timing(StrictModel):
     """Within-period dynamics; the default reproduces the aggregated engine exactly."""
 
@@ -76,6 +85,8 @@ class Timing(StrictModel):
         default_factory=dict, description="time of day shipments and transfers reach a location")
     supplier_arrival: TimeOfDay = Field(default=0.0, description="time of day supplier receipts reach the DC")
     holdbacks: list[Holdback] = Field(default_factory=list)
+    holdback_decision: HoldbackDecision | None = Field(
+        default=None, description="absent: holdbacks are static; present: the action has a holdback block")
 
     @property
     def is_default(self) -> bool:

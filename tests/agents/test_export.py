@@ -237,3 +237,41 @@ def test_decision_with_the_scenario_is_the_env_decision(exported: tuple[Path, Pa
         _, _, terminated, _, _ = env.step(env.action_space.sample())
         assert not terminated
     assert scenario != "retail-small" or trimmed > 0  # the guardrails did bind along the way
+
+
+def test_holdback_block_goes_through_export_to_the_unit(tmp_path: Path) -> None:
+    """With the holdback decision (strategic-holdback-decision), the graph's ``holdback`` output is the
+    env's decode of its action, and the runtime's units held back are the protection the env sets
+    for the lower-priority channel in the same state."""
+    from stable_baselines3 import PPO
+
+    from allocsim.agents.export import export_policy
+    from allocsim.agents.policy import LearnedPolicy, ObsNormalizer
+
+    scenario = "strategic-holdback-decision"
+    env = AllocationEnv(scenario)
+    model = PPO("MlpPolicy", env, seed=3, device="cpu", policy_kwargs={"net_arch": [16, 16]})
+    size = env.observation_space.shape[0]
+    learned = LearnedPolicy(model, ObsNormalizer(np.zeros(size), np.ones(size), 5.0, 1e-8))
+    policy = OnnxPolicy.load(export_policy(learned, "ppo", env, tmp_path / "holdback.onnx"))
+    layout = env.engine.actions
+    assert policy.card.action_layout["holdback"] == [layout.holdback.start, layout.holdback.stop]
+    observations, states = _rollout_observations(env, 40, seed=40011)
+    replay = AllocationEnv(scenario)
+    replay.reset(seed=40011)
+    env.action_space.seed(40011)
+    spot = [c.name for c in replay.scenario.channels].index("spot")
+    held = 0
+    for i, state in enumerate(states):
+        out = policy.run(observations[i])
+        action = out["action"][0]
+        frac = layout.fractions(layout.validate_batch(action[None], 1))
+        np.testing.assert_allclose(out["holdback"][0], frac.holdback[0], atol=1e-6)
+        decision = policy.decide_arrays(parse_state(json.loads(json.dumps(state)), policy.card))
+        replay.preview(action)
+        assert decision.holdback is not None
+        np.testing.assert_array_equal(decision.holdback, replay.engine.state.protect[0, :, :, spot])
+        assert "holdback" in decision.to_json(policy.card)
+        held += int(decision.holdback.sum() > 0)
+        replay.step(env.action_space.sample())
+    assert held > 0  # the comparison saw units held back, not only zeros

@@ -171,7 +171,8 @@ def test_unknown_preset_lists_valid_names():
     message = one_line(err)
     assert "'retail-huge'" in message
     names = preset_names()
-    assert {"tiny-dp", "small-dp", "strategic-holdback", "retail-small"} <= set(names) and len(names) == 8
+    assert {"tiny-dp", "small-dp", "strategic-holdback", "strategic-holdback-decision"} <= set(names)
+    assert len(names) == 9
     for name in names:
         assert name in message
 

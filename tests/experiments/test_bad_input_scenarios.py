@@ -246,6 +246,18 @@ TIMING_CASES: dict[str, tuple[Any, list[str]]] = {
     "holdback at an unknown SKU": ({"holdbacks": [{"channel": "store", "units": 2, "sku": "Z"}]},
                                    ["timing.holdbacks.0.sku", "unknown name 'Z'"]),
     "misspelt key": ({"mdoe": "events"}, ["timing.mdoe", "Extra inputs"]),
+    "holdback decision for an unknown channel": ({"holdback_decision": {"channels": ["vip"]}},
+                                                 ["timing.holdback_decision.channels", "unknown name 'vip'"]),
+    "holdback decision for no channel": ({"holdback_decision": {"channels": []}},
+                                         ["timing.holdback_decision.channels", "at least 1"]),
+    "holdback decision protecting from nobody": (
+        {"holdback_decision": {"channels": ["store"]}},
+        ["timing.holdback_decision.channels", "protect from nobody"]),
+    "holdback decision naming a channel twice": (
+        {"holdback_decision": {"channels": ["store", "store"]}},
+        ["timing.holdback_decision.channels", "'store' is listed twice"]),
+    "holdback decision as a flag": ({"holdback_decision": True},
+                                    ["timing.holdback_decision", "True"]),
 }
 
 

@@ -75,3 +75,14 @@ def test_bad_tuned_file_exits_2(tmp_path: Path) -> None:
 def test_untunable_policy_exits_2(policy: str, needle: str) -> None:
     result = runner.invoke(app, ["tune", "--scenario", "tiny-dp", "--policy", policy])
     assert result.exit_code == 2 and needle in result.stderr
+
+
+def test_tune_refuses_an_unknown_timing_in_one_line(tmp_path: Path) -> None:
+    args = ["tune", "--policy", "priority", "--scenario", "tiny-dp", "--timing", "detailed",
+            "--episodes", "1",
+            "--out", str(tmp_path / "p.json")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "--timing" in result.stderr and "'detailed'" in result.stderr
+    assert not (tmp_path / "p.json").exists()
