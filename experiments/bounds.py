@@ -39,6 +39,7 @@ from allocsim.baselines.info_relaxation import PenalisedResult, SalesPenalty, fi
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.files import atomic_write
+from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 from allocsim.processes import process_pool
 
@@ -138,12 +139,18 @@ def fit_seeds(columns: int) -> list[int]:
 
 
 def penalty_for(scenario: Scenario) -> SalesPenalty:
-    """The fitted sales penalty of ``scenario``, fitted once per process and scenario content."""
-    key = scenario.content_hash()
+    """The fitted sales penalty of ``scenario``: fitted once per scenario content and kept on disk
+    (``allocsim.experiments.penalty_store``), so later runs and processes reuse it."""
+    env = env_for(scenario)
+    key = penalty_key(scenario, env.profile)
     if key not in _PENALTIES:
-        env = env_for(scenario)
-        columns = clairvoyant_bound(env.network, seed_block("tuning").start, env.profile).cols
-        _PENALTIES[key] = fit_penalty(env.network, env.profile, fit_seeds(columns))
+        path = store_dir() / f"{key}.npz"
+        penalty = load_penalty(path)
+        if penalty is None:
+            columns = clairvoyant_bound(env.network, seed_block("tuning").start, env.profile).cols
+            penalty = fit_penalty(env.network, env.profile, fit_seeds(columns))
+            save_penalty(path, penalty)
+        _PENALTIES[key] = penalty
     return _PENALTIES[key]
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+# Fitted penalties of the penalised bound go to a folder of this test run, not the user's cache.
+os.environ.setdefault("ALLOCSIM_PENALTY_CACHE", tempfile.mkdtemp(prefix="allocsim-penalties-"))
 
 TINY_PPO = """
 default:
