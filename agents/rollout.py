@@ -68,6 +68,9 @@ class RolloutPolicy:
 
     def __init__(self, env: AllocationEnv, seed: int | None = None, **params: Any) -> None:
         self.env = env.unwrapped
+        if self.env.scenario.timing.mode != "aggregated":
+            raise ValueError("the rollout policy simulates on the native vector env, which runs the "
+                             "aggregated timing mode only (this run is in events mode)")
         self.params = RolloutParams(**params)
         p = self.params
         tuned = load_tuned(self.env.scenario, p.base) or {}

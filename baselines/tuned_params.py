@@ -10,7 +10,7 @@ and runs on defaults (or on what the user tunes for it).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,11 +33,18 @@ class Tuned:
     profit_mean: float | None
     path: Path | None
     scenario_hash: str | None = None  # the content the parameters were tuned on (None: not recorded)
+    timing: str | None = None  # the timing mode they were tuned in (None: not recorded)
+    run_timing: str | None = None  # the timing mode of the run that uses them
 
     @property
     def source(self) -> str:
-        """A short human label: ``tuned (packaged)`` or ``tuned: <path>``."""
-        return "tuned (packaged)" if self.path is None else f"tuned: {self.path}"
+        """A short human label: ``tuned (packaged)`` or ``tuned: <path>``, naming the timing mode
+        they were tuned in when the run plays another (a holdback tuned with orders arriving
+        through the day can starve customers when every receipt is on hand at the decision)."""
+        label = "tuned (packaged)" if self.path is None else f"tuned: {self.path}"
+        if self.timing and self.run_timing and self.timing != self.run_timing:
+            label += f" [tuned in {self.timing} mode, run in {self.run_timing}]"
+        return label
 
 
 def tuned_path(root: Path, scenario: str, policy: str) -> Path:
@@ -57,8 +64,10 @@ def _parse(text: str, where: str, policy: str, path: Path | None) -> Tuned:
         raise ValueError(f"{where}: expected a JSON object with a 'params' object")
     profit = data.get("profit_mean")
     tuned_on = data.get("scenario_hash")
+    timing = data.get("timing")
     return Tuned(policy, params, float(profit) if isinstance(profit, int | float) else None, path,
-                 tuned_on if isinstance(tuned_on, str) and tuned_on else None)
+                 tuned_on if isinstance(tuned_on, str) and tuned_on else None,
+                 timing if timing in ("aggregated", "events") else None)
 
 
 def user_tuned(root: Path, scenario: str, policy: str) -> Tuned | None:
@@ -94,7 +103,8 @@ def find_tuned(scenario: Scenario, policy: str, tuned_dir: Path | None = DEFAULT
     found = user_tuned(tuned_dir, scenario.name, policy) if tuned_dir is not None else None
     if found is not None and found.scenario_hash not in (None, scenario.content_hash()):
         found = None
-    return found or packaged_tuned(scenario.content_hash(), policy)
+    found = found or packaged_tuned(scenario.content_hash(), policy)
+    return None if found is None else replace(found, run_timing=scenario.timing.mode)
 
 
 def load_tuned(

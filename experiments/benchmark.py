@@ -217,6 +217,7 @@ def run_benchmark(
         created=datetime.now().isoformat(timespec="seconds"),
         demand_csv=scenario.demand.csv,
         currency=currency,
+        timing=scenario.timing.mode,
         demand_resample=(describe(scenario.demand.resample, scenario.demand.block_length)
                          if scenario.demand.csv else None),
         params=sources,
@@ -267,6 +268,7 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         "warm_up": result.info.warm_up,
         "demand_csv": result.info.demand_csv,
         "demand_resample": result.info.demand_resample,
+        "timing": result.info.timing,
         "wall_seconds": round(result.info.wall_seconds, 3),
         "created": result.info.created,
         "policies": result.info.params,

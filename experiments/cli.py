@@ -301,6 +301,7 @@ def benchmark(
     except OSError as err:
         raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
     title = f"{loaded.name} · {episodes} episode(s) per rule on seeds {seeds[0]}..{seeds[-1]}"
+    title += " · events mode" if loaded.timing.mode == "events" else ""
     console.print(benchmark_table(result.summary, title))
     console.print(
         f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",

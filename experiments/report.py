@@ -21,6 +21,14 @@ from allocsim.experiments.evaluation import Row
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
 from allocsim.experiments.warmup import WHOLE_EPISODE
 
+#: How each timing mode reads in the run's facts.
+TIMING_LINES = {
+    "aggregated": "aggregated (each period's receipts at its start, its demand served in one batch "
+                  "in priority order)",
+    "events": "events (orders and receipts through the period as SimPy events, orders served first "
+              "come first served)",
+}
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -40,6 +48,7 @@ class RunInfo:
     penalised_mean: float | None = None  # mean penalised (information-relaxation) bound over the seeds
     dp_value: float | None = None  # exact DP optimum (expected profit), tiny scenarios only
     currency: str = "money"  # the scenario's currency
+    timing: str = "aggregated"  # the timing mode the episodes were played in
 
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
@@ -49,6 +58,7 @@ class RunInfo:
             f"scenario: {self.scenario}",
             f"episodes per rule: {len(self.seeds)} on seeds {seeds} (common random numbers)",
             f"demand: {demand}",
+            f"timing: {TIMING_LINES.get(self.timing, self.timing)}",
             f"wall time: {self.wall_seconds:.1f} s on {self.workers} worker(s); created {self.created}",
         ]
         if self.bound_mean is not None:

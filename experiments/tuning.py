@@ -48,6 +48,7 @@ class TuneResult:
     grid: dict[str, list[Any]]
     candidates: list[Candidate]
     scenario_hash: str = ""
+    timing: str = "aggregated"  # the timing mode the rules were played in
 
     @property
     def best(self) -> Candidate:
@@ -58,6 +59,7 @@ class TuneResult:
         return {
             "scenario": self.scenario,
             "scenario_hash": self.scenario_hash,
+            "timing": self.timing,
             "policy": self.policy,
             "params": self.best.params,
             "objective": OBJECTIVE,
@@ -95,7 +97,7 @@ def tune(
     specs = [PolicySpec(policy, p, label_of(policy, p)) for p in points]
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, on_done=on_done)
     ranked = rank(scenario.name, policy, seeds, grid_for(policy, holdback), specs, rows)
-    return replace(ranked, scenario_hash=scenario.content_hash())
+    return replace(ranked, scenario_hash=scenario.content_hash(), timing=scenario.timing.mode)
 
 
 def rank(

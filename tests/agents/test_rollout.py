@@ -79,3 +79,8 @@ def test_bad_parameters_are_refused() -> None:
     env, _ = _env_two_periods_in()
     with pytest.raises(ValueError, match="samples"):
         RolloutPolicy(env, samples=0)
+
+
+def test_events_mode_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match="aggregated timing mode only"):
+        RolloutPolicy(AllocationEnv(SCENARIO, timing="events"))

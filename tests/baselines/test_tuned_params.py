@@ -90,3 +90,25 @@ def test_the_package_exports_its_public_api_and_imports_light() -> None:
               "print([m for m in ('scipy', 'pandas', 'gymnasium', 'simpy', 'numba') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+def test_parameters_tuned_in_another_timing_mode_say_so() -> None:
+    """The holdback preset's rules were tuned in events mode: an aggregated run names that, an events
+    run does not (a full holdback starves spot customers when every receipt is on hand)."""
+    aggregated = load_scenario("strategic-holdback-decision")
+    events = load_scenario("strategic-holdback-decision", "events")
+    assert aggregated.timing.mode == "aggregated"
+    in_aggregated = find_tuned(aggregated, "priority", None)
+    in_events = find_tuned(events, "priority", None)
+    assert in_aggregated is not None and in_events is not None
+    assert in_aggregated.source == "tuned (packaged) [tuned in events mode, run in aggregated]"
+    assert in_events.source == "tuned (packaged)"
+    assert in_aggregated.params == in_events.params
+
+
+def test_tune_records_the_timing_mode(tmp_path: Path) -> None:
+    from allocsim.experiments.tuning import tune
+
+    result = tune(load_scenario("tiny-dp", "events"), "balanced", 2, n_workers=1)
+    assert result.to_json()["timing"] == "events"
+    assert tune(load_scenario("tiny-dp"), "balanced", 2, n_workers=1).to_json()["timing"] == "aggregated"

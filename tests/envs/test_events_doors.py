@@ -109,6 +109,9 @@ def test_benchmark_in_events_mode_reports_the_aggregation_gap(tmp_path: Path) ->
     held = (out / "holdback_value.csv").read_text().splitlines()
     assert held[0].startswith("policy,kpi,with holdbacks,without,difference") and len(held) == 1 + 2 * 5
     assert "<h2>What the holdbacks are worth</h2>" in page and "Δ with holdbacks − without" in page
+    assert "events mode" in result.output  # the console title names the mode
+    assert json.loads((out / "run.json").read_text())["timing"] == "events"
+    assert "timing: events (orders and receipts through the period" in page
 
 
 def test_sweep_timing_sets_every_scenarios_mode(tmp_path: Path) -> None:
