@@ -78,7 +78,8 @@ def simulate(
     if as_json:
         typer.echo(json.dumps(_json_safe(result), indent=2))
         return
-    table = Table(title=f"{result['scenario']} · {policy} · {episodes} episode(s) from seed {seed}")
+    mode = " · events mode" if result["timing"] == "events" else ""
+    table = Table(title=f"{result['scenario']} · {policy} · {episodes} episode(s) from seed {seed}{mode}")
     table.add_column("KPI")
     table.add_column("mean", justify="right")
     for key in HEADLINE:

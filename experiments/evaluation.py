@@ -229,6 +229,7 @@ def simulate(
     episodes_out = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
     return {
         "scenario": loaded.name,
+        "timing": loaded.timing.mode,
         "policy": policy,
         "episodes": episodes_out,
         "summary": summarise(episodes_out),
