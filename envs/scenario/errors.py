@@ -21,12 +21,15 @@ _UNION_TAG = re.compile(
 def format_validation_error(
     err: ValidationError, source: str, prefix: str = "", tags: re.Pattern[str] | None = None
 ) -> str:
-    """The first error of ``err`` as ``source: field.path: message (got value)``, one line.
+    """The first error of ``err`` (an unknown key first) as ``source: field.path: message (got value)``,
+    one line.
 
     Parts of the location that are pydantic's own union tags (``tags`` adds more) are left
     out; every key and value is shortened, so a 20 MB value under a misspelt key is not echoed.
     """
-    first = err.errors(include_url=False)[0]
+    errors = err.errors(include_url=False)
+    # a misspelt key also makes the key it was meant to be "missing": name the misspelling
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     parts = [
         shorten(str(p), 40) for p in first["loc"]
         if not _UNION_TAG.match(str(p)) and not (tags is not None and tags.match(str(p)))

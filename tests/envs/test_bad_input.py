@@ -388,3 +388,12 @@ def test_an_episode_at_the_bounds_keeps_every_invariant(fill):
     assert kpis["units_requested"] > 1e9  # the promotion lifts demand to 1e9 per period
     assert 0.0 <= kpis["fill_rate"] <= 100.0
     assert all(np.isfinite(v) for v in kpis.values() if isinstance(v, float))
+
+
+def test_a_misspelt_key_is_named_before_the_key_it_was_meant_to_be():
+    data = scenario_dict()
+    data["locations"][0] = {"nmae": "shop", "channels": ["store"], "capacity": 20}
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(data)
+    message = one_line(err)
+    assert "locations.0.nmae" in message and "Extra inputs are not permitted" in message
