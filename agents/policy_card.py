@@ -15,8 +15,13 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, get_args, get_origin, get_type_hints
 
+from allocsim.echo import shorten
+
 PREFIX = "allocsim."
 CARD_KEY = PREFIX + "card"
+#: The scenario schema's timing modes (``allocsim.envs.scenario.timing.MODES``; a test keeps them equal),
+#: named here so the torch-free runtime reads cards without importing the simulator.
+TIMING_MODES = ("aggregated", "events")
 # Flat keys an inspector (netron, onnx.load) shows without parsing the card.
 SUMMARY_KEYS = ("scenario", "scenario_hash", "version", "algo", "run_id")
 #: The observation blocks, in order, that ``allocsim.agents.state_input`` knows how to build.
@@ -86,6 +91,8 @@ class PolicyCard:
     # targets/residual: per action entry centre, half, low, high (allocsim.order_up_to.TargetRanges)
     target_ranges: dict[str, list[float]] = field(default_factory=dict)
     supplier_lead: list[float] = field(default_factory=lambda: [0.0, 0.0])  # (shortest, mean) periods
+    # the timing mode of the scenario it was trained in; cards of allocsim before timing modes: aggregated
+    timing: str = "aggregated"
 
     @property
     def n_skus(self) -> int:
@@ -139,6 +146,9 @@ class PolicyCard:
 
     def check(self, source: str) -> None:
         """CardError unless the layouts are ones this runtime can build and decode."""
+        if self.timing not in TIMING_MODES:
+            raise CardError(f"{source}: {CARD_KEY}.timing must be one of {', '.join(TIMING_MODES)} "
+                            f"(got {shorten(self.timing, 40)!r})")
         try:
             blocks = [str(b["name"]) for b in self.observation_layout]
             sizes = [int(b["stop"]) - int(b["start"]) for b in self.observation_layout]

@@ -154,8 +154,9 @@ def evaluate_command(
     if as_json:
         typer.echo(json.dumps(_json_safe(result), indent=2))
         return
+    mode = " · events mode" if result["timing"] == "events" else ""
     table = Table(
-        title=f"{result['scenario']} · {result['policy']} · {episodes} episode(s) from seed {seeds[0]}"
+        title=f"{result['scenario']} · {result['policy']} · {episodes} episode(s) from seed {seeds[0]}{mode}"
     )
     table.add_column("KPI")
     table.add_column("mean", justify="right")

@@ -128,6 +128,15 @@ def trained_scenario(model: Path) -> str:
     return str(read_config(model)["scenario"])
 
 
+def trained_timing(model: Path) -> str | None:
+    """An ONNX file's training timing mode (its card); None for a run folder, whose scenario has it."""
+    if Path(model).suffix == ".onnx":
+        from allocsim.agents.inference import OnnxPolicy
+
+        return OnnxPolicy.load(model).card.timing
+    return None
+
+
 def evaluate_model(
     run_dir: Path,
     scenario: str | Path | Scenario | None,
@@ -138,16 +147,19 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """The ``allocsim evaluate`` result, shaped like ``simulate --json``.
 
-    ``scenario`` defaults to the one the run was trained on; ``timing`` overrides its timing mode.
+    ``scenario`` defaults to the one the run was trained on, in the timing mode it was trained in;
+    ``timing`` overrides the mode.
     """
     spec = learned_spec(run_dir)
     if scenario is None:
         scenario = trained_scenario(run_dir)
+        timing = timing or trained_timing(run_dir)
     loaded = load_scenario(scenario, timing)
     rows = evaluate(loaded, [spec], seeds, n_workers=n_workers, on_done=on_done)
     episodes = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
     return {
         "scenario": loaded.name,
+        "timing": loaded.timing.mode,
         "policy": spec.label,
         "episodes": episodes,
         "summary": summarise(episodes),

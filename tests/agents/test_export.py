@@ -275,3 +275,31 @@ def test_holdback_block_goes_through_export_to_the_unit(tmp_path: Path) -> None:
         held += int(decision.holdback.sum() > 0)
         replay.step(env.action_space.sample())
     assert held > 0  # the comparison saw units held back, not only zeros
+
+
+def test_card_carries_the_timing_mode_and_evaluate_uses_it(
+    exported: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    """A policy trained in events mode is evaluated in events mode from its ONNX file alone."""
+    from allocsim.agents.policy_card import TIMING_MODES, CardError
+    from allocsim.envs.scenario.timing import MODES
+    from allocsim.experiments.train_cmd import evaluate_model
+
+    _, path, _ = exported
+    assert TIMING_MODES == MODES
+    assert OnnxPolicy.load(path).card.timing == "aggregated"
+
+    def with_card_timing(value: str) -> Path:
+        model = onnx.load(str(path))
+        card = next(p for p in model.metadata_props if p.key == "allocsim.card")
+        card.value = json.dumps({**json.loads(card.value), "timing": value})
+        out = tmp_path / f"{value}.onnx"
+        onnx.save(model, str(out))
+        return out
+
+    events = with_card_timing("events")
+    assert evaluate_model(events, None, [40_000])["timing"] == "events"
+    assert evaluate_model(path, None, [40_000])["timing"] == "aggregated"
+    assert evaluate_model(events, None, [40_000], timing="aggregated")["timing"] == "aggregated"
+    with pytest.raises(CardError, match="timing must be one of aggregated, events"):
+        OnnxPolicy.load(with_card_timing("hourly"))
