@@ -6,10 +6,11 @@ import functools
 
 import numpy as np
 import pytest
+from pinned_lp import pinned_replay
 from scipy import stats
 
 from allocsim.baselines import dp
-from allocsim.baselines.clairvoyant import build, clairvoyant_bound
+from allocsim.baselines.clairvoyant import clairvoyant_bound
 from allocsim.baselines.demand_pmf import lane_pmf, location_period
 from allocsim.baselines.registry import make_policy, rule_names
 from allocsim.envs.allocation_env import AllocationEnv
@@ -54,20 +55,8 @@ def test_bound_is_above_every_rule_on_every_seed(name: str, half: str) -> None:
 def _replayed(name: str, rule: str, seed: int) -> tuple[float, float]:
     """(simulated profit, LP optimum with the simulation's shipments and orders pinned)."""
     e = env(name)
-    policy = make_policy(rule, e, seed=seed)
-    obs, _ = e.reset(seed=seed)
-    ships, orders, done = [], [], False
-    while not done:
-        action, _ = policy.predict(obs)
-        decision = e.preview(action)
-        ships.append(decision.allocation)
-        orders.append(decision.orders)
-        obs, _, done, _, _ = e.step(action)
-    plan = build(e.network, sample_episode(e.profile, e.network, seed))
-    plan.lp.fix(plan.ship, np.array(ships))
-    if plan.orders:
-        plan.lp.fix(plan.order, np.array(orders))
-    return e.kpis()["profit"], plan.lp.solve().objective
+    kpis, objective = pinned_replay(e, make_policy(rule, e, seed=seed), seed)
+    return kpis["profit"], objective
 
 
 @pytest.mark.parametrize("name", ["retail-small", "tiny-dp"])

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from pinned_lp import pinned_replay
 from scipy import stats
 
 from allocsim.baselines import dp, dp_dual
-from allocsim.baselines.clairvoyant import build, clairvoyant_bound
+from allocsim.baselines.clairvoyant import clairvoyant_bound
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
 from allocsim.envs.network import Network
@@ -191,19 +192,8 @@ def test_dp_refuses_a_grid_beyond_the_state_limit_with_its_count() -> None:
 def test_lp_prices_an_episode_with_holding_per_node_exactly() -> None:
     """The clairvoyant LP with the DP policy's shipments pinned prices the episode, DC and stores apart."""
     e = env(NODE_HOLDING)
-    policy, seed = dp.DPPolicy(e), 11
-    obs, _ = e.reset(seed=seed)
-    ships, orders, done = [], [], False
-    while not done:
-        action, _ = policy.predict(obs)
-        decision = e.preview(action)
-        ships.append(decision.allocation)
-        orders.append(decision.orders)
-        obs, _, done, _, _ = e.step(action)
-    plan = build(e.network, sample_episode(e.profile, e.network, seed))
-    plan.lp.fix(plan.ship, np.array(ships))
-    plan.lp.fix(plan.order, np.array(orders))
-    kpis = e.kpis()
-    assert plan.lp.solve().objective == pytest.approx(kpis["profit"], abs=1e-6)
+    seed = 11
+    kpis, objective = pinned_replay(e, dp.DPPolicy(e), seed)
+    assert objective == pytest.approx(kpis["profit"], abs=1e-6)
     uniform = run_episode(env("small-dp"), dp.DPPolicy(env("small-dp")), seed)["holding_cost"]
     assert kpis["holding_cost"] != pytest.approx(uniform)  # the overrides do change what is charged
