@@ -41,13 +41,16 @@ MODELS_STAMP = "models.json"  # seeds and ONNX digests the benchmark was run on;
 
 
 class ScenarioRuns(BaseModel):
-    """Training budget and action mode of one scenario; None takes the hyperparameter file's value."""
+    """Training budget, action mode and episode counts of one scenario; None takes the hyperparameter
+    file's value (budget) or the config's (episodes)."""
 
     model_config = ConfigDict(extra="forbid")
 
     timesteps: int | None = Field(default=None, ge=1)
     n_envs: int | None = Field(default=None, ge=1)
     action_mode: str = Field(default="shares", description="env action mode while training")
+    episodes: int | None = Field(default=None, ge=2, description="test episodes [default: the config's]")
+    eval_episodes: int | None = Field(default=None, ge=2, description="validation episodes per checkpoint")
 
     @field_validator("action_mode")
     @classmethod
@@ -120,7 +123,8 @@ def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers
             log(f"{scenario.name} seed {seed}: trained")
             continue
         job = TrainingJob(scenario=scenario.name, algo=config.algo, seed=seed, timesteps=runs.timesteps,
-                          n_envs=runs.n_envs, out=paths.run(seed), eval_episodes=config.eval_episodes,
+                          n_envs=runs.n_envs, out=paths.run(seed),
+                          eval_episodes=runs.eval_episodes or config.eval_episodes,
                           tuned_dir=Path(config.tuned_dir), hyperparams=hp_file, action_mode=runs.action_mode)
         train_config, evaluator, reference = prepare_training(job, scenario, workers)
         log(f"{scenario.name} seed {seed}: training {train_config.planned:,} steps (vs {reference.label})")
@@ -152,7 +156,7 @@ def benchmark_scenario(
     from allocsim.experiments.benchmark import run_benchmark, write_outputs
     from allocsim.experiments.plots_learning import LEARNING_CURVES, curves_figure
 
-    seeds = seed_range(seed_block("test").start, config.episodes)
+    seeds = seed_range(seed_block("test").start, config.scenarios[scenario.name].episodes or config.episodes)
     models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
               for k, path in exported.items()]
     stamp = {"seeds": list(seeds), "models": {m.label: _digest(Path(m.model)) for m in models}}

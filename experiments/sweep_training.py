@@ -5,8 +5,9 @@ Entry: ``{kind: train, algo: ppo, timesteps: 50000, train_seed: 0, hyperparams: 
 action_mode: residual}``; ``action_mode`` (default ``shares``) is the env's action mode while training
 (``residual`` centres on the tuned base-stock parameters of ``tuned_dir``); the policy then drives
 the cell's ``shares`` env as the evaluator does. ``hyperparams`` overrides the packaged entry of
-the scenario key by key (validated as in ``agents/hyperparams``), and the job runs one env (one
-CPU per cell). When the entry warm starts (``warm_start``), the rule it clones is the best tuned
+the scenario key by key (validated as in ``agents/hyperparams``), and the job trains on the native
+vector env with the hyperparameters' ``n_envs`` copies (one process: one CPU per cell). When the
+entry warm starts (``warm_start``), the rule it clones is the best tuned
 rule of ``tuned_dir``, named in the cell (and so in the job's hash).
 
 A job is identified by a hash of (scenario content, algorithm, seed, budget, hyperparameters)
@@ -118,7 +119,7 @@ def trained_policy(cell: dict[str, Any]) -> Any:
             config = TrainConfig(
                 scenario=str(scenario_file), algo=policy["algo"], seed=policy["train_seed"],
                 hyperparams=Hyperparams.model_validate(policy["hyperparams"]),
-                seed_cycle=SeedCycle(block.start, block.size), timesteps=policy["timesteps"], n_envs=1,
+                seed_cycle=SeedCycle(block.start, block.size), timesteps=policy["timesteps"],
                 out=run_dir, teacher=partial(build_policy, PolicySpec(**teacher)) if teacher else None,
                 action_mode=policy.get("action_mode", "shares"),
                 residual_around=policy.get("residual_around"),
@@ -139,9 +140,9 @@ class TrainKind:
         job = TrainEntry.model_validate(entry)
         spec = algorithm(job.algo)
         base = load_hyperparams(job.algo, scenario.name).model_dump(mode="json", exclude_none=True)
-        hp = validate({**base, **job.hyperparams, "n_envs": 1}, f"{ctx.source}: hyperparams")
+        hp = validate({**base, **job.hyperparams}, f"{ctx.source}: hyperparams")
         hp.check_for(spec)
-        planned_timesteps(spec.name, hp, job.timesteps, 1)  # a budget below one rollout is a config error
+        planned_timesteps(spec.name, hp, job.timesteps, hp.n_envs)  # a budget below one rollout is a config error
         cell = {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
                 "hyperparams": hp.model_dump(mode="json", exclude_none=True),
                 "label": job.label or f"{spec.name}-train{job.train_seed}"}

@@ -48,8 +48,10 @@ def best_rule(
     one, every rule plays ``seeds`` and the best mean profit wins.
     """
     specs, _ = rule_specs(scenario, [name] if name else None, tuned_dir)
+    if name:  # a named reference may also be a non-rule policy such as the exact DP (a teacher to clone)
+        return specs[0]
     specs = [s for s in specs if s.name not in NOT_RULES]
-    if name or len(specs) == 1:
+    if len(specs) == 1:
         return specs[0]
     scores: dict[str, float] = {}
     for spec in specs:

@@ -70,15 +70,18 @@ def test_warm_started_scenarios_are_named_from_their_runs(tmp_path: Path, hp: Pa
 
 @pytest.mark.slow
 def test_a_scenarios_action_mode_trains_its_runs_in_that_mode(tmp_path: Path, hp: Path) -> None:
+    """A scenario's own action mode and test episode count override the config's."""
     from allocsim.agents.runfiles import read_config
 
-    scenarios = {"tiny-dp": {"timesteps": 256, "action_mode": "residual"}}
+    scenarios = {"tiny-dp": {"timesteps": 256, "action_mode": "residual", "episodes": 4, "eval_episodes": 3}}
     config, out = _config(tmp_path, hp, seeds=[0], scenarios=scenarios), tmp_path / "results"
     result = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
     saved = read_config(out / "runs" / "tiny-dp-ppo-residual-seed0")
     assert saved["action_mode"] == "residual" and saved["residual_around"]["safety_factor"] >= 0
     assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.action_mode == "residual"
+    episodes = pd.read_csv(out / "tiny-dp" / "episodes.csv")
+    assert sorted(episodes["seed"].unique()) == [40000, 40001, 40002, 40003]  # 4, not the config's 3
 
 
 @pytest.mark.parametrize(

@@ -293,9 +293,10 @@ def test_onnx_entries_run_where_they_fit_and_match_evaluate(tmp_path: Path, reta
 def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A ``train`` entry trains one model per job (cached under a lock) and plays it on every seed."""
+    """A ``train`` entry trains one model per job (cached under a lock) on its ``n_envs`` native copies
+    and plays it on every seed."""
     job = {"kind": "train", "timesteps": 128, "train_seed": 2,
-           "hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1,
+           "hyperparams": {"n_envs": 2, "n_steps": 64, "batch_size": 32, "n_epochs": 1,
                            "policy_kwargs": {"net_arch": [16, 16]}}}
     path = write_config(tmp_path, small_config(policies=[job], seeds=[40000, 40001, 40002]))
     frames = []
@@ -310,6 +311,8 @@ def test_training_jobs_train_once_and_give_the_same_rows_on_any_worker_count(
     for workers in ("1", "2"):  # one training per job, even with two workers asking for it at once
         runs = [p for p in (tmp_path / f"cache-{workers}").iterdir() if p.is_dir()]
         assert len(runs) == 1 and json.loads((runs[0] / "progress.json").read_text())["done"]
+        saved = yaml.safe_load((runs[0] / "config.yaml").read_text())
+        assert (saved["n_envs"], saved["vectorization"]) == (2, "native")
 
 
 @pytest.mark.slow
@@ -318,7 +321,7 @@ def test_warm_started_training_jobs_clone_the_best_tuned_rule(
 ) -> None:
     """A ``train`` entry with ``warm_start`` names its teacher (the best tuned rule) and trains from it."""
     job = {"kind": "train", "timesteps": 64, "train_seed": 0,
-           "hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1,
+           "hyperparams": {"n_envs": 1, "n_steps": 64, "batch_size": 32, "n_epochs": 1,
                            "policy_kwargs": {"net_arch": [16]},
                            "warm_start": {"episodes": 2, "epochs": 2, "dagger_rounds": 0}}}
     config = parse_config(small_config(policies=[job], seeds=[40000]))
@@ -339,7 +342,7 @@ def test_residual_training_jobs_train_in_their_mode_and_play_the_shares_env(
 ) -> None:
     """``action_mode: residual`` trains around the tuned base-stock and is recorded in the run config."""
     job = {"kind": "train", "timesteps": 64, "train_seed": 0, "action_mode": "residual",
-           "hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1,
+           "hyperparams": {"n_envs": 1, "n_steps": 64, "batch_size": 32, "n_epochs": 1,
                            "policy_kwargs": {"net_arch": [16]}}}
     config = parse_config(small_config(policies=[job], seeds=[40000]))
     cells = expand(config, tmp_path / "sweep.yaml")
