@@ -142,7 +142,7 @@ class TrainKind:
         base = load_hyperparams(job.algo, scenario.name).model_dump(mode="json", exclude_none=True)
         hp = validate({**base, **job.hyperparams}, f"{ctx.source}: hyperparams")
         hp.check_for(spec)
-        planned_timesteps(spec.name, hp, job.timesteps, hp.n_envs)  # a budget below one rollout is a config error
+        planned_timesteps(spec.name, hp, job.timesteps, hp.n_envs)  # below one rollout: a config error
         cell = {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
                 "hyperparams": hp.model_dump(mode="json", exclude_none=True),
                 "label": job.label or f"{spec.name}-train{job.train_seed}"}
