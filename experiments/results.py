@@ -51,6 +51,8 @@ class ScenarioRuns(BaseModel):
     action_mode: str = Field(default="shares", description="env action mode while training")
     episodes: int | None = Field(default=None, ge=2, description="test episodes [default: the config's]")
     eval_episodes: int | None = Field(default=None, ge=2, description="validation episodes per checkpoint")
+    rule: str | None = Field(default=None, description="validation reference and warm-start teacher "
+                             "(allocsim train --rule), e.g. dp [default: the best tuned rule]")
 
     @field_validator("action_mode")
     @classmethod
@@ -125,7 +127,8 @@ def train_seeds(config: ResultsConfig, scenario: Scenario, paths: Paths, workers
         job = TrainingJob(scenario=scenario.name, algo=config.algo, seed=seed, timesteps=runs.timesteps,
                           n_envs=runs.n_envs, out=paths.run(seed),
                           eval_episodes=runs.eval_episodes or config.eval_episodes,
-                          tuned_dir=Path(config.tuned_dir), hyperparams=hp_file, action_mode=runs.action_mode)
+                          tuned_dir=Path(config.tuned_dir), hyperparams=hp_file, action_mode=runs.action_mode,
+                          rule=runs.rule)
         train_config, evaluator, reference = prepare_training(job, scenario, workers)
         log(f"{scenario.name} seed {seed}: training {train_config.planned:,} steps (vs {reference.label})")
         result = train(train_config, resume=True, evaluator=evaluator)
@@ -209,6 +212,29 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
     }
 
 
+def seed_number(row: dict[str, Any]) -> int:
+    """The training seed of a headline row's best learned policy (``ppo-seed3`` -> 3)."""
+    return int(row["best_seed"].rsplit("seed", 1)[1])
+
+
+def kept_steps(run_dir: Path) -> int | None:
+    """The env steps of the checkpoint a run keeps (``best/``); 0 means the warm start's clone itself."""
+    stamp = run_dir / runfiles.BEST / runfiles.BEST_STAMP
+    return int(json.loads(stamp.read_text(encoding="utf-8"))["timesteps"]) if stamp.is_file() else None
+
+
+def reference_columns(row: dict[str, Any]) -> tuple[str, str, str]:
+    """The rule's and the learned policy's gap to the tightest reference (DP optimum, else the
+    penalised bound) in %, and the share of the rule's gap the learned policy closes."""
+    reference = row["dp"] if row["dp"] is not None else row.get("penalised")
+    if not reference:
+        return "–", "–", "–"
+    rule_gap = reference - row["rule_profit"]
+    learned_gap = reference - row["learned_profit"]
+    closed = f"{100 * (rule_gap - learned_gap) / rule_gap:+.0f}" if rule_gap > 0 else "–"
+    return (f"{100 * rule_gap / abs(reference):.2f}", f"{100 * learned_gap / abs(reference):.2f}", closed)
+
+
 def _money(value: float, scale: float | None = None, sign: bool = False) -> str:
     """Whole units when ``scale`` (default the value) is 1,000 or more, else two decimals."""
     digits = 0 if abs(value if scale is None else scale) >= 1000 else 2
@@ -219,21 +245,23 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table as Markdown."""
     head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
             "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | "
-            "mean penalised bound | mean bound | gap to tightest reference % |\n"
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+            "mean penalised bound | mean bound | rule's gap to tightest reference % | PPO's gap % | "
+            "share of the rule's gap closed % | kept checkpoint (steps) |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
         dp = _money(r["dp"]) if r["dp"] is not None else "–"
         bound = _money(r["bound"]) if r["bound"] is not None else "–"
         penalised = _money(r["penalised"]) if r.get("penalised") is not None else "–"
-        reference = r["dp"] if r["dp"] is not None else r.get("penalised")
-        gap = f"{100 * (reference - r['rule_profit']) / abs(reference):.2f}" if reference else "–"
+        rule_gap, learned_gap, closed = reference_columns(r)
+        kept = "–" if r.get("kept_steps") is None else f"{r['kept_steps']:,}"
         lines.append(
             f"| {r['scenario']} | {r['best_rule']} {_money(r['rule_profit'])}, {r['rule_fill']:.2f} | "
             f"{r['best_seed']} {_money(r['learned_profit'])}, {r['learned_fill']:.2f} | "
             f"{_money(r['diff'], r['rule_profit'], sign=True)} ± {_money(r['diff_ci'], r['rule_profit'])} | "
             f"{r['diff_pct']:+.2f} | "
-            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {penalised} | {bound} | {gap} |"
+            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {penalised} | {bound} | {rule_gap} | "
+            f"{learned_gap} | {closed} | {kept} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -254,23 +282,28 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
         exported = export_seeds(paths, finished, log)
         benchmark_scenario(config, scenario, paths, exported, workers, log)
         row = headline(paths.bench, config.algo)
-        if row is not None and int(row["best_seed"].rsplit("seed", 1)[1]) in exported:
-            best_seed = int(row["best_seed"].rsplit("seed", 1)[1])
-            write_bytes(paths.bench / "policy.onnx", exported[best_seed].read_bytes())
+        if row is not None and seed_number(row) in exported:
+            write_bytes(paths.bench / "policy.onnx", exported[seed_number(row)].read_bytes())
     return write_readme(config, out)
 
 
 def write_readme(config: ResultsConfig, out: Path) -> Path:
     """``OUT/README.md``: the results table from every scenario's benchmark files; its path."""
-    benches = [Paths(out, name, config.algo).bench for name in config.scenarios]
-    rows = [r for bench in benches if (r := headline(bench, config.algo))]
+    rows = []
+    for name, runs in config.scenarios.items():
+        paths = Paths(out, name, config.algo, runs.action_mode)
+        row = headline(paths.bench, config.algo)
+        if row is not None:
+            rows.append({**row, "kept_steps": kept_steps(paths.run(seed_number(row)))})
     text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "
             f"{config.algo.upper()}, test seed block, common random numbers. One folder per scenario "
             "holds the benchmark (summary, plots, report.html) and the best seed's `policy.onnx`.\n\n")
     warm = warm_started(config, out)
     if warm:
-        text += ("Warm-started from the best tuned rule (behaviour cloning with DAgger, then "
-                 f"{config.algo.upper()}; each seed's best validated checkpoint): {', '.join(warm)}.\n\n")
+        teachers = [f"{n} (from {config.scenarios[n].rule or 'the best tuned rule'})" for n in warm]
+        text += ("Warm-started (behaviour cloning with DAgger, then "
+                 f"{config.algo.upper()}; each seed keeps its best validated checkpoint, and a kept "
+                 f"checkpoint of 0 steps is the clone itself): {', '.join(teachers)}.\n\n")
     return write_text(out / "README.md", text + table_markdown(rows))
 
 

@@ -45,6 +45,7 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     table = (out / "README.md").read_text()
     assert "| tiny-dp |" in table and "121.34" in table  # the DP optimum column
     assert "Warm-started" not in table  # these hyperparameters learn from scratch
+    assert "share of the rule's gap closed %" in table and "kept checkpoint (steps)" in table
     assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.scenario == "tiny-dp"
     assert (out / "tiny-dp" / "learning_curves.png").read_bytes().startswith(b"\x89PNG")
     assert "<h2>Learning curves</h2>" in (out / "tiny-dp" / "report.html").read_text()
@@ -109,3 +110,15 @@ def test_unknown_scenario_filter_names_the_valid_ones(tmp_path: Path, hp: Path) 
     args = ["results", "--config", str(config), "--out", str(tmp_path), "--scenario", "nowhere"]
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "valid: tiny-dp" in result.stderr
+
+
+def test_reference_columns_by_hand() -> None:
+    """Gaps to the DP optimum (else the penalised bound) and the share of the rule's gap closed."""
+    from allocsim.experiments.results import reference_columns
+
+    row = {"dp": 100.0, "penalised": 130.0, "rule_profit": 90.0, "learned_profit": 95.0}
+    assert reference_columns(row) == ("10.00", "5.00", "+50")  # the DP optimum wins over the bound
+    no_dp = {"dp": None, "penalised": 200.0, "rule_profit": 150.0, "learned_profit": 140.0}
+    assert reference_columns(no_dp) == ("25.00", "30.00", "-20")
+    assert reference_columns({"dp": None, "penalised": None, "rule_profit": 1.0, "learned_profit": 2.0}) == \
+        ("–", "–", "–")
