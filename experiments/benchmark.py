@@ -183,9 +183,13 @@ def run_benchmark(
         gap = gap_frame(rows, twins)
     holdback = pd.DataFrame()
     if has_holdbacks(scenario):  # what they are worth: the same episodes without them
-        free = evaluate(without_holdbacks(scenario), specs, seeds, n_workers=n_workers, warm_up=warm_up,
+        # a learned policy with a holdback block (timing.holdback_decision) has no env without it
+        decided = scenario.timing.holdback_decision is not None
+        playable = [s for s in specs if not (decided and s in models)]
+        free = evaluate(without_holdbacks(scenario), playable, seeds, n_workers=n_workers, warm_up=warm_up,
                         on_done=on_done)
-        holdback = holdback_frame(rows, free)
+        labels = {s.label for s in playable}
+        holdback = holdback_frame([r for r in rows if r["policy"] in labels], free)
     bound_mean = penalised_mean = optimum = None
     if bound and not warm_up:
         _, bounds = seed_penalised(scenario, seeds, n_workers, on_done)
