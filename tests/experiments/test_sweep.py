@@ -168,7 +168,7 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
         ({"policies": [{"kind": "train", "timesteps": 5, "action_mode": "levels"}]},
          "policies.0.action_mode: 'levels' is not one of shares, targets, residual"),
         ({"policies": [{"kind": "train", "timesteps": 64, "action_mode": "residual",
-                        "hyperparams": {"n_steps": 64, "warm_start": {"episodes": 2}}}]},
+                        "hyperparams": {"n_envs": 1, "n_steps": 64, "warm_start": {"episodes": 2}}}]},
          "policies.0: action_mode 'residual': warm_start clones a rule's shares actions"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx"}]}, "policies.0: path: cannot read"),
         ({"policies": [{"kind": "onnx", "path": "pretrained"}]}, "policies.0: fits none of the scenarios"),
@@ -342,7 +342,8 @@ def test_residual_training_jobs_train_in_their_mode_and_play_the_shares_env(
 ) -> None:
     """``action_mode: residual`` trains around the tuned base-stock and is recorded in the run config."""
     job = {"kind": "train", "timesteps": 64, "train_seed": 0, "action_mode": "residual",
-           "hyperparams": {"n_envs": 1, "n_steps": 64, "batch_size": 32, "n_epochs": 1,
+           "hyperparams": {"warm_start": None,  # the packaged tiny-dp entry warm starts (shares only)
+                           "n_envs": 1, "n_steps": 64, "batch_size": 32, "n_epochs": 1,
                            "policy_kwargs": {"net_arch": [16]}}}
     config = parse_config(small_config(policies=[job], seeds=[40000]))
     cells = expand(config, tmp_path / "sweep.yaml")
