@@ -165,6 +165,7 @@ class Scenario(StrictModel):
                 _known(f"timing.holdbacks.{i}.location", [hold.location], locations)
             if hold.sku != WILDCARD:
                 _known(f"timing.holdbacks.{i}.sku", [hold.sku], skus)
+            self._check_protects_someone(f"timing.holdbacks.{i}.channel", [hold.channel])
         if timing.holdback_decision is not None:
             self._check_holdback_decision(timing.holdback_decision.channels, channels)
 
@@ -175,6 +176,10 @@ class Scenario(StrictModel):
         if len(set(protected)) < len(protected):
             twice = next(name for name in protected if protected.count(name) > 1)
             raise ValueError(f"{where}: {twice!r} is listed twice")
+        self._check_protects_someone(where, protected)
+
+    def _check_protects_someone(self, where: str, protected: list[str]) -> None:
+        """Some channel ranks below every protected one; else a holdback keeps stock from nobody."""
         priority = {c.name: c.priority for c in self.channels}
         lowest = min(priority[name] for name in protected)
         if not any(p < lowest for p in priority.values()):

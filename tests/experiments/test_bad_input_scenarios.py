@@ -245,6 +245,8 @@ TIMING_CASES: dict[str, tuple[Any, list[str]]] = {
                           ["timing.holdbacks.0.units", "(got -2)"]),
     "holdback at an unknown SKU": ({"holdbacks": [{"channel": "store", "units": 2, "sku": "Z"}]},
                                    ["timing.holdbacks.0.sku", "unknown name 'Z'"]),
+    "holdback protecting from nobody": ({"holdbacks": [{"channel": "store", "units": 2}]},
+                                        ["timing.holdbacks.0.channel", "protect from nobody"]),
     "misspelt key": ({"mdoe": "events"}, ["timing.mdoe", "Extra inputs"]),
     "holdback decision for an unknown channel": ({"holdback_decision": {"channels": ["vip"]}},
                                                  ["timing.holdback_decision.channels", "unknown name 'vip'"]),
