@@ -14,7 +14,10 @@ over ``default``. Keys:
   each checked against the algorithm's constructor;
 * ``warm_start``: optional, clone the reference rule into the policy before learning
   (``{episodes, epochs, batch_size, learning_rate, log_std, zero_target}``, see
-  ``allocsim.agents.warm_start``).
+  ``allocsim.agents.warm_start``);
+* ``residual_start``: optional, residual mode only: start from the best constant residual
+  action found by coordinate search (``{episodes, rounds, step}``, see
+  ``allocsim.agents.residual_search``).
 
 Files are read with a safe YAML loader (``allocsim.envs.scenario.yaml_file``); unknown keys are rejected with
 one line naming the file, the entry and the key.
@@ -31,6 +34,7 @@ from torch import nn
 
 from allocsim.agents.algorithms import Algorithm, algorithm
 from allocsim.agents.limits import MAX_BATCH, MAX_BUFFER, MAX_ENVS, MAX_TIMESTEPS
+from allocsim.agents.residual_search import ResidualStart
 from allocsim.agents.warm_start import WarmStart
 from allocsim.envs.scenario.yaml_file import read_yaml
 
@@ -138,6 +142,7 @@ class Hyperparams(_Strict):
     rms_prop_eps: float | None = Field(default=None, gt=0)
     use_rms_prop: bool | None = None
     warm_start: WarmStart | None = None  # clone the reference rule first (allocsim.agents.warm_start)
+    residual_start: ResidualStart | None = None  # residual mode: start from the best constant action
 
     def algo_kwargs(self) -> dict[str, Any]:
         """The algorithm keyword arguments that are set (None means the SB3 default)."""
@@ -152,6 +157,11 @@ class Hyperparams(_Strict):
         out.setdefault("gamma", self.gamma if self.gamma is not None else 0.99)
         return out
 
+    @property
+    def starts_from_a_fit(self) -> bool:
+        """A warm start or residual start shapes the fresh policy (so it is evaluated before learning)."""
+        return self.warm_start is not None or self.residual_start is not None
+
     def check_for(self, algo: Algorithm) -> None:
         """HyperparamError if an algorithm argument is one ``algo``'s constructor does not take."""
         accepted = set(inspect.signature(algo.cls.__init__).parameters)
@@ -160,6 +170,8 @@ class Hyperparams(_Strict):
             raise HyperparamError(f"{algo.name} does not take {', '.join(extra)}")
         if self.warm_start is not None and (algo.off_policy or algo.recurrent):
             raise HyperparamError(f"warm_start needs a PPO or A2C MLP policy; {algo.name} cannot take it")
+        if self.residual_start is not None and (algo.off_policy or algo.recurrent):
+            raise HyperparamError(f"residual_start needs a PPO or A2C MLP policy; {algo.name} cannot take it")
 
 
 _TYPE_TAGS = frozenset({"bool", "int", "float", "str", "function-after"})

@@ -44,6 +44,7 @@ from allocsim.agents import resume_state, runfiles
 from allocsim.agents.algorithms import algorithm
 from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
 from allocsim.agents.hyperparams import Hyperparams
+from allocsim.agents.residual_search import residual_start
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.envs.allocation_env import AllocationEnv
@@ -184,6 +185,10 @@ class TrainConfig:
         """The timesteps the run reaches: ``total`` rounded down to whole collections (ValueError if none)."""
         return planned_timesteps(self.algo, self.hyperparams, self.total, self.envs)
 
+    def start_seeds(self, episodes: int) -> list[int]:
+        """The training seeds a warm start or residual start plays before learning."""
+        return [self.seed_cycle.seed(self.seed, k, 0, 1) for k in range(episodes)]
+
     def run_dir(self, scenario_name: str) -> Path:
         return Path(self.out) if self.out else RUNS_DIR / f"{scenario_name}-{self.algo}-seed{self.seed}"
 
@@ -308,14 +313,18 @@ def train(
     if not done and hp.warm_start is not None and config.action_mode != "shares":
         raise ValueError(f"warm_start clones a rule's shares actions; action_mode {config.action_mode!r} "
                          "needs hyperparameters without warm_start (a residual's zero action is the rule)")
+    if not done and hp.residual_start is not None and config.action_mode != "residual":
+        raise ValueError(f"residual_start searches a residual action; action_mode {config.action_mode!r} "
+                         "needs hyperparameters without residual_start")
     if not done and hp.warm_start is not None and config.teacher is None:
         raise ValueError("warm_start needs a teacher rule (the rule to clone); allocsim train, allocsim "
                          "results and sweep train entries give the reference rule")
 
     run_dir.mkdir(parents=True, exist_ok=True)
     written = {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash()}
-    if "warm_start_fit" in saved:
-        written["warm_start_fit"] = saved["warm_start_fit"]
+    for fit in ("warm_start_fit", "residual_start_fit"):
+        if fit in saved:
+            written[fit] = saved[fit]
     runfiles.write_config(run_dir, written)
     set_random_seed(config.seed)
     exact = bool(done) and resume_state.saved_timesteps(run_dir) == done
@@ -341,9 +350,14 @@ def train(
                 tensorboard_log=tb, policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs(),
             )
             if hp.warm_start is not None and config.teacher is not None:
-                seeds = [config.seed_cycle.seed(config.seed, k, 0, 1) for k in range(hp.warm_start.episodes)]
+                seeds = config.start_seeds(hp.warm_start.episodes)
                 written["warm_start_fit"] = warm_start(model, venv, config.scenario, config.teacher, seeds,
                                                        hp.warm_start, config.seed)
+                runfiles.write_config(run_dir, written)
+            if hp.residual_start is not None:
+                written["residual_start_fit"] = residual_start(
+                    model, scenario, config.start_seeds(hp.residual_start.episodes), config.residual_around,
+                    hp.residual_start)
                 runfiles.write_config(run_dir, written)
         # rows past the checkpoint resumed from were written by a run killed before its progress.json
         metrics = [r for r in runfiles.read_metrics(run_dir) if int(r["timesteps"]) <= done] if done else []
@@ -369,7 +383,7 @@ def train(
         kpis = EpisodeKpiCallback()
         checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
                                         name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
-                                        at_start=not done and hp.warm_start is not None)
+                                        at_start=not done and hp.starts_from_a_fit)
         reporter = [ProgressCallback(on_progress, planned)] if on_progress else []
         callbacks = [kpis, checkpoint, *reporter]
         model.learn(
