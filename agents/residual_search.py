@@ -4,7 +4,8 @@ Tuned base-stock uses one cover and one safety factor for every location and SKU
 ``residual`` action adjusts them per location and SKU. ``search_constant_residual`` climbs one
 coordinate at a time with common random numbers: every candidate plays the same training
 episodes, and a move is kept only when its paired gain over the current action has a 95 %
-confidence interval above zero. ``start_from`` makes the actor's mean output that action, so
+confidence interval above zero and (``keep_fill``) its mean fill rate is no lower than the
+rule's on those episodes. ``start_from`` makes the actor's mean output that action, so
 PPO starts from the searched policy (the ``residual_start`` entry of a hyperparameter file).
 """
 
@@ -33,6 +34,8 @@ class ResidualStart(BaseModel):
     rounds: int = Field(default=4, ge=1, le=100, description="passes over the coordinates")
     step: float = Field(default=0.5, gt=0, le=1.0, description="first move per coordinate (action units); "
                         "halved after a pass that moves nothing")
+    keep_fill: bool = Field(default=True, description="refuse moves whose mean fill rate on the search "
+                            "episodes falls below the rule's (profit is not bought with service)")
 
 
 @dataclass(frozen=True)
@@ -42,15 +45,26 @@ class SearchResult:
     action: FloatArray
     gain: float
     gain_ci95: float
+    fill_rate: float  # mean fill rate % of the searched action on the search episodes
+    rule_fill_rate: float  # the same for the zero action
     evaluations: int
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": [round(float(a), 6) for a in self.action], "gain": round(self.gain, 4),
-                "gain_ci95": round(self.gain_ci95, 4), "evaluations": self.evaluations}
+                "gain_ci95": round(self.gain_ci95, 4), "fill_rate": round(self.fill_rate, 4),
+                "rule_fill_rate": round(self.rule_fill_rate, 4), "evaluations": self.evaluations}
 
 
-def episode_returns(env: Any, action: FloatArray) -> FloatArray:
-    """Each copy's summed reward over one episode of ``env`` (``search_env``) playing ``action``.
+@dataclass(frozen=True)
+class Outcome:
+    """Per copy, one episode's summed reward and fill rate (%)."""
+
+    returns: FloatArray
+    fill_rate: FloatArray
+
+
+def play(env: Any, action: FloatArray) -> Outcome:
+    """Each copy's episode of ``env`` (``search_env``) playing ``action`` every period.
 
     Every call restarts copy ``i`` on seed ``i`` of the search's seeds, so every candidate plays
     the same episodes: the common random numbers of the search.
@@ -58,12 +72,16 @@ def episode_returns(env: Any, action: FloatArray) -> FloatArray:
     env.reset(seed=0)
     actions = np.repeat(np.asarray(action, dtype=np.float32)[None, :], env.num_envs, axis=0)
     total = np.zeros(env.num_envs)
+    fill = np.full(env.num_envs, np.nan)
     finished = np.zeros(env.num_envs, dtype=bool)
     while not finished.all():
-        _, reward, terminated, truncated, _ = env.step(actions)
+        _, reward, terminated, truncated, info = env.step(actions)
         total += np.where(finished, 0.0, reward)
-        finished |= terminated | truncated
-    return total
+        ended = (terminated | truncated) & ~finished
+        if ended.any():
+            fill[ended] = np.asarray(info["final_info"]["episode_kpis"]["fill_rate"], dtype=np.float64)[ended]
+        finished |= ended
+    return Outcome(total, fill)
 
 
 def search_env(scenario: Any, seeds: Sequence[int], residual_around: dict[str, float] | None) -> Any:
@@ -85,11 +103,13 @@ def search_constant_residual(env: Any, settings: ResidualStart) -> SearchResult:
     """Coordinate ascent over the constant action in [-1, 1]^n from zero (the rule).
 
     Each pass tries +step then -step on every coordinate and keeps the first move whose paired
-    gain is significantly positive; a pass without a move halves the step.
+    gain is significantly positive (and, with ``keep_fill``, whose mean fill rate is at least the
+    rule's); a pass without a move halves the step.
     """
     size = int(env.single_action_space.shape[0])
     action = np.zeros(size)
-    zero = current = episode_returns(env, action)
+    rule = current = play(env, action)
+    floor = float(rule.fill_rate.mean()) if settings.keep_fill else -np.inf
     step, evaluations = settings.step, 1
     for _ in range(settings.rounds):
         moved = False
@@ -99,16 +119,17 @@ def search_constant_residual(env: Any, settings: ResidualStart) -> SearchResult:
                 candidate[i] = np.clip(candidate[i] + sign * step, -1.0, 1.0)
                 if candidate[i] == action[i]:
                     continue
-                returns = episode_returns(env, candidate)
+                outcome = play(env, candidate)
                 evaluations += 1
-                mean, ci = paired_gain(returns, current)
-                if mean - ci > 0:
-                    action, current, moved = candidate, returns, True
+                mean, ci = paired_gain(outcome.returns, current.returns)
+                if mean - ci > 0 and outcome.fill_rate.mean() >= floor:
+                    action, current, moved = candidate, outcome, True
                     break
         if not moved:
             step /= 2
-    gain, ci = paired_gain(current, zero)
-    return SearchResult(action, gain, ci, evaluations)
+    gain, ci = paired_gain(current.returns, rule.returns)
+    return SearchResult(action, gain, ci, float(current.fill_rate.mean()), float(rule.fill_rate.mean()),
+                        evaluations)
 
 
 def start_from(policy: Any, action: Sequence[float]) -> None:

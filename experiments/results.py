@@ -298,22 +298,28 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
     text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "
             f"{config.algo.upper()}, test seed block, common random numbers. One folder per scenario "
             "holds the benchmark (summary, plots, report.html) and the best seed's `policy.onnx`.\n\n")
-    warm = warm_started(config, out)
+    warm = started_with(config, out, "warm_start")
     if warm:
         teachers = [f"{n} (from {config.scenarios[n].rule or 'the best tuned rule'})" for n in warm]
         text += ("Warm-started (behaviour cloning with DAgger, then "
                  f"{config.algo.upper()}; each seed keeps its best validated checkpoint, and a kept "
                  f"checkpoint of 0 steps is the clone itself): {', '.join(teachers)}.\n\n")
+    searched = started_with(config, out, "residual_start")
+    if searched:
+        text += ("Residual-started (the best constant residual action around tuned base-stock, found by "
+                 f"coordinate search on training episodes, then {config.algo.upper()}; a kept checkpoint "
+                 f"of 0 steps is the searched action itself): {', '.join(searched)}.\n\n")
     return write_text(out / "README.md", text + table_markdown(rows))
 
 
-def warm_started(config: ResultsConfig, out: Path) -> list[str]:
-    """The config's scenarios with a training run that cloned a rule before learning (as its config says)."""
+def started_with(config: ResultsConfig, out: Path, start: str = "warm_start") -> list[str]:
+    """The config's scenarios with a training run whose hyperparameters set ``start`` (``warm_start``:
+    cloned a rule before learning; ``residual_start``: searched a constant residual), as its config says."""
     names = []
     for name in config.scenarios:
         paths = Paths(out, name, config.algo, config.scenarios[name].action_mode)
         configs = [runfiles.read_config(paths.run(s)) for s in config.seeds
                    if (paths.run(s) / runfiles.CONFIG).is_file()]
-        if any((c.get("hyperparams") or {}).get("warm_start") for c in configs):
+        if any((c.get("hyperparams") or {}).get(start) for c in configs):
             names.append(name)
     return names

@@ -14,7 +14,7 @@ import yaml
 from allocsim.agents.hyperparams import HyperparamError, load_hyperparams
 from allocsim.agents.residual_search import (
     ResidualStart,
-    episode_returns,
+    play,
     search_constant_residual,
     search_env,
     start_from,
@@ -23,10 +23,12 @@ from allocsim.agents.residual_search import (
 
 class QuadraticEnv:
     """One-period episodes paying ``noise_i - |a - target|^2`` to copy ``i``: the noise is the same at
-    every reset (common random numbers), so only the action moves a copy's return."""
+    every reset (common random numbers), so only the action moves a copy's return. The fill rate
+    is ``90 - fill_slope * a[0]`` %."""
 
-    def __init__(self, target: list[float], copies: int = 8) -> None:
+    def __init__(self, target: list[float], copies: int = 8, fill_slope: float = 0.0) -> None:
         self.target = np.asarray(target)
+        self.fill_slope = fill_slope
         self.num_envs = copies
         self.single_action_space = gym.spaces.Box(-1.0, 1.0, (len(target),), dtype=np.float32)
         self.noise = np.random.default_rng(0).normal(0.0, 5.0, copies)
@@ -38,7 +40,8 @@ class QuadraticEnv:
     def step(self, actions: np.ndarray) -> tuple[Any, ...]:
         reward = self.noise - ((actions - self.target) ** 2).sum(axis=1)
         done = np.ones(self.num_envs, dtype=bool)
-        return None, reward, done, ~done, {}
+        kpis = {"fill_rate": 90.0 - self.fill_slope * actions[:, 0]}
+        return None, reward, done, ~done, {"final_info": {"episode_kpis": kpis}}
 
 
 def test_search_climbs_to_the_best_constant_action_by_hand() -> None:
@@ -50,6 +53,19 @@ def test_search_climbs_to_the_best_constant_action_by_hand() -> None:
     assert found.gain == pytest.approx(0.5**2 + 0.25**2)  # |0 - t|^2 - |t - t|^2
     assert found.gain_ci95 == pytest.approx(0.0)
     assert found.evaluations == env.plays
+    assert found.fill_rate == found.rule_fill_rate == 90.0
+
+
+def test_search_refuses_moves_that_lower_the_fill_rate() -> None:
+    """Raising dim 0 would pay but lowers the fill rate below the rule's 90 %: refused at 0.5 and, after
+    a pass without a move halves the step, at 0.25; dim 1 reaches -0.25 instead."""
+    env = QuadraticEnv([0.5, -0.25, 0.0], fill_slope=10.0)
+    found = search_constant_residual(env, ResidualStart(episodes=8, rounds=3, step=0.5))
+    assert found.action.tolist() == [0.0, -0.25, 0.0]
+    assert found.gain == pytest.approx(0.25**2) and found.fill_rate == 90.0
+    free = ResidualStart(episodes=8, rounds=3, step=0.5, keep_fill=False)
+    unconstrained = search_constant_residual(env, free)
+    assert unconstrained.action.tolist() == [0.5, -0.25, 0.0] and unconstrained.fill_rate == 85.0
 
 
 def test_search_keeps_the_rule_when_no_move_is_significant() -> None:
@@ -71,10 +87,12 @@ def test_search_env_replays_the_same_episodes() -> None:
 
     env = search_env(load_scenario("retail-small"), [11, 12], None)
     zero = np.zeros(env.single_action_space.shape[0])
-    first, again = episode_returns(env, zero), episode_returns(env, zero)
-    assert np.array_equal(first, again) and first[0] != first[1]
+    first, again = play(env, zero), play(env, zero)
+    assert np.array_equal(first.returns, again.returns) and first.returns[0] != first.returns[1]
+    assert np.array_equal(first.fill_rate, again.fill_rate)
+    assert ((first.fill_rate > 0) & (first.fill_rate <= 100)).all()
     swapped = search_env(load_scenario("retail-small"), [12, 11], None)
-    assert np.array_equal(episode_returns(swapped, zero), first[::-1])
+    assert np.array_equal(play(swapped, zero).returns, first.returns[::-1])
 
 
 def test_started_policy_plays_the_action_in_every_state() -> None:
@@ -132,6 +150,7 @@ def test_training_starts_from_the_searched_action(tmp_path: Path) -> None:
     run = train(_config(tmp_path, "residual")).run_dir
     fit = yaml.safe_load((run / "config.yaml").read_text())["residual_start_fit"]
     assert len(fit["action"]) == 10 and fit["evaluations"] >= 1 and fit["gain"] >= 0
+    assert fit["fill_rate"] >= fit["rule_fill_rate"]  # keep_fill is on by default
     assert set(fit["action"]) <= {-0.5, 0.0, 0.5}  # one pass of step 0.5 from zero
 
 

@@ -56,17 +56,21 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_warm_started_scenarios_are_named_from_their_runs(tmp_path: Path, hp: Path) -> None:
+def test_warm_and_residual_started_scenarios_are_named_from_their_runs(tmp_path: Path, hp: Path) -> None:
     from allocsim.agents.runfiles import write_config
-    from allocsim.experiments.results import load_results_config, warm_started
+    from allocsim.experiments.results import load_results_config, started_with
 
-    scenarios = {"tiny-dp": {"timesteps": 256}, "retail-small": {"timesteps": 256}}
+    scenarios = {"tiny-dp": {"timesteps": 256}, "retail-small": {"timesteps": 256},
+                 "seasonal-aging": {"timesteps": 256, "action_mode": "residual"}}
     config = load_results_config(_config(tmp_path, hp, scenarios=scenarios))
     out = tmp_path / "results"
     write_config(out / "runs" / "tiny-dp-ppo-seed0", {"algo": "ppo", "hyperparams": {"n_envs": 1}})
     write_config(out / "runs" / "retail-small-ppo-seed1",
                  {"algo": "ppo", "hyperparams": {"warm_start": {"episodes": 2}}})
-    assert warm_started(config, out) == ["retail-small"]
+    write_config(out / "runs" / "seasonal-aging-ppo-residual-seed0",
+                 {"algo": "ppo", "hyperparams": {"residual_start": {"episodes": 2}}})
+    assert started_with(config, out, "warm_start") == ["retail-small"]
+    assert started_with(config, out, "residual_start") == ["seasonal-aging"]
 
 
 @pytest.mark.slow
