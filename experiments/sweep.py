@@ -12,6 +12,8 @@ Output folder::
                                     its KPI row and seconds; written atomically by the driver
     OUT/cells/<cell-id>.error.json  a failed cell: its error and traceback (retried on re-run)
     OUT/results.csv, .parquet       every finished cell of the sweep, flat KPI columns
+    OUT/summary.csv                 per scenario x policy: mean profit and fill rate, and the
+                                    paired profit difference against the scenario's best rule
     OUT/sweep.json                  the sweep file as validated, and the cell count
 
 The cell id is a stable hash of the cell dict (scenario contents included), so
@@ -36,10 +38,11 @@ import pandas as pd
 from allocsim.envs.scenario import Scenario, load_scenario, preset_names
 from allocsim.experiments.evaluation import flatten
 from allocsim.experiments.files import atomic_write, write_text
-from allocsim.experiments.kpis import fmt_number
+from allocsim.experiments.kpis import fmt_ci, fmt_number
 from allocsim.experiments.sweep_backends import BackendOptions, CellFn, Outcome, make_backend
 from allocsim.experiments.sweep_config import SweepConfig, SweepConfigError
 from allocsim.experiments.sweep_kinds import ExpandContext, expand_entry, run_policy_cell
+from allocsim.experiments.sweep_summary import summarise
 from allocsim.experiments.tables import Col, FittedTable
 
 Cell = dict[str, Any]
@@ -248,6 +251,7 @@ def write_results(frame: pd.DataFrame, out: Path, config: SweepConfig | None = N
     written = [
         atomic_write(out / "results.csv", lambda p: frame.to_csv(p, index=False)),
         atomic_write(out / "results.parquet", lambda p: frame.to_parquet(p, index=False)),
+        atomic_write(out / "summary.csv", lambda p: summarise(frame).to_csv(p, index=False)),
     ]
     if config is not None:
         meta = {"config": config.model_dump(mode="json"), "finished_cells": len(frame)}
@@ -255,20 +259,22 @@ def write_results(frame: pd.DataFrame, out: Path, config: SweepConfig | None = N
     return written
 
 
-SUMMARY_KPIS = ("profit", "fill_rate")
-
-
 def summary_table(frame: pd.DataFrame, report: SweepReport, out: Path) -> FittedTable:
-    """Per scenario x policy: finished cells and mean profit and fill rate; failures in the caption.
+    """Per scenario x policy: finished cells, mean profit and fill rate, and the paired profit
+    difference against the scenario's best rule (``sweep_summary``); failures in the caption.
 
     Fitted to the console (``tables.FittedTable``): numbers are never split across lines.
     """
-    groups = list(frame.groupby(["scenario", "policy"], sort=False)) if len(frame) else []
-    keys = [Col("scenario", [str(s) for (s, _), _ in groups], justify="left"),
-            Col("policy", [str(p) for (_, p), _ in groups], justify="left")]
-    values = [Col("cells", [str(len(part)) for _, part in groups])]
-    values += [Col(f"{kpi} (mean)", [fmt_number(float(part[kpi].mean())) for _, part in groups])
-               for kpi in SUMMARY_KPIS]
+    rows = summarise(frame)
+    paired = zip(rows["policy"], rows["best_rule"], rows["profit_vs_best_rule"],
+                 rows["profit_vs_best_rule_ci95"], strict=True)
+    keys = [Col("scenario", rows["scenario"].astype(str).tolist(), justify="left"),
+            Col("policy", rows["policy"].astype(str).tolist(), justify="left")]
+    values = [Col("cells", [str(n) for n in rows["cells"]]),
+              Col("profit (mean)", [fmt_number(float(v)) for v in rows["profit_mean"]]),
+              Col("fill_rate (mean)", [fmt_number(float(v)) for v in rows["fill_rate_mean"]]),
+              Col("vs best rule", ["best" if policy == best else _paired(gain, half)
+                                   for policy, best, gain, half in paired])]
     table = FittedTable(f"sweep · {report.total} cells · {report.backend}", keys, values, bold_first=False)
     caption = (f"{len(frame)} finished ({report.ran - len(report.failed)} run now, {report.skipped} reused), "
                f"{len(report.failed)} failed, {report.seconds:.1f} s")
@@ -277,3 +283,11 @@ def summary_table(frame: pd.DataFrame, report: SweepReport, out: Path) -> Fitted
         caption += f"\nfirst failure {cid}: {error.splitlines()[0][:120]} (see {out}/cells/*.error.json)"
     table.caption = caption
     return table
+
+
+def _paired(gain: float, half_width: float) -> str:
+    """``+12 ± 5`` at the interval's precision (``fmt_ci``); ``-`` without a rule to compare with."""
+    if pd.isna(gain):
+        return "-"
+    text = fmt_ci(gain, 0.0 if pd.isna(half_width) else half_width)
+    return text if text.startswith("-") else f"+{text}"
