@@ -58,8 +58,11 @@ class Answer:
     def sentence(self, currency: str) -> str:
         if self.runner_up is None or self.margin is None:
             return f"Use {self.best}: it is the only policy in this benchmark."
-        lead = (f"Use {self.best}: {-self.margin.mean:,.0f} {currency} more profit per episode than "
-                f"{self.runner_up} ({_ci(self.margin, currency)})")
+        if self.margin.mean == 0 and self.margin.half_width == 0:
+            lead = f"Use {self.best}: the same profit as {self.runner_up} on every episode"
+        else:
+            lead = (f"Use {self.best}: {-self.margin.mean:,.0f} {currency} more profit per episode than "
+                    f"{self.runner_up} ({_ci(self.margin, currency)})")
         if not math.isfinite(self.margin.half_width):
             return f"{lead}. Untested: one episode gives no interval; run 2 or more (20 by default) to know."
         if not self.tied:

@@ -50,8 +50,11 @@ def paired_episodes(a: AllocationEnv, b: AllocationEnv, seed: int, style: str) -
 
 
 def holdbacks_of(scenario: Scenario, units: int) -> list[dict[str, Any]]:
-    """A holdback of ``units`` for the top-priority channel at every location and SKU."""
+    """A holdback of ``units`` for the top-priority channel at every location and SKU; none when no
+    channel ranks below it (such a holdback would protect from nobody, and the scenario refuses it)."""
     top = max(scenario.channels, key=lambda c: c.priority)
+    if not any(c.priority < top.priority for c in scenario.channels):
+        return []
     return [{"channel": top.name, "units": units}]
 
 

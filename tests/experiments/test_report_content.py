@@ -33,6 +33,13 @@ def test_answer_says_significant_when_the_interval_excludes_zero() -> None:
     assert "Significant" in text and "TIE" not in text
 
 
+def test_answer_names_identical_policies_without_a_minus_zero() -> None:
+    """Two policies making the same decisions (a searched residual kept by two seeds) earn the same."""
+    text = answer(_summary([(0, 0), (0, 0), (-16, 12)])).sentence("EUR")
+    assert text.startswith("Use a: the same profit as b on every episode.") and "-0" not in text
+    assert "first rule significantly behind is c, 16 EUR" in text
+
+
 def test_answer_with_one_episode_claims_nothing() -> None:
     text = answer(_summary([(0, math.nan), (-4, math.nan)])).sentence("EUR")
     assert "Untested" in text and "TIE" not in text and "Significant" not in text
