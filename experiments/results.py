@@ -28,7 +28,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allocsim.agents import runfiles
-from allocsim.baselines.registry import NOT_RULES
+from allocsim.baselines.registry import NOT_RULES, rule_names
+from allocsim.baselines.tuned_params import load_tuned
 from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.evaluation import PolicySpec
@@ -37,7 +38,7 @@ from allocsim.experiments.seeds import seed_block, seed_range
 from allocsim.experiments.stats import paired_diff
 
 Log = Callable[[str], None]
-MODELS_STAMP = "models.json"  # seeds and ONNX digests the benchmark was run on; written last
+MODELS_STAMP = "models.json"  # seeds, ONNX digests and rule parameters the benchmark ran; written last
 
 
 class ScenarioRuns(BaseModel):
@@ -162,13 +163,14 @@ def benchmark_scenario(
     seeds = seed_range(seed_block("test").start, config.scenarios[scenario.name].episodes or config.episodes)
     models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
               for k, path in exported.items()]
-    stamp = {"seeds": list(seeds), "models": {m.label: _digest(Path(m.model)) for m in models}}
+    tuned = Path(config.tuned_dir)
+    stamp = {"seeds": list(seeds), "models": {m.label: _digest(Path(m.model)) for m in models},
+             "rules": rule_params(scenario, tuned)}
     done = paths.bench / MODELS_STAMP
     if done.is_file() and json.loads(done.read_text(encoding="utf-8")) == stamp:
         log(f"{scenario.name}: benchmark up to date")
         return
     log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
-    tuned = Path(config.tuned_dir)
     result = run_benchmark(scenario, seeds, tuned_dir=tuned, n_workers=workers, models=models)
     curves = curves_figure({f"{config.algo}-seed{k}": paths.run(k) for k in exported}, scenario.currency)
     if curves is not None:
@@ -176,6 +178,12 @@ def benchmark_scenario(
     done.unlink(missing_ok=True)
     write_outputs(result, paths.bench)
     write_text(done, json.dumps(stamp, indent=1) + "\n")  # last: the benchmark is complete
+
+
+def rule_params(scenario: Scenario, tuned_dir: Path) -> dict[str, dict[str, Any] | None]:
+    """Every rule's parameters as the benchmark will play them (tuned, or None for the defaults):
+    part of the stamp, so retuning a rule makes the benchmark stale."""
+    return {name: load_tuned(scenario, name, tuned_dir) for name in rule_names()}
 
 
 def _digest(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +34,8 @@ def _config(tmp_path: Path, hp: Path, **extra: object) -> Path:
 
 @pytest.mark.slow
 def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path, hp: Path) -> None:
-    config, out = _config(tmp_path, hp), tmp_path / "results"
+    tuned = tmp_path / "tuned"
+    config, out = _config(tmp_path, hp, tuned_dir=str(tuned)), tmp_path / "results"
     first = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert first.exit_code == 0, first.output
     assert "tiny-dp seed 1: training 256 steps" in first.output
@@ -53,6 +55,20 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     again = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert again.exit_code == 0, again.output
     assert "training" not in again.output and "benchmark up to date" in again.output
+
+    # retuning a rule makes the benchmark stale: it runs again with the new parameters
+    from allocsim.envs.scenario import load_scenario
+
+    packaged = ROOT / "baselines" / "tuned" / load_scenario("tiny-dp").content_hash() / "min-max.json"
+    retuned = json.loads(packaged.read_text())
+    retuned["params"]["max_days"] += 1.0
+    (tuned / "tiny-dp").mkdir(parents=True)
+    (tuned / "tiny-dp" / "min-max.json").write_text(json.dumps(retuned))
+    third = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
+    assert third.exit_code == 0, third.output
+    assert "training" not in third.output and "tiny-dp: benchmark of the rules" in third.output
+    stamp = json.loads((out / "tiny-dp" / "models.json").read_text())
+    assert stamp["rules"]["min-max"]["max_days"] == retuned["params"]["max_days"]
 
 
 @pytest.mark.slow
