@@ -150,6 +150,14 @@ class BenchmarkResult:
     holdback: pd.DataFrame = field(default_factory=pd.DataFrame)  # with holdbacks: policy x KPI, with/without
 
 
+def without_holdbacks_playable(scenario: Scenario, specs: Sequence[PolicySpec],
+                               models: Sequence[PolicySpec]) -> list[PolicySpec]:
+    """The policies the no-holdback pass plays: all but learned ones with a holdback block
+    (``timing.holdback_decision``), which have no env without holdbacks."""
+    decided = scenario.timing.holdback_decision is not None
+    return [s for s in specs if not (decided and s in models)]
+
+
 def run_benchmark(
     scenario: Scenario,
     seeds: Sequence[int],
@@ -183,9 +191,7 @@ def run_benchmark(
         gap = gap_frame(rows, twins)
     holdback = pd.DataFrame()
     if has_holdbacks(scenario):  # what they are worth: the same episodes without them
-        # a learned policy with a holdback block (timing.holdback_decision) has no env without it
-        decided = scenario.timing.holdback_decision is not None
-        playable = [s for s in specs if not (decided and s in models)]
+        playable = without_holdbacks_playable(scenario, specs, models)
         free = evaluate(without_holdbacks(scenario), playable, seeds, n_workers=n_workers, warm_up=warm_up,
                         on_done=on_done)
         labels = {s.label for s in playable}

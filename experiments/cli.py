@@ -287,9 +287,12 @@ def benchmark(
     started = time.perf_counter()
     bounded = bound and not warm_up
     from allocsim.experiments.aggregation_gap import has_holdbacks
+    from allocsim.experiments.benchmark import without_holdbacks_playable
 
-    passes = 1 + (loaded.timing.mode == "events") + has_holdbacks(loaded)  # + twins, + no holdbacks
+    passes = 1 + (loaded.timing.mode == "events")  # + twins in the aggregated mode
     evaluated = len(specs) * episodes * passes
+    if has_holdbacks(loaded):  # + the same episodes without holdbacks
+        evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
     total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
     with _progress(total, f"benchmark {loaded.name}") as advance:
         result = run_benchmark(

@@ -26,3 +26,32 @@ def test_a_holdback_deciding_policy_is_ranked_but_left_out_of_the_no_holdback_tw
                            tuned_dir=None, models=[model])
     assert "ppo-tiny" in set(result.summary["policy"]) and len(result.rows) == 6
     assert set(result.holdback["policy"]) == {"priority", "hold"}
+
+
+@pytest.mark.slow
+def test_the_progress_bar_counts_the_episodes_the_benchmark_plays(
+    tmp_path: Path, tiny_trainer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The learned policy sits out the no-holdback pass, and the bar's total leaves it out too."""
+    from contextlib import contextmanager
+
+    from typer.testing import CliRunner
+
+    from allocsim.experiments import cli
+
+    counted = {"total": 0, "done": 0}
+
+    @contextmanager
+    def recording(total: int, what: str) -> Any:
+        counted["total"] = total
+        yield lambda n: counted.__setitem__("done", counted["done"] + n)
+
+    monkeypatch.setattr(cli, "_progress", recording)
+    onnx = export_run(tiny_trainer(tmp_path, "strategic-holdback-decision"), tmp_path / "policy.onnx")
+    result = CliRunner().invoke(cli.app, [
+        "benchmark", "--scenario", "strategic-holdback-decision", "--policies", "priority,hold",
+        "--model", str(onnx), "--episodes", "2", "--no-bound", "--workers", "1",
+        "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    # 3 policies x 2 episodes + the 2 rules x 2 episodes without holdbacks + the traced episodes
+    assert counted["done"] == counted["total"] and counted["total"] >= 3 * 2 + 2 * 2
