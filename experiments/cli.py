@@ -87,6 +87,7 @@ def simulate(
     console.print(table)
 
 
+TUNE_ROWS_SHOWN = 10  # grid points tune prints, best first (the winner is saved either way)
 RESAMPLE_HELP = ("how seeds vary a demand history: block (moving-block bootstrap by week) or none "
                  "(every seed replays it as is) [default: the scenario's, block]")
 
@@ -194,7 +195,7 @@ def tune(
     started = time.perf_counter()
     with _progress(len(points) * episodes, f"tune {policy}") as advance:
         result = search(loaded, policy, episodes, n_workers=n_workers, on_done=advance)
-    console.print(tune_table(result))
+    console.print(tune_table(result, limit=TUNE_ROWS_SHOWN))
     try:
         path = save_tuned(target, result)
     except OSError as err:

@@ -126,6 +126,8 @@ def tune_table(result: TuneResult, limit: int | None = None) -> FittedTable:
     title = (f"tune {result.policy} on {result.scenario}: {len(result.candidates)} grid points x "
              f"{len(result.seeds)} tuning seeds ({result.seeds[0]}..{result.seeds[-1]})")
     caption = "mean ± 95% CI; vs best = paired profit difference on the same seeds"
+    if len(shown) < len(result.candidates):
+        caption += f"; the {len(shown)} best of {len(result.candidates)} grid points"
     return FittedTable(title, keys, values, caption=caption)
 
 

@@ -86,3 +86,16 @@ def test_tune_refuses_an_unknown_timing_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert "--timing" in result.stderr and "'detailed'" in result.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+def test_tune_prints_the_ten_best_grid_points_and_says_so(tmp_path: Path) -> None:
+    """base-stock's grid has 24 points: the console shows ranks 1..10 and says how many there were."""
+    target = tmp_path / "base-stock.json"
+    result = runner.invoke(app, ["tune", "--scenario", "tiny-dp", "--policy", "base-stock", "--episodes", "2",
+                                 "--workers", "1", "--out", str(target)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert len(grid_points("base-stock")) == 24
+    assert "the 10 best of 24 grid points" in " ".join(result.output.split())  # the caption may wrap
+    ranks = [line.split("│")[1].strip() for line in result.output.splitlines() if line.startswith("│")]
+    assert ranks == [str(k) for k in range(1, 11)]
+    assert json.loads(target.read_text())["policy"] == "base-stock"
