@@ -25,9 +25,9 @@ def best_rule(part: pd.DataFrame) -> str | None:
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per scenario x policy, in the sweep's order (``SUMMARY_COLUMNS``)."""
-    rows = []
     if frame.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    rows = []
     for scenario, part in frame.groupby("scenario", sort=False):
         best = best_rule(part)
         by_seed = part.pivot_table(index="seed", columns="policy", values="profit", aggfunc="first")
