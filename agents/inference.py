@@ -10,7 +10,7 @@ The graph takes raw observations (normalisation is inside it) and returns the
 clipped deterministic ``action`` and the decoded fractions ``allocation`` (B, S, L+1),
 ``transfers`` (B, K, S), ``orders`` (B, S) and ``holdback`` (B, L, S; files exported before
 the holdback decision lack it). Whole units come from
-``allocsim.unit_decode``, the very functions the compiled engine runs.
+``allocsim.core.unit_decode``, the very functions the compiled engine runs.
 Nothing here unpickles: an ONNX file is data, not code.
 """
 
@@ -26,8 +26,13 @@ from numpy.typing import NDArray
 
 from allocsim.agents.policy_card import PolicyCard
 from allocsim.agents.state_input import PlanningState, observation, parse_state
-from allocsim.order_up_to import TargetRanges, inventory_position, supplier_order_share, target_allocation
-from allocsim.unit_decode import holdback_units, largest_remainder_row, policy_order, transfer_units
+from allocsim.core.order_up_to import (
+    TargetRanges,
+    inventory_position,
+    supplier_order_share,
+    target_allocation,
+)
+from allocsim.core.unit_decode import holdback_units, largest_remainder_row, policy_order, transfer_units
 
 OUTPUTS = ("action", "allocation", "transfers", "orders", "holdback")
 #: the outputs of files exported before the holdback decision (still read: no holdback)
@@ -183,7 +188,7 @@ class OnnxPolicy:
 
     def _decide_targets(self, state: PlanningState, action: NDArray[np.float64]) -> Decision:
         """``targets``/``residual``: order-up-to levels minus positions, rationed to the stock not kept back
-        (``allocsim.order_up_to``, the env's arithmetic; the guardrails' cuts need the scenario)."""
+        (``allocsim.core.order_up_to``, the env's arithmetic; the guardrails' cuts need the scenario)."""
         card = self.card
         ranges = TargetRanges(**{k: np.asarray(v, dtype=np.float64) for k, v in card.target_ranges.items()})
         params = ranges.parameters(action, card.n_locations, card.n_skus)

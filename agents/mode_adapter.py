@@ -14,9 +14,9 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.order_up_to import TargetRanges
 from allocsim.envs.action_modes import ActionMode, TargetsMode, make_action_mode, mode_from_ranges
 from allocsim.envs.network import Network
-from allocsim.order_up_to import TargetRanges
 
 
 class Predictor(Protocol):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, get_args, get_origin, get_type_hints
 
-from allocsim.echo import shorten
+from allocsim.core.error_text import shorten
 
 PREFIX = "allocsim."
 CARD_KEY = PREFIX + "card"
@@ -88,7 +88,7 @@ class PolicyCard:
     action_layout: dict[str, list[int]]  # block name -> [start, stop]
     # the action mode (allocsim.envs.action_modes); cards of allocsim before action modes are "shares"
     action_mode: str = "shares"
-    # targets/residual: per action entry centre, half, low, high (allocsim.order_up_to.TargetRanges)
+    # targets/residual: per action entry centre, half, low, high (allocsim.core.order_up_to.TargetRanges)
     target_ranges: dict[str, list[float]] = field(default_factory=dict)
     supplier_lead: list[float] = field(default_factory=lambda: [0.0, 0.0])  # (shortest, mean) periods
     # the timing mode of the scenario it was trained in; cards of allocsim before timing modes: aggregated

@@ -33,9 +33,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocsim.agents.policy_card import PolicyCard
-from allocsim.echo import shorten, show
-from allocsim.observation_blocks import exogenous_rows, write_observation
-from allocsim.unit_decode import available_to_allocate
+from allocsim.core.error_text import shorten, show
+from allocsim.core.observation_blocks import exogenous_rows, write_observation
+from allocsim.core.unit_decode import available_to_allocate
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -73,7 +73,7 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
 
 
 #: the most units (or units per period) a state may hold: a scenario never lets more than 1e12 units
-#: of a SKU into its network (``allocsim.limits.MAX_NETWORK_UNITS``), and up to it the
+#: of a SKU into its network (``allocsim.core.limits.MAX_NETWORK_UNITS``), and up to it the
 #: largest-remainder split of whole units is exact in float64
 MAX_QUANTITY = 10**12
 

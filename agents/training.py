@@ -47,11 +47,11 @@ from allocsim.agents.hyperparams import Hyperparams
 from allocsim.agents.residual_search import residual_start
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
+from allocsim.core.processes import die_with_parent, pool_context
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.engine.state import EngineState
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
-from allocsim.processes import die_with_parent, pool_context
 
 RUNS_DIR = Path("runs") / "train"
 
@@ -232,7 +232,7 @@ def _native_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
 
 def _subproc_vec_env(config: TrainConfig, first_episode: int) -> VecEnv:
     """One single env per worker process (``DummyVecEnv`` for one), forked where the platform can, so
-    the workers are our children and die with us (``allocsim.processes``)."""
+    the workers are our children and die with us (``allocsim.core.processes``)."""
     n = config.envs
     mode = {"action_mode": config.action_mode, "residual_around": config.residual_around}
     cycle, seed = config.seed_cycle, config.seed

@@ -17,8 +17,8 @@ import numpy as np
 from pydantic import Field
 
 from allocsim.baselines.common import Plan, RuleParams, RulePolicy, net_position, ration
+from allocsim.core.order_up_to import order_up_to_levels
 from allocsim.envs.state import AllocationState
-from allocsim.order_up_to import order_up_to_levels
 
 
 class BaseStockParams(RuleParams):

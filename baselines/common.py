@@ -28,13 +28,13 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from allocsim.core.order_up_to import feasible_allocation, inventory_position, supplier_order_share
+from allocsim.core.order_up_to import ration as ration  # re-exported for the rules (one implementation)
+from allocsim.core.order_up_to import round_columns as round_columns
+from allocsim.core.order_up_to import window_demand as window_demand
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import supplier_lead as supplier_lead
 from allocsim.envs.state import AllocationState
-from allocsim.order_up_to import feasible_allocation, inventory_position, supplier_order_share
-from allocsim.order_up_to import ration as ration  # re-exported for the rules (one implementation)
-from allocsim.order_up_to import round_columns as round_columns
-from allocsim.order_up_to import window_demand as window_demand
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv

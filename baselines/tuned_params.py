@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from allocsim.paths import child_path
+from allocsim.baselines.safe_paths import child_path
 
 if TYPE_CHECKING:  # only a type here: importing this module loads no simulator
     from allocsim.envs.scenario import Scenario

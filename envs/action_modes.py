@@ -6,7 +6,7 @@
   per SKU a safety factor, a DC keep-back share and (where the policy orders) a
   supplier cover. The shipment is the level minus the location's inventory position,
   rationed by largest remainder when the DC is short; the arithmetic is the base-stock
-  rule's own (``allocsim.order_up_to``), so a constant action equal to the rule's
+  rule's own (``allocsim.core.order_up_to``), so a constant action equal to the rule's
   parameters moves exactly the rule's units.
 * ``residual``: the ``targets`` parameters as a bounded adjustment around the
   base-stock rule's parameters (``residual_around``); the zero action is the rule.
@@ -29,18 +29,18 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from allocsim.envs.actions import ActionLayout, Fractions, validate_flat, validate_rows
-from allocsim.envs.network import Network
-from allocsim.envs.replenishment import supplier_lead
-from allocsim.envs.state import AllocationState
-from allocsim.order_up_to import (
+from allocsim.core.order_up_to import (
     TargetParams,
     TargetRanges,
     inventory_position,
     supplier_order_share,
     target_allocation,
 )
-from allocsim.unit_decode import available_to_allocate
+from allocsim.core.unit_decode import available_to_allocate
+from allocsim.envs.actions import ActionLayout, Fractions, validate_flat, validate_rows
+from allocsim.envs.network import Network
+from allocsim.envs.replenishment import supplier_lead
+from allocsim.envs.state import AllocationState
 
 if TYPE_CHECKING:
     from allocsim.envs.engine.core import BatchEngine

@@ -12,7 +12,7 @@ Layout of the flat action vector (all blocks row-major):
 * ``holdback`` (L x S, only when the scenario has ``timing.holdback_decision``):
   ``(a + 1) / 2`` is the share of the location's on-hand stock (at the decision) kept
   from channels of lower priority than the protected ones this period
-  (``allocsim.unit_decode.holdback_units`` rounds it to whole units).
+  (``allocsim.core.unit_decode.holdback_units`` rounds it to whole units).
 
 This module is the continuous half of the decode (``fractions``, batch-aware); the
 compiled half (``allocsim.envs.engine.decide``) turns fractions into whole units by

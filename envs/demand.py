@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.echo import shorten, show
+from allocsim.core.error_text import shorten, show
+from allocsim.core.limits import MAX_PERIODS, MAX_UNITS
 from allocsim.envs.history_resample import block_bootstrap
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.demand_spec import WILDCARD, DemandStream
 from allocsim.envs.scenario.entities import UniformLeadTime
-from allocsim.limits import MAX_PERIODS, MAX_UNITS
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

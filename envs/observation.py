@@ -29,9 +29,9 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from allocsim.core.observation_blocks import OBS_HIGH, WEEK, exogenous_rows
 from allocsim.envs.demand import DemandProfile, EpisodeDemand
 from allocsim.envs.network import Network
-from allocsim.observation_blocks import OBS_HIGH, WEEK, exogenous_rows
 
 OBS_CLIP = OBS_HIGH
 

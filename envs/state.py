@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.unit_decode import available_to_allocate
 from allocsim.envs.engine.core import BatchEngine
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import order_rule
-from allocsim.unit_decode import available_to_allocate
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]

@@ -36,12 +36,12 @@ import pandas as pd
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import BoundResult, clairvoyant_bound
 from allocsim.baselines.info_relaxation import PenalisedResult, SalesPenalty, fit_penalty, penalised_bound
+from allocsim.core.processes import process_pool
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.files import atomic_write
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
-from allocsim.processes import process_pool
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
 CLOSED = "bound_gap_closed_pct"

@@ -20,13 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from allocsim.baselines.registry import policy_names
-from allocsim.echo import shorten
+from allocsim.core.error_text import shorten
+from allocsim.core.limits import MAX_PERIODS
 from allocsim.experiments.cli_errors import OneLineErrors
 from allocsim.experiments.cli_options import TimingOption
 from allocsim.experiments.kpis import HEADLINE
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
-from allocsim.limits import MAX_PERIODS
 
 if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
     from allocsim.envs.scenario import Scenario

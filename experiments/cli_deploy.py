@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from allocsim.core.limits import MAX_PERIODS
 from allocsim.experiments.option_limits import MAX_SEED
-from allocsim.limits import MAX_PERIODS
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
 
-from allocsim.echo import shorten, show
+from allocsim.core.error_text import shorten, show
 
 try:  # typer >= 0.26 carries its own copy of click
     from typer._click import exceptions as click_errors

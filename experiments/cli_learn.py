@@ -136,7 +136,7 @@ def evaluate_command(
     """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
     from rich.table import Table
 
-    from allocsim.echo import shorten
+    from allocsim.core.error_text import shorten
     from allocsim.envs.scenario.timing import MODES
     from allocsim.experiments.cli import _fail, _json_safe, _load, console
     from allocsim.experiments.kpis import HEADLINE

@@ -34,7 +34,7 @@ def sweep_command(
     timing: TimingOption = None,
 ) -> None:
     """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""
-    from allocsim.echo import shorten
+    from allocsim.core.error_text import shorten
     from allocsim.envs.scenario.timing import MODES
     from allocsim.experiments.cli import _fail, _progress, _writable_dir, console
     from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results

@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from allocsim.agents.mode_adapter import for_env
 from allocsim.baselines.registry import Predictor, make_policy
+from allocsim.core.processes import process_pool
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.episode import play
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.experiments.warmup import after_warm_up
-from allocsim.processes import process_pool
 
 Row = dict[str, Any]
 

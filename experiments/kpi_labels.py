@@ -1,6 +1,6 @@
 """Words for the KPIs: the name a person reads, its unit and a one-line definition (report and console).
 
-The KPI keys stay the public contract (DESIGN.md); these labels only dress them. Money
+The KPI keys stay the public contract (docs/DESIGN.md); these labels only dress them. Money
 is shown in the scenario's ``currency``.
 """
 

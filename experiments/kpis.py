@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-#: The KPIs tables lead with (public names, see DESIGN.md); every scalar KPI is in the CSV files.
+#: The KPIs tables lead with (public names, see docs/DESIGN.md); every scalar KPI is in the CSV files.
 HEADLINE = (
     "profit", "fill_rate", "revenue", "gross_margin", "holding_cost", "shortage_penalty",
     "lost_sales_units", "avg_inventory_value", "avg_age", "contract_attainment",

@@ -1,4 +1,4 @@
-"""Upper bounds of the numbers a user gives the CLI or a sweep file (scenarios: ``allocsim.limits``).
+"""Upper bounds of the numbers a user gives the CLI or a sweep file (scenarios: ``allocsim.core.limits``).
 
 One table, so ``--seed`` on the command line and ``seeds`` in a sweep file accept the same range.
 """

@@ -13,7 +13,7 @@ errors); a worker that dies, or a task the backend loses, comes back as an
 outcome with ``ok: False`` and the error, so the sweep goes on.
 
 ``local``  a ``concurrent.futures`` process pool (fork where available) whose workers die with the
-           sweep, even on ``kill -9`` (``allocsim.processes``); never imports Ray.
+           sweep, even on ``kill -9`` (``allocsim.core.processes``); never imports Ray.
 ``ray``    Ray core tasks, ``num_cpus=1`` per cell. Connects to ``--address`` or
            ``RAY_ADDRESS``; with neither, starts a local Ray instance (``workers`` CPUs,
            no dashboard, usage stats off) and shuts it down at the end. A Ray already
@@ -30,7 +30,7 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from allocsim.processes import process_pool
+from allocsim.core.processes import process_pool
 
 Outcome = dict[str, Any]
 CellFn = Callable[[dict[str, Any]], Outcome]

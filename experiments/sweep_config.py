@@ -34,10 +34,10 @@ from pydantic import (
     field_validator,
 )
 
+from allocsim.core.limits import MAX_PERIODS
 from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.envs.scenario.yaml_file import read_yaml
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED
-from allocsim.limits import MAX_PERIODS
 
 _UNION_TAG = re.compile(r"^(list\[.*\]|str|int|dict\[.*\]|seed-list|seed-range)$")
 

@@ -3,7 +3,7 @@
 numba's on-disk cache is checked against the file of each compiled function only, so a
 change in a kernel another file calls would leave a stale caller cached. The cache
 therefore lives in a folder named after a digest of every engine source file and of the
-shared arithmetic it compiles (``allocsim.unit_decode``, ``allocsim.observation_blocks``) (under
+shared arithmetic it compiles (``allocsim.core.unit_decode``, ``allocsim.core.observation_blocks``) (under
 ``$NUMBA_CACHE_DIR`` if set, else ``~/.cache/allocsim/numba``), set here before any
 kernel module is imported; it never lives in the source tree.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import numba
 
 #: Files outside this folder whose functions the kernels compile (the shared arithmetic).
-SHARED_SOURCES = ("unit_decode.py", "observation_blocks.py")
+SHARED_SOURCES = ("core/unit_decode.py", "core/observation_blocks.py")
 
 
 def _source_digest() -> str:
@@ -25,7 +25,7 @@ def _source_digest() -> str:
     package_root = Path(__file__).parents[2]
     shared = [package_root / name for name in SHARED_SOURCES]
     for path in [*sorted(Path(__file__).parent.glob("*.py")), *shared]:
-        digest.update(path.name.encode())
+        digest.update(path.name.encode())  # content decides; the name tells files apart
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

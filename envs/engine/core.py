@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.observation_blocks import N_CALENDAR
 from allocsim.envs.actions import ActionLayout, Fractions
 from allocsim.envs.demand import DemandProfile, sample_episode
 from allocsim.envs.engine import kernels
@@ -25,7 +26,6 @@ from allocsim.envs.guardrails import Trim
 from allocsim.envs.network import Network
 from allocsim.envs.observation import ObservationLayout
 from allocsim.envs.reward import COMPONENTS
-from allocsim.observation_blocks import N_CALENDAR
 
 
 class BatchEngine:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 
-from allocsim import unit_decode
+from allocsim.core import unit_decode
 from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import BIG, EngineParams
 from allocsim.envs.engine.state import EngineState
 
-# The decode's arithmetic lives in ``allocsim.unit_decode``, shared with the ONNX runtime.
+# The decode's arithmetic lives in ``allocsim.core.unit_decode``, shared with the ONNX runtime.
 available_to_allocate = kernel(unit_decode.available_to_allocate)
 largest_remainder_row = kernel(unit_decode.largest_remainder_row)
 transfer_units = kernel(unit_decode.transfer_units)

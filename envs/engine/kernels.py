@@ -15,7 +15,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from allocsim import observation_blocks
+from allocsim.core import observation_blocks
 from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
 from allocsim.envs.engine.flows import book_receipts, dispatch, receive
 from allocsim.envs.engine.jit import inline_kernel, kernel, parallel_kernel
@@ -76,7 +76,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
 def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # type: ignore[no-untyped-def]
     """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``.
 
-    Counts the units here; the arithmetic of the blocks is ``allocsim.observation_blocks``.
+    Counts the units here; the arithmetic of the blocks is ``allocsim.core.observation_blocks``.
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     n_c, n_p = s.backlog.shape[3], s.backlog.shape[4]

@@ -1,6 +1,6 @@
 """The public KPI dictionary of one copy, reduced once from the engine's accumulators.
 
-KPI names are a public contract (DESIGN.md). Per-location figures cover every
+KPI names are a public contract (docs/DESIGN.md). Per-location figures cover every
 location and the DC (last); per-channel figures every channel.
 """
 

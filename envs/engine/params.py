@@ -12,10 +12,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.observation_blocks import N_CALENDAR
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
 from allocsim.envs.reward import COMPONENTS
-from allocsim.observation_blocks import N_CALENDAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -16,9 +16,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.limits import MAX_ORDERS_PER_PERIOD
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.timing import ChannelTiming
-from allocsim.limits import MAX_ORDERS_PER_PERIOD
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]

@@ -10,7 +10,7 @@ import re
 
 from pydantic import ValidationError
 
-from allocsim.echo import shorten, show
+from allocsim.core.error_text import shorten, show
 
 _UNION_TAG = re.compile(
     r"^(constrained-\w+|literal\[.*\]|function-\w+\[.*\]|lax-or-strict\[.*\]|tagged-union\[.*\])$"

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from allocsim.echo import shorten, show
+from allocsim.core.error_text import shorten, show
 from allocsim.envs.scenario.errors import format_validation_error
 from allocsim.envs.scenario.scenario import Scenario
 from allocsim.envs.scenario.timing import MODES

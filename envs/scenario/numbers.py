@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import Field, Strict
 
-from allocsim.limits import (
+from allocsim.core.limits import (
     MAX_CV,
     MAX_DELAY,
     MAX_DISPERSION,

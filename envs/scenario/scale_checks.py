@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from allocsim.core.limits import MAX_CELLS, MAX_NETWORK_UNITS, MAX_RATE
 from allocsim.envs.scenario.entities import (
     BaseStockReplenishment,
     MinMaxReplenishment,
     PolicyReplenishment,
 )
-from allocsim.limits import MAX_CELLS, MAX_NETWORK_UNITS, MAX_RATE
 
 if TYPE_CHECKING:
     from allocsim.envs.scenario.scenario import Scenario

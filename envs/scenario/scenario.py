@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from allocsim.echo import shorten
+from allocsim.core.error_text import shorten
+from allocsim.core.limits import MAX_CHANNELS, MAX_LOCATIONS, MAX_SKUS
 from allocsim.envs.scenario.demand_spec import (
     WILDCARD,
     DemandSpec,
@@ -33,7 +34,6 @@ from allocsim.envs.scenario.entities import (
 from allocsim.envs.scenario.numbers import Horizon
 from allocsim.envs.scenario.scale_checks import check_demand_peaks, check_network_units, check_size
 from allocsim.envs.scenario.timing import Timing
-from allocsim.limits import MAX_CHANNELS, MAX_LOCATIONS, MAX_SKUS
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:

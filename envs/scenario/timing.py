@@ -14,9 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from allocsim.core.limits import MAX_PROFILE_SLOTS, MAX_WEIGHT
 from allocsim.envs.scenario.entities import Name, StrictModel
 from allocsim.envs.scenario.numbers import PosUnits, Units
-from allocsim.limits import MAX_PROFILE_SLOTS, MAX_WEIGHT
 
 #: a time of day as a fraction of the period, in [0, 1)
 TimeOfDay = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False, strict=True)]

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from allocsim.echo import shorten
+from allocsim.core.error_text import shorten
 
 _FLOAT = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?

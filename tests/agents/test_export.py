@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from allocsim import unit_decode
 from allocsim.agents import runfiles
 from allocsim.agents.export import ExportGraph, export_run, policy_card
 from allocsim.agents.guarded_decision import decide_in_world
 from allocsim.agents.inference import OnnxPolicy
 from allocsim.agents.policy import load_learned
 from allocsim.agents.state_input import observation, parse_state
+from allocsim.core import unit_decode
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.engine.decide import largest_remainder_row
 from allocsim.envs.replenishment import order_rule

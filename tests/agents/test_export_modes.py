@@ -15,11 +15,11 @@ from allocsim.agents.inference import OnnxPolicy
 from allocsim.agents.policy import LearnedPolicy, ObsNormalizer
 from allocsim.agents.policy_card import CardError, PolicyCard
 from allocsim.agents.state_input import observation, parse_state
+from allocsim.core.order_up_to import feasible_allocation
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.replenishment import order_rule
 from allocsim.experiments.evaluation import build_policy, learned_spec, run_episode
 from allocsim.experiments.planning_state import planning_state
-from allocsim.order_up_to import feasible_allocation
 
 CASES = [("retail-small", "targets"), ("omnichannel-transfers", "targets"), ("contracts-scarce", "residual"),
          ("omnichannel-transfers", "residual")]

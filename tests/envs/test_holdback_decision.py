@@ -10,9 +10,9 @@ from envs_testkit import assert_same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allocsim.core.unit_decode import holdback_units
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import Scenario
-from allocsim.unit_decode import holdback_units
 
 
 def test_holdback_units_by_hand() -> None:

@@ -19,9 +19,9 @@ from corpus_kit import clean_exit, runner
 from allocsim.agents.inference import OUTPUTS
 from allocsim.agents.policy_card import OBSERVATION_BLOCKS, PolicyCard
 from allocsim.agents.state_input import parse_state
+from allocsim.core.limits import MAX_NETWORK_UNITS
 from allocsim.envs.engine.decide import largest_remainder_row  # compiled: 1,001 destinations
 from allocsim.experiments.cli import app
-from allocsim.limits import MAX_NETWORK_UNITS
 
 
 # ==================================================================== ONNX policies and JSON states

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from corpus_kit import clean_exit, dump, runner
 
+from allocsim.baselines.safe_paths import child_path
+from allocsim.core.limits import MAX_UNITS
 from allocsim.envs.scenario import scenario_from_dict
 from allocsim.experiments.cli import app
-from allocsim.limits import MAX_UNITS
-from allocsim.paths import child_path
 
 # ==================================================================== scenario YAML
 BASE: dict[str, Any] = {
