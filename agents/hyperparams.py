@@ -17,7 +17,10 @@ over ``default``. Keys:
   ``allocsim.agents.warm_start``);
 * ``residual_start``: optional, residual mode only: start from the best constant residual
   action found by coordinate search (``{episodes, rounds, step}``, see
-  ``allocsim.agents.residual_search``).
+  ``allocsim.agents.residual_search``);
+* ``action_mode``: the env action mode the entry is made for (``shares``, ``targets``,
+  ``residual``); default: ``residual`` with a ``residual_start``, else ``shares``. A command-line
+  ``--action-mode`` overrides it unless a start fit belongs to another mode (``mode_for``).
 
 Files are read with a safe YAML loader (``allocsim.envs.scenario.yaml_file``); unknown keys are rejected with
 one line naming the file, the entry and the key.
@@ -29,13 +32,14 @@ import inspect
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from torch import nn
 
 from allocsim.agents.algorithms import Algorithm, algorithm
 from allocsim.agents.limits import MAX_BATCH, MAX_BUFFER, MAX_ENVS, MAX_TIMESTEPS
 from allocsim.agents.residual_search import ResidualStart
 from allocsim.agents.warm_start import WarmStart
+from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario.yaml_file import read_yaml
 
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
@@ -143,6 +147,30 @@ class Hyperparams(_Strict):
     use_rms_prop: bool | None = None
     warm_start: WarmStart | None = None  # clone the reference rule first (allocsim.agents.warm_start)
     residual_start: ResidualStart | None = None  # residual mode: start from the best constant action
+    action_mode: Literal["shares", "targets", "residual"] | None = None  # None: implied by the starts
+
+    @model_validator(mode="after")
+    def _starts_fit_the_mode(self) -> Hyperparams:
+        if self.action_mode is not None and (clash := self.start_conflict(self.action_mode)):
+            raise ValueError(f"action_mode {self.action_mode}: {clash}")
+        if self.warm_start is not None and self.residual_start is not None:
+            raise ValueError("warm_start (shares mode) and residual_start (residual mode) exclude each other")
+        return self
+
+    @property
+    def mode(self) -> str:
+        """The action mode the entry trains in: its ``action_mode``, else the one its start fit needs."""
+        if self.action_mode is not None:
+            return self.action_mode
+        return "residual" if self.residual_start is not None else "shares"
+
+    def start_conflict(self, action_mode: str) -> str | None:
+        """Why ``action_mode`` cannot take this entry's start fit, or None when it can."""
+        if self.warm_start is not None and action_mode != "shares":
+            return "warm_start clones a rule's shares actions, so it needs action_mode shares"
+        if self.residual_start is not None and action_mode != "residual":
+            return "residual_start searches a residual action, so it needs action_mode residual"
+        return None
 
     def algo_kwargs(self) -> dict[str, Any]:
         """The algorithm keyword arguments that are set (None means the SB3 default)."""
@@ -188,7 +216,8 @@ def _one_line(err: ValidationError, where: str) -> HyperparamError:
     loc = ".".join(p for p in parts if p not in _TYPE_TAGS and "[" not in p and not p[:1].isupper())
     if first["type"] == "extra_forbidden":
         return HyperparamError(f"{where}: unknown key {loc!r}")
-    return HyperparamError(f"{where}: {loc}: {first['msg']}")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return HyperparamError(f"{where}: {loc}: {message}" if loc else f"{where}: {message}")
 
 
 def read_file(path: Path) -> dict[str, dict[str, Any]]:
@@ -206,6 +235,34 @@ def validate(entry: dict[str, Any], where: str) -> Hyperparams:
         return Hyperparams(**entry)
     except ValidationError as err:
         raise _one_line(err, where) from None
+
+
+def mode_for(flag: str | None, params: Hyperparams, entry: str) -> str:
+    """The action mode to train in: ``flag`` (``--action-mode``) if given, else the entry's own.
+
+    HyperparamError naming the fix when the flag asks for a mode the entry's start fit cannot serve.
+    """
+    if flag is None:
+        return params.mode
+    if flag not in ACTION_MODES:
+        raise HyperparamError(f"--action-mode {flag[:80]!r}: valid are {', '.join(ACTION_MODES)}")
+    clash = params.start_conflict(flag)
+    if clash is None:
+        return flag
+    start = "warm_start" if params.warm_start is not None else "residual_start"
+    raise HyperparamError(f"--action-mode {flag}: {entry} {clash}; leave out --action-mode (the entry "
+                          f"trains in {params.mode} mode) or pass --hyperparams FILE whose entry has "
+                          f"no {start}")
+
+
+def entry_label(algo: str, scenario: str, path: Path | None = None) -> str:
+    """``ppo.yaml entry 'retail-small'``: where a scenario's hyperparameters come from, for messages."""
+    file = Path(path) if path is not None else HYPERPARAMS_DIR / f"{algo}.yaml"
+    try:
+        entries = read_file(file)
+    except HyperparamError:
+        entries = {}
+    return f"the {file.name} entry {scenario if scenario in entries else DEFAULT_ENTRY!r}"
 
 
 def load_hyperparams(algo: str, scenario: str, path: Path | None = None) -> Hyperparams:

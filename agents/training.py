@@ -160,12 +160,14 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in config.yaml (e.g. the reference rule)
     teacher: Teacher | None = None  # the rule a ``warm_start`` clones (not recorded; ``extra`` names it)
     vectorization: str = "native"  # a key of VECTORIZATIONS
-    action_mode: str = "shares"  # the env's action mode (allocsim.envs.action_modes)
+    action_mode: str | None = None  # the env's action mode (allocsim.envs.action_modes); None: the entry's
     residual_around: dict[str, float] | None = None  # base-stock parameters a residual action centres on
 
     def __post_init__(self) -> None:
         if self.vectorization not in VECTORIZATIONS:
             raise ValueError(f"vectorization {self.vectorization!r}: valid are {', '.join(VECTORIZATIONS)}")
+        if self.action_mode is None:
+            self.action_mode = self.hyperparams.mode
 
     @property
     def total(self) -> int:
@@ -310,12 +312,10 @@ def train(
     planned = config.planned
     if done >= planned:
         return TrainResult(run_dir, done, 0.0, runfiles.read_metrics(run_dir), skipped=True)
-    if not done and hp.warm_start is not None and config.action_mode != "shares":
-        raise ValueError(f"warm_start clones a rule's shares actions; action_mode {config.action_mode!r} "
-                         "needs hyperparameters without warm_start (a residual's zero action is the rule)")
-    if not done and hp.residual_start is not None and config.action_mode != "residual":
-        raise ValueError(f"residual_start searches a residual action; action_mode {config.action_mode!r} "
-                         "needs hyperparameters without residual_start")
+    clash = hp.start_conflict(str(config.action_mode))
+    if not done and clash:
+        raise ValueError(f"action_mode {config.action_mode}: {clash}; train in that mode or use "
+                         "hyperparameters without the start fit")
     if not done and hp.warm_start is not None and config.teacher is None:
         raise ValueError("warm_start needs a teacher rule (the rule to clone); allocsim train, allocsim "
                          "results and sweep train entries give the reference rule")

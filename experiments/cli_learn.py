@@ -67,9 +67,11 @@ def train(
         int | None, typer.Option(min=1, max=MAX_WORKERS, help="processes for the rule's episodes")
     ] = None,
     action_mode: Annotated[
-        str, typer.Option(help="shares: allocation shares; targets: order-up-to levels in periods of cover; "
-                               "residual: an adjustment around tuned base-stock (README: Action modes)")
-    ] = "shares",
+        str | None,
+        typer.Option(help="shares: allocation shares; targets: order-up-to levels in periods of cover; "
+                          "residual: an adjustment around tuned base-stock (docs: Action modes) "
+                          "[default: the hyperparameter entry's mode, else shares]"),
+    ] = None,
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
     from allocsim.agents.training import train as run

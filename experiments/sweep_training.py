@@ -57,12 +57,12 @@ class TrainEntry(BaseModel):
     train_seed: Annotated[int, Strict(), Field(ge=0, le=MAX_SEED)] = 0
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     label: str | None = None
-    action_mode: str = "shares"
+    action_mode: str | None = None  # None: the hyperparameter entry's mode
 
     @field_validator("action_mode")
     @classmethod
-    def _known_mode(cls, value: str) -> str:
-        if value not in ACTION_MODES:
+    def _known_mode(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACTION_MODES:
             raise ValueError(f"{value[:80]!r} is not one of {', '.join(ACTION_MODES)}")
         return value
 
@@ -143,16 +143,16 @@ class TrainKind:
         hp = validate({**base, **job.hyperparams}, f"{ctx.source}: hyperparams")
         hp.check_for(spec)
         planned_timesteps(spec.name, hp, job.timesteps, hp.n_envs)  # below one rollout: a config error
+        clash = hp.start_conflict(mode := job.action_mode or hp.mode)
+        if clash:
+            raise ValueError(f"action_mode {mode}: {clash}; drop it from the entry's hyperparams")
         cell = {"kind": "train", "algo": spec.name, "train_seed": job.train_seed, "timesteps": job.timesteps,
-                "hyperparams": hp.model_dump(mode="json", exclude_none=True),
+                "hyperparams": hp.model_dump(mode="json", exclude_none=True, exclude={"action_mode"}),
                 "label": job.label or f"{spec.name}-train{job.train_seed}"}
-        if job.action_mode != "shares":  # only then in the cell: the hashes of shares jobs stay as they were
-            if hp.warm_start is not None:
-                raise ValueError(f"action_mode {job.action_mode!r}: warm_start clones a rule's shares "
-                                 "actions; drop hyperparams.warm_start or train in shares")
+        if mode != "shares":  # only then in the cell: the hashes of shares jobs stay as they were
             from allocsim.experiments.train_cmd import action_mode_args
 
-            cell.update(action_mode_args(job.action_mode, scenario, ctx.tuned_dir))
+            cell.update(action_mode_args(mode, scenario, ctx.tuned_dir))
         if hp.warm_start is not None:  # the rule to clone: the best tuned rule, as allocsim train picks it
             from allocsim.experiments.seeds import seed_block
             from allocsim.experiments.train_cmd import best_rule

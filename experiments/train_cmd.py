@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from allocsim.agents.callbacks import Evaluator
-from allocsim.agents.hyperparams import load_hyperparams
+from allocsim.agents.hyperparams import entry_label, load_hyperparams, mode_for
 from allocsim.agents.policy import LearnedPolicy
 from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.base_stock import BaseStockParams
@@ -184,7 +184,7 @@ class TrainingJob:
     eval_episodes: int = 10
     rule: str | None = None
     tuned_dir: Path = Path("tuned")
-    action_mode: str = "shares"
+    action_mode: str | None = None  # None: the hyperparameter entry's mode
 
 
 def prepare_training(
@@ -195,9 +195,10 @@ def prepare_training(
     ValueError (HyperparamError, unknown algorithm or rule) naming what is wrong.
     """
     hp = load_hyperparams(job.algo, scenario.name, job.hyperparams)
+    action_mode = mode_for(job.action_mode, hp, entry_label(job.algo, scenario.name, job.hyperparams))
     block = seed_block("training")
     val_seeds = seed_block("validation").seeds(job.eval_episodes)
-    mode = action_mode_args(job.action_mode, scenario, job.tuned_dir)
+    mode = action_mode_args(action_mode, scenario, job.tuned_dir)
     reference = best_rule(scenario, job.tuned_dir, val_seeds, n_workers, job.rule)
     config = TrainConfig(
         scenario=job.scenario,

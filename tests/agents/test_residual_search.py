@@ -157,5 +157,5 @@ def test_training_starts_from_the_searched_action(tmp_path: Path) -> None:
 def test_residual_start_outside_residual_mode_is_refused(tmp_path: Path) -> None:
     from allocsim.agents.training import train
 
-    with pytest.raises(ValueError, match="residual_start searches a residual action; action_mode 'shares'"):
+    with pytest.raises(ValueError, match="action_mode shares: residual_start searches a residual action"):
         train(_config(tmp_path, "shares"))

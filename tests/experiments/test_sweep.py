@@ -169,7 +169,7 @@ def test_a_dying_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path, counti
          "policies.0.action_mode: 'levels' is not one of shares, targets, residual"),
         ({"policies": [{"kind": "train", "timesteps": 64, "action_mode": "residual",
                         "hyperparams": {"n_envs": 1, "n_steps": 64, "warm_start": {"episodes": 2}}}]},
-         "policies.0: action_mode 'residual': warm_start clones a rule's shares actions"),
+         "policies.0: action_mode residual: warm_start clones a rule's shares actions"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx"}]}, "policies.0: path: cannot read"),
         ({"policies": [{"kind": "onnx", "path": "pretrained"}]}, "policies.0: fits none of the scenarios"),
         ({"policies": [{"kind": "onnx", "path": "m.onnx", "colour": 1}]}, "policies.0.colour"),
