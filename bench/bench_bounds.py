@@ -16,7 +16,6 @@ Usage: ``python bench/bench_bounds.py [--seeds N] [--no-gaps] [--json PATH]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import write_results  # beside this file (on sys.path)
 
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import clairvoyant_bound
@@ -127,8 +127,9 @@ def main() -> None:
     print()
     for label, value, target in checks:
         print(f"{'PASS' if value <= target else 'MISS'}  {label}: {value:.3f} s")
-    if args.json:
-        args.json.write_text(json.dumps({"bounds": figures, "dp": exact}, indent=2) + "\n")
+    write_results("bench_bounds", {"bounds": figures, "dp": exact}, args.json,
+                  f"python bench/bench_bounds.py --seeds {args.seeds}"
+                  + (" --no-gaps" if args.no_gaps else ""))
 
 
 if __name__ == "__main__":

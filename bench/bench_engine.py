@@ -20,51 +20,56 @@ Prints, in one run (medians over repeats, one process unless said otherwise):
    that whole increase, which includes loading numba and the kernels; the copies' own
    share, measured after a 1-copy env, is printed too), and RSS growth of the single env over 1,000,000
    steps (100,000 with --quick);
-7. with --ppo: PPO end to end through ``allocsim.agents.training.train`` with the
+7. the state's bytes per copy (``EngineState`` of a vector env), retail-medium and 100 x 50;
+8. with --ppo: PPO end to end through ``allocsim.agents.training.train`` with the
    retail-medium hyperparameters on a few rollouts (warm start dropped, no evaluator).
 
-It ends with the targets as PASS / MISS / SKIP lines. Helpers come from ``bench_env.py``
-beside this file (the script's folder is on ``sys.path``). Usage:
-``python bench/bench_engine.py [--quick] [--ppo] [--json PATH]``.
+It ends with the targets of issue 23 as PASS / MISS / SKIP lines and writes every figure to
+``bench/results/bench_engine.json``. Helpers come from ``harness.py`` beside this file (the
+script's folder is on ``sys.path``). Usage:
+``python bench/bench_engine.py [--quick] [--ppo] [--only SECTION ...] [--copies N ...] [--json PATH]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-import warnings
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from importlib import metadata
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from bench_env import (
-    INVMGMT_ID,
+from bench_env import synthetic_scenario
+from harness import (  # beside this file (on sys.path)
+    FULL,
+    QUICK,
     REFERENCE_PRESET,
+    Budget,
+    EpisodeTimer,
+    alternated,
     gc_paused,
-    synthetic_scenario,
-    timed_episode,
-    write_json_atomic,
+    machine_info,
+    make_peer,
+    median,
+    paired_ratio,
+    print_targets,
+    sample_actions,
+    say,
+    section,
+    target,
+    write_results,
 )
-from numpy.typing import NDArray
 
 from allocsim.envs import ENV_ID
 from allocsim.envs.scenario import Scenario
 
-WIDTH = 80
 VECTOR_COPIES = (1, 16, 64, 256, 1024)
 LANE_LOCATIONS = (5, 20, 50, 100)
 LANE_SKUS = 50
@@ -72,143 +77,19 @@ BIG = (100, 50)  # locations x SKUs of the large synthetic scenario
 BIG_COPIES = 64
 MEMORY_COPIES = 256
 COMPILE_COPIES = 8  # copies of the vector env in the compilation subprocesses
-ACTION_ROWS = 512  # pre-sampled single-env actions, used in a cycle
 VECTOR_ACTION_VALUES = 1 << 18  # pre-sampled vector actions: about this many floats in all
 
 
-@dataclass(frozen=True)
-class Budget:
-    """How long to measure."""
-
-    repeats: int  # rounds / repeats per figure (the median is reported)
-    min_seconds: float  # per repeat: whole episodes until this much step time
-    vector_seconds: float  # per vector figure: no new repeat once this much time is spent (>= 1 repeat)
-    resets: int  # reset calls timed (stops early past 1 s, with at least 20)
-    memory_steps: int  # single-env steps of the RSS growth run
-    ppo_rollouts: int  # PPO rollouts of the --ppo run
-
-
-FULL = Budget(repeats=5, min_seconds=0.5, vector_seconds=8.0, resets=300, memory_steps=1_000_000,
-              ppo_rollouts=4)
-QUICK = Budget(repeats=3, min_seconds=0.15, vector_seconds=2.0, resets=60, memory_steps=100_000,
-               ppo_rollouts=2)
-
-
-# ------------------------------------------------------------------ output
-def section(title: str) -> None:
-    """A section header, 80 columns wide."""
-    print(f"\n{f'-- {title} ':-<{WIDTH}}", flush=True)
-
-
-def say(text: str) -> None:
-    """Free text wrapped at 80 columns (continuation lines indented)."""
-    print(textwrap.fill(text, WIDTH, subsequent_indent="    ", break_long_words=False,
-                        break_on_hyphens=False), flush=True)
-
-
-def shown(value: float | None, unit: str) -> str:
-    """A figure with its unit, short enough for the targets table."""
-    if value is None:
-        return "n/a"
-    if unit == "x":
-        return f"{value:.2f}x"
-    if unit == "steps/s":
-        return f"{value:,.0f}/s"
-    if unit == "ms":
-        return f"{value:.3f} ms"
-    if unit == "s":
-        return f"{value:.2f} s"
-    return f"{value:.1f} {unit}"
-
-
-def target(name: str, measured: float | None, op: str, threshold: float, unit: str) -> dict[str, Any]:
-    """One target judged PASS / MISS (SKIP when not measured); ``op`` is '>=', '<=' or '<'."""
-    checks: dict[str, Callable[[float, float], bool]] = {
-        ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
-    }
-    status = "SKIP" if measured is None else "PASS" if checks[op](measured, threshold) else "MISS"
-    return {"target": name, "measured": measured, "op": op, "threshold": threshold, "unit": unit,
-            "status": status}
-
-
-def print_targets(targets: list[dict[str, Any]]) -> None:
-    """The targets table: status, target, measured figure, threshold (80 columns)."""
-    section("targets")
-    print(f"{'':<6}{'':<44}{'figure':>15}{'target':>15}")
-    for t in targets:
-        bound = f"{t['op']} {shown(t['threshold'], t['unit'])}".replace(",000/s", "k/s")
-        print(f"{t['status']:<6}{t['target']:<44}{shown(t['measured'], t['unit']):>15}{bound:>15}")
-
-
 # ------------------------------------------------------------ single env
-def sample_rows(space: gym.Space[Any], seed: int, rows: int) -> NDArray[Any]:
-    """``rows`` random actions of ``space`` drawn before any timing."""
-    space.seed(seed)
-    return np.stack([np.asarray(space.sample()) for _ in range(rows)])
-
-
-class EpisodeTimer:
-    """Whole episodes of one single env under pre-sampled actions; times ``step`` only.
-
-    The first episode is played untimed (first-call costs stay out of the figures).
-    Each episode starts on a new seed; the garbage collector is off while timing.
-    """
-
-    def __init__(self, env: gym.Env[Any, Any], seed: int = 0) -> None:
-        self.env = env
-        self.actions = sample_rows(env.action_space, seed, ACTION_ROWS)
-        self.seed = seed
-        self.k = 0  # steps taken, walks the actions
-        self.episodes = 0
-        with warnings.catch_warnings():  # the checker wrappers warn on first calls only
-            warnings.simplefilter("ignore")
-            self.play(1)
-
-    def play(self, min_episodes: int, min_seconds: float = 0.0) -> float:
-        """Play whole episodes (at least ``min_episodes``, at least ``min_seconds`` of steps); steps/s."""
-        k0, episodes, elapsed = self.k, 0, 0.0
-        with gc_paused():
-            while episodes < min_episodes or elapsed < min_seconds:
-                self.k, seconds = timed_episode(self.env, self.actions, self.k, self.seed + self.episodes)
-                self.episodes += 1
-                elapsed += seconds
-                episodes += 1
-        return (self.k - k0) / elapsed
-
-    def reset_ms(self, count: int, max_seconds: float = 1.0) -> tuple[float, int]:
-        """Median reset time in ms over up to ``count`` seeds, and how many were timed."""
-        times: list[float] = []
-        with gc_paused():
-            begin = time.perf_counter()
-            for i in range(count):
-                start = time.perf_counter()
-                self.env.reset(seed=self.seed + 500_000 + i)
-                times.append(time.perf_counter() - start)
-                if i >= 19 and time.perf_counter() - begin > max_seconds:
-                    break
-        return statistics.median(times) * 1e3, len(times)
-
-
 def median_rate(timer: EpisodeTimer, budget: Budget) -> tuple[float, list[float]]:
-    """Median steps/s of ``budget.repeats`` repeats, and the repeats."""
-    rates = [timer.play(1, budget.min_seconds) for _ in range(budget.repeats)]
-    return statistics.median(rates), rates
+    """Median steps/s of ``budget.repeats`` rounds, and the rounds."""
+    rates = [timer.round(budget) for _ in range(budget.repeats)]
+    return median(rates), rates
 
 
 def make_single(scenario: str | Scenario) -> gym.Env[Any, Any]:
     """The allocsim single env as users get it: ``gym.make`` with its default wrappers."""
     return gym.make(ENV_ID, scenario=scenario)
-
-
-def make_peer() -> tuple[gym.Env[Any, Any] | None, str]:
-    """gym-invmgmt's MultiEchelon env from ``gym.make`` (wrappers kept), or None and the reason."""
-    try:
-        module = importlib.import_module("gym_invmgmt")
-    except ImportError as err:
-        return None, f"gym-invmgmt cannot be imported ({err}); pip install -e '.[bench]'"
-    if INVMGMT_ID not in gym.registry:
-        return None, f"gym-invmgmt does not register {INVMGMT_ID}"
-    return gym.make(INVMGMT_ID), str(getattr(module, "__version__", "?"))
 
 
 def fmt_rates(rates: list[float]) -> str:
@@ -220,33 +101,32 @@ def run_single_vs_peer(budget: Budget) -> dict[str, Any]:
     section(f"single env: {REFERENCE_PRESET} vs gym-invmgmt, gym.make (wrappers kept)")
     ours = EpisodeTimer(make_single(REFERENCE_PRESET))
     peer_env, detail = make_peer()
-    peer = EpisodeTimer(peer_env) if peer_env is not None else None
-    ours_rates: list[float] = []
-    peer_rates: list[float] = []
-    for _ in range(budget.repeats):  # A, B, A, B, ...
-        ours_rates.append(ours.play(1, budget.min_seconds))
-        if peer is not None:
-            peer_rates.append(peer.play(1, budget.min_seconds))
-    ours_med = statistics.median(ours_rates)
+    players = {"allocsim": lambda: ours.round(budget)}
+    if peer_env is not None:
+        peer = EpisodeTimer(peer_env)
+        players["gym_invmgmt"] = lambda: peer.round(budget)
+    rounds = alternated(budget.repeats, players)
+    ours_rates = rounds["allocsim"]
+    ours_med = median(ours_rates)
     say(f"rounds alternated, {budget.repeats} each, >= {budget.min_seconds} s of steps per round")
     say(f"allocsim {REFERENCE_PRESET} (action dim {ours.actions.shape[1]}): {ours_med:,.0f} steps/s")
     say(f"  rounds: {fmt_rates(ours_rates)}")
     result: dict[str, Any] = {"allocsim": {"steps_per_s": ours_med, "rounds": ours_rates,
                                            "action_dim": int(ours.actions.shape[1])}}
-    if peer is None:
+    if peer_env is None:
         say(f"gym-invmgmt SKIPPED: {detail}")
         result["gym_invmgmt"] = {"skipped": detail}
         result["ratio"] = None
     else:
-        peer_med = statistics.median(peer_rates)
-        say(f"gym-invmgmt {detail} {INVMGMT_ID} (action dim {peer.actions.shape[1]}): "
+        peer_rates = rounds["gym_invmgmt"]
+        peer_med = median(peer_rates)
+        say(f"gym-invmgmt {detail} MultiEchelon-v0 (action dim {peer.actions.shape[1]}): "
             f"{peer_med:,.0f} steps/s")
         say(f"  rounds: {fmt_rates(peer_rates)}")
         result["gym_invmgmt"] = {"version": detail, "steps_per_s": peer_med, "rounds": peer_rates,
                                  "action_dim": int(peer.actions.shape[1])}
         result["ratio"] = ours_med / peer_med
-        paired = statistics.median(a / b for a, b in zip(ours_rates, peer_rates, strict=True))
-        result["ratio_paired_rounds"] = paired
+        result["ratio_paired_rounds"] = paired = paired_ratio(ours_rates, peer_rates)
         say(f"ratio allocsim / gym-invmgmt: {result['ratio']:.2f}x of the medians "
             f"({paired:.2f}x median of the per-round ratios)")
     result["timer"] = ours  # kept for the reset figure; dropped before JSON
@@ -259,7 +139,7 @@ def vector_rate(scenario: str | Scenario, copies: int, budget: Budget, seed: int
     venv = gym.make_vec(ENV_ID, num_envs=copies, scenario=scenario)
     horizon = int(venv.unwrapped.network.periods)
     rows = max(2, min(64, VECTOR_ACTION_VALUES // (copies * venv.single_action_space.shape[0])))
-    actions = sample_rows(venv.action_space, seed, rows).astype(np.float32)
+    actions = sample_actions(venv.action_space, seed, rows).astype(np.float32)
     step = venv.step
     venv.reset(seed=seed)
     for i in range(3):  # warm-up; any `horizon` consecutive batch steps then hold one autoreset each
@@ -282,17 +162,17 @@ def vector_rate(scenario: str | Scenario, copies: int, budget: Budget, seed: int
                 expected += copies
         rates.append(copies * batch_steps / elapsed)
     venv.close()
-    return {"copies": copies, "steps_per_s": statistics.median(rates), "repeats": rates,
+    return {"copies": copies, "steps_per_s": median(rates), "repeats": rates,
             "episodes_finished": finished, "episodes_expected": expected}
 
 
-def run_vector(budget: Budget) -> list[dict[str, Any]]:
+def run_vector(budget: Budget, copies_list: list[int]) -> list[dict[str, Any]]:
     """Section: the vector env on the reference preset for each number of copies."""
     section(f"vector env: {REFERENCE_PRESET}, gym.make_vec, one process")
     print("env steps/s = copies x batch steps / s, whole episodes incl. autoresets")
     print(f"{'copies':>8}{'env steps/s':>14}{'batch steps/s':>15}{'repeats':>9}   autoresets seen")
     rows = []
-    for copies in VECTOR_COPIES:
+    for copies in copies_list:
         row = vector_rate(REFERENCE_PRESET, copies, budget)
         rows.append(row)
         seen = f"{row['episodes_finished']:,}/{row['episodes_expected']:,}"
@@ -451,7 +331,7 @@ def run_compile(cache: Path) -> dict[str, Any]:
         res["cache_files_before"], res["cache_files_after"] = before, files_in(cache)
         out[kind] = res
         if "error" in res:
-            say(f"{kind}: FAILED ({res['wall_s']:.1f} s): {res['error'][:WIDTH * 2]}")
+            say(f"{kind}: FAILED ({res['wall_s']:.1f} s): {res['error'][:160]}")
             continue
         say(f"{kind}: {res['total_s']:6.2f} s = import {res['import_s']:.2f} + single "
             f"{res['single_s']:.2f} + vector {res['vector_s']:.2f} (process {res['wall_s']:.1f} s)")
@@ -474,7 +354,7 @@ def run_memory(budget: Budget, quick: bool, cache: Path) -> dict[str, Any]:
     res = run_child(MEMORY_CHILD, [REFERENCE_PRESET, str(MEMORY_COPIES), str(steps)],
                     {**os.environ, "NUMBA_CACHE_DIR": str(cache)})
     if "error" in res:
-        say(f"FAILED ({res['wall_s']:.1f} s): {res['error'][:WIDTH * 2]}")
+        say(f"FAILED ({res['wall_s']:.1f} s): {res['error'][:160]}")
         return res
     res["vector_increase_mb"] = res["vector_stepped"] - res["after_import"]
     res["copies_increase_mb"] = res["vector_stepped"] - res["engine_loaded"]
@@ -540,97 +420,126 @@ def run_ppo(budget: Budget) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ main
-def machine_info() -> dict[str, Any]:
-    """CPUs, versions and load; read from package metadata, so numba is not imported yet."""
+def state_bytes(scenario: str | Scenario) -> dict[str, Any]:
+    """Bytes per copy of the engine state (``EngineState``) of a vector env, in all and by field."""
+    venv = gym.make_vec(ENV_ID, num_envs=2, scenario=scenario)
+    state = venv.unwrapped.engine.state
+    fields = {name: int(a.nbytes) // 2 for name, a in zip(state._fields, state, strict=True)}
+    venv.close()
+    return {"bytes_per_copy": sum(fields.values()), "by_field": fields}
 
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
+
+def run_state() -> dict[str, Any]:
+    """Section: the state's footprint per copy (vector env, no decision log)."""
+    section("state: bytes per copy of EngineState (vector env)")
+    out = {REFERENCE_PRESET: state_bytes(REFERENCE_PRESET),
+           f"{BIG[0]}x{BIG[1]}": state_bytes(synthetic_scenario(*BIG))}
+    for name, row in out.items():
+        top = sorted(row["by_field"].items(), key=lambda kv: -kv[1])[:4]
+        say(f"{name}: {row['bytes_per_copy'] / 1024:,.1f} KB per copy; largest: "
+            + ", ".join(f"{k} {v / 1024:,.1f} KB" for k, v in top))
+    return out
+
+
+def _get(section_figures: dict[str, Any] | None, *keys: str) -> Any:
+    """``section_figures[k1][k2]...`` or None when the section did not run or the key is missing."""
+    value: Any = section_figures
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
             return None
-
-    return {"cpus": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(), "numpy": np.__version__, "numba": version("numba"),
-            "gymnasium": gym.__version__, "gym_invmgmt": version("gym-invmgmt"),
-            "platform": platform.platform(), "load_avg_start": [round(x, 2) for x in os.getloadavg()]}
+        value = value[key]
+    return value
 
 
-def judge(single: dict[str, Any], vector: list[dict[str, Any]], scale: dict[str, Any], reset_ms: float,
-          compiled: dict[str, Any], memory: dict[str, Any], memory_steps: int) -> list[dict[str, Any]]:
-    """The targets with their measured figures."""
-    peer = single["gym_invmgmt"].get("steps_per_s")
-    v256 = next(r["steps_per_s"] for r in vector if r["copies"] == 256)
-    cold, warm = compiled["cold"].get("total_s"), compiled["warm"].get("total_s")
+def judge(fig: dict[str, Any]) -> list[dict[str, Any]]:
+    """The targets of issue 23 with their measured figures (SKIP for sections not run)."""
+    peer = _get(fig, "single", "gym_invmgmt", "steps_per_s")
+    v256 = next((r["steps_per_s"] for r in fig.get("vector") or [] if r["copies"] == 256), None)
     return [
-        target(f"single env / gym-invmgmt, {REFERENCE_PRESET}", single["ratio"], ">=", 3.0, "x"),
-        target("vector env, 256 copies", v256, ">=", 150_000, "steps/s"),
-        target("vector 256 copies / gym-invmgmt single", v256 / peer if peer else None, ">=", 25.0, "x"),
-        target(f"single env, {BIG[0]}x{BIG[1]} synthetic", scale["big_single"], ">=", 5_000, "steps/s"),
-        target(f"vector env {BIG_COPIES} copies, {BIG[0]}x{BIG[1]}", scale["big_vector"]["steps_per_s"],
+        target(f"single env / gym-invmgmt, {REFERENCE_PRESET}", _get(fig, "single", "ratio"), ">=", 3.0, "x"),
+        target("vector env, 256 copies, one thread", v256, ">=", 150_000, "steps/s"),
+        target("vector 256 copies / gym-invmgmt single", v256 / peer if v256 and peer else None, ">=", 25.0,
+               "x"),
+        target(f"single env, {BIG[0]}x{BIG[1]} synthetic", _get(fig, "scale", "big_single"), ">=", 5_000,
+               "steps/s"),
+        target(f"vector env {BIG_COPIES} copies, {BIG[0]}x{BIG[1]}", _get(fig, "scale", "big_vector",
+                                                                          "steps_per_s"),
                ">=", 20_000, "steps/s"),
-        target(f"single env reset, {REFERENCE_PRESET}", reset_ms, "<=", 0.3, "ms"),
-        target("cold: import to first steps", cold, "<=", 20.0, "s"),
-        target("warm: import to first steps", warm, "<=", 2.0, "s"),
-        target(f"RSS of the {MEMORY_COPIES} copies (kernels loaded)", memory.get("copies_increase_mb"), "<=",
-               200.0, "MB"),
-        target(f"RSS growth, {memory_steps:,} single steps", memory.get("single_growth_mb"), "<", 10.0, "MB"),
+        target(f"single env reset, {REFERENCE_PRESET}", _get(fig, "reset", "median_ms"), "<=", 0.1, "ms"),
+        target(f"state per copy, {REFERENCE_PRESET}", _kb(_get(fig, "state", REFERENCE_PRESET,
+                                                                "bytes_per_copy")), "<=", 40.0, "KB"),
+        target("cold: import to first steps", _get(fig, "compilation", "cold", "total_s"), "<=", 20.0, "s"),
+        target("warm: import to first steps", _get(fig, "compilation", "warm", "total_s"), "<=", 1.0, "s"),
+        target("RSS growth, single steps", _get(fig, "memory", "single_growth_mb"), "<", 10.0, "MB"),
+        target("PPO end to end after set-up", _get(fig, "ppo", "steady_steps_per_s"), ">=", 5_000, "steps/s"),
     ]
 
 
+def _kb(value: float | None) -> float | None:
+    return None if value is None else value / 1024
+
+
+SECTIONS = ("compile", "single", "vector", "scale", "reset", "state", "memory", "ppo")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every section, print the figures and targets, optionally write JSON."""
+    """Run the sections asked for, print the figures and targets, write JSON."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter loops")
     parser.add_argument("--ppo", action="store_true", help="also time PPO end to end (a few rollouts)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here (atomically)")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
+                        help=f"run only these sections ({', '.join(SECTIONS)}); reset needs single")
+    parser.add_argument("--copies", type=int, nargs="+", default=list(VECTOR_COPIES),
+                        help="vector env batch sizes (default %(default)s)")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write the figures here (default bench/results/bench_engine.json)")
     args = parser.parse_args(argv)
+    wanted = set(args.only or [s for s in SECTIONS if s != "ppo" or args.ppo])
     budget, mode = (QUICK, "quick") if args.quick else (FULL, "full")
     began = time.perf_counter()
     machine = machine_info()
-    say(f"allocsim engine benchmark ({mode})")
+    say(f"allocsim engine benchmark ({mode}); sections: {', '.join(s for s in SECTIONS if s in wanted)}")
     say(f"cpus {machine['cpus']} (usable {machine['cpus_usable']}), python {machine['python']}, "
-        f"numpy {machine['numpy']}, numba {machine['numba']}")
-    say(f"gymnasium {machine['gymnasium']}, gym-invmgmt {machine['gym_invmgmt']}, load average "
-        + " ".join(f"{x:.2f}" for x in machine["load_avg_start"]))
-    say(f"{machine['platform']}")
+        f"numpy {machine['numpy']}, numba {machine['numba']}, gym-invmgmt {machine['gym_invmgmt']}, "
+        "load average " + " ".join(f"{x:.2f}" for x in machine["load_avg"]))
+    fig: dict[str, Any] = {"mode": mode, "budget": asdict(budget)}
     cache = Path(tempfile.mkdtemp(prefix="allocsim-bench-numba-"))
     try:
-        compiled = run_compile(cache)
-        if "numba" in sys.modules:  # numba would later reload its config from the changed environment
-            say("note: numba was imported already; this process keeps its own cache")
-        else:
-            os.environ["NUMBA_CACHE_DIR"] = str(cache)  # this process and later children reuse the cache
-        single = run_single_vs_peer(budget)
-        timer: EpisodeTimer = single.pop("timer")
-        vector = run_vector(budget)
-        v256 = next(r["steps_per_s"] for r in vector if r["copies"] == 256)
-        peer = single["gym_invmgmt"].get("steps_per_s")
-        if peer:
-            say(f"256 copies / gym-invmgmt single env: {v256 / peer:.1f}x")
-        scale = run_scale(budget)
-        section(f"reset: single env, {REFERENCE_PRESET}, gym.make")
-        reset_ms, resets = timer.reset_ms(budget.resets)
-        say(f"median {reset_ms:.3f} ms over {resets} seeds")
-        memory = run_memory(budget, args.quick, cache)
-        ppo = run_ppo(budget) if args.ppo else None
-        if ppo is None:
-            section("PPO end to end: not run (pass --ppo)")
+        if "compile" in wanted:
+            fig["compilation"] = run_compile(cache)
+            if "numba" in sys.modules:  # numba would later reload its config from the changed environment
+                say("note: numba was imported already; this process keeps its own cache")
+            else:
+                os.environ["NUMBA_CACHE_DIR"] = str(cache)  # this process and later children reuse the cache
+        if "single" in wanted:
+            fig["single"] = run_single_vs_peer(budget)
+            timer: EpisodeTimer = fig["single"].pop("timer")
+            if "reset" in wanted:
+                section(f"reset: single env, {REFERENCE_PRESET}, gym.make")
+                reset_ms, resets = timer.reset_ms(budget.resets)
+                say(f"median {reset_ms:.3f} ms over {resets} seeds")
+                fig["reset"] = {"median_ms": reset_ms, "resets": resets}
+        if "vector" in wanted:
+            fig["vector"] = run_vector(budget, args.copies)
+        if "scale" in wanted:
+            fig["scale"] = run_scale(budget)
+        if "state" in wanted:
+            fig["state"] = run_state()
+        if "memory" in wanted:
+            fig["memory"] = run_memory(budget, args.quick, cache)
+        if "ppo" in wanted:
+            fig["ppo"] = run_ppo(budget)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    targets = judge(single, vector, scale, reset_ms, compiled, memory, budget.memory_steps)
-    print_targets(targets)
+    fig["targets"] = judge(fig)
+    print_targets(fig["targets"])
     seconds = time.perf_counter() - began
-    machine["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    fig["seconds"] = round(seconds, 1)
+    fig["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     print(f"\ntotal {seconds:.0f} s; load average at the end "
-          + " ".join(f"{x:.2f}" for x in machine["load_avg_end"]))
-    if args.json is not None:
-        write_json_atomic(args.json, {
-            "mode": mode, "budget": asdict(budget), "machine": machine, "compilation": compiled,
-            "single": single, "vector": vector, "scale": scale,
-            "reset": {"median_ms": reset_ms, "resets": resets}, "memory": memory, "ppo": ppo,
-            "targets": targets, "seconds": round(seconds, 1),
-        })
-        say(f"figures written to {args.json}")
+          + " ".join(f"{x:.2f}" for x in fig["load_avg_end"]))
+    command = "python bench/bench_engine.py" + " ".join(["", *(argv if argv is not None else sys.argv[1:])])
+    write_results("bench_engine", fig, args.json, command)
     return 0
 
 

@@ -9,53 +9,40 @@ retail-medium / gym-invmgmt; (4) the issue's targets as PASS / MISS / SKIP lines
 Steps/s counts only time spent in ``step``: each episode's step loop is timed, the resets
 between episodes are not. Both envs come from ``gym.make(...).unwrapped``, so neither pays
 for Gymnasium's checker wrappers. The garbage collector is off inside timing loops.
+Helpers come from ``harness.py`` beside this file; figures go to ``bench/results/bench_env.json``.
 Usage: ``python bench/bench_env.py [--quick] [--json PATH]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import importlib
-import json
-import os
-import platform
-import statistics
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from numpy.typing import NDArray
+from harness import (  # beside this file (on sys.path)
+    FULL,
+    QUICK,
+    REFERENCE_PRESET,
+    Budget,
+    gc_paused,
+    machine_info,
+    make_peer,
+    median,
+    print_targets,
+    sample_actions,
+    target,
+    timed_episode,
+    write_results,
+)
 
 from allocsim.envs import ENV_ID
 from allocsim.envs.scenario import Scenario, preset_names, scenario_from_dict
 
-INVMGMT_ID = "GymInvMgmt/MultiEchelon-v0"
-REFERENCE_PRESET = "retail-medium"
 GRID_LOCATIONS = (5, 20, 50, 100)
 GRID_SKUS = (5, 20, 50)
-ACTION_ROWS = 512  # pre-sampled actions, used in a cycle
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How long to measure: repeats of whole episodes, and a capped number of resets."""
-
-    repeats: int
-    min_episodes: int  # per repeat
-    min_seconds: float  # per repeat: keep running whole episodes until this much step time
-    resets: int
-    reset_seconds: float  # stop resetting early past this (at least 20 resets)
-
-
-FULL = Budget(repeats=5, min_episodes=3, min_seconds=0.5, resets=200, reset_seconds=1.5)
-QUICK = Budget(repeats=3, min_episodes=1, min_seconds=0.15, resets=50, reset_seconds=0.3)
 
 
 @dataclass
@@ -72,42 +59,9 @@ class Figures:
     episodes: int
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Collect once, then keep the garbage collector off for the timed block."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def sample_actions(env: gym.Env[Any, Any], seed: int, rows: int = ACTION_ROWS) -> NDArray[Any]:
-    """``rows`` random actions from the env's own action space, drawn before any timing."""
-    env.action_space.seed(seed)
-    return np.stack([np.asarray(env.action_space.sample()) for _ in range(rows)])
-
-
-def timed_episode(env: gym.Env[Any, Any], actions: NDArray[Any], k: int, seed: int) -> tuple[int, float]:
-    """Reset ``env`` on ``seed`` and play one whole episode with ``actions[k % rows]`` onwards.
-
-    Returns the action index after it and the seconds spent in ``step`` (reset not counted).
-    """
-    step, rows = env.step, len(actions)
-    env.reset(seed=seed)
-    done = False
-    start = time.perf_counter()
-    while not done:
-        _, _, terminated, truncated, _ = step(actions[k % rows])
-        k += 1
-        done = terminated or truncated
-    return k, time.perf_counter() - start
-
-
 def measure(name: str, env: gym.Env[Any, Any], budget: Budget, seed: int = 0) -> Figures:
     """Steps/s (median over repeats of whole episodes) and reset ms (median) of ``env``."""
-    actions = sample_actions(env, seed)
+    actions = sample_actions(env.action_space, seed)
     rows = len(actions)
     step = env.step
     env.reset(seed=seed)  # warm-up: first-call costs stay out of the figures
@@ -134,8 +88,8 @@ def measure(name: str, env: gym.Env[Any, Any], budget: Budget, seed: int = 0) ->
             reset_times.append(time.perf_counter() - start)
             if i >= 19 and time.perf_counter() - begin > budget.reset_seconds:
                 break
-    return Figures(name, int(actions.shape[1]), statistics.median(rates), [round(r, 1) for r in rates],
-                   statistics.median(reset_times) * 1e3, len(reset_times), k, total_episodes)
+    return Figures(name, int(actions.shape[1]), median(rates), [round(r, 1) for r in rates],
+                   median(reset_times) * 1e3, len(reset_times), k, total_episodes)
 
 
 def make_allocsim(scenario: str | Scenario) -> gym.Env[Any, Any]:
@@ -170,38 +124,6 @@ def synthetic_scenario(n_locations: int, n_skus: int, periods: int = 60) -> Scen
     return scenario_from_dict(data, source=f"synthetic {n_locations}x{n_skus}")
 
 
-def make_invmgmt() -> tuple[gym.Env[Any, Any] | None, str]:
-    """gym-invmgmt's MultiEchelon env (registered on import), or None and the reason."""
-    try:
-        module = importlib.import_module("gym_invmgmt")
-    except ImportError as err:
-        return None, f"gym-invmgmt cannot be imported ({err}); install it: pip install -e '.[bench]'"
-    if INVMGMT_ID not in gym.registry:
-        return None, f"gym-invmgmt {module.__version__} does not register {INVMGMT_ID}"
-    return gym.make(INVMGMT_ID).unwrapped, str(getattr(module, "__version__", "?"))
-
-
-def target(name: str, measured: float | None, threshold: float, unit: str) -> dict[str, Any]:
-    """One target (higher is better unless ``unit`` is 'ms'), judged PASS / MISS / SKIP."""
-    met = measured is not None and (measured <= threshold if unit == "ms" else measured >= threshold)
-    status = "SKIP" if measured is None else "PASS" if met else "MISS"
-    return {"target": name, "threshold": threshold, "unit": unit, "measured": measured, "status": status}
-
-
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` to a temp file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(payload, indent=2) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _repeats(fig: Figures) -> str:
     return ", ".join(f"{r:,.0f}" for r in fig.repeats_steps_per_s)
 
@@ -234,14 +156,14 @@ def run_scaling(budget: Budget) -> list[dict[str, Any]]:
 
 def run_invmgmt(budget: Budget) -> tuple[Figures | None, str]:
     """Measure and print gym-invmgmt's MultiEchelon env, or say why it is skipped."""
-    env, detail = make_invmgmt()
+    env, detail = make_peer(wrapped=False)
     if env is None:
         print(f"\ngym-invmgmt comparison SKIPPED: {detail}")
         return None, detail
-    fig = measure(INVMGMT_ID, env, budget)
+    fig = measure("gym-invmgmt", env, budget)
     nodes = len(getattr(getattr(env, "network", None), "all_nodes", ()))
     periods = getattr(env, "num_periods", "?")
-    print(f"\ngym-invmgmt {detail} {INVMGMT_ID} (1 product, {nodes} nodes, {periods} periods, "
+    print(f"\ngym-invmgmt {detail} MultiEchelon-v0 (1 product, {nodes} nodes, {periods} periods, "
           f"action dim {fig.action_dim}): {fig.steps_per_s:,.0f} steps/s, reset {fig.reset_ms:.3f} ms; "
           f"repeats {_repeats(fig)}")
     return fig, detail
@@ -255,17 +177,12 @@ def judge(
     worst = max(presets.values(), key=lambda f: f.reset_ms)
     big = next((c["steps_per_s"] for c in scaling if (c["locations"], c["skus"]) == (100, 50)), None)
     targets = [
-        target(f"{REFERENCE_PRESET} >= 15,000 steps/s", reference, 15_000, "steps/s"),
-        target(f"reset <= 2 ms, every preset (worst: {worst.name})", worst.reset_ms, 2.0, "ms"),
-        target("100 locations x 50 SKUs >= 1,500 steps/s", big, 1_500, "steps/s"),
-        target(f"{REFERENCE_PRESET} >= 2x gym-invmgmt steps/s", ratio, 2.0, "x"),
+        target(f"{REFERENCE_PRESET} single env", reference, ">=", 15_000, "steps/s"),
+        target(f"reset, every preset (worst: {worst.name})", worst.reset_ms, "<=", 2.0, "ms"),
+        target("100 locations x 50 SKUs single env", big, ">=", 1_500, "steps/s"),
+        target(f"{REFERENCE_PRESET} / gym-invmgmt steps/s", ratio, ">=", 2.0, "x"),
     ]
-    print("\ntargets")
-    for t in targets:
-        value, unit = t["measured"], t["unit"]
-        shown = ("n/a (gym-invmgmt unavailable)" if value is None else f"{value:.3f} ms" if unit == "ms"
-                 else f"{value:.2f}x" if unit == "x" else f"{value:,.0f} steps/s")
-        print(f"  {t['status']:<5} {t['target']}: measured {shown}")
+    print_targets(targets)
     return targets
 
 
@@ -273,12 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run every measurement, print the tables and targets, optionally write JSON."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter loops")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here (atomically)")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write the figures here (default bench/results/bench_env.json)")
     args = parser.parse_args(argv)
     budget, mode = (QUICK, "quick") if args.quick else (FULL, "full")
     began = time.perf_counter()
-    machine = {"python": platform.python_version(), "numpy": np.__version__, "gymnasium": gym.__version__,
-               "cpus": os.cpu_count(), "platform": platform.platform()}
+    machine = machine_info()
     print(f"allocsim env benchmark ({mode}): " + ", ".join(f"{k} {v}" for k, v in machine.items()))
     print(f"steps/s = median of {budget.repeats} repeats, each >= {budget.min_episodes} episode(s) and "
           f">= {budget.min_seconds} s of stepping; reset ms = median of up to {budget.resets} seeds\n")
@@ -292,15 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     targets = judge(presets, scaling, ratio)
     seconds = time.perf_counter() - began
     print(f"\ntotal benchmark time {seconds:.0f} s")
-    if args.json is not None:
-        invmgmt_json = {"version": detail, **asdict(invmgmt)} if invmgmt else {"skipped": detail}
-        write_json_atomic(args.json, {
-            "mode": mode, "budget": asdict(budget), "machine": machine,
-            "presets": {name: asdict(fig) for name, fig in presets.items()}, "scaling": scaling,
-            "gym_invmgmt": invmgmt_json, "ratio_reference_to_gym_invmgmt": ratio,
-            "targets": targets, "seconds": round(seconds, 1),
-        })
-        print(f"figures written to {args.json}")
+    invmgmt_json = {"version": detail, **asdict(invmgmt)} if invmgmt else {"skipped": detail}
+    write_results("bench_env", {
+        "mode": mode, "budget": asdict(budget),
+        "presets": {name: asdict(fig) for name, fig in presets.items()}, "scaling": scaling,
+        "gym_invmgmt": invmgmt_json, "ratio_reference_to_gym_invmgmt": ratio,
+        "targets": targets, "seconds": round(seconds, 1),
+    }, args.json, "python bench/bench_env.py" + (" --quick" if args.quick else ""))
     return 0
 
 

@@ -4,21 +4,19 @@ Prints steps/s and order events/s of the single env in events mode (``gym.make(.
 timing="events")``, FCFS, every order a SimPy event), the events per step, and the
 aggregated single env measured in alternated rounds in the same process (so machine
 load hits both alike); then the issue's targets as PASS / MISS lines. Random actions are
-sampled once up front; only time in ``step`` is counted (``bench_env.timed_episode``).
+sampled once up front; only time in ``step`` is counted (``harness.timed_episode``).
 Usage: ``python bench/bench_events.py [--quick] [--json PATH]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-from bench_env import gc_paused, sample_actions, timed_episode  # beside this file (on sys.path)
+from harness import gc_paused, median, sample_actions, target, timed_episode, write_results
 
 from allocsim.envs import ENV_ID
 from allocsim.envs.allocation_env import AllocationEnv
@@ -47,12 +45,12 @@ def _round(env: AllocationEnv, actions: Any, k: int, seed: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--json", type=Path, help="write the figures here (default bench/results/)")
     args = parser.parse_args()
     rounds, episodes = (3, 1) if args.quick else (5, 3)
     envs = {mode: gym.make(ENV_ID, scenario=PRESET, timing=mode).unwrapped
             for mode in ("events", "aggregated")}
-    actions = sample_actions(envs["events"], 0)
+    actions = sample_actions(envs["events"].action_space, 0)
     for env in envs.values():  # warm-up: compiled code loaded, first-call costs out of the figures
         timed_episode(env, actions, 0, 1)
     figures: dict[str, list[dict[str, float]]] = {mode: [] for mode in envs}
@@ -62,11 +60,11 @@ def main() -> None:
             k, row = _round(env, actions, k, 1000 * (r + 1), episodes)
             figures[mode].append(row)
     ev = figures["events"]
-    steps_s = statistics.median(x["steps"] / x["seconds"] for x in ev)
-    orders_s = statistics.median(x["orders"] / x["seconds"] for x in ev)
+    steps_s = median(x["steps"] / x["seconds"] for x in ev)
+    orders_s = median(x["orders"] / x["seconds"] for x in ev)
     per_step = sum(x["orders"] for x in ev) / sum(x["steps"] for x in ev)
     receipts_step = sum(x["receipts"] for x in ev) / sum(x["steps"] for x in ev)
-    aggregated = statistics.median(x["steps"] / x["seconds"] for x in figures["aggregated"])
+    aggregated = median(x["steps"] / x["seconds"] for x in figures["aggregated"])
     load = os.getloadavg()[0]
     print(f"events mode, {PRESET}, single env, FCFS, random actions ({rounds} rounds x {episodes} episodes, "
           f"median; load average {load:.1f} on {os.cpu_count()} CPUs)")
@@ -75,14 +73,15 @@ def main() -> None:
     print(f"  order events/step  {per_step:12,.1f}   (+ {receipts_step:.2f} timed receipt events, one close)")
     print(f"  aggregated steps/s {aggregated:12,.0f}   (same process, alternated rounds)")
     print(f"  events / aggregated time per step: {aggregated / steps_s:.1f}x")
-    for name, value, target in (("events steps/s", steps_s, TARGET_STEPS),
-                                ("order events/s", orders_s, TARGET_ORDERS)):
-        verdict = "PASS" if value >= target else "MISS"
-        print(f"{verdict}: {name} {value:,.0f} (target >= {target:,.0f})")
-    if args.json:
-        args.json.write_text(json.dumps({"steps_per_s": steps_s, "orders_per_s": orders_s,
-                                         "orders_per_step": per_step, "aggregated_steps_per_s": aggregated,
-                                         "load_average": load, "rounds": figures}, indent=2))
+    targets = [target("events steps/s", steps_s, ">=", TARGET_STEPS, "steps/s"),
+               target("order events/s", orders_s, ">=", TARGET_ORDERS, "events/s")]
+    for t in targets:
+        print(f"{t['status']}: {t['target']} {t['measured']:,.0f} (target >= {t['threshold']:,.0f})")
+    write_results("bench_events", {"steps_per_s": steps_s, "orders_per_s": orders_s,
+                                   "orders_per_step": per_step, "aggregated_steps_per_s": aggregated,
+                                   "load_average": load,
+                                   "rounds": figures, "targets": targets},
+                  args.json, "python bench/bench_events.py" + (" --quick" if args.quick else ""))
 
 
 if __name__ == "__main__":

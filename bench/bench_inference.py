@@ -13,7 +13,6 @@ Usage: ``python bench/bench_inference.py [--scenario S] [--calls N] [--json PATH
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import write_results  # beside this file (on sys.path)
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -108,8 +108,8 @@ def main() -> None:
     ]
     for name, ok in verdicts:
         print(f"  {'PASS' if ok else 'MISS'} {name}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    write_results("bench_inference", result, args.json,
+                  f"python bench/bench_inference.py --scenario {args.scenario} --calls {args.calls}")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ Usage: ``python bench/bench_modes.py [--scenario NAME] [--rounds N] [--copies 64
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
+from typing import Any
 
 import numpy as np
+from harness import median, write_results  # beside this file (on sys.path)
 
 from allocsim.envs.action_modes import ACTION_MODES, TargetsMode
 from allocsim.envs.state import AllocationState
@@ -40,6 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"vector env steps/s by action mode on {args.scenario} (median of {args.rounds} alternated rounds)")
     print(f"{'copies':>8}" + "".join(f"{m:>12}" for m in ACTION_MODES))
+    figures: dict[str, Any] = {"scenario": args.scenario, "rounds": args.rounds, "steps_per_s": {},
+                               "targets_decode_ms": {}}
     for copies in args.copies:
         envs = {m: AllocationVectorEnv(copies, args.scenario, action_mode=m) for m in ACTION_MODES}
         rng = np.random.default_rng(0)
@@ -51,14 +54,18 @@ def main() -> None:
         for _ in range(args.rounds):
             for m, e in envs.items():
                 rates[m].append(episode_rate(e, acts[m]))
-        print(f"{copies:>8}" + "".join(f"{statistics.median(rates[m]):>12,.0f}" for m in envs), flush=True)
+        figures["steps_per_s"][copies] = {m: median(rates[m]) for m in envs}
+        print(f"{copies:>8}" + "".join(f"{median(rates[m]):>12,.0f}" for m in envs), flush=True)
     print("targets decode alone, ms per batch step (median, alternated): batched vs per copy")
     for copies in args.copies:
         venv = AllocationVectorEnv(copies, args.scenario, action_mode="targets")
         venv.reset(seed=0)
         actions = np.random.default_rng(1).uniform(-1, 1, (copies, venv.single_action_space.shape[0]))
         batched, per_copy = decode_ms(venv, actions, 5 * args.rounds)
+        figures["targets_decode_ms"][copies] = {"batched": batched, "per_copy": per_copy}
         print(f"{copies:>8}{batched:>12.2f}{per_copy:>12.2f}   ({per_copy / batched:.1f}x)", flush=True)
+    write_results("bench_modes", figures, None, "python bench/bench_modes.py " + " ".join(
+        [f"--scenario {args.scenario}", f"--rounds {args.rounds}", "--copies", *map(str, args.copies)]))
 
 
 def decode_ms(venv: AllocationVectorEnv, actions: np.ndarray, rounds: int) -> tuple[float, float]:
@@ -78,7 +85,7 @@ def decode_ms(venv: AllocationVectorEnv, actions: np.ndarray, rounds: int) -> tu
             start = time.perf_counter()
             call()
             timings[name].append(1000 * (time.perf_counter() - start))
-    return statistics.median(timings["batched"]), statistics.median(timings["per copy"])
+    return median(timings["batched"]), median(timings["per copy"])
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ Usage: ``python bench/bench_rules.py [--episodes N] [--workers W] [--json PATH]`
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from harness import write_results  # beside this file (on sys.path)
 
 from allocsim.baselines.registry import make_policy
 from allocsim.baselines.tuned_params import load_tuned
@@ -72,9 +72,9 @@ def main() -> None:
           f"p99 {lp['p99_ms']:.2f} ms")
     print(f"  {'PASS' if with_bound <= BENCHMARK_TARGET_S else 'MISS'} benchmark <= 60 s")
     print(f"  {'PASS' if lp['p50_ms'] <= DECISION_TARGET_MS else 'MISS'} myopic-lp decision <= 5 ms (p50)")
-    if args.json:
-        result = {"benchmark_s": without, "benchmark_with_bound_s": with_bound, "myopic_lp": lp}
-        args.json.write_text(json.dumps(result, indent=2))
+    result = {"benchmark_s": without, "benchmark_with_bound_s": with_bound, "myopic_lp": lp}
+    write_results("bench_rules", result, args.json,
+                  f"python bench/bench_rules.py --episodes {args.episodes} --workers {args.workers}")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from bench_engine import RSS_MB, print_targets, run_child, say, section, target
-from bench_env import REFERENCE_PRESET, write_json_atomic
+from bench_engine import RSS_MB, run_child
+from harness import REFERENCE_PRESET, print_targets, say, section, target, write_results
 
 TARGET_MB = 10.0
 
@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy", default="random",
                         help="the policy that plays (random: cheap, hits every decode path)")
     parser.add_argument("--scenario", default=REFERENCE_PRESET)
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here (atomically)")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write the figures here (default bench/results/bench_soak.json)")
     args = parser.parse_args(argv)
     section(f"soak: {args.steps:,} single-env steps, {args.scenario}, {args.policy}, run_episode per seed")
     res = run_child(SOAK_CHILD, [args.scenario, str(args.steps), args.policy], dict(os.environ), timeout=7200)
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     say("RSS (MB) after each tenth of the episodes: " + " ".join(f"{v:.1f}" for v in res["trace"]))
     judged = target(f"RSS growth, {steps:,} steps via run_episode", growth, "<", TARGET_MB, "MB")
     print_targets([judged])
-    if args.json is not None:
-        write_json_atomic(args.json, {**res, "growth_mb": growth, "target": judged})
+    write_results("bench_soak", {**res, "growth_mb": growth, "target": judged}, args.json,
+                  f"python bench/bench_soak.py --steps {args.steps} --policy {args.policy}")
     return 0 if judged["status"] == "PASS" else 1
 
 

@@ -13,12 +13,13 @@ Usage: ``python bench/bench_sweep.py [--cells N] [--repeat R] [--json PATH]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from harness import write_results as write_figures  # beside this file (on sys.path)
 
 from allocsim.experiments.sweep import expand, gather, run_cell, run_sweep, write_results
 from allocsim.experiments.sweep_config import parse_config
@@ -86,8 +87,8 @@ def main() -> None:
     print(f"{'PASS' if ok_over else 'MISS'} local overhead per cell <= {1000 * OVERHEAD_TARGET:.0f} ms")
     print(f"{'PASS' if ok_speed else 'MISS'} 40 cells on 2 workers >= {SPEEDUP_TARGET}x faster than on 1"
           + ("" if (os.cpu_count() or 1) >= 2 else " (this machine has one CPU)"))
-    if args.json:
-        args.json.write_text(json.dumps({"overhead": over, "speedup": speed}, indent=2) + "\n")
+    write_figures("bench_sweep", {"overhead": over, "speedup": speed}, args.json,
+                  f"python bench/bench_sweep.py --cells {args.cells} --repeat {args.repeat}")
 
 
 if __name__ == "__main__":
