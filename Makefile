@@ -7,22 +7,35 @@ PIP := $(BIN)/pip install --constraint constraints.txt
 
 .PHONY: install demo test test-fast lint bench results clean browser
 CHROMIUM := apt-get update -qq && apt-get install -y -qq chromium
+DEMO_STAMP := $(VENV)/.installed-demo
 
+# The demo needs the base install only (simulator, rules, report, ONNX runtime; no torch).
+$(DEMO_STAMP): pyproject.toml constraints.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(PIP) --quiet -e .
+	touch $(DEMO_STAMP)
+
+# Tests need everything: training (torch's CPU build, pinned in constraints.txt), Ray, the zoo.
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(PIP) --quiet torch==2.13.0
-	$(PIP) --quiet -e ".[dev,ray,zoo]"
-	touch $(STAMP)
+	$(PIP) --quiet -e ".[learn,dev,ray,zoo]"
+	touch $(STAMP) $(DEMO_STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/allocsim benchmark --scenario retail-small --episodes 20
 
 # The report test drives Debian's chromium headless (Playwright, no browser download).
+# Installed once, quietly; its log goes to .venv/chromium-install.log.
 browser:
-	command -v chromium >/dev/null || sudo sh -c "$(CHROMIUM)" || sh -c "$(CHROMIUM)"
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the report test (once; log in $(VENV)/chromium-install.log)"; \
+	  if [ "$$(id -u)" = 0 ]; then sh -c "$(CHROMIUM)"; else sudo sh -c "$(CHROMIUM)"; fi \
+	    > $(VENV)/chromium-install.log 2>&1 || { tail -20 $(VENV)/chromium-install.log; exit 1; }; }
 
 # Everything, slow end-to-end tests included (what CI runs).
 test: $(STAMP) browser

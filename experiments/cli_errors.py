@@ -27,6 +27,11 @@ _ABORT = (typer.Abort, getattr(click_errors, "Abort", typer.Abort))  # typer's o
 #: the longest error line (an echoed value inside it is cut to fit)
 LINE_LIMIT = 200
 _SENTINEL = object()
+#: Top-level modules of the learning extra and of the simulator: a command that needs one of
+#: them on an install without it says which install it needs instead of a traceback.
+LEARNING_MODULES = frozenset({"torch", "stable_baselines3", "sb3_contrib", "onnx", "tensorboard"})
+SIMULATOR_MODULES = frozenset({"simpy", "gymnasium", "numba", "scipy", "pandas", "pyarrow", "matplotlib",
+                               "jinja2", "yaml", "filelock"})
 
 
 def _bound(param: Any, which: str) -> Any:
@@ -81,6 +86,18 @@ def _exit_one_line(err: Any) -> NoReturn:
     sys.exit(err.exit_code)
 
 
+def missing_module_line(err: ModuleNotFoundError) -> str | None:
+    """The install a command needs when ``err`` is a missing dependency of allocsim, else None."""
+    root = (err.name or "").split(".")[0]
+    if root in LEARNING_MODULES:
+        return (f"error: this command needs the learning extra ({root} is not installed): "
+                "pip install 'allocsim[learn]'")
+    if root in SIMULATOR_MODULES:
+        return (f"error: this command needs the simulator ({root} is not installed; this looks like a "
+                "runtime-only install, which runs `allocsim infer` without --scenario): pip install allocsim")
+    return None
+
+
 class OneLineErrors(TyperGroup):
     """Typer's group with one-line usage errors (exit 2); everything else as typer does it."""
 
@@ -103,4 +120,10 @@ class OneLineErrors(TyperGroup):
         except _ABORT:
             typer.echo("Aborted!", err=True)
             sys.exit(1)
+        except ModuleNotFoundError as err:
+            line = missing_module_line(err)
+            if line is None:
+                raise
+            typer.echo(line, err=True)
+            sys.exit(2)
         sys.exit(code if isinstance(code, int) else 0)
