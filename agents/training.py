@@ -288,8 +288,11 @@ def train(
     resume: bool = False,
     evaluator: Evaluator | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train (or, with ``resume``, continue) the run; the run folder, timesteps done and metrics rows.
+
+    ``on_note`` hears what a long step before learning is doing (a warm start, a residual search).
 
     ValueError when the folder already holds a run and ``resume`` is off, or when
     ``resume`` is on and the folder's config does not match.
@@ -349,12 +352,17 @@ def train(
                 hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
                 tensorboard_log=tb, policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs(),
             )
+            say = on_note or (lambda _line: None)
             if hp.warm_start is not None and config.teacher is not None:
+                say(f"warm start: cloning the reference rule on {hp.warm_start.episodes} episodes "
+                    "(once, before learning)")
                 seeds = config.start_seeds(hp.warm_start.episodes)
                 written["warm_start_fit"] = warm_start(model, venv, config.scenario, config.teacher, seeds,
                                                        hp.warm_start, config.seed)
                 runfiles.write_config(run_dir, written)
             if hp.residual_start is not None:
+                say(f"residual start: searching the best constant residual action on "
+                    f"{hp.residual_start.episodes} episodes (once, before learning; about a minute)")
                 written["residual_start_fit"] = residual_start(
                     model, scenario, config.start_seeds(hp.residual_start.episodes), config.residual_around,
                     hp.residual_start)

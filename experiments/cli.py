@@ -123,7 +123,15 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
     if loaded.demand.csv is not None:
         how = describe(loaded.demand.resample, loaded.demand.block_length)
         errors.print(f"demand: {how}", highlight=False)
+    from allocsim.experiments.waits import compile_first
+
+    compile_first(loaded, _say)
     return loaded
+
+
+def _say(line: str) -> None:
+    """A status line on stderr (what a wait is about), never folded mid-path."""
+    errors.print(line, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -287,6 +295,10 @@ def benchmark(
         console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
+    if bounded:
+        from allocsim.experiments.waits import fit_penalty_first
+
+        fit_penalty_first(loaded, _say)
     from allocsim.experiments.aggregation_gap import has_holdbacks
     from allocsim.experiments.benchmark import without_holdbacks_playable
 
@@ -345,6 +357,9 @@ def bound_command(
     if dp_table is not None and dp_value(loaded).note is not None:
         raise _fail(str(dp_value(loaded).note))
     started = time.perf_counter()
+    from allocsim.experiments.waits import fit_penalty_first
+
+    fit_penalty_first(loaded, _say)
     with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
                      every_s=10.0) as progress:
         report = bound_report(loaded, seeds, workers, on_done=progress.advance)

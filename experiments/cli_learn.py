@@ -75,7 +75,7 @@ def train(
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
     from allocsim.agents.training import train as run
-    from allocsim.experiments.cli import _fail, _load, console
+    from allocsim.experiments.cli import _fail, _load, _say, console
     from allocsim.experiments.progress import RunProgress
     from allocsim.experiments.train_cmd import (
         VALIDATION,
@@ -92,6 +92,7 @@ def train(
                           vectorization=vec, out=out, hyperparams=hyperparams, eval_every=eval_every,
                           eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir,
                           action_mode=action_mode)
+        _say("preparing: the reference rule and its validation episodes")
         config, evaluator, reference = prepare_training(job, loaded, n_workers)
         planned = config.planned
         if planned < config.total:
@@ -101,7 +102,8 @@ def train(
         with RunProgress(planned, f"train {algo} on {loaded.name}", out=console) as progress:
             progress.note(f"validation vs {reference.label}: pending")
             judged = watched(evaluator, lambda m: progress.note(validation_note(m, reference.label)))
-            result = run(config, resume=resume, evaluator=judged, on_progress=progress.advance)
+            result = run(config, resume=resume, evaluator=judged, on_progress=progress.advance,
+                         on_note=progress.note)
     except ValueError as err:  # HyperparamError, unknown algorithm or rule, run folder in use, budget
         raise _fail(str(err)) from None
     if result.skipped:

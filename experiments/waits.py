@@ -1,0 +1,71 @@
+"""One-off waits said out loud before they happen, so a first run never looks hung.
+
+Two costs are paid once and kept on disk: compiling the simulator's kernels (numba, once per
+engine version, into ``allocsim.envs.engine.cache_dir()``) and fitting the sales penalty of a
+scenario's penalised bound (once per scenario content, ``allocsim.experiments.penalty_store``).
+Each helper checks whether the cost is still due, and if so says what is happening and that it
+happens once, pays it in this process (so worker processes forked later inherit the result
+instead of each paying it), and says how long it took.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from allocsim.experiments.progress import duration
+
+if TYPE_CHECKING:
+    from allocsim.envs.scenario import Scenario
+
+Say = Callable[[str], None]
+
+
+def kernels_compiled() -> bool:
+    """True when the engine's on-disk numba cache holds compiled kernels for this engine source."""
+    from allocsim.envs.engine import cache_dir
+
+    return any(cache_dir().rglob("*.nbi"))
+
+
+def compile_first(scenario: Scenario, say: Say) -> bool:
+    """Compile the kernels now, saying so, when the cache is empty; whether it compiled."""
+    if kernels_compiled():
+        return False
+    from allocsim.experiments.evaluation import env_for
+
+    say("first run: compiling the simulator (once per install or upgrade, about 1 to 3 min; "
+        "later runs start in seconds)")
+    started = time.perf_counter()
+    env = env_for(scenario)
+    env.reset(seed=0)
+    env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+    say(f"compiled in {duration(time.perf_counter() - started)}")
+    return True
+
+
+def penalty_fitted(scenario: Scenario) -> bool:
+    """True when the scenario's bound penalty is on disk already (the bound then starts at once)."""
+    from allocsim.experiments.evaluation import env_for
+    from allocsim.experiments.penalty_store import load_penalty, penalty_key, store_dir
+
+    key = penalty_key(scenario, env_for(scenario).profile)
+    return load_penalty(store_dir() / f"{key}.npz") is not None
+
+
+def fit_penalty_first(scenario: Scenario, say: Say) -> bool:
+    """Fit the penalised bound's sales penalty now, saying so, when it is not on disk; whether it fitted."""
+    if penalty_fitted(scenario):
+        return False
+    from allocsim.experiments.bounds import penalty_for
+    from allocsim.experiments.penalty_store import store_dir
+
+    say(f"fitting the bound's sales penalty for {scenario.name} on tuning seeds (once per scenario, "
+        f"kept in {store_dir()}; up to a few minutes)")
+    started = time.perf_counter()
+    penalty_for(scenario)
+    say(f"penalty fitted in {duration(time.perf_counter() - started)}")
+    return True

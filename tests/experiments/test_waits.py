@@ -1,0 +1,69 @@
+"""One-off waits are announced before they happen (issue 24, item 2): the kernels' first compile,
+the bound's penalty fit, a training run's start fits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import allocsim.envs.engine as engine
+from allocsim.envs.scenario import load_scenario
+from allocsim.experiments import bounds, penalty_store, waits
+
+
+def test_an_empty_kernel_cache_is_announced_as_a_one_off_compile(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    monkeypatch.setattr(engine, "cache_dir", lambda: tmp_path)
+    said: list[str] = []
+    assert waits.compile_first(load_scenario("tiny-dp"), said.append)
+    assert len(said) == 2 and "compiling the simulator" in said[0] and "once" in said[0]
+    assert said[1].startswith("compiled in ")
+
+
+def test_a_filled_kernel_cache_says_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "engine_x").mkdir()
+    (tmp_path / "engine_x" / "kernels.step-1.py312.nbi").write_bytes(b"")
+    monkeypatch.setattr(engine, "cache_dir", lambda: tmp_path)
+    said: list[str] = []
+    assert not waits.compile_first(load_scenario("tiny-dp"), said.append)
+    assert said == []
+
+
+def test_a_penalty_not_on_disk_is_fitted_first_and_announced(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    """The fit (stubbed: the real one takes half a minute) runs before the bar, once, with a message."""
+    monkeypatch.setenv("ALLOCSIM_PENALTY_CACHE", str(tmp_path))
+    fitted: list[str] = []
+    monkeypatch.setattr(bounds, "penalty_for", lambda scenario: fitted.append(scenario.name))
+    said: list[str] = []
+    assert waits.fit_penalty_first(load_scenario("tiny-dp"), said.append)
+    assert fitted == ["tiny-dp"]
+    assert "fitting the bound's sales penalty for tiny-dp" in said[0] and "once per scenario" in said[0]
+    assert said[1].startswith("penalty fitted in ")
+
+
+def test_a_penalty_on_disk_is_not_fitted_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ALLOCSIM_PENALTY_CACHE", str(tmp_path))
+    monkeypatch.setattr(penalty_store, "load_penalty", lambda path: object())
+    monkeypatch.setattr(bounds, "penalty_for", lambda scenario: pytest.fail("fitted again"))
+    said: list[str] = []
+    assert not waits.fit_penalty_first(load_scenario("tiny-dp"), said.append)
+    assert said == []
+
+
+@pytest.mark.slow
+def test_training_says_it_searches_a_residual_start_before_learning(tmp_path: Path) -> None:
+    from allocsim.agents.residual_search import ResidualStart
+    from allocsim.agents.training import train
+    from allocsim.experiments.train_cmd import TrainingJob, prepare_training
+
+    config, _, _ = prepare_training(TrainingJob(scenario="retail-small", eval_episodes=2, out=tmp_path / "r"),
+                                    load_scenario("retail-small"), 1)
+    small = {"n_envs": 2, "n_steps": 8, "batch_size": 8, "n_epochs": 1,
+             "residual_start": ResidualStart(episodes=2, rounds=1)}
+    config = replace(config, hyperparams=config.hyperparams.model_copy(update=small), timesteps=16)
+    notes: list[str] = []
+    train(config, on_note=notes.append)
+    assert any(n.startswith("residual start: searching") and "once" in n for n in notes), notes
