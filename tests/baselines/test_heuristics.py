@@ -30,7 +30,7 @@ def retail_small_runs() -> dict[str, list[dict[str, Any]]]:
 
 def test_every_heuristic_is_registered() -> None:
     assert set(HEURISTICS) | {"random", "hold"} == set(rule_names())
-    assert set(POLICIES) - set(rule_names()) == {"dp", "rollout"}
+    assert set(POLICIES) - set(rule_names()) == {"dp", "rollout", "sp-mpc"}
 
 
 @pytest.mark.parametrize("name", HEURISTICS)

@@ -1,0 +1,116 @@
+"""Demand scenarios for ``sp-mpc``: S sampled futures of H periods from the forecast the policy sees.
+
+What: each lane's rate for period ``t + h`` is the forecast of its location and SKU (de-biased by
+the scenario's known forecast bias, extended past the forecast horizon by the horizon's mean
+rate) split over channels by the demand model's channel mix of that period, times a lognormal
+forecast error with the scenario's ``noise_cv``; demand is then drawn from the lane's own
+distribution (Poisson, negative binomial, normal) with the sampler the simulator uses
+(``allocsim.envs.demand``). Orders of advance-notice channels that are already known
+(``state.open_orders``) replace the draws inside their notice window, and waiting backorders
+join the first period's demand.
+
+Why: the lookahead must never see the episode's own future. Its draws come from their own
+stream keyed by (episode seed, period) -- never the episode's demand stream -- so two policies
+deciding on the same seed and period plan against the same sampled futures (common random
+numbers), and a changed episode future cannot change a decision.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocsim.envs.demand import DemandProfile, _draw
+from allocsim.envs.network import Network
+from allocsim.envs.scenario.entities import UniformLeadTime
+from allocsim.envs.state import AllocationState
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: first word of the lookahead's spawn key: keeps its streams apart from the episode's own
+#: (``SeedSequence(seed).spawn`` uses keys (0,), (1,), (2,))
+SP_STREAM = 0x5350
+
+
+def scenario_rng(seed: int, period: int) -> np.random.Generator:
+    """The lookahead's own generator for (episode seed, period), independent of the demand stream."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(SP_STREAM, period))))
+
+
+def channel_mix(profile: DemandProfile, net: Network, period: int, horizon: int) -> FloatArray:
+    """Share of each channel in a location's demand (H, L, S, C) in periods ``period ..``, from the model."""
+    mean = profile.mean[period : period + horizon]
+    total = mean.sum(axis=3, keepdims=True)
+    equal = net.serves[:, None, :] / np.maximum(net.serves.sum(axis=1), 1)[:, None, None]
+    return np.where(total > 0, mean / np.where(total > 0, total, 1.0), equal[None])
+
+
+def forecast_rates(forecast: FloatArray, horizon: int, bias: float) -> FloatArray:
+    """Expected units per period (H, L, S): the forecast rows, then the rows' mean beyond them."""
+    rows = forecast[:horizon]
+    if rows.shape[0] < horizon:
+        extra = np.broadcast_to(forecast.mean(axis=0), (horizon - rows.shape[0], *forecast.shape[1:]))
+        rows = np.concatenate([rows, extra])
+    return rows / (1.0 + bias)
+
+
+def known_orders(
+    state: AllocationState, profile: DemandProfile, horizon: int
+) -> tuple[FloatArray, FloatArray]:
+    """Open orders of advance-notice channels by lookahead period (H, L, S, C) and where they apply.
+
+    ``state.open_orders`` (L, S) totals the known orders over each channel's notice window;
+    they are spread over the window's periods and channels by the model's means.
+    """
+    net, t = state.net, state.period
+    shape = (horizon, net.n_locations, net.n_skus, net.n_channels)
+    where = np.zeros(shape, dtype=bool)
+    window = np.arange(horizon)[:, None] <= net.advance_notice[None, :]  # (H, C)
+    notice = (net.advance_notice > 0)[None, :] & window
+    if not notice.any():
+        return np.zeros(shape), where
+    span = int(net.advance_notice.max()) + 1
+    mean = profile.mean[t : t + span]
+    rows_ahead = np.arange(mean.shape[0])[:, None]
+    inside = (net.advance_notice > 0)[None, :] & (rows_ahead <= net.advance_notice[None, :])
+    mean = mean * inside[:, None, None, :]
+    total = mean.sum(axis=(0, 3))  # (L, S)
+    safe = np.where(total > 0, total, 1.0)[None, :, :, None]
+    weight = np.where(total[None, :, :, None] > 0, mean / safe, 0.0)
+    known = np.zeros(shape)
+    rows = min(mean.shape[0], horizon)
+    known[:rows] = weight[:rows] * state.open_orders[None, :, :, None]
+    where[:] = notice[:, None, None, :] & net.serves[None, :, None, :]
+    return known, where
+
+
+def sample_demand(
+    state: AllocationState, profile: DemandProfile, horizon: int, count: int, rng: np.random.Generator
+) -> FloatArray:
+    """``count`` demand scenarios (W, H, L, S, C) for the next ``horizon`` periods (see the module)."""
+    net = state.net
+    spec = net.scenario.forecast
+    rate = forecast_rates(state.forecast, horizon, spec.bias)
+    sigma = math.sqrt(math.log1p(spec.noise_cv**2))
+    shape = (count, *rate.shape)
+    error = rng.lognormal(-0.5 * sigma**2, sigma, size=shape) if sigma else np.ones(shape)
+    lanes = (rate[None] * error)[..., None] * channel_mix(profile, net, state.period, horizon)[None]
+    model = DemandProfile(mean=lanes.reshape(count * horizon, *lanes.shape[2:]),
+                          distribution=profile.distribution, dispersion=profile.dispersion, cv=profile.cv,
+                          replay=None)
+    demand = _draw(model, count * horizon, rng).reshape(lanes.shape).astype(np.float64)
+    known, where = known_orders(state, profile, horizon)
+    demand = np.where(where[None], known[None], demand)
+    demand[:, 0] += state.backlog
+    return demand
+
+
+def sample_leads(net: Network, horizon: int, count: int, rng: np.random.Generator) -> IntArray:
+    """Supplier lead time (W, H) of an order placed in each lookahead period, per scenario."""
+    lead = net.scenario.supplier.lead_time
+    if isinstance(lead, UniformLeadTime):
+        return rng.integers(lead.low, lead.high + 1, size=(count, horizon)).astype(np.int64)
+    return np.full((count, horizon), lead.periods, dtype=np.int64)

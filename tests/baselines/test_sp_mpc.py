@@ -1,0 +1,152 @@
+"""``sp-mpc``: its LP on a hand-worked case, expiry by hand, its scenarios, and that it never reads the
+episode's own demand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from allocsim.baselines.registry import make_policy
+from allocsim.baselines.sp_mpc import expiring_schedule, pipeline
+from allocsim.baselines.sp_mpc_model import Lookahead, solve_first_period
+from allocsim.baselines.sp_mpc_scenarios import sample_demand, scenario_rng
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.experiments.grids import grid_points
+
+
+def _two_period(net_env: AllocationEnv, demand_b: list[list[float]]) -> Lookahead:
+    """tiny-dp now: DC 3, stores a and b 1 each; store a asks 2 then 0 in every scenario."""
+    W = len(demand_b)
+    demand = np.zeros((W, 2, 2, 1, 1))
+    demand[:, :, 0, 0, 0] = [2.0, 0.0]
+    demand[:, :, 1, 0, 0] = demand_b
+    return Lookahead(
+        demand=demand, supplier_lead=np.ones((W, 2), dtype=np.int64), periods_left=8,
+        on_hand=np.array([[1.0], [1.0]]), dc_on_hand=np.array([3.0]), dc_available=np.array([3.0]),
+        arrivals=np.zeros((2, 2, 1)), dc_arrivals=np.zeros((2, 1)), expiring=np.zeros((2, 2, 1)),
+        dc_expiring=np.zeros((2, 1)), terminal=np.array([-1.0]), cover=np.array([1.0]),
+        beyond=np.array([-4.0]), pending=np.zeros(1), headroom=np.array([3.0, 3.0]), supply_room=None,
+        order_cap=None, transfer_cap=None, capital=None,
+    )
+
+
+def test_sample_average_lp_on_a_hand_worked_two_period_case() -> None:
+    """Two scenarios for store b: [1, 1] and [2, 0]. By hand (unit margin 25 - 10 + penalty 4 = 19,
+    holding 0.5 per unit and close, shipping 0.5 to a and 1.5 to b, lead 0):
+
+    * ship one unit to each store now: scenario 1 sells 2 + 1 now, 1 later (b holds a unit and the
+      DC one over close 0, the DC one over close 1): 76 - 16 penalties - 2 shipping - 1.5 holding
+      - 1 for the last unit (within the terminal cover) = 55.5; scenario 2 sells all 4 now:
+      76 - 16 - 2 - 1 - 1 = 56; mean 55.75;
+    * holding b's unit back costs scenario 2 a sale (-19 - 4 penalty), which waiting saves nothing in
+      scenario 1 (the same 1.5 shipping a period later): the shared first decision is (1, 1).
+    """
+    env = AllocationEnv("tiny-dp")
+    net = env.network
+    assert net.price[0, 0] == 25 and net.unit_cost[0] == 10 and net.shortage_penalty[0] == 4
+    assert np.all(net.location_holding_cost == 0.5) and net.dc_holding_cost[0] == 0.5
+    assert list(net.shipping_cost) == [0.5, 1.5] and list(net.lead_time) == [0, 0]
+    first = solve_first_period(net, _two_period(env, [[1.0, 1.0], [2.0, 0.0]]))
+    assert first.objective == pytest.approx(55.75, abs=1e-6)
+    np.testing.assert_allclose(first.shipments, [[1.0], [1.0]], atol=1e-7)
+    assert first.transfers.shape == (0, 1) and first.orders.tolist() == [0.0]
+
+
+def test_terminal_value_is_concave_past_the_cover() -> None:
+    """One scenario where nobody buys: all 5 units stay; 1 earns -1, 4 earn -4 (salvage), holding
+    0.5 x 3 DC units x 2 closes + 0.5 x 2 store units x 2 closes, no shipment: -17 - 5 = -22."""
+    env = AllocationEnv("tiny-dp")
+    look = _two_period(env, [[0.0, 0.0]])
+    look = Lookahead(**{**look.__dict__, "demand": np.zeros_like(look.demand)})
+    first = solve_first_period(env.network, look)
+    assert first.objective == pytest.approx(-1.0 - 16.0 - 3.0 - 2.0, abs=1e-6)
+    assert first.shipments.sum() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_expiring_schedule_by_hand() -> None:
+    """Ages 0, 1, 2 with 5, 2, 1 units; age 3 has expired: they go at closes 2, 1 and 0."""
+    expired = np.array([[False], [False], [False], [True]])
+    cohorts = np.array([[5, 2, 1, 0]])  # (S = 1, A = 4)
+    np.testing.assert_array_equal(expiring_schedule(cohorts, expired, 4)[:, 0], [1, 2, 5, 0])
+    by_location = np.array([[[5, 2, 1, 0]], [[0, 0, 3, 0]]])  # (L = 2, S = 1, A)
+    np.testing.assert_array_equal(expiring_schedule(by_location, expired, 3)[:, :, 0],
+                                  [[1, 3], [2, 0], [5, 0]])
+
+
+def test_scenarios_follow_the_forecast_not_the_demand() -> None:
+    """The mean of many sampled futures is the de-biased forecast the policy sees (lanes without
+    advance notice), and the draws are common to every caller of the same (seed, period)."""
+    env = AllocationEnv("retail-small")
+    env.reset(seed=3)
+    state = env.state
+    draws = sample_demand(state, env.profile, 3, 4000, scenario_rng(3, state.period))
+    again = sample_demand(state, env.profile, 3, 4000, scenario_rng(3, state.period))
+    np.testing.assert_array_equal(draws, again)
+    free = env.network.advance_notice == 0
+    expected = state.forecast[:3] / (1 + env.network.scenario.forecast.bias)
+    mix = env.profile.mean[:3] / np.maximum(env.profile.mean[:3].sum(axis=3, keepdims=True), 1e-12)
+    mean = draws.mean(axis=0)[..., free].sum(axis=-1)
+    target = (expected[..., None] * mix)[..., free].sum(axis=-1)
+    np.testing.assert_allclose(mean, target, rtol=0.08, atol=0.15)
+
+
+def _decision(env: AllocationEnv) -> np.ndarray:
+    policy = make_policy("sp-mpc", env, seed=0, scenarios=4, horizon=5)
+    return policy.predict(np.zeros(1, dtype=np.float32))[0]
+
+
+def test_sp_mpc_never_reads_the_episodes_own_demand() -> None:
+    """Changing every future demand the policy cannot know leaves its decision as it was; changing
+    the forecast it sees does not (so the check has power)."""
+    env = AllocationEnv("contracts-scarce")
+    env.reset(seed=11)
+    base = make_policy("base-stock", env)
+    obs = None
+    for _ in range(6):
+        obs, *_ = env.step(base.predict(np.zeros(1))[0])
+    assert obs is not None
+    state, t = env.engine.state, env.state.period
+    before = _decision(env)
+    notice = env.network.advance_notice
+    rng = np.random.default_rng(0)
+    future = state.demand[0, t:].copy()
+    known = (np.arange(future.shape[0])[:, None] <= notice[None, :])[:, None, None, :]  # open orders
+    state.demand[0, t:] = np.where(known, future, future + rng.integers(1, 9, size=future.shape))
+    assert (state.demand[0, t:] != future).any()
+    np.testing.assert_array_equal(_decision(env), before)
+    state.forecast[0, t:] *= 3.0
+    assert not np.array_equal(_decision(env), before)
+
+
+def test_pipeline_reads_stock_in_transit_by_arrival() -> None:
+    """Period 0's shipments with lead d show up one period later at lookahead period d - 1; every unit
+    on its way is counted once (to locations, to the DC, or after the lookahead)."""
+    env = AllocationEnv("omnichannel-transfers")
+    env.reset(seed=5)
+    policy = make_policy("base-stock", env)
+    env.step(policy.predict(np.zeros(1))[0])
+    state = env.state
+    arrivals, dc, pending = pipeline(env, state, 4)
+    assert state.inbound.sum() > 0 and state.dc_on_order.sum() > 0
+    on_the_way = state.inbound.sum() + state.dc_on_order.sum()
+    assert arrivals.sum() + dc.sum() + pending.sum() == pytest.approx(on_the_way)
+    lead = env.network.lead_time
+    for loc in range(env.network.n_locations):  # period 0's shipments arrive at period lead = h + 1
+        if lead[loc] >= 2:
+            assert arrivals[lead[loc] - 1, loc].sum() == pytest.approx(state.inbound[loc].sum())
+
+
+def test_sp_mpc_is_tunable_and_plays_whole_units() -> None:
+    points = grid_points("sp-mpc")
+    assert len(points) > 1 and all({"horizon", "terminal_value"} <= set(p) for p in points)
+    env = AllocationEnv("omnichannel-transfers")
+    env.reset(seed=2)
+    policy = make_policy("sp-mpc", env, seed=0, scenarios=3, horizon=4)
+    for _ in range(4):
+        state = env.state
+        alloc, transfers, orders = policy.decide(state)
+        assert alloc.dtype.kind == "i" and (alloc >= 0).all()
+        assert (alloc.sum(axis=0) <= state.dc_available).all()
+        assert transfers is not None and (transfers >= 0).all()
+        assert orders is not None and (orders >= 0).all() and (orders <= 1).all()
+        env.step(policy.predict(np.zeros(1))[0])
