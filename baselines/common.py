@@ -2,9 +2,10 @@
 
 A rule set reads the structured state (``env.state``, an ``AllocationState``) rather
 than the normalised observation, decides in whole units, and hands those units to
-``ActionLayout.encode``. The env then decodes that action with the very decode and
-guardrails a learned policy goes through, so rules and agents are compared on equal
-terms. Rules make their own proposal feasible first (DC stock, location capacity,
+``ActionLayout.encode``: a float64 action that the env decodes back to exactly those
+units (no float32 between, exact far beyond the schema's 1e9 units per SKU), through the
+very decode and guardrails a learned policy goes through, so rules and agents are
+compared on equal terms. Rules make their own proposal feasible first (DC stock, location capacity,
 the days-of-supply cap) so that a guardrail trim never silently changes their logic.
 
 Replenishment, where the scenario gives it to the policy (``net.policy_orders``), is
@@ -134,7 +135,7 @@ class RulePolicy(ABC):
         state: Any = None,
         episode_start: Any = None,
         deterministic: bool = True,
-    ) -> tuple[NDArray[np.float32], None]:
+    ) -> tuple[FloatArray, None]:
         obs = np.asarray(observation)
         if obs.ndim > 1 and obs.shape[0] != 1:
             raise ValueError(f"a rule set drives one env; got a batch of {obs.shape[0]} observations")

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.unit_decode import cut_rows
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -39,14 +41,20 @@ def cover_demand(forecast: FloatArray, periods: FloatArray) -> FloatArray:
     horizon = forecast.shape[-3]
     lead = forecast.shape[:-3]
     span = np.broadcast_to(np.asarray(periods, dtype=np.float64), (*lead, *forecast.shape[-2:]))
-    cum = np.concatenate([np.zeros((*lead, 1, *forecast.shape[-2:])), np.cumsum(forecast, axis=-3)], axis=-3)
     inside = np.minimum(span, horizon)
     whole = np.floor(inside).astype(np.int64)
     part = inside - whole
     nxt = np.minimum(whole + 1, horizon)
+    beyond = bool((span > horizon).any())
+    # only the periods some window reaches are summed (a prefix of the running sum is the same numbers)
+    need = horizon if beyond else int(nxt.max(initial=0))
+    cum = np.concatenate([np.zeros((*lead, 1, *forecast.shape[-2:])),
+                          np.cumsum(forecast[..., :need, :, :], axis=-3)], axis=-3)
     at_whole = np.take_along_axis(cum, whole[..., None, :, :], axis=-3)[..., 0, :, :]
     at_next = np.take_along_axis(cum, nxt[..., None, :, :], axis=-3)[..., 0, :, :]
     within = at_whole + part * (at_next - at_whole)
+    if not beyond:
+        return within
     rate = cum[..., -1, :, :] / max(horizon, 1)
     return within + np.maximum(span - horizon, 0.0) * rate
 
@@ -94,8 +102,9 @@ def feasible_allocation(
 ) -> IntArray:
     """Cut an allocation ([B,] L, S) to the supply room, ``available`` ([B,] S) and ``headroom`` ([B,] L).
 
-    Rationing and capacity cuts are by largest remainder, so a rule's proposal is
-    already feasible when the env's guardrails see it (they then change nothing).
+    Rationing and capacity cuts are by largest remainder (the capacity cut is
+    ``cut_to_capacity``), so a rule's proposal is already feasible when the env's guardrails
+    see it (they then change nothing).
     Rationing leaves a column within its stock unchanged, and the capacity cut a row
     within its headroom, so a batch gives each copy what it alone would get.
     """
@@ -104,13 +113,24 @@ def feasible_allocation(
         alloc = np.minimum(alloc, supply_room)
     if (alloc.sum(axis=-2) > available).any():
         alloc = ration(alloc.astype(np.float64), available)
-    rows = alloc.sum(axis=-1)
-    over = rows > headroom
-    if over.any():
-        scaled = alloc * np.where(over, headroom / np.maximum(rows, 1), 1.0)[..., None]
-        rounded = np.swapaxes(round_columns(np.swapaxes(scaled, -1, -2), headroom), -1, -2)
-        alloc = np.where(over[..., None], rounded, alloc)
-    return alloc
+    return cut_to_capacity(alloc, headroom)
+
+
+def cut_to_capacity(alloc: IntArray, headroom: IntArray) -> IntArray:
+    """``alloc`` ([B,] L, S) with every location over its ``headroom`` ([B,] L) cut to it exactly, by
+    ``allocsim.core.unit_decode.cut_rows`` (largest remainder, the one capacity cut), copy by copy."""
+    alloc = np.asarray(alloc, dtype=np.int64)
+    limit = np.broadcast_to(np.asarray(headroom, dtype=np.int64), alloc.shape[:-1])
+    over = (alloc.sum(axis=-1) > limit).reshape(-1, alloc.shape[-2]).any(axis=-1)
+    if not over.any():
+        return alloc
+    out = alloc.reshape(-1, *alloc.shape[-2:]).copy()
+    limits = limit.reshape(-1, alloc.shape[-2])
+    n_s = alloc.shape[-1]
+    share, row, order = np.zeros(n_s), np.zeros(n_s, dtype=np.int64), np.zeros(n_s, dtype=np.int64)
+    for b in np.flatnonzero(over):
+        cut_rows(out[b].copy(), limits[b], out[b], share, row, order)
+    return out.reshape(alloc.shape)
 
 
 def supplier_order_share(

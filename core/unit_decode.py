@@ -45,6 +45,33 @@ def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: i
         out[order[j]] += 1
 
 
+def cut_rows(quantity, limit, out, share, row, order) -> bool:  # type: ignore[no-untyped-def]
+    """``out`` (L, S) = ``quantity`` (L, S) with each row above its ``limit`` (L,) cut to exactly
+    ``max(limit, 0)`` units by ``largest_remainder_row`` in proportion to the row; True if any was cut.
+
+    The one capacity cut of a whole-unit decision (the rules' ``feasible_allocation``, the
+    ``targets`` decode); a cut row never gives an entry more than it asked for. ``share``
+    (S,) float and ``row``, ``order`` (S,) int are scratch, so a compiled caller allocates nothing.
+    """
+    changed = False
+    for loc in range(quantity.shape[0]):
+        total = 0
+        for k in range(quantity.shape[1]):
+            total += quantity[loc, k]
+        cap = max(limit[loc], 0)
+        if total > cap:
+            for k in range(quantity.shape[1]):
+                share[k] = quantity[loc, k] / total
+            largest_remainder_row(cap, share, row, order)
+            for k in range(quantity.shape[1]):
+                out[loc, k] = row[k]
+            changed = True
+        else:
+            for k in range(quantity.shape[1]):
+                out[loc, k] = quantity[loc, k]
+    return changed
+
+
 def transfer_units(transfer_frac, lane_source, on_hand, out) -> None:  # type: ignore[no-untyped-def]
     """Units each lane moves, into ``out`` (K, S): its share of the source's ``on_hand`` (L, S), floored.
 

@@ -12,10 +12,11 @@
   base-stock rule's parameters (``residual_around``); the zero action is the rule.
 
 Every entry decodes as ``clip(centre + a x half, low, high)`` (``TargetRanges``), snapped
-to 1/1024. A ``targets`` or ``residual`` decision becomes the ``shares`` action that asks
-for its units (what a rule does), so the same compiled decode and guardrails run for
-every mode. Transfers stay at zero in ``targets`` and ``residual``. The vector env decodes
-all its copies in one numpy pass (``DecodeInputs.of``), with the single env's arithmetic.
+to 1/1024. A ``targets`` or ``residual`` decision is whole units, handed to the compiled decode as
+the float64 fractions that give back exactly those units (``ActionLayout.unit_fractions``,
+the path a rule's units take too), so the same decode and guardrails run for every mode.
+Transfers stay at zero in ``targets`` and ``residual``. The vector env decodes all its
+copies in one numpy pass (``DecodeInputs.of``), with the single env's arithmetic.
 """
 
 from __future__ import annotations
@@ -212,17 +213,17 @@ class TargetsMode(ActionMode):
                                           supplier_lead(net), inputs.dc_position, net.max_order)
         return alloc, orders
 
-    def shares_action(self, state: AllocationState, action: FloatArray) -> NDArray[np.float32]:
-        """The ``shares`` action that asks for this action's units in ``state`` (as a rule encodes)."""
+    def shares_action(self, state: AllocationState, action: FloatArray) -> FloatArray:
+        """The float64 ``shares`` action asking for this action's units in ``state`` (as a rule encodes)."""
         alloc, orders = self.units(state, action)
         return self.shares.encode(alloc, state.dc_available, None, orders)
 
     def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
-        """Every copy's ``shares_action`` at once (numpy over the batch axis, the single env's arithmetic)."""
+        """Every copy's units at once (numpy over the batch axis, the single env's arithmetic), handed
+        to the compiled decode as the fractions that give back exactly those units (no action between)."""
         inputs = DecodeInputs.of(engine)
         alloc, orders = self._decode(inputs, actions)
-        rows = self.shares.encode(alloc, inputs.available, None, orders)
-        return self.shares.fractions(self.shares.validate_batch(rows, len(rows)))
+        return self.shares.unit_fractions(alloc, inputs.available, None, orders)
 
 
 class ResidualMode(TargetsMode):

@@ -16,9 +16,16 @@ Layout of the flat action vector (all blocks row-major):
 
 This module is the continuous half of the decode (``fractions``, batch-aware); the
 compiled half (``allocsim.envs.engine.decide``) turns fractions into whole units by
-largest remainder, so units are conserved exactly, and applies the guardrails. Rule
-sets build actions with ``encode`` and so pass through the very same decode as a
-learned policy.
+largest remainder (``allocsim.core.unit_decode.largest_remainder_row``), so the units
+handed out always sum to the stock split, and applies the guardrails.
+
+Whole units end to end: a decision already in units (a rule's, or a ``targets`` /
+``residual`` action's) becomes float64 fractions ``units / available`` (``unit_fractions``)
+that the largest-remainder split turns back into exactly those units: every product
+``available x fraction`` is within 1e-3 of its integer up to ``MAX_NETWORK_UNITS`` (1e12) units
+per SKU, so the floors that fall short are exactly the ones topped up. Rule sets hand that
+over as a float64 ``shares`` action (``encode``), whose decode is the same fractions; a
+float32 action (what a learned policy outputs) is exact only to ~1e7 units per SKU.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.order_up_to import ration
 from allocsim.envs.network import Network
 
 FloatArray = NDArray[np.float64]
@@ -109,6 +117,45 @@ class ActionLayout:
             holdback = np.ascontiguousarray((held + 1.0) * 0.5)
         return Fractions(alloc, transfers, orders, holdback)
 
+    def unit_fractions(
+        self,
+        allocation: IntArray,
+        dc_available: IntArray,
+        transfer_share: FloatArray | None = None,
+        order_share: FloatArray | None = None,
+        holdback_share: FloatArray | None = None,
+    ) -> Fractions:
+        """The fractions that decode to exactly ``allocation`` ([B,] L, S) units (float64, no action between).
+
+        ``allocation`` is first cut to ``dc_available`` ([B,] S) (by the rules' own rationing,
+        largest remainder) where it asks for more; units not allocated stay at the DC. The
+        compiled decode then gives back these units exactly (see the module docstring); the
+        guardrails may still trim them. ``transfer_share`` ([B,] K, S), ``order_share`` ([B,] S)
+        and ``holdback_share`` ([B,] L, S) in [0, 1] are the other blocks (absent: 0).
+        """
+        net = self.net
+        avail = np.asarray(dc_available, dtype=np.int64)
+        alloc = np.minimum(np.maximum(np.asarray(allocation, dtype=np.int64), 0), avail[..., None, :])
+        if (alloc.sum(axis=-2) > avail).any():
+            alloc = ration(alloc.astype(np.float64), avail)
+        lead = alloc.shape[:-2]
+        units = np.empty((*lead, net.n_skus, net.n_locations + 1), dtype=np.int64)
+        units[..., :-1] = np.swapaxes(alloc, -1, -2)
+        units[..., -1] = avail - alloc.sum(axis=-2)
+        share = units / np.maximum(avail, 1)[..., None].astype(np.float64)
+        share[..., -1] = np.where(avail == 0, 1.0, share[..., -1])
+        zeros = np.zeros
+        transfers = (zeros((*lead, net.n_lanes, net.n_skus)) if transfer_share is None or not net.n_lanes
+                     else np.clip(np.asarray(transfer_share, dtype=np.float64), 0.0, 1.0))
+        orders = (zeros((*lead, net.n_skus)) if order_share is None or not net.policy_orders
+                  else np.clip(np.asarray(order_share, dtype=np.float64), 0.0, 1.0))
+        holdback = None
+        if self.holdback.stop > self.holdback.start:
+            holdback = (zeros((*lead, net.n_locations, net.n_skus)) if holdback_share is None
+                        else np.clip(np.asarray(holdback_share, dtype=np.float64), 0.0, 1.0))
+            holdback = np.ascontiguousarray(np.broadcast_to(holdback, (*lead, net.n_locations, net.n_skus)))
+        return Fractions(share, transfers, orders, holdback)
+
     def encode(
         self,
         allocation: IntArray,
@@ -116,32 +163,19 @@ class ActionLayout:
         transfer_share: FloatArray | None = None,
         order_share: FloatArray | None = None,
         holdback_share: FloatArray | None = None,
-    ) -> NDArray[np.float32]:
-        """The action that asks for ``allocation`` ([B,] L, S) units; used by rule sets and the action modes.
-
-        Any units not allocated stay at the DC. Decoding the result gives back
-        ``allocation`` exactly when it is feasible (the guardrails may still trim it).
-        With leading batch axes, each copy's row is what it alone would encode.
-        ``holdback_share`` (L, S) in [0, 1]: the holdback block (ignored without one; absent: 0).
+    ) -> FloatArray:
+        """The float64 ``shares`` action ([B,] n) whose decode (``fractions``) is ``unit_fractions`` of
+        the same arguments, so the env moves exactly ``allocation`` ([B,] L, S) units when it is
+        feasible (the guardrails may still trim it). Used by rule sets and the action modes.
         """
-        net = self.net
-        avail_int = np.asarray(dc_available)
-        alloc = np.minimum(np.maximum(allocation, 0), avail_int[..., None, :]).astype(np.float64)
-        over = alloc.sum(axis=-2) > avail_int
-        if over.any():
-            factor = np.where(over, avail_int / np.maximum(alloc.sum(axis=-2), 1), 1.0)
-            alloc = np.floor(alloc * factor[..., None, :])
-        lead = alloc.shape[:-2]
-        avail = np.maximum(avail_int, 1).astype(np.float64)
-        shares = np.zeros((*lead, net.n_skus, net.n_locations + 1))
-        shares[..., :-1] = np.swapaxes(alloc, -1, -2) / avail[..., :, None]
-        shares[..., -1] = np.where(avail_int == 0, 1.0, 1.0 - shares[..., :-1].sum(axis=-1))
+        frac = self.unit_fractions(allocation, dc_available, transfer_share, order_share, holdback_share)
+        lead = frac.allocation.shape[:-2]
         action = np.full((*lead, self.size), -1.0)
-        action[..., self.allocation] = (2.0 * shares - 1.0).reshape(*lead, -1)
-        if transfer_share is not None and net.n_lanes:
-            action[..., self.transfers] = np.clip(transfer_share, 0.0, 1.0).reshape(*lead, -1)
-        if order_share is not None and net.policy_orders:
-            action[..., self.orders] = 2.0 * np.clip(order_share, 0.0, 1.0) - 1.0
-        if holdback_share is not None and self.holdback.stop > self.holdback.start:
-            action[..., self.holdback] = (2.0 * np.clip(holdback_share, 0.0, 1.0) - 1.0).reshape(*lead, -1)
-        return action.astype(np.float32)
+        action[..., self.allocation] = (2.0 * frac.allocation - 1.0).reshape(*lead, -1)
+        if self.transfers.stop > self.transfers.start:
+            action[..., self.transfers] = frac.transfers.reshape(*lead, -1)
+        if self.orders.stop > self.orders.start:
+            action[..., self.orders] = 2.0 * frac.orders - 1.0
+        if frac.holdback is not None:
+            action[..., self.holdback] = (2.0 * frac.holdback - 1.0).reshape(*lead, -1)
+        return action

@@ -47,7 +47,7 @@ def test_rule_demonstrations_replay_the_rule() -> None:
     total = 0.0
     for step in range(env.network.periods):  # same actions and rewards as a plain rule episode
         action, _ = rule.predict(obs)
-        np.testing.assert_array_equal(demos.actions[step], action)
+        np.testing.assert_array_equal(demos.actions[step], action.astype(np.float32))  # float32 labels
         obs, reward, *_ = env.step(action)
         total += reward
     assert total == pytest.approx(demos.rewards[:8].sum())

@@ -92,7 +92,7 @@ def test_every_rule_runs_on_every_preset(scenario: str) -> None:
         obs, _ = env.reset(seed=7)
         for _ in range(min(12, env.network.periods)):
             action, state = policy.predict(obs)
-            assert state is None and action.shape == shape and action.dtype == np.float32
+            assert state is None and action.shape == shape and action.dtype == np.float64  # exact units
             assert np.isfinite(action).all() and (np.abs(action) <= 1.0).all()
             obs, _, done, _, _ = env.step(action)
             if done:

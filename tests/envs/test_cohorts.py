@@ -14,14 +14,14 @@ from hypothesis.extra import numpy as hnp
 
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.engine.decide import largest_remainder_row
-from allocsim.envs.engine.flows import age_cohorts, take_oldest
+from allocsim.envs.engine.flows import age_row, take_oldest
 from allocsim.envs.scenario import scenario_from_dict
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
 class cohorts:  # stands in for the kernels under test
-    """``take_oldest`` takes one position at a time; the wrapper loops over positions."""
+    """``take_oldest`` and ``age_row`` work on one position at a time; the wrappers loop over positions."""
 
     @staticmethod
     def take_oldest(stock, quantity):
@@ -34,7 +34,10 @@ class cohorts:  # stands in for the kernels under test
 
     @staticmethod
     def age_in_place(stock):
-        age_cohorts(stock)
+        for idx in np.ndindex(stock.shape[:-1]):
+            row = np.ascontiguousarray(stock[idx])
+            age_row(row)
+            stock[idx] = row
 
 
 def largest_remainder(total, fractions):
@@ -197,7 +200,7 @@ def test_encode_then_decode_gives_back_a_feasible_allocation(env, data, high):
     allocation = parts[:, :-1].T.copy()  # (L, S)
     dc_available = parts.sum(axis=1)
     action = env.action_layout.encode(allocation, dc_available)
-    assert action.dtype == np.float32 and action.shape == (env.action_layout.size,)
+    assert action.dtype == np.float64 and action.shape == (env.action_layout.size,)  # no float32 between
     assert (action >= -1).all() and (action <= 1).all()
     decision = _decode(env, action, dc_available)
     np.testing.assert_array_equal(decision.allocation, allocation)
