@@ -1,21 +1,25 @@
 """``rollout``: one step of policy improvement over a tuned rule, by simulation from copies of the state.
 
-What: at every decision the env's state (one value, ``AllocationEnv.get_state``) is copied
-into a native vector env, once per candidate decision and sampled future. The candidates are
-the base rule's own decision, the base rule with each numeric parameter scaled down and up
-by ``spread``, and shipping nothing this period. Every copy then follows the base rule for
-``horizon - 1`` more periods (or to the episode's end), and the candidate with the highest
-mean reward is played. This is Bertsekas' rollout algorithm; its rollouts from copied
-states with common random numbers are the idea behind Deep Controlled Learning.
+What: at every decision the env's state (one value, ``AllocationEnv.get_state``) is rolled out
+on the batched engine (``allocsim.envs.rollouts.Rollouts``: one call, K candidates x M sampled
+futures x H periods). Stage one's candidates are the base rule's own decision, the base rule
+with each numeric parameter scaled down and up by ``spread``, every other tuned rule's decision
+(``others``) and shipping nothing. With ``shift`` > 0, stage two perturbs the best of them: each
+location/SKU's shipment moved by +-``shift`` x that cell's forecast for one period (at least one
+unit; an increase only from what the DC keeps), evaluated on the same futures. Every copy follows
+the base rule (batched when it can be, ``allocsim.baselines.batch_rules``) after the first period,
+for ``horizon - 1`` more periods or to the episode's end, and the candidate with the highest mean
+return is played. This is Bertsekas' rollout algorithm; its rollouts from copied states with
+common random numbers are the idea behind Deep Controlled Learning.
 
-Why it is honest: the futures are not the episode's own. Each copy's demand and supplier
-lead times from the decision's period on are replaced by those of ``samples`` other episodes
-(seeds far from every evaluation block, the same for every candidate: common random
-numbers), so the policy never sees the demand it will meet. Forecasts stay the episode's:
-the rules see them anyway.
+Why it is honest: the futures are not the episode's own. Each copy's demand and supplier lead
+times from the decision's period on are those of ``samples`` other episodes (seeds at or above
+``FUTURE_SEEDS``, far from every evaluation block, keyed by the policy's seed, the same for every
+candidate: common random numbers), so the policy never sees the demand it will meet. Forecasts
+stay the episode's: the rules see them anyway.
 
-Cost: candidates x samples copies step ``horizon`` periods per decision, with the base rule
-deciding for each copy in Python; expect tens of milliseconds per decision, not microseconds.
+Cost: (candidates + perturbations) x samples copies step ``horizon`` periods per decision;
+expect tens to hundreds of milliseconds per decision, not microseconds.
 """
 
 from __future__ import annotations
@@ -28,17 +32,17 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from allocsim.baselines.batch_rules import batch_policy
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.baselines.tuned_params import load_tuned
-from allocsim.envs.demand import sample_episode
-from allocsim.envs.engine.state import LOG_FIELDS, EngineState
-from allocsim.envs.vector_env import AllocationVectorEnv, VectorEnvState
+from allocsim.envs.demand import EpisodeDemand
+from allocsim.envs.rollouts import FUTURE_SEEDS as FUTURE_SEEDS
+from allocsim.envs.rollouts import Rollouts
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv
 
-#: Futures are drawn from seeds here and above: far from the train, validation and test blocks.
-FUTURE_SEEDS = 7_000_000_000
+FloatArray = NDArray[np.float64]
 
 
 class RolloutParams(BaseModel):
@@ -52,6 +56,9 @@ class RolloutParams(BaseModel):
     spread: float = Field(default=0.25, gt=0.0, lt=1.0, description="relative step of the parameter variants")
     others: list[str] = Field(default_factory=lambda: ["priority", "proportional", "balanced", "min-max"],
                               description="other rules whose decision (tuned) is a candidate too")
+    shift: float = Field(default=0.0, ge=0.0, le=10.0, description="stage two: each location/SKU's "
+                         "shipment of the best candidate moved by +- shift x its one-period forecast "
+                         "(at least a unit); 0: no stage two")
 
 
 def _variants(params: dict[str, Any], spread: float) -> Iterator[dict[str, Any]]:
@@ -69,55 +76,75 @@ class RolloutPolicy:
     def __init__(self, env: AllocationEnv, seed: int | None = None, **params: Any) -> None:
         self.env = env.unwrapped
         if self.env.scenario.timing.mode != "aggregated":
-            raise ValueError("the rollout policy simulates on the native vector env, which runs the "
+            raise ValueError("the rollout policy simulates on the batched engine, which runs the "
                              "aggregated timing mode only (this run is in events mode)")
         self.params = RolloutParams(**params)
         p = self.params
-        tuned = load_tuned(self.env.scenario, p.base) or {}
+        scenario = self.env.scenario
+        tuned = load_tuned(scenario, p.base) or {}
         variants = list({json.dumps(v, sort_keys=True): v for v in _variants(tuned, p.spread)}.values())
         self.candidates: list[Predictor] = [make_policy(p.base, self.env, **v) for v in variants]
-        self.candidates += [make_policy(name, self.env, **(load_tuned(self.env.scenario, name) or {}))
+        self.candidates += [make_policy(name, self.env, **(load_tuned(scenario, name) or {}))
                             for name in p.others]
         self.candidates.append(make_policy("hold", self.env))
-        n = len(self.candidates) * p.samples
-        self.venv = AllocationVectorEnv(n, self.env.scenario)
-        self.rules = [make_policy(p.base, self.venv.view(b), **tuned) for b in range(n)]
-        first = FUTURE_SEEDS + 1_000 * (seed or 0)
-        net, profile = self.env.network, self.env.profile
-        self.futures = [sample_episode(profile, net, first + j) for j in range(p.samples)]
-        self.last_means: NDArray[np.float64] = np.zeros(len(self.candidates))
+        self.rollouts = self._rollouts(len(self.candidates), tuned, seed or 0)
+        net = self.env.network
+        self.perturbed = self._rollouts(1 + 2 * net.n_locations * net.n_skus, tuned, seed or 0) \
+            if p.shift > 0 else None
+        self.last_means: FloatArray = np.zeros(len(self.candidates))
 
-    def _start(self) -> None:
-        """Every copy at the env's state, with its sampled future from this period on."""
-        single = self.env.get_state()
-        n, t = self.venv.num_envs, int(single.period[0])
-        tiled = EngineState(*(np.repeat(a[:, :0] if name in LOG_FIELDS else a, n, axis=0)
-                              for name, a in zip(EngineState._fields, single, strict=True)))
-        for b in range(n):
-            future = self.futures[b % self.params.samples]
-            tiled.demand[b, t:] = future.demand[t:]
-            tiled.supplier_lead[b, t:] = future.supplier_lead[t:]
-        obs = np.repeat(self.env.engine.obs[:1], n, axis=0)
-        self.venv.set_state(VectorEnvState(tiled, obs, np.zeros(n, dtype=np.int64), np.array(0)))
-
-    def evaluate(self, observation: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Mean rollout reward of each candidate from the env's current state."""
+    def _rollouts(self, candidates: int, tuned: dict[str, Any], seed: int) -> Rollouts:
         p = self.params
-        first = np.stack([np.asarray(c.predict(observation, deterministic=True)[0], dtype=np.float32)
-                          for c in self.candidates])
-        actions = np.repeat(first, p.samples, axis=0)
-        self._start()
-        total = np.zeros(self.venv.num_envs)
-        running = np.ones(self.venv.num_envs, dtype=np.bool_)
-        for h in range(p.horizon):
-            obs, reward, done, _, _ = self.venv.step(actions)
-            total += np.where(running, reward, 0.0)
-            running &= ~done
-            if not running.any() or h == p.horizon - 1:
-                break
-            actions = np.stack([np.asarray(rule.predict(obs[b], deterministic=True)[0], dtype=np.float32)
-                                for b, rule in enumerate(self.rules)])
-        return total.reshape(len(self.candidates), p.samples).mean(axis=1)
+        return Rollouts(self.env, candidates, p.samples, p.horizon,
+                        base=lambda engine: batch_policy(p.base, engine, tuned), rollout_seed=seed)
+
+    @property
+    def futures(self) -> list[EpisodeDemand]:
+        """The sampled futures (the same for every candidate and both stages)."""
+        return self.rollouts.futures
+
+    def first_actions(self, observation: NDArray[np.float32]) -> FloatArray:
+        """Stage one's candidate actions (K, n): each candidate's decision now."""
+        return np.stack([np.asarray(c.predict(observation, deterministic=True)[0], dtype=np.float64)
+                         for c in self.candidates])
+
+    def evaluate(self, observation: NDArray[np.float32]) -> FloatArray:
+        """Mean rollout return of each stage-one candidate from the env's current state."""
+        return self.rollouts.run(self.env.get_state(), self.first_actions(observation)).returns.mean(axis=1)
+
+    def perturbations(self, action: FloatArray) -> FloatArray:
+        """``action`` then, per location and SKU, its shipment moved down and up (rows of shares actions).
+
+        A move is ``max(1, round(shift x forecast))`` units; down stops at 0, up at what the DC keeps
+        (a move that cannot happen leaves the action as it is). Other blocks stay ``action``'s.
+        """
+        env, layout = self.env, self.env.action_layout
+        state = env.state
+        alloc = env.preview(action, guardrails=False).allocation
+        keep = state.dc_available - alloc.sum(axis=0)
+        step = np.maximum(np.rint(self.params.shift * state.forecast[0]), 1).astype(np.int64)
+        rows = [action]
+        for loc, sku in np.ndindex(*alloc.shape):
+            for sign in (-1, 1):
+                moved = alloc.copy()
+                room = alloc[loc, sku] if sign < 0 else keep[sku]
+                moved[loc, sku] += sign * min(step[loc, sku], room)
+                row = action.copy()
+                row[layout.allocation] = layout.encode(moved, state.dc_available)[layout.allocation]
+                rows.append(row)
+        return np.stack(rows)
+
+    def decide(self, observation: NDArray[np.float32]) -> FloatArray:
+        """The action played: the best stage-one candidate, then (with ``shift``) its best perturbation."""
+        state = self.env.get_state()
+        first = self.first_actions(observation)
+        self.last_means = self.rollouts.run(state, first).returns.mean(axis=1)
+        best = first[int(np.argmax(self.last_means))]  # ties: the base rule's own decision comes first
+        if self.perturbed is None:
+            return best
+        rows = self.perturbations(best)
+        means = self.perturbed.run(state, rows).returns.mean(axis=1)
+        return rows[int(np.argmax(means))]  # ties: the unperturbed best comes first
 
     def predict(
         self,
@@ -125,12 +152,9 @@ class RolloutPolicy:
         state: Any = None,
         episode_start: Any = None,
         deterministic: bool = True,
-    ) -> tuple[NDArray[np.float32], None]:
+    ) -> tuple[FloatArray, None]:
         obs = np.asarray(observation)
         if obs.ndim > 1 and obs.shape[0] != 1:
             raise ValueError(f"the rollout policy drives one env; got a batch of {obs.shape[0]} observations")
-        self.last_means = self.evaluate(obs.reshape(-1))
-        best = int(np.argmax(self.last_means))  # ties: the base rule's own decision comes first
-        action = np.asarray(self.candidates[best].predict(obs.reshape(-1), deterministic=True)[0],
-                            dtype=np.float32)
+        action = self.decide(obs.reshape(-1))
         return (action[None] if obs.ndim > 1 else action), None

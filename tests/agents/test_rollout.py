@@ -84,3 +84,27 @@ def test_bad_parameters_are_refused() -> None:
 def test_events_mode_is_refused_in_one_line() -> None:
     with pytest.raises(ValueError, match="aggregated timing mode only"):
         RolloutPolicy(AllocationEnv(SCENARIO, timing="events"))
+
+
+def test_perturbations_move_one_cell_each_within_the_dc_stock() -> None:
+    """Stage two: the best action, then each location/SKU's shipment moved down and up by the shift
+    (one cell at a time, never below 0 or beyond what the DC keeps); the played action is one of them."""
+    env = AllocationEnv("retail-small")
+    obs, _ = env.reset(seed=40_003)  # the DC has stock to move
+    policy = RolloutPolicy(env, samples=2, horizon=3, shift=1.0)
+    best = policy.first_actions(obs)[0]
+    rows = policy.perturbations(best)
+    base = env.preview(best, guardrails=False).allocation
+    available = env.state.dc_available
+    assert policy.perturbed is not None and len(rows) == policy.perturbed.candidates == 1 + 2 * base.size
+    np.testing.assert_array_equal(rows[0], best)
+    moved_any = False
+    for row in rows[1:]:
+        moved = env.preview(row, guardrails=False).allocation
+        assert np.count_nonzero(moved - base) <= 1
+        assert (moved >= 0).all() and (moved.sum(axis=0) <= available).all()
+        moved_any |= bool((moved != base).any())
+    assert moved_any
+    action = policy.predict(obs)[0]
+    assert any(np.array_equal(action, row) for row in policy.perturbations(policy.first_actions(obs)[
+        int(np.argmax(policy.last_means))]))

@@ -1,0 +1,151 @@
+"""Rollouts from a state (issue 23 item 6): K candidates x M futures on the batch equal single-env replays.
+
+Differential: copy (k, j) of the batch is replayed in a fresh single env from the same state with
+future j's demand, candidate k's first action and the base rule deciding as a single-env rule; the
+returns agree. Also: common random numbers across candidates, determinism per rollout seed, the
+episode's own future is never read, and episodes end inside the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from allocsim.baselines.batch_rules import CopyRules, batch_policy
+from allocsim.baselines.registry import make_policy
+from allocsim.baselines.tuned_params import load_tuned
+from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.rollouts import FUTURE_SEEDS, ConstantAction, Rollouts, future_seed
+
+SCENARIO = "retail-small"
+RULES = ("base-stock", "priority", "hold")
+
+
+def _tuned(name: str) -> dict:
+    return {} if name == "hold" else (load_tuned(SCENARIO, name) or {})
+
+
+@pytest.fixture(scope="module")
+def env_at_period_3() -> tuple[AllocationEnv, np.ndarray]:
+    """retail-small three periods into seed 40_001 under tuned base-stock."""
+    env = AllocationEnv(SCENARIO)
+    obs, _ = env.reset(seed=40_001)
+    rule = make_policy("base-stock", env, **_tuned("base-stock"))
+    for _ in range(3):
+        obs, *_ = env.step(rule.predict(obs)[0])
+    return env, obs
+
+
+def _first_actions(env: AllocationEnv, obs: np.ndarray, names=RULES) -> np.ndarray:
+    return np.stack([make_policy(n, env, **_tuned(n)).predict(obs)[0] for n in names])
+
+
+def _rollouts(env: AllocationEnv, k: int, m: int, h: int, seed: int = 3) -> Rollouts:
+    """K x M x H rollouts under tuned base-stock (batched)."""
+    base = "base-stock"
+    return Rollouts(env, k, m, h, base=lambda e: batch_policy(base, e, _tuned(base)), rollout_seed=seed)
+
+
+def _replay(env: AllocationEnv, rollouts: Rollouts, first: np.ndarray, j: int) -> tuple[float, int]:
+    """Candidate ``first`` on future ``j`` in a fresh single env from ``env``'s state: (return, periods)."""
+    state = env.get_state()
+    t = int(state.period[0])
+    state.demand[0, t:] = rollouts.futures[j].demand[t:]
+    state.supplier_lead[0, t:] = rollouts.futures[j].supplier_lead[t:]
+    other = AllocationEnv(SCENARIO)
+    other.reset(seed=0)
+    other.set_state(state)
+    rule = make_policy("base-stock", other, **_tuned("base-stock"))
+    action, total, periods = first, 0.0, 0
+    for _ in range(rollouts.horizon):
+        obs, reward, done, *_ = other.step(action)
+        total, periods = total + reward, periods + 1
+        if done:
+            break
+        action = rule.predict(obs)[0]
+    return total, periods
+
+
+def test_batch_returns_equal_single_env_replays(env_at_period_3):
+    env, obs = env_at_period_3
+    rollouts = _rollouts(env, len(RULES), 2, 5)
+    assert isinstance(rollouts.base, ConstantAction)  # tuned base-stock is batched as a targets action
+    first = _first_actions(env, obs)
+    result = rollouts.run(env.get_state(), first)
+    assert result.returns.shape == (len(RULES), 2) and result.periods == len(RULES) * 2 * 5
+    for k in range(len(RULES)):
+        for j in range(2):
+            expected, _ = _replay(env, rollouts, first[k], j)
+            assert result.returns[k, j] == pytest.approx(expected, rel=1e-12, abs=1e-9), (k, j)
+
+
+def test_the_batched_base_stock_is_the_rule_copy_by_copy(env_at_period_3):
+    env, obs = env_at_period_3
+    first = _first_actions(env, obs)
+    batched = _rollouts(env, len(RULES), 3, 6).run(env.get_state(), first, kpis=True)
+    by_copy = Rollouts(env, len(RULES), 3, 6, base=lambda e: CopyRules("base-stock", e, _tuned("base-stock")),
+                       rollout_seed=3).run(env.get_state(), first, kpis=True)
+    np.testing.assert_array_equal(batched.returns, by_copy.returns)
+    assert batched.kpis == by_copy.kpis
+
+
+def test_common_random_numbers_across_candidates_and_different_futures(env_at_period_3):
+    env, obs = env_at_period_3
+    first = _first_actions(env, obs, ("priority", "priority", "base-stock"))
+    result = _rollouts(env, 3, 4, 6).run(env.get_state(), first, kpis=True)
+    np.testing.assert_array_equal(result.returns[0], result.returns[1])  # same decision, same futures
+    assert len(set(result.returns[2].tolist())) == 4  # the four futures differ
+    for j in range(4):  # every candidate met the same customers in future j
+        asked = {result.kpis[k][j]["units_requested"] for k in range(3)}
+        assert len(asked) == 1
+
+
+def test_determinism_per_rollout_seed_and_futures_never_evaluation_seeds(env_at_period_3):
+    env, obs = env_at_period_3
+    first = _first_actions(env, obs)
+    a = _rollouts(env, 3, 2, 4, seed=11).run(env.get_state(), first).returns
+    b = _rollouts(env, 3, 2, 4, seed=11).run(env.get_state(), first).returns
+    c = _rollouts(env, 3, 2, 4, seed=12).run(env.get_state(), first).returns
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    seeds = {future_seed(s, j) for s in range(20) for j in range(50)}
+    assert len(seeds) == 1000 and min(seeds) >= FUTURE_SEEDS
+
+
+def test_the_episodes_own_future_is_never_read(env_at_period_3):
+    env, obs = env_at_period_3
+    first = _first_actions(env, obs)
+    rollouts = _rollouts(env, 3, 2, 4)
+    before = rollouts.run(env.get_state(), first).returns
+    state = env.get_state()
+    t = int(state.period[0])
+    state.demand[0, t:] = state.demand[0, t:] * 5 + 3
+    state.supplier_lead[0, t:] = 1
+    np.testing.assert_array_equal(rollouts.run(state, first).returns, before)
+
+
+def test_rollouts_stop_at_the_episode_end():
+    env = AllocationEnv(SCENARIO)
+    obs, _ = env.reset(seed=5)
+    rule = make_policy("hold", env)
+    for _ in range(env.network.periods - 2):
+        obs, *_ = env.step(rule.predict(obs)[0])
+    rollouts = _rollouts(env, 2, 2, 10)
+    first = _first_actions(env, obs, ("hold", "base-stock"))
+    result = rollouts.run(env.get_state(), first)
+    assert result.periods == 2 * 2 * 2
+    expected, periods = _replay(env, rollouts, first[1], 1)
+    assert periods == 2 and result.returns[1, 1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_bad_calls_are_refused_in_one_line(env_at_period_3):
+    env, obs = env_at_period_3
+    with pytest.raises(ValueError, match="samples must be a whole number"):
+        Rollouts(env, 2, 0, 3)
+    rollouts = Rollouts(env, 2, 2, 3)
+    with pytest.raises(ValueError, match=r"expected \(2, "):
+        rollouts.run(env.get_state(), _first_actions(env, obs, ("hold", "hold", "hold")))
+    with pytest.raises(ValueError, match="need a base policy"):
+        rollouts.run(env.get_state(), _first_actions(env, obs, ("hold", "hold")))
+    with pytest.raises(ValueError, match="events mode"):
+        Rollouts(AllocationEnv(SCENARIO, timing="events"), 1, 1, 1)
