@@ -47,7 +47,7 @@ class AllocationState:
         net, layout, state = engine.net, engine.observation, engine.state
         headroom, supply_room = rooms if rooms is not None else engine.rooms()
         t = int(state.period[b])
-        dc_on_hand = state.dc[b].sum(axis=-1)
+        dc_on_hand = state.dc_on_hand[b].copy()
         on_order = state.on_order[b].copy()
         rule = order_rule(net)(dc_on_hand + on_order)
         return cls(
@@ -56,9 +56,9 @@ class AllocationState:
             dc_on_hand=dc_on_hand,
             dc_available=available_to_allocate(dc_on_hand, net.safety_reserve),
             dc_on_order=on_order,
-            on_hand=state.stock[b].sum(axis=-1),
+            on_hand=state.on_hand[b].copy(),
             inbound=state.inbound[b].copy(),
-            backlog=state.backlog[b].sum(axis=-1),
+            backlog=state.waiting[b].copy(),
             forecast=state.forecast[b, t : t + layout.horizon].copy(),
             open_orders=layout.open_orders(state.demand[b], t),
             rule_orders=np.minimum(rule, net.supplier_capacity),

@@ -60,19 +60,18 @@ def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-d
 def rooms(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[no-untyped-def]
     """The guardrails' room for copy ``b`` now, into ``w``; returns the inventory position at cost.
 
-    ``w.on_hand`` (L, S); ``w.supply_room`` (L, S): units the days-of-supply ceiling still
+    ``w.supply_room`` (L, S): units the days-of-supply ceiling still
     allows (BIG when the scenario sets none); ``w.headroom`` (L,): units a location can
     still receive before its capacity (BIG when capacity is not enforced; may be < 0).
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     t = s.period[b]
-    on_hand, supply, headroom = w.on_hand[b], w.supply_room[b], w.headroom[b]
-    dc, stock, inbound, on_order = s.dc[b], s.stock[b], s.inbound[b], s.on_order[b]
+    on_hand, supply, headroom = s.on_hand[b], w.supply_room[b], w.headroom[b]
+    inbound, on_order = s.inbound[b], s.on_order[b]
     position_value = 0.0
     for k in range(n_s):
-        units = dc[k].sum() + on_order[k]
+        units = s.dc_on_hand[b, k] + on_order[k]
         for loc in range(n_l):
-            on_hand[loc, k] = stock[loc, k].sum()
             units += on_hand[loc, k] + inbound[loc, k]
         position_value += units * p.unit_cost[k]
     has_ceiling = not math.isnan(p.max_days_of_supply)
@@ -96,8 +95,9 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
 
     ``alloc_frac`` (S, L + 1) rows sum to 1 (last column: keep at the DC);
     ``transfer_frac`` (K, S) shares of the source's stock; ``order_frac`` (S,) shares
-    of ``max_order``; ``holdback_frac`` (L, S) shares of on-hand stock held back (used when
-    the scenario has a holdback decision). Writes ``w.allocation`` (L, S), ``w.transfers`` (K, S),
+    of ``max_order``; ``holdback_frac`` (L, S) shares of the stock on hand after this decision's
+    same-period moves held back (used when the scenario has a holdback decision). Writes
+    ``w.allocation`` (L, S), ``w.transfers`` (K, S),
     ``w.orders`` (S,) and ``w.delay`` (K, S) for copy ``b``, and the period's ``s.protect``.
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
@@ -105,21 +105,19 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     t = s.period[b]
     keep_log = s.log_allocation.shape[1] > 0
     alloc, transfers, orders, delay = w.allocation[b], w.transfers[b], w.orders[b], w.delay[b]
-    on_hand, units_row, order = w.on_hand[b], w.units_row[b], w.order[b]
-    dc, on_order = s.dc[b], s.on_order[b]
+    on_hand, units_row, order = s.on_hand[b], w.units_row[b], w.order[b]
+    dc_on_hand, on_order = s.dc_on_hand[b], s.on_order[b]
     position_value = rooms(p, s, w, b)
-    if p.holdback_below.any():
-        protect_decided(p, s, b, holdback_frac, on_hand)
     # whole units before guardrails
     for k in range(n_s):
-        free = available_to_allocate(dc[k].sum(), p.safety_reserve[k])
+        free = available_to_allocate(dc_on_hand[k], p.safety_reserve[k])
         largest_remainder_row(free, alloc_frac[k], units_row, order)
         for loc in range(n_l):
             alloc[loc, k] = units_row[loc]
     transfer_units(transfer_frac, p.lane_source, on_hand, transfers)
     delay[:, :] = 0
     for k in range(n_s):  # the policy's order plus the DC rule's order-up-to
-        position = dc[k].sum() + on_order[k]
+        position = dc_on_hand[k] + on_order[k]
         rule = max(p.order_up_to[k] - position, 0) if position <= p.order_below[k] else 0
         orders[k] = policy_order(order_frac[k], p.max_order[k]) + rule
     if keep_log:
@@ -182,15 +180,28 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     if keep_log:
         _copy2(s.log_transfers[b, t, 2], delay)
         s.log_flags[b, t] = _changed_stages(s.log_allocation[b, t], s.log_transfers[b, t], s.log_orders[b, t])
+    if p.holdback_below.any():  # once the moves are final: the share covers what they bring today
+        protect_decided(p, s, b, holdback_frac, on_hand, alloc, transfers, delay)
 
 
 @kernel
-def protect_decided(p: EngineParams, s: EngineState, b: int, holdback_frac, on_hand) -> None:  # type: ignore[no-untyped-def]
-    """This period's ``s.protect`` of copy ``b``: the decided holdback units (a share of ``on_hand``)
-    are kept from the channels in ``p.holdback_below``, nested over the scenario's static levels."""
+def protect_decided(p: EngineParams, s: EngineState, b: int, holdback_frac, on_hand,  # type: ignore[no-untyped-def]
+                    alloc, transfers, delay) -> None:
+    """This period's ``s.protect`` of copy ``b``: the decided holdback units are kept from the channels
+    in ``p.holdback_below``, nested over the scenario's static levels. The share applies to the stock
+    on hand once this decision's same-period moves are done: ``on_hand`` at the decision, plus what
+    it ships or transfers in with lead time 0 (on the shelf before today's demand), less what it
+    transfers out. Counting ``on_hand`` alone, a share could never protect a unit the decision
+    itself delivers today (a store restocked from zero would protect nothing)."""
     for loc in range(on_hand.shape[0]):
         for k in range(on_hand.shape[1]):
-            units = holdback_units(holdback_frac[loc, k], on_hand[loc, k])
+            today = on_hand[loc, k] + (alloc[loc, k] if p.lead_time[loc] == 0 else 0)
+            for q in range(p.lane_source.shape[0]):
+                if p.lane_source[q] == loc:
+                    today -= transfers[q, k]
+                if p.lane_target[q] == loc and p.lane_lead[q] + delay[q, k] == 0:
+                    today += transfers[q, k]
+            units = holdback_units(holdback_frac[loc, k], max(today, 0))
             for c in range(p.protect.shape[2]):
                 level = p.protect[loc, k, c]
                 if p.holdback_below[c]:

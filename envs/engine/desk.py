@@ -30,6 +30,10 @@ class Desk(NamedTuple):
     """Views of one copy's state and period accounts, and the rules' parameters."""
 
     stock: IntArray  # (L, S, A)
+    on_hand: IntArray  # (L, S) the totals kept beside the cohorts (``EngineState``)
+    age_weight: IntArray  # (L, S)
+    units_by_age: IntArray  # (A,)
+    waiting: IntArray  # (L, S, C)
     backlog: IntArray  # (L, S, C, P)
     protect: IntArray  # (L, S, C)
     units: IntArray  # (4,) UNIT_COUNTERS
@@ -47,7 +51,9 @@ class Desk(NamedTuple):
 
 def make_desk(p: EngineParams, s: EngineState, work, b: int = 0) -> Desk:  # type: ignore[no-untyped-def]
     """A desk over copy ``b`` of ``s`` and ``work`` (views: it sees and writes the engine's arrays)."""
-    return Desk(stock=s.stock[b], backlog=s.backlog[b], protect=s.protect[b], units=s.units[b],
+    return Desk(stock=s.stock[b], on_hand=s.on_hand[b], age_weight=s.age_weight[b],
+                units_by_age=s.units_by_age[b], waiting=s.waiting[b], backlog=s.backlog[b],
+                protect=s.protect[b], units=s.units[b],
                 flows=s.flows[b], served=work.served[b], lost=work.lost[b], markdown=work.markdown[b],
                 unmet=np.zeros_like(work.served[b]), taken=np.zeros(p.n_ages, dtype=np.int64),
                 backorder_fraction=p.backorder_fraction, priority=p.priority, price=p.price,
@@ -59,8 +65,13 @@ def _issue(d: Desk, loc: int, k: int, c: int, units: int) -> None:
     """Hand ``units`` of (loc, k) to channel ``c``, oldest first, at the markdown of their ages."""
     take_oldest(d.stock[loc, k], units, d.taken)
     given_up = 0.0
+    weight = 0
     for a in range(d.taken.shape[0]):
         given_up += d.taken[a] * d.discount[a, k]
+        weight += a * d.taken[a]
+        d.units_by_age[a] -= d.taken[a]
+    d.on_hand[loc, k] -= units
+    d.age_weight[loc, k] -= weight
     d.markdown[loc, k, c] += given_up * d.price[k, c]
     d.served[loc, k, c] += units
     d.units[SOLD] += units
@@ -70,10 +81,7 @@ def _issue(d: Desk, loc: int, k: int, c: int, units: int) -> None:
 def serve_order(d: Desk, loc: int, k: int, c: int, units: int) -> int:
     """Serve one order of ``units`` from stock on hand now; the unmet units are lost or
     backordered by the channel's rule. Returns the units served."""
-    on_hand = 0
-    for a in range(d.stock.shape[2]):
-        on_hand += d.stock[loc, k, a]
-    got = may_take(on_hand, d.protect[loc, k, c], units)
+    got = may_take(d.on_hand[loc, k], d.protect[loc, k, c], units)
     if got:
         _issue(d, loc, k, c, got)
     unmet = units - got
@@ -83,6 +91,7 @@ def serve_order(d: Desk, loc: int, k: int, c: int, units: int) -> int:
         d.unmet[loc, k, c] = before + unmet
         queued = backordered(before + unmet, fraction) - backordered(before, fraction) if fraction > 0 else 0
         d.backlog[loc, k, c, 0] += queued
+        d.waiting[loc, k, c] += queued
         d.flows[BACKORDERED, loc, c] += queued
         d.lost[loc, k, c] += unmet - queued
     return got
@@ -93,11 +102,9 @@ def serve_backorders(d: Desk, loc: int) -> int:
     """Serve the backorders waiting at ``loc`` from its stock now: oldest first, channels in
     priority order within an age, each under its holdback. Returns the units served."""
     served = 0
-    n_s, n_ages, n_p = d.stock.shape[1], d.stock.shape[2], d.backlog.shape[3]
+    n_s, n_p = d.stock.shape[1], d.backlog.shape[3]
     for k in range(n_s):
-        left = 0
-        for a in range(n_ages):
-            left += d.stock[loc, k, a]
+        left = d.on_hand[loc, k]
         for age in range(n_p - 1, -1, -1):
             for j in range(d.priority.shape[0]):
                 c = d.priority[j]
@@ -107,6 +114,7 @@ def serve_backorders(d: Desk, loc: int) -> int:
                 got = may_take(left, d.protect[loc, k, c], count)
                 if got:
                     d.backlog[loc, k, c, age] -= got
+                    d.waiting[loc, k, c] -= got
                     _issue(d, loc, k, c, got)
                     left -= got
                     served += got

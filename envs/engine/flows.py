@@ -4,6 +4,10 @@ Age cohorts: the LAST axis ``a`` counts period closes seen (so one position's
 cohorts are contiguous); the last bucket holds every older unit. Stock put in
 transit is aged by its lead time when it leaves, so it arrives with the age it
 will have, and is written off on arrival if it expired on the way.
+
+Every change to the cohorts goes through ``add_stock``, ``take_stock``, ``take_dc`` and
+``age_stock`` here, which keep the state's totals (on hand per lane and at the DC, units by
+age, age-weighted units) in step, so no phase re-sums the cohorts.
 """
 
 from __future__ import annotations
@@ -30,13 +34,53 @@ def write_off(writeoff_open, counters, node: int, units: int, unit_cost: float) 
     counters[WRITTEN_OFF] += units
 
 
+@kernel
+def add_stock(s: EngineState, b: int, loc: int, k: int, a: int, units: int) -> None:
+    """Put ``units`` of age ``a`` on hand at (``loc``, ``k``), totals kept."""
+    s.stock[b, loc, k, a] += units
+    s.on_hand[b, loc, k] += units
+    s.age_weight[b, loc, k] += a * units
+    s.units_by_age[b, a] += units
+
+
+@kernel
+def take_stock(s: EngineState, b: int, loc: int, k: int, quantity: int, taken, record: bool) -> None:  # type: ignore[no-untyped-def]
+    """Remove ``quantity`` units oldest-first from (``loc``, ``k``), totals kept; with ``record``,
+    ``taken`` (A,) gets the units of every age (0 for ages not touched)."""
+    cohorts = s.stock[b, loc, k]
+    weight = 0
+    removed = 0
+    for a in range(cohorts.shape[0] - 1, -1, -1):
+        if quantity == 0 and not record:
+            break
+        take = min(quantity, cohorts[a])
+        if record:
+            taken[a] = take
+        if take:
+            cohorts[a] -= take
+            quantity -= take
+            removed += take
+            weight += a * take
+            s.units_by_age[b, a] -= take
+    s.on_hand[b, loc, k] -= removed
+    s.age_weight[b, loc, k] -= weight
+
+
+@kernel
+def take_dc(s: EngineState, b: int, k: int, a: int, units: int) -> None:
+    """Remove ``units`` of age ``a`` of SKU ``k`` from the DC, totals kept."""
+    s.dc[b, k, a] -= units
+    s.dc_on_hand[b, k] -= units
+    s.units_by_age[b, a] -= units
+
+
 @inline_kernel
 def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, units: int) -> None:
     """Book ``units`` of age ``a`` arriving at location ``loc``; expired ones are written off."""
     if p.expired[a, k]:
         write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
     else:
-        s.stock[b, loc, k, a] += units
+        add_stock(s, b, loc, k, a, units)
     s.inbound[b, loc, k] -= units
 
 
@@ -44,6 +88,8 @@ def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, un
 def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -> None:
     """Supplier units reach the DC; they are payable ``payable_days`` later."""
     s.dc[b, k, 0] += units
+    s.dc_on_hand[b, k] += units
+    s.units_by_age[b, 0] += units
     s.on_order[b, k] -= units
     s.units[b, RECEIVED] += units
     s.totals[b, PERIOD_RECEIVED] += units
@@ -96,17 +142,6 @@ def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyp
         quantity -= take
 
 
-@kernel
-def issue_oldest(cohorts, quantity: int) -> None:  # type: ignore[no-untyped-def]
-    """``take_oldest`` when nobody needs to know the ages taken: stops once ``quantity`` is out."""
-    a = cohorts.shape[0] - 1
-    while quantity > 0 and a >= 0:
-        take = min(quantity, cohorts[a])
-        cohorts[a] -= take
-        quantity -= take
-        a -= 1
-
-
 @inline_kernel
 def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Ship the allocation (oldest stock to the first location first), transfer, order.
@@ -133,7 +168,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
                     a -= 1
                     continue
                 take = min(wanted, s.dc[b, k, a])
-                s.dc[b, k, a] -= take
+                take_dc(s, b, k, a, take)
                 wanted -= take
                 n_moves = _move(moves, n_moves, a, loc, k, take, p.lead_time[loc])
         if n_moves:
@@ -148,7 +183,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
             if transfers[q, k] == 0:
                 continue
             moved += transfers[q, k]
-            take_oldest(s.stock[b, src, k], transfers[q, k], taken)
+            take_stock(s, b, src, k, transfers[q, k], taken, True)
             for a in range(p.n_ages):
                 n_moves = _move(moves, n_moves, a, dst, k, taken[a], p.lane_lead[q] + delay[q, k])
             n_moves = _depart(p, s, b, moves, n_moves)
@@ -201,10 +236,19 @@ def age_row(row) -> None:  # type: ignore[no-untyped-def]
     row[0] = 0
 
 
-@kernel
-def age_cohorts(cohorts) -> None:  # type: ignore[no-untyped-def]
-    """``age_row`` on every position of ``cohorts`` (..., A), C-contiguous."""
-    n = cohorts.shape[-1]
-    flat = cohorts.reshape((cohorts.size // n, n))
-    for j in range(flat.shape[0]):
-        age_row(flat[j])
+@inline_kernel
+def age_stock(s: EngineState, b: int) -> None:
+    """Every unit on hand of copy ``b`` (DC and locations) one period older, totals kept; empty
+    positions are skipped (their cohorts are all 0)."""
+    n = s.units_by_age.shape[1]
+    for k in range(s.dc.shape[1]):
+        if s.dc_on_hand[b, k]:
+            age_row(s.dc[b, k])
+    for loc in range(s.stock.shape[1]):
+        for k in range(s.stock.shape[2]):
+            units = s.on_hand[b, loc, k]
+            if units:
+                row = s.stock[b, loc, k]
+                s.age_weight[b, loc, k] += units - row[n - 1]  # the oldest bucket does not age
+                age_row(row)
+    age_row(s.units_by_age[b])

@@ -32,7 +32,6 @@ class Work(NamedTuple):
     transfers: NDArray[np.int64]  # (B, K, S)
     orders: NDArray[np.int64]  # (B, S)
     delay: NDArray[np.int64]  # (B, K, S)
-    on_hand: NDArray[np.int64]  # (B, L, S)
     units_row: NDArray[np.int64]  # (B, L + 1)
     order: NDArray[np.int64]  # (B, L + 1)
     headroom: NDArray[np.int64]  # (B, L)
@@ -62,7 +61,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
 
     return Work(
         allocation=ints(n_l, n_s), transfers=ints(p.n_lanes, n_s), orders=ints(n_s),
-        delay=ints(p.n_lanes, n_s), on_hand=ints(n_l, n_s), units_row=ints(n_l + 1), order=ints(n_l + 1),
+        delay=ints(p.n_lanes, n_s), units_row=ints(n_l + 1), order=ints(n_l + 1),
         headroom=ints(n_l), scratch=ints(n_l, n_s), incoming=ints(n_l, n_s), cohort=ints(p.n_ages),
         moves=ints(n_l + p.n_ages + 1, 5), waiting=ints(n_l, n_c), supply_room=ints(n_l, n_s),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
@@ -76,29 +75,24 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
 def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # type: ignore[no-untyped-def]
     """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``.
 
-    Counts the units here; the arithmetic of the blocks is ``allocsim.core.observation_blocks``.
+    Reads the totals kept beside the cohorts; the arithmetic of the blocks is
+    ``allocsim.core.observation_blocks``.
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
-    n_c, n_p = s.backlog.shape[3], s.backlog.shape[4]
-    dc_units, dc_free, on_hand = w.dc_units[b], w.dc_free[b], w.on_hand[b]
+    n_c = s.backlog.shape[3]
+    dc_units, dc_free, on_hand = w.dc_units[b], w.dc_free[b], s.on_hand[b]
     backlog, avg_age = w.backlog_units[b], w.avg_age[b]
     for k in range(n_s):
-        dc_units[k] = s.dc[b, k].sum()
+        dc_units[k] = s.dc_on_hand[b, k]
         dc_free[k] = available_to_allocate(dc_units[k], p.safety_reserve[k])
     for loc in range(n_l):
         for k in range(n_s):
-            units = 0
-            ages = 0.0
-            for a in range(p.n_ages):
-                units += s.stock[b, loc, k, a]
-                ages += a * s.stock[b, loc, k, a]
-            on_hand[loc, k] = units
-            avg_age[loc, k] = ages / max(units, 1)
+            units = on_hand[loc, k]
+            avg_age[loc, k] = float(s.age_weight[b, loc, k]) / max(units, 1)
             waiting = 0
             if p.has_backorders:
                 for c in range(n_c):
-                    for age in range(n_p):
-                        waiting += s.backlog[b, loc, k, c, age]
+                    waiting += s.waiting[b, loc, k, c]
             backlog[loc, k] = waiting
     write_observation(out, dc_units, dc_free, s.on_order[b], p.inv_dc_scale, on_hand, s.inbound[b],
                       backlog, avg_age, p.inv_location_scale, p.inv_oldest_age, s.exogenous[b, s.period[b]])
@@ -188,12 +182,18 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
     s.done[b] = False
     s.closes[b] = 0
     s.dc[b] = 0
+    s.stock[b] = 0
+    s.age_weight[b] = 0
+    s.units_by_age[b] = 0
     for k in range(p.initial_dc_stock.shape[0]):
         s.dc[b, k, 0] = p.initial_dc_stock[k]
-    s.stock[b] = 0
+        s.dc_on_hand[b, k] = p.initial_dc_stock[k]
+        s.units_by_age[b, 0] += p.initial_dc_stock[k]
     for loc in range(p.initial_location_stock.shape[0]):
         for k in range(p.initial_location_stock.shape[1]):
             s.stock[b, loc, k, 0] = p.initial_location_stock[loc, k]
+            s.on_hand[b, loc, k] = p.initial_location_stock[loc, k]
+            s.units_by_age[b, 0] += p.initial_location_stock[loc, k]
     s.inbound[b] = 0
     s.transit[b] = 0
     s.on_order[b] = 0
@@ -202,6 +202,7 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
             s.dc_due[b, t, k] = p.planned_receipts[t, k]
             s.on_order[b, k] += p.planned_receipts[t, k]
     s.backlog[b] = 0
+    s.waiting[b] = 0
     s.units[b] = 0
     s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()
     s.cash_in_due[b] = 0.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from allocsim.envs.engine.flows import age_cohorts, age_row, issue_oldest, take_oldest, write_off
+from allocsim.envs.engine.flows import age_row, age_stock, take_stock, write_off
 from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
@@ -66,28 +66,21 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
     t = s.period[b]
     served, lost, markdown, issued = w.served[b], w.lost[b], w.markdown[b], w.cohort[b]
     n_p = s.backlog.shape[4]
-    stock_on_hand = w.on_hand[b]
-    stock_on_hand[:, :] = 0
     for loc in range(n_l):
         for k in range(n_s):
-            stock_on_hand[loc, k] = s.stock[b, loc, k].sum()
-    for loc in range(n_l):
-        for k in range(n_s):
-            left = stock_on_hand[loc, k]
+            left = s.on_hand[b, loc, k]
             sold = 0
             for j in range(n_c):
                 c = p.priority[j]
                 new = s.demand[b, t, loc, k, c]
                 queues = p.backorder_fraction[c] > 0  # lost-sales channels never have a backlog
-                waiting = 0
-                if queues:
-                    for age in range(n_p):
-                        waiting += s.backlog[b, loc, k, c, age]
+                waiting = s.waiting[b, loc, k, c] if queues else 0
                 request = new + waiting
                 got = may_take(left, s.protect[b, loc, k, c], request)
                 left -= got
                 if queues:
                     from_backlog = min(got, waiting)
+                    s.waiting[b, loc, k, c] -= from_backlog
                     age = n_p - 1
                     while from_backlog > 0:  # oldest backorders first
                         take = min(from_backlog, s.backlog[b, loc, k, c, age])
@@ -97,16 +90,14 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                     unmet_new = new - (got - min(got, waiting))
                     queued = backordered(unmet_new, p.backorder_fraction[c])
                     s.backlog[b, loc, k, c, 0] += queued
+                    s.waiting[b, loc, k, c] += queued
                     s.flows[b, BACKORDERED, loc, c] += queued
                     lost[loc, k, c] = unmet_new - queued
                 else:
                     lost[loc, k, c] = request - got
                 served[loc, k, c] = got
                 sold += got
-            if p.has_markdown:  # the markdown needs the ages issued
-                take_oldest(s.stock[b, loc, k], sold, issued)
-            else:
-                issue_oldest(s.stock[b, loc, k], sold)
+            take_stock(s, b, loc, k, sold, issued, p.has_markdown)  # the markdown needs the ages issued
             s.units[b, SOLD] += sold
             if p.has_markdown:
                 given_up = 0.0
@@ -177,6 +168,29 @@ def _imbalance(s: EngineState, b: int, t: int, location_units) -> float:  # type
 
 
 @inline_kernel
+def _expire(p: EngineParams, s: EngineState, b: int) -> None:
+    """Write off every unit on hand of copy ``b`` past its SKU's shelf life (just aged), totals kept."""
+    n_l, n_s = s.stock.shape[1], s.stock.shape[2]
+    for a in range(p.n_ages):
+        for k in range(n_s):
+            if p.expired[a, k]:
+                units = s.dc[b, k, a]
+                if units:
+                    write_off(s.writeoff_open[b], s.units[b], n_l, units, p.unit_cost[k])
+                    s.dc[b, k, a] = 0
+                    s.dc_on_hand[b, k] -= units
+                    s.units_by_age[b, a] -= units
+                for loc in range(n_l):
+                    units = s.stock[b, loc, k, a]
+                    if units:
+                        write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
+                        s.stock[b, loc, k, a] = 0
+                        s.on_hand[b, loc, k] -= units
+                        s.age_weight[b, loc, k] -= a * units
+                        s.units_by_age[b, a] -= units
+
+
+@inline_kernel
 def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None:  # type: ignore[no-untyped-def]
     """Period close of copy ``b``: patience, aging, expiry, costs, ledger, accounts, reward."""
     n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
@@ -192,35 +206,27 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         for loc in range(n_l):
             for k in range(n_s):
                 for c in range(n_c):
-                    if p.backorder_fraction[c] == 0:
-                        continue  # a lost-sales channel never queues: its rows stay 0
+                    queued = s.waiting[b, loc, k, c]
+                    if queued == 0:
+                        continue  # nothing waits (always so for a lost-sales channel)
                     row = backlog[loc, k, c]
-                    waiting[loc, c] += row.sum()  # waiting through this period, then one period older
+                    waiting[loc, c] += queued  # waiting through this period, then one period older
                     age_row(row)
                     # past the channel's patience (all of them at the horizon) they are lost
                     for age in range(0 if last else p.patience[c] + 1, n_p):
                         lost[loc, k, c] += row[age]
+                        queued -= row[age]
                         row[age] = 0
+                    s.waiting[b, loc, k, c] = queued
         for loc in range(n_l):
             for c in range(n_c):
                 cost = waiting[loc, c] * p.backorder_cost[c]
                 s.flows[b, SHORTAGE, loc, c] += cost
                 waiting_cost += cost
-    age_cohorts(s.dc[b])
-    age_cohorts(s.stock[b])
+    age_stock(s, b)
     if p.has_shelf_life:
-        for a in range(p.n_ages):
-            for k in range(n_s):
-                if p.expired[a, k]:
-                    if s.dc[b, k, a]:
-                        write_off(s.writeoff_open[b], s.units[b], n_l, s.dc[b, k, a], p.unit_cost[k])
-                        s.dc[b, k, a] = 0
-                    for loc in range(n_l):
-                        if s.stock[b, loc, k, a]:
-                            units = s.stock[b, loc, k, a]
-                            write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
-                            s.stock[b, loc, k, a] = 0
-    location_units = w.on_hand[b]
+        _expire(p, s, b)
+    location_units = s.on_hand[b]
     holding = 0.0
     inventory_value = 0.0
     transit_value = 0.0
@@ -228,23 +234,11 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
     dc_hold = 0.0
     dc_value = 0.0
     ages = s.age_units[b]
-    for loc in range(n_l):  # one contiguous pass: units by location and SKU, and by age
-        for k in range(n_s):
-            cohorts = s.stock[b, loc, k]
-            units = 0
-            for a in range(p.n_ages):
-                units += cohorts[a]
-                ages[a] += cohorts[a]
-            location_units[loc, k] = units
-    for k in range(n_s):
-        for a in range(p.n_ages):
-            ages[a] += s.dc[b, k, a]
     aged = 0
-    for loc in range(n_l):
-        for k in range(n_s):
-            aged += s.stock[b, loc, k, p.aged_from:].sum()
-    for k in range(n_s):
-        aged += s.dc[b, k, p.aged_from:].sum()
+    for a in range(p.n_ages):
+        ages[a] += s.units_by_age[b, a]
+        if a >= p.aged_from:
+            aged += s.units_by_age[b, a]
     for loc in range(n_l):
         loc_hold = 0.0
         loc_value = 0.0
@@ -258,7 +252,7 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
         holding += loc_hold
         inventory_value += loc_value
     for k in range(n_s):
-        units = s.dc[b, k].sum()
+        units = s.dc_on_hand[b, k]
         in_transit = 0
         for loc in range(n_l):
             in_transit += s.inbound[b, loc, k]

@@ -54,6 +54,12 @@ class EngineState(NamedTuple):
     closes: IntArray  # (B,) periods closed so far
     dc: IntArray  # (B, S, A) age last, so a position's cohorts are contiguous
     stock: IntArray  # (B, L, S, A)
+    # totals kept beside the cohorts, updated where units move (``sync_totals`` re-derives them)
+    dc_on_hand: IntArray  # (B, S) = dc.sum(-1)
+    on_hand: IntArray  # (B, L, S) = stock.sum(-1)
+    age_weight: IntArray  # (B, L, S) = sum over a of a x stock[..., a]
+    units_by_age: IntArray  # (B, A) = stock.sum((1, 2)) + dc.sum(1): units on hand now by age
+    waiting: IntArray  # (B, L, S, C) = backlog.sum(-1)
     inbound: IntArray  # (B, L, S) units in transit to each location
     transit: IntArray  # (B, D, L, S, A) arriving at period p in slot p % D, already aged
     dc_due: IntArray  # (B, T, S) supplier receipts by due period
@@ -85,6 +91,15 @@ class EngineState(NamedTuple):
     def batch(self) -> int:
         return len(self.seed)
 
+    def sync_totals(self) -> None:
+        """Re-derive the totals kept beside the cohorts from the cohorts (after writing cohorts by hand)."""
+        ages = np.arange(self.stock.shape[-1])
+        self.dc_on_hand[...] = self.dc.sum(axis=-1)
+        self.on_hand[...] = self.stock.sum(axis=-1)
+        self.age_weight[...] = self.stock @ ages
+        self.units_by_age[...] = self.stock.sum(axis=(1, 2)) + self.dc.sum(axis=1)
+        self.waiting[...] = self.backlog.sum(axis=-1)
+
     def copy(self) -> EngineState:
         """A deep copy (every array copied)."""
         return EngineState(*(a.copy() for a in self))
@@ -97,7 +112,8 @@ class EngineState(NamedTuple):
         """Overwrite every array in place with ``other``'s values; nothing is written unless all fit.
 
         A state without a decision log (a vector env's copy) restores into one that keeps a
-        log: the log then starts empty. Anything else of another shape is a ValueError.
+        log: the log then starts empty. Anything else of another shape is a ValueError. The totals
+        kept beside the cohorts are re-derived, so cohorts written by hand are taken as they are.
         """
         if not isinstance(other, EngineState):
             raise ValueError(f"expected an EngineState (from get_state()), got {type(other).__name__}")
@@ -108,6 +124,7 @@ class EngineState(NamedTuple):
                                  f"{mine.shape} (a state of another scenario or batch size?)")
         for name, mine, theirs in zip(self._fields, self, other, strict=True):
             mine[...] = 0 if name in LOG_FIELDS and theirs.shape[1] == 0 else theirs
+        self.sync_totals()
 
 
 def allocate_state(
@@ -132,6 +149,11 @@ def allocate_state(
         closes=ints(),
         dc=ints(n_s, a),
         stock=ints(n_l, n_s, a),
+        dc_on_hand=ints(n_s),
+        on_hand=ints(n_l, n_s),
+        age_weight=ints(n_l, n_s),
+        units_by_age=ints(a),
+        waiting=ints(n_l, n_s, n_c),
         inbound=ints(n_l, n_s),
         transit=ints(p.transit_depth, n_l, n_s, a),
         dc_due=ints(t, n_s),

@@ -74,6 +74,12 @@ def check_copy(state: EngineState, b: int, net: Network) -> None:
     period = int(state.period[b])
     initial, received, sold, written_off = (int(x) for x in state.units[b])
     held = int(state.dc[b].sum() + state.stock[b].sum() + state.inbound[b].sum())
+    ages = np.arange(state.stock.shape[-1])
+    kept = {"dc_on_hand": state.dc[b].sum(axis=-1), "on_hand": state.stock[b].sum(axis=-1),
+            "age_weight": state.stock[b] @ ages, "waiting": state.backlog[b].sum(axis=-1),
+            "units_by_age": state.stock[b].sum(axis=(0, 1)) + state.dc[b].sum(axis=0)}
+    for name, derived in kept.items():  # the totals kept beside the cohorts never drift
+        assert np.array_equal(getattr(state, name)[b], derived), f"period {period}: total {name} drifted"
     assert initial + received == held + sold + written_off, (
         f"period {period}: initial + received {initial + received} != "
         f"on hand + in transit + sold + written off {held + sold + written_off}"

@@ -213,6 +213,7 @@ def test_holdbacks_protect_exactly_what_they_promise(on_hand: int, protect: int,
     desk, s = env.events.desk, env.engine.state
     s.stock[0] = 0
     s.stock[0, 0, 0, 0] = on_hand
+    s.sync_totals()  # cohorts written by hand: the totals beside them follow
     s.protect[0] = 0
     s.protect[0, 0, 0, 1] = protect  # channel 1 ("spot") must leave `protect` units
     channel = 1 if low_priority else 0

@@ -61,6 +61,7 @@ def test_decided_holdback_protects_exactly_what_it_promises(on_hand: int, share:
     s, layout = env.engine.state, env.engine.actions
     s.stock[0] = 0
     s.stock[0, 0, 0, 0] = on_hand
+    s.sync_totals()  # cohorts written by hand: the totals beside them follow
     action = np.zeros(layout.size)
     action[layout.holdback] = 2.0 * share - 1.0
     frac = layout.fractions(layout.validate_batch(action[None], 1))
