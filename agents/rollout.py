@@ -54,9 +54,10 @@ class RolloutParams(BaseModel):
     samples: int = Field(default=8, ge=1, le=256, description="sampled futures per candidate")
     horizon: int = Field(default=10, ge=1, le=10_000, description="periods simulated per rollout")
     spread: float = Field(default=0.25, gt=0.0, lt=1.0, description="relative step of the parameter variants")
-    others: list[str] = Field(default_factory=lambda: ["priority", "proportional", "balanced", "min-max"],
+    others: list[str] = Field(default_factory=lambda: ["priority", "proportional", "balanced", "min-max",
+                                                       "myopic-lp"],
                               description="other rules whose decision (tuned) is a candidate too")
-    shift: float = Field(default=0.0, ge=0.0, le=10.0, description="stage two: each location/SKU's "
+    shift: float = Field(default=0.5, ge=0.0, le=10.0, description="stage two: each location/SKU's "
                          "shipment of the best candidate moved by +- shift x its one-period forecast "
                          "(at least a unit); 0: no stage two")
 

@@ -69,7 +69,7 @@ def test_the_episodes_own_future_demand_changes_nothing() -> None:
 
 def test_the_played_decision_is_the_best_candidates() -> None:
     env, obs = _env_two_periods_in()
-    policy = RolloutPolicy(env, samples=2, horizon=2)
+    policy = RolloutPolicy(env, samples=2, horizon=2, shift=0.0)  # stage one only
     action = policy.predict(obs)[0]
     best = int(np.argmax(policy.last_means))
     np.testing.assert_array_equal(action, policy.candidates[best].predict(obs)[0])
