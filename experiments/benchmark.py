@@ -20,6 +20,8 @@ with temp file + ``os.replace``, to the run directory:
                         capital of the leading rules: median and band over traced seeds
 ``timeseries.csv``      per period x location of the traced episodes (stock value, units)
 ``timeseries_network.csv`` per period of the traced episodes: the series of ``over_time.png``
+``allocation_plan.csv`` per traced episode: units shipped per period, location and SKU
+``stock_by_location_sku.csv`` per traced episode, location and SKU: stock, its age, demand, shipped
 ``run.json``            settings, seeds and parameters of the run
 ``report.html``         one self-contained page (tables + embedded plots), opens offline
 ======================  ================================================================
@@ -64,7 +66,9 @@ from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.files import atomic_write, write_bytes, write_text
-from allocsim.experiments.report import RunInfo, report_html, summary_markdown
+from allocsim.experiments.recommendation import traced_policies
+from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
+from allocsim.experiments.report_stock import allocation_plan, per_episode
 from allocsim.experiments.summary import episodes_frame, summary_frame
 from allocsim.experiments.traces import Trace, trace_episode
 
@@ -148,6 +152,7 @@ class BenchmarkResult:
     paired: pd.DataFrame = field(default_factory=pd.DataFrame)  # policy x KPI paired differences
     gap: pd.DataFrame = field(default_factory=pd.DataFrame)  # events mode: policy x KPI, both modes
     holdback: pd.DataFrame = field(default_factory=pd.DataFrame)  # with holdbacks: policy x KPI, with/without
+    stock: pd.DataFrame = field(default_factory=pd.DataFrame)  # traced episodes: period x location x SKU
 
 
 def without_holdbacks_playable(scenario: Scenario, specs: Sequence[PolicySpec],
@@ -208,7 +213,7 @@ def run_benchmark(
     summary = gap_closed(summary_frame(rows), rules, optimum)
     by_label = {s.label: s for s in specs}
     traced = Trace()
-    leading = list(summary["policy"])[:TRACED]
+    leading = traced_policies(summary, rows, TRACED)  # the recommended policy among them
     for label in leading:
         for seed in seeds[:TRACED_SEEDS]:
             traced.extend(trace_episode(scenario, by_label[label], seed))
@@ -234,11 +239,12 @@ def run_benchmark(
         bound_mean=bound_mean,
         penalised_mean=penalised_mean,
         dp_value=optimum,
+        periods=scenario.periods - warm_up,
     )
     images = figures(summary, paired, network, leading, currency)
     info = RunInfo(**{**info.__dict__, "wall_seconds": time.perf_counter() - started})
     return BenchmarkResult(rows, summary, pd.DataFrame(traced.locations), info, images, network, paired, gap,
-                           holdback)
+                           holdback, pd.DataFrame(traced.stock))
 
 
 def figures(summary: pd.DataFrame, paired: pd.DataFrame, network: pd.DataFrame, leading: Sequence[str],
@@ -260,10 +266,14 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         atomic_write(out / "episodes.parquet", lambda p: episodes.to_parquet(p, index=False)),
         atomic_write(out / "episodes.csv", lambda p: episodes.to_csv(p, index=False)),
         atomic_write(out / "summary.csv", lambda p: result.summary.to_csv(p, index=False)),
-        write_text(out / "summary.md", summary_markdown(result.summary, result.info)),
+        write_text(out / "summary.md", summary_markdown(result.summary, result.info, result.rows)),
         atomic_write(out / "paired.csv", lambda p: result.paired.to_csv(p, index=False)),
         atomic_write(out / "timeseries.csv", lambda p: result.trace.to_csv(p, index=False)),
         atomic_write(out / "timeseries_network.csv", lambda p: result.network.to_csv(p, index=False)),
+        atomic_write(out / "allocation_plan.csv",
+                     lambda p: allocation_plan(result.stock).to_csv(p, index=False)),
+        atomic_write(out / "stock_by_location_sku.csv",
+                     lambda p: per_episode(result.stock).to_csv(p, index=False)),
     ]
     if not result.gap.empty:
         written.append(atomic_write(out / "aggregation_gap.csv", lambda p: result.gap.to_csv(p, index=False)))
@@ -271,24 +281,11 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
         written.append(atomic_write(out / "holdback_value.csv",
                                     lambda p: result.holdback.to_csv(p, index=False)))
     written += [write_bytes(out / name, png) for name, (_, png) in result.images.items()]
-    run = {
-        "scenario": result.info.scenario,
-        "seeds": list(result.info.seeds),
-        "workers": result.info.workers,
-        "warm_up": result.info.warm_up,
-        "demand_csv": result.info.demand_csv,
-        "demand_resample": result.info.demand_resample,
-        "timing": result.info.timing,
-        "wall_seconds": round(result.info.wall_seconds, 3),
-        "created": result.info.created,
-        "policies": result.info.params,
-        "bound_mean": result.info.bound_mean,
-        "penalised_bound_mean": result.info.penalised_mean,
-        "dp_value": result.info.dp_value,
-    }
+    files = [p.name for p in written] + ["report.html", "run.json"]
     page = report_html(result.summary, result.info, result.images, result.paired, result.rows, result.gap,
-                       result.holdback)
+                       result.holdback, result.stock, files)
     written.append(write_text(out / "report.html", page))
-    written.append(write_text(out / "run.json", json.dumps(run, indent=2) + "\n"))  # last: the run is whole
+    run = json.dumps(run_record(result.info), indent=2) + "\n"
+    written.append(write_text(out / "run.json", run))  # last: the run is whole
     return written
 

@@ -1,24 +1,29 @@
 """The benchmark's words: summary.md and the self-contained report.html (plots embedded as base64).
 
 The page is a jinja2 template (``templates/report.html.j2``); its tables come from
-``report_sections`` and its first line from ``comparisons.answer``.
+``report_sections`` and ``report_stock``, its first words from ``recommendation.recommend``.
+No absolute path of the machine reaches a page or ``run.json``: ``portable`` rewrites them.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+import allocsim
 from allocsim.experiments import report_sections as sections
+from allocsim.experiments import report_stock
 from allocsim.experiments.aggregation_gap import HOLDBACK_NAMES, gap_tables, kpi_table
 from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
-from allocsim.experiments.comparisons import answer
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
+from allocsim.experiments.recommendation import WEEK, recommend
 from allocsim.experiments.warmup import WHOLE_EPISODE
 
 #: How each timing mode reads in the run's facts.
@@ -28,6 +33,41 @@ TIMING_LINES = {
     "events": "events (orders and receipts through the period as SimPy events, orders served first "
               "come first served)",
 }
+
+
+PACKAGE = Path(allocsim.__file__).resolve().parent
+ABSOLUTE = re.compile(r"(?<![\w.~/:-])/[^\s'\"<>|,;()\[\]]+")
+#: The run's files a reader may want, linked from the report when written (name, what it holds).
+FILES = (
+    ("summary.csv", "per policy: every KPI's mean and 95% CI, ranked by profit, paired Δ profit"),
+    ("paired.csv", "per policy and KPI: the paired difference to the best with its 95% CI"),
+    ("episodes.csv", "one row per policy and seed: every KPI, by location and by channel"),
+    ("allocation_plan.csv", "the allocation plan: units shipped per period, location and SKU "
+                            "(traced episodes)"),
+    ("stock_by_location_sku.csv", "per traced episode, location and SKU: stock on hand, its age, demand, "
+                                  "units shipped"),
+    ("timeseries_network.csv", "per period of the traced episodes: the series of the time figure"),
+    ("timeseries.csv", "per period and location of the traced episodes"),
+    ("aggregation_gap.csv", "events mode: every KPI in both timing modes, paired"),
+    ("holdback_value.csv", "every KPI with and without the holdbacks, paired"),
+    ("summary.md", "the ranking as Markdown tables"),
+    ("run.json", "settings, seeds and parameters of the run"),
+)
+
+
+def portable(text: str, cwd: Path | None = None) -> str:
+    """``text`` with every absolute path rewritten so that it names no folder of this machine:
+    inside the package ``allocsim/<path>``, inside the working folder relative to it, else the name."""
+    here = (cwd or Path.cwd()).resolve()
+
+    def one(match: re.Match[str]) -> str:
+        path = Path(match.group(0))
+        for root, prefix in ((PACKAGE, "allocsim/"), (here, "")):
+            if path.is_relative_to(root):
+                return prefix + str(path.relative_to(root)) if path != root else prefix + "."
+        return path.name or "/"
+
+    return ABSOLUTE.sub(one, text)
 
 
 @dataclass(frozen=True)
@@ -49,16 +89,20 @@ class RunInfo:
     dp_value: float | None = None  # exact DP optimum (expected profit), tiny scenarios only
     currency: str = "money"  # the scenario's currency
     timing: str = "aggregated"  # the timing mode the episodes were played in
+    periods: int = 0  # periods the KPIs cover (after any warm-up): money per week = per episode x 7 / periods
 
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
-        demand = f"replayed from {self.demand_csv}" if self.demand_csv else "sampled from the scenario"
+        demand = (f"replayed from {portable(self.demand_csv)}" if self.demand_csv
+                  else "sampled from the scenario")
         demand += f"; {self.demand_resample}" if self.demand_resample else ""
         out = [
             f"scenario: {self.scenario}",
             f"episodes per rule: {len(self.seeds)} on seeds {seeds} (common random numbers)",
             f"demand: {demand}",
             f"timing: {TIMING_LINES.get(self.timing, self.timing)}",
+            *([f"episode: {self.periods} periods (days), so money per week = per episode x {WEEK} / "
+               f"{self.periods}"] if self.periods else []),
             f"wall time: {self.wall_seconds:.1f} s on {self.workers} worker(s); created {self.created}",
         ]
         if self.bound_mean is not None:
@@ -137,16 +181,41 @@ def _params_text(entry: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items()) or "no parameters"
 
 
-def summary_markdown(summary: pd.DataFrame, info: RunInfo) -> str:
-    """summary.md: run facts, the ranked headline table, every KPI, and parameters used."""
-    parts = [f"# Benchmark: {info.scenario}", "", f"**{answer(summary).sentence(info.currency)}**", ""]
+def _source(entry: Mapping[str, Any]) -> str:
+    return portable(str(entry.get("source", "defaults")))
+
+
+def summary_markdown(summary: pd.DataFrame, info: RunInfo, rows: Sequence[Row] = ()) -> str:
+    """summary.md: the recommendation, run facts, the ranked headline table, every KPI, parameters used."""
+    advice = " ".join(recommend(summary, rows, info.periods).sentences(info.currency))
+    parts = [f"# Benchmark: {info.scenario}", "", f"**{advice}**", ""]
     parts += [*[f"- {line}" for line in info.lines()], "", NOTE, ""]
     parts += ["## Ranked by profit", "", _md_table(*headline_rows(summary)), ""]
     parts += ["## Every KPI", "", _md_table(*all_kpi_rows(summary), right_from=1), ""]
     parts += ["## Parameters", ""]
     for label, entry in info.params.items():
-        parts.append(f"- **{label}** ({entry.get('source', 'defaults')}): `{_params_text(entry)}`")
+        parts.append(f"- **{label}** ({_source(entry)}): `{_params_text(entry)}`")
     return "\n".join(parts) + "\n"
+
+
+def run_record(info: RunInfo) -> dict[str, Any]:
+    """``run.json``: settings, seeds and parameters of the run, with portable paths."""
+    return {
+        "scenario": info.scenario,
+        "seeds": list(info.seeds),
+        "workers": info.workers,
+        "warm_up": info.warm_up,
+        "periods": info.periods,
+        "demand_csv": portable(info.demand_csv) if info.demand_csv else None,
+        "demand_resample": info.demand_resample,
+        "timing": info.timing,
+        "wall_seconds": round(info.wall_seconds, 3),
+        "created": info.created,
+        "policies": {label: {**entry, "source": _source(entry)} for label, entry in info.params.items()},
+        "bound_mean": info.bound_mean,
+        "penalised_bound_mean": info.penalised_mean,
+        "dp_value": info.dp_value,
+    }
 
 
 def _b64(png: bytes) -> str:
@@ -165,33 +234,42 @@ def _environment() -> Any:
 def report_html(
     summary: pd.DataFrame, info: RunInfo, images: Mapping[str, tuple[str, bytes]],
     paired: pd.DataFrame, rows: Sequence[Row], gap: pd.DataFrame | None = None,
-    holdback: pd.DataFrame | None = None,
+    holdback: pd.DataFrame | None = None, stock: pd.DataFrame | None = None,
+    files: Sequence[str] = (),
 ) -> str:
-    """One self-contained page: the answer, tables, figures as data URIs, glossary; no external resources."""
+    """One self-contained page: the recommendation, tables, figures as data URIs, glossary, and relative
+    links to the run's own files (``files``: those written next to it); no external resources."""
     order = [str(p) for p in summary["policy"]]
     currency = info.currency
     shown = [k for k in (*[c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")],
                          "avg_working_capital", CLOSED, REFERENCE_CLOSED)]
-    reply = answer(summary)
+    advice = recommend(summary, rows, info.periods)
+    stock = stock if stock is not None else pd.DataFrame()
+    traced = [p for p in order if not stock.empty and p in set(stock["policy"])]
     return _environment().get_template("report.html.j2").render(
         info=info,
-        answer=reply.sentence(currency),
-        tie=bool(reply.tied),
+        advice=advice.sentences(currency),
+        use=advice.use,
+        tie=len(advice.tied) > 1,
         facts=info.lines(),
         note=NOTE.replace("`", ""),
-        ranked=sections.ranked(summary, info.params, currency),
+        ranked=sections.ranked(summary, currency, info.periods),
+        rules=sections.rules(order, {p: (_source(e), _params_text(e)) for p, e in info.params.items()}),
         paired=sections.paired_blocks(paired, order[1:], currency),
         every=sections.every_kpi(rows, order, currency),
         locations=sections.breakdown(rows, order, "by_location", sections.LOCATION_KPIS, currency),
         channels=sections.breakdown(rows, order, "by_channel", sections.CHANNEL_KPIS, currency),
+        skus=report_stock.sku_tables(stock, traced),
+        ages=report_stock.age_tables(stock, traced),
+        traced=traced,
+        traced_seeds=int(stock["seed"].nunique()) if not stock.empty else 0,
         figures={name: (title, _b64(png)) for name, (title, png) in images.items()},
         glossary=sections.glossary(shown, currency),
-        params=[(label, str(entry.get("source", "defaults")), _params_text(entry))
-                for label, entry in info.params.items()],
         closed_floor=sections.CLOSED_FLOOR,
         reference=str(summary["reference"].iloc[0]),
         negative_wc=sections.working_capital_note(summary, currency),
         gap=gap_tables(gap, currency) if gap is not None and not gap.empty else None,
         holdback=(kpi_table(holdback, HOLDBACK_NAMES, currency)
                   if holdback is not None and not holdback.empty else None),
+        files=[(name, what) for name, what in FILES if name in set(files)],
     )

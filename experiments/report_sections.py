@@ -1,12 +1,13 @@
 """The report's tables as plain data (header, rows, cell classes), ready for the HTML template.
 
 Wide tables are transposed (KPIs as rows, policies as columns) and split into blocks of
-policies that fit ``PAGE_CHARS`` characters of table text, so nothing scrolls at 1,400 px. Rows that are zero
+policies that fit ``PAGE_CHARS`` characters of table text, so nothing scrolls at 1,024 px. Rows that are zero
 for every policy are left out and named in the table's note.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,14 +15,16 @@ from typing import Any
 
 import pandas as pd
 
+from allocsim.baselines.registry import POLICIES
 from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.comparisons import better, describe
 from allocsim.experiments.evaluation import Row, scalar_kpis
 from allocsim.experiments.kpi_labels import LABELS, label
 from allocsim.experiments.kpis import fmt_ci
+from allocsim.experiments.recommendation import WEEK
 from allocsim.experiments.stats import mean_ci
 
-PAGE_CHARS = 185  # characters of .82rem table text (about 6.5 px each, with padding) in the 1,320 px column
+PAGE_CHARS = 132  # characters of .82rem table text (about 6.5 px each, with padding) in a 1,024 px window
 CELL_PAD = 3  # characters' worth of padding and border per column
 CLOSED_FLOOR = -100.0  # gap closed below this is shown as "< -100" (unbounded below)
 LOCATION_KPIS = ("fill_rate", "lost_sales_units", "units_requested", "avg_inventory_value", "holding_cost",
@@ -78,38 +81,62 @@ def _closed(value: float) -> str:
     return f"< {CLOSED_FLOOR:,.0f}" if value < CLOSED_FLOOR else f"{value:,.1f}"
 
 
-def ranked(summary: pd.DataFrame, sources: Mapping[str, Mapping[str, Any]], currency: str) -> HtmlTable:
-    """Rank, policy, parameter source, paired Δ profit and its verdict, then the headline KPIs."""
+def _verdict(policy: str, ref: str, low: float, high: float) -> Cell:
+    if policy == ref:
+        return Cell("best", "txt best")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return Cell("no CI", "txt tie")
+    if high < 0:
+        return Cell("worse", "txt worse")
+    if low > 0:
+        return Cell("better", "txt better")
+    return Cell("tie", "txt tie")
+
+
+def ranked(summary: pd.DataFrame, currency: str, periods: int = 0) -> HtmlTable:
+    """Rank, policy, profit per episode and per week, paired Δ profit and its verdict, the headline KPIs,
+    and the gap to the tightest reference (else to the clairvoyant bound) with the share of it closed."""
     ref = str(summary["reference"].iloc[0])
-    kpis = [k for k in ("profit", "fill_rate", "lost_sales_units", "avg_inventory_value", *GAP_KPIS)
+    tight = REFERENCE_CLOSED in summary and "gap_to_reference_pct_mean" in summary
+    gaps = ("gap_to_reference_pct",) if tight else tuple(k for k in GAP_KPIS[:1] if f"{k}_mean" in summary)
+    closed = REFERENCE_CLOSED if tight else (CLOSED if CLOSED in summary else None)
+    kpis = [k for k in ("fill_rate", "lost_sales_units", "avg_inventory_value", *gaps)
             if f"{k}_mean" in summary]
-    closed = CLOSED in summary
-    header = ["rank", "policy", "parameters", f"Δ profit vs {ref} ({currency}, paired 95% CI)", "verdict",
-              *[label(k).titled(currency) for k in kpis], *(["Gap closed (%)"] if closed else []),
-              *(["Reference gap closed (%)"] if REFERENCE_CLOSED in summary else [])]
+    week = [f"Profit per week ({currency})"] if periods else []
+    header = ["rank", "policy", f"Profit ({currency} per episode)", *week,
+              f"Δ profit vs {ref.replace(':', ':' + chr(0x200B))} ({currency} per episode, paired 95% CI)",
+              "verdict",
+              *[label(k).titled(currency) for k in kpis],
+              *([("Reference gap" if tight else "Gap") + " closed (%)"] if closed else [])]
     rows = []
     for _, r in summary.iterrows():
         policy = str(r["policy"])
-        low, high = float(r["profit_vs_ref_low"]), float(r["profit_vs_ref_high"])
-        if policy == ref:
-            verdict = Cell("best", "txt best")
-        elif not (math.isfinite(low) and math.isfinite(high)):
-            verdict = Cell("no CI (1 episode)", "txt tie")
-        elif math.isfinite(high) and high < 0:
-            verdict = Cell("worse", "txt worse")
-        elif math.isfinite(low) and low > 0:
-            verdict = Cell("better", "txt better")
-        else:
-            verdict = Cell("TIE (CI contains 0)", "txt tie")
+        per_week = [Cell(f"{float(r['profit_mean']) * WEEK / periods:,.0f}")] if periods else []
         rows.append([
-            Cell(str(r["rank"])), Cell(policy + (" *" if r["pareto"] else ""), "txt"),
-            Cell(str(sources.get(policy, {}).get("source", "defaults")), "txt wrap"),
-            Cell(fmt_ci(r["profit_vs_ref"], r["profit_vs_ref_ci95"])), verdict,
+            Cell(str(r["rank"])), Cell(policy + (" *" if r["pareto"] else ""), "txt name"),
+            Cell(fmt_ci(r["profit_mean"], r["profit_ci95"])), *per_week,
+            Cell(fmt_ci(r["profit_vs_ref"], r["profit_vs_ref_ci95"])),
+            _verdict(policy, ref, float(r["profit_vs_ref_low"]), float(r["profit_vs_ref_high"])),
             *[Cell(fmt_ci(r[f"{k}_mean"], r[f"{k}_ci95"])) for k in kpis],
-            *([Cell(_closed(float(r[CLOSED])))] if closed else []),
-            *([Cell(_closed(float(r[REFERENCE_CLOSED])))] if REFERENCE_CLOSED in summary else []),
+            *([Cell(_closed(float(r[closed])))] if closed else []),
         ])
     return HtmlTable(header, rows, classes="ranked")
+
+
+def rules(order: Sequence[str], params: Mapping[str, tuple[str, str]]) -> HtmlTable:
+    """Policy, what it does (one sentence, from its class's docstring), its parameters and their source."""
+    body = [[Cell(p, "txt"), Cell(what_it_does(p), "wrap"),
+             Cell(f"{params[p][1]} ({params[p][0]})" if p in params else "", "wrap small")] for p in order]
+    return HtmlTable(["policy", "what it does", "parameters (source)"], body, classes="rules")
+
+
+def what_it_does(policy: str) -> str:
+    """The first paragraph of the rule class's docstring; for a learned policy, what it is."""
+    if policy not in POLICIES:
+        return ("A learned policy: a neural network trained by reinforcement learning on the training seeds "
+                "and played through its exported ONNX file. A black box: no rule states what it does.")
+    doc = inspect.getdoc(POLICIES[policy]) or policy
+    return doc.split("\n\n")[0].replace("``", "").replace("\n", " ")
 
 
 def paired_blocks(paired: pd.DataFrame, order: Sequence[str], currency: str) -> list[HtmlTable]:

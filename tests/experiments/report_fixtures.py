@@ -80,7 +80,7 @@ def synthetic_report(extra_figures: dict[str, tuple[str, bytes]] | None = None) 
     leading = list(summary["policy"])[:3]
     info = RunInfo(
         scenario="synthetic", description="Hand-made KPI rows.", seeds=SEEDS, workers=1, warm_up=0,
-        wall_seconds=1.0, created="2026-01-01T00:00:00", currency="EUR", bound_mean=48_400.0,
+        wall_seconds=1.0, created="2026-01-01T00:00:00", currency="EUR", bound_mean=48_400.0, periods=60,
         params={p: {"params": {"order_cover_periods": 3.0},
                     "source": "tuned (packaged)" if i % 2 else "defaults"} for i, p in enumerate(POLICIES)},
     )

@@ -36,12 +36,44 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_file_is_written(run_dir: Path) -> None:
-    names = {p.name for p in run_dir.iterdir()}
+    names = {p.name for p in run_dir.iterdir() if not p.name.startswith(".")}  # the CLI's own stamps aside
     assert names == {
         "episodes.parquet", "episodes.csv", "summary.csv", "summary.md", "paired.csv", "kpi_differences.png",
         "service_margin.png", "over_time.png", "timeseries.csv", "timeseries_network.csv", "run.json",
-        "report.html",
+        "report.html", "allocation_plan.csv", "stock_by_location_sku.csv",
     }
+
+
+def test_no_absolute_path_in_the_run_files(run_dir: Path) -> None:
+    """The run folder can be shared: no file names a folder of this machine."""
+    import allocsim
+
+    needles = {str(run_dir.parent), str(Path.home()), str(Path(allocsim.__file__).resolve().parent),
+               str(Path.cwd())}
+    for name in ("report.html", "run.json", "summary.md"):
+        text = (run_dir / name).read_text(encoding="utf-8")
+        assert not [n for n in needles if n in text], name
+
+
+def test_the_allocation_plan_ships_what_the_dc_has(run_dir: Path) -> None:
+    """The plan's shipments add up to the stock file's, times each store's cost per unit they are its
+    shipping cost (the engine's own account), and the stock file's demand is each store's."""
+    plan = pd.read_csv(run_dir / "allocation_plan.csv")
+    assert list(plan.columns) == ["policy", "seed", "period", "location", "sku", "units"]
+    assert (plan["units"] > 0).all() and set(plan["policy"]) == set(POLICIES)
+    stock = pd.read_csv(run_dir / "stock_by_location_sku.csv")
+    per_store = plan.groupby(["policy", "seed", "location", "sku"])["units"].sum()
+    merged = stock.set_index(["policy", "seed", "location", "sku"])["shipped"]
+    assert (per_store == merged.loc[per_store.index]).all()
+    episodes = pd.read_csv(run_dir / "episodes.csv").set_index(["policy", "seed"])
+    cost = {"store-north": 0.8, "store-centre": 0.6, "store-south": 1.1}  # retail-small's shipping_cost
+    keys = ["policy", "seed", "location"]
+    for (policy, seed, location), units in plan.groupby(keys)["units"].sum().items():
+        expected = episodes.loc[(policy, seed), f"by_location.{location}.shipping_cost"]
+        assert units * cost[location] == pytest.approx(expected)
+    for (policy, seed, location), asked in stock.groupby(keys)["demand"].sum().items():
+        if location != "DC":
+            assert asked == episodes.loc[(policy, seed), f"by_location.{location}.units_requested"]
 
 
 def test_episode_files_have_one_row_per_policy_and_seed(run_dir: Path) -> None:
@@ -116,11 +148,15 @@ def test_plots_are_pngs(run_dir: Path) -> None:
 def test_report_is_one_self_contained_page(run_dir: Path) -> None:
     page = (run_dir / "report.html").read_text()
     assert "<table" in page and "</table>" in page
-    assert "Use balanced" in page and "Glossary" in page and "Profit (EUR)" in page
+    assert "Use balanced." in page and "Glossary" in page and "Profit (EUR per episode)" in page
+    assert "Profit per week (EUR)" in page and "What the policies do" in page and "By SKU" in page
+    assert "Stock age by location" in page and 'href="allocation_plan.csv"' in page
     images = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == 3
     assert all(base64.b64decode(img).startswith(PNG) for img in images)
-    assert not re.search(r'(src|href)="(https?:|//|[^d#][^"]*\.(png|css|js))', page)
+    assert not re.search(r'(src|href)="(https?:|//|[^d#][^"]*\.(png|css|js)")', page)
+    links = re.findall(r'href="([^"]+)"', page)
+    assert "allocation_plan.csv" in links and all((run_dir / link).is_file() for link in links)
 
 
 def _one_line_exit_2(args: list[str]) -> str:

@@ -1,5 +1,6 @@
-"""report.html in a real headless browser at 1,400 px: no horizontal overflow, every table inside the page,
-every image loaded. Debian's chromium (installed by ``make test`` when missing) driven by Playwright."""
+"""report.html in a real headless browser at 1,024 and 1,400 px: no horizontal overflow, every table inside
+the page, every image loaded, every link to a file of the run resolves. Debian's chromium (installed by
+``make test`` when missing) driven by Playwright."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from typer.testing import CliRunner
 
 from allocsim.experiments.cli import app
 
-WIDTH = 1400
+WIDTHS = (1024, 1400)
 MEASURE = """() => {
   const page = document.documentElement.clientWidth;
-  const out = {page, scroll: document.documentElement.scrollWidth, tables: [], cells: 0, images: []};
+  const out = {page, scroll: document.documentElement.scrollWidth, tables: [], cells: 0, images: [],
+               links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))};
   for (const t of document.querySelectorAll('table')) {
     const r = t.getBoundingClientRect();
     out.tables.push({right: r.right, left: r.left, scroll: t.scrollWidth, client: t.clientWidth});
@@ -37,14 +39,14 @@ def _chromium() -> str:
     return path
 
 
-def measure(page_file: Path, screenshot: Path | None = None) -> dict[str, Any]:
-    """Open ``page_file`` at 1,400 px in headless chromium and measure tables, cells and images."""
+def measure(page_file: Path, width: int, screenshot: Path | None = None) -> dict[str, Any]:
+    """Open ``page_file`` ``width`` px wide in headless chromium and measure tables, cells, images, links."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(page_file.resolve().as_uri())
             page.wait_for_load_state("load")
             result = page.evaluate(MEASURE)
@@ -68,29 +70,42 @@ def _assert_fits(m: dict[str, Any]) -> None:
         assert img["right"] <= m["page"], img
 
 
-def test_wide_synthetic_report_fits_1400_px(tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", WIDTHS)
+def test_wide_synthetic_report_fits(tmp_path: Path, width: int) -> None:
     page, _ = synthetic_report()
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
-    _assert_fits(measure(path))
+    _assert_fits(measure(path, width))
 
 
-def test_real_benchmark_report_fits_1400_px(tmp_path: Path) -> None:
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real benchmark with the shipped learned policy (its longest label) next to five rules."""
+    out = tmp_path_factory.mktemp("browser") / "run"
     args = ["benchmark", "--scenario", "retail-small", "--episodes", "3", "--seed", "40000",
-            "--policies", "min-max,base-stock,balanced,random,hold", "--workers", "1", "--out", str(out)]
+            "--policies", "min-max,base-stock,balanced,random,hold", "--pretrained", "--workers", "1",
+            "--out", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    _assert_fits(measure(out / "report.html"))
+    return out
 
 
-@pytest.mark.parametrize("width", [WIDTH])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_real_benchmark_report_fits(real_run: Path, width: int) -> None:
+    m = measure(real_run / "report.html", width)
+    _assert_fits(m)
+    assert "allocation_plan.csv" in m["links"] and "episodes.csv" in m["links"]
+    for href in m["links"]:  # every link is a file of the run, next to the page
+        assert "/" not in href and (real_run / href).is_file(), href
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_the_check_fails_on_an_overflowing_table(tmp_path: Path, width: int) -> None:
     """The measurement itself can fail: a table wider than the page is caught."""
     cells = "".join(f"<td>{'9' * 40}</td>" for _ in range(8))
     path = tmp_path / "wide.html"
     path.write_text(f"<!DOCTYPE html><html><body><table><tr>{cells}</tr></table>"
                     f"<img src='data:image/png;base64,AAAA'></body></html>", encoding="utf-8")
-    m = measure(path)
+    m = measure(path, width)
     assert m["scroll"] > m["page"] == width or any(t["right"] > m["page"] for t in m["tables"])
     assert m["images"][0]["natural"] == 0

@@ -1,0 +1,105 @@
+"""The report's first words: the simplest of tied policies, never a learned one on a tie, the KPI that
+separates them, money per week; and no absolute path in what the report shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from allocsim.experiments.recommendation import recommend, simplicity, traced_policies
+from allocsim.experiments.report import portable
+from allocsim.experiments.report_sections import what_it_does
+from allocsim.experiments.summary import summary_frame
+
+SEEDS = range(5)
+
+
+def _rows(profits: dict[str, list[float]], fills: dict[str, list[float]] | None = None) -> list[dict]:
+    """Episode rows by hand: profit per seed, fill rate per seed (default 90 everywhere)."""
+    fills = fills or {}
+    return [{"policy": p, "seed": s, "profit": v, "fill_rate": fills.get(p, [90.0] * 5)[s],
+             "lost_sales_units": 10.0, "avg_inventory_value": 100.0}
+            for p, values in profits.items() for s, v in zip(SEEDS, values, strict=True)]
+
+
+# seed-by-seed differences to "pretrained:ppo": min-max -1, +1, -1, +1, -1 (a tie); priority -50 (behind)
+PROFITS = {
+    "pretrained:ppo": [1000.0, 1010.0, 990.0, 1005.0, 995.0],
+    "min-max": [999.0, 1011.0, 989.0, 1006.0, 994.0],
+    "priority": [950.0, 960.0, 940.0, 955.0, 945.0],
+}
+
+
+def test_a_tie_recommends_the_simplest_rule_never_the_learned_one() -> None:
+    rows = _rows(PROFITS, {"min-max": [91.0, 91.5, 91.0, 91.5, 91.0]})
+    advice = recommend(summary_frame(rows), rows, periods=70)
+    assert advice.best == "pretrained:ppo" and advice.use == "min-max"
+    assert advice.tied == ["pretrained:ppo", "min-max"]
+    text = " ".join(advice.sentences("EUR"))
+    assert text.startswith("Use min-max.") and "ties with pretrained:ppo" in text
+    assert "pretrained:ppo a learned black box" in text
+    # the learned policy serves 1.2 points less (90 against 91.2 on average, every seed): fill rate separates
+    assert "What separates min-max from pretrained:ppo: fill rate, 1.20 % less with pretrained:ppo" in text
+    assert "worse with pretrained:ppo" in text
+    # the best's lead over min-max is 0.2 per episode: 0.02 per week over 70 periods
+    assert "0 EUR per episode (0 EUR per week) more" in text
+    behind = "significantly behind the best is priority, 50 EUR per episode (5 EUR per week) less"
+    assert behind in text
+
+
+def test_a_significant_learned_policy_is_recommended() -> None:
+    profits = {"pretrained:ppo": [1000.0, 1010.0, 990.0, 1005.0, 995.0],
+               "min-max": [930.0, 941.0, 919.0, 936.0, 924.0]}  # 70, 69, 71, 69, 71 behind
+    rows = _rows(profits)
+    advice = recommend(summary_frame(rows), rows, periods=70)
+    assert advice.use == "pretrained:ppo" and advice.tied == ["pretrained:ppo"]
+    text = " ".join(advice.sentences("EUR"))
+    assert "It earns 70 EUR per episode (7 EUR per week) more profit than min-max" in text
+    assert "significant" in text
+
+
+def test_without_a_separating_kpi_the_report_says_so() -> None:
+    rows = _rows({k: PROFITS[k] for k in ("pretrained:ppo", "min-max")})
+    text = " ".join(recommend(summary_frame(rows), rows, periods=7).sentences("USD"))
+    assert "Between min-max and pretrained:ppo no other KPI differs significantly either." in text
+
+
+def test_simplicity_orders_rules_by_parameters_and_learned_last() -> None:
+    names = ["pretrained:ppo", "random", "myopic-lp", "base-stock", "balanced", "hold"]
+    assert sorted(names, key=simplicity) == ["hold", "balanced", "base-stock", "myopic-lp", "random",
+                                             "pretrained:ppo"]
+
+
+def test_the_recommended_policy_is_always_traced() -> None:
+    profits = {"pretrained:ppo": PROFITS["pretrained:ppo"], "min-max": PROFITS["min-max"],
+               "base-stock": [999.5, 1010.5, 989.5, 1005.5, 994.5],
+               "balanced": [998.0, 1012.0, 988.0, 1007.0, 993.0]}
+    rows = _rows(profits)
+    summary = summary_frame(rows)
+    assert recommend(summary, rows, 60).use == "balanced"  # 2 parameters, tied
+    traced = traced_policies(summary, rows, 3)
+    assert len(traced) == 3 and traced[-1] == "balanced" and traced[0] == str(summary["policy"].iloc[0])
+
+
+def test_every_rule_says_what_it_does_from_its_class() -> None:
+    from allocsim.baselines.base_stock import BaseStockPolicy
+
+    first = (BaseStockPolicy.__doc__ or "").strip().split("\n\n")[0]
+    assert what_it_does("base-stock") == " ".join(first.replace("``", "").split("\n"))
+    assert "black box" in what_it_does("pretrained:ppo")
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_portable_leaves_no_machine_path(tmp_path: Path, inside: bool) -> None:
+    import allocsim
+
+    package = Path(allocsim.__file__).resolve().parent
+    onnx = package / "agents" / "pretrained" / "retail-small.onnx"
+    mine = tmp_path / "tuned" / "x" / "base-stock.json"
+    text = f"model: {onnx}; tuned: {mine} [tuned in events mode]"
+    out = portable(text, cwd=tmp_path if inside else tmp_path / "elsewhere")
+    assert "model: allocsim/agents/pretrained/retail-small.onnx" in out
+    assert ("tuned: tuned/x/base-stock.json [" if inside else "tuned: base-stock.json [") in out
+    assert str(tmp_path) not in out and str(package) not in out
+    assert portable("EUR/week, 3 / 4, https://x.org/a") == "EUR/week, 3 / 4, https://x.org/a"
