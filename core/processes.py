@@ -45,7 +45,39 @@ def pool_context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes (fork where available) that die with this process."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
-                               initializer=die_with_parent, initargs=(os.getpid(),))
+def _pool_worker(parent: int) -> None:
+    """A pool worker: dies with its parent and leaves Ctrl-C to it (the parent stops the pool)."""
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class StoppablePool(ProcessPoolExecutor):
+    """A pool whose ``with`` block, left by an error or Ctrl-C, kills its workers at once.
+
+    ``ProcessPoolExecutor.__exit__`` waits for the running tasks, so an interrupted command would
+    sit until every worker finished its chunk (minutes); here the workers are killed and the
+    queued tasks dropped, and only then does the exception go on.
+    """
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> bool | None:
+        if kind is None:
+            return super().__exit__(kind, error, trace)
+        self.stop_now()
+        return None
+
+    def stop_now(self) -> None:
+        """Kill every worker, drop queued tasks, and reap the workers."""
+        workers = list((getattr(self, "_processes", None) or {}).values())
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+        self.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.join(timeout=1.0)
+
+
+def process_pool(workers: int) -> StoppablePool:
+    """A pool of ``workers`` processes (fork where available) that die with this process and stop
+    at once when the ``with`` block is left by an error or Ctrl-C."""
+    return StoppablePool(max_workers=workers, mp_context=pool_context(),
+                         initializer=_pool_worker, initargs=(os.getpid(),))

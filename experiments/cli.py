@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,8 +32,23 @@ from allocsim.experiments.seeds import seed_block
 if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
     from allocsim.envs.scenario import Scenario
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None,
-                  cls=OneLineErrors)
+class _App(typer.Typer):
+    """The console script. After Ctrl-C (exit 130) it leaves at once: the command has said what it
+    kept and writes nothing more, and a full interpreter teardown (torch, numba, pools) takes seconds."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except SystemExit as leaving:
+            if leaving.code == 130:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(130)
+            raise
+
+
+app = _App(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None,
+           cls=OneLineErrors)
 console = Console()
 errors = Console(stderr=True)
 
@@ -259,19 +275,15 @@ def benchmark(
         typer.Option("--pretrained/--no-pretrained",
                      help="add the policy shipped for this scenario [default: when --policies is not given]"),
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="write into an --out folder that holds another run, replacing its files")
+    ] = False,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
-    from allocsim.experiments.benchmark import (
-        TRACED,
-        default_out,
-        rule_specs,
-        run_benchmark,
-        source_lines,
-        write_outputs,
-    )
+    from allocsim.experiments.benchmark import default_out, rule_specs
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
+    from allocsim.experiments.run_folder import FolderInUse, hold
     from allocsim.experiments.seeds import seed_range
-    from allocsim.experiments.tables import benchmark_table
 
     loaded = _load(scenario, demand_csv, resample, timing)
     try:
@@ -289,32 +301,53 @@ def benchmark(
     except ValueError as err:
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
-    target = _writable_dir(out or default_out(loaded.name))
+    target = out or default_out(loaded.name)
+    created = not target.exists()
+    try:
+        held = hold(target, "benchmark", force=force)
+    except FolderInUse as err:
+        raise _fail(str(err)) from None
+    with held:
+        _benchmark_in(target, created, loaded, seeds, specs, learned, sources, n_workers, warm_up, bound,
+                      tuned_dir)
+
+
+def _benchmark_in(target: Path, created: bool, loaded: Scenario, seeds: list[int], specs: list[Any],
+                  learned: list[Any], sources: dict[str, Any], n_workers: int, warm_up: int, bound: bool,
+                  tuned_dir: Path) -> None:
+    """The benchmark into ``target`` (held): run, write with its manifest, print table and report path."""
+    from allocsim.experiments.benchmark import TRACED, run_benchmark, source_lines, write_outputs
+    from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
+    from allocsim.experiments.run_folder import write_manifest
+    from allocsim.experiments.tables import benchmark_table
+
+    episodes = len(seeds)
     console.print("parameters:", highlight=False)
     for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
         console.print(f"  {line}", highlight=False)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    if bounded:
-        from allocsim.experiments.waits import fit_penalty_first
-
-        fit_penalty_first(loaded, _say)
     from allocsim.experiments.aggregation_gap import has_holdbacks
     from allocsim.experiments.benchmark import without_holdbacks_playable
+    from allocsim.experiments.waits import fit_penalty_first
 
     passes = 1 + (loaded.timing.mode == "events")  # + twins in the aggregated mode
     evaluated = len(specs) * episodes * passes
     if has_holdbacks(loaded):  # + the same episodes without holdbacks
         evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
     total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
-    with _progress(total, f"benchmark {loaded.name}") as advance:
-        result = run_benchmark(
-            loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
-            models=learned,
-            n_workers=n_workers, warm_up=warm_up, on_done=advance, bound=bounded,
-        )
+    count = Counter()
+    with interruptible(lambda: benchmark_kept(count.done, total, target, created)):
+        if bounded:
+            fit_penalty_first(loaded, _say)
+        with _progress(total, f"benchmark {loaded.name}") as advance:
+            count = Counter(advance)
+            result = run_benchmark(
+                loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
+                models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
+            )
     try:
-        write_outputs(result, target)
+        write_manifest(target, "benchmark", write_outputs(result, target), scenario=loaded.name)
     except OSError as err:
         raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
     title = f"{loaded.name} · {episodes} episode(s) per rule on seeds {seeds[0]}..{seeds[-1]}"

@@ -76,7 +76,9 @@ def train(
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
     from allocsim.agents.training import train as run
     from allocsim.experiments.cli import _fail, _load, _say, console
+    from allocsim.experiments.interrupt import interruptible, train_kept
     from allocsim.experiments.progress import RunProgress
+    from allocsim.experiments.run_folder import hold
     from allocsim.experiments.train_cmd import (
         VALIDATION,
         TrainingJob,
@@ -99,7 +101,9 @@ def train(
             console.print(f"training {planned:,} timesteps: the budget of {config.total:,} rounded down to "
                           f"whole rollouts of {config.collection:,}", highlight=False)
         started = time.perf_counter()
-        with RunProgress(planned, f"train {algo} on {loaded.name}", out=console) as progress:
+        run_dir = config.run_dir(loaded.name)
+        with hold(run_dir, None), interruptible(lambda: train_kept(run_dir, planned)), \
+                RunProgress(planned, f"train {algo} on {loaded.name}", out=console) as progress:
             progress.note(f"validation vs {reference.label}: pending")
             judged = watched(evaluator, lambda m: progress.note(validation_note(m, reference.label)))
             result = run(config, resume=resume, evaluator=judged, on_progress=progress.advance,
@@ -181,12 +185,15 @@ def results_command(
 ) -> None:
     """Train, export and benchmark the learned policies of the results table; resumable (make results)."""
     from allocsim.experiments.cli import _fail, console
+    from allocsim.experiments.interrupt import interruptible, results_kept
     from allocsim.experiments.results import load_results_config, run_results
+    from allocsim.experiments.run_folder import hold
 
     try:
         loaded = load_results_config(config)
-        path = run_results(loaded, out, scenario, workers or os.cpu_count() or 1,
-                           lambda line: console.print(line, highlight=False))
-    except ValueError as err:
+        with hold(out, None), interruptible(lambda: results_kept(out)):
+            path = run_results(loaded, out, scenario, workers or os.cpu_count() or 1,
+                               lambda line: console.print(line, highlight=False))
+    except ValueError as err:  # a bad config, or the folder in use by another run
         raise _fail(str(err)) from None
     typer.echo(path.read_text(encoding="utf-8"))

@@ -32,11 +32,16 @@ def sweep_command(
                                  help="worker processes / local Ray CPUs (default: CPU count)")
     ] = None,
     timing: TimingOption = None,
+    force: Annotated[
+        bool, typer.Option(help="write into an --out folder that holds another run, replacing its files")
+    ] = False,
 ) -> None:
     """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""
     from allocsim.core.error_text import shorten
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.cli import _fail, _progress, _writable_dir, console
+    from allocsim.experiments.cli import _fail, _progress, console
+    from allocsim.experiments.interrupt import Counter, interruptible, sweep_kept
+    from allocsim.experiments.run_folder import FolderInUse, hold, write_manifest
     from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results
     from allocsim.experiments.sweep_backends import BACKENDS, BackendError
     from allocsim.experiments.sweep_config import load_config
@@ -50,17 +55,27 @@ def sweep_command(
         cells = expand(cfg, config, timing)
     except ValueError as err:  # SweepConfigError, one line
         raise _fail(str(err)) from None
-    target = _writable_dir(out or Path("runs") / f"sweep-{config.stem}")
-    try:
-        with _progress(len(cells), f"sweep {config.stem}") as advance:
-            report = run_sweep(cells, target, backend=backend, workers=workers, address=address,
-                               on_done=advance)
-    except BackendError as err:
+    target = out or Path("runs") / f"sweep-{config.stem}"
+    try:  # a sweep resumes in its own folder (same sweep name); another run's folder needs --force
+        held = hold(target, "sweep", force=force, same_run={"sweep": config.stem})
+    except FolderInUse as err:
         raise _fail(str(err)) from None
-    frame = gather(cells, target)
-    try:
-        write_results(frame, target, cfg)
-    except OSError as err:
-        raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
+    count = Counter()
+    with held:
+        write_manifest(target, "sweep", [], sweep=config.stem)
+        try:
+            with interruptible(lambda: sweep_kept(count.done, len(cells), target)), \
+                    _progress(len(cells), f"sweep {config.stem}") as advance:
+                count = Counter(advance)
+                report = run_sweep(cells, target, backend=backend, workers=workers, address=address,
+                                   on_done=count)
+        except BackendError as err:
+            raise _fail(str(err)) from None
+        frame = gather(cells, target)
+        try:
+            written = write_results(frame, target, cfg)
+        except OSError as err:
+            raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
+        write_manifest(target, "sweep", written, sweep=config.stem)
     console.print(summary_table(frame, report, target))
     console.print(f"results: {target / 'results.csv'}", highlight=False)

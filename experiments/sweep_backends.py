@@ -25,12 +25,12 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable, Collection
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from allocsim.core.processes import process_pool
+from allocsim.core.processes import StoppablePool, process_pool
 
 Outcome = dict[str, Any]
 CellFn = Callable[[dict[str, Any]], Outcome]
@@ -76,18 +76,21 @@ class LocalBackend:
     def __init__(self, options: BackendOptions) -> None:
         self.workers = max(1, options.workers or os.cpu_count() or 1)
         self.slots = 2 * self.workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: StoppablePool | None = None
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self) -> StoppablePool:
         return process_pool(self.workers)
 
     def __enter__(self) -> LocalBackend:
         self._pool = self._new_pool()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if kind is None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            else:  # Ctrl-C or an error: the cells in flight are lost anyway, stop the workers now
+                self._pool.stop_now()
             self._pool = None
 
     def submit(self, fn: CellFn, cell: dict[str, Any]) -> Future[Outcome]:

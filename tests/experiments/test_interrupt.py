@@ -1,0 +1,116 @@
+"""Ctrl-C stops a long command within 2 s, keeps what is finished and says how to go on (issue 24,
+item 3); worker pools stop with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import typer
+
+from allocsim.core.processes import process_pool
+from allocsim.experiments.interrupt import INTERRUPTED, interruptible, same_command
+
+
+def _sleep(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_pool_left_by_an_interrupt_kills_its_workers_at_once() -> None:
+    """``ProcessPoolExecutor`` would wait for the 30 s tasks; the pool kills them instead."""
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), process_pool(2) as pool:
+        futures = [pool.submit(_sleep, 30.0) for _ in range(4)]
+        time.sleep(0.5)
+        workers = list(pool._processes.values())
+        raise KeyboardInterrupt
+    assert time.monotonic() - started < 5.0
+    assert workers and not any(w.is_alive() for w in workers)
+    assert all(f.cancelled() or f.done() for f in futures)
+
+
+def test_pool_workers_leave_ctrl_c_to_the_parent() -> None:
+    """A SIGINT to the whole process group must not kill a worker mid-task (with a traceback):
+    the parent decides, and a task the parent still wants finishes."""
+    with process_pool(1) as pool:
+        pid = pool.submit(os.getpid).result()
+        future = pool.submit(_sleep, 0.5)
+        os.kill(pid, signal.SIGINT)
+        assert future.result(timeout=10) == pid
+
+
+def test_interruptible_says_what_was_kept_and_exits_130(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(typer.Exit) as leaving, interruptible(lambda: "3 of 9 cells kept in OUT"):
+        raise KeyboardInterrupt
+    assert leaving.value.exit_code == INTERRUPTED
+    assert capsys.readouterr().err == "interrupted: 3 of 9 cells kept in OUT\n"
+
+
+def test_the_command_to_go_on_repeats_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["/x/allocsim", "train", "--out", "my run"])
+    assert same_command("--resume") == "allocsim train --out 'my run' --resume"
+    monkeypatch.setattr(sys, "argv", ["/x/allocsim", "train", "--resume"])
+    assert same_command("--resume") == "allocsim train --resume"
+
+
+def _interrupt(args: list[str], cwd: Path, ready: Callable[[], bool],
+               timeout: float = 300.0) -> tuple[int, str, float]:
+    """Run ``allocsim ARGS`` in its own process group and SIGINT the group once ``ready()``; the exit
+    code, the output and the seconds from the signal to the exit."""
+    exe = Path(sys.executable).with_name("allocsim")
+    proc = subprocess.Popen([str(exe), *args], cwd=cwd, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"})
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    proc.wait(timeout=60)
+    seconds = time.monotonic() - sent
+    reader.join(timeout=10)
+    return proc.returncode, "".join(lines), seconds
+
+
+@pytest.mark.slow
+def test_benchmark_stops_within_2_s_and_leaves_no_empty_folder(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    started = time.monotonic()
+    code, text, seconds = _interrupt(["benchmark", "--scenario", "retail-small", "--episodes", "100",
+                                      "--workers", "2", "--no-bound", "--out", str(out)], tmp_path,
+                                     ready=lambda: (out / ".allocsim.lock").exists()
+                                     and time.monotonic() - started > 20)
+    assert code == INTERRUPTED, text
+    assert seconds < 2.0, seconds
+    assert "interrupted: stopped after" in text and "writes its folder whole" in text, text
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_sweep_keeps_finished_cells_and_a_rerun_skips_them(tmp_path: Path) -> None:
+    config = tmp_path / "sw.yaml"
+    config.write_text("scenarios: [retail-small]\npolicies: [{name: base-stock}, {name: balanced}]\n"
+                      "seeds: {start: 0, count: 60}\n")
+    out = tmp_path / "sweep"
+
+    def cells() -> int:
+        return len(list((out / "cells").glob("*.json")))
+
+    code, text, seconds = _interrupt(["sweep", str(config), "--out", str(out), "--workers", "2"], tmp_path,
+                                     ready=lambda: cells() >= 5)
+    assert code == INTERRUPTED and seconds < 2.0, (text, seconds)
+    assert f"interrupted: {cells()} of 120 cells are finished and kept" in text, text
+    again = subprocess.run([str(Path(sys.executable).with_name("allocsim")), "sweep", str(config), "--out",
+                            str(out), "--workers", "2"], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert cells() == 120
