@@ -51,7 +51,7 @@ from typing import Any
 import pandas as pd
 
 from allocsim.baselines.registry import NOT_RULES, POLICIES, policy_names, rule_names
-from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, find_tuned
+from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, lookup_tuned
 from allocsim.envs.history_resample import describe
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments import plots, plots_time
@@ -107,11 +107,10 @@ def rule_specs(
         raise ValueError(f"unknown policy {unknown[0]!r}; valid: {', '.join(valid)}")
     specs, sources = [], {}
     for name in dict.fromkeys(chosen):
-        tuned = find_tuned(scenario, name, tuned_dir)
-        params = dict(tuned.params) if tuned is not None else {}
+        found = lookup_tuned(scenario, name, tuned_dir)  # its source says why a file was passed over
+        params = dict(found.tuned.params) if found.tuned is not None else {}
         specs.append(PolicySpec(name, params))
-        source = tuned.source if tuned is not None else "defaults"
-        sources[name] = {"params": effective_params(name, params), "source": source}
+        sources[name] = {"params": effective_params(name, params), "source": found.source}
     return specs, sources
 
 

@@ -80,15 +80,22 @@ def simulate(
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     timing: TimingOption = None,
+    tuned_dir: Annotated[
+        Path, typer.Option(help="your tuned parameters (allocsim tune), looked up first, then the packaged "
+                                "ones, as benchmark does")
+    ] = Path("tuned"),
 ) -> None:
-    """Run one policy on a scenario and print its KPIs."""
+    """Run one policy on a scenario, on its tuned parameters as benchmark does, and print its KPIs."""
+    from allocsim.baselines.tuned_params import lookup_tuned
     from allocsim.experiments.evaluation import simulate as run
 
     if policy not in policy_names():
         raise _fail(f"unknown policy {policy!r}; valid: {', '.join(policy_names())}")
-    loaded = _load(scenario, timing=timing) if timing is not None else scenario
+    loaded = _load(scenario, timing=timing)
     try:
-        result = run(loaded, policy, episodes, seed)
+        found = lookup_tuned(loaded, policy, tuned_dir)
+        params = dict(found.tuned.params) if found.tuned is not None else {}
+        result = {**run(loaded, policy, episodes, seed, params=params), "parameters_source": found.source}
     except ValueError as err:  # ScenarioError, DemandCsvError, or a policy that refuses the scenario
         raise _fail(str(err)) from None
     if as_json:
@@ -101,6 +108,7 @@ def simulate(
     for key in HEADLINE:
         table.add_row(key, f"{result['summary'][key]:,.2f}")
     console.print(table)
+    console.print(f"parameters: {result['parameters_source']}", highlight=False, markup=False, soft_wrap=True)
 
 
 TUNE_ROWS_SHOWN = 10  # grid points tune prints, best first (the winner is saved either way)
@@ -182,18 +190,26 @@ def _split(policies: str | None) -> list[str] | None:
 
 @app.command()
 def tune(
-    policy: Annotated[str, typer.Option(help="rule set whose parameters are searched")],
+    policy: Annotated[str, typer.Option(help="rule set whose parameters are searched, or all (every "
+                                             "tunable rule, one after the other)")],
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
     episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="tuning seeds per grid point")] = 20,
     out: Annotated[
         Path | None,
-        typer.Option(help="JSON file for the best parameters [default: tuned/<scenario>/<policy>.json]"),
+        typer.Option(help="JSON file for the best parameters [default: tuned/<scenario>/<policy>.json, "
+                          "<policy>.events.json when tuned in events mode]"),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(help="replace a parameter's values: name=lo:hi:n (n evenly spaced values, ends "
+                          "included) or name=v1,v2,... (repeatable); a best value on the edge of its "
+                          "range is warned about", metavar="NAME=LO:HI:N"),
     ] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
     ] = None,
     demand_csv: Annotated[
-        Path | None, typer.Option(help="tune on this demand history (period,sku,location,channel,quantity)")
+        Path | None, typer.Option(help=f"tune on this history; {DEMAND_CSV_HELP}")
     ] = None,
     resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
     timing: TimingOption = None,
@@ -201,33 +217,36 @@ def tune(
     """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark.
 
     With ``--timing events`` the grid points play the event model (a holdback, say, is worth
-    more there); the parameters are filed under the scenario's content, which leaves the mode out."""
-    from allocsim.experiments.grids import grid_points
+    more there); the parameters are kept per timing mode, and a run looks up its own mode first."""
     from allocsim.experiments.tables import tune_table
-    from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, save_tuned, tuned_path
+    from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, plan_jobs, save_tuned
     from allocsim.experiments.tuning import tune as search
 
     loaded = _load(scenario, demand_csv, resample, timing)
     try:
-        points = grid_points(policy, loaded.timing.holdback_decision is not None)
+        jobs = plan_jobs(loaded, policy, grid or [], out)
         seed_block("tuning").seeds(episodes)
-        target = out or tuned_path(DEFAULT_TUNED_DIR, loaded.name, policy)
     except ValueError as err:
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
-    _writable_dir(target.parent)
-    started = time.perf_counter()
-    with _progress(len(points) * episodes, f"tune {policy}") as advance:
-        result = search(loaded, policy, episodes, n_workers=n_workers, on_done=advance)
-    console.print(tune_table(result, limit=TUNE_ROWS_SHOWN))
-    try:
-        path = save_tuned(target, result)
-    except OSError as err:
-        raise _fail(f"cannot write {target}: {err.strerror or err}") from None
-    console.print(
-        f"best {policy} parameters {result.best.params} saved to {path} "
-        f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths never split
-    )
+    for job in jobs:
+        _writable_dir(job.target.parent)
+    for job in jobs:
+        started = time.perf_counter()
+        with _progress(job.points * episodes, f"tune {job.policy}") as advance:
+            result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
+                            overrides=job.overrides)
+        console.print(tune_table(result, limit=TUNE_ROWS_SHOWN))
+        for line in result.warnings:
+            errors.print(line, highlight=False, soft_wrap=True)
+        try:
+            path = save_tuned(job.target, result)
+        except OSError as err:
+            raise _fail(f"cannot write {job.target}: {err.strerror or err}") from None
+        console.print(
+            f"best {job.policy} parameters {result.best.params} ({loaded.timing.mode} mode) saved to {path} "
+            f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths never split
+        )
     if out is None:
         console.print(f"benchmark and train run from this folder use it (their --tuned-dir is "
                       f"{DEFAULT_TUNED_DIR})", highlight=False)

@@ -219,18 +219,22 @@ def evaluate(
 
 # ------------------------------------------------------------------ results
 def simulate(
-    scenario: str | Scenario, policy: str, episodes: int, seed: int, n_workers: int = 1
+    scenario: str | Scenario, policy: str, episodes: int, seed: int, n_workers: int = 1,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``allocsim simulate`` result: episodes on seeds ``seed .. seed + episodes - 1``."""
+    """The ``allocsim simulate`` result: episodes on seeds ``seed .. seed + episodes - 1``, the rule
+    on ``params`` (its defaults where None; the command passes the tuned ones, as benchmark does)."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     loaded = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
-    rows = evaluate(loaded, [PolicySpec(policy)], range(seed, seed + episodes), n_workers=n_workers)
+    spec = PolicySpec(policy, dict(params or {}))
+    rows = evaluate(loaded, [spec], range(seed, seed + episodes), n_workers=n_workers)
     episodes_out = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
     return {
         "scenario": loaded.name,
         "timing": loaded.timing.mode,
         "policy": policy,
+        "params": dict(params or {}),
         "episodes": episodes_out,
         "summary": summarise(episodes_out),
     }

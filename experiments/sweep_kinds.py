@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocsim.agents.mode_adapter import for_env
 from allocsim.baselines.registry import make_policy, policy_names
-from allocsim.baselines.tuned_params import load_tuned, tuned_path
+from allocsim.baselines.tuned_params import lookup_tuned, no_tuned_reason
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, env_for, prepare, run_episode
 from allocsim.experiments.sweep_config import SweepConfigError, format_error
@@ -94,11 +94,11 @@ class RuleKind:
         if rule.name not in policy_names():
             raise ValueError(f"unknown rule {rule.name!r}; valid: {', '.join(policy_names())}")
         if rule.params == "tuned":
-            params = load_tuned(scenario, rule.name, ctx.tuned_dir)
-            if params is None:
-                path = tuned_path(ctx.tuned_dir, scenario.name, rule.name)
-                raise ValueError(f"no tuned parameters for {rule.name!r} on {scenario.name!r} "
-                                 f"({path} missing and none packaged for this scenario; run allocsim tune)")
+            found = lookup_tuned(scenario, rule.name, ctx.tuned_dir)
+            if found.tuned is None:
+                raise ValueError(f"no tuned parameters for {rule.name!r} on {scenario.name!r}: "
+                                 f"{no_tuned_reason(scenario, rule.name, ctx.tuned_dir, found)}")
+            params = dict(found.tuned.params)
             label = rule.label or f"{rule.name}-tuned"
         else:
             params = dict(rule.params)
