@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -178,35 +178,85 @@ def _parse_int(value: str, where: str, most: int = MAX_UNITS) -> int:
     return int(digits)
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str | None]]]:
-    """(line number, row) of a UTF-8 CSV; DemandCsvError naming the file for encoding or CSV errors."""
+#: Separators a history may use; the one that splits the header into the most known columns wins.
+DELIMITERS = (",", ";", "\t")
+#: The weekday of period 0: weekly seasonality (``weekday`` multipliers Monday..Sunday) and the
+#: bootstrap's weekday-aligned blocks count from it.
+PERIOD_ZERO = "Monday"
+
+
+def _delimiter(header: str) -> str:
+    """The separator of a CSV whose first line is ``header`` (comma, semicolon or tab)."""
+    known = {*CSV_COLUMNS, "date"}
+    return max(DELIMITERS, key=lambda d: len(known & {c.strip() for c in header.split(d)}))
+
+
+def _table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
+    """Header and (line number, row) of a UTF-8 CSV; DemandCsvError naming the file for encoding,
+    CSV or header errors. Comma, semicolon or tab separated; a ``date`` column may replace ``period``."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
         raise DemandCsvError(f"{path}: cannot read ({err.strerror})") from None
     with handle:
-        reader = csv.DictReader(handle)
         try:
-            header = reader.fieldnames or []
-            missing = [c for c in CSV_COLUMNS if c not in header]
-            if missing:
-                raise DemandCsvError(f"{path}: missing column(s) {', '.join(missing)}")
-            for row in reader:
-                yield reader.line_num, row
+            delimiter = _delimiter(handle.readline())
+            handle.seek(0)
+            reader = csv.DictReader(handle, delimiter=delimiter)
+            header = [c.strip() for c in reader.fieldnames or []]
+            reader.fieldnames = header
+            _check_header(path, header, delimiter)
+            return header, [(reader.line_num, row) for row in reader]
         except UnicodeDecodeError as err:
             raise DemandCsvError(
-                f"{path}: not UTF-8 text (byte {err.start} of a block near line {reader.line_num + 1}); "
-                "save the file as UTF-8"
+                f"{path}: not UTF-8 text (byte {err.start} of a block); save the file as UTF-8"
             ) from None
         except csv.Error as err:
             raise DemandCsvError(f"{path}: row {reader.line_num}: {shorten(str(err))}") from None
 
 
-def read_demand_csv(path: Path, net: Network) -> IntArray:
-    """A (T, L, S, C) history from a CSV with columns period, sku, location, channel, quantity.
+def _check_header(path: Path, header: list[str], delimiter: str) -> None:
+    """DemandCsvError naming the missing columns (and the separator read) or a period/date clash."""
+    if "period" in header and "date" in header:
+        raise DemandCsvError(f"{path}: has both a 'period' and a 'date' column; keep one of them")
+    wanted = [c for c in CSV_COLUMNS if not (c == "period" and "date" in header)]
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        sep = {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
+        raise DemandCsvError(f"{path}: missing column(s) {', '.join(missing)} (header read as "
+                             f"{sep}-separated: {shorten(', '.join(header) or '(empty)', 120)}); "
+                             "expected period (or date),sku,location,channel,quantity")
 
-    Every quantity, and every (period, lane) total, is at most ``MAX_UNITS``; a file with a
-    header and no rows is refused (it would replay no demand at all).
+
+def _periods(path: Path, header: list[str], rows: list[tuple[int, dict[str, str | None]]]) -> list[int]:
+    """Each row's period: its ``period`` cell, or days since the first ``date`` (which must be a Monday)."""
+    if "date" not in header:
+        return [_parse_int(row["period"] or "", f"{path}: row {line}, column 'period'", MAX_PERIODS)
+                for line, row in rows]
+    days: list[date] = []
+    for line, row in rows:
+        text = (row["date"] or "").strip()
+        try:
+            days.append(date.fromisoformat(text))
+        except ValueError:
+            raise DemandCsvError(f"{path}: row {line}, column 'date': expected a date like 2024-01-01, "
+                                 f"got {show(text)}") from None
+    first = min(days) if days else None
+    if first is not None and first.weekday() != 0:
+        monday = first - timedelta(days=first.weekday())
+        raise DemandCsvError(f"{path}: the first date, {first.isoformat()}, is a {first.strftime('%A')}; "
+                             f"period 0 is a {PERIOD_ZERO} (weekly patterns count from it): start the "
+                             f"history on {monday.isoformat()} or {(monday + timedelta(days=7)).isoformat()}")
+    return [(day - first).days for day in days] if first is not None else []
+
+
+def read_demand_csv(path: Path, net: Network) -> IntArray:
+    """A (T, L, S, C) history from a CSV with columns period (or date), sku, location, channel, quantity.
+
+    Period 0 is a Monday; a ``date`` column counts one period per day from its first date, which must
+    be a Monday. The history must reach the scenario's last period (a shorter one would replay zero
+    demand after it); every quantity, and every (period, lane) total, is at most ``MAX_UNITS``; a file
+    with a header and no rows is refused (it would replay no demand at all).
     """
     index = {
         "sku": {n: i for i, n in enumerate(net.skus)},
@@ -214,15 +264,16 @@ def read_demand_csv(path: Path, net: Network) -> IntArray:
         "channel": {n: i for i, n in enumerate(net.channels)},
     }
     replay = np.zeros((net.periods, net.n_locations, net.n_skus, net.n_channels), dtype=np.int64)
-    rows = 0
-    for line, row in _rows(path):
-        rows += 1
+    header, rows = _table(path)
+    if not rows:
+        raise DemandCsvError(f"{path}: no demand rows (only a header)")
+    column = "date" if "date" in header else "period"
+    periods = _periods(path, header, rows)
+    for (line, row), period in zip(rows, periods, strict=True):
         where = f"{path}: row {line}"
-        period = _parse_int(row["period"] or "", f"{where}, column 'period'", MAX_PERIODS)
         if period >= net.periods:
-            raise DemandCsvError(
-                f"{where}, column 'period': {period} is beyond the horizon of {net.periods}"
-            )
+            raise DemandCsvError(f"{where}, column '{column}': period {period} is beyond the horizon of "
+                                 f"{net.periods} periods (0..{net.periods - 1})")
         pos = []
         for field in ("location", "sku", "channel"):
             name = (row[field] or "").strip()
@@ -238,6 +289,15 @@ def read_demand_csv(path: Path, net: Network) -> IntArray:
         if replay[cell] > MAX_UNITS:
             raise DemandCsvError(f"{where}, column 'quantity': the rows of this period and lane add up to "
                                  f"{int(replay[cell]):,}; at most {MAX_UNITS:,}")
-    if rows == 0:
-        raise DemandCsvError(f"{path}: no demand rows (only a header)")
+    _check_covers(path, periods, net.periods)
     return replay
+
+
+def _check_covers(path: Path, periods: list[int], horizon: int) -> None:
+    """DemandCsvError when the history ends before the scenario's last period."""
+    last = max(periods)
+    if last + 1 < horizon:
+        raise DemandCsvError(f"{path}: the history covers periods 0..{last} ({last + 1} periods) but the "
+                             f"scenario runs {horizon}; give rows up to period {horizon - 1} (quantity 0 "
+                             "where nothing sold) or set the scenario's periods to at most "
+                             f"{last + 1}")

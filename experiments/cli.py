@@ -24,7 +24,7 @@ from allocsim.baselines.registry import policy_names
 from allocsim.core.error_text import shorten
 from allocsim.core.limits import MAX_PERIODS
 from allocsim.experiments.cli_errors import OneLineErrors
-from allocsim.experiments.cli_options import TimingOption
+from allocsim.experiments.cli_options import DEMAND_CSV_HELP, TimingOption
 from allocsim.experiments.kpis import HEADLINE
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
@@ -265,7 +265,7 @@ def benchmark(
         Path | None, typer.Option(help="output folder [default: runs/<timestamp>-<scenario>/]")
     ] = None,
     demand_csv: Annotated[
-        Path | None, typer.Option(help="replay this demand history (period,sku,location,channel,quantity)")
+        Path | None, typer.Option(help=f"replay this history; {DEMAND_CSV_HELP}")
     ] = None,
     resample: Annotated[str | None, typer.Option(help=RESAMPLE_HELP, metavar="[block|none]")] = None,
     workers: Annotated[

@@ -270,7 +270,7 @@ def test_csv_replay_is_used(tmp_path):
 def test_csv_relative_path_is_taken_from_the_scenario_folder(tmp_path, monkeypatch):
     folder = tmp_path / "scenarios"
     folder.mkdir()
-    (folder / "history.csv").write_text(HEADER + "1,widget,shop,store,4\n")
+    (folder / "history.csv").write_text(HEADER + "1,widget,shop,store,4\n2,widget,shop,store,0\n")
     data = scenario_dict()
     data["demand"] = {"csv": "history.csv"}
     (folder / "s.yaml").write_text(yaml.safe_dump(data))
@@ -345,7 +345,7 @@ def test_csv_row_number_is_the_line_in_the_file(tmp_path):
 def test_csv_saved_with_a_byte_order_mark_loads(tmp_path):
     """Spreadsheet exports ("CSV UTF-8") start with a BOM; the header is still valid."""
     path = tmp_path / "history.csv"
-    path.write_text(HEADER + "1,widget,shop,store,4\n", encoding="utf-8-sig")
+    path.write_text(HEADER + "1,widget,shop,store,4\n2,widget,shop,store,0\n", encoding="utf-8-sig")
     data = scenario_dict()
     data["demand"] = {"csv": str(path)}
     env = AllocationEnv(scenario_from_dict(data))

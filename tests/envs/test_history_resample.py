@@ -98,7 +98,8 @@ def test_a_hand_computed_bootstrap_on_an_eight_period_horizon(tmp_path: Path) ->
     (weekday 0) is history period 0 or 7. A history of 2 units at period 0 and 1 at period 3 so
     replays 3 units, or 5 when period 7 repeats period 0."""
     history = tmp_path / "h.csv"
-    history.write_text("period,sku,location,channel,quantity\n0,widget,store-a,store,2\n3,widget,store-b,store,1\n")
+    history.write_text("period,sku,location,channel,quantity\n0,widget,store-a,store,2\n3,widget,store-b,store,1\n"
+                       "7,widget,store-b,store,0\n")  # a history reaches the horizon (zero rows count)
     scenario = with_demand_csv(load_scenario("tiny-dp"), history, "block")
     net = Network.compile(scenario)
     totals = {int(sample_episode(DemandProfile.build(net), net, seed).demand.sum()) for seed in range(40)}
