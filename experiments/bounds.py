@@ -7,6 +7,11 @@
 * ``seed_penalised``: the same LP with a dual-feasible sales penalty
   (``allocsim.baselines.info_relaxation``), fitted once per scenario on the last
   seeds of the tuning block (never evaluation seeds), next to the zero-penalty bound;
+* ``seed_lagrangian``: the Lagrangian bound (``allocsim.baselines.lagrangian_bound``: the DC's
+  stock priced, each location x SKU solved exactly), its prices fitted once per scenario on
+  tuning seeds (``allocsim.experiments.lagrangian_store``); None where it is refused;
+* the tightest bound: the lower of the penalised and the Lagrangian bound's seed-means (the
+  lower of two means, never a per-seed minimum, which would be biased low);
 * the tightest reference: the DP optimum where it exists, else the penalised bound;
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
   ``gap_to_bound_pct = 100 x (bound - profit) / |bound|`` on that row's seed and,
@@ -36,10 +41,18 @@ import pandas as pd
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import BoundResult, clairvoyant_bound
 from allocsim.baselines.info_relaxation import PenalisedResult, SalesPenalty, fit_penalty, penalised_bound
+from allocsim.baselines.lagrangian_bound import (
+    LagrangianResult,
+    Split,
+    lagrangian_bound,
+    lanes_value,
+    refusal,
+)
 from allocsim.core.processes import process_pool
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.files import atomic_write
+from allocsim.experiments.lagrangian_store import multipliers_for
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 
@@ -165,6 +178,26 @@ def seed_penalised(
     return penalty, _per_seed(_penalised_chunk, (scenario, penalty), seeds, n_workers, on_done)
 
 
+def _lagrangian_chunk(scenario: Scenario, seeds: Sequence[int], price: Any) -> list[LagrangianResult]:
+    env = env_for(scenario)
+    split = Split.of(env.network, env.profile)
+    lanes = lanes_value(env.network, env.profile, price)
+    return [lagrangian_bound(env.network, env.profile, price, seed, lanes, split) for seed in seeds]
+
+
+def seed_lagrangian(
+    scenario: Scenario, seeds: Sequence[int], n_workers: int | None = 1,
+) -> tuple[list[LagrangianResult], str | None]:
+    """The Lagrangian bound of every seed in seed order (fitting its prices first if needed),
+    or no results and why it does not apply."""
+    env = env_for(scenario)
+    why = refusal(env.network, env.profile)
+    fitted = multipliers_for(scenario) if why is None else None
+    if fitted is None:
+        return [], why
+    return _per_seed(_lagrangian_chunk, (scenario, fitted.price), seeds, n_workers, None), None
+
+
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     """Mean and Student-t 95% half-width (nan with one value)."""
     from scipy import stats
@@ -190,6 +223,8 @@ def bound_report(
     zero, zero_ci = mean_ci95([r.clairvoyant.bound for r in results])
     penalised, penalised_ci = mean_ci95([r.penalised for r in results])
     reference = optimum.value if optimum.value is not None else penalised
+    lagrangian, why = seed_lagrangian(scenario, seeds, n_workers)
+    by_seed = {r.seed: r for r in lagrangian}
     return {
         "scenario": scenario.name,
         "dp_value": optimum.value,
@@ -204,13 +239,33 @@ def bound_report(
                     "fit_seeds": _span(penalty.fitted_on) if penalty.fitted_on else None},
         "reference": reference,
         "reference_kind": "dp_optimum" if optimum.value is not None else "penalised_bound",
+        **_lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value),
         "bounds": [
             {"seed": r.seed, "bound": r.clairvoyant.bound, "penalised_bound": r.penalised,
+             "lagrangian_bound": by_seed[r.seed].bound if by_seed else None,
              "rows": r.clairvoyant.rows, "cols": r.clairvoyant.cols, "nnz": r.clairvoyant.nnz,
              "solve_seconds": round(r.clairvoyant.solve_seconds, 4),
-             "penalised_seconds": round(r.seconds, 4)}
+             "penalised_seconds": round(r.seconds, 4),
+             "lagrangian_seconds": round(by_seed[r.seed].seconds, 4) if by_seed else None}
             for r in results
         ],
+    }
+
+
+def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], why: str | None,
+                     penalised: tuple[float, float], optimum: float | None) -> dict[str, Any]:
+    """The report's Lagrangian keys and the tightest bound per seed-mean (penalised or Lagrangian)."""
+    mean, ci = mean_ci95([r.bound for r in results]) if results else (None, None)
+    tight = "lagrangian_bound" if mean is not None and mean < penalised[0] else "penalised_bound"
+    best = (mean, ci) if tight == "lagrangian_bound" else penalised
+    fitted = multipliers_for(scenario) if results else None
+    return {
+        "lagrangian_mean": mean, "lagrangian_ci95": ci, "lagrangian_note": why,
+        "lagrangian_fit": None if fitted is None else {
+            "bound": fitted.fit_bound, "master": fitted.master, "rounds": fitted.rounds,
+            "seconds": round(fitted.seconds, 2), "fit_seeds": _span(fitted.fitted_on)},
+        "tightest_bound": best[0], "tightest_bound_ci95": best[1], "tightest_bound_kind": tight,
+        "tightest_above_dp_pct": 100.0 * (best[0] - optimum) / abs(optimum) if optimum else None,
     }
 
 
@@ -225,6 +280,9 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
     line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
             f"(min {min(values):,.2f}, max {max(values):,.2f}); penalised bound mean "
             f"{report['penalised_mean']:,.2f} ({report['tightening_pct']:.2f} % tighter)")
+    if report["lagrangian_mean"] is not None:
+        line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}"
+    line += f"; tightest: {report['tightest_bound_kind'].replace('_', ' ')} {report['tightest_bound']:,.2f}"
     if report["dp_value"] is not None:
         line += f"; DP optimum {report['dp_value']:,.2f}"
     return f"{line}; {seconds:.1f} s"

@@ -1,0 +1,181 @@
+"""The Lagrangian bound: each lane's DP against brute force, validity against the exact DP, the fit."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocsim.baselines import dp
+from allocsim.baselines.lagrangian_bound import (
+    Split,
+    fit_multipliers,
+    lagrangian_bound,
+    lanes_value,
+    refusal,
+    seed_pieces,
+)
+from allocsim.baselines.lagrangian_lanes import Lane, solve_lane
+from allocsim.envs.allocation_env import AllocationEnv
+
+FIT_SEEDS = list(range(19_990, 19_994))
+
+
+@functools.cache
+def env(name: str) -> AllocationEnv:
+    return AllocationEnv(name)
+
+
+@functools.cache
+def optimum(name: str) -> float:
+    return dp.solution_for(env(name).network, env(name).profile).value
+
+
+@functools.cache
+def fitted(name: str) -> np.ndarray:
+    e = env(name)
+    return fit_multipliers(e.network, e.profile, FIT_SEEDS).price
+
+
+# ------------------------------------------------------------- one lane, brute force
+def _brute(lane: Lane, price: np.ndarray) -> float:
+    """Best expected value by plain recursion over every decision (independent of the compiled DP)."""
+    T = lane.pmf.shape[0]
+
+    @functools.cache
+    def value(t: int, x: int) -> float:
+        if t == T:
+            return 0.0
+        keep = -lane.holding + (lane.end if t == T - 1 else 0.0)
+
+        def period(y: int, q_next: int) -> float:
+            total = 0.0
+            for d, p in enumerate(lane.pmf[t]):
+                sold = min(y, d)
+                total += p * (lane.margin * sold + keep * (y - sold) + value(t + 1, y - sold + q_next))
+            return total
+
+        best = -np.inf
+        if lane.lead == 0:
+            for q in range(lane.cap - x + 1):
+                best = max(best, -(price[t] + lane.ship_cost) * q + period(x + q, 0))
+            return best
+        send = t + 1 - lane.lead
+        most = lane.cap - x if t + 1 <= T - 1 and send >= 0 else 0
+        for q in range(most + 1):
+            cost = (price[send] + lane.ship_cost) * q if q else 0.0
+            best = max(best, -cost + period(x, q))
+        return best
+
+    return value(0, lane.start) + lane.penalty_constant
+
+
+def _lane(lead: int, start: int, holding: float = 0.5, end: float = -4.0) -> Lane:
+    pmf = np.array([[0.3, 0.4, 0.2, 0.1], [0.1, 0.3, 0.4, 0.2], [0.5, 0.3, 0.2, 0.0], [0.2, 0.2, 0.3, 0.3]])
+    mean = float((pmf * np.arange(4)).sum())
+    return Lane(loc=0, sku=0, pmf=pmf, cap=4, lead=lead, ship_cost=1.0, holding=holding, margin=19.0, end=end,
+                start=start, penalty_constant=-4.0 * mean)
+
+
+@pytest.mark.parametrize("lead", [0, 1, 2])
+@settings(max_examples=15, deadline=None)
+@given(price=st.lists(st.floats(0.0, 30.0), min_size=4, max_size=4), start=st.integers(0, 4),
+       holding=st.floats(0.0, 3.0), end=st.floats(-10.0, 2.0))
+def test_lane_dp_equals_brute_force(lead: int, price: list[float], start: int, holding: float,
+                                    end: float) -> None:
+    lane = _lane(lead, start, holding, end)
+    assert solve_lane(lane, np.array(price)).value == pytest.approx(_brute(lane, np.array(price)), abs=1e-9)
+
+
+@pytest.mark.parametrize("lead", [0, 1])
+@settings(max_examples=15, deadline=None)
+@given(a=st.lists(st.floats(0.0, 30.0), min_size=4, max_size=4),
+       b=st.lists(st.floats(0.0, 30.0), min_size=4, max_size=4))
+def test_lane_value_is_the_best_policy_at_every_price(lead: int, a: list[float], b: list[float]) -> None:
+    """The policy optimal at prices ``a``, charged prices ``b``, never beats the optimum at ``b``."""
+    lane = _lane(lead, 1)
+    at_a = solve_lane(lane, np.array(a))
+    assert (at_a.shipped >= 0).all()
+    assert solve_lane(lane, np.array(b)).value >= at_a.profit(np.array(a)) - np.array(b) @ at_a.shipped - 1e-9
+
+
+def test_a_lane_ships_nothing_when_units_cost_more_than_they_earn() -> None:
+    sol = solve_lane(_lane(1, 0), np.full(4, 100.0))
+    assert sol.shipped.sum() == 0.0 and sol.value == pytest.approx(_lane(1, 0).penalty_constant)
+
+
+# ------------------------------------------------------------- validity against the DP
+@pytest.mark.parametrize("price", ["zero", "random", "high"])
+def test_any_price_bounds_the_tiny_dp_optimum(price: str) -> None:
+    e = env("tiny-dp")
+    T, S = e.network.periods, e.network.n_skus
+    chosen = {"zero": np.zeros((T, S)), "random": np.random.default_rng(3).uniform(0, 25, (T, S)),
+              "high": np.full((T, S), 1e6)}[price]
+    bound = lagrangian_bound(e.network, e.profile, chosen, seed=0).bound
+    assert bound >= optimum("tiny-dp") - 1e-6
+
+
+def test_fitted_bound_is_above_the_tiny_dp_optimum_and_below_zero_prices() -> None:
+    e = env("tiny-dp")
+    bound = lagrangian_bound(e.network, e.profile, fitted("tiny-dp"), seed=0).bound
+    zero = lagrangian_bound(e.network, e.profile, np.zeros_like(fitted("tiny-dp")), seed=0).bound
+    assert optimum("tiny-dp") - 1e-6 <= bound < zero
+    assert bound <= 1.05 * optimum("tiny-dp")  # 3.8 % above when written
+
+
+@pytest.mark.slow
+def test_fitted_bound_is_above_the_small_dp_optimum_on_every_seed() -> None:
+    e = env("small-dp")
+    lanes = lanes_value(e.network, e.profile, fitted("small-dp"))
+    values = [lagrangian_bound(e.network, e.profile, fitted("small-dp"), s, lanes).bound for s in range(5)]
+    assert np.ptp(values) == pytest.approx(0.0, abs=1e-9)  # nothing random: fixed lead, one channel
+    assert optimum("small-dp") - 1e-6 <= values[0] <= 1.2 * optimum("small-dp")  # 14.4 % when written
+
+
+def test_fit_closes_its_gap_and_is_deterministic() -> None:
+    e = env("tiny-dp")
+    first = fit_multipliers(e.network, e.profile, FIT_SEEDS)
+    again = fit_multipliers(e.network, e.profile, FIT_SEEDS)
+    assert first.fit_bound - first.master <= 1e-4 * abs(first.fit_bound) + 1e-9
+    assert np.array_equal(first.price, again.price) and first.fitted_on == (FIT_SEEDS[0],)
+
+
+# ------------------------------------------------------------- fallback lanes, refusals
+def test_perfect_information_fallback_is_above_the_lane_dp_on_average() -> None:
+    """Treating tiny-dp's lanes by the per-seed LP instead: perfect information is worth >= the DP."""
+    e = env("tiny-dp")
+    split = Split.of(e.network, e.profile)
+    price = fitted("tiny-dp")
+    dp_part = lanes_value(e.network, e.profile, price)
+    as_fallback = Split(dp=(), fallback=tuple((lane.loc, lane.sku) for lane in split.dp))
+    dc_only = Split(dp=(), fallback=())
+    seeds = range(60)
+    gains = [seed_pieces(e.network, e.profile, price, s, as_fallback) - seed_pieces(e.network, e.profile,
+                                                                                      price, s, dc_only)
+             for s in seeds]
+    assert np.mean(gains) >= dp_part - 1e-6
+
+
+@pytest.mark.parametrize(("name", "why"), [("omnichannel-transfers", "transfers"),
+                                           ("contracts-scarce", "contracts")])
+def test_refused_where_locations_share_more_than_the_dc(name: str, why: str) -> None:
+    reason = refusal(env(name).network, env(name).profile)
+    assert reason is not None and why in reason
+
+
+def test_lanes_with_backorders_go_to_the_fallback() -> None:
+    e = env("retail-medium")
+    split = Split.of(e.network, e.profile)
+    web = e.network.locations.index("web-fc")
+    assert {loc for loc, _ in split.fallback} == {web}
+    assert len(split.dp) == (e.network.n_locations - 1) * e.network.n_skus and split.random(e.network)
+
+
+def test_replayed_demand_is_refused() -> None:
+    e = env("tiny-dp")
+    replayed = replace(e.profile, replay=np.zeros((e.network.periods, 2, 1, 1), dtype=np.int64))
+    assert "replayed" in str(refusal(e.network, replayed))
