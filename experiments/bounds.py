@@ -10,8 +10,10 @@
 * ``seed_lagrangian``: the Lagrangian bound (``allocsim.baselines.lagrangian_bound``: the DC's
   stock priced, each location x SKU solved exactly), its prices fitted once per scenario on
   tuning seeds (``allocsim.experiments.lagrangian_store``); None where it is refused;
-* the tightest bound: the lower of the penalised and the Lagrangian bound's seed-means (the
-  lower of two means, never a per-seed minimum, which would be biased low);
+* the tightest bound: of the penalised and the Lagrangian bound, the seed-mean whose upper 95 %
+  confidence limit is lower (never a per-seed minimum, and not the lower mean alone: picking the
+  lower of two noisy means is biased low; the Lagrangian bound is exact where nothing about the
+  DC is random, so a noisy penalised mean must beat it by its whole half-width);
 * the tightest reference: the DP optimum where it exists, else the penalised bound;
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
   ``gap_to_bound_pct = 100 x (bound - profit) / |bound|`` on that row's seed and,
@@ -252,12 +254,24 @@ def bound_report(
     }
 
 
+def tightest(penalised: tuple[float, float],
+             lagrangian: tuple[float, float] | None) -> tuple[str, tuple[float, float]]:
+    """The tighter of two (mean, 95 % half-width) bounds by upper confidence limit (a half-width of
+    nan, one seed, counts as infinite), and its kind; the penalised bound on a tie or without the other."""
+
+    def upper(bound: tuple[float, float]) -> float:
+        return bound[0] + (bound[1] if math.isfinite(bound[1]) else math.inf)
+
+    if lagrangian is not None and upper(lagrangian) < upper(penalised):
+        return "lagrangian_bound", lagrangian
+    return "penalised_bound", penalised
+
+
 def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], why: str | None,
                      penalised: tuple[float, float], optimum: float | None) -> dict[str, Any]:
     """The report's Lagrangian keys and the tightest bound per seed-mean (penalised or Lagrangian)."""
     mean, ci = mean_ci95([r.bound for r in results]) if results else (None, None)
-    tight = "lagrangian_bound" if mean is not None and mean < penalised[0] else "penalised_bound"
-    best = (mean, ci) if tight == "lagrangian_bound" else penalised
+    tight, best = tightest(penalised, (mean, ci) if mean is not None else None)
     fitted = multipliers_for(scenario) if results else None
     return {
         "lagrangian_mean": mean, "lagrangian_ci95": ci, "lagrangian_note": why,

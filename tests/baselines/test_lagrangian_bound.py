@@ -21,6 +21,7 @@ from allocsim.baselines.lagrangian_bound import (
 )
 from allocsim.baselines.lagrangian_lanes import Lane, solve_lane
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.experiments.bounds import tightest
 
 FIT_SEEDS = list(range(19_990, 19_994))
 
@@ -103,6 +104,37 @@ def test_lane_value_is_the_best_policy_at_every_price(lead: int, a: list[float],
     assert solve_lane(lane, np.array(b)).value >= at_a.profit(np.array(a)) - np.array(b) @ at_a.shipped - 1e-9
 
 
+def _exact_lead_two(lane: Lane, price: np.ndarray) -> float:
+    """The lane with its real lead time 2: state (on hand, in transit), capacity counting transit."""
+    T = lane.pmf.shape[0]
+
+    @functools.cache
+    def value(t: int, x: int, moving: int) -> float:
+        if t == T:
+            return 0.0
+        keep = -lane.holding + (lane.end if t == T - 1 else 0.0)
+        best = -np.inf
+        for q in range(lane.cap - x - moving + 1):
+            lands = t + 2 <= T - 1
+            total = -(price[t] + lane.ship_cost) * q + (0.0 if lands else lane.end * q)
+            for d, p in enumerate(lane.pmf[t]):
+                sold = min(x, d)
+                later = value(t + 1, x - sold + moving, q if lands else 0)
+                total += p * (lane.margin * sold + keep * (x - sold) + later)
+            best = max(best, total)
+        return best
+
+    return value(0, lane.start, 0) + lane.penalty_constant
+
+
+@settings(max_examples=15, deadline=None)
+@given(price=st.lists(st.floats(0.0, 30.0), min_size=4, max_size=4), start=st.integers(0, 4))
+def test_deciding_a_period_before_arrival_relaxes_a_longer_lead(price: list[float], start: int) -> None:
+    """Lead 2 decided one period ahead, at the sending period's price: never below the real lane."""
+    lane = _lane(2, start)
+    assert solve_lane(lane, np.array(price)).value >= _exact_lead_two(lane, np.array(price)) - 1e-9
+
+
 def test_a_lane_ships_nothing_when_units_cost_more_than_they_earn() -> None:
     sol = solve_lane(_lane(1, 0), np.full(4, 100.0))
     assert sol.shipped.sum() == 0.0 and sol.value == pytest.approx(_lane(1, 0).penalty_constant)
@@ -179,3 +211,16 @@ def test_replayed_demand_is_refused() -> None:
     e = env("tiny-dp")
     replayed = replace(e.profile, replay=np.zeros((e.network.periods, 2, 1, 1), dtype=np.int64))
     assert "replayed" in str(refusal(e.network, replayed))
+
+
+@pytest.mark.parametrize(("penalised", "lagrangian", "kind"), [
+    ((122.0, 10.7), (125.9, 0.0), "lagrangian_bound"),  # a lower but noisy mean does not win
+    ((122.0, 1.0), (125.9, 0.0), "penalised_bound"),
+    ((122.0, float("nan")), (125.9, 3.0), "lagrangian_bound"),  # one seed: no confidence at all
+    ((122.0, 1.0), None, "penalised_bound"),
+    ((122.0, 1.0), (122.0, 1.0), "penalised_bound"),
+])
+def test_tightest_bound_is_chosen_by_upper_confidence_limit(
+        penalised: tuple[float, float], lagrangian: tuple[float, float] | None, kind: str) -> None:
+    chosen, value = tightest(penalised, lagrangian)
+    assert chosen == kind and value == (penalised if kind == "penalised_bound" else lagrangian)
