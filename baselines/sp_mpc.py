@@ -31,10 +31,10 @@ from allocsim.baselines.common import (
     make_feasible,
     round_columns,
 )
-from allocsim.baselines.sp_mpc_model import FirstPeriod, Lookahead, solve_first_period
+from allocsim.baselines.sp_mpc_model import DCRule, FirstPeriod, Lookahead, solve_first_period
 from allocsim.baselines.sp_mpc_scenarios import forecast_rates, sample_demand, sample_leads, scenario_rng
 from allocsim.envs.network import BIG, Network
-from allocsim.envs.replenishment import supplier_lead
+from allocsim.envs.replenishment import order_thresholds
 from allocsim.envs.scenario.entities import NoReplenishment
 from allocsim.envs.state import AllocationState
 
@@ -81,8 +81,8 @@ class SPMPCPolicy(RulePolicy):
     Params = SPMPCParams
     params: SPMPCParams
     GRID: ClassVar[dict[str, list[Any]]] = {
-        "horizon": [4, 7, 10],
-        "terminal_value": [0.6, 0.8, 1.0, 1.1],
+        "horizon": [5, 7, 10],
+        "terminal_value": [1.0, 1.3, 1.6],
     }
 
     def __init__(self, env: AllocationEnv, seed: int | None = None, **params: Any) -> None:
@@ -125,7 +125,7 @@ class SPMPCPolicy(RulePolicy):
             cover=after * rate.sum(axis=1).mean(axis=0), beyond=salvage, pending=pending,
             headroom=np.where(state.headroom >= BIG // 2, np.inf, state.headroom.astype(np.float64)),
             supply_room=None if state.supply_room is None else state.supply_room.astype(np.float64),
-            order_cap=order_cap(net) if net.policy_orders else None,
+            order_cap=order_cap(net), rule=dc_rule(net, state),
             transfer_cap=np.where(net.lane_threshold >= BIG, np.inf, net.lane_threshold).astype(np.float64),
             capital=(float(cap), position) if cap is not None and net.policy_orders else None,
         )
@@ -149,9 +149,27 @@ class SPMPCPolicy(RulePolicy):
         return alloc, plan.transfers, orders
 
 
-def order_cap(net: Network) -> FloatArray:
-    """Most units the policy may order per SKU and period: ``max_order`` within supplier capacity."""
-    return np.minimum(net.max_order, net.supplier_capacity).astype(np.float64)
+def order_cap(net: Network) -> FloatArray | None:
+    """Most units ordered per SKU and period (``max_order`` for the policy) within supplier capacity;
+    None where nobody orders."""
+    if isinstance(net.scenario.supplier.replenishment, NoReplenishment):
+        return None
+    capacity = np.where(net.supplier_capacity >= BIG, np.inf, net.supplier_capacity).astype(np.float64)
+    return np.minimum(net.max_order, capacity) if net.policy_orders else capacity
+
+
+def dc_rule(net: Network, state: AllocationState) -> DCRule | None:
+    """The scenario's DC rule as the LP sees it, or None where the policy orders or nobody does."""
+    if net.policy_orders or isinstance(net.scenario.supplier.replenishment, NoReplenishment):
+        return None
+    position = (state.dc_on_hand + state.dc_on_order).astype(np.float64)
+    first = state.rule_orders.astype(np.float64)
+    below, up_to = (np.asarray(x, dtype=np.float64) for x in order_thresholds(net))
+    capacity = np.where(net.supplier_capacity >= BIG, np.inf, net.supplier_capacity)
+    # the rule orders min(capacity, up_to - position) once the position is at most ``below``: a
+    # position past below + capacity orders nothing, one at most below orders in full
+    reach = np.minimum(up_to, below + capacity)
+    return DCRule(first=first, position=position, ceiling=np.maximum(reach, position + first))
 
 
 def pipeline(
@@ -160,9 +178,6 @@ def pipeline(
     """Units already on their way, by lookahead period: to locations (H, L, S) and to the DC (H, S),
     and those arriving after the lookahead (S,).
 
-    The DC's also holds the scenario's rule orders (where the DC rule, not the policy, orders):
-    this period's order at the mean supplier lead, then a steady flow of the forecast network
-    demand within supplier capacity.
     """
     net, engine, t = state.net, env.engine, state.period
     s = engine.state
@@ -179,10 +194,4 @@ def pipeline(
     due = s.dc_due[0, t + 1 : t + horizon]
     dc[1 : 1 + due.shape[0]] = due
     pending += s.dc_due[0, t + horizon :].sum(axis=0)
-    if not net.policy_orders and not isinstance(net.scenario.supplier.replenishment, NoReplenishment):
-        lead = max(round(supplier_lead(net)[1]), 1)
-        flow = np.minimum(state.forecast.sum(axis=1).mean(axis=0), net.supplier_capacity)
-        for h in range(horizon):
-            if h + lead < horizon and t + h + lead < net.periods:
-                dc[h + lead] += state.rule_orders if h == 0 else flow
     return arrivals, dc.astype(np.float64), pending.astype(np.float64)

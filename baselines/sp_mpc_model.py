@@ -22,7 +22,9 @@ unit is valued as lost; waiting backorders join the first period's demand); mark
 ignored; capacity and the days-of-supply cap bind the first period only (``headroom`` and
 ``supply_room``, as the guardrails compute them); units shipped during the lookahead do not age;
 the working-capital cap binds policy orders, with a period's inventory position at cost falling by
-the units sold or written off.
+the units sold or written off. Where the scenario's DC rule orders, its order now is fixed and its
+later orders are free within supplier capacity and the rule's ceiling on the DC position (the
+relaxation the clairvoyant bound uses), so shipping out of the DC lets the rule refill it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Lookahead:
     dc_on_hand: FloatArray  # (S,)
     dc_available: FloatArray  # (S,) what may be allocated now (on hand minus the safety reserve)
     arrivals: FloatArray  # (H, L, S) units already in transit to locations, by arrival (h = 0: booked)
-    dc_arrivals: FloatArray  # (H, S) DC receipts already due (and the DC rule's orders), by arrival
+    dc_arrivals: FloatArray  # (H, S) DC receipts already due (supplier orders, planned receipts), by arrival
     expiring: FloatArray  # (H, L, S) units now at locations that expire at close h unless issued
     dc_expiring: FloatArray  # (H, S)
     terminal: FloatArray  # (S,) profit per unit of network stock at the lookahead's end, up to ``cover``
@@ -59,7 +61,8 @@ class Lookahead:
     pending: FloatArray  # (S,) units already on their way that arrive after the lookahead
     headroom: FloatArray  # (L,) units each location may still receive now (inf: no capacity)
     supply_room: FloatArray | None  # (L, S) room under the days-of-supply cap now
-    order_cap: FloatArray | None  # (S,) policy orders per period at most; None: the DC rule orders
+    order_cap: FloatArray | None  # (S,) supplier orders per period at most; None: nobody orders
+    rule: DCRule | None  # the scenario's DC rule places the orders (None: the policy does)
     transfer_cap: FloatArray | None  # (K,) units per lane and SKU a transfer may move (approval threshold)
     capital: tuple[float, float] | None  # (working-capital cap, inventory position at cost now)
 
@@ -67,6 +70,17 @@ class Lookahead:
     def shape(self) -> tuple[int, int, int, int, int]:
         w, h, n_l, n_s, n_c = self.demand.shape
         return w, h, n_l, n_s, n_c
+
+
+@dataclass(frozen=True)
+class DCRule:
+    """A DC order-up-to rule: its order now (fixed) and, later, orders that keep the DC position
+    (on hand + on order) at most ``ceiling`` (a linear stand-in for "order up to the level once the
+    position is at or below the reorder point": shipping out lowers the position, the rule refills)."""
+
+    first: FloatArray  # (S,) what the rule orders this period
+    position: FloatArray  # (S,) DC on hand + on order now
+    ceiling: FloatArray  # (S,)
 
 
 @dataclass(frozen=True)
@@ -230,14 +244,36 @@ class SampleAverageLP:
         # for the demand right after it: only the first period's order may (its lead may exceed H)
         late = never | ((arrive >= H) & (self.h[None, :] > 0))
         upper = np.where(late[..., None], 0.0, look.order_cap[None, None, :])
-        first = lp.cols((S,), upper=np.where(never[:, 0].any(), 0.0, look.order_cap))
+        if look.rule is None:
+            first = lp.cols((S,), upper=np.where(never[:, 0].any(), 0.0, look.order_cap))
+        else:  # the rule's own order now: not the policy's to choose
+            first = lp.cols((S,), lower=look.rule.first, upper=look.rule.first)
         self.order = _shared(first, lp.cols((W, H - 1, S), upper=upper[:, 1:]))
         s_ = np.arange(S)[None, None, :]
         self.left.append((np.where((arrive >= H)[..., None], self.order, -1), s_))
         lp.put(_arrival_rows(self.dcbal, np.broadcast_to(arrive[..., None], self.order.shape), (s_,)),
                self.order, -1.0)
-        if look.capital is not None:
+        if look.rule is not None:
+            self.rule_ceiling(look.rule)
+        elif look.capital is not None:
             self.capital(*look.capital)
+
+    def rule_ceiling(self, rule: DCRule) -> None:
+        """The DC rule's later orders: shipping out lowers the DC position, and the rule refills it."""
+        lp = self.lp
+        W, H, S = self.W, self.H, self.S
+        position = lp.cols((W, H, S), lower=-np.inf)
+        start = np.where(self.h[:, None] == 0, rule.position[None], 0.0)[None]
+        step = lp.rows((W, H, S), lower=start, upper=start)
+        lp.put(step, position, 1.0)
+        lp.put(step[:, 1:], position[:, :-1], -1.0)
+        lp.put(step[:, 1:], self.order[:, :-1], -1.0)
+        lp.put(step[:, 1:, None, :], self.ship[:, :-1], 1.0)
+        if self.net.has_shelf_life:
+            lp.put(step[:, 1:], self.drops[1][:, :-1], 1.0)
+        room = lp.rows((W, H, S), upper=rule.ceiling[None, None], mask=(self.h > 0)[None, :, None])
+        lp.put(room, position, 1.0)
+        lp.put(room, self.order, 1.0)
 
     def capital(self, cap: float, position: float) -> None:
         """Position at cost before each period's order, plus the order, stays under the cap."""

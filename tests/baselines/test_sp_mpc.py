@@ -26,7 +26,7 @@ def _two_period(net_env: AllocationEnv, demand_b: list[list[float]]) -> Lookahea
         arrivals=np.zeros((2, 2, 1)), dc_arrivals=np.zeros((2, 1)), expiring=np.zeros((2, 2, 1)),
         dc_expiring=np.zeros((2, 1)), terminal=np.array([-1.0]), cover=np.array([1.0]),
         beyond=np.array([-4.0]), pending=np.zeros(1), headroom=np.array([3.0, 3.0]), supply_room=None,
-        order_cap=None, transfer_cap=None, capital=None,
+        order_cap=None, rule=None, transfer_cap=None, capital=None,
     )
 
 
