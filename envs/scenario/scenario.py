@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -202,6 +204,8 @@ class Scenario(StrictModel):
         tuned or trained in one mode is found in the other; without a timing block the hash is
         the one it had before timing existed (and likewise without per-node holding costs)."""
         content = _without_unset_late_fields(self.model_dump(mode="json", by_alias=True))
+        if content["demand"].get("csv"):  # the history's bytes, not its path: a copy is the same demand
+            content["demand"]["csv"] = _file_digest(content["demand"]["csv"])
         del content["timing"]["mode"]
         if content["timing"]["holdback_decision"] is None:  # the hash it had before the decision existed
             del content["timing"]["holdback_decision"]
@@ -209,6 +213,24 @@ class Scenario(StrictModel):
             del content["timing"]
         payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _file_digest(path: str) -> str:
+    """``sha256:<16 hex>`` of the file's bytes (cached per size and modification time); the path
+    itself when it cannot be read (loading the scenario's demand reports that)."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return path
+    return _digest_of(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest_of(path: str, size: int, mtime_ns: int) -> str:
+    try:
+        return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return path
 
 
 def _without_unset_late_fields(content: dict[str, Any]) -> dict[str, Any]:

@@ -194,3 +194,34 @@ def test_tune_records_the_timing_mode(tmp_path: Path) -> None:
     result = tune(load_scenario("tiny-dp", "events"), "balanced", 2, n_workers=1)
     assert result.to_json()["timing"] == "events"
     assert tune(load_scenario("tiny-dp"), "balanced", 2, n_workers=1).to_json()["timing"] == "aggregated"
+
+
+def test_the_same_history_by_flag_or_in_the_yaml_finds_the_same_tuned_file(tmp_path: Path) -> None:
+    """``--demand-csv`` and ``demand: {csv: ...}`` naming copies of one history are one scenario content:
+    the file tuned on one applies to the other; an edited history no longer applies, and says so."""
+    from allocsim.experiments.benchmark import with_demand_csv
+
+    rows = ["period,sku,location,channel,quantity"]
+    stores = ("store-a", "store-b")
+    rows += [f"{t},widget,{loc},store,{1 + (t + i) % 2}" for t in range(8) for i, loc in enumerate(stores)]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first, second = tmp_path / "one" / "history.csv", tmp_path / "two" / "history.csv"
+    first.write_text("\n".join(rows) + "\n")
+    second.write_text(first.read_text())
+    by_flag = with_demand_csv(load_scenario("tiny-dp"), first, None)
+    preset = (PACKAGE.parents[1] / "envs" / "presets" / "tiny-dp.yaml").read_text()
+    yaml = tmp_path / "two" / "tiny-dp.yaml"
+    yaml.write_text(preset.replace("\ndemand:\n", "\ndemand:\n  csv: history.csv\n"))
+    in_yaml = load_scenario(yaml)
+    assert in_yaml.demand.csv == str(second) and by_flag.demand.csv == str(first)
+    assert in_yaml.content_hash() == by_flag.content_hash() != load_scenario("tiny-dp").content_hash()
+    path = tuned_path(tmp_path / "tuned", "tiny-dp", "balanced")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"params": {"max_days": 2.0}, "scenario_hash": by_flag.content_hash()}))
+    assert lookup_tuned(in_yaml, "balanced", tmp_path / "tuned").source == f"tuned: {path}"
+    second.write_text(first.read_text().replace("store,2", "store,3"))
+    edited = load_scenario(yaml)
+    found = lookup_tuned(edited, "balanced", tmp_path / "tuned")
+    assert found.tuned is None and found.source.startswith(f"defaults ({path} not used: tuned for another "
+                                                           "scenario content")
