@@ -8,7 +8,7 @@ import pytest
 
 from allocsim.baselines.registry import make_policy
 from allocsim.baselines.sp_mpc import expiring_schedule, pipeline
-from allocsim.baselines.sp_mpc_model import Lookahead, solve_first_period
+from allocsim.baselines.sp_mpc_model import DCRule, Lookahead, SampleAverageLP, solve_first_period
 from allocsim.baselines.sp_mpc_scenarios import sample_demand, scenario_rng
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.experiments.grids import grid_points
@@ -150,3 +150,28 @@ def test_sp_mpc_is_tunable_and_plays_whole_units() -> None:
         assert transfers is not None and (transfers >= 0).all()
         assert orders is not None and (orders >= 0).all() and (orders <= 1).all()
         env.step(policy.predict(np.zeros(1))[0])
+
+
+def test_the_dc_rule_refills_what_the_lp_ships_out() -> None:
+    """tiny-dp with a DC order-up-to rule of level 1 and supplier lead 1: DC 1 unit, store a asks
+    1, 0, 2. Shipping the unit now drops the DC position to 0, so the rule orders 1 (not 2: its
+    level) at period 1, on hand at period 2 for one more sale: 2 x 19 - 3 x 4 penalties - 2 x 0.5
+    shipping = 25."""
+    env = AllocationEnv("tiny-dp")
+    look = _two_period(env, [[0.0, 0.0]])
+    demand = np.zeros((1, 3, 2, 1, 1))
+    demand[0, :, 0, 0, 0] = [1.0, 0.0, 2.0]
+    look = Lookahead(**{
+        **look.__dict__, "demand": demand, "supplier_lead": np.ones((1, 3), dtype=np.int64),
+        "on_hand": np.zeros((2, 1)), "dc_on_hand": np.array([1.0]), "dc_available": np.array([1.0]),
+        "arrivals": np.zeros((3, 2, 1)), "dc_arrivals": np.zeros((3, 1)), "expiring": np.zeros((3, 2, 1)),
+        "dc_expiring": np.zeros((3, 1)), "cover": np.array([0.0]), "order_cap": np.array([np.inf]),
+        "rule": DCRule(first=np.array([0.0]), position=np.array([1.0]), ceiling=np.array([1.0])),
+    })
+    model = SampleAverageLP(env.network, look)
+    model.stock(), model.transfers(), model.demand(), model.expiry(), model.supplier(), model.terminal()
+    first = model.solve()
+    assert first.objective == pytest.approx(25.0, abs=1e-6)
+    np.testing.assert_allclose(first.shipments, [[1.0], [0.0]], atol=1e-7)
+    orders = first.solution.x[model.order[0, :, 0]]
+    np.testing.assert_allclose(orders, [0.0, 1.0, 0.0], atol=1e-7)
