@@ -80,10 +80,11 @@ class Recommendation:
     periods: int  # periods the money KPIs cover (for per week)
 
     def per_week(self, amount: float) -> float:
-        return amount * WEEK / self.periods
+        return amount * WEEK / self.periods + 0.0  # + 0.0: never print -0
 
     def money(self, amount: float, currency: str) -> str:
         """``94 EUR per episode (11 EUR per week)``."""
+        amount += 0.0  # never print -0
         return (f"{amount:,.0f} {currency} per episode ({self.per_week(amount):,.0f} {currency} per week)"
                 if self.periods else f"{amount:,.0f} {currency} per episode")
 
@@ -131,7 +132,7 @@ def _join(names: Sequence[str]) -> str:
 
 
 def _ci(e: Estimate, currency: str) -> str:
-    return f"paired 95% CI {e.low:,.0f} to {e.high:,.0f} {currency}"
+    return f"paired 95% CI {e.low + 0.0:,.0f} to {e.high + 0.0:,.0f} {currency}"
 
 
 def _kpi_words(s: Separation, currency: str) -> str:

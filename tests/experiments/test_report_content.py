@@ -1,4 +1,4 @@
-"""What the planner reads: the answer line (tie or significant), paired differences, left-out zero rows,
+"""What the planner reads: the recommendation (tie or significant), paired differences, left-out zero rows,
 the bounded gap-closed column, the working-capital note, breakdown tables; and the traces behind the
 time figure add up to the episode's KPIs."""
 
@@ -10,39 +10,36 @@ import pandas as pd
 import pytest
 from report_fixtures import CHANNELS, LOCATIONS, POLICIES, synthetic_report, synthetic_rows
 
-from allocsim.experiments.comparisons import answer, paired_frame
+from allocsim.experiments.comparisons import paired_frame
 from allocsim.experiments.plots import off_scale
+from allocsim.experiments.recommendation import recommend
 from allocsim.experiments.report_sections import _closed, breakdown, every_kpi
+from allocsim.experiments.summary import summary_frame
 
 
-def _summary(diffs: list[tuple[float, float]]) -> pd.DataFrame:
-    names = ["a", "b", "c", "d"][: len(diffs)]
-    return pd.DataFrame({"policy": names, "profit_vs_ref": [d for d, _ in diffs],
-                         "profit_vs_ref_ci95": [h for _, h in diffs]})
+def _advice(profits: dict[str, list[float]], periods: int = 60) -> str:
+    rows = [{"policy": p, "seed": s, "profit": v, "fill_rate": 90.0} for p, values in profits.items()
+            for s, v in enumerate(values)]
+    return " ".join(recommend(summary_frame(rows), rows, periods).sentences("EUR"))
 
 
-def test_answer_flags_a_tie_when_the_paired_interval_contains_zero() -> None:
-    text = answer(_summary([(0, 0), (-3, 25), (-88, 63)])).sentence("EUR")
-    assert text.startswith("Use a: 3 EUR more profit per episode than b (paired 95% CI -22 to 28 EUR)")
-    assert "TIE" in text and "first rule significantly behind is c, 88 EUR" in text
+def test_a_significant_lead_is_said_with_its_interval() -> None:
+    text = _advice({"base-stock": [100.0, 110.0, 90.0], "min-max": [80.0, 89.0, 71.0]})  # 20, 21, 19 ahead
+    assert text.startswith("Use base-stock. It earns 20 EUR per episode (2 EUR per week) more profit than")
+    assert "paired 95% CI 18 to 22 EUR" in text and "significant" in text and "tie" not in text
 
 
-def test_answer_says_significant_when_the_interval_excludes_zero() -> None:
-    text = answer(_summary([(0, 0), (-300, 40)])).sentence("USD")
-    assert "300 USD more profit" in text and "260 to 340 USD" in text
-    assert "Significant" in text and "TIE" not in text
-
-
-def test_answer_names_identical_policies_without_a_minus_zero() -> None:
+def test_identical_policies_tie_without_a_minus_zero() -> None:
     """Two policies making the same decisions (a searched residual kept by two seeds) earn the same."""
-    text = answer(_summary([(0, 0), (0, 0), (-16, 12)])).sentence("EUR")
-    assert text.startswith("Use a: the same profit as b on every episode.") and "-0" not in text
-    assert "first rule significantly behind is c, 16 EUR" in text
+    text = _advice({"ppo:a": [10.0, 20.0, 30.0], "ppo:b": [10.0, 20.0, 30.0], "hold": [0.0, 10.0, 20.0]})
+    assert text.startswith("Use ppo:a. On profit it ties with ppo:b") and "-0" not in text
+    assert "first policy significantly behind the best is hold" in text
 
 
-def test_answer_with_one_episode_claims_nothing() -> None:
-    text = answer(_summary([(0, math.nan), (-4, math.nan)])).sentence("EUR")
-    assert "Untested" in text and "TIE" not in text and "Significant" not in text
+def test_one_episode_claims_nothing() -> None:
+    text = _advice({"base-stock": [10.0], "min-max": [6.0]})
+    assert text.startswith("Use base-stock for now.") and "no interval" in text
+    assert "tie" not in text and "significant" not in text
 
 
 def test_paired_frame_is_the_seed_by_seed_difference() -> None:
