@@ -14,8 +14,9 @@ SKU and everything in transit), markdowns, expiry and the days-of-supply cap are
 dropped, and a lead time ``d >= 2`` is replaced by a decision one period before the
 arrival at the price of the period it would have been sent in (the lane decides
 later, knowing more; a shipment sent in period ``t`` is priced ``lam[t]`` either
-way). Shipments that would land after the horizon are not in the DP (the master
-prices them, ``salvage - cost - shipping`` a unit).
+way), except lead 2 with a small capacity, solved with its transit state
+(``allocsim.baselines.lagrangian_pipeline``). Shipments that would land after the
+horizon are not in the DP (the master prices them, ``salvage - cost - shipping`` a unit).
 
 Recursion (``x`` on hand at the decision, ``D`` the period's demand, ``p`` the
 shipment's price plus shipping cost):
@@ -40,6 +41,7 @@ from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before anything compiles)
 from allocsim.baselines.demand_pmf import lane_pmf
+from allocsim.baselines.lagrangian_pipeline import backward_two, exact_lead_two, forward_two
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.network import BIG, Network
 
@@ -133,8 +135,14 @@ def solve_lane(lane: Lane, price: FloatArray) -> LaneSolution:
     """The lane's exact optimum at DC prices ``price`` (T,) per unit sent in each period."""
     if lane.cap > 20_000:
         raise ValueError(f"lane ({lane.loc}, {lane.sku}) holds up to {lane.cap} units: too many for the DP")
+    price = np.asarray(price, dtype=np.float64)
+    if exact_lead_two(lane.lead, lane.cap):
+        values, plan = backward_two(lane.pmf, lane.cap, lane.ship_cost, lane.holding, lane.margin, lane.end,
+                                    price)
+        return LaneSolution(value=float(values[lane.start, 0]) + lane.penalty_constant,
+                            shipped=forward_two(lane.pmf, lane.cap, lane.start, plan))
     value, policy = _backward(lane.pmf, lane.cap, lane.lead, lane.ship_cost, lane.holding, lane.margin,
-                              lane.end, np.asarray(price, dtype=np.float64))
+                              lane.end, price)
     shipped = _forward(lane.pmf, lane.cap, lane.lead, lane.start, policy)
     return LaneSolution(value=float(value[lane.start]) + lane.penalty_constant, shipped=shipped)
 
