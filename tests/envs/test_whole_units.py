@@ -129,12 +129,15 @@ def test_cut_rows_fills_the_room_exactly_and_never_gives_more_than_asked(data, h
     assert (got >= 0).all() and (got <= quantity).all()
 
 
-def test_a_batch_is_cut_copy_by_copy_as_each_alone():
-    rng = np.random.default_rng(2)
-    alloc = rng.integers(0, 50, size=(6, 4, 3))
-    headroom = rng.integers(0, 120, size=(6, 4))
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.sampled_from([3, 50, 10**6, BILLION]))
+def test_the_batch_cut_is_cut_rows_bit_for_bit_copy_by_copy(data, high):
+    """``cut_to_capacity`` (numpy, the batch) gives each copy exactly what ``cut_rows`` (the loop the
+    compiled engine can run) gives it alone; ``feasible_allocation`` cuts the same way."""
+    alloc = data.draw(hnp.arrays(np.int64, (4, 3, 5), elements=st.integers(0, high)))
+    headroom = data.draw(hnp.arrays(np.int64, (4, 3), elements=st.integers(-2, 5 * high)))
     batch = cut_to_capacity(alloc, headroom)
-    for b in range(6):
+    for b in range(len(alloc)):
         np.testing.assert_array_equal(batch[b], _cut(alloc[b], headroom[b]))
         np.testing.assert_array_equal(batch[b], feasible_allocation(alloc[b], alloc[b].sum(axis=0),
-                                                                    None, headroom[b]))
+                                                                    None, np.maximum(headroom[b], 0)))
