@@ -72,7 +72,10 @@ def _variants(params: dict[str, Any], spread: float) -> Iterator[dict[str, Any]]
 
 
 class RolloutPolicy:
-    """The rollout improvement of ``base`` (see the module docstring), as an SB3-style predictor."""
+    """Try the tuned rules' decisions and variants of them on simulated futures from the current state,
+    and play the one that earns most.
+
+    The rollout improvement of ``base`` (see the module docstring), as an SB3-style predictor."""
 
     def __init__(self, env: AllocationEnv, seed: int | None = None, **params: Any) -> None:
         self.env = env.unwrapped

@@ -30,7 +30,10 @@ class BalancedParams(RuleParams):
 
 
 class BalancedPolicy(RulePolicy):
-    """Water-fill the DC's stock on (on hand + in transit) / forecast rate, up to ``max_days``."""
+    """Ship first to the locations that will run out soonest, evening out their days of supply up to
+    ``max_days``.
+
+    Water-fill the DC's stock on (on hand + in transit) / forecast rate, up to ``max_days``."""
 
     Params = BalancedParams
     params: BalancedParams

@@ -31,7 +31,10 @@ class BaseStockParams(RuleParams):
 
 
 class BaseStockPolicy(RulePolicy):
-    """Order up to forecast + z sqrt(forecast) per location; shortfall-proportional rationing."""
+    """Fill each location up to its forecast demand over lead time and review plus a safety stock; when
+    the DC is short, each gets the same share of what it asked for.
+
+    Order up to forecast + z sqrt(forecast) per location; shortfall-proportional rationing."""
 
     Params = BaseStockParams
     params: BaseStockParams
