@@ -85,7 +85,8 @@ class EngineState(NamedTuple):
     protect: IntArray  # (B, L, S, C) units an order of channel c must leave on hand (holdbacks)
     forecast: FloatArray  # (B, T + H, L, S) the noisy forecast rates the policy sees
     supplier_lead: IntArray  # (B, T)
-    exogenous: FloatArray  # (B, T, n) scaled forecast, open-order and calendar blocks
+    exogenous: NDArray[np.float32]  # (B, T, n) scaled forecast, open-order and calendar blocks, stored as
+    # the observation shows them (float32): the clip to the observation's bounds commutes with the rounding
 
     @property
     def batch(self) -> int:
@@ -179,5 +180,5 @@ def allocate_state(
         protect=ints(n_l, n_s, n_c),
         forecast=floats(t + horizon, n_l, n_s),
         supplier_lead=ints(t),
-        exogenous=floats(t, n_exogenous),
+        exogenous=np.zeros((batch, t, n_exogenous), dtype=np.float32),
     )
