@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from allocsim.envs.action_modes import make_action_mode
 from allocsim.envs.actions import Fractions
 from allocsim.envs.demand import DemandProfile
-from allocsim.envs.engine.core import BatchEngine
+from allocsim.envs.engine.core import BatchEngine, step_record_dicts
 from allocsim.envs.engine.state import EngineState
 from allocsim.envs.events import EventHook, EventPeriod
 from allocsim.envs.guardrails import Decision, Trim
@@ -24,6 +24,22 @@ from allocsim.envs.render import NetworkPicture, ansi
 from allocsim.envs.reward import WeightedReward
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.state import AllocationState
+from allocsim.envs.step_info import StepInfo
+
+
+def _record_entries(record: NDArray[np.float64]) -> dict[str, Any]:
+    """The info's ``reward_components`` and ``kpis`` from a snapshot of the period's record."""
+    components, kpis = step_record_dicts(record)
+    return {"reward_components": components, "kpis": kpis}
+
+
+class _Decision(simpy.Event):
+    """The policy's decision for the period, delivered ``delay`` after it is taken (the period's
+    length in aggregated mode, so the clock needs no second event per period)."""
+
+    def deliver(self, frac: Fractions, delay: float) -> None:
+        self._ok, self._value = True, frac  # as ``Event.succeed``, with a delay
+        self.env.schedule(self, delay=delay)
 
 
 class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
@@ -37,8 +53,9 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     locations and orders from the supplier), demand is served FIFO from local
     stock, and the period closes with holding cost, aging, expiry and accounting.
     The period cycle is a SimPy process on a SimPy clock (period ``t`` occupies
-    ``[t, t + 1)``); its arithmetic runs in the compiled kernels of
-    ``allocsim.envs.engine`` on a batch of one, the same code the vector env runs.
+    ``[t, t + 1)``; in aggregated mode one event per period); its arithmetic runs in one
+    call of the compiled kernels of ``allocsim.envs.engine`` per step, on a batch of one,
+    the same code the vector env runs.
 
     ## Action Space
     ``Box(-1, 1, (n,), float32)``; its meaning is the ``action_mode``
@@ -117,21 +134,23 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
     # ------------------------------------------------------------ the clock
     def _cycle(self, start: int) -> Generator[simpy.Event, Any, None]:
-        """The period cycle as a SimPy process: receipts, decision, period, one period of time."""
+        """The period cycle as a SimPy process: the decision, then the period.
+
+        Aggregated mode: one event per period, the decision, delivered at the period's end;
+        the period, its close and the next period's receipts and observation are then one
+        compiled call. Events mode: the decision at the period's start, then orders and
+        receipts through the period as SimPy events, closed at its end.
+        """
+        assert self._clock is not None
         for period in range(start, self.network.periods):
-            if period > start:
+            if self.events is not None and period > start:
                 self.engine.begin_period(period)
-            assert self._clock is not None
-            self._decision = self._clock.event()
+            self._decision = _Decision(self._clock)
             frac = yield self._decision
-            if self.events is not None:  # orders and receipts through the period, closed at its end
+            if self.events is not None:
                 yield from self.events.run(self._clock, frac)
             else:
                 self.engine.run_period(frac)
-            if period == self.network.periods - 1:
-                return
-            if self.events is None:
-                yield self._clock.timeout(1)
 
     def _start_clock(self) -> None:
         """A SimPy clock at the state's period, its process waiting for that period's decision."""
@@ -172,17 +191,14 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         period = int(self.engine.state.period[0])
         frac = self._fractions(action)
         event, self._decision = self._decision, None
-        event.succeed(frac)
+        event.deliver(frac, 0.0 if self.events is not None else 1.0)
         self._run_until_decision()
-        components, period_kpis = self.engine.step_record(0)
+        s = self.engine.state
         reward = float(self.engine.work.reward[0])
-        terminated = bool(self.engine.state.done[0])
-        info: dict[str, Any] = {
-            "period": period,
-            "reward_components": components,
-            "kpis": period_kpis,
-            "decision_log": self.engine.decision_log(0, first=period),
-        }
+        terminated = bool(s.done[0])
+        record = s.step_record[0].copy()  # the snapshot the lazy entries are built from
+        trims = self.engine.decision_log(0, first=period) if s.log_flags[0, period] else []
+        info = StepInfo({"period": period, "decision_log": trims}, lambda: _record_entries(record))
         if terminated:
             info["episode_kpis"] = self.kpis()
         return self.engine.obs[0].copy(), reward, terminated, False, info

@@ -117,18 +117,17 @@ class BatchEngine:
         self._run(kernels.STEP, ~self.state.done, frac)
         return self.work.reward
 
-    # -------------------------------------------- the single env's two halves
+    # ------------------------------------------------------ the single env's period
     def begin_period(self, period: int) -> None:
-        """Enter ``period`` (every copy): book its receipts and observe."""
+        """Enter ``period`` (every copy): book its receipts and observe (the events mode's start)."""
         self.state.period[:] = period
         self._run(kernels.BEGIN, self._all)
 
     def run_period(self, frac: Fractions) -> None:
-        """Decide, dispatch, serve and close the current period of every copy; after the last
-        period, observe the closed state."""
-        self._run(kernels.PERIOD, self._all, frac)
-        if self.state.done.all():
-            self._run(kernels.OBSERVE, self._all)
+        """The current period of every copy and the start of the next in one compiled call: decide,
+        dispatch, serve, close, then book the next period's receipts and observe (after the last
+        period: observe the closed state)."""
+        self._run(kernels.STEP, self._all, frac)
 
     # ------------------------------------ the events engine's pieces of a period
     def dispatch_decision(self, frac: Fractions) -> None:
@@ -173,9 +172,7 @@ class BatchEngine:
 
     def step_record(self, b: int) -> tuple[dict[str, float], dict[str, float]]:
         """(reward components, headline KPIs) of copy ``b``'s last closed period."""
-        values = self.state.step_record[b].tolist()
-        n = len(COMPONENTS)
-        return dict(zip(COMPONENTS, values[:n], strict=True)), dict(zip(PERIOD_KPIS, values[n:], strict=True))
+        return step_record_dicts(self.state.step_record[b])
 
     def period_by_location(self, b: int) -> dict[str, dict[str, float]]:
         """Copy ``b``'s last closed period by location (the DC last): units and stock value at cost."""
@@ -190,3 +187,10 @@ class BatchEngine:
         initial, received, sold, written_off = (int(x) for x in s.units[b])
         held = int(s.dc[b].sum() + s.stock[b].sum() + s.inbound[b].sum())
         return initial + received, held + sold + written_off
+
+
+def step_record_dicts(record: NDArray[np.float64]) -> tuple[dict[str, float], dict[str, float]]:
+    """(reward components, headline KPIs) from one copy's ``step_record`` row."""
+    values = record.tolist()
+    n = len(COMPONENTS)
+    return dict(zip(COMPONENTS, values[:n], strict=True)), dict(zip(PERIOD_KPIS, values[n:], strict=True))

@@ -1,9 +1,8 @@
 """The period as one compiled call over the batch: reset, receive, decide-to-close, observe.
 
-``run(..., STEP, ...)`` runs one whole period for every copy in one call (the vector
-env); ``BEGIN`` and ``PERIOD`` are the two halves the single env's SimPy process runs
-on a batch of one, with SimPy's clock between them. Both paths run the very same
-per-copy functions, so copy ``b`` of a batch and the single env cannot differ.
+``run(..., STEP, ...)`` runs one whole period for every copy in one call: the vector env
+on its batch, the single env's SimPy process on a batch of one. Both paths run the very
+same per-copy functions, so copy ``b`` of a batch and the single env cannot differ.
 """
 
 from __future__ import annotations
@@ -104,11 +103,10 @@ def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # t
 (START, DECIDE, DISPATCH, SERVE, CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE, ROOMS,
  BOOK) = (1 << i for i in range(11))
 SERVE_CLOSE = SERVE | CLOSE
-#: Phase sets of the two doors. The single env's SimPy process runs BEGIN at the start of
-#: each period after the first and PERIOD once the decision is in; the vector env runs STEP.
+#: Phase sets of the two doors: both step a period with STEP (the single env on its SimPy clock,
+#: once the decision is in); the events mode enters a period with BEGIN.
 RESET = START | RECEIVE | OBSERVE
 BEGIN = RECEIVE | OBSERVE
-PERIOD = DECIDE | DISPATCH | SERVE_CLOSE | FINISH
 STEP = DECIDE | DISPATCH | SERVE_CLOSE | ADVANCE | RECEIVE | OBSERVE
 
 

@@ -277,6 +277,8 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[int, str, str
                 min_size=1, max_size=12,  # a header-only history is refused ("no demand rows")
             ))
         ]
+        first = lane_keys[0]  # the history must reach the last period (a zero row where nothing sold)
+        csv_rows.append((periods - 1, skus[0], first[0], first[1], 0))
         demand: dict[str, Any] = {"csv": "to be written"}
     else:
         streams = []
