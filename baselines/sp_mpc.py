@@ -32,7 +32,13 @@ from allocsim.baselines.common import (
     round_columns,
 )
 from allocsim.baselines.sp_mpc_model import DCRule, FirstPeriod, Lookahead, solve_first_period
-from allocsim.baselines.sp_mpc_scenarios import forecast_rates, sample_demand, sample_leads, scenario_rng
+from allocsim.baselines.sp_mpc_scenarios import (
+    forecast_rates,
+    sample_demand,
+    sample_leads,
+    scenario_rng,
+    served_backlog,
+)
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
 from allocsim.envs.scenario.entities import NoReplenishment
@@ -119,7 +125,7 @@ class SPMPCPolicy(RulePolicy):
                           + state.inbound.sum(axis=0)) @ net.unit_cost)
         return Lookahead(
             demand=demand, supplier_lead=leads, periods_left=left,
-            on_hand=state.on_hand.astype(np.float64), dc_on_hand=state.dc_on_hand.astype(np.float64),
+            on_hand=state.on_hand - served_backlog(state), dc_on_hand=state.dc_on_hand.astype(np.float64),
             dc_available=state.dc_available.astype(np.float64), arrivals=arrivals, dc_arrivals=dc_arrivals,
             expiring=expiring, dc_expiring=dc_expiring, terminal=(p.terminal_value - 1.0) * net.unit_cost,
             cover=after * rate.sum(axis=1).mean(axis=0), beyond=salvage, pending=pending,

@@ -18,7 +18,8 @@ episode's end never arrives (and is not allowed), and only the first period's or
 after the lookahead (later ones would buy terminal value meant for the demand right after it).
 
 Approximations (the LP is a planning model, not a bound): unmet demand is lost (a backordered
-unit is valued as lost; waiting backorders join the first period's demand); markdowns are
+unit is valued as lost; waiting backorders take the stock on hand first, the rest joins the next
+period's demand); markdowns are
 ignored; capacity and the days-of-supply cap bind the first period only (``headroom`` and
 ``supply_room``, as the guardrails compute them); units shipped during the lookahead do not age;
 the working-capital cap binds policy orders, with a period's inventory position at cost falling by

@@ -6,8 +6,9 @@ rate) split over channels by the demand model's channel mix of that period, time
 forecast error with the scenario's ``noise_cv``; demand is then drawn from the lane's own
 distribution (Poisson, negative binomial, normal) with the sampler the simulator uses
 (``allocsim.envs.demand``). Orders of advance-notice channels that are already known
-(``state.open_orders``) replace the draws inside their notice window, and waiting backorders
-join the first period's demand.
+(``state.open_orders``) replace the draws inside their notice window. Waiting backorders are
+served first, as the engine serves them: from the stock on hand now, and what that cannot serve
+joins the next period's demand.
 
 Why: the lookahead must never see the episode's own future. Its draws come from their own
 stream keyed by (episode seed, period) -- never the episode's demand stream -- so two policies
@@ -104,8 +105,23 @@ def sample_demand(
     demand = _draw(model, count * horizon, rng).reshape(lanes.shape).astype(np.float64)
     known, where = known_orders(state, profile, horizon)
     demand = np.where(where[None], known[None], demand)
-    demand[:, 0] += state.backlog
+    if horizon > 1:  # what the stock on hand cannot serve now waits for the next receipts
+        demand[:, 1] += waiting_after_now(state)
     return demand
+
+
+def waiting_after_now(state: AllocationState) -> FloatArray:
+    """Backorders (L, S, C) the stock on hand cannot serve now: the engine serves waiting backorders
+    before new demand, so the stock on hand goes to them first (``served_backlog``), and the rest waits
+    for the next period's receipts."""
+    waiting = state.backlog.sum(axis=2)
+    share = np.where(waiting > 0, served_backlog(state) / np.maximum(waiting, 1), 0.0)
+    return state.backlog * (1.0 - share)[..., None]
+
+
+def served_backlog(state: AllocationState) -> FloatArray:
+    """Units (L, S) of the stock on hand that go to waiting backorders this period."""
+    return np.minimum(state.on_hand, state.backlog.sum(axis=2)).astype(np.float64)
 
 
 def sample_leads(net: Network, horizon: int, count: int, rng: np.random.Generator) -> IntArray:
