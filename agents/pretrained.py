@@ -2,7 +2,7 @@
 
 ``allocsim benchmark`` adds the shipped policy of a scenario to the table when the
 scenario it is run on has the hash the policy was exported for. How each file was
-made is in the README ("Pretrained policy"). Plain files: no torch, no unpickling.
+made is in docs/results.md ("Pretrained policy"). Plain files: no torch, no unpickling.
 """
 
 from __future__ import annotations

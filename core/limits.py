@@ -1,6 +1,6 @@
 """Upper bounds of every scenario number, chosen so int64 and float64 arithmetic holds over a horizon.
 
-Why these values (the README's scenario format lists them per field):
+Why these values (docs/scenarios.md lists them per field):
 
 - A unit count in one field is at most ``MAX_UNITS`` (1e9), and no SKU can ever have more
   than ``MAX_NETWORK_UNITS`` (1e12 < 2**40, the engine's "unlimited" marker) units enter the

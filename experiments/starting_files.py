@@ -15,7 +15,7 @@ from allocsim.envs.demand import CSV_COLUMNS, DemandProfile, sample_episode
 from allocsim.envs.network import Network
 from allocsim.envs.scenario import Scenario, ScenarioError, preset_names
 
-#: One comment per top-level key of a scenario file (the schema is in the README, "Scenario format").
+#: One comment per top-level key of a scenario file (the schema is in docs/scenarios.md).
 KEY_NOTES = {
     "name": "rename it for your network (your `allocsim tune` results are filed under this name; the "
             "presets' shipped tuning applies only while the content is unchanged)",
@@ -44,8 +44,8 @@ def commented_preset(name: str) -> str:
     lines = [
         f"# allocsim scenario, copied from the preset {name!r}. Edit it, then:",
         "#   allocsim benchmark --scenario THIS_FILE.yaml",
-        "# Every key is checked (a misspelt key is an error); the full schema is in the README,",
-        "# section 'Scenario format'. Money is in `currency` units, time in periods.",
+        "# Every key is checked (a misspelt key is an error); the full schema is in the repository's",
+        "# docs/scenarios.md. Money is in `currency` units, time in periods.",
     ]
     for line in text.splitlines():
         key = line.split(":", 1)[0]
