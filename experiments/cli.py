@@ -9,6 +9,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -92,6 +93,7 @@ def simulate(
     if policy not in policy_names():
         raise _fail(f"unknown policy {policy!r}; valid: {', '.join(policy_names())}")
     loaded = _load(scenario, timing=timing)
+    _compile_first(loaded)
     try:
         found = lookup_tuned(loaded, policy, tuned_dir)
         params = dict(found.tuned.params) if found.tuned is not None else {}
@@ -147,10 +149,14 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
     if loaded.demand.csv is not None:
         how = describe(loaded.demand.resample, loaded.demand.block_length)
         errors.print(f"demand: {how}", highlight=False)
+    return loaded
+
+
+def _compile_first(loaded: Scenario) -> None:
+    """Announce and pay the one-off kernel compile now, once every input has been checked."""
     from allocsim.experiments.waits import compile_first
 
     compile_first(loaded, _say)
-    return loaded
 
 
 def _say(line: str) -> None:
@@ -181,6 +187,20 @@ def _writable_dir(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise _fail(f"cannot create output folder {path}: {err.strerror or err}") from None
+    return path
+
+
+def _writable_file(path: Path) -> Path:
+    """Check now that ``path`` can be written (its folder made, a file creatable there, not a folder
+    itself), so a long search never fails at its very end."""
+    if path.is_dir():
+        raise _fail(f"--out {path} is a folder; give a file name, e.g. {path / 'params.json'}")
+    _writable_dir(path.parent)
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as err:
+        raise _fail(f"cannot write to {path.parent}: {err.strerror or err}") from None
     return path
 
 
@@ -218,6 +238,7 @@ def tune(
 
     With ``--timing events`` the grid points play the event model (a holdback, say, is worth
     more there); the parameters are kept per timing mode, and a run looks up its own mode first."""
+    from allocsim.experiments.interrupt import interruptible, tune_kept
     from allocsim.experiments.tables import tune_table
     from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, plan_jobs, save_tuned
     from allocsim.experiments.tuning import tune as search
@@ -229,24 +250,28 @@ def tune(
     except ValueError as err:
         raise _fail(str(err)) from None
     n_workers = workers or os.cpu_count() or 1
-    for job in jobs:
-        _writable_dir(job.target.parent)
-    for job in jobs:
-        started = time.perf_counter()
-        with _progress(job.points * episodes, f"tune {job.policy}") as advance:
-            result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
-                            overrides=job.overrides)
-        console.print(tune_table(result, limit=TUNE_ROWS_SHOWN))
-        for line in result.warnings:
-            errors.print(line, highlight=False, soft_wrap=True)
-        try:
-            path = save_tuned(job.target, result)
-        except OSError as err:
-            raise _fail(f"cannot write {job.target}: {err.strerror or err}") from None
-        console.print(
-            f"best {job.policy} parameters {result.best.params} ({loaded.timing.mode} mode) saved to {path} "
-            f"({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,  # paths never split
-        )
+    for job in jobs:  # every target writable before any search (a search takes minutes)
+        _writable_file(job.target)
+    saved: list[str] = []
+    _compile_first(loaded)
+    with interruptible(lambda: tune_kept(saved, [job.policy for job in jobs])):
+        for job in jobs:
+            started = time.perf_counter()
+            with _progress(job.points * episodes, f"tune {job.policy}") as advance:
+                result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
+                                overrides=job.overrides)
+            console.print(tune_table(result, limit=TUNE_ROWS_SHOWN))
+            for line in result.warnings:
+                errors.print(line, highlight=False, soft_wrap=True)
+            try:
+                path = save_tuned(job.target, result)
+            except OSError as err:
+                raise _fail(f"cannot write {job.target}: {err.strerror or err}") from None
+            saved.append(job.policy)
+            console.print(
+                f"best {job.policy} parameters {result.best.params} ({loaded.timing.mode} mode) saved to "
+                f"{path} ({time.perf_counter() - started:.1f} s)", highlight=False, soft_wrap=True,
+            )
     if out is None:
         console.print(f"benchmark and train run from this folder use it (their --tuned-dir is "
                       f"{DEFAULT_TUNED_DIR})", highlight=False)
@@ -300,6 +325,7 @@ def benchmark(
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
     from allocsim.experiments.benchmark import default_out, rule_specs
+    from allocsim.experiments.cli_bench import benchmark_into
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
     from allocsim.experiments.run_folder import FolderInUse, hold
     from allocsim.experiments.seeds import seed_range
@@ -327,115 +353,17 @@ def benchmark(
     except FolderInUse as err:
         raise _fail(str(err)) from None
     with held:
-        _benchmark_in(target, created, loaded, seeds, specs, learned, sources, n_workers, warm_up, bound,
-                      tuned_dir)
+        benchmark_into(target, created, loaded, seeds, specs, learned, sources, n_workers, warm_up, bound,
+                       tuned_dir)
 
 
-def _benchmark_in(target: Path, created: bool, loaded: Scenario, seeds: list[int], specs: list[Any],
-                  learned: list[Any], sources: dict[str, Any], n_workers: int, warm_up: int, bound: bool,
-                  tuned_dir: Path) -> None:
-    """The benchmark into ``target`` (held): run, write with its manifest, print table and report path."""
-    from allocsim.experiments.benchmark import TRACED, run_benchmark, source_lines, write_outputs
-    from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
-    from allocsim.experiments.run_folder import write_manifest
-    from allocsim.experiments.tables import benchmark_table
-
-    episodes = len(seeds)
-    console.print("parameters:", highlight=False)
-    for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
-        console.print(f"  {line}", highlight=False)
-    started = time.perf_counter()
-    bounded = bound and not warm_up
-    from allocsim.experiments.aggregation_gap import has_holdbacks
-    from allocsim.experiments.benchmark import without_holdbacks_playable
-    from allocsim.experiments.waits import fit_penalty_first
-
-    passes = 1 + (loaded.timing.mode == "events")  # + twins in the aggregated mode
-    evaluated = len(specs) * episodes * passes
-    if has_holdbacks(loaded):  # + the same episodes without holdbacks
-        evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
-    total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
-    count = Counter()
-    with interruptible(lambda: benchmark_kept(count.done, total, target, created)):
-        if bounded:
-            fit_penalty_first(loaded, _say)
-        with _progress(total, f"benchmark {loaded.name}") as advance:
-            count = Counter(advance)
-            result = run_benchmark(
-                loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
-                models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
-            )
-    try:
-        write_manifest(target, "benchmark", write_outputs(result, target), scenario=loaded.name)
-    except OSError as err:
-        raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
-    title = f"{loaded.name} · {episodes} episode(s) per rule on seeds {seeds[0]}..{seeds[-1]}"
-    title += " · events mode" if loaded.timing.mode == "events" else ""
-    console.print(benchmark_table(result.summary, title))
-    console.print(
-        f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
-        highlight=False, soft_wrap=True,  # a path is never folded mid-name
-    )
-
-
-@app.command("bound")
-def bound_command(
-    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="seeds to bound")] = 5,
-    seed: Annotated[
-        int | None,
-        typer.Option(min=0, max=MAX_SEED,
-                     help="first seed: seeds K, K+1, ... [default: start of the test block]"),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
-    ] = None,
-    dp_table: Annotated[
-        Path | None, typer.Option(help="write the DP's optimal policy table to this CSV (DP scenarios only)")
-    ] = None,
-) -> None:
-    """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
-    from allocsim.experiments.bounds import bound_report, bound_summary, dp_value, write_dp_table
-    from allocsim.experiments.progress import RunProgress
-    from allocsim.experiments.seeds import seed_range
-    from allocsim.experiments.tables import bound_table
-
-    loaded = _load(scenario)
-    try:
-        seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
-    except ValueError as err:
-        raise _fail(str(err)) from None
-    if dp_table is not None and dp_value(loaded).note is not None:
-        raise _fail(str(dp_value(loaded).note))
-    started = time.perf_counter()
-    from allocsim.experiments.waits import fit_penalty_first
-
-    fit_penalty_first(loaded, _say)
-    with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
-                     every_s=10.0) as progress:
-        report = bound_report(loaded, seeds, workers, on_done=progress.advance)
-    summary = bound_summary(report, time.perf_counter() - started)
-    if dp_table is not None:
-        try:
-            states = write_dp_table(loaded, dp_table)
-        except OSError as err:
-            raise _fail(f"cannot write {dp_table}: {err.strerror or err}") from None
-    if as_json:
-        typer.echo(json.dumps(_json_safe(report), indent=2))
-        errors.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
-        return
-    console.print(bound_table(report))
-    if dp_table is not None:
-        console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
-    console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
-
-
+from allocsim.experiments.cli_bench import register as _register_bound  # noqa: E402
 from allocsim.experiments.cli_deploy import register as _register_deploy  # noqa: E402
 from allocsim.experiments.cli_files import register as _register_files  # noqa: E402
 from allocsim.experiments.cli_learn import register as _register_learning  # noqa: E402
 from allocsim.experiments.cli_sweep import register as _register_sweep  # noqa: E402
 
+_register_bound(app)  # bound
 _register_learning(app)  # train, evaluate
 _register_deploy(app)  # export, infer
 _register_files(app)  # scenarios, demand-history

@@ -94,8 +94,7 @@ def train(
                           vectorization=vec, out=out, hyperparams=hyperparams, eval_every=eval_every,
                           eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir,
                           action_mode=action_mode)
-        _say("preparing: the reference rule and its validation episodes")
-        config, evaluator, reference = prepare_training(job, loaded, n_workers)
+        config, evaluator, reference = prepare_training(job, loaded, n_workers, _say)
         planned = config.planned
         if planned < config.total:
             console.print(f"training {planned:,} timesteps: the budget of {config.total:,} rounded down to "
@@ -146,7 +145,7 @@ def evaluate_command(
 
     from allocsim.core.error_text import shorten
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.cli import _fail, _json_safe, _load, console
+    from allocsim.experiments.cli import _fail, _json_safe, _load, _say, console
     from allocsim.experiments.kpis import HEADLINE
     from allocsim.experiments.seeds import seed_block, seed_range
     from allocsim.experiments.train_cmd import evaluate_model
@@ -156,7 +155,7 @@ def evaluate_command(
         if timing is not None and timing not in MODES:
             raise ValueError(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
-        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1, timing=timing)
+        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1, timing=timing, say=_say)
     except ValueError as err:
         raise _fail(str(err)) from None
     if as_json:

@@ -38,8 +38,9 @@ def sweep_command(
 ) -> None:
     """Scenarios x policies x seeds, locally or on Ray; resumable (re-run to finish), results.csv in --out."""
     from allocsim.core.error_text import shorten
+    from allocsim.envs.scenario import Scenario
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.cli import _fail, _progress, console
+    from allocsim.experiments.cli import _compile_first, _fail, _progress, console
     from allocsim.experiments.interrupt import Counter, interruptible, sweep_kept
     from allocsim.experiments.run_folder import FolderInUse, hold, write_manifest
     from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results
@@ -63,6 +64,8 @@ def sweep_command(
     count = Counter()
     with held:
         write_manifest(target, "sweep", [], sweep=config.stem)
+        if cells:
+            _compile_first(Scenario.model_validate(cells[0]["scenario_spec"]))
         try:
             with interruptible(lambda: sweep_kept(count.done, len(cells), target)), \
                     _progress(len(cells), f"sweep {config.stem}") as advance:

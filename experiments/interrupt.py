@@ -94,3 +94,11 @@ def results_kept(folder: Path) -> str:
     """What an interrupted ``allocsim results`` kept: finished and checkpointed runs, exports, benchmarks."""
     return (f"every finished step is kept in {folder} (trained runs and their last checkpoints, exports, "
             f"benchmarks); run the same command again to go on from there: {same_command()}")
+
+
+def tune_kept(saved: list[str], planned: list[str]) -> str:
+    """What an interrupted ``allocsim tune`` kept: the rules whose whole grid ran (their best saved)."""
+    left = [name for name in planned if name not in saved]
+    done = f"best parameters saved for {', '.join(saved)}" if saved else "no parameters saved"
+    return (f"{done}; the search of {left[0]} was stopped and a grid is saved only whole, so tune it again: "
+            f"allocsim tune --policy {left[0]} (with this command's other options)") if left else done

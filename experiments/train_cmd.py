@@ -37,6 +37,7 @@ from allocsim.experiments.evaluation import (
 )
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
+from allocsim.experiments.waits import compile_first
 
 
 def best_rule(
@@ -146,6 +147,7 @@ def evaluate_model(
     n_workers: int = 1,
     on_done: Callable[[int], None] | None = None,
     timing: str | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The ``allocsim evaluate`` result, shaped like ``simulate --json``.
 
@@ -157,6 +159,8 @@ def evaluate_model(
         scenario = trained_scenario(run_dir)
         timing = timing or trained_timing(run_dir)
     loaded = load_scenario(scenario, timing)
+    if say is not None:
+        compile_first(loaded, say)
     rows = evaluate(loaded, [spec], seeds, n_workers=n_workers, on_done=on_done)
     episodes = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
     return {
@@ -188,14 +192,18 @@ class TrainingJob:
 
 
 def prepare_training(
-    job: TrainingJob, scenario: Scenario, n_workers: int
+    job: TrainingJob, scenario: Scenario, n_workers: int, say: Callable[[str], None] | None = None
 ) -> tuple[TrainConfig, Evaluator, PolicySpec]:
     """The run config (training seed block), the validation evaluator and the reference rule of ``job``.
 
-    ValueError (HyperparamError, unknown algorithm or rule) naming what is wrong.
+    ValueError (HyperparamError, unknown algorithm or rule) naming what is wrong. ``say`` hears
+    what the steps before training do (a one-off compile, the reference rule's episodes).
     """
     hp = load_hyperparams(job.algo, scenario.name, job.hyperparams)
     action_mode = mode_for(job.action_mode, hp, entry_label(job.algo, scenario.name, job.hyperparams))
+    if say is not None:
+        compile_first(scenario, say)
+        say("preparing: the reference rule and its validation episodes")
     block = seed_block("training")
     val_seeds = seed_block("validation").seeds(job.eval_episodes)
     mode = action_mode_args(action_mode, scenario, job.tuned_dir)

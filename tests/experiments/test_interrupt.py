@@ -114,3 +114,12 @@ def test_sweep_keeps_finished_cells_and_a_rerun_skips_them(tmp_path: Path) -> No
                             str(out), "--workers", "2"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert cells() == 120
+
+
+def test_an_interrupted_tune_names_what_was_saved_and_what_to_tune_again() -> None:
+    from allocsim.experiments.interrupt import tune_kept
+
+    message = tune_kept(["base-stock"], ["base-stock", "min-max", "priority"])
+    assert message.startswith("best parameters saved for base-stock; the search of min-max was stopped")
+    assert "allocsim tune --policy min-max" in message
+    assert tune_kept([], ["priority"]).startswith("no parameters saved; the search of priority")

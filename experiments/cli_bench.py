@@ -1,0 +1,125 @@
+"""``allocsim bound`` and the run of ``allocsim benchmark`` once its folder is held (registered on
+the main app by ``register(app)``; the heavy imports happen inside)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
+from allocsim.experiments.seeds import seed_block
+
+if TYPE_CHECKING:
+    from allocsim.envs.scenario import Scenario
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bound")(bound_command)
+
+
+def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[int], specs: list[Any],
+                  learned: list[Any], sources: dict[str, Any], n_workers: int, warm_up: int, bound: bool,
+                  tuned_dir: Path) -> None:
+    """The benchmark into ``target`` (held): run, write with its manifest, print table and report path."""
+    from allocsim.experiments.benchmark import TRACED, run_benchmark, source_lines, write_outputs
+    from allocsim.experiments.cli import _compile_first, _fail, _progress, _say, console
+    from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
+    from allocsim.experiments.run_folder import write_manifest
+    from allocsim.experiments.tables import benchmark_table
+
+    episodes = len(seeds)
+    console.print("parameters:", highlight=False)
+    for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
+        console.print(f"  {line}", highlight=False)
+    started = time.perf_counter()
+    bounded = bound and not warm_up
+    from allocsim.experiments.aggregation_gap import has_holdbacks
+    from allocsim.experiments.benchmark import without_holdbacks_playable
+    from allocsim.experiments.waits import fit_penalty_first
+
+    passes = 1 + (loaded.timing.mode == "events")  # + twins in the aggregated mode
+    evaluated = len(specs) * episodes * passes
+    if has_holdbacks(loaded):  # + the same episodes without holdbacks
+        evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
+    total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
+    count = Counter()
+    with interruptible(lambda: benchmark_kept(count.done, total, target, created)):
+        _compile_first(loaded)
+        if bounded:
+            fit_penalty_first(loaded, _say)
+        with _progress(total, f"benchmark {loaded.name}") as advance:
+            count = Counter(advance)
+            result = run_benchmark(
+                loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
+                models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
+            )
+    try:
+        write_manifest(target, "benchmark", write_outputs(result, target), scenario=loaded.name)
+    except OSError as err:
+        raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
+    title = f"{loaded.name} · {episodes} episode(s) per rule on seeds {seeds[0]}..{seeds[-1]}"
+    title += " · events mode" if loaded.timing.mode == "events" else ""
+    console.print(benchmark_table(result.summary, title))
+    console.print(
+        f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
+        highlight=False, soft_wrap=True,  # a path is never folded mid-name
+    )
+
+
+
+def bound_command(
+    scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
+    episodes: Annotated[int, typer.Option(min=1, max=MAX_EPISODES, help="seeds to bound")] = 5,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, max=MAX_SEED,
+                     help="first seed: seeds K, K+1, ... [default: start of the test block]"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=MAX_WORKERS, help="worker processes [default: CPU count]")
+    ] = None,
+    dp_table: Annotated[
+        Path | None, typer.Option(help="write the DP's optimal policy table to this CSV (DP scenarios only)")
+    ] = None,
+) -> None:
+    """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
+    from allocsim.experiments.bounds import bound_report, bound_summary, dp_value, write_dp_table
+    from allocsim.experiments.cli import _compile_first, _fail, _json_safe, _load, _say, console, errors
+    from allocsim.experiments.progress import RunProgress
+    from allocsim.experiments.seeds import seed_range
+    from allocsim.experiments.tables import bound_table
+
+    loaded = _load(scenario)
+    try:
+        seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    if dp_table is not None and dp_value(loaded).note is not None:
+        raise _fail(str(dp_value(loaded).note))
+    started = time.perf_counter()
+    from allocsim.experiments.waits import fit_penalty_first
+
+    _compile_first(loaded)
+    fit_penalty_first(loaded, _say)
+    with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
+                     every_s=10.0) as progress:
+        report = bound_report(loaded, seeds, workers, on_done=progress.advance)
+    summary = bound_summary(report, time.perf_counter() - started)
+    if dp_table is not None:
+        try:
+            states = write_dp_table(loaded, dp_table)
+        except OSError as err:
+            raise _fail(f"cannot write {dp_table}: {err.strerror or err}") from None
+    if as_json:
+        typer.echo(json.dumps(_json_safe(report), indent=2))
+        errors.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
+        return
+    console.print(bound_table(report))
+    if dp_table is not None:
+        console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
+    console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
