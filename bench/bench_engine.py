@@ -11,7 +11,8 @@ Prints, in one run (medians over repeats, one process unless said otherwise):
    gym-invmgmt's ``GymInvMgmt/MultiEchelon-v0`` from ``gym.make``, in alternated rounds
    (A, B, A, B, ...); steps/s counts step time only, random actions are sampled up front;
 3. the vector env (``gym.make_vec``) on retail-medium for 1 .. 1024 copies: env steps/s
-   (copies x batch steps / s) over whole episodes, so each repeat holds its autoreset;
+   (copies x batch steps / s) over whole episodes, so each repeat holds its autoreset; and
+   256 copies on one thread against two (``threads=2``), in alternated rounds;
 4. a synthetic 100 locations x 50 SKUs scenario (single env and 64 copies), and the single
    env's cost per step for L in (5, 20, 50, 100) at S = 50, per lane (a location x SKU pair);
 5. the single env's reset time on retail-medium;
@@ -179,6 +180,32 @@ def run_vector(budget: Budget, copies_list: list[int]) -> list[dict[str, Any]]:
         print(f"{copies:>8}{row['steps_per_s']:>14,.0f}{row['steps_per_s'] / copies:>15,.1f}"
               f"{len(row['repeats']):>9}   {seen}", flush=True)
     return rows
+
+
+def run_threads(budget: Budget, copies: int = 256) -> dict[str, Any]:
+    """Section: the vector env on one thread against two, whole episodes in alternated rounds."""
+    section(f"threads: vector env, {REFERENCE_PRESET}, {copies} copies, 1 vs 2 threads")
+    envs = {n: gym.make_vec(ENV_ID, num_envs=copies, scenario=REFERENCE_PRESET, threads=n) for n in (1, 2)}
+    actions = sample_actions(envs[1].action_space, 0, 8).astype(np.float32)
+    horizon = int(envs[1].unwrapped.network.periods)
+
+    def episode(n: int) -> float:
+        venv = envs[n]
+        with gc_paused():
+            start = time.perf_counter()
+            for i in range(horizon):
+                venv.step(actions[i % len(actions)])
+            return copies * horizon / (time.perf_counter() - start)
+
+    for n, venv in envs.items():  # warm-up (compiles the threaded kernel on a cold cache)
+        venv.reset(seed=0)
+        episode(n)
+    rounds = alternated(budget.repeats, {str(n): (lambda n=n: episode(n)) for n in envs})
+    one, two = rounds["1"], rounds["2"]
+    ratio = paired_ratio(two, one)
+    say(f"1 thread {median(one):,.0f}, 2 threads {median(two):,.0f} env steps/s: {ratio:.2f}x (median of "
+        f"{budget.repeats} paired rounds; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    return {"copies": copies, "one": one, "two": two, "speedup_paired": ratio}
 
 
 # ------------------------------------------------------------- scale
@@ -458,6 +485,8 @@ def judge(fig: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         target(f"single env / gym-invmgmt, {REFERENCE_PRESET}", _get(fig, "single", "ratio"), ">=", 3.0, "x"),
         target("vector env, 256 copies, one thread", v256, ">=", 150_000, "steps/s"),
+        target("vector env, 256 copies, 2 threads / 1", _get(fig, "threads", "speedup_paired"), ">=", 1.7,
+               "x"),
         target("vector 256 copies / gym-invmgmt single", v256 / peer if v256 and peer else None, ">=", 25.0,
                "x"),
         target(f"single env, {BIG[0]}x{BIG[1]} synthetic", _get(fig, "scale", "big_single"), ">=", 5_000,
@@ -479,7 +508,7 @@ def _kb(value: float | None) -> float | None:
     return None if value is None else value / 1024
 
 
-SECTIONS = ("compile", "single", "vector", "scale", "reset", "state", "memory", "ppo")
+SECTIONS = ("compile", "single", "vector", "threads", "scale", "reset", "state", "memory", "ppo")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -521,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
                 fig["reset"] = {"median_ms": reset_ms, "resets": resets}
         if "vector" in wanted:
             fig["vector"] = run_vector(budget, args.copies)
+        if "threads" in wanted:
+            fig["threads"] = run_threads(budget)
         if "scale" in wanted:
             fig["scale"] = run_scale(budget)
         if "state" in wanted:

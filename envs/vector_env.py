@@ -125,8 +125,9 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     ``EVENTS_REFUSED``: events run one SimPy clock per episode, in the single env).
 
     ## Threads
-    ``threads=True`` spreads the copies over numba's threads (``NUMBA_NUM_THREADS``) in the
-    same compiled call; results are identical, copy by copy.
+    ``threads=n`` spreads the copies over ``n`` of numba's threads in the same compiled call
+    (``True``: all of ``NUMBA_NUM_THREADS``; the default ``False``: one thread, the serial
+    kernel); results are identical, copy by copy, for any count.
 
     ## Info
     Per step a dict of arrays: ``period`` (N,) and ``reward_components`` (name -> (N,));
@@ -143,7 +144,7 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         scenario: str | Path | Scenario = "retail-small",
         reward_weights: dict[str, float] | None = None,
         seed_stream: SeedStream | None = None,
-        threads: bool = False,
+        threads: bool | int = False,
         render_mode: str | None = None,
         action_mode: str = "shares",
         residual_around: Mapping[str, float] | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -28,6 +29,19 @@ from allocsim.envs.observation import ObservationLayout
 from allocsim.envs.reward import COMPONENTS
 
 
+def thread_count(threads: bool | int) -> int:
+    """Threads a batch is stepped on: ``False`` or 1 the serial kernel; ``True`` every thread of numba's
+    pool (``NUMBA_NUM_THREADS``); ``n`` that many (at most the pool). Results are the same for any count:
+    each copy is one iteration of the loop over the batch and no copy reads another's arrays."""
+    pool = int(numba.config.NUMBA_NUM_THREADS)
+    if isinstance(threads, bool | np.bool_):
+        return pool if threads else 1
+    if not isinstance(threads, int | np.integer) or not 1 <= threads <= pool:
+        raise ValueError(f"threads must be True, False or a whole number 1..{pool} (NUMBA_NUM_THREADS), "
+                         f"got {str(threads)[:40]!r}")
+    return int(threads)
+
+
 class BatchEngine:
     """``batch`` copies of the world of ``net``; ``reset_copies`` then ``step`` once per period."""
 
@@ -39,11 +53,11 @@ class BatchEngine:
         reward_scale: float,
         batch: int,
         keep_log: bool = False,
-        threads: bool = False,
+        threads: bool | int = False,
     ) -> None:
         self.net = net
         self.profile = profile
-        self.threads = threads  # spread the copies over numba's threads (one compiled call still)
+        self.threads = thread_count(threads)  # copies spread over this many threads (one compiled call still)
         self.actions = ActionLayout(net)
         self.observation = ObservationLayout(net, profile)
         self.params: EngineParams = build_params(
@@ -72,10 +86,12 @@ class BatchEngine:
         holdback = self._no_holdback if f.holdback is None else f.holdback
         arrays = (which, f.allocation, f.transfers, f.orders, holdback, self.obs)
         layout = tuple((a.dtype, a.ndim, a.flags.c_contiguous) for a in arrays)
+        if self.threads > 1:
+            numba.set_num_threads(self.threads)  # this calling thread's count for the parallel loop
         if layout == self._layout and self._entry is not None:
             self._entry(self.params, self.state, self.work, phases, *arrays)
             return
-        kernel = kernels.run_parallel if self.threads else kernels.run
+        kernel = kernels.run_parallel if self.threads > 1 else kernels.run
         args = (self.params, self.state, self.work, phases, *arrays)
         kernel(*args)  # numba's dispatch: compiles (or loads from its cache) on the first call
         self._entry, self._layout = kernels.compiled_entry(kernel, args), layout

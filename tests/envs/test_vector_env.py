@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numba
 import numpy as np
 import pytest
 from envs_testkit import PRESETS, STYLES, assert_same, check_copy, make_action
@@ -519,10 +520,13 @@ def test_non_finite_action_names_entry_and_copy(started: AllocationVectorEnv, ba
     assert info["period"].tolist() == [0, 0, 0]
 
 
-def test_threads_give_the_same_results_copy_by_copy() -> None:
+@pytest.mark.parametrize("threads", [True, 2, 1])
+def test_threads_give_the_same_results_copy_by_copy(threads: bool | int) -> None:
     """The threaded kernel (copies spread over numba's threads) equals the serial one exactly."""
     serial = gym.make_vec(ENV_ID, num_envs=6, scenario="omnichannel-transfers")
-    threaded = gym.make_vec(ENV_ID, num_envs=6, scenario="omnichannel-transfers", threads=True)
+    threaded = gym.make_vec(ENV_ID, num_envs=6, scenario="omnichannel-transfers", threads=threads)
+    pool = numba.config.NUMBA_NUM_THREADS
+    assert threaded.unwrapped.engine.threads == (pool if threads is True else threads)
     rng = np.random.default_rng(5)
     for venv in (serial, threaded):
         venv.reset(seed=70)
@@ -533,3 +537,10 @@ def test_threads_give_the_same_results_copy_by_copy() -> None:
             np.testing.assert_array_equal(x, y)
     for mine, theirs in zip(serial.unwrapped.engine.state, threaded.unwrapped.engine.state, strict=True):
         np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 10_000, 1.5, "2"])
+def test_a_thread_count_out_of_range_is_one_clear_error(threads: object) -> None:
+    with pytest.raises(ValueError, match=r"threads must be True, False or a whole number 1\.\.") as err:
+        AllocationVectorEnv(2, "retail-small", threads=threads)  # type: ignore[arg-type]
+    assert "\n" not in str(err.value)
