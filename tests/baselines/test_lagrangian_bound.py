@@ -22,7 +22,8 @@ from allocsim.baselines.lagrangian_bound import (
 )
 from allocsim.baselines.lagrangian_lanes import Lane, solve_lane
 from allocsim.envs.allocation_env import AllocationEnv
-from allocsim.experiments.bounds import tightest
+from allocsim.envs.scenario import load_scenario
+from allocsim.experiments.bounds import bound_report, tightest
 
 FIT_SEEDS = list(range(19_990, 19_994))
 
@@ -234,3 +235,17 @@ def test_tightest_bound_is_chosen_by_upper_confidence_limit(
         penalised: tuple[float, float], lagrangian: tuple[float, float] | None, kind: str) -> None:
     chosen, value = tightest(penalised, lagrangian)
     assert chosen == kind and value == (penalised if kind == "penalised_bound" else lagrangian)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["tiny-dp", "small-dp"])
+def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str) -> None:
+    """``allocsim bound --json``'s document: no seed-mean bound below the DP optimum beyond its CI."""
+    report = bound_report(load_scenario(name), list(range(40_000, 40_030)))
+    best = optimum(name)
+    assert report["dp_value"] == pytest.approx(best)
+    for key in ("penalised", "lagrangian"):
+        assert report[f"{key}_mean"] + report[f"{key}_ci95"] >= best - 1e-6, key
+    assert report["tightest_bound"] + report["tightest_bound_ci95"] >= best - 1e-6
+    assert report["tightest_bound_kind"] in ("penalised_bound", "lagrangian_bound")
+    assert all(row["lagrangian_bound"] is not None for row in report["bounds"])
