@@ -136,15 +136,15 @@ def _ci(e: Estimate, currency: str) -> str:
 
 
 def _kpi_words(s: Separation, currency: str) -> str:
-    """``fill rate, 0.12 % more with x per episode (paired 95% CI 0.05 to 0.19): better with x``."""
+    """``fill rate, 0.12 percentage points more with x (paired 95% CI 0.05 to 0.19): better with x``."""
     assert s.kpi is not None and s.diff is not None
     lab = label(s.kpi)
-    unit = lab.unit_in(currency)
+    unit = "percentage points" if lab.unit == "%" else lab.unit_in(currency)
     d = s.diff
     digits = 0 if max(abs(d.mean), d.half_width) >= 100 else 2
     size = f"{abs(d.mean):,.{digits}f}{' ' + unit if unit else ''}"
     good = (d.mean < 0) == (s.kpi in LOWER_IS_BETTER)
-    return (f"{lab.name.lower()}, {size} {'more' if d.mean > 0 else 'less'} with {s.other} per episode "
+    return (f"{lab.name.lower()}, {size} {'more' if d.mean > 0 else 'less'} with {s.other} "
             f"(paired 95% CI {d.low:,.{digits}f} to {d.high:,.{digits}f}): {'better' if good else 'worse'} "
             f"with {s.other}")
 

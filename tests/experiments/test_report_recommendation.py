@@ -40,7 +40,8 @@ def test_a_tie_recommends_the_simplest_rule_never_the_learned_one() -> None:
     assert text.startswith("Use min-max.") and "ties with pretrained:ppo" in text
     assert "pretrained:ppo a learned black box" in text
     # the learned policy serves 1.2 points less (90 against 91.2 on average, every seed): fill rate separates
-    assert "What separates min-max from pretrained:ppo: fill rate, 1.20 % less with pretrained:ppo" in text
+    assert "What separates min-max from pretrained:ppo: fill rate, 1.20 percentage points less with " \
+           "pretrained:ppo (paired 95% CI -1.54 to -0.86)" in text
     assert "worse with pretrained:ppo" in text
     # the best's lead over min-max is 0.2 per episode: 0.02 per week over 70 periods
     assert "0 EUR per episode (0 EUR per week) more" in text
