@@ -3,8 +3,9 @@
 On a machine whose speed drifts (a shared 2-core box), absolute figures of two runs an hour
 apart say little; rounds alternated between the versions (before, after, before, ...) see
 the same load. Each round of a case is a fresh interpreter (warm numba cache) that times one
-figure; the medians and the median of the per-round ratios are printed and written to
-``bench/results/bench_versions.json``.
+figure, by the wall clock and by the thread's CPU time (which the other processes of a busy
+machine do not inflate); the medians and the median of the per-round ratios are printed and
+written to ``bench/results/bench_versions.json``.
 
 ``REFERENCE`` is a folder holding another copy of the package as ``REFERENCE/allocsim`` (e.g.
 ``mkdir -p /tmp/ref/allocsim && git archive HEAD~1 | tar -x -C /tmp/ref/allocsim``); it is put
@@ -54,45 +55,48 @@ def vector(copies):
         venv.step(acts[i % 8])
     horizon = venv.unwrapped.network.periods
     gc.disable()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     for i in range(horizon):
         venv.step(acts[i % 8])
-    return copies * horizon / (time.perf_counter() - start)
+    return copies * horizon / (time.perf_counter() - start), copies * horizon / (time.thread_time() - cpu)
 def single(episodes):
     env = gym.make(allocsim.envs.ENV_ID, scenario=scenario)
     env.action_space.seed(0)
     acts = [env.action_space.sample() for _ in range(64)]
     env.reset(seed=0)
     env.step(acts[0])
-    steps, spent = 0, 0.0
+    steps, spent, cpu = 0, 0.0, 0.0
     gc.disable()
     for e in range(episodes):
         env.reset(seed=e + 1)
         done = False
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.thread_time()
         while not done:
             done = env.step(acts[steps % 64])[2]
             steps += 1
         spent += time.perf_counter() - start
-    return steps / spent, env
+        cpu += time.thread_time() - cpu0
+    return (steps / spent, steps / cpu), env
 if case in ("vector256", "vector16", "big_vector64"):
     figure = vector({"vector256": 256, "vector16": 16, "big_vector64": 64}[case])
 elif case in ("single", "big_single"):
     figure = single(1 if big else 3)[0]
 else:
     _, env = single(1)
-    times = []
+    times, cpus = [], []
     for i in range(200):
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.thread_time()
         env.reset(seed=1000 + i)
         times.append(time.perf_counter() - start)
-    figure = 1e3 * statistics.median(times)
-print(json.dumps({"figure": figure}))
+        cpus.append(time.thread_time() - cpu0)
+    figure = 1e3 * statistics.median(times), 1e3 * statistics.median(cpus)
+print(json.dumps({"figure": figure[0], "cpu": figure[1]}))
 """
 
 
-def run_round(case: str, pythonpath: str | None) -> float:
-    """One figure of ``case`` from a fresh interpreter (``pythonpath`` first on the path if given)."""
+def run_round(case: str, pythonpath: str | None) -> tuple[float, float]:
+    """One figure of ``case`` from a fresh interpreter (``pythonpath`` first on the path if given):
+    (by the wall clock, by CPU time)."""
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
@@ -100,7 +104,8 @@ def run_round(case: str, pythonpath: str | None) -> float:
                           text=True, check=False, cwd="/")
     if done.returncode != 0:
         raise SystemExit(f"bench_versions: case {case} failed: {done.stderr.strip().splitlines()[-1:]}")
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["figure"])
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(row["figure"]), float(row["cpu"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,16 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         section(f"{case}: {label}")
         run_round(case, str(args.reference))  # warm-up: both caches filled (compiles on a cold one)
         run_round(case, None)
-        before: list[float] = []
-        after: list[float] = []
+        rows: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
         for _ in range(args.rounds):
-            before.append(run_round(case, str(args.reference)))
-            after.append(run_round(case, None))
-        gain = paired_ratio(after, before) if higher else paired_ratio(before, after)
-        out[case] = {"label": label, "before": before, "after": after, "before_median": median(before),
-                     "after_median": median(after), "speedup_paired": gain}
-        say(f"before {median(before):,.3f}, after {median(after):,.3f}: {gain:.2f}x faster "
-            f"(median of {args.rounds} paired rounds)")
+            rows["before"].append(run_round(case, str(args.reference)))
+            rows["after"].append(run_round(case, None))
+        out[case] = {"label": label}
+        for i, clock in enumerate(("wall", "cpu")):
+            before, after = [r[i] for r in rows["before"]], [r[i] for r in rows["after"]]
+            gain = paired_ratio(after, before) if higher else paired_ratio(before, after)
+            out[case][clock] = {"before": before, "after": after, "before_median": median(before),
+                                "after_median": median(after), "speedup_paired": gain}
+            say(f"{clock}: before {median(before):,.3f}, after {median(after):,.3f}: {gain:.2f}x faster "
+                f"(median of {args.rounds} paired rounds)")
     write_results("bench_versions", {"reference": str(args.reference), "rounds": args.rounds, "cases": out},
                   args.json, "python bench/bench_versions.py REFERENCE --cases " + " ".join(args.cases))
     return 0

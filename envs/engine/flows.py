@@ -120,11 +120,15 @@ def book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) ->
             if units:
                 s.dc_due[b, t, k] = 0
                 book_purchase(p, s, b, k, units)
-    ring = s.transit[b, t % p.transit_depth]
+    slot = t % p.transit_depth
+    ring, lanes = s.transit[b, slot], s.transit_lane[b, slot]
     for loc in range(ring.shape[0]):
         if nodes[loc] != flag:
             continue
         for k in range(ring.shape[1]):
+            if lanes[loc, k] == 0:
+                continue
+            lanes[loc, k] = 0
             for a in range(ring.shape[2]):
                 units = ring[loc, k, a]
                 if units:
@@ -222,7 +226,9 @@ def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # t
         if lead == 0:
             arrive(p, s, b, aged, loc, k, units)
         else:
-            s.transit[b, (s.period[b] + lead) % p.transit_depth, loc, k, aged] += units
+            slot = (s.period[b] + lead) % p.transit_depth
+            s.transit[b, slot, loc, k, aged] += units
+            s.transit_lane[b, slot, loc, k] += units
     return 0
 
 

@@ -194,6 +194,7 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
             s.units_by_age[b, 0] += p.initial_location_stock[loc, k]
     s.inbound[b] = 0
     s.transit[b] = 0
+    s.transit_lane[b] = 0
     s.on_order[b] = 0
     for t in range(p.periods):
         for k in range(p.planned_receipts.shape[1]):

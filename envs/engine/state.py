@@ -62,6 +62,7 @@ class EngineState(NamedTuple):
     waiting: IntArray  # (B, L, S, C) = backlog.sum(-1)
     inbound: IntArray  # (B, L, S) units in transit to each location
     transit: IntArray  # (B, D, L, S, A) arriving at period p in slot p % D, already aged
+    transit_lane: IntArray  # (B, D, L, S) = transit.sum(-1): a receipt reads only the lanes with units
     dc_due: IntArray  # (B, T, S) supplier receipts by due period
     on_order: IntArray  # (B, S)
     backlog: IntArray  # (B, L, S, C, P) backorders by age
@@ -100,6 +101,7 @@ class EngineState(NamedTuple):
         self.age_weight[...] = self.stock @ ages
         self.units_by_age[...] = self.stock.sum(axis=(1, 2)) + self.dc.sum(axis=1)
         self.waiting[...] = self.backlog.sum(axis=-1)
+        self.transit_lane[...] = self.transit.sum(axis=-1)
 
     def copy(self) -> EngineState:
         """A deep copy (every array copied)."""
@@ -157,6 +159,7 @@ def allocate_state(
         waiting=ints(n_l, n_s, n_c),
         inbound=ints(n_l, n_s),
         transit=ints(p.transit_depth, n_l, n_s, a),
+        transit_lane=ints(p.transit_depth, n_l, n_s),
         dc_due=ints(t, n_s),
         on_order=ints(n_s),
         backlog=ints(n_l, n_s, n_c, p.n_backlog_ages),

@@ -77,7 +77,8 @@ def check_copy(state: EngineState, b: int, net: Network) -> None:
     ages = np.arange(state.stock.shape[-1])
     kept = {"dc_on_hand": state.dc[b].sum(axis=-1), "on_hand": state.stock[b].sum(axis=-1),
             "age_weight": state.stock[b] @ ages, "waiting": state.backlog[b].sum(axis=-1),
-            "units_by_age": state.stock[b].sum(axis=(0, 1)) + state.dc[b].sum(axis=0)}
+            "units_by_age": state.stock[b].sum(axis=(0, 1)) + state.dc[b].sum(axis=0),
+            "transit_lane": state.transit[b].sum(axis=-1)}
     for name, derived in kept.items():  # the totals kept beside the cohorts never drift
         assert np.array_equal(getattr(state, name)[b], derived), f"period {period}: total {name} drifted"
     assert initial + received == held + sold + written_off, (
