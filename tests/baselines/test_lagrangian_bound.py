@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from allocsim.baselines import dp, lagrangian_lanes
 from allocsim.baselines.lagrangian_bound import (
+    GAP_TOL,
     Split,
     fit_multipliers,
     lagrangian_bound,
@@ -183,7 +184,7 @@ def test_fit_closes_its_gap_and_is_deterministic() -> None:
     e = env("tiny-dp")
     first = fit_multipliers(e.network, e.profile, FIT_SEEDS)
     again = fit_multipliers(e.network, e.profile, FIT_SEEDS)
-    assert first.fit_bound - first.master <= 1e-4 * abs(first.fit_bound) + 1e-9
+    assert first.fit_bound - first.master <= GAP_TOL * abs(first.fit_bound) + 1e-9
     assert np.array_equal(first.price, again.price) and first.fitted_on == (FIT_SEEDS[0],)
 
 
