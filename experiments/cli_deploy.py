@@ -42,7 +42,7 @@ def export_command(
 
 def infer_command(
     model: Annotated[Path, typer.Option(help="exported policy (.onnx)")],
-    state: Annotated[Path, typer.Option(help="JSON state: period, dc, locations (see the README)")],
+    state: Annotated[Path, typer.Option(help="JSON state: period, dc, locations (docs/deployment.md)")],
     scenario: Annotated[
         str | None,
         typer.Option(help="preset or YAML; refused unless the model was exported for it. With it, the "
