@@ -103,14 +103,35 @@ def simulate(
     if as_json:
         typer.echo(json.dumps(_json_safe(result), indent=2))
         return
-    mode = " · events mode" if result["timing"] == "events" else ""
-    table = Table(title=f"{result['scenario']} · {policy} · {episodes} episode(s) from seed {seed}{mode}")
-    table.add_column("KPI")
-    table.add_column("mean", justify="right")
-    for key in HEADLINE:
-        table.add_row(key, f"{result['summary'][key]:,.2f}")
-    console.print(table)
+    console.print(kpi_table(result, f"{policy} · {episodes} episode(s) from seed {seed}", loaded.currency))
     console.print(f"parameters: {result['parameters_source']}", highlight=False, markup=False, soft_wrap=True)
+
+
+def kpi_table(result: dict[str, Any], what: str, currency: str) -> Table:
+    """The headline KPIs' means of a ``simulate``/``evaluate`` result, under their console labels,
+    money in ``currency``, two decimals throughout."""
+    from allocsim.experiments.kpi_labels import console_label
+
+    mode = " · events mode" if result["timing"] == "events" else ""
+    table = Table(title=f"{result['scenario']} · {what}{mode}")
+    table.add_column("KPI")
+    table.add_column("mean per episode", justify="right")
+    for key in HEADLINE:
+        table.add_row(console_label(key, currency), f"{result['summary'][key]:,.2f}")
+    return table
+
+
+def _workers(requested: int | None, default: int | None = None) -> int:
+    """Worker processes: ``requested``, else ``default``, else one per CPU core; more than the cores
+    are capped with a warning (they only add memory and switching, never speed)."""
+    cores = os.cpu_count() or 1
+    chosen = requested or default or cores
+    if requested is not None and requested > cores:
+        errors.print(f"warning: --workers {requested} is more than the {cores} CPU core(s) here; "
+                     f"using {cores} (more workers would only add memory and slow each other down)",
+                     highlight=False, soft_wrap=True)
+        return cores
+    return chosen
 
 
 TUNE_ROWS_SHOWN = 10  # grid points tune prints, best first (the winner is saved either way)
@@ -249,7 +270,7 @@ def tune(
         seed_block("tuning").seeds(episodes)
     except ValueError as err:
         raise _fail(str(err)) from None
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = _workers(workers)
     for job in jobs:  # every target writable before any search (a search takes minutes)
         _writable_file(job.target)
     saved: list[str] = []
@@ -260,7 +281,7 @@ def tune(
             with _progress(job.points * episodes, f"tune {job.policy}") as advance:
                 result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
                                 overrides=job.overrides)
-            console.print(tune_table(result, limit=TUNE_ROWS_SHOWN))
+            console.print(tune_table(result, limit=TUNE_ROWS_SHOWN, currency=loaded.currency))
             for line in result.warnings:
                 errors.print(line, highlight=False, soft_wrap=True)
             try:
@@ -345,13 +366,13 @@ def benchmark(
                              f"got {warm_up}")
     except ValueError as err:
         raise _fail(str(err)) from None
-    n_workers = workers or os.cpu_count() or 1
     target = out or default_out(loaded.name)
     created = not target.exists()
     try:
         held = hold(target, "benchmark", force=force)
     except FolderInUse as err:
         raise _fail(str(err)) from None
+    n_workers = _workers(workers)
     with held:
         benchmark_into(target, created, loaded, seeds, specs, learned, sources, n_workers, warm_up, bound,
                        tuned_dir)

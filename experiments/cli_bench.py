@@ -63,7 +63,8 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
         raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
     title = f"{loaded.name} · {episodes} episode(s) per rule on seeds {seeds[0]}..{seeds[-1]}"
     title += " · events mode" if loaded.timing.mode == "events" else ""
-    console.print(benchmark_table(result.summary, title))
+    console.print(benchmark_table(result.summary, title, currency=loaded.currency))
+    console.print(verdict_line(result, loaded.currency), highlight=False, soft_wrap=True)
     console.print(
         f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
         highlight=False, soft_wrap=True,  # a path is never folded mid-name
@@ -123,3 +124,12 @@ def bound_command(
     if dp_table is not None:
         console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
     console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
+
+
+def verdict_line(result: Any, currency: str) -> str:
+    """``verdict: Use base-stock. It earns ...``: the report's recommendation in its first sentences."""
+    from allocsim.experiments.recommendation import recommend
+
+    sentences = recommend(result.summary, result.rows, result.info.periods).sentences(currency)
+    more = " (the report says why)" if len(sentences) > 2 else ""
+    return "verdict: " + " ".join(sentences[:2]) + more

@@ -7,7 +7,6 @@ of the CLI starts fast.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -75,7 +74,7 @@ def train(
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
     from allocsim.agents.training import train as run
-    from allocsim.experiments.cli import _fail, _load, _say, console
+    from allocsim.experiments.cli import _fail, _load, _say, _workers, console
     from allocsim.experiments.interrupt import interruptible, train_kept
     from allocsim.experiments.progress import RunProgress
     from allocsim.experiments.run_folder import hold
@@ -88,7 +87,7 @@ def train(
     )
 
     loaded = _load(scenario)
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = _workers(workers)
     try:
         job = TrainingJob(scenario=scenario, algo=algo, seed=seed, timesteps=timesteps, n_envs=n_envs,
                           vectorization=vec, out=out, hyperparams=hyperparams, eval_every=eval_every,
@@ -141,35 +140,28 @@ def evaluate_command(
     timing: TimingOption = None,
 ) -> None:
     """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
-    from rich.table import Table
 
     from allocsim.core.error_text import shorten
+    from allocsim.envs.scenario import load_scenario
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.cli import _fail, _json_safe, _load, _say, console
-    from allocsim.experiments.kpis import HEADLINE
+    from allocsim.experiments.cli import _fail, _json_safe, _load, _say, _workers, console, kpi_table
     from allocsim.experiments.seeds import seed_block, seed_range
-    from allocsim.experiments.train_cmd import evaluate_model
+    from allocsim.experiments.train_cmd import evaluate_model, trained_scenario
 
     loaded = _load(scenario, timing=timing) if scenario is not None else None
     try:
         if timing is not None and timing not in MODES:
             raise ValueError(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
-        result = evaluate_model(model, loaded, seeds, n_workers=workers or 1, timing=timing, say=_say)
+        result = evaluate_model(model, loaded, seeds, n_workers=_workers(workers, 1), timing=timing, say=_say)
     except ValueError as err:
         raise _fail(str(err)) from None
     if as_json:
         typer.echo(json.dumps(_json_safe(result), indent=2))
         return
-    mode = " · events mode" if result["timing"] == "events" else ""
-    table = Table(
-        title=f"{result['scenario']} · {result['policy']} · {episodes} episode(s) from seed {seeds[0]}{mode}"
-    )
-    table.add_column("KPI")
-    table.add_column("mean", justify="right")
-    for key in HEADLINE:
-        table.add_row(key, f"{result['summary'][key]:,.2f}")
-    console.print(table)
+    currency = (loaded or load_scenario(trained_scenario(model))).currency
+    what = f"{result['policy']} · {episodes} episode(s) from seed {seeds[0]}"
+    console.print(kpi_table(result, what, currency))
 
 
 def results_command(
@@ -183,7 +175,7 @@ def results_command(
     ] = None,
 ) -> None:
     """Train, export and benchmark the learned policies of the results table; resumable (make results)."""
-    from allocsim.experiments.cli import _fail, console
+    from allocsim.experiments.cli import _fail, _workers, console
     from allocsim.experiments.interrupt import interruptible, results_kept
     from allocsim.experiments.results import load_results_config, run_results
     from allocsim.experiments.run_folder import hold
@@ -191,7 +183,7 @@ def results_command(
     try:
         loaded = load_results_config(config)
         with hold(out, None), interruptible(lambda: results_kept(out)):
-            path = run_results(loaded, out, scenario, workers or os.cpu_count() or 1,
+            path = run_results(loaded, out, scenario, _workers(workers),
                                lambda line: console.print(line, highlight=False))
     except ValueError as err:  # a bad config, or the folder in use by another run
         raise _fail(str(err)) from None

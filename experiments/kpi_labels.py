@@ -99,3 +99,15 @@ LABELS: dict[str, KpiLabel] = {
 def label(kpi: str) -> KpiLabel:
     """The KPI's label; an unknown key is shown as itself, without unit."""
     return LABELS.get(kpi, KpiLabel(kpi.replace("_", " "), kpi.replace("_", " "), "", ""))
+
+
+#: Units a console header names (money is shown as the scenario's currency).
+_SHOWN_UNITS = frozenset({MONEY, "%", "periods", "x", "CV"})
+
+
+def console_label(kpi: str, currency: str = "") -> str:
+    """The one console label of a KPI in every command: its public key, with the unit where it says
+    something (``profit (EUR)``, ``fill_rate (%)``, ``lost_sales_units``)."""
+    unit = label(kpi).unit
+    shown = label(kpi).unit_in(currency) if unit in _SHOWN_UNITS else ""
+    return f"{kpi} ({shown})" if shown else kpi

@@ -36,14 +36,23 @@ def _decimals(half_width: float, mean: float) -> int:
     return 2
 
 
-def fmt_ci(mean: float, half_width: float) -> str:
-    """``1,234 ± 12`` / ``93.1 ± 0.9``: mean and CI half-width to the interval's precision.
+def fmt_ci(mean: float, half_width: float, decimals: int | None = None) -> str:
+    """``1,234 ± 12`` / ``93.1 ± 0.9``: mean and CI half-width to the interval's precision
+    (or to ``decimals``, e.g. one count for a whole table column).
 
     The interval is omitted when undefined (one episode); NaN means print ``n/a``.
     """
     if mean is None or math.isnan(mean):
         return "n/a"
     if half_width is None or math.isnan(half_width):
-        return fmt_number(mean)
-    d = _decimals(half_width, mean)
+        return fmt_number(mean) if decimals is None else f"{mean:,.{decimals}f}"
+    d = _decimals(half_width, mean) if decimals is None else decimals
     return f"{mean:,.{d}f} ± {half_width:,.{d}f}"
+
+
+def column_decimals(pairs: list[tuple[float, float]]) -> int:
+    """One decimal count for a column of (mean, half-width) cells: the finest any cell needs, so
+    every number in the column lines up."""
+    needed = [_decimals(h, m) for m, h in pairs
+              if m is not None and h is not None and not math.isnan(m) and not math.isnan(h)]
+    return max(needed, default=2)

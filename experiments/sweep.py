@@ -38,6 +38,7 @@ import pandas as pd
 from allocsim.envs.scenario import Scenario, load_scenario, preset_names
 from allocsim.experiments.evaluation import flatten
 from allocsim.experiments.files import atomic_write, write_text
+from allocsim.experiments.kpi_labels import console_label
 from allocsim.experiments.kpis import fmt_ci, fmt_number
 from allocsim.experiments.sweep_backends import BackendOptions, CellFn, Outcome, make_backend
 from allocsim.experiments.sweep_config import SweepConfig, SweepConfigError
@@ -271,12 +272,13 @@ def summary_table(frame: pd.DataFrame, report: SweepReport, out: Path) -> Fitted
     keys = [Col("scenario", rows["scenario"].astype(str).tolist(), justify="left"),
             Col("policy", rows["policy"].astype(str).tolist(), justify="left")]
     values = [Col("cells", [str(n) for n in rows["cells"]]),
-              Col("profit (mean)", [fmt_number(float(v)) for v in rows["profit_mean"]]),
-              Col("fill_rate (mean)", [fmt_number(float(v)) for v in rows["fill_rate_mean"]]),
+              Col(console_label("profit"), [fmt_number(float(v)) for v in rows["profit_mean"]]),
+              Col(console_label("fill_rate"), [fmt_number(float(v)) for v in rows["fill_rate_mean"]]),
               Col("vs best rule", ["best" if policy == best else _paired(gain, half)
                                    for policy, best, gain, half in paired])]
     table = FittedTable(f"sweep · {report.total} cells · {report.backend}", keys, values, bold_first=False)
-    caption = (f"{len(frame)} finished ({report.ran - len(report.failed)} run now, {report.skipped} reused), "
+    caption = (f"means over the seeds; {len(frame)} finished ({report.ran - len(report.failed)} run now, "
+               f"{report.skipped} reused), "
                f"{len(report.failed)} failed, {report.seconds:.1f} s")
     if report.failed:
         cid, error = report.failed[0]

@@ -7,7 +7,7 @@ table that repeats the key columns. A number is never split across lines, a head
 
 from __future__ import annotations
 
-import textwrap
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +16,8 @@ import pandas as pd
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
-from allocsim.experiments.kpi_labels import label
-from allocsim.experiments.kpis import fmt_ci
+from allocsim.experiments.kpi_labels import console_label
+from allocsim.experiments.kpis import column_decimals, fmt_ci
 from allocsim.experiments.tuning import TuneResult
 
 TERMINAL_KPIS = (
@@ -26,6 +26,7 @@ TERMINAL_KPIS = (
 _EDGE = 1  # rich draws one border character per column edge
 _PAD = 2  # and one space of padding on each side of a cell
 MIN_HEADER = 8  # columns narrower than this wrap a header of short words word by word
+KEY_WHOLE = 12  # KPI keys up to this long (fill_rate, holding_cost) stay on one line in a header
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,27 @@ class Col:
     @property
     def width(self) -> int:
         words = self.header.split() or [""]
-        cells = max(len(line) for text in (*words, *self.cells) for line in text.splitlines() or [""])
-        return max(cells, min(len(self.header), MIN_HEADER))
+        parts = [p for word in words for p in _parts(word)]
+        cells = max(len(line) for text in (*parts, *self.cells) for line in text.splitlines() or [""])
+        whole = min(max(len(w) for w in words), KEY_WHOLE)  # a short key is never cut
+        return max(cells, whole, min(len(self.header), MIN_HEADER))
 
     def header_lines(self) -> str:
-        lines = textwrap.wrap(self.header, self.width, break_long_words=False, break_on_hyphens=False)
+        """The header wrapped to the column: at spaces, and after the underscores of a KPI key."""
+        lines: list[str] = []
+        for word in self.header.split():
+            for i, part in enumerate(_parts(word)):
+                glue = "" if i else " "
+                if lines and len(lines[-1]) + len(glue) + len(part) <= self.width:
+                    lines[-1] += glue + part
+                else:
+                    lines.append(part)
         return "\n".join(lines or [""])
+
+
+def _parts(word: str) -> list[str]:
+    """``avg_inventory_value`` -> ``avg_``, ``inventory_``, ``value``: where a key may wrap."""
+    return re.findall(r"[^_]*_|[^_]+$", word) or [word]
 
 
 @dataclass
@@ -91,13 +107,18 @@ class FittedTable:
         yield from self.tables(options.max_width)
 
 
-def _two_lines(mean: float, half_width: float) -> str:
-    """``47,098`` over ``± 263``: a narrow cell that never splits a number."""
-    return fmt_ci(mean, half_width).replace(" ± ", "\n± ")
+def ci_column(pairs: list[tuple[float, float]], two_lines: bool = False) -> list[str]:
+    """``mean ± half-width`` cells with one decimal count for the whole column; ``two_lines`` puts
+    the interval under the mean (``47,098`` over ``± 263``), a narrow cell that never splits a number."""
+    decimals = column_decimals(pairs)
+    cells = [fmt_ci(m, h, decimals) for m, h in pairs]
+    return [c.replace(" ± ", "\n± ") for c in cells] if two_lines else cells
 
 
-def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = TERMINAL_KPIS) -> FittedTable:
-    """Ranked rules: paired profit difference against the best, then KPI mean ± 95% CI."""
+def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = TERMINAL_KPIS,
+                    currency: str = "") -> FittedTable:
+    """Ranked rules: paired profit difference against the best, then KPI mean ± 95% CI (KPIs under
+    their one console label, money in ``currency``, one decimal count per column)."""
     kpis = tuple(k for k in kpis if f"{k}_mean" in summary)
     ref = str(summary["reference"].iloc[0])
     rows = list(summary.to_dict("records"))
@@ -105,23 +126,26 @@ def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = T
         Col("rank", [str(r["rank"]) for r in rows]),
         Col("policy", [str(r["policy"]) + (" *" if r["pareto"] else "") for r in rows], justify="left"),
     ]
-    values = [Col(f"Δ profit vs {ref}", [_two_lines(r["profit_vs_ref"], r["profit_vs_ref_ci95"])
-                                         for r in rows])]
-    values += [Col(label(k).short, [_two_lines(r[f"{k}_mean"], r[f"{k}_ci95"]) for r in rows]) for k in kpis]
-    legend = ", ".join(f"{label(k).short} = {label(k).name.lower()}" for k in kpis if label(k).short != k)
-    caption = f"mean ± 95% CI; * = Pareto front of fill rate vs profit\n{legend}"
+    money = f" ({currency})" if currency else ""
+    values = [Col(f"Δ profit{money} vs {ref}",
+                  ci_column([(r["profit_vs_ref"], r["profit_vs_ref_ci95"]) for r in rows], True))]
+    values += [Col(console_label(k, currency),
+                   ci_column([(r[f"{k}_mean"], r[f"{k}_ci95"]) for r in rows], True)) for k in kpis]
+    caption = "mean ± 95% CI per episode; * = Pareto front of fill rate vs profit"
     return FittedTable(title, keys, values, caption=caption, sections=True)
 
 
-def tune_table(result: TuneResult, limit: int | None = None) -> FittedTable:
+def tune_table(result: TuneResult, limit: int | None = None, currency: str = "") -> FittedTable:
     """The grid search ranked by profit, with each point's paired difference against the winner."""
     shown = result.candidates if limit is None else result.candidates[:limit]
     keys = [Col("rank", [str(i) for i in range(1, len(shown) + 1)])]
     values = [Col(k, [f"{c.params.get(k)}" for c in shown]) for k in result.grid]
     values += [
-        Col("profit", [fmt_ci(c.profit.mean, c.profit.half_width) for c in shown]),
-        Col("vs best", [fmt_ci(c.vs_best.mean, c.vs_best.half_width) for c in shown]),
-        Col("fill %", [fmt_ci(c.fill_rate.mean, c.fill_rate.half_width) for c in shown]),
+        Col(console_label("profit", currency),
+            ci_column([(c.profit.mean, c.profit.half_width) for c in shown])),
+        Col("vs best", ci_column([(c.vs_best.mean, c.vs_best.half_width) for c in shown])),
+        Col(console_label("fill_rate"),
+            ci_column([(c.fill_rate.mean, c.fill_rate.half_width) for c in shown])),
     ]
     title = (f"tune {result.policy} on {result.scenario}: {len(result.candidates)} grid points x "
              f"{len(result.seeds)} tuning seeds ({result.seeds[0]}..{result.seeds[-1]})")

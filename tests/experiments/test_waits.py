@@ -3,6 +3,7 @@ the bound's penalty fit, a training run's start fits."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,19 @@ def test_an_empty_kernel_cache_is_announced_as_a_one_off_compile(monkeypatch: py
     assert waits.compile_first(load_scenario("tiny-dp"), said.append)
     assert len(said) == 2 and "compiling the simulator" in said[0] and "once" in said[0]
     assert said[1].startswith("compiled in ")
+
+
+def test_a_warm_up_slower_than_the_threshold_is_announced_too(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """A cache of another engine version has index files but compiles all the same: the note comes
+    once the warm-up has taken COMPILE_NOTE_AFTER seconds."""
+    (tmp_path / "kernels.old-1.py312.nbi").write_bytes(b"")
+    monkeypatch.setattr(engine, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(waits, "COMPILE_NOTE_AFTER", 0.05)
+    monkeypatch.setattr(waits, "_warm", lambda scenario: time.sleep(0.5))
+    said: list[str] = []
+    assert waits.compile_first(load_scenario("tiny-dp"), said.append)
+    assert said[0] == waits.COMPILE_NOTE and said[1].startswith("compiled in ")
 
 
 def test_a_filled_kernel_cache_says_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
