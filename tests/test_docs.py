@@ -103,14 +103,34 @@ def _folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path, env
 
 
+#: Budgets cut so the slow test stays a few minutes: the same commands and options, fewer episodes
+#: and steps (what is checked is that every door opens, not the figures).
+SHORTER = ((re.compile(r"--episodes \d+"), "--episodes 2"),
+           (re.compile(r"--timesteps \d+"), "--timesteps 2048"))
+
+
+def shortened(command: str) -> str:
+    """``command`` with its episode and step budgets cut (``SHORTER``)."""
+    for pattern, replacement in SHORTER:
+        command = pattern.sub(replacement, command)
+    return command
+
+
+def test_shortened_cuts_only_the_budgets() -> None:
+    assert shortened("allocsim train --seed 0 --timesteps 100000 --out r") == (
+        "allocsim train --seed 0 --timesteps 2048 --out r")
+    assert shortened("allocsim benchmark --episodes 20 --out x") == "allocsim benchmark --episodes 2 --out x"
+
+
 def _run(blocks: list[list[str]], kinds: set[str], tmp_path: Path) -> int:
-    """Run the commands of ``kinds`` in README order; the number run."""
+    """Run the commands of ``kinds`` in README order, budgets cut (``shortened``); the number run."""
     folder, env = _folder(tmp_path)
     ran = 0
     for block in blocks:
         for command in block:
             if _kind(command) not in kinds:
                 continue
+            command = shortened(command)
             proc = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True,
                                   text=True, timeout=3600, check=False)
             assert proc.returncode == 0, f"{command!r} exited {proc.returncode}: {proc.stderr[-2000:]}"
