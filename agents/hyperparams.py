@@ -223,8 +223,9 @@ def _one_line(err: ValidationError, where: str) -> HyperparamError:
 def read_file(path: Path) -> dict[str, dict[str, Any]]:
     """The entries of a hyperparameter file (a mapping of entry name to mapping)."""
     data = read_yaml(Path(path), HyperparamError)  # one line naming the file on any read or YAML error
-    if data is None:
-        return {}
+    if data is None or data == {}:
+        raise HyperparamError(f"{path}: empty; give a default entry and/or one per scenario "
+                              "(the packaged agents/hyperparams/ppo.yaml shows the keys)")
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise HyperparamError(f"{path}: expected a mapping of scenario name to a mapping of settings")
     return data
@@ -275,6 +276,9 @@ def load_hyperparams(algo: str, scenario: str, path: Path | None = None) -> Hype
     entries = read_file(file)
     for name, entry in entries.items():
         validate({**entries.get(DEFAULT_ENTRY, {}), **entry}, f"{file.name}: {name}")
+    if scenario not in entries and DEFAULT_ENTRY not in entries:
+        raise HyperparamError(f"{file.name}: no entry {scenario!r} and no {DEFAULT_ENTRY!r} entry "
+                              f"(it has {', '.join(map(repr, list(entries)[:5]))}); add one")
     merged = {**entries.get(DEFAULT_ENTRY, {}), **entries.get(scenario, {})}
     params = validate(merged, f"{file.name}: {scenario if scenario in entries else DEFAULT_ENTRY}")
     try:

@@ -16,6 +16,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, get_args, get_origin, get_type_hints
 
 from allocsim.core.error_text import shorten
+from allocsim.core.limits import MAX_PERIODS, MAX_RATE, MAX_UNITS
 
 PREFIX = "allocsim."
 CARD_KEY = PREFIX + "card"
@@ -180,5 +181,41 @@ class PolicyCard:
             raise CardError(f"{source}: {CARD_KEY}.location_scale rows must have {n_s} entries")
         if any(len(lane) != 2 or not set(lane) <= set(self.locations) for lane in self.lanes):
             raise CardError(f"{source}: {CARD_KEY}.lanes must be [from, to] pairs of its locations")
-        if self.periods < 1 or self.forecast_horizon < 1 or self.age_buckets < 1:
-            raise CardError(f"{source}: {CARD_KEY}: periods, forecast_horizon and age_buckets must be >= 1")
+        self._check_ranges(source)
+
+    def _check_ranges(self, source: str) -> None:
+        """CardError naming the first number outside the range the runtime can use (a card is data
+        from a file: a 400-digit period count or a zero scale must fail here, in one line)."""
+        counts = {"periods": self.periods, "forecast_horizon": self.forecast_horizon,
+                  "age_buckets": self.age_buckets}
+        for name, value in counts.items():
+            if not 1 <= value <= MAX_PERIODS:
+                raise CardError(f"{source}: {CARD_KEY}.{name} must be in 1..{MAX_PERIODS:,}, "
+                                f"got {_num(value)}")
+        positive = {"obs_clip": [self.obs_clip], "week": [self.week], "dc_scale": self.dc_scale,
+                    "location_scale": [v for row in self.location_scale for v in row]}
+        for name, values in positive.items():
+            bad = next((v for v in values if not 0 < v <= MAX_RATE), None)
+            if bad is not None:
+                raise CardError(f"{source}: {CARD_KEY}.{name} must be in (0, {MAX_RATE:g}], got {_num(bad)}")
+        units = {"safety_reserve": self.safety_reserve, "max_order": self.max_order}
+        for name, ints in units.items():
+            bad_int = next((v for v in ints if not 0 <= v <= MAX_UNITS), None)
+            if bad_int is not None:
+                raise CardError(f"{source}: {CARD_KEY}.{name} must be in 0..{MAX_UNITS:,}, "
+                                f"got {_num(bad_int)}")
+        if any(not 0 <= v <= MAX_PERIODS for v in self.supplier_lead):
+            raise CardError(f"{source}: {CARD_KEY}.supplier_lead must be in 0..{MAX_PERIODS} periods")
+        ranges = self.target_ranges
+        if ranges:
+            triples = zip(ranges["low"], ranges["high"], ranges["half"], strict=True)
+            for i, (low, high, half) in enumerate(triples):
+                if not (low <= high and half >= 0):
+                    raise CardError(f"{source}: {CARD_KEY}.target_ranges entry {i}: low {_num(low)} above "
+                                    f"high {_num(high)} or a negative half {_num(half)}")
+
+
+def _num(value: float) -> str:
+    """A card number for a message: its digits when short, its digit count when huge."""
+    text = str(value)
+    return text if len(text) <= 24 else f"a number of {len(text):,} digits"

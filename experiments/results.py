@@ -21,19 +21,21 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
 from allocsim.agents import runfiles
 from allocsim.baselines.registry import NOT_RULES, rule_names
 from allocsim.baselines.tuned_params import load_tuned
+from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.envs.scenario.yaml_file import read_yaml
 from allocsim.experiments.evaluation import PolicySpec
 from allocsim.experiments.files import write_bytes, write_text
+from allocsim.experiments.option_limits import MAX_SEED
 from allocsim.experiments.seeds import seed_block, seed_range
 from allocsim.experiments.stats import paired_diff
 
@@ -69,23 +71,33 @@ class ResultsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     algo: str = "ppo"
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1)
+    seeds: list[Annotated[int, Strict(), Field(ge=0, le=MAX_SEED)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4], min_length=1, description="training seeds")
     episodes: int = Field(default=100, ge=2, description="test episodes per policy")
     eval_episodes: int = Field(default=10, ge=2, description="validation episodes per checkpoint")
     tuned_dir: str = "tuned"
     hyperparams: str | None = Field(default=None, description="hyperparameter YAML [default: packaged]")
     scenarios: dict[str, ScenarioRuns]
 
+    @field_validator("scenarios")
+    @classmethod
+    def _presets_only(cls, value: dict[str, ScenarioRuns]) -> dict[str, ScenarioRuns]:
+        from allocsim.envs.scenario import preset_names
+
+        unknown = [name for name in value if name not in preset_names()]
+        if unknown:
+            raise ValueError(f"{shorten(repr(unknown[0]), 80)} is not a preset name (the results table "
+                             f"covers presets; valid: {', '.join(preset_names())})")
+        return value
+
 
 def load_results_config(path: Path) -> ResultsConfig:
     """The config at ``path``; ValueError with one line naming the field when it is bad."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = read_yaml(Path(path), ValueError)  # one line naming the file: read, YAML, duplicate keys
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping with a scenarios entry")
         return ResultsConfig.model_validate(data)
-    except OSError as err:
-        raise ValueError(f"{path}: {err.strerror or err}") from None
-    except yaml.YAMLError as err:
-        raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -277,8 +277,7 @@ def summary_table(frame: pd.DataFrame, report: SweepReport, out: Path) -> Fitted
               Col("vs best rule", ["best" if policy == best else _paired(gain, half)
                                    for policy, best, gain, half in paired])]
     table = FittedTable(f"sweep · {report.total} cells · {report.backend}", keys, values, bold_first=False)
-    caption = (f"means over the seeds; {len(frame)} finished ({report.ran - len(report.failed)} run now, "
-               f"{report.skipped} reused), "
+    caption = (f"{len(frame)} finished ({report.ran - len(report.failed)} run now, {report.skipped} reused), "
                f"{len(report.failed)} failed, {report.seconds:.1f} s")
     if report.failed:
         cid, error = report.failed[0]

@@ -23,6 +23,7 @@ from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.base_stock import BaseStockParams
 from allocsim.baselines.registry import NOT_RULES
 from allocsim.baselines.tuned_params import find_tuned
+from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import rule_specs
@@ -124,8 +125,13 @@ def trained_scenario(model: Path) -> str:
     """The scenario a model was trained on: the run's config, or an ONNX file's card (a preset name)."""
     if Path(model).suffix == ".onnx":
         from allocsim.agents.inference import OnnxPolicy
+        from allocsim.envs.scenario import preset_names
 
-        return OnnxPolicy.load(model).card.scenario
+        named = OnnxPolicy.load(model).card.scenario
+        if named not in preset_names():  # a card is data from a file: never a path to open
+            raise ValueError(f"{model} was exported for scenario {shorten(repr(named), 80)}, not a preset; "
+                             "pass --scenario with that scenario's YAML file")
+        return named
     from allocsim.agents.runfiles import read_config
 
     return str(read_config(model)["scenario"])

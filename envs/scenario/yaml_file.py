@@ -29,7 +29,23 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when pre
 
 
 class NumberLoader(_SAFE_LOADER):  # type: ignore[valid-type, misc]
-    """``yaml.SafeLoader`` (libyaml's when installed) that also reads ``1e30`` as a float."""
+    """``yaml.SafeLoader`` (libyaml's when installed) that also reads ``1e30`` as a float and refuses
+    a key written twice in one mapping (YAML would silently keep the last: ``mode: events`` then
+    ``mode: aggregated``). Keys a merge (``<<: *anchor``) brings in may be overridden, as YAML means."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {shorten(repr(key), 80)} appears twice in one mapping (first at "
+                        f"line {seen[key] + 1}), here", key_node.start_mark)
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 NumberLoader.yaml_implicit_resolvers = {
@@ -49,7 +65,7 @@ def parse_yaml(text: str, source: str, error: type[ValueError]) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = shorten(str(getattr(err, "problem", None) or "invalid YAML"))
+        problem = _problem(str(getattr(err, "problem", None) or "invalid YAML"))
         raise error(f"{source}: {problem}{where}") from None
     except RecursionError:
         raise error(f"{source}: nested too deeply") from None
@@ -57,6 +73,18 @@ def parse_yaml(text: str, source: str, error: type[ValueError]) -> Any:
         if "integer string conversion" in str(err):
             raise error(f"{source}: a number of more than {sys.get_int_max_str_digits():,} digits") from None
         raise error(f"{source}: {shorten(str(err))}") from None
+
+
+_UNKNOWN_TAG = "could not determine a constructor for the tag "
+
+
+def _problem(text: str) -> str:
+    """PyYAML's problem in plain words; a refused tag is named whole (``!!python/object/apply:...``),
+    shortened only past 100 characters of the tag itself, never cut at its ``tag:yaml.org,2`` prefix."""
+    if not text.startswith(_UNKNOWN_TAG):
+        return shorten(text)
+    tag = text.removeprefix(_UNKNOWN_TAG).strip("'\"").replace("tag:yaml.org,2002:", "!!")
+    return f"tag {shorten(tag, 100)} is not allowed: plain data only (no Python objects, no custom tags)"
 
 
 def read_text(path: Path, error: type[ValueError]) -> str:
