@@ -24,7 +24,7 @@ from allocsim.baselines.lagrangian_bound import (
 from allocsim.baselines.lagrangian_lanes import Lane, solve_lane
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario
-from allocsim.experiments.bounds import bound_report, tightest
+from allocsim.experiments.bounds import LAGRANGIAN_SEEDS, bound_report, lagrangian_seeds, tightest
 
 FIT_SEEDS = list(range(19_990, 19_994))
 
@@ -250,3 +250,11 @@ def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str) -
     assert report["tightest_bound"] + report["tightest_bound_ci95"] >= best - 1e-6
     assert report["tightest_bound_kind"] in ("penalised_bound", "lagrangian_bound")
     assert all(row["lagrangian_bound"] is not None for row in report["bounds"])
+
+
+def test_a_random_lagrangian_bound_takes_more_seeds_and_an_exact_one_does_not() -> None:
+    given = [40_000, 40_001, 40_002]
+    assert lagrangian_seeds(load_scenario("tiny-dp"), given) == given  # exact: one value for every seed
+    more = lagrangian_seeds(load_scenario("retail-medium"), given)
+    assert more[:3] == given and len(more) == LAGRANGIAN_SEEDS and more == list(range(40_000, 40_100))
+    assert lagrangian_seeds(load_scenario("omnichannel-transfers"), given) == given  # refused
