@@ -83,3 +83,12 @@ def multipliers_for(scenario: Scenario) -> Multipliers | None:
             save_multipliers(path, fitted)
         _FITTED[key] = fitted
     return _FITTED[key]
+
+
+def multipliers_fitted(scenario: Scenario) -> bool:
+    """True when ``allocsim bound`` will not fit prices first (on disk already, or the bound is refused),
+    for the caller that announces one-off waits before its progress bar."""
+    env = env_for(scenario)
+    if refusal(env.network, env.profile) is not None:
+        return True
+    return multipliers_key(scenario) in _FITTED or load_multipliers(multipliers_path(scenario)) is not None

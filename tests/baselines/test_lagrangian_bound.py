@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
+from pathlib import Path
 from unittest.mock import patch
 
 import numpy as np
@@ -24,6 +25,7 @@ from allocsim.baselines.lagrangian_bound import (
 from allocsim.baselines.lagrangian_lanes import Lane, solve_lane
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario
+from allocsim.experiments import lagrangian_store
 from allocsim.experiments.bounds import LAGRANGIAN_SEEDS, bound_report, lagrangian_seeds, tightest
 
 FIT_SEEDS = list(range(19_990, 19_994))
@@ -258,3 +260,15 @@ def test_a_random_lagrangian_bound_takes_more_seeds_and_an_exact_one_does_not() 
     more = lagrangian_seeds(load_scenario("retail-medium"), given)
     assert more[:3] == given and len(more) == LAGRANGIAN_SEEDS and more == list(range(40_000, 40_100))
     assert lagrangian_seeds(load_scenario("omnichannel-transfers"), given) == given  # refused
+
+
+def test_fitted_prices_are_kept_on_disk_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOCSIM_PENALTY_CACHE", str(tmp_path))
+    scenario = load_scenario("tiny-dp")
+    monkeypatch.setattr(lagrangian_store, "_FITTED", {})
+    assert not lagrangian_store.multipliers_fitted(scenario)
+    fitted = lagrangian_store.multipliers_for(scenario)
+    assert fitted is not None and lagrangian_store.multipliers_fitted(scenario)
+    again = lagrangian_store.load_multipliers(lagrangian_store.multipliers_path(scenario))
+    assert again is not None and np.array_equal(again.price, fitted.price) and again.rounds == fitted.rounds
+    assert lagrangian_store.multipliers_fitted(load_scenario("contracts-scarce"))  # refused: nothing to fit
