@@ -6,12 +6,11 @@ so one evaluator serves both. It takes raw env observations: the VecNormalize
 statistics saved with the run are applied here. A recurrent policy keeps its own
 LSTM state when the caller passes none; use ``fresh()`` for each new episode.
 
-Loading unpickles ``model.zip`` and ``vecnormalize.pkl``: trusted run folders only.
+Loading runs no code from ``model.zip`` or ``vecnormalize.pkl`` (``allocsim.agents.safe_load``).
 """
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from allocsim.agents import runfiles
 from allocsim.agents.algorithms import algorithm
+from allocsim.agents.safe_load import load_model, read_normalization, run_spaces
 
 
 @dataclass
@@ -104,7 +104,7 @@ def load_learned(run_dir: str | Path) -> LearnedPolicy:
 
     The best validated checkpoint (``best/``) when the run kept one, else the latest.
 
-    ValueError naming what is missing. Unpickles: trusted folders only.
+    ValueError naming what is missing or refused (nothing in the folder is unpickled).
     """
     run = Path(run_dir)
     config = runfiles.read_config(run)
@@ -113,11 +113,8 @@ def load_learned(run_dir: str | Path) -> LearnedPolicy:
     if not model_path.is_file():
         raise ValueError(f"{run} has no {runfiles.MODEL} yet")
     torch.set_num_threads(1)
-    model = algo.cls.load(model_path, device="cpu")
-    normalizer = None
-    if stats.is_file():
-        with stats.open("rb") as f:
-            normalizer = ObsNormalizer.of(pickle.load(f))
+    model = load_model(algo, model_path, config, run_spaces(config), device="cpu")  # nothing unpickled
+    normalizer = ObsNormalizer.of(read_normalization(stats)) if stats.is_file() else None
     return LearnedPolicy(model, normalizer, name=f"{algo.name}:{run.name}", recurrent=algo.recurrent,
                          action_mode=str(config.get("action_mode") or "shares"),
                          residual_around=config.get("residual_around"))

@@ -16,8 +16,9 @@
                        exporting a run use it when the stamp is there
 =====================  ==========================================================
 
-``model.zip``, ``vecnormalize.pkl`` and ``replay_buffer.pkl`` are unpickled when loaded: open them only
-from runs you trust.
+``model.zip`` and ``vecnormalize.pkl`` are loaded without unpickling code (``allocsim.agents.safe_load``:
+pickled entries are rebuilt from ``config.yaml``, the statistics read by an allow-list unpickler); an
+off-policy run's ``replay_buffer.pkl``, read only by ``--resume``, is SB3's own pickle.
 """
 
 from __future__ import annotations

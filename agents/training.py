@@ -45,6 +45,7 @@ from allocsim.agents.algorithms import algorithm
 from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
 from allocsim.agents.hyperparams import Hyperparams
 from allocsim.agents.residual_search import residual_start
+from allocsim.agents.safe_load import load_model, read_normalization
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.core.processes import die_with_parent, pool_context
@@ -336,14 +337,18 @@ def train(
     try:
         norm = hp.normalize_kwargs()
         stats_path = run_dir / runfiles.VECNORMALIZE
-        if done and norm is not None and stats_path.is_file():
-            venv = VecNormalize.load(str(stats_path), venv)
+        if done and norm is not None and stats_path.is_file():  # restored without unpickling code
+            saved_norm = read_normalization(stats_path)
+            saved_norm.set_venv(venv)
+            venv = saved_norm
             venv.training = True
         elif norm is not None:
             venv = VecNormalize(venv, **norm)
         tb = _tensorboard_dir(run_dir)
         if done:
-            model = spec.cls.load(run_dir / runfiles.MODEL, env=venv, device="cpu", tensorboard_log=tb)
+            model = load_model(spec, run_dir / runfiles.MODEL, runfiles.read_config(run_dir),
+                               (venv.observation_space, venv.action_space), env=venv, device="cpu",
+                               tensorboard_log=tb)
             if exact and not resume_state.restore(run_dir, model):
                 raise ValueError(f"--resume: the checkpoint files in {run_dir} are of different timesteps "
                                  "(killed while saving?); resume from a copy of best/ or start afresh")

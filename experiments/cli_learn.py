@@ -139,7 +139,7 @@ def evaluate_command(
     ] = None,
     timing: TimingOption = None,
 ) -> None:
-    """Evaluate a trained policy (run folder, unpickled: trusted only; or .onnx) on the test seed block."""
+    """Evaluate a trained policy (run folder or .onnx; neither runs code from the file) on the test seeds."""
 
     from allocsim.core.error_text import shorten
     from allocsim.envs.scenario import load_scenario

@@ -202,8 +202,8 @@ def _unpacked(policy: dict[str, Any]) -> Any:
 
 
 class ModelKind:
-    """Sweep kind ``model``: a trained run folder, its files carried inside the cell (unpickled on the
-    worker: your own runs only)."""
+    """Sweep kind ``model``: a trained run folder, its files carried inside the cell (loaded on the
+    worker without unpickling code, ``allocsim.agents.safe_load``)."""
 
     def expand(self, entry: dict[str, Any], scenario: Scenario, ctx: ExpandContext) -> dict[str, Any] | None:
         import base64
