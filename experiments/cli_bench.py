@@ -103,10 +103,11 @@ def bound_command(
     if dp_table is not None and dp_value(loaded).note is not None:
         raise _fail(str(dp_value(loaded).note))
     started = time.perf_counter()
-    from allocsim.experiments.waits import fit_penalty_first
+    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first
 
     _compile_first(loaded)
     fit_penalty_first(loaded, _say)
+    fit_lagrangian_first(loaded, _say)
     with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
                      every_s=10.0) as progress:
         report = bound_report(loaded, seeds, workers, on_done=progress.advance)

@@ -95,3 +95,18 @@ def fit_penalty_first(scenario: Scenario, say: Say) -> bool:
     penalty_for(scenario)
     say(f"penalty fitted in {duration(time.perf_counter() - started)}")
     return True
+
+
+def fit_lagrangian_first(scenario: Scenario, say: Say) -> bool:
+    """Fit the Lagrangian bound's DC prices now, saying so, when they are not on disk; whether it fitted."""
+    from allocsim.experiments.lagrangian_store import multipliers_fitted, multipliers_for
+    from allocsim.experiments.penalty_store import store_dir
+
+    if multipliers_fitted(scenario):
+        return False
+    say(f"fitting the Lagrangian bound's DC prices for {scenario.name} on tuning seeds (once per "
+        f"scenario, kept in {store_dir()}; seconds on small networks, several minutes on retail-medium)")
+    started = time.perf_counter()
+    multipliers_for(scenario)
+    say(f"prices fitted in {duration(time.perf_counter() - started)}")
+    return True

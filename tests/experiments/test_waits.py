@@ -67,6 +67,25 @@ def test_a_penalty_on_disk_is_not_fitted_again(monkeypatch: pytest.MonkeyPatch, 
     assert said == []
 
 
+def test_lagrangian_prices_not_on_disk_are_fitted_first_and_announced(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """tiny-dp's prices fit in about a second: the real fit, then a second call finds them on disk."""
+    from allocsim.experiments import lagrangian_store
+
+    monkeypatch.setenv("ALLOCSIM_PENALTY_CACHE", str(tmp_path))
+    monkeypatch.setattr(lagrangian_store, "_FITTED", {})
+    said: list[str] = []
+    assert waits.fit_lagrangian_first(load_scenario("tiny-dp"), said.append)
+    assert "fitting the Lagrangian bound's DC prices for tiny-dp" in said[0]
+    assert "once per scenario" in said[0]
+    assert said[1].startswith("prices fitted in ")
+    assert list(tmp_path.glob("*.npz"))
+    monkeypatch.setattr(lagrangian_store, "_FITTED", {})
+    again: list[str] = []
+    assert not waits.fit_lagrangian_first(load_scenario("tiny-dp"), again.append)
+    assert again == []
+
+
 @pytest.mark.slow
 def test_training_says_it_searches_a_residual_start_before_learning(tmp_path: Path) -> None:
     from allocsim.agents.residual_search import ResidualStart
