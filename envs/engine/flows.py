@@ -5,9 +5,10 @@ cohorts are contiguous); the last bucket holds every older unit. Stock put in
 transit is aged by its lead time when it leaves, so it arrives with the age it
 will have, and is written off on arrival if it expired on the way.
 
-Every change to the cohorts goes through ``add_stock``, ``take_stock``, ``take_dc`` and
-``age_stock`` here, which keep the state's totals (on hand per lane and at the DC, units by
-age, age-weighted units) in step, so no phase re-sums the cohorts.
+Every change to the cohorts here (``arrive``, ``book_purchase``, ``dispatch`` with
+``take_cohorts``, ``age_stock``) keeps the state's totals (on hand per lane and at the DC, units
+by age, age-weighted units) in step, so no phase re-sums the cohorts. The helpers that are not
+inlined take arrays, not the state: a kernel over the whole state tuple costs compile time.
 """
 
 from __future__ import annotations
@@ -35,19 +36,10 @@ def write_off(writeoff_open, counters, node: int, units: int, unit_cost: float) 
 
 
 @kernel
-def add_stock(s: EngineState, b: int, loc: int, k: int, a: int, units: int) -> None:
-    """Put ``units`` of age ``a`` on hand at (``loc``, ``k``), totals kept."""
-    s.stock[b, loc, k, a] += units
-    s.on_hand[b, loc, k] += units
-    s.age_weight[b, loc, k] += a * units
-    s.units_by_age[b, a] += units
-
-
-@kernel
-def take_stock(s: EngineState, b: int, loc: int, k: int, quantity: int, taken, record: bool) -> None:  # type: ignore[no-untyped-def]
-    """Remove ``quantity`` units oldest-first from (``loc``, ``k``), totals kept; with ``record``,
-    ``taken`` (A,) gets the units of every age (0 for ages not touched)."""
-    cohorts = s.stock[b, loc, k]
+def take_cohorts(cohorts, quantity: int, taken, record: bool, by_age) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Remove ``quantity`` units oldest-first from one position's ``cohorts`` (A,) and from the copy's
+    units by age ``by_age`` (A,); with ``record``, ``taken`` (A,) gets the units of every age (0 for
+    ages not touched). Returns (units removed, age-weighted units removed) for the lane's totals."""
     weight = 0
     removed = 0
     for a in range(cohorts.shape[0] - 1, -1, -1):
@@ -61,17 +53,16 @@ def take_stock(s: EngineState, b: int, loc: int, k: int, quantity: int, taken, r
             quantity -= take
             removed += take
             weight += a * take
-            s.units_by_age[b, a] -= take
+            by_age[a] -= take
+    return removed, weight
+
+
+@inline_kernel
+def take_stock(s: EngineState, b: int, loc: int, k: int, quantity: int, taken, record: bool) -> None:  # type: ignore[no-untyped-def]
+    """``take_cohorts`` at (``loc``, ``k``) of copy ``b``, the lane's totals kept."""
+    removed, weight = take_cohorts(s.stock[b, loc, k], quantity, taken, record, s.units_by_age[b])
     s.on_hand[b, loc, k] -= removed
     s.age_weight[b, loc, k] -= weight
-
-
-@kernel
-def take_dc(s: EngineState, b: int, k: int, a: int, units: int) -> None:
-    """Remove ``units`` of age ``a`` of SKU ``k`` from the DC, totals kept."""
-    s.dc[b, k, a] -= units
-    s.dc_on_hand[b, k] -= units
-    s.units_by_age[b, a] -= units
 
 
 @inline_kernel
@@ -80,7 +71,10 @@ def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, un
     if p.expired[a, k]:
         write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
     else:
-        add_stock(s, b, loc, k, a, units)
+        s.stock[b, loc, k, a] += units
+        s.on_hand[b, loc, k] += units
+        s.age_weight[b, loc, k] += a * units
+        s.units_by_age[b, a] += units
     s.inbound[b, loc, k] -= units
 
 
@@ -172,7 +166,9 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
                     a -= 1
                     continue
                 take = min(wanted, s.dc[b, k, a])
-                take_dc(s, b, k, a, take)
+                s.dc[b, k, a] -= take
+                s.dc_on_hand[b, k] -= take
+                s.units_by_age[b, a] -= take
                 wanted -= take
                 n_moves = _move(moves, n_moves, a, loc, k, take, p.lead_time[loc])
         if n_moves:
