@@ -128,7 +128,7 @@ def cut_to_capacity(alloc: IntArray, headroom: IntArray) -> IntArray:
     over = rows > cap
     if not over.any():
         return alloc
-    quota = cap[..., None] * (alloc / np.maximum(rows, 1)[..., None])  # cut_rows: cap x (units / row)
+    quota = alloc * (cap / np.maximum(rows, 1))[..., None]  # cut_rows: units x (cap / row)
     cut = np.swapaxes(round_columns(np.swapaxes(quota, -1, -2), cap), -1, -2)
     return np.where(over[..., None], cut, alloc)
 

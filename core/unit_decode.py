@@ -45,13 +45,37 @@ def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: i
         out[order[j]] += 1
 
 
+def round_to_total(amount, total: int, out, order) -> None:  # type: ignore[no-untyped-def]
+    """Whole units ``out`` (D,) from ``amount`` (D,) (summing to ``total`` or just below): floors, then
+    one more unit to the largest remainders, ties to the lower index (``largest_remainder_row``'s rule,
+    with the amounts given). ``order`` (D,) is scratch."""
+    n = amount.shape[0]
+    short = total
+    for j in range(n):
+        out[j] = math.floor(amount[j])
+        short -= out[j]
+    if short <= 0:
+        return
+    for j in range(n):  # insertion sort of indices by (floor - amount); stable
+        key = out[j] - amount[j]
+        i = j - 1
+        while i >= 0 and (out[order[i]] - amount[order[i]]) > key:
+            order[i + 1] = order[i]
+            i -= 1
+        order[i + 1] = j
+    for j in range(short):
+        out[order[j]] += 1
+
+
 def cut_rows(quantity, limit, out, share, row, order) -> bool:  # type: ignore[no-untyped-def]
     """``out`` (L, S) = ``quantity`` (L, S) with each row above its ``limit`` (L,) cut to exactly
-    ``max(limit, 0)`` units by ``largest_remainder_row`` in proportion to the row; True if any was cut.
+    ``max(limit, 0)`` units in proportion to the row, by largest remainder; True if any was cut.
 
     The one capacity cut of a whole-unit decision (the rules' ``feasible_allocation``, the
-    ``targets`` decode); a cut row never gives an entry more than it asked for. ``share``
-    (S,) float and ``row``, ``order`` (S,) int are scratch, so a compiled caller allocates nothing.
+    ``targets`` decode; ``allocsim.core.order_up_to.cut_to_capacity`` is its batch form): entry
+    quotas are ``units x (limit / row total)``, rounded by ``round_to_total``; a cut row never gives
+    an entry more than it asked for. ``share`` (S,) float and ``row``, ``order`` (S,) int are
+    scratch, so a compiled caller allocates nothing.
     """
     changed = False
     for loc in range(quantity.shape[0]):
@@ -60,9 +84,10 @@ def cut_rows(quantity, limit, out, share, row, order) -> bool:  # type: ignore[n
             total += quantity[loc, k]
         cap = max(limit[loc], 0)
         if total > cap:
+            factor = cap / total
             for k in range(quantity.shape[1]):
-                share[k] = quantity[loc, k] / total
-            largest_remainder_row(cap, share, row, order)
+                share[k] = quantity[loc, k] * factor
+            round_to_total(share, cap, row, order)
             for k in range(quantity.shape[1]):
                 out[loc, k] = row[k]
             changed = True
