@@ -44,7 +44,8 @@ def test_bad_parameters_fail_before_any_episode() -> None:
 
 def test_simulate_keeps_its_json_contract() -> None:
     out = simulate("tiny-dp", "random", 3, 5)
-    assert set(out) == {"scenario", "timing", "policy", "episodes", "summary"}
+    assert set(out) == {"scenario", "timing", "policy", "params", "episodes", "summary"}
+    assert out["params"] == {}  # the defaults unless given (the command passes the tuned ones)
     assert [e["seed"] for e in out["episodes"]] == [5, 6, 7]
     assert "policy" not in out["episodes"][0]
     assert out["summary"]["profit"] == pytest.approx(sum(e["profit"] for e in out["episodes"]) / 3)
