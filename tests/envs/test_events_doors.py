@@ -59,7 +59,7 @@ def _simulate(*extra: str) -> dict:
     result = CliRunner().invoke(app, ["simulate", "--scenario", "retail-medium", "--policy", "proportional",
                                       "--episodes", "1", "--json", *extra])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # status notes (a first compile) go to stderr
 
 
 def test_cli_timing_overrides_the_scenario() -> None:
