@@ -87,8 +87,9 @@ class SPMPCPolicy(RulePolicy):
     Params = SPMPCParams
     params: SPMPCParams
     GRID: ClassVar[dict[str, list[Any]]] = {
-        "horizon": [5, 7, 10],
+        "horizon": [7, 10],
         "terminal_value": [1.0, 1.3, 1.6],
+        "scenarios": [10, 30],
     }
 
     def __init__(self, env: AllocationEnv, seed: int | None = None, **params: Any) -> None:
@@ -98,7 +99,8 @@ class SPMPCPolicy(RulePolicy):
 
     @classmethod
     def param_grid(cls) -> dict[str, list[Any]]:
-        """The ``allocsim tune`` grid: horizon x terminal value (``scenarios`` stays at its default)."""
+        """The ``allocsim tune`` grid: horizon x terminal value x sample size (30 futures cost ~3x the
+        LP time of 10, and gained +1.2 % on omnichannel-transfers' tuning seeds)."""
         return {k: list(v) for k, v in cls.GRID.items()}
 
     def lookahead(self, state: AllocationState) -> Lookahead:
