@@ -26,14 +26,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from allocsim.core.atomic_files import atomic_write, write_text
 
 CONFIG = "config.yaml"
 MODEL = "model.zip"
@@ -45,29 +45,6 @@ METRICS = "metrics.csv"
 TENSORBOARD = "tb"
 BEST = "best"
 BEST_STAMP = "best.json"
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text(path: Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> Path:

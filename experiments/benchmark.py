@@ -52,6 +52,7 @@ import pandas as pd
 
 from allocsim.baselines.registry import NOT_RULES, POLICIES, policy_names, rule_names
 from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, lookup_tuned
+from allocsim.core.atomic_files import atomic_write, write_bytes, write_text
 from allocsim.envs.history_resample import describe
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments import plots, plots_time
@@ -65,7 +66,6 @@ from allocsim.experiments.aggregation_gap import (
 from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_penalised
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
-from allocsim.experiments.files import atomic_write, write_bytes, write_text
 from allocsim.experiments.recommendation import traced_policies
 from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
 from allocsim.experiments.report_stock import allocation_plan, per_episode

@@ -52,10 +52,10 @@ from allocsim.baselines.lagrangian_bound import (
     lanes_value,
     refusal,
 )
+from allocsim.core.atomic_files import atomic_write
 from allocsim.core.processes import process_pool
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
-from allocsim.experiments.files import atomic_write
 from allocsim.experiments.lagrangian_store import multipliers_for
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block

@@ -67,8 +67,8 @@ def demand_history_command(
     seed: Annotated[int, typer.Option(min=0, help="episode (demand) seed the history is sampled from")] = 0,
 ) -> None:
     """Write one sampled demand history over the scenario's horizon, in the format --demand-csv replays."""
+    from allocsim.core.atomic_files import write_text
     from allocsim.experiments.cli import _fail, _load, console
-    from allocsim.experiments.files import write_text
     from allocsim.experiments.starting_files import sampled_history_csv
 
     loaded = _load(scenario)

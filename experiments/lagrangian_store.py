@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from allocsim.baselines.lagrangian_bound import Multipliers, fit_multipliers, refusal
+from allocsim.core.atomic_files import atomic_write
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import env_for
-from allocsim.experiments.files import atomic_write
 from allocsim.experiments.penalty_store import penalty_key, store_dir
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 

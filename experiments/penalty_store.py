@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from allocsim.baselines.info_relaxation import SalesPenalty
+from allocsim.core.atomic_files import atomic_write
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments.files import atomic_write
 
 #: The code a fitted penalty depends on (package-relative): a change in any refits.
 FIT_SOURCES = ("baselines/info_relaxation.py", "baselines/clairvoyant.py", "baselines/lp_builder.py",

@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 from allocsim.agents import runfiles
 from allocsim.baselines.registry import NOT_RULES, rule_names
 from allocsim.baselines.tuned_params import load_tuned
+from allocsim.core.atomic_files import write_bytes, write_text
 from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import ACTION_MODES
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.yaml_file import read_yaml
 from allocsim.experiments.evaluation import PolicySpec
-from allocsim.experiments.files import write_bytes, write_text
 from allocsim.experiments.option_limits import MAX_SEED
 from allocsim.experiments.seeds import seed_block, seed_range
 from allocsim.experiments.stats import paired_diff

@@ -17,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from allocsim.experiments.files import write_text
+from allocsim.core.atomic_files import write_text
 
 LOCK = ".allocsim.lock"
 MANIFEST = ".allocsim-run.json"

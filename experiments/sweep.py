@@ -35,9 +35,9 @@ from typing import Any
 
 import pandas as pd
 
+from allocsim.core.atomic_files import atomic_write, write_text
 from allocsim.envs.scenario import Scenario, load_scenario, preset_names
 from allocsim.experiments.evaluation import flatten
-from allocsim.experiments.files import atomic_write, write_text
 from allocsim.experiments.kpi_labels import console_label
 from allocsim.experiments.kpis import fmt_ci, fmt_number
 from allocsim.experiments.sweep_backends import BackendOptions, CellFn, Outcome, make_backend

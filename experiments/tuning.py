@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, tuned_path
+from allocsim.core.atomic_files import write_text
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
-from allocsim.experiments.files import write_text
 from allocsim.experiments.grids import (
     REFINE_POINTS,
     Grid,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from allocsim.experiments.files import atomic_write, write_text
+from allocsim.core.atomic_files import atomic_write, write_text
 
 
 def test_write_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+The one implementation, shared by every wing (run folders, reports, caches). Standard library only.
+"""
 
 from __future__ import annotations
 
