@@ -136,14 +136,20 @@ class RulePolicy(ABC):
         episode_start: Any = None,
         deterministic: bool = True,
     ) -> tuple[FloatArray, None]:
-        obs = np.asarray(observation)
-        if obs.ndim > 1 and obs.shape[0] != 1:
-            raise ValueError(f"a rule set drives one env; got a batch of {obs.shape[0]} observations")
+        obs = one_observation(observation, "a rule set")
         snapshot = self.env.state
         alloc, transfers, orders = self.decide(snapshot)
         share = None if transfers is None else transfer_share(transfers, snapshot, self.net)
         action = self.layout.encode(alloc, snapshot.dc_available, share, orders, self.holdback_share())
         return (action[None] if obs.ndim > 1 else action), None
+
+
+def one_observation(observation: Any, who: str) -> NDArray[Any]:
+    """``observation`` as an array; ValueError for a batch of several: ``who`` drives one env."""
+    obs = np.asarray(observation)
+    if obs.ndim > 1 and obs.shape[0] != 1:
+        raise ValueError(f"{who} drives one env; got a batch of {obs.shape[0]} observations")
+    return obs
 
 
 # ----------------------------------------------------------------- demand views

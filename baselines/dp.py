@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocsim.baselines import dp_kernels
+from allocsim.baselines.common import one_observation
 from allocsim.baselines.dp_model import (
     ACTION_LIMIT,
     POST_LIMIT,
@@ -347,9 +348,7 @@ class DPPolicy:
         episode_start: Any = None,
         deterministic: bool = True,
     ) -> tuple[NDArray[np.float32], None]:
-        obs = np.asarray(observation)
-        if obs.ndim > 1 and obs.shape[0] != 1:
-            raise ValueError(f"the DP policy drives one env; got a batch of {obs.shape[0]} observations")
+        obs = one_observation(observation, "the DP policy")
         snap = self.env.state
         pipeline = supplier_pipeline(self.env, self.solution)
         alloc, orders = self.solution.decision(snap.period, snap.dc_on_hand, snap.on_hand, pipeline)

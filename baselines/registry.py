@@ -61,7 +61,7 @@ POLICIES: Mapping[str, PolicyFactory] = LazyFactories({
     "myopic-lp": "allocsim.baselines.myopic_lp:MyopicLPPolicy",
     "sp-mpc": "allocsim.baselines.sp_mpc:SPMPCPolicy",
     "dp": "allocsim.baselines.dp:DPPolicy",
-    "rollout": "allocsim.agents.rollout:RolloutPolicy",
+    "rollout": "allocsim.baselines.rollout:RolloutPolicy",
 })
 
 #: Registered policies that are not rule sets: ``dp`` (the exact optimum; it only solves tiny

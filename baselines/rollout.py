@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from allocsim.baselines.batch_rules import batch_policy
+from allocsim.baselines.common import one_observation
 from allocsim.baselines.registry import Predictor, make_policy
 from allocsim.baselines.tuned_params import load_tuned
 from allocsim.envs.demand import EpisodeDemand
@@ -157,8 +158,6 @@ class RolloutPolicy:
         episode_start: Any = None,
         deterministic: bool = True,
     ) -> tuple[FloatArray, None]:
-        obs = np.asarray(observation)
-        if obs.ndim > 1 and obs.shape[0] != 1:
-            raise ValueError(f"the rollout policy drives one env; got a batch of {obs.shape[0]} observations")
+        obs = one_observation(observation, "the rollout policy")
         action = self.decide(obs.reshape(-1))
         return (action[None] if obs.ndim > 1 else action), None

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocsim.agents.rollout import RolloutPolicy
 from allocsim.baselines.registry import make_policy
+from allocsim.baselines.rollout import RolloutPolicy
 from allocsim.baselines.tuned_params import load_tuned
 from allocsim.envs.allocation_env import AllocationEnv
 
