@@ -39,7 +39,7 @@ from allocsim.agents.algorithms import Algorithm, algorithm
 from allocsim.agents.limits import MAX_BATCH, MAX_BUFFER, MAX_ENVS, MAX_TIMESTEPS
 from allocsim.agents.residual_search import ResidualStart
 from allocsim.agents.warm_start import WarmStart
-from allocsim.envs.action_modes import ACTION_MODES
+from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario.yaml_file import read_yaml
 
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
@@ -245,8 +245,10 @@ def mode_for(flag: str | None, params: Hyperparams, entry: str) -> str:
     """
     if flag is None:
         return params.mode
-    if flag not in ACTION_MODES:
-        raise HyperparamError(f"--action-mode {flag[:80]!r}: valid are {', '.join(ACTION_MODES)}")
+    try:
+        mode_class(flag)
+    except ValueError as err:
+        raise HyperparamError(f"--action-mode: {err}") from None
     clash = params.start_conflict(flag)
     if clash is None:
         return flag

@@ -275,16 +275,29 @@ ACTION_MODES: dict[str, type[ActionMode]] = {
 }
 
 
+def mode_class(name: str) -> type[ActionMode]:
+    """The class of action mode ``name``; ValueError naming a mode that is not one (the one check;
+    callers say where the name came from)."""
+    if name not in ACTION_MODES:
+        raise ValueError(f"{str(name)[:80]!r} is not one of {', '.join(ACTION_MODES)}")
+    return ACTION_MODES[name]
+
+
+def _env_mode_class(name: str) -> type[ActionMode]:
+    """``mode_class`` for the env's ``action_mode`` argument (the message names the argument)."""
+    try:
+        return mode_class(name)
+    except ValueError as err:
+        raise ValueError(f"action_mode {err}") from None
+
+
 def make_action_mode(name: str, net: Network, residual_around: Mapping[str, Any] | None = None) -> ActionMode:
     """The mode ``name`` for ``net``; ValueError naming a bad mode or bad ``residual_around`` entry."""
-    if name not in ACTION_MODES:
-        raise ValueError(f"action_mode {str(name)[:80]!r} is not one of {', '.join(ACTION_MODES)}")
-    if residual_around is not None and name != "residual":
+    cls = _env_mode_class(name)
+    if residual_around is not None and cls is not ResidualMode:
         raise ValueError(f"residual_around is only for action_mode 'residual', not {name!r}")
-    if name == "shares":
-        return SharesMode(net)
-    if name == "targets":
-        return TargetsMode(net)
+    if cls is not ResidualMode:
+        return cls(net)  # type: ignore[call-arg]
     try:
         around = ResidualCentre(**dict(residual_around or {}))
     except ValidationError as err:
@@ -297,10 +310,9 @@ def make_action_mode(name: str, net: Network, residual_around: Mapping[str, Any]
 
 def mode_from_ranges(name: str, net: Network, ranges: TargetRanges | None) -> ActionMode:
     """A mode rebuilt from a policy card's ranges (exported policies carry them)."""
-    if name not in ACTION_MODES:
-        raise ValueError(f"action_mode {str(name)[:80]!r} is not one of {', '.join(ACTION_MODES)}")
-    if name == "shares":
+    cls = _env_mode_class(name)
+    if cls is SharesMode:
         return SharesMode(net)
     if ranges is None:
         raise ValueError(f"action_mode {name!r} needs its decode ranges")
-    return ACTION_MODES[name](net, ranges)  # type: ignore[call-arg]
+    return cls(net, ranges)  # type: ignore[call-arg]

@@ -31,7 +31,7 @@ from allocsim.baselines.registry import NOT_RULES, rule_names
 from allocsim.baselines.tuned_params import load_tuned
 from allocsim.core.atomic_files import write_bytes, write_text
 from allocsim.core.error_text import shorten
-from allocsim.envs.action_modes import ACTION_MODES
+from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.yaml_file import read_yaml
 from allocsim.experiments.evaluation import PolicySpec
@@ -60,8 +60,7 @@ class ScenarioRuns(BaseModel):
     @field_validator("action_mode")
     @classmethod
     def _known_mode(cls, value: str) -> str:
-        if value not in ACTION_MODES:
-            raise ValueError(f"{value[:80]!r} is not one of {', '.join(ACTION_MODES)}")
+        mode_class(value)
         return value
 
 

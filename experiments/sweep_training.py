@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 from allocsim.agents.mode_adapter import for_env
-from allocsim.envs.action_modes import ACTION_MODES
+from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, build_policy, env_for, run_episode
 from allocsim.experiments.option_limits import MAX_SEED, MAX_TIMESTEPS
@@ -62,8 +62,8 @@ class TrainEntry(BaseModel):
     @field_validator("action_mode")
     @classmethod
     def _known_mode(cls, value: str | None) -> str | None:
-        if value is not None and value not in ACTION_MODES:
-            raise ValueError(f"{value[:80]!r} is not one of {', '.join(ACTION_MODES)}")
+        if value is not None:
+            mode_class(value)
         return value
 
 

@@ -24,7 +24,7 @@ from allocsim.baselines.base_stock import BaseStockParams
 from allocsim.baselines.registry import NOT_RULES
 from allocsim.baselines.tuned_params import find_tuned
 from allocsim.core.error_text import shorten
-from allocsim.envs.action_modes import ACTION_MODES
+from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import rule_specs
 from allocsim.experiments.evaluation import (
@@ -240,8 +240,10 @@ def action_mode_args(action_mode: str, scenario: Scenario, tuned_dir: Path) -> d
 
     ValueError naming a mode that does not exist.
     """
-    if action_mode not in ACTION_MODES:
-        raise ValueError(f"--action-mode {action_mode[:80]!r}: valid are {', '.join(ACTION_MODES)}")
+    try:
+        mode_class(action_mode)
+    except ValueError as err:
+        raise ValueError(f"--action-mode: {err}") from None
     if action_mode != "residual":
         return {"action_mode": action_mode, "residual_around": None}
     tuned = find_tuned(scenario, "base-stock", tuned_dir)
