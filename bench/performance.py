@@ -4,7 +4,9 @@ Prints Markdown: one row per measured target of every ``bench/results/*.json`` (
 the target, PASS / MISS; targets a run did not measure are left out), each script's rows
 under the command that measured them, with the machine and load of that run. Current
 figures only: no history of earlier runs.
-Usage: ``python bench/performance.py [--results DIR]`` (paste the output into the README).
+Usage: ``python bench/performance.py [--results DIR] [--write docs/performance.md]``: prints the
+table, or writes it between the page's ``<!-- bench:start -->`` and ``<!-- bench:end -->`` lines
+(a test checks the page holds exactly what the JSON says).
 """
 
 from __future__ import annotations
@@ -41,14 +43,32 @@ def table(folder: Path) -> str:
     return "\n".join(out)
 
 
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def with_table(page: str, body: str) -> str:
+    """``page`` with the text between its START and END lines replaced by ``body``."""
+    head, found, rest = page.partition(START)
+    _, found_end, tail = rest.partition(END)
+    if not (found and found_end):
+        raise ValueError(f"the page has no {START} ... {END} block")
+    return f"{head}{START}\n{body.rstrip()}\n{END}{tail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the JSON figures")
+    parser.add_argument("--write", type=Path, default=None, help="page whose bench block to rewrite")
     args = parser.parse_args(argv)
     if not args.results.is_dir():
         print(f"performance: no results folder {args.results}; run the bench scripts first", file=sys.stderr)
         return 2
-    print(table(args.results))
+    if args.write is None:
+        print(table(args.results))
+        return 0
+    args.write.write_text(with_table(args.write.read_text(encoding="utf-8"), table(args.results)),
+                          encoding="utf-8")
+    print(f"performance: wrote the figures of {args.results} into {args.write}")
     return 0
 
 

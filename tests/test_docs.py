@@ -161,3 +161,17 @@ def test_every_readme_command_runs(tmp_path: Path) -> None:
     """The doors end to end: benchmark a copied network, train then benchmark the run, infer."""
     assert _run(readme_commands(), {"cheap", "slow"}, tmp_path) >= 7
     assert list((tmp_path / "runs" / "mine").glob("report.html"))
+
+
+def test_performance_page_holds_the_figures_of_bench_results() -> None:
+    """docs/performance.md's bench block is what ``bench/performance.py`` makes of bench/results/*.json."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import performance  # bench/performance.py (the bench folder is not a package)
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    page = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert page == performance.with_table(page, performance.table(ROOT / "bench" / "results")), (
+        "docs/performance.md is stale: run python bench/performance.py --write docs/performance.md")
+    with pytest.raises(ValueError, match="no <!-- bench:start -->"):
+        performance.with_table("no block here", "x")
