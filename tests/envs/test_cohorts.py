@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scenario_kit import build_scenario
 
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.engine.decide import largest_remainder_row
 from allocsim.envs.engine.flows import age_row, take_oldest
-from allocsim.envs.scenario import scenario_from_dict
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -167,15 +167,7 @@ LOCATIONS = [f"l{i}" for i in range(11)]
 
 @pytest.fixture(scope="module")
 def env():
-    data = {
-        "name": "round-trip",
-        "periods": 5,
-        "skus": [{"name": s, "unit_cost": 1, "price": {"c": 2}, "holding_cost": 0} for s in SKUS],
-        "channels": [{"name": "c"}],
-        "locations": [{"name": n, "channels": ["c"]} for n in LOCATIONS],  # no capacity
-        "demand": {"streams": [{"mean": 1.0}]},
-    }
-    return AllocationEnv(scenario_from_dict(data))
+    return AllocationEnv(build_scenario("round-trip", 5, skus=SKUS, locations=LOCATIONS))  # no capacity
 
 
 def _decode(env, action, dc_available):

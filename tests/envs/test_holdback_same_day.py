@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scenario_kit import scenario_data
 
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import Scenario
@@ -23,15 +24,9 @@ def restock_env(lead_time: int, transfer: bool = False) -> AllocationEnv:
     locations = [{"name": "shop", "channels": ["contract", "spot"], "lead_time": lead_time}]
     if transfer:
         locations.append({"name": "depot", "channels": ["contract", "spot"], "lead_time": 3})
-    data = {
-        "name": "same-day", "periods": 3,
-        "skus": [{"name": "w", "unit_cost": 1.0, "price": {"contract": 2.0, "spot": 2.0},
-                  "holding_cost": 0.0}],
-        "channels": [{"name": "contract", "priority": 2}, {"name": "spot", "priority": 1}],
-        "locations": locations,
-        "demand": {"streams": [{"mean": 1.0}]},
-        "timing": {"mode": "events", "holdback_decision": {"channels": ["contract"]}},
-    }
+    data = scenario_data(
+        "same-day", 3, channels=({"name": "contract", "priority": 2}, {"name": "spot", "priority": 1}),
+        locations=locations, timing={"mode": "events", "holdback_decision": {"channels": ["contract"]}})
     if transfer:
         data["transfers"] = [{"from": "depot", "to": "shop", "lead_time": 0}]
     env = AllocationEnv(Scenario.model_validate(data))

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scenario_kit import build_scenario
 
 from allocsim.core.order_up_to import cut_to_capacity, feasible_allocation
 from allocsim.core.unit_decode import cut_rows
 from allocsim.envs.allocation_env import AllocationEnv
-from allocsim.envs.scenario import scenario_from_dict
 
 SKUS = ["s0", "s1", "s2"]
 LOCATIONS = [f"l{i}" for i in range(7)]
@@ -26,15 +26,7 @@ BILLION = 1_000_000_000
 
 @pytest.fixture(scope="module")
 def env() -> AllocationEnv:
-    data = {
-        "name": "whole-units",
-        "periods": 3,
-        "skus": [{"name": s, "unit_cost": 1, "price": {"c": 2}, "holding_cost": 0} for s in SKUS],
-        "channels": [{"name": "c"}],
-        "locations": [{"name": n, "channels": ["c"]} for n in LOCATIONS],  # no capacity
-        "demand": {"streams": [{"mean": 1.0}]},
-    }
-    return AllocationEnv(scenario_from_dict(data))
+    return AllocationEnv(build_scenario("whole-units", 3, skus=SKUS, locations=LOCATIONS))  # no capacity
 
 
 def _at_dc(env: AllocationEnv, dc_available: np.ndarray) -> None:
