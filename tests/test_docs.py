@@ -106,7 +106,7 @@ def _folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 #: Budgets cut so the slow test stays a few minutes: the same commands and options, fewer episodes
 #: and steps (what is checked is that every door opens, not the figures).
 SHORTER = ((re.compile(r"--episodes \d+"), "--episodes 2"),
-           (re.compile(r"--timesteps \d+"), "--timesteps 2048"))
+           (re.compile(r"--timesteps \d+"), "--timesteps 16384"))
 
 
 def shortened(command: str) -> str:
@@ -118,7 +118,7 @@ def shortened(command: str) -> str:
 
 def test_shortened_cuts_only_the_budgets() -> None:
     assert shortened("allocsim train --seed 0 --timesteps 100000 --out r") == (
-        "allocsim train --seed 0 --timesteps 2048 --out r")
+        "allocsim train --seed 0 --timesteps 16384 --out r")  # one rollout of the packaged settings
     assert shortened("allocsim benchmark --episodes 20 --out x") == "allocsim benchmark --episodes 2 --out x"
 
 

@@ -178,7 +178,8 @@ def test_bad_demand_csv_exits_2_naming_row_and_column(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demand_csv_is_replayed(tmp_path: Path) -> None:
     history = tmp_path / "history.csv"
-    history.write_text("period,sku,location,channel,quantity\n0,widget,store-a,store,2\n3,widget,store-b,store,1\n")
+    history.write_text("period,sku,location,channel,quantity\n0,widget,store-a,store,2\n3,widget,store-b,store,1\n"
+                       "7,widget,store-b,store,0\n")  # reaches tiny-dp's last period (8 periods)
     out = tmp_path / "out"
     args = ["benchmark", "--scenario", "tiny-dp", "--episodes", "2", "--policies", "hold,random",
             "--workers", "1", "--demand-csv", str(history), "--resample", "none", "--out", str(out)]
