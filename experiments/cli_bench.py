@@ -28,13 +28,14 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     from allocsim.experiments.benchmark import TRACED, run_benchmark, source_lines, write_outputs
     from allocsim.experiments.cli import _compile_first, _fail, _progress, _say, console
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
+    from allocsim.experiments.report import portable
     from allocsim.experiments.run_folder import write_manifest
     from allocsim.experiments.tables import benchmark_table
 
     episodes = len(seeds)
     console.print("parameters:", highlight=False)
     for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {portable(line)}", highlight=False)  # no folder of this machine, as in the report
     started = time.perf_counter()
     bounded = bound and not warm_up
     from allocsim.experiments.aggregation_gap import has_holdbacks

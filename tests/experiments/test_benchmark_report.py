@@ -213,3 +213,16 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     assert "missing column" in proc.stderr
+
+
+def test_the_console_names_no_folder_of_this_machine(tmp_path: Path) -> None:
+    """The console's parameter lines name the shipped policy as allocsim/..., as the report does."""
+    import allocsim
+
+    args = ["benchmark", "--scenario", "retail-small", "--episodes", "1", "--policies", "hold",
+            "--pretrained", "--no-bound", "--workers", "1", "--out", str(tmp_path / "run")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    flat = "".join(result.stdout.split())  # a long line may wrap anywhere
+    assert "allocsim/agents/pretrained/retail-small.onnx" in flat
+    assert str(Path(allocsim.__file__).resolve().parent).replace(" ", "") not in flat
