@@ -96,7 +96,7 @@ def _raw_env(model: BaseAlgorithm) -> VecEnv:
 
 def can_resume_exactly(model: BaseAlgorithm) -> bool:
     """Whether the model's env gives its state: the native vector env, or workers with ``worker_state``
-    (``allocsim.agents.training.TrainingSeeds``)."""
+    (``allocsim.agents.training_seeds.TrainingSeeds``)."""
     env = _raw_env(model)
     return hasattr(env, "get_state") or env.has_attr("worker_state")
 
