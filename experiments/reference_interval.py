@@ -1,0 +1,171 @@
+"""The reference interval: the best achievable profit against the tightest valid upper bound.
+
+One implementation for every output that shows it (``allocsim bound --json``, ``allocsim benchmark``'s
+console, ``summary.csv`` and ``run.json``, the HTML report, ``results/README.md``); the definitions are
+in ``docs/bounds.md`` ("The reference interval"):
+
+* rule ``R``: the tuned rule with the highest mean profit over the seeds;
+* best achievable ``A``: the DP optimum (the exact expected profit of the optimal policy) where the
+  scenario has one, else the played policy of any kind (rule, lookahead, learned) with the highest
+  mean profit, named;
+* tightest bound ``U``: the seed-mean of the bound the caller chose (``bounds.tightest``);
+* interval ``U - A`` with its paired 95 % CI (``stats.paired_diff`` of bound and profit seed by seed;
+  against the exact DP optimum, the bound's own t-interval), in % of ``|A|``;
+* share closed by policy ``p``: ``100 x (mean_p - mean_R) / (A - mean_R)``, its CI the paired interval
+  of ``p - R`` on the same scale (the denominator held at its estimate); undefined (NaN) when
+  ``A - mean_R`` is not positive: the best rule is the best achievable, no gap is left to close.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocsim.experiments.kpis import fmt_ci, fmt_number
+from allocsim.experiments.stats import Estimate, mean_ci, paired_diff
+
+DP_OPTIMUM = "DP optimum"  # the best achievable's name where it is the exact optimum, not a played policy
+SHARE = "best_gap_closed_pct"  # summary.csv: each policy's share of the rule -> best achievable gap
+SHARE_CI = "best_gap_closed_pct_ci95"
+_NAN = Estimate(math.nan, math.nan, 0)
+
+
+@dataclass(frozen=True)
+class ReferenceInterval:
+    """The best achievable ``best_mean`` (named ``best``), the tightest bound, the gap between them, and
+    each policy's share of the gap between the best tuned rule and the best achievable."""
+
+    best: str
+    best_mean: float
+    rule: str | None = None  # the best tuned rule, None where no rule was played
+    rule_mean: float = math.nan
+    bound_kind: str | None = None  # penalised_bound, lagrangian_bound; None without a bound
+    bound: Estimate = _NAN  # the bound's seed-mean and t-interval
+    gap: Estimate = _NAN  # U - A, paired by seed
+    shares: dict[str, Estimate] = field(default_factory=dict)  # policy -> share closed in %, CI
+
+    @property
+    def exact(self) -> bool:
+        """True when the best achievable is the DP optimum (an expectation, no sampling error)."""
+        return self.best == DP_OPTIMUM
+
+    @property
+    def gap_pct(self) -> Estimate:
+        """The gap in % of the best achievable's magnitude, with its CI on the same scale."""
+        scale = 100.0 / abs(self.best_mean) if self.best_mean else math.nan
+        return Estimate(self.gap.mean * scale, self.gap.half_width * scale, self.gap.n)
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready keys (``run.json``, ``bound --json``); NaN stays NaN for the caller's encoder."""
+        return {
+            "best_achievable": self.best_mean, "best_achievable_policy": self.best,
+            "best_rule": self.rule, "best_rule_profit": self.rule_mean,
+            "tightest_bound": self.bound.mean, "tightest_bound_ci95": self.bound.half_width,
+            "tightest_bound_kind": self.bound_kind,
+            "gap": self.gap.mean, "gap_ci95": self.gap.half_width,
+            "gap_pct": self.gap_pct.mean, "gap_pct_ci95": self.gap_pct.half_width, "seeds": self.gap.n,
+            "share_closed_pct": {p: {"mean": e.mean, "ci95": e.half_width} for p, e in self.shares.items()},
+        }
+
+    def sentence(self, currency: str = "") -> str:
+        """One line: best achievable, tightest bound, and the gap between them in money and in %."""
+        money = f" {currency}" if currency else ""
+        text = f"best achievable {self.best} {fmt_number(self.best_mean)}{money}"
+        if self.bound_kind is not None:
+            gap = self.gap_pct
+            text += (f"; tightest bound ({self.bound_kind.replace('_', ' ')}) "
+                     f"{fmt_ci(self.bound.mean, self.bound.half_width)}; gap "
+                     f"{fmt_ci(self.gap.mean, self.gap.half_width)}{money} = {pct(gap)}")
+        if self.rule is not None:
+            text += f"; best tuned rule {self.rule} {fmt_number(self.rule_mean)}"
+        return text
+
+
+def pct(estimate: Estimate) -> str:
+    """``7.89 ± 13.27 %``: two decimals, the interval left out where undefined; ``n/a`` for NaN."""
+    if not math.isfinite(estimate.mean):
+        return "n/a"
+    if not math.isfinite(estimate.half_width):
+        return f"{estimate.mean:,.2f} %"
+    return f"{estimate.mean:,.2f} ± {estimate.half_width:,.2f} %"
+
+
+def best_of(profits: pd.DataFrame, names: Collection[str]) -> str | None:
+    """The column of ``profits`` among ``names`` with the highest mean (first on a tie); None if none."""
+    present = [n for n in profits.columns if n in set(names)]
+    if not present:
+        return None
+    means = profits[present].mean()
+    return str(means.idxmax())
+
+
+def reference_interval(
+    profits: pd.DataFrame | None, rules: Collection[str], optimum: float | None = None,
+    bound: pd.Series | None = None, bound_kind: str | None = None,
+) -> ReferenceInterval | None:
+    """The interval from per-seed profits (index seed, one column per policy), the tuned rules' names,
+    the DP optimum where there is one and the chosen bound per seed (index seed); None where there is
+    no achievable side (no policy played and no DP optimum)."""
+    profits = profits if profits is not None else pd.DataFrame()
+    if optimum is not None:
+        best, best_mean = DP_OPTIMUM, float(optimum)
+    elif profits.shape[1]:
+        best = str(best_of(profits, profits.columns))
+        best_mean = float(profits[best].mean())
+    else:
+        return None
+    rule = best_of(profits, rules)
+    interval = ReferenceInterval(best, best_mean, rule, float(profits[rule].mean()) if rule else math.nan)
+    if bound is not None and bound_kind is not None:
+        interval = _with_bound(interval, profits, bound.astype(float), bound_kind)
+    if rule is not None:
+        interval = replace(interval, shares=_shares(profits, rule, best_mean))
+    return interval
+
+
+def _with_bound(interval: ReferenceInterval, profits: pd.DataFrame, bound: pd.Series,
+                kind: str) -> ReferenceInterval:
+    """The bound's mean and the gap: against the exact optimum the bound's own interval, else paired by
+    seed with the best policy's profit on the seeds both have."""
+    if interval.exact:
+        values = bound.to_numpy()
+        gap = mean_ci(values - interval.best_mean)
+    else:
+        common = profits.index.intersection(bound.index)
+        values = bound.loc[common].to_numpy()
+        gap = paired_diff(values, profits.loc[common, interval.best].to_numpy(float))
+    return replace(interval, bound_kind=kind, bound=mean_ci(values), gap=gap)
+
+
+def _shares(profits: pd.DataFrame, rule: str, best_mean: float) -> dict[str, Estimate]:
+    """Each policy's share (%) of the gap between the best rule's mean and ``best_mean``."""
+    gap = best_mean - float(profits[rule].mean())
+    shares = {}
+    for policy in profits.columns:
+        diff = paired_diff(profits[policy].to_numpy(float), profits[rule].to_numpy(float))
+        if gap > 1e-9 * max(abs(best_mean), 1.0):
+            shares[str(policy)] = Estimate(100.0 * diff.mean / gap, 100.0 * diff.half_width / gap, diff.n)
+        else:
+            shares[str(policy)] = Estimate(math.nan, math.nan, diff.n)
+    return shares
+
+
+def share_columns(summary: pd.DataFrame, interval: ReferenceInterval | None) -> pd.DataFrame:
+    """``summary`` with ``best_gap_closed_pct`` and its ``_ci95`` per policy (NaN without an interval)."""
+    out = summary.copy()
+    shares = interval.shares if interval is not None else {}
+    out[SHARE] = [shares.get(str(p), _NAN).mean for p in out["policy"]]
+    out[SHARE_CI] = [shares.get(str(p), _NAN).half_width for p in out["policy"]]
+    return out
+
+
+def profits_by_seed(rows: Collection[dict[str, Any]]) -> pd.DataFrame:
+    """Episode rows (or records) to a seed x policy frame of profit, policies in first-seen order."""
+    frame = pd.DataFrame([{"policy": r["policy"], "seed": r["seed"], "profit": r["profit"]} for r in rows])
+    wide = frame.pivot(index="seed", columns="policy", values="profit")
+    return wide[list(dict.fromkeys(frame["policy"]))].astype(np.float64)

@@ -1,0 +1,107 @@
+"""The reference interval on hand-set per-seed profits and bounds, every figure computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from allocsim.experiments.reference_interval import (
+    DP_OPTIMUM,
+    SHARE,
+    SHARE_CI,
+    profits_by_seed,
+    reference_interval,
+    share_columns,
+)
+
+T2 = 4.302652729911275  # Student t, 97.5 % quantile, 2 degrees of freedom (three seeds)
+SEEDS = [1, 2, 3]
+#: base-stock mean 110, min-max 109.33, ppo 114, sp-mpc 113; the bound's mean is 123.
+PROFITS = pd.DataFrame({"base-stock": [100.0, 110.0, 120.0], "min-max": [98.0, 109.0, 121.0],
+                        "ppo-seed0": [104.0, 112.0, 126.0], "sp-mpc": [102.0, 113.0, 124.0]}, index=SEEDS)
+BOUND = pd.Series([120.0, 118.0, 131.0], index=SEEDS)
+RULES = ("base-stock", "min-max")
+
+
+def test_without_a_dp_the_best_played_policy_is_the_best_achievable() -> None:
+    got = reference_interval(PROFITS, RULES, None, BOUND, "penalised_bound")
+    assert got is not None and got.best == "ppo-seed0" and got.best_mean == pytest.approx(114.0)
+    assert got.rule == "base-stock" and got.rule_mean == pytest.approx(110.0)
+    assert got.bound.mean == pytest.approx(123.0)
+    # bound - ppo per seed: 16, 6, 5 -> mean 9, sd sqrt(37)
+    assert got.gap.mean == pytest.approx(9.0)
+    assert got.gap.half_width == pytest.approx(T2 * math.sqrt(37.0) / math.sqrt(3.0))
+    assert got.gap_pct.mean == pytest.approx(100 * 9.0 / 114.0)
+    assert got.gap_pct.half_width == pytest.approx(100 * T2 * math.sqrt(37.0) / math.sqrt(3.0) / 114.0)
+    # rule -> best gap 4: ppo closes all of it, sp-mpc (+2, +3, +4) three quarters, min-max -2/3 of 4
+    assert got.shares["ppo-seed0"].mean == pytest.approx(100.0)
+    assert got.shares["sp-mpc"].mean == pytest.approx(75.0)
+    assert got.shares["sp-mpc"].half_width == pytest.approx(100 * T2 * 1.0 / math.sqrt(3.0) / 4.0)
+    assert got.shares["min-max"].mean == pytest.approx(100 * (-2.0 / 3.0) / 4.0)
+    assert got.shares["base-stock"].mean == 0.0
+
+
+def test_with_a_dp_the_optimum_is_the_best_achievable_and_the_gap_is_the_bounds_own_interval() -> None:
+    got = reference_interval(PROFITS, RULES, 116.0, BOUND, "lagrangian_bound")
+    assert got is not None and got.best == DP_OPTIMUM and got.exact
+    # bound - 116 per seed: 4, 2, 15 -> mean 7, sd 7
+    assert got.gap.mean == pytest.approx(7.0)
+    assert got.gap.half_width == pytest.approx(T2 * 7.0 / math.sqrt(3.0))
+    assert got.gap_pct.mean == pytest.approx(100 * 7.0 / 116.0)
+    assert got.shares["ppo-seed0"].mean == pytest.approx(100 * 4.0 / 6.0)
+    assert got.shares["sp-mpc"].mean == pytest.approx(50.0)
+    record = got.record()
+    assert record["best_achievable_policy"] == DP_OPTIMUM
+    assert record["tightest_bound_kind"] == "lagrangian_bound"
+    assert record["share_closed_pct"]["sp-mpc"]["mean"] == pytest.approx(50.0)
+
+
+def test_bound_only_with_a_dp_and_nothing_without() -> None:
+    """``bound --json`` plays no policy: the DP optimum is the achievable side, or there is none."""
+    got = reference_interval(None, RULES, 116.0, BOUND, "penalised_bound")
+    assert got is not None and got.rule is None and got.shares == {}
+    assert got.gap.mean == pytest.approx(7.0)
+    assert reference_interval(None, RULES, None, BOUND, "penalised_bound") is None
+
+
+def test_no_share_when_the_best_rule_is_the_best_achievable() -> None:
+    got = reference_interval(PROFITS[list(RULES)], RULES, None, BOUND, "penalised_bound")
+    assert got is not None and got.best == got.rule == "base-stock"
+    assert all(math.isnan(e.mean) for e in got.shares.values())
+    # bound - base-stock: 20, 8, 11 -> mean 13
+    assert got.gap.mean == pytest.approx(13.0)
+
+
+def test_without_a_bound_the_shares_remain() -> None:
+    got = reference_interval(PROFITS, RULES)
+    assert got is not None and got.bound_kind is None and math.isnan(got.gap.mean)
+    assert got.shares["sp-mpc"].mean == pytest.approx(75.0)
+    assert "tightest bound" not in got.sentence()
+
+
+def test_the_gap_pairs_the_bound_only_on_seeds_the_policies_played() -> None:
+    longer = pd.concat([BOUND, pd.Series([1000.0], index=[4])])
+    got = reference_interval(PROFITS, RULES, None, longer, "lagrangian_bound")
+    assert got is not None and got.gap.mean == pytest.approx(9.0) and got.bound.mean == pytest.approx(123.0)
+
+
+def test_share_columns_and_profit_frame() -> None:
+    rows = [{"policy": p, "seed": s, "profit": PROFITS.loc[s, p]} for p in PROFITS for s in SEEDS]
+    frame = profits_by_seed(rows)
+    assert list(frame.columns) == list(PROFITS.columns) and frame.equals(PROFITS.rename_axis("seed")
+                                                                          .rename_axis("policy", axis=1))
+    summary = pd.DataFrame({"policy": ["ppo-seed0", "sp-mpc", "base-stock", "min-max", "elsewhere"]})
+    out = share_columns(summary, reference_interval(frame, RULES, None, BOUND, "penalised_bound"))
+    assert out[SHARE].iloc[:3].tolist() == pytest.approx([100.0, 75.0, 0.0])
+    assert math.isnan(out[SHARE].iloc[4]) and SHARE_CI in out
+    assert share_columns(summary, None)[SHARE].isna().all()
+
+
+def test_sentence_names_both_ends_and_the_gap() -> None:
+    got = reference_interval(PROFITS, RULES, None, BOUND, "penalised_bound")
+    assert got is not None
+    text = got.sentence("EUR")
+    assert "best achievable ppo-seed0 114.00 EUR" in text and "penalised bound" in text
+    assert "= 7.89 ± 13.25 %" in text and "best tuned rule base-stock 110.00" in text
