@@ -63,10 +63,19 @@ from allocsim.experiments.aggregation_gap import (
     in_mode,
     without_holdbacks,
 )
-from allocsim.experiments.bounds import attach_gaps, dp_value, gap_closed, seed_penalised
+from allocsim.experiments.bounds import (
+    attach_gaps,
+    dp_value,
+    gap_closed,
+    seed_lagrangian,
+    seed_penalised,
+    tightest_per_seed,
+)
 from allocsim.experiments.comparisons import COMPARED, paired_frame
+from allocsim.experiments.episode_store import EpisodeStore
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.recommendation import traced_policies
+from allocsim.experiments.reference_interval import profits_by_seed, reference_interval, share_columns
 from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
 from allocsim.experiments.report_stock import allocation_plan, per_episode
 from allocsim.experiments.summary import episodes_frame, summary_frame
@@ -173,6 +182,7 @@ def run_benchmark(
     on_done: Callable[[int], None] | None = None,
     bound: bool = True,
     models: Sequence[PolicySpec] = (),
+    store: EpisodeStore | None = None,
 ) -> BenchmarkResult:
     """Evaluate the rules on ``seeds``, bound each seed, summarise, trace the two best and draw the figures.
     In events mode the same episodes also run in aggregated mode (the aggregation gap); with
@@ -181,35 +191,41 @@ def run_benchmark(
     ``on_done`` receives counts as they finish: ``len(policies) x len(seeds)``
     evaluation episodes (once more in events mode, once more with holdbacks), one per bounded
     seed (when bounds are on), then one per traced rule (its first ``TRACED_SEEDS`` seeds).
-    Bounds are skipped with a warm-up (they cover the whole horizon).
+    Bounds are skipped with a warm-up (they cover the whole horizon). With ``store`` (the run
+    folder's, ``allocsim.experiments.episode_store``) every finished episode is kept there as it
+    finishes and the ones it already holds are not played again (Ctrl-C, then ``--resume``).
     """
     started = time.perf_counter()
     specs, sources = rule_specs(scenario, policies, tuned_dir)
     specs += list(models)  # learned policies (``evaluation.learned_spec``), never "the best rule"
     sources.update({m.label: {"params": {}, "source": f"model: {m.model}"} for m in models})
-    rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done)
+    rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done,
+                    store=store)
     gap = pd.DataFrame()
     if scenario.timing.mode == "events":  # the aggregation gap: the same episodes in aggregated mode
         twins = evaluate(in_mode(scenario, "aggregated"), specs, seeds, n_workers=n_workers, warm_up=warm_up,
-                         on_done=on_done)
+                         on_done=on_done, store=store and store.pass_("aggregated"))
         gap = gap_frame(rows, twins)
     holdback = pd.DataFrame()
     if has_holdbacks(scenario):  # what they are worth: the same episodes without them
         playable = without_holdbacks_playable(scenario, specs, models)
         free = evaluate(without_holdbacks(scenario), playable, seeds, n_workers=n_workers, warm_up=warm_up,
-                        on_done=on_done)
+                        on_done=on_done, store=store and store.pass_("no-holdback"))
         labels = {s.label for s in playable}
         holdback = holdback_frame([r for r in rows if r["policy"] in labels], free)
     bound_mean = penalised_mean = optimum = None
+    tight_kind, tight = None, None
     if bound and not warm_up:
         _, bounds = seed_penalised(scenario, seeds, n_workers, on_done)
         optimum = dp_value(scenario).value
-        attach_gaps(rows, {b.seed: b.clairvoyant.bound for b in bounds}, optimum,
-                    {b.seed: b.penalised for b in bounds})
+        penalised = {b.seed: b.penalised for b in bounds}
+        attach_gaps(rows, {b.seed: b.clairvoyant.bound for b in bounds}, optimum, penalised)
         bound_mean = sum(b.clairvoyant.bound for b in bounds) / len(bounds)
         penalised_mean = sum(b.penalised for b in bounds) / len(bounds)
+        tight_kind, tight = tightest_per_seed(penalised, seed_lagrangian(scenario, seeds, n_workers)[0])
     rules = [s.label for s in specs if s.name not in NOT_RULES and not s.model]
-    summary = gap_closed(summary_frame(rows), rules, optimum)
+    interval = reference_interval(profits_by_seed(rows), rules, optimum, tight, tight_kind)
+    summary = share_columns(gap_closed(summary_frame(rows), rules, optimum), interval)
     by_label = {s.label: s for s in specs}
     traced = Trace()
     leading = traced_policies(summary, rows, TRACED)  # the recommended policy among them
@@ -238,6 +254,7 @@ def run_benchmark(
         bound_mean=bound_mean,
         penalised_mean=penalised_mean,
         dp_value=optimum,
+        interval=interval,
         periods=scenario.periods - warm_up,
     )
     images = figures(summary, paired, network, leading, currency)
@@ -288,3 +305,18 @@ def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
     written.append(write_text(out / "run.json", run))  # last: the run is whole
     return written
 
+
+def write_partial(store: EpisodeStore, labels: Sequence[str], seeds: Sequence[int], out: Path) -> list[Path]:
+    """What an interrupted benchmark has finished, as files in ``out``: ``episodes.csv`` of every
+    finished episode (of the run itself, not its twins) and ``summary.csv`` over the seeds every
+    policy finished (paired comparisons need the same seeds); none when nothing finished."""
+    rows = store.rows(labels, seeds)
+    if not rows:
+        return []
+    written = [atomic_write(out / "episodes.csv", lambda p: episodes_frame(rows).to_csv(p, index=False))]
+    finished = {(r["policy"], int(r["seed"])) for r in rows}
+    common = [s for s in seeds if all((label, s) in finished for label in labels)]
+    if common:
+        summary = summary_frame([r for r in rows if int(r["seed"]) in set(common)])
+        written.append(atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False)))
+    return written

@@ -58,6 +58,7 @@ from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.lagrangian_store import multipliers_for
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
+from allocsim.experiments.reference_interval import reference_interval
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
@@ -243,6 +244,7 @@ def bound_report(
     reference = optimum.value if optimum.value is not None else penalised
     lagrangian, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
     by_seed = {r.seed: r for r in lagrangian}
+    keys = _lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value)
     return {
         "scenario": scenario.name,
         "dp_value": optimum.value,
@@ -257,7 +259,9 @@ def bound_report(
                     "fit_seeds": _span(penalty.fitted_on) if penalty.fitted_on else None},
         "reference": reference,
         "reference_kind": "dp_optimum" if optimum.value is not None else "penalised_bound",
-        **_lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value),
+        **keys,
+        "reference_interval": _interval_record(results, lagrangian, keys["tightest_bound_kind"],
+                                               optimum.value),
         "bounds": [
             {"seed": r.seed, "bound": r.clairvoyant.bound, "penalised_bound": r.penalised,
              "lagrangian_bound": by_seed[r.seed].bound if by_seed else None,
@@ -283,6 +287,19 @@ def tightest(penalised: tuple[float, float],
     return "penalised_bound", penalised
 
 
+def tightest_per_seed(penalised: dict[int, float],
+                      lagrangian: Sequence[LagrangianResult]) -> tuple[str, pd.Series]:
+    """The tightest bound's kind (``tightest`` of the two seed-means on the seeds both have) and its
+    value per seed (index seed): the bound side of the reference interval."""
+    pen = pd.Series(penalised, dtype=float)
+    lag = pd.Series({r.seed: r.bound for r in lagrangian}, dtype=float)
+    common = pen.index.intersection(lag.index)
+    if common.empty:
+        return "penalised_bound", pen
+    kind, _ = tightest(mean_ci95(list(pen.loc[common])), mean_ci95(list(lag.loc[common])))
+    return kind, (lag.loc[common] if kind == "lagrangian_bound" else pen)
+
+
 def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], why: str | None,
                      penalised: tuple[float, float], optimum: float | None) -> dict[str, Any]:
     """The report's Lagrangian keys and the tightest bound per seed-mean (penalised or Lagrangian)."""
@@ -298,6 +315,17 @@ def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], wh
         "tightest_bound": best[0], "tightest_bound_ci95": best[1], "tightest_bound_kind": tight,
         "tightest_above_dp_pct": 100.0 * (best[0] - optimum) / abs(optimum) if optimum else None,
     }
+
+
+def _interval_record(results: Sequence[PenalisedResult], lagrangian: Sequence[LagrangianResult], kind: str,
+                     optimum: float | None) -> dict[str, Any] | None:
+    """The reference interval against the report's tightest bound (``kind``, all its seeds) with the DP
+    optimum as its achievable side, or None without a DP (no policy is played here: ``allocsim
+    benchmark`` fills that side)."""
+    values = (pd.Series({r.seed: r.bound for r in lagrangian}) if kind == "lagrangian_bound"
+              else pd.Series({r.seed: r.penalised for r in results}))
+    interval = reference_interval(None, (), optimum, values, kind)
+    return interval.record() if interval is not None else None
 
 
 def _span(seeds: Sequence[int]) -> dict[str, int]:

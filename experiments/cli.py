@@ -343,10 +343,12 @@ def benchmark(
     force: Annotated[
         bool, typer.Option(help="write into an --out folder that holds another run, replacing its files")
     ] = False,
+    resume: Annotated[bool, typer.Option(help="finish the interrupted run in --out (same options)")] = False,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
     from allocsim.experiments.benchmark import default_out, rule_specs
     from allocsim.experiments.cli_bench import benchmark_into
+    from allocsim.experiments.episode_store import run_digest
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
     from allocsim.experiments.run_folder import FolderInUse, hold
     from allocsim.experiments.seeds import seed_range
@@ -369,13 +371,14 @@ def benchmark(
     target = out or default_out(loaded.name)
     created = not target.exists()
     try:
-        held = hold(target, "benchmark", force=force)
+        digest = run_digest(loaded.model_dump_json(), specs, seeds, warm_up)
+        held = hold(target, "benchmark", force=force, same_run={"digest": digest} if resume else None)
     except FolderInUse as err:
         raise _fail(str(err)) from None
     n_workers = _workers(workers)
     with held:
         benchmark_into(target, created, loaded, seeds, specs, learned, sources, n_workers, warm_up, bound,
-                       tuned_dir)
+                       tuned_dir, digest)
 
 
 from allocsim.experiments.cli_bench import register as _register_bound  # noqa: E402

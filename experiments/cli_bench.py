@@ -23,10 +23,12 @@ def register(app: typer.Typer) -> None:
 
 def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[int], specs: list[Any],
                   learned: list[Any], sources: dict[str, Any], n_workers: int, warm_up: int, bound: bool,
-                  tuned_dir: Path) -> None:
-    """The benchmark into ``target`` (held): run, write with its manifest, print table and report path."""
+                  tuned_dir: Path, digest: str = "") -> None:
+    """The benchmark into ``target`` (held): run, keeping each finished episode there (the manifest
+    marks the run unfinished until its files are whole), write, print table and report path."""
     from allocsim.experiments.benchmark import TRACED, run_benchmark, source_lines, write_outputs
     from allocsim.experiments.cli import _compile_first, _fail, _progress, _say, console
+    from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
     from allocsim.experiments.report import portable
     from allocsim.experiments.run_folder import write_manifest
@@ -40,7 +42,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     bounded = bound and not warm_up
     from allocsim.experiments.aggregation_gap import has_holdbacks
     from allocsim.experiments.benchmark import without_holdbacks_playable
-    from allocsim.experiments.waits import fit_penalty_first
+    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first
 
     passes = 1 + (loaded.timing.mode == "events")  # + twins in the aggregated mode
     evaluated = len(specs) * episodes * passes
@@ -48,23 +50,31 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
         evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
     total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
     count = Counter()
-    with interruptible(lambda: benchmark_kept(count.done, total, target, created)):
+    store = EpisodeStore(target)
+    labels = [s.label for s in specs]
+    write_manifest(target, "benchmark", [DONE], scenario=loaded.name, digest=digest, complete=False)
+    with interruptible(lambda: benchmark_kept(count.done, total, target, created, labels, seeds)):
         _compile_first(loaded)
         if bounded:
             fit_penalty_first(loaded, _say)
+            fit_lagrangian_first(loaded, _say)
         with _progress(total, f"benchmark {loaded.name}") as advance:
             count = Counter(advance)
             result = run_benchmark(
                 loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
                 models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
+                store=store,
             )
     try:
-        write_manifest(target, "benchmark", write_outputs(result, target), scenario=loaded.name)
+        written = write_outputs(result, target)
+        write_manifest(target, "benchmark", written, scenario=loaded.name, digest=digest, complete=True)
+        store.remove()
     except OSError as err:
         raise _fail(f"cannot write to {target}: {err.strerror or err}") from None
     title = f"{loaded.name} · {episodes} episode(s) per rule on seeds {seeds[0]}..{seeds[-1]}"
     title += " · events mode" if loaded.timing.mode == "events" else ""
-    console.print(benchmark_table(result.summary, title, currency=loaded.currency))
+    console.print(benchmark_table(result.summary, title, currency=loaded.currency,
+                                  interval=result.info.interval))
     console.print(verdict_line(result, loaded.currency), highlight=False, soft_wrap=True)
     console.print(
         f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",

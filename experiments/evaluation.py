@@ -25,6 +25,7 @@ from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.episode import play
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.errors import format_validation_error
+from allocsim.experiments.episode_store import EpisodeStore
 from allocsim.experiments.warmup import after_warm_up
 
 Row = dict[str, Any]
@@ -178,12 +179,14 @@ def evaluate(
     n_workers: int | None = None,
     warm_up: int = 0,
     on_done: Callable[[int], None] | None = None,
+    store: EpisodeStore | None = None,
 ) -> list[Row]:
     """Every spec on every seed; rows ordered by spec, then seed, whatever ``n_workers``.
 
     ``n_workers`` defaults to ``os.cpu_count()``; 1 runs in this process. ``on_done``
     is called with the number of episodes each finished task completed (for a
-    progress bar). Each worker builds its own env from the scenario.
+    progress bar). Each worker builds its own env from the scenario. With ``store``, rows it
+    holds are taken as they are (counted at once) and each finished task is saved to it.
     """
     if not specs or not seeds:
         raise ValueError("need at least one policy and one seed")
@@ -192,28 +195,36 @@ def evaluate(
         raise ValueError(f"warm-up must be in 0..{loaded.periods - 1} periods, got {warm_up}")
     workers = max(1, n_workers or os.cpu_count() or 1)
     size = max(1, math.ceil(len(seeds) / (4 * workers)))  # a slow rule spreads over all workers
+    kept = store.load() if store is not None else {}
+    position = {seed: j for j, seed in enumerate(seeds)}
+    results: dict[tuple[int, int], list[Row]] = {
+        (i, position[seed]): [kept[spec.label, seed]]
+        for i, spec in enumerate(specs) for seed in seeds if (spec.label, seed) in kept}
+    left = {i: [s for s in seeds if (i, position[s]) not in results] for i in range(len(specs))}
     tasks = [
-        (i, spec, list(seeds[j : j + size]))
+        (i, spec, left[i][j : j + size])
         for j in range(0, len(seeds), size)
-        for i, spec in enumerate(specs)
+        for i, spec in enumerate(specs) if left[i][j : j + size]
     ]
-    results: dict[tuple[int, int], list[Row]] = {}
-    if workers == 1 or len(tasks) == 1:
+    if on_done and results:
+        on_done(len(results))
+
+    def finished(i: int, chunk: list[int], rows: list[Row]) -> None:
+        results[i, position[chunk[0]]] = rows
+        if store is not None:
+            store.save(specs[i].label, rows)
+        if on_done:
+            on_done(len(chunk))
+
+    if workers == 1 or len(tasks) <= 1:
         for i, spec, chunk in tasks:
-            results[i, chunk[0]] = _run_chunk(loaded, spec, chunk, warm_up)
-            if on_done:
-                on_done(len(chunk))
+            finished(i, chunk, _run_chunk(loaded, spec, chunk, warm_up))
     else:
         with process_pool(min(workers, len(tasks))) as pool:
-            futures = {
-                pool.submit(_run_chunk, loaded, spec, chunk, warm_up): (i, chunk[0], len(chunk))
-                for i, spec, chunk in tasks
-            }
+            futures = {pool.submit(_run_chunk, loaded, spec, chunk, warm_up): (i, chunk)
+                       for i, spec, chunk in tasks}
             for future in as_completed(futures):
-                i, first, n = futures[future]
-                results[i, first] = future.result()
-                if on_done:
-                    on_done(n)
+                finished(*futures[future], future.result())
     return [row for key in sorted(results) for row in results[key]]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,26 +51,48 @@ class Counter:
 
 
 def drop_if_empty(folder: Path) -> bool:
-    """Remove ``folder`` if it holds nothing but this run's lock (an interrupted run created it)."""
-    from allocsim.experiments.run_folder import LOCK
+    """Remove ``folder`` if it holds nothing but this run's lock and manifest and an empty store of
+    finished episodes (an interrupted run created it and finished nothing)."""
+    from allocsim.experiments.episode_store import EpisodeStore
+    from allocsim.experiments.run_folder import LOCK, MANIFEST
 
     try:
-        if {p.name for p in folder.iterdir()} <= {LOCK}:
+        if EpisodeStore(folder).count() == 0:
+            EpisodeStore(folder).remove()
+        if {p.name for p in folder.iterdir()} <= {LOCK, MANIFEST}:
             (folder / LOCK).unlink(missing_ok=True)
+            (folder / MANIFEST).unlink(missing_ok=True)
         folder.rmdir()
     except OSError:
         return False
     return True
 
 
-def benchmark_kept(done: int, total: int, folder: Path, created: bool) -> str:
-    """What an interrupted benchmark kept: nothing of its own (it writes its folder whole), but the
-    one-off costs, so running it again starts at once."""
-    where = f"{folder} was removed (it was new and empty)" if created and drop_if_empty(folder) else (
-        f"{folder} is unchanged")
-    return (f"stopped after {done:,} of {total:,} steps; a benchmark writes its folder whole or not at "
-            f"all, so {where}; the compiled simulator and any fitted bound penalty are kept, so running "
-            f"it again starts at once: {same_command()}")
+def benchmark_kept(done: int, total: int, folder: Path, created: bool, labels: Sequence[str] = (),
+                   seeds: Sequence[int] = ()) -> str:
+    """What an interrupted benchmark kept: its finished episodes (in ``folder/episodes-done``, with
+    ``episodes.csv`` and ``summary.csv`` of them), and the command that finishes the run."""
+    from allocsim.experiments.episode_store import EpisodeStore
+
+    store = EpisodeStore(folder)
+    kept = store.count()
+    if not kept:
+        where = f"{folder} was removed (it was new and empty)" if created and drop_if_empty(folder) else (
+            f"nothing was written to {folder}")
+        return (f"stopped after {done:,} of {total:,} steps; no episode was finished, so {where}; the "
+                f"compiled simulator and any fitted bound penalty are kept, so running it again starts at "
+                f"once: {same_command()}")
+    from allocsim.experiments.benchmark import write_partial
+    from allocsim.experiments.run_folder import read_manifest, write_manifest
+
+    written = write_partial(store, labels, seeds, folder)
+    manifest = read_manifest(folder) or {"command": "benchmark", "complete": False}
+    names = [*manifest.pop("files", []), *(p.name for p in written)]
+    write_manifest(folder, str(manifest.pop("command")), names, **manifest)  # --force removes them too
+    files = ", ".join(p.name for p in written)
+    return (f"stopped after {done:,} of {total:,} steps; the {kept:,} finished episodes are kept in "
+            f"{folder} ({files} of them); finish the run (only the rest is played, with the same figures "
+            f"as one uninterrupted run) with: {same_command('--resume')}")
 
 
 def train_kept(run_dir: Path, planned: int) -> str:

@@ -61,15 +61,17 @@ class ReferenceInterval:
         return Estimate(self.gap.mean * scale, self.gap.half_width * scale, self.gap.n)
 
     def record(self) -> dict[str, Any]:
-        """JSON-ready keys (``run.json``, ``bound --json``); NaN stays NaN for the caller's encoder."""
+        """JSON-ready keys (``run.json``, ``bound --json``); an undefined number is null."""
         return {
-            "best_achievable": self.best_mean, "best_achievable_policy": self.best,
-            "best_rule": self.rule, "best_rule_profit": self.rule_mean,
-            "tightest_bound": self.bound.mean, "tightest_bound_ci95": self.bound.half_width,
+            "best_achievable": _num(self.best_mean), "best_achievable_policy": self.best,
+            "best_rule": self.rule, "best_rule_profit": _num(self.rule_mean),
+            "tightest_bound": _num(self.bound.mean), "tightest_bound_ci95": _num(self.bound.half_width),
             "tightest_bound_kind": self.bound_kind,
-            "gap": self.gap.mean, "gap_ci95": self.gap.half_width,
-            "gap_pct": self.gap_pct.mean, "gap_pct_ci95": self.gap_pct.half_width, "seeds": self.gap.n,
-            "share_closed_pct": {p: {"mean": e.mean, "ci95": e.half_width} for p, e in self.shares.items()},
+            "gap": _num(self.gap.mean), "gap_ci95": _num(self.gap.half_width),
+            "gap_pct": _num(self.gap_pct.mean), "gap_pct_ci95": _num(self.gap_pct.half_width),
+            "seeds": self.gap.n,
+            "share_closed_pct": {p: {"mean": _num(e.mean), "ci95": _num(e.half_width)}
+                                 for p, e in self.shares.items()},
         }
 
     def sentence(self, currency: str = "") -> str:
@@ -78,19 +80,34 @@ class ReferenceInterval:
         text = f"best achievable {self.best} {fmt_number(self.best_mean)}{money}"
         if self.bound_kind is not None:
             gap = self.gap_pct
-            text += (f"; tightest bound ({self.bound_kind.replace('_', ' ')}) "
-                     f"{fmt_ci(self.bound.mean, self.bound.half_width)}; gap "
-                     f"{fmt_ci(self.gap.mean, self.gap.half_width)}{money} = {pct(gap)}")
+            text += (f"; tightest bound ({self.bound_kind.replace('_', ' ')}) {money_ci(self.bound)}; gap "
+                     f"{money_ci(self.gap)}{money} = {pct(gap)}")
         if self.rule is not None:
             text += f"; best tuned rule {self.rule} {fmt_number(self.rule_mean)}"
         return text
 
 
+def _num(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _exact(estimate: Estimate) -> bool:
+    """A zero interval up to rounding: every seed gave the same value (an exact bound)."""
+    return abs(estimate.half_width) <= 1e-9 * max(abs(estimate.mean), 1.0)
+
+
+def money_ci(estimate: Estimate) -> str:
+    """``123 ± 17``; a zero or undefined interval (a bound exact on every seed) is left out."""
+    if _exact(estimate):
+        return fmt_number(estimate.mean)
+    return fmt_ci(estimate.mean, estimate.half_width)
+
+
 def pct(estimate: Estimate) -> str:
-    """``7.89 ± 13.27 %``: two decimals, the interval left out where undefined; ``n/a`` for NaN."""
+    """``7.89 ± 13.27 %``: two decimals, a zero or undefined interval left out; ``n/a`` for NaN."""
     if not math.isfinite(estimate.mean):
         return "n/a"
-    if not math.isfinite(estimate.half_width):
+    if not math.isfinite(estimate.half_width) or _exact(estimate):
         return f"{estimate.mean:,.2f} %"
     return f"{estimate.mean:,.2f} ± {estimate.half_width:,.2f} %"
 

@@ -24,6 +24,7 @@ from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
 from allocsim.experiments.recommendation import WEEK, recommend
+from allocsim.experiments.reference_interval import SHARE, ReferenceInterval
 from allocsim.experiments.warmup import WHOLE_EPISODE
 
 #: How each timing mode reads in the run's facts.
@@ -90,6 +91,7 @@ class RunInfo:
     currency: str = "money"  # the scenario's currency
     timing: str = "aggregated"  # the timing mode the episodes were played in
     periods: int = 0  # periods the KPIs cover (after any warm-up): money per week = per episode x 7 / periods
+    interval: ReferenceInterval | None = None  # best achievable against the tightest bound
 
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
@@ -116,6 +118,8 @@ class RunInfo:
         if self.bound_mean is not None and (self.dp_value is not None or self.penalised_mean is not None):
             kind = "DP optimum" if self.dp_value is not None else "penalised bound"
             out.append(f"tightest reference: the {kind} (gap_to_reference_pct, reference gap closed %)")
+        if self.interval is not None:
+            out.append(f"reference interval: {self.interval.sentence(self.currency)}")
         if self.warm_up:
             out.append(
                 f"warm-up: the first {self.warm_up} periods are dropped from every KPI except "
@@ -132,9 +136,10 @@ def headline_rows(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> tupl
     kpis = [k for k in (*kpis, *GAP_KPIS) if f"{k}_mean" in summary]
     closed = CLOSED in summary
     tight = REFERENCE_CLOSED in summary
+    best = SHARE in summary and summary[SHARE].notna().any()
     ref = str(summary["reference"].iloc[0])
     header = ["rank", "policy", f"Δ profit vs {ref}", *(["gap closed %"] if closed else []),
-              *(["reference gap closed %"] if tight else []), *kpis]
+              *(["reference gap closed %"] if tight else []), *(["best gap closed %"] if best else []), *kpis]
     cells = []
     for _, row in summary.iterrows():
         cells.append([
@@ -143,6 +148,7 @@ def headline_rows(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> tupl
             fmt_ci(row["profit_vs_ref"], row["profit_vs_ref_ci95"]),
             *([fmt_number(row[CLOSED])] if closed else []),
             *([fmt_number(row[REFERENCE_CLOSED])] if tight else []),
+            *([fmt_ci(row[SHARE], row[f"{SHARE}_ci95"])] if best else []),
             *[fmt_ci(row[f"{k}_mean"], row[f"{k}_ci95"]) for k in kpis],
         ])
     return header, cells
@@ -172,7 +178,11 @@ NOTE = (
     "`gap_to_optimal_pct` the same against the DP optimum (tiny scenarios), `gap_to_reference_pct` "
     "against the tightest reference (the DP optimum where it exists, else the penalised bound), "
     "`gap closed %` the share of the gap between the best rule and the bound a policy closes (best "
-    "rule 0, bound 100) and `reference gap closed %` the same against the tightest reference."
+    "rule 0, bound 100) and `reference gap closed %` the same against the tightest reference. "
+    "The reference interval runs from the best achievable (the DP optimum where it exists, else the "
+    "best policy played, of any kind) to the tightest bound; `best gap closed %` is a policy's share "
+    "of the gap between the best tuned rule and the best achievable (rule 0, best achievable 100), "
+    "with its paired 95% CI."
 )
 
 
@@ -215,6 +225,7 @@ def run_record(info: RunInfo) -> dict[str, Any]:
         "bound_mean": info.bound_mean,
         "penalised_bound_mean": info.penalised_mean,
         "dp_value": info.dp_value,
+        "reference_interval": info.interval.record() if info.interval is not None else None,
     }
 
 
@@ -268,6 +279,7 @@ def report_html(
         closed_floor=sections.CLOSED_FLOOR,
         reference=str(summary["reference"].iloc[0]),
         negative_wc=sections.working_capital_note(summary, currency),
+        interval=sections.interval_tables(info.interval, order, currency),
         gap=gap_tables(gap, currency) if gap is not None and not gap.empty else None,
         holdback=(kpi_table(holdback, HOLDBACK_NAMES, currency)
                   if holdback is not None and not holdback.empty else None),

@@ -22,6 +22,7 @@ from allocsim.experiments.evaluation import Row, scalar_kpis
 from allocsim.experiments.kpi_labels import LABELS, label
 from allocsim.experiments.kpis import fmt_ci
 from allocsim.experiments.recommendation import WEEK
+from allocsim.experiments.reference_interval import ReferenceInterval, money_ci, pct
 from allocsim.experiments.stats import mean_ci
 
 PAGE_CHARS = 132  # characters of .82rem table text (about 6.5 px each, with padding) in a 1,024 px window
@@ -121,6 +122,38 @@ def ranked(summary: pd.DataFrame, currency: str, periods: int = 0) -> HtmlTable:
             *([Cell(_closed(float(r[closed])))] if closed else []),
         ])
     return HtmlTable(header, rows, classes="ranked")
+
+
+def interval_tables(interval: ReferenceInterval | None, order: Sequence[str],
+                    currency: str) -> tuple[HtmlTable, list[HtmlTable]] | None:
+    """The reference interval (best tuned rule, best achievable, tightest bound, the gap) and each
+    policy's share of the rule-to-best-achievable gap closed, in blocks of policies that fit the page."""
+    if interval is None:
+        return None
+    body = [[Cell("best tuned rule", "txt"), Cell(interval.rule or "none played", "txt"),
+             Cell(fmt_ci(interval.rule_mean, math.nan))],
+            [Cell("best achievable", "txt"), Cell(interval.best, "txt"),
+             Cell(fmt_ci(interval.best_mean, math.nan))]]
+    if interval.bound_kind is not None:
+        body += [[Cell("tightest bound", "txt"), Cell(interval.bound_kind.replace("_", " "), "txt"),
+                  Cell(money_ci(interval.bound))],
+                 [Cell("gap: bound - best achievable", "txt"), Cell(pct(interval.gap_pct), "num"),
+                  Cell(money_ci(interval.gap))]]
+    summary = HtmlTable(["", "which", f"{currency} per episode (95% CI)"], body, classes="interval")
+    cells = {p: Cell(_share(interval, p)) for p in order}
+    shares = _split(["share of the gap closed"], order, [([Cell("% (paired 95% CI)", "txt")], cells)])
+    return summary, shares
+
+
+def _share(interval: ReferenceInterval, policy: str) -> str:
+    share = interval.shares.get(policy)
+    if share is None or not math.isfinite(share.mean):
+        return "n/a"
+    if share.mean < CLOSED_FLOOR:
+        return f"< {CLOSED_FLOOR:,.0f}"
+    if share.half_width == 0:  # the best rule itself
+        return f"{share.mean:,.0f}"
+    return fmt_ci(share.mean, share.half_width, 0 if abs(share.half_width) >= 10 else 1)
 
 
 def rules(order: Sequence[str], params: Mapping[str, tuple[str, str]]) -> HtmlTable:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from allocsim.core.atomic_files import write_text
+from allocsim.experiments.episode_store import DONE, EpisodeStore
 
 LOCK = ".allocsim.lock"
 MANIFEST = ".allocsim-run.json"
@@ -86,6 +87,8 @@ def _clear(folder: Path, manifest: dict[str, Any] | None) -> None:
     for path in paths:
         if path.is_file():
             path.unlink()
+        elif path.is_dir() and path.name == DONE:  # an interrupted benchmark's finished episodes
+            EpisodeStore(folder).remove()
     (folder / MANIFEST).unlink(missing_ok=True)
 
 
@@ -107,10 +110,23 @@ def claim(folder: Path, command: str, *, force: bool = False, same_run: dict[str
             if not force:
                 what = manifest.get("command", "another run") if manifest else "other files"
                 shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-                raise FolderInUse(f"{folder} already holds output of {what} ({shown}); choose another "
-                                  "--out, or pass --force to replace that run's files")
+                unlike, resumable = _unlike(manifest, same_run), _resumable(manifest, same_run)
+                raise FolderInUse(f"{folder} already holds output of {what} ({shown}){unlike}; choose "
+                                  f"another --out{resumable}, or pass --force to replace that run's files")
             _clear(folder, manifest)
         yield folder
+
+
+def _unlike(manifest: dict[str, Any] | None, same_run: dict[str, Any] | None) -> str:
+    """Why a resume is refused: the folder's run has other settings."""
+    return " of other settings" if manifest and same_run is not None else ""
+
+
+def _resumable(manifest: dict[str, Any] | None, same_run: dict[str, Any] | None) -> str:
+    """The hint for an interrupted run's folder (its manifest says ``complete: false``)."""
+    if manifest and manifest.get("complete") is False and same_run is None:
+        return ", pass --resume (with the interrupted run's options) to finish it"
+    return ""
 
 
 @contextmanager

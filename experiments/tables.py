@@ -18,6 +18,7 @@ from rich.table import Table
 
 from allocsim.experiments.kpi_labels import console_label
 from allocsim.experiments.kpis import column_decimals, fmt_ci
+from allocsim.experiments.reference_interval import SHARE, SHARE_CI, ReferenceInterval
 from allocsim.experiments.tuning import TuneResult
 
 TERMINAL_KPIS = (
@@ -116,9 +117,10 @@ def ci_column(pairs: list[tuple[float, float]], two_lines: bool = False) -> list
 
 
 def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = TERMINAL_KPIS,
-                    currency: str = "") -> FittedTable:
+                    currency: str = "", interval: ReferenceInterval | None = None) -> FittedTable:
     """Ranked rules: paired profit difference against the best, then KPI mean ± 95% CI (KPIs under
-    their one console label, money in ``currency``, one decimal count per column)."""
+    their one console label, money in ``currency``, one decimal count per column); with ``interval``,
+    each policy's share of the best-rule-to-best-achievable gap and the interval in the caption."""
     kpis = tuple(k for k in kpis if f"{k}_mean" in summary)
     ref = str(summary["reference"].iloc[0])
     rows = list(summary.to_dict("records"))
@@ -132,7 +134,27 @@ def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = T
     values += [Col(console_label(k, currency),
                    ci_column([(r[f"{k}_mean"], r[f"{k}_ci95"]) for r in rows], True)) for k in kpis]
     caption = "mean ± 95% CI per episode; * = Pareto front of fill rate vs profit"
+    if interval is not None and SHARE in summary and summary[SHARE].notna().any():
+        values.append(Col("best gap closed %", share_cells(rows)))
+        caption += ("; best gap closed % = share of the gap from the best tuned rule to the best "
+                    "achievable (rule 0, best 100)")
+    if interval is not None:
+        caption += f"\nreference interval: {interval.sentence(currency)}"
     return FittedTable(title, keys, values, caption=caption, sections=True)
+
+
+def share_cells(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """``75\n± 62`` cells of the share closed; ``< -100`` below it (unbounded below), ``n/a`` undefined."""
+    cells = []
+    for r in rows:
+        mean, half = float(r[SHARE]), float(r[SHARE_CI])
+        if mean != mean:
+            cells.append("n/a")
+        elif mean < -100:
+            cells.append("< -100")
+        else:
+            cells.append(fmt_ci(mean, half, 0).replace(" ± ", "\n± "))
+    return cells
 
 
 def tune_table(result: TuneResult, limit: int | None = None, currency: str = "") -> FittedTable:

@@ -1,5 +1,5 @@
 """Ctrl-C stops a long command within 2 s, keeps what is finished and says how to go on (issue 24,
-item 3); worker pools stop with it."""
+item 3); worker pools stop with it. A benchmark's resume: test_benchmark_resume.py."""
 
 from __future__ import annotations
 
@@ -83,16 +83,32 @@ def _interrupt(args: list[str], cwd: Path, ready: Callable[[], bool],
 
 
 @pytest.mark.slow
-def test_benchmark_stops_within_2_s_and_leaves_no_empty_folder(tmp_path: Path) -> None:
+def test_benchmark_stops_within_2_s_and_keeps_its_finished_episodes(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     started = time.monotonic()
     code, text, seconds = _interrupt(["benchmark", "--scenario", "retail-small", "--episodes", "100",
                                       "--workers", "2", "--no-bound", "--out", str(out)], tmp_path,
-                                     ready=lambda: (out / ".allocsim.lock").exists()
+                                     ready=lambda: len(list(out.glob("episodes-done/main/*.json"))) >= 3
                                      and time.monotonic() - started > 20)
     assert code == INTERRUPTED, text
     assert seconds < 2.0, seconds
-    assert "interrupted: stopped after" in text and "writes its folder whole" in text, text
+    assert "finished episodes are kept in" in text and text.rstrip().endswith("--resume"), text
+    assert (out / "episodes.csv").is_file() and not (out / "run.json").exists()
+    refused = subprocess.run([str(Path(sys.executable).with_name("allocsim")), "benchmark", "--scenario",
+                              "retail-small", "--episodes", "100", "--out", str(out)], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "pass --resume" in refused.stderr + refused.stdout
+
+
+def test_a_benchmark_stopped_before_any_episode_leaves_no_empty_folder(tmp_path: Path) -> None:
+    from allocsim.experiments.interrupt import benchmark_kept
+    from allocsim.experiments.run_folder import LOCK, write_manifest
+
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / LOCK).write_text("1\n")
+    write_manifest(out, "benchmark", ["episodes-done"], digest="d", complete=False)
+    assert "was removed (it was new and empty)" in benchmark_kept(0, 10, out, True)
     assert not out.exists()
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -105,3 +110,38 @@ def test_sentence_names_both_ends_and_the_gap() -> None:
     text = got.sentence("EUR")
     assert "best achievable ppo-seed0 114.00 EUR" in text and "penalised bound" in text
     assert "= 7.89 ± 13.25 %" in text and "best tuned rule base-stock 110.00" in text
+
+
+def test_benchmark_prints_and_writes_the_interval_on_tiny_dp(tmp_path: Path) -> None:
+    """End to end at 80 columns: the console names both ends of the interval, ``run.json`` holds it,
+    ``summary.csv`` each policy's share (checked against its profits by hand), the report shows it."""
+    exe = Path(sys.executable).with_name("allocsim")
+    out = tmp_path / "run"
+    args = [str(exe), "benchmark", "--scenario", "tiny-dp", "--episodes", "3", "--policies",
+            "base-stock,min-max,balanced", "--workers", "1", "--out", str(out)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines() if "│" in line) <= 80
+    flat = " ".join(done.stdout.split())
+    assert "reference interval: best achievable DP optimum" in flat and "tightest bound" in flat
+    record = json.loads((out / "run.json").read_text())["reference_interval"]
+    assert record["best_achievable_policy"] == DP_OPTIMUM
+    assert record["best_achievable"] == pytest.approx(json.loads((out / "run.json").read_text())["dp_value"])
+    assert record["tightest_bound_kind"] in ("penalised_bound", "lagrangian_bound")
+    assert record["tightest_bound"] >= record["best_achievable"] - (record["tightest_bound_ci95"] or 0.0)
+    assert record["gap_pct"] == pytest.approx(
+        100 * (record["tightest_bound"] - record["best_achievable"]) / abs(record["best_achievable"]))
+    summary = pd.read_csv(out / "summary.csv").set_index("policy")
+    rule = record["best_rule"]
+    assert rule == summary["profit_mean"].idxmax()  # only rules played: the best of them
+    rule_mean = summary.loc[rule, "profit_mean"]
+    gap = record["best_achievable"] - rule_mean
+    if gap > 0:
+        assert "best gap closed %" in flat
+        for _, row in summary.iterrows():
+            assert row[SHARE] == pytest.approx(100 * (row["profit_mean"] - rule_mean) / gap)
+    else:  # the best rule's mean over these few seeds is above the optimum's expectation: no gap to close
+        assert summary[SHARE].isna().all() and "best gap closed %" not in flat
+    page = (out / "report.html").read_text()
+    assert "How far from the best possible" in page and "best achievable" in page
