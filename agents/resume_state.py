@@ -11,10 +11,11 @@ the normalisation statistics (``vecnormalize.pkl``), the future depends on:
   copy is in its seed stream, the episode returns so far, and the algorithm's last observation;
 - VecNormalize's running discounted returns (not in its own file);
 - an LSTM policy's hidden state, and an off-policy algorithm's replay buffer
-  (``replay_buffer.pkl``, SB3's own pickle).
+  (``replay_buffer.npz``: its arrays and, as a JSON string, its position and fill).
 
-``resume.npz`` holds the arrays (read without pickle) and the timestep count they belong
-to; a resume uses them only when that count is the finished checkpoint's (``progress.json``).
+``resume.npz`` holds the arrays and the timestep count they belong to; a resume uses them only
+when that count is the finished checkpoint's (``progress.json``). Both files are read without
+pickle (``allow_pickle=False``): a run folder holds data, never code.
 Both vectorizations give their state: the native vector env as one value, ``--vec subproc``
 worker by worker.
 """
@@ -145,8 +146,68 @@ def save(run_dir: Path, model: BaseAlgorithm) -> None:
 
     runfiles.atomic_write(Path(run_dir) / runfiles.RESUME, write)
     if off_policy:
-        runfiles.atomic_write(Path(run_dir) / runfiles.REPLAY_BUFFER,
-                              lambda tmp: model.save_replay_buffer(tmp.open("wb")))
+        save_replay_buffer(Path(run_dir) / runfiles.REPLAY_BUFFER, model.replay_buffer)
+
+
+def _buffer_arrays(buffer: Any) -> dict[str, np.ndarray]:
+    """The buffer's array attributes (a dict observation's as ``name/key``), cut to the filled rows."""
+    rows = buffer.buffer_size if buffer.full else buffer.pos
+    out: dict[str, np.ndarray] = {}
+    for name, value in sorted(vars(buffer).items()):
+        if isinstance(value, np.ndarray):
+            out[name] = value[:rows]
+        elif isinstance(value, dict) and value and all(isinstance(v, np.ndarray) for v in value.values()):
+            out.update({f"{name}/{key}": array[:rows] for key, array in sorted(value.items())})
+    return out
+
+
+def save_replay_buffer(path: Path, buffer: Any) -> Path:
+    """Write an SB3 replay buffer as ``.npz``: its arrays (the filled rows; the rest are the zeros a
+    new buffer starts with) and ``meta``, a JSON string of its position, fill and size."""
+    meta = {"pos": int(buffer.pos), "full": bool(buffer.full), "buffer_size": int(buffer.buffer_size),
+            "n_envs": int(buffer.n_envs)}
+    arrays = {f"data/{k}": v for k, v in _buffer_arrays(buffer).items()}
+    arrays["meta"] = np.array(json.dumps(meta))
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.savez(f, **arrays)
+
+    return runfiles.atomic_write(path, write)
+
+
+def load_replay_buffer(path: Path, buffer: Any) -> bool:
+    """Fill ``buffer`` (a new one of the run's settings) from ``save_replay_buffer``'s file, without
+    pickle; False, leaving it untouched, when the file is not of this buffer's size and arrays, and
+    ValueError naming the file when it is not a replay buffer file at all (or holds objects)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            saved = {key.removeprefix("data/"): data[key] for key in data.files if key.startswith("data/")}
+        meta = {k: meta[k] for k in ("pos", "full", "buffer_size", "n_envs")}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        why = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"{path}: not a replay buffer file of allocsim ({why})") from None
+    if (meta["buffer_size"], meta["n_envs"]) != (buffer.buffer_size, buffer.n_envs):
+        return False
+    targets = {}
+    for name, array in _buffer_arrays(buffer).items():  # the new buffer's (empty) arrays, by name
+        owner, _, key = name.partition("/")
+        target = getattr(buffer, owner)
+        target = target[key] if key else target
+        source = saved.get(name)
+        if source is None or source.dtype != array.dtype or source.shape[1:] != array.shape[1:]:
+            return False
+        targets[name] = (target, source)
+    if set(saved) != set(targets) or not 0 <= int(meta["pos"]) <= buffer.buffer_size:
+        return False
+    rows = buffer.buffer_size if meta["full"] else int(meta["pos"])
+    if any(source.shape[0] != rows for _, source in targets.values()):
+        return False
+    for target, source in targets.values():
+        target[:rows] = source
+    buffer.pos, buffer.full = int(meta["pos"]), bool(meta["full"])
+    return True
 
 
 def saved_timesteps(run_dir: Path) -> int | None:
@@ -170,9 +231,12 @@ def restore(run_dir: Path, model: BaseAlgorithm) -> bool:
     if int(arrays["timesteps"]) != model.num_timesteps:
         return False  # killed between writing model.zip and resume.npz
     if isinstance(model, OffPolicyAlgorithm):
-        if not replay.is_file():
+        if not replay.is_file() and (Path(run_dir) / runfiles.LEGACY_REPLAY_BUFFER).is_file():
+            raise ValueError(f"--resume: {run_dir} keeps its replay buffer as "
+                             f"{runfiles.LEGACY_REPLAY_BUFFER}, SB3's pickle, which allocsim no longer "
+                             "reads; start this run afresh")
+        if not replay.is_file() or not load_replay_buffer(replay, model.replay_buffer):
             return False
-        model.load_replay_buffer(replay)
         if [model.replay_buffer.pos, model.replay_buffer.full] != arrays["replay/position"].tolist():
             return False  # killed between writing the buffer and resume.npz
     env = _raw_env(model)

@@ -6,7 +6,7 @@
 ``vecnormalize.pkl``   the observation / reward normalisation statistics
 ``resume.npz``         what an exact resume needs beyond the model: random generator states,
                        the episodes in flight (``allocsim.agents.resume_state``); arrays only
-``replay_buffer.pkl``  an off-policy algorithm's replay buffer (SB3 format)
+``replay_buffer.npz``  an off-policy algorithm's replay buffer: its arrays, position and fill
 ``progress.json``      timesteps done and whether the run finished (written last)
 ``metrics.csv``        one row per evaluation: throughput, training and validation KPIs
 ``tb/``                TensorBoard logs
@@ -17,8 +17,8 @@
 =====================  ==========================================================
 
 ``model.zip`` and ``vecnormalize.pkl`` are loaded without unpickling code (``allocsim.agents.safe_load``:
-pickled entries are rebuilt from ``config.yaml``, the statistics read by an allow-list unpickler); an
-off-policy run's ``replay_buffer.pkl``, read only by ``--resume``, is SB3's own pickle.
+pickled entries are rebuilt from ``config.yaml``, the statistics read by an allow-list unpickler);
+``resume.npz`` and ``replay_buffer.npz`` are read by numpy with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ CONFIG = "config.yaml"
 MODEL = "model.zip"
 VECNORMALIZE = "vecnormalize.pkl"
 RESUME = "resume.npz"
-REPLAY_BUFFER = "replay_buffer.pkl"
+REPLAY_BUFFER = "replay_buffer.npz"
+#: The replay buffer as SB3 pickles it (runs before the ``.npz``): never read; its run's resume is refused.
+LEGACY_REPLAY_BUFFER = "replay_buffer.pkl"
 PROGRESS = "progress.json"
 METRICS = "metrics.csv"
 TENSORBOARD = "tb"

@@ -3,7 +3,7 @@
 Checkpoints fall mid-episode (8-period episodes, 10-step rollouts of 3 copies), so the
 resume must restore the episodes in flight (native batch or subprocess workers), each copy's
 place in its seed stream, the random generators, VecNormalize's running returns, the LSTM's
-state and SAC's replay buffer.
+state and SAC's replay buffer (``replay_buffer.npz``, read without pickle).
 """
 
 from __future__ import annotations
@@ -139,6 +139,9 @@ def test_resume_after_a_stop_is_bit_identical(tmp_path: Path, algo: str, vec: st
     # the bar ends full, at the budget rounded down to whole rollouts
     assert result.timesteps == stopped.planned and sum(reported) == stopped.planned
     same_files(whole.out, stopped.out, algo)
+    if algo == "sac":  # the buffer it resumed from is plain arrays (no pickle in a run folder)
+        assert (stopped.out / "replay_buffer.npz").is_file()
+        assert not (stopped.out / "replay_buffer.pkl").exists()
 
 
 CLI_HP = """
