@@ -19,7 +19,7 @@ in ``docs/bounds.md`` ("The reference interval"):
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -186,3 +186,49 @@ def profits_by_seed(rows: Collection[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame([{"policy": r["policy"], "seed": r["seed"], "profit": r["profit"]} for r in rows])
     wide = frame.pivot(index="seed", columns="policy", values="profit")
     return wide[list(dict.fromkeys(frame["policy"]))].astype(np.float64)
+
+
+def from_episodes(episodes: pd.DataFrame, run: dict[str, Any],
+                  rules: Collection[str]) -> ReferenceInterval | None:
+    """The interval of a stored benchmark (its ``episodes.csv`` and ``run.json``), without playing anything:
+    the bound per seed is ``tightest_bound`` where the run wrote it (kind from its ``reference_interval``),
+    else the stored ``penalised_bound`` (runs from before the Lagrangian bound joined the benchmark)."""
+    profits = episodes.pivot(index="seed", columns="policy", values="profit")
+    profits = profits[list(dict.fromkeys(episodes["policy"]))].astype(np.float64)
+    stored = run.get("reference_interval") or {}
+    column, kind = (("tightest_bound", stored.get("tightest_bound_kind")) if "tightest_bound" in episodes
+                    else ("penalised_bound", "penalised_bound"))
+    bound = (episodes.groupby("seed")[column].first() if column in episodes and kind else None)
+    return reference_interval(profits, rules, run.get("dp_value"), bound, kind if bound is not None else None)
+
+
+def markdown_table(rows: Sequence[tuple[str, ReferenceInterval]]) -> str:
+    """The interval per scenario as Markdown: both ends named, the gap, every policy's share closed
+    (best first; ``< -100`` below that, as it is unbounded below)."""
+    head = ("| scenario | best tuned rule | best achievable | tightest bound (mean ± 95% CI) | "
+            "gap: bound − best achievable, paired 95% CI | gap % | share of the rule → best achievable gap "
+            "closed, per policy % |\n|---|---|---|---|---:|---:|---|\n")
+    lines = []
+    for name, r in rows:
+        bounded = r.bound_kind is not None
+        bound = f"{str(r.bound_kind).removesuffix('_bound')} {money_ci(r.bound)}" if bounded else "–"
+        ranked = sorted(r.shares.items(), key=lambda kv: -kv[1].mean if math.isfinite(kv[1].mean)
+                        else math.inf)
+        shares = ", ".join(f"{p} {_share(e.mean)}" for p, e in ranked) or "–"
+        gap = f"{money_ci(r.gap)} | {pct(r.gap_pct)}" if bounded else "– | –"
+        lines.append(f"| {name} | {r.rule or '–'} {_money(r.rule_mean)} | {r.best} {_money(r.best_mean)} | "
+                     f"{bound} | {gap} | {shares} |")
+    return head + "\n".join(lines) + "\n"
+
+
+def _money(value: float) -> str:
+    """Whole units from 1,000 up, else two decimals (as the results table writes money)."""
+    if not math.isfinite(value):
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+
+
+def _share(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return "< -100" if value < -100 else f"{value:+.0f}"

@@ -36,6 +36,12 @@ from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.yaml_file import read_yaml
 from allocsim.experiments.evaluation import PolicySpec
 from allocsim.experiments.option_limits import MAX_SEED
+from allocsim.experiments.reference_interval import (
+    DP_OPTIMUM,
+    ReferenceInterval,
+    from_episodes,
+    markdown_table,
+)
 from allocsim.experiments.seeds import seed_block, seed_range
 from allocsim.experiments.stats import paired_diff
 
@@ -285,6 +291,27 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def interval_of(bench: Path) -> ReferenceInterval | None:
+    """The reference interval of one scenario's stored benchmark (nothing is played again)."""
+    if not (bench / "episodes.csv").is_file() or not (bench / "run.json").is_file():
+        return None
+    episodes = pd.read_csv(bench / "episodes.csv", usecols=lambda c: "." not in c)
+    run = json.loads((bench / "run.json").read_text(encoding="utf-8"))
+    return from_episodes(episodes, run, [p for p in rule_names() if p not in ("random", "hold")])
+
+
+INTERVAL_NOTE = (
+    "## Reference interval\n\nPer scenario, from the stored benchmark's episodes (nothing played again): the "
+    f"best achievable (the {DP_OPTIMUM} where the scenario has one, else the best policy of any kind on the "
+    "test episodes), the tightest valid upper bound on the expected profit (of the bounds the benchmark "
+    "solved, the one with the lowest upper 95 % limit; runs from before the Lagrangian bound joined the "
+    "benchmark stored only the penalised bound), the gap between them with its paired 95 % CI, and each "
+    "policy's share of the gap between the best tuned rule and the best achievable, "
+    "100 × (policy − rule) / (best achievable − rule). Definitions: "
+    "[docs/bounds.md](../docs/bounds.md#the-reference-interval).\n\n"
+)
+
+
 def run_results(config: ResultsConfig, out: Path, only: list[str] | None, workers: int, log: Log) -> Path:
     """Every step for every (chosen) scenario, then ``OUT/README.md``; its path."""
     names = only or list(config.scenarios)
@@ -308,12 +335,15 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
 
 def write_readme(config: ResultsConfig, out: Path) -> Path:
     """``OUT/README.md``: the results table from every scenario's benchmark files; its path."""
-    rows = []
+    rows, intervals = [], []
     for name, runs in config.scenarios.items():
         paths = Paths(out, name, config.algo, runs.action_mode)
         row = headline(paths.bench, config.algo)
         if row is not None:
             rows.append({**row, "kept_steps": kept_steps(paths.run(seed_number(row)))})
+            interval = interval_of(paths.bench)
+            if interval is not None:
+                intervals.append((name, interval))
     text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "
             f"{config.algo.upper()}, test seed block, common random numbers. One folder per scenario "
             "holds the benchmark (summary, plots, report.html) and the best seed's `policy.onnx`.\n\n")
@@ -328,7 +358,10 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
         text += ("Residual-started (the best constant residual action around tuned base-stock, found by "
                  f"coordinate search on training episodes, then {config.algo.upper()}; a kept checkpoint "
                  f"of 0 steps is the searched action itself): {', '.join(searched)}.\n\n")
-    return write_text(out / "README.md", text + table_markdown(rows))
+    table = table_markdown(rows)
+    if intervals:
+        table += "\n" + INTERVAL_NOTE + markdown_table(intervals)
+    return write_text(out / "README.md", text + table)
 
 
 def started_with(config: ResultsConfig, out: Path, start: str = "warm_start") -> list[str]:

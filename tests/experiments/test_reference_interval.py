@@ -145,3 +145,33 @@ def test_benchmark_prints_and_writes_the_interval_on_tiny_dp(tmp_path: Path) -> 
         assert summary[SHARE].isna().all() and "best gap closed %" not in flat
     page = (out / "report.html").read_text()
     assert "How far from the best possible" in page and "best achievable" in page
+
+
+def _stored_bench(folder: Path, column: str, run: dict[str, object]) -> Path:
+    """A benchmark folder as ``make results`` leaves it, written by hand: episodes.csv and run.json."""
+    folder.mkdir(parents=True)
+    rows = [{"policy": p, "seed": s, "profit": PROFITS.loc[s, p], column: BOUND.loc[s], "by_location.a.x": 0}
+            for p in PROFITS for s in SEEDS]
+    pd.DataFrame(rows).to_csv(folder / "episodes.csv", index=False)
+    (folder / "run.json").write_text(json.dumps(run))
+    return folder
+
+
+def test_the_results_table_rebuilds_the_interval_from_stored_episodes(tmp_path: Path) -> None:
+    """Old runs stored only the penalised bound per seed; new ones the tightest, named in run.json."""
+    from allocsim.experiments.reference_interval import markdown_table
+    from allocsim.experiments.results import interval_of
+
+    old = interval_of(_stored_bench(tmp_path / "old", "penalised_bound", {"dp_value": None}))
+    assert old is not None and old.bound_kind == "penalised_bound" and old.gap.mean == pytest.approx(9.0)
+    new = interval_of(_stored_bench(tmp_path / "new", "tightest_bound", {
+        "dp_value": 116.0, "reference_interval": {"tightest_bound_kind": "lagrangian_bound"}}))
+    assert new is not None and new.best == DP_OPTIMUM and new.bound_kind == "lagrangian_bound"
+    table = markdown_table([("hand", old), ("hand-dp", new)])
+    lines = table.splitlines()
+    assert lines[2].startswith("| hand | base-stock 110.00 | ppo-seed0 114.00 | penalised 123 ± 17 | "
+                               "9 ± 15 | 7.89 ± 13.25 % | ppo-seed0 +100, sp-mpc +75, base-stock +0, "
+                               "min-max -17 |")
+    assert lines[3].startswith("| hand-dp | base-stock 110.00 | DP optimum 116.00 | lagrangian 123 ± 17 |")
+    assert "ppo-seed0 +67, sp-mpc +50" in lines[3]
+    assert interval_of(tmp_path / "nowhere") is None
