@@ -58,6 +58,7 @@ def _deterministic_actor(policy: BasePolicy, obs: torch.Tensor) -> torch.Tensor:
 DETERMINISTIC_ACTION: dict[str, Callable[[BasePolicy, torch.Tensor], torch.Tensor]] = {
     "ppo": _actor_critic_mean,
     "a2c": _actor_critic_mean,
+    "dcl": _actor_critic_mean,  # a PPO policy whose actor DCL fitted (allocsim.agents.dcl)
     "sac": _squashed_mean,
     "td3": _deterministic_actor,
 }

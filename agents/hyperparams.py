@@ -18,6 +18,8 @@ over ``default``. Keys:
 * ``residual_start``: optional, residual mode only: start from the best constant residual
   action found by coordinate search (``{episodes, rounds, step}``, see
   ``allocsim.agents.residual_search``);
+* ``dcl``: optional, ``--algo dcl`` only: how candidates are compared (``{samples, horizon, step,
+  spread, z}``, see ``allocsim.agents.dcl_params``);
 * ``action_mode``: the env action mode the entry is made for (``shares``, ``targets``,
   ``residual``); default: ``residual`` with a ``residual_start``, else ``shares``. A command-line
   ``--action-mode`` overrides it unless a start fit belongs to another mode (``mode_for``).
@@ -36,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from torch import nn
 
 from allocsim.agents.algorithms import Algorithm, algorithm
+from allocsim.agents.dcl_params import DclParams
 from allocsim.agents.limits import MAX_BATCH, MAX_BUFFER, MAX_ENVS, MAX_TIMESTEPS
 from allocsim.agents.residual_search import ResidualStart
 from allocsim.agents.warm_start import WarmStart
@@ -148,6 +151,7 @@ class Hyperparams(_Strict):
     warm_start: WarmStart | None = None  # clone the reference rule first (allocsim.agents.warm_start)
     residual_start: ResidualStart | None = None  # residual mode: start from the best constant action
     action_mode: Literal["shares", "targets", "residual"] | None = None  # None: implied by the starts
+    dcl: DclParams | None = None  # Deep Controlled Learning's rollouts and labels (allocsim.agents.dcl)
 
     @model_validator(mode="after")
     def _starts_fit_the_mode(self) -> Hyperparams:
@@ -200,6 +204,8 @@ class Hyperparams(_Strict):
             raise HyperparamError(f"warm_start needs a PPO or A2C MLP policy; {algo.name} cannot take it")
         if self.residual_start is not None and (algo.off_policy or algo.recurrent):
             raise HyperparamError(f"residual_start needs a PPO or A2C MLP policy; {algo.name} cannot take it")
+        if self.dcl is not None and algo.trainer is None:
+            raise HyperparamError(f"the dcl entry is for --algo dcl; {algo.name} cannot take it")
 
 
 _TYPE_TAGS = frozenset({"bool", "int", "float", "str", "function-after"})

@@ -226,6 +226,10 @@ def train(
     """
     import time
 
+    trainer = algorithm(config.algo).train_function()  # an algorithm that is not SB3's learn loop (dcl)
+    if trainer is not None:
+        return trainer(config, resume=resume, evaluator=evaluator, on_progress=on_progress,  # type: ignore[no-any-return]
+                       on_note=on_note)
     started = time.perf_counter()
     torch.set_num_threads(1)
     scenario = load_scenario(config.scenario)

@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
 
 def train(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
-    algo: Annotated[str, typer.Option(help="ppo, a2c, sac, td3 or recurrent-ppo")] = "ppo",
+    algo: Annotated[
+        str, typer.Option(help="ppo, a2c, sac, td3, recurrent-ppo or dcl (Deep Controlled Learning)")
+    ] = "ppo",
     timesteps: Annotated[
         int | None, typer.Option(min=1, max=MAX_TIMESTEPS,
                                  help="total env steps [default: n_timesteps of the hyperparameters]")

@@ -228,6 +228,7 @@ def prepare_training(
         extra={
             "reference_rule": {"name": reference.name, "params": dict(reference.params)},
             "validation_seeds": [val_seeds[0], val_seeds[-1]],
+            **({"base_stock": tuned_base_stock(scenario, job.tuned_dir)} if action_mode != "shares" else {}),
         },
         teacher=partial(build_policy, reference),
         **mode,
@@ -246,6 +247,11 @@ def action_mode_args(action_mode: str, scenario: Scenario, tuned_dir: Path) -> d
         raise ValueError(f"--action-mode: {err}") from None
     if action_mode != "residual":
         return {"action_mode": action_mode, "residual_around": None}
+    return {"action_mode": action_mode, "residual_around": tuned_base_stock(scenario, tuned_dir)}
+
+
+def tuned_base_stock(scenario: Scenario, tuned_dir: Path) -> dict[str, Any]:
+    """Base-stock's tuned parameters (its defaults without a tuning file): the centre of ``residual``
+    and DCL's rule candidates in ``targets``/``residual`` mode."""
     tuned = find_tuned(scenario, "base-stock", tuned_dir)
-    params = BaseStockParams(**(tuned.params if tuned is not None else {}))
-    return {"action_mode": action_mode, "residual_around": params.model_dump()}
+    return BaseStockParams(**(tuned.params if tuned is not None else {})).model_dump()

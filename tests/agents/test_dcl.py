@@ -1,0 +1,187 @@
+"""Deep Controlled Learning: the label is the candidate with the best rollout return, a run is
+reproducible per seed, a resumed run equals an uninterrupted one, and the policy exports to ONNX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scenario_kit import build_scenario
+from stable_baselines3.common.policies import ActorCriticPolicy
+
+from allocsim.agents.dcl_label import ActorPolicy, Labeller, base_stock_variants, choose
+from allocsim.agents.dcl_params import DclParams
+from allocsim.agents.hyperparams import HyperparamError, load_hyperparams
+from allocsim.agents.residual_search import start_from
+from allocsim.agents.runfiles import read_metrics, read_progress
+from allocsim.agents.training import SeedCycle, TrainConfig, train
+from allocsim.envs.allocation_env import AllocationEnv
+
+TINY = """
+default:
+  n_timesteps: 64
+  n_envs: 8
+  n_steps: 4
+  normalize: {norm_obs: true, norm_reward: false}
+  policy_kwargs: {net_arch: [16, 16], activation_fn: tanh, log_std_init: -2.0}
+  learning_rate: 0.003
+  batch_size: 8
+  n_epochs: 3
+  action_mode: residual
+  dcl: {samples: 3, horizon: 3, z: 0.0}
+"""
+
+
+def _hand_env() -> AllocationEnv:
+    """One SKU, one shop, demand 20 a period, no holding cost: shipping more only sells more."""
+    scenario = build_scenario("dcl-hand", 6, demand={"streams": [{"mean": 20.0}]})
+    env = AllocationEnv(scenario, action_mode="residual")
+    env.reset(seed=0)
+    state = env.get_state()
+    state.dc[0] = 0
+    state.dc[0, :, 0] = 1000  # plenty at the DC
+    env.set_state(state)
+    return env
+
+
+def _actor(env: AllocationEnv, action: np.ndarray) -> ActorPolicy:
+    policy = ActorCriticPolicy(env.observation_space, env.action_space, lambda _: 1e-3, net_arch=[8])
+    start_from(policy, action)
+    return ActorPolicy(policy, env.action_mode, None)
+
+
+def test_choose_by_hand() -> None:
+    returns = np.array([[10.0, 10.0, 10.0, 10.0],
+                        [12.0, 11.0, 13.0, 12.0],  # gain 2, standard error 0.41
+                        [40.0, -10.0, 40.0, -10.0]])  # gain 5, standard error 14.4
+    assert choose(returns, z=0.0) == (2, 5.0)  # the best mean
+    assert choose(returns, z=1.0) == (0, 0.0)  # the best mean is noise: keep the current action
+    assert choose(returns[:2], z=1.0) == (1, 2.0)
+    assert choose(returns[:2], z=5.0) == (0, 0.0)
+    assert choose(np.array([[1.0, 2.0], [1.0, 2.0]]), z=0.0) == (0, 0.0)  # a tie keeps the current
+
+
+def test_the_label_is_the_candidate_that_sells_most_when_stock_is_free() -> None:
+    env = _hand_env()
+    least = np.array([-1.0, -1.0, 1.0])  # lowest cover and safety, half the DC kept back
+    most = np.array([1.0, 1.0, -1.0])  # highest cover and safety, nothing kept back
+    labeller = Labeller(env, _actor(env, least), DclParams(samples=3, horizon=2, z=0.0), most[None])
+    assert labeller.candidates == 1 + 2 * 3 + 1
+    label = labeller.label(env.get_state(), least, rollout_seed=1)
+    assert label.index == labeller.candidates - 1 and label.gain > 0
+    np.testing.assert_array_equal(label.action, most)
+    kept = Labeller(env, _actor(env, most), DclParams(samples=3, horizon=2, z=0.0), least[None])
+    assert kept.label(env.get_state(), most, rollout_seed=1).index == 0  # nothing beats shipping most
+
+
+def test_rollout_returns_equal_single_env_replays() -> None:
+    """Candidate k on future j, replayed step by step in a single env, earns what the batch said."""
+    env = _hand_env()
+    current = np.array([0.25, -0.5, 0.0])
+    actor = _actor(env, current)
+    labeller = Labeller(env, actor, DclParams(samples=2, horizon=3, step=0.5),
+                        base_stock_variants(env.action_mode, None, 0.25))
+    state = env.get_state()
+    rows, returns = labeller.returns(state, current, rollout_seed=7)
+    futures = labeller.rollouts.futures
+    t = int(state.period[0])
+    for k in range(len(rows)):
+        for j, future in enumerate(futures):
+            replay = env.get_state()
+            replay.demand[0, t:] = future.demand[t:]
+            replay.supplier_lead[0, t:] = future.supplier_lead[t:]
+            other = AllocationEnv(env.scenario, action_mode="residual")
+            other.reset(seed=0)
+            other.set_state(replay)
+            total, action = 0.0, rows[k]
+            for _ in range(3):
+                obs, reward, done, *_ = other.step(action)
+                total += reward
+                if done:
+                    break
+                action = actor.actions(obs[None])[0]
+            assert returns[k, j] == pytest.approx(total, rel=1e-9, abs=1e-9)
+
+
+def test_base_stock_variants_are_the_rule_and_its_scaled_parameters() -> None:
+    env = AllocationEnv("retail-small", action_mode="residual")
+    rows = base_stock_variants(env.action_mode, None, 0.5)
+    np.testing.assert_array_equal(rows[0], np.zeros(env.action_mode.size))  # residual zero = the rule
+    assert len(rows) == 1 + 2 * 2  # review and safety scaled (no policy orders: order cover says nothing)
+    assert np.all(np.abs(rows) <= 1.0)
+
+
+def _config(tmp_path: Path, out: str, seed: int = 0, timesteps: int | None = None) -> TrainConfig:
+    path = tmp_path / "dcl.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    return TrainConfig(scenario="retail-small", algo="dcl", seed=seed,
+                       hyperparams=load_hyperparams("dcl", "retail-small", path),
+                       seed_cycle=SeedCycle(20_000, 1_000), timesteps=timesteps, out=tmp_path / out)
+
+
+def _weights(run: Path) -> list[torch.Tensor]:
+    from allocsim.agents.policy import load_learned
+
+    return [p.detach().clone() for p in load_learned(run).model.policy.parameters()]
+
+
+def test_resume_equals_an_uninterrupted_run_and_seeds_decide(tmp_path: Path) -> None:
+    whole = train(_config(tmp_path, "whole"))
+    assert whole.timesteps == 64 and read_progress(whole.run_dir) == {"timesteps": 64, "done": True}
+    assert [int(r["generation"]) for r in read_metrics(whole.run_dir)] == [0, 1, 2]
+    assert len(_weights(whole.run_dir / "start")) == len(_weights(whole.run_dir))  # the start, loadable
+    train(_config(tmp_path, "split", timesteps=32))
+    assert read_progress(tmp_path / "split")["timesteps"] == 32
+    with pytest.raises(ValueError, match="--resume"):
+        train(_config(tmp_path, "split"))
+    resumed = train(_config(tmp_path, "split"), resume=True)
+    assert resumed.timesteps == 64
+    for a, b in zip(_weights(whole.run_dir), _weights(resumed.run_dir), strict=True):
+        assert torch.equal(a, b)
+    again = train(_config(tmp_path, "again"))
+    other = train(_config(tmp_path, "other", seed=1))
+    first = _weights(whole.run_dir)
+    assert all(torch.equal(a, b) for a, b in zip(first, _weights(again.run_dir), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, _weights(other.run_dir), strict=True))
+
+
+def test_a_short_run_exports_to_onnx_equal_to_torch(tmp_path: Path) -> None:
+    from allocsim.agents.export import export_run
+    from allocsim.agents.inference import OnnxPolicy
+    from allocsim.agents.policy import load_learned
+
+    result = train(_config(tmp_path, "run"))
+    path = export_run(result.run_dir, tmp_path / "dcl.onnx")
+    onnx_policy = OnnxPolicy.load(path)
+    assert onnx_policy.card.algo == "dcl" and onnx_policy.card.action_mode == "residual"
+    learned = load_learned(result.run_dir)
+    env = AllocationEnv("retail-small", action_mode="residual", residual_around=None)
+    observations = []
+    obs, _ = env.reset(seed=40_000)
+    for _ in range(20):
+        observations.append(obs)
+        obs, *_ = env.step(learned.predict(obs)[0])
+    batch = np.stack(observations)
+    got, _ = onnx_policy.predict(batch)
+    want = np.stack([learned.predict(o)[0] for o in batch])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert np.ptp(want, axis=0).max() > 0  # the fitted network reacts to the state
+
+
+def test_dcl_settings_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("default: {dcl: {samples: 1}}\n", encoding="utf-8")
+    with pytest.raises(HyperparamError, match="samples"):
+        load_hyperparams("dcl", "retail-small", path)
+    path.write_text("default: {dcl: {samples: 4}}\n", encoding="utf-8")
+    with pytest.raises(HyperparamError, match="--algo dcl"):
+        load_hyperparams("ppo", "retail-small", path)
+    shares = tmp_path / "shares.yaml"
+    shares.write_text(TINY.replace("action_mode: residual", "action_mode: shares"), encoding="utf-8")
+    config = TrainConfig(scenario="retail-small", algo="dcl", seed=0,
+                         hyperparams=load_hyperparams("dcl", "retail-small", shares),
+                         seed_cycle=SeedCycle(20_000, 1_000), out=tmp_path / "shares")
+    with pytest.raises(ValueError, match="residual or targets"):
+        train(config)
