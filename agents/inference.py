@@ -111,7 +111,7 @@ class OnnxPolicy:
         if outputs not in (list(OUTPUTS), list(OUTPUTS_BEFORE_HOLDBACK)):
             raise ValueError(f"{name}: outputs {outputs}, expected {list(OUTPUTS)}")
         width = session.get_inputs()[0].shape[-1]
-        if width != card.observation_size:
+        if width != card.observation_size and not (card.any_network and isinstance(width, str)):
             raise ValueError(f"{name}: the graph takes {width} observation values, its card says "
                              f"{card.observation_size}")
         return cls(session, card, name=f"onnx:{name}")
@@ -120,10 +120,11 @@ class OnnxPolicy:
         obs = np.asarray(observation, dtype=np.float32)
         single = obs.ndim == 1
         batch = obs[None, :] if single else obs
-        if batch.ndim != 2 or batch.shape[1] != self.card.observation_size:
+        if batch.ndim != 2 or not self.card.fits_width(batch.shape[1]):
+            other = " (or that of another network of its SKUs)" if self.card.any_network else ""
             raise ValueError(
                 f"observation has shape {obs.shape}, expected ({self.card.observation_size},) or "
-                f"(batch, {self.card.observation_size})"
+                f"(batch, {self.card.observation_size}){other}"
             )
         return batch, single
 
@@ -145,12 +146,25 @@ class OnnxPolicy:
         (action,) = self.session.run(["action"], {self._input: batch})
         return (action[0] if single else action), None
 
+    def with_card(self, card: PolicyCard) -> OnnxPolicy:
+        """The same graph with another card: a policy shared across locations on another network of its
+        SKUs (``allocsim.agents.export.card_on_network`` builds that network's card)."""
+        return OnnxPolicy(self.session, card, self.name)
+
     def fresh(self) -> OnnxPolicy:
         """Stateless: the same policy (interface shared with recurrent learned policies)."""
         return self
 
     def check_env(self, env: Any) -> None:
-        """ValueError when an env's spaces differ from the ones the policy was exported for."""
+        """ValueError when an env's spaces differ from the ones the policy was exported for (a policy
+        shared across locations: when the env's SKUs, channels or lanes differ from its card's)."""
+        if self.card.any_network:
+            net = env.unwrapped.network
+            lanes = [(int(a), int(b)) for a, b in zip(net.lane_source, net.lane_target, strict=True)]
+            problem = self.card.network_mismatch(list(net.skus), list(net.channels), lanes)
+            if problem is not None:
+                raise ValueError(f"{self.name} {problem}")
+            return
         got_obs, got_act = env.observation_space.shape, env.action_space.shape
         if got_obs != (self.card.observation_size,) or got_act != (self.card.action_size,):
             raise ValueError(

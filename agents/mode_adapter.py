@@ -31,6 +31,9 @@ class Predictor(Protocol):
 def policy_mode(policy: Any, net: Network) -> ActionMode:
     """The action mode ``policy`` was trained in: an ONNX card's ranges, or a run's config."""
     card = getattr(policy, "card", None)
+    if card is not None and card.any_network and list(net.locations) != card.locations:
+        # a policy shared across locations on another network: the mode's ranges of that network
+        return make_action_mode(card.action_mode, net, card.residual_around or None)
     if card is not None:
         ranges = TargetRanges(**{k: np.asarray(v) for k, v in card.target_ranges.items()}) \
             if card.target_ranges else None
@@ -75,6 +78,9 @@ def for_env(policy: Predictor, env: Any) -> Predictor:
         return policy
     name = getattr(policy, "name", "policy")
     card = getattr(policy, "card", None)
+    if card is not None and card.any_network:  # its graph takes this env's observation: SKUs, channels, lanes
+        policy.check_env(env)
+        return ModeAdapter(policy, unwrapped, mode)
     if card is not None:
         sizes = (card.observation_size, card.action_size)
     else:

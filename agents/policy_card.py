@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, get_args, get_origin, get_type_hints
 
+from allocsim.agents.shared_layout import ObservationParts
 from allocsim.core.error_text import shorten
 from allocsim.core.limits import MAX_PERIODS, MAX_RATE, MAX_UNITS
 
@@ -94,6 +95,11 @@ class PolicyCard:
     supplier_lead: list[float] = field(default_factory=lambda: [0.0, 0.0])  # (shortest, mean) periods
     # the timing mode of the scenario it was trained in; cards of allocsim before timing modes: aggregated
     timing: str = "aggregated"
+    # a policy shared across locations (allocsim.agents.shared_net): its graph takes the observation of any
+    # network of these SKUs and channels; residual mode: the base-stock parameters it adjusts around
+    any_network: bool = False
+    channels: list[str] = field(default_factory=list)  # (C,) names; empty in cards before any_network
+    residual_around: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_skus(self) -> int:
@@ -110,6 +116,35 @@ class PolicyCard:
     @property
     def action_size(self) -> int:
         return int(max(stop for _, stop in self.action_layout.values()))
+
+    def lane_pairs(self) -> list[tuple[int, int]]:
+        """Each transfer lane as (source, target) location indices."""
+        index = {name: i for i, name in enumerate(self.locations)}
+        return [(index[a], index[b]) for a, b in self.lanes]
+
+    def network_mismatch(self, skus: list[str], channels: list[str],
+                         lanes: list[tuple[int, int]]) -> str | None:
+        """Why this policy cannot run on a network of ``skus``, ``channels`` and ``lanes`` (location index
+        pairs), or None when it can: the same names in the same order, and the same lanes."""
+        if not self.any_network:
+            return "was exported for one network only (a policy shared across locations runs on others)"
+        if skus != self.skus or (self.channels and channels != self.channels):
+            return (f"runs on networks of SKUs {self.skus} and channels {self.channels}; this one has SKUs "
+                    f"{shorten(str(skus), 120)} and channels {shorten(str(channels), 80)}")
+        if lanes != self.lane_pairs():
+            return f"was trained with the transfer lanes {self.lanes}; this network has other lanes"
+        return None
+
+    def fits_width(self, width: int) -> bool:
+        """True when an observation of ``width`` values is one this policy takes: its network's, or
+        (``any_network``) that of any number of locations of its SKUs."""
+        if not self.any_network:
+            return width == self.observation_size
+        try:
+            ObservationParts.of(self.observation_layout, self.n_locations, self.n_skus).locations(width)
+        except ValueError:
+            return False
+        return True
 
     def to_metadata(self) -> dict[str, str]:
         """ONNX ``metadata_props``: the whole card as JSON, plus flat summary keys."""

@@ -79,12 +79,13 @@ def load_model(algo: Any, model_path: Path, config: dict[str, Any], spaces: tupl
     ``spaces`` (observation and action space of the env it was trained on); ValueError naming an
     entry the loader cannot rebuild (it is refused, never unpickled)."""
     from allocsim.agents.hyperparams import PolicyKwargs
+    from allocsim.agents.policies import run_policy
 
     hp = dict(config.get("hyperparams") or {})
-    name = str(hp.get("policy") or algo.policy)
+    policy_class, network_kwargs = run_policy(algo, config)  # a registered policy's layout: from the scenario
     known: dict[str, Any] = {
-        "policy_class": algo.cls.policy_aliases.get(name),
-        "policy_kwargs": PolicyKwargs(**(hp.get("policy_kwargs") or {})).to_sb3(),
+        "policy_class": policy_class,
+        "policy_kwargs": {**PolicyKwargs(**(hp.get("policy_kwargs") or {})).to_sb3(), **network_kwargs},
         "observation_space": spaces[0], "action_space": spaces[1],
         "clip_range": float(hp.get("clip_range") or 0.2),
         "clip_range_vf": hp.get("clip_range_vf"),

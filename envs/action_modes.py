@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+#: Axis names of action blocks (``ActionMode.axes``): a location, a location or the DC (last), a lane, a SKU
+BLOCK_AXES = ("location", "destination", "lane", "sku")
+
 #: ``targets`` ranges: cover in [0, lead time + MAX_COVER_BEYOND_LEAD] periods, safety factor in
 #: [0, MAX_SAFETY], keep-back share in [0, 1], supplier cover beyond the mean lead in [0, MAX_ORDER_COVER]
 MAX_COVER_BEYOND_LEAD = 14.0
@@ -131,6 +134,11 @@ class ActionMode(ABC):
         """Block name -> [start, stop) in the flat action (for the policy card)."""
 
     @abstractmethod
+    def axes(self) -> dict[str, tuple[str, ...]]:
+        """Non-empty block name -> the axes of its row-major shape, in ``BLOCK_AXES`` names (the
+        per-location, per-lane and per-network parts of the action: ``allocsim.agents.shared_layout``)."""
+
+    @abstractmethod
     def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
         """The compiled decode's fractions for validated actions (B, n) of ``engine``'s copies."""
 
@@ -160,6 +168,11 @@ class SharesMode(ActionMode):
                  ("holdback", lay.holdback))
         return {name: (block.start, block.stop) for name, block in named
                 if name != "holdback" or block.stop > block.start}
+
+    def axes(self) -> dict[str, tuple[str, ...]]:
+        shapes = {"allocation": ("sku", "destination"), "transfers": ("lane", "sku"), "orders": ("sku",),
+                  "holdback": ("location", "sku")}
+        return {name: shapes[name] for name, (start, stop) in self.blocks().items() if stop > start}
 
     def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
         return self.shares.fractions(actions)
@@ -194,6 +207,9 @@ class TargetsMode(ActionMode):
         if self.net.policy_orders:
             out["order_cover"] = (cells + 2 * n_s, cells + 3 * n_s)
         return out
+
+    def axes(self) -> dict[str, tuple[str, ...]]:
+        return {name: ("location", "sku") if name == "cover" else ("sku",) for name in self.blocks()}
 
     def parameters(self, action: FloatArray) -> TargetParams:
         """The order-up-to parameters of one validated action (n,)."""

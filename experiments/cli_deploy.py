@@ -64,7 +64,14 @@ def infer_command(
     if scenario is not None:
         loaded = _load(scenario)
         want, got = policy.card.scenario_hash, loaded.content_hash()
-        if want != got:
+        if want != got and policy.card.any_network:  # shared across locations: this network's card
+            from allocsim.agents.export import card_on_network
+
+            try:
+                policy = policy.with_card(card_on_network(policy.card, loaded))
+            except ValueError as err:
+                raise _fail(f"{model}: {err}") from None
+        elif want != got:
             raise _fail(
                 f"{model} was exported for scenario {policy.card.scenario!r} (hash {want}); "
                 f"{scenario} has hash {got}: a different network or different parameters"
