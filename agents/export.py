@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,11 @@ from allocsim.agents import runfiles
 from allocsim.agents.inference import OUTPUTS
 from allocsim.agents.policy import LearnedPolicy, ObsNormalizer, load_learned
 from allocsim.agents.policy_card import PolicyCard
+from allocsim.agents.shared_net import SharedLocationNet, SharedLocationPolicy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.observation import OBS_CLIP, WEEK
 from allocsim.envs.replenishment import supplier_lead
-from allocsim.envs.scenario import load_scenario
+from allocsim.envs.scenario import Scenario, load_scenario
 
 OPSET = 17
 
@@ -88,44 +90,63 @@ class ExportGraph(nn.Module):
         self.lanes = len(card.lanes)
         self.blocks = {name: slice(*bounds) for name, bounds in card.action_layout.items()}
         self.shares = card.action_mode == "shares"  # else the runtime decodes ``action`` itself
-        self.policy_orders = any(card.max_order)
         self.locations = card.n_locations
-        self.holdback = "holdback" in self.blocks  # the scenario has timing.holdback_decision
-        keep = torch.zeros(self.skus, self.destinations)
-        keep[:, -1] = 1.0
-        self.register_buffer("keep", keep)
-
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x = obs
         if self.normalise:
             x = torch.clamp((obs - self.obs_mean) / self.obs_std, -self.obs_clip, self.obs_clip)
         action = torch.clamp(self.act(self.policy, x), -1.0, 1.0)
         batch = action.shape[0]
-        no_holdback = action.new_zeros((batch, self.locations, self.skus))
-        if not self.shares:  # targets/residual: the fractions depend on the state, not in the graph
-            zeros = action.new_zeros((batch, self.skus * self.destinations))
-            return (action, zeros.reshape(batch, self.skus, self.destinations),
-                    action.new_zeros((batch, self.lanes, self.skus)), zeros[:, : self.skus], no_holdback)
-        raw = action[:, self.blocks["allocation"]].reshape(batch, self.skus, self.destinations)
-        weights = (raw + 1.0) * 0.5
-        total = weights.sum(dim=-1, keepdim=True)
-        positive = total > 0
-        allocation = torch.where(positive, weights / torch.where(positive, total, torch.ones_like(total)),
-                                 self.keep.expand_as(weights))
-        if self.lanes:
-            transfers = torch.relu(action[:, self.blocks["transfers"]]).reshape(batch, self.lanes, self.skus)
-        else:  # (B, 0, S); a reshape to a zero-size axis crashes the exporter
-            transfers = action.new_zeros((batch, 0, self.skus))
-        if self.policy_orders:
-            orders = (action[:, self.blocks["orders"]] + 1.0) * 0.5
-        else:
-            orders = torch.zeros_like(action[:, : self.skus])
-        if self.holdback:
-            held = action[:, self.blocks["holdback"]]
-            holdback = ((held + 1.0) * 0.5).reshape(batch, self.locations, self.skus)
-        else:
-            holdback = no_holdback
-        return action, allocation, transfers, orders, holdback
+        cells = (self.locations, self.skus)
+        shapes = {"allocation": (self.skus, self.destinations), "transfers": (self.lanes, self.skus),
+                  "orders": (self.skus,), "holdback": cells, "cover": cells}
+        blocks = {name: action[:, block].reshape(batch, *shapes.get(name, (-1,)))
+                  for name, block in self.blocks.items() if block.stop > block.start}
+        return decode_outputs(action, blocks, self.shares, self.lanes, self.skus)
+
+
+class SharedExportGraph(nn.Module):
+    """A ``shared-locations`` actor: the observation of any network of its SKUs in (a dynamic width), the
+    blocks straight from the actor, the same decode; no normalisation (the policy reads raw observations)."""
+
+    def __init__(self, actor: SharedLocationNet, card: PolicyCard) -> None:
+        super().__init__()
+        self.actor = actor
+        self.shares = card.action_mode == "shares"
+        self.lanes, self.skus = len(card.lanes), card.n_skus
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        blocks = {name: torch.clamp(block, -1.0, 1.0) for name, block in self.actor.blocks(obs).items()}
+        action = torch.cat([block.flatten(1) for block in blocks.values()], dim=1)
+        return decode_outputs(action, blocks, self.shares, self.lanes, self.skus)
+
+
+def decode_outputs(action: torch.Tensor, blocks: dict[str, torch.Tensor], shares: bool, lanes: int,
+                   skus: int) -> tuple[torch.Tensor, ...]:
+    """The graph's outputs from the clipped action (B, n) and its non-empty blocks, structured
+    (allocation (B, S, L + 1), transfers (B, K, S), orders (B, S), holdback (B, L, S); cover (B, L, S)
+    in targets/residual); sizes are read from the tensors, so one graph serves any number of locations
+    (zeros are ``x * 0``: ``zeros_like`` would be frozen to the example's shape by the tracer)."""
+    batch = action.shape[0]
+    if not shares:  # targets/residual: the fractions depend on the state, not in the graph
+        cover = blocks["cover"] * 0.0
+        zeros = torch.cat([cover, cover[:, :1]], dim=1).transpose(1, 2)
+        return action, zeros, action.new_zeros((batch, lanes, skus)), cover[:, 0], cover
+    weights = (blocks["allocation"] + 1.0) * 0.5
+    total = weights.sum(dim=-1, keepdim=True)
+    positive = total > 0
+    keep = torch.cat([weights[..., :-1] * 0.0, weights[..., -1:] * 0.0 + 1.0], dim=-1)
+    allocation = torch.where(positive, weights / torch.where(positive, total, total * 0.0 + 1.0), keep)
+    if "transfers" in blocks:
+        transfers = torch.relu(blocks["transfers"])
+    else:  # (B, 0, S); a reshape to a zero-size axis crashes the exporter
+        transfers = action.new_zeros((batch, 0, skus))
+    orders = (blocks["orders"] + 1.0) * 0.5 if "orders" in blocks else allocation[..., 0] * 0.0
+    if "holdback" in blocks:
+        holdback = (blocks["holdback"] + 1.0) * 0.5
+    else:
+        holdback = allocation[..., :-1].transpose(1, 2) * 0.0
+    return action, allocation, transfers, orders, holdback
 
 
 def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
@@ -159,17 +180,46 @@ def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
         },
         supplier_lead=[float(v) for v in supplier_lead(net)],
         timing=env.scenario.timing.mode,
+        channels=list(net.channels),
     )
 
 
+def card_on_network(card: PolicyCard, scenario: Scenario) -> PolicyCard:
+    """The card of a policy shared across locations (``any_network``) for ``scenario``'s network: its
+    locations, lanes, scales and decode ranges; ValueError in one line when the SKUs, channels or lanes
+    differ."""
+    env = AllocationEnv(scenario, action_mode=card.action_mode, residual_around=card.residual_around or None)
+    net = env.network
+    lanes = [(int(a), int(b)) for a, b in zip(net.lane_source, net.lane_target, strict=True)]
+    problem = card.network_mismatch(list(net.skus), list(net.channels), lanes)
+    if problem is not None:
+        raise ValueError(f"the policy {problem}")
+    return replace(policy_card(env, card.algo, card.run_id), any_network=True,
+                   residual_around=dict(card.residual_around))
+
+
 def export_policy(learned: LearnedPolicy, algo: str, env: AllocationEnv, out: Path, run_id: str = "") -> Path:
-    """Write ``learned`` as one ONNX graph (opset 17, dynamic batch) with its card; atomically."""
+    """Write ``learned`` as one ONNX graph (opset 17, dynamic batch) with its card; atomically.
+
+    A ``shared-locations`` policy's graph also takes observations of any width (any number of
+    locations of its SKUs), and its card says so (``any_network``)."""
     learned.check_env(env)
     card = policy_card(env, algo, run_id)
-    graph = ExportGraph(learned.model.policy, algo, learned.normalizer, card).eval()
+    axes: dict[str, dict[int, str]] = {name: {0: "batch"} for name in ("observation", *OUTPUTS)}
+    policy = learned.model.policy
+    graph: nn.Module
+    if isinstance(policy, SharedLocationPolicy):
+        if learned.normalizer is not None:
+            raise ValueError(f"{learned.name}: a shared-locations policy reads raw observations, but this "
+                             "run normalised them (normalize: {norm_obs: false})")
+        card = replace(card, any_network=True, residual_around=dict(learned.residual_around or {}))
+        graph = SharedExportGraph(policy.actor, card).eval()
+        axes |= {"observation": {0: "batch", 1: "width"}, "action": {0: "batch", 1: "entries"},
+                 "allocation": {0: "batch", 2: "destinations"}, "holdback": {0: "batch", 1: "locations"}}
+    else:
+        graph = ExportGraph(policy, algo, learned.normalizer, card).eval()
     example = torch.zeros(1, card.observation_size, dtype=torch.float32)
     buffer = io.BytesIO()
-    axes = {name: {0: "batch"} for name in ("observation", *OUTPUTS)}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
         torch.onnx.export(graph, (example,), buffer, input_names=["observation"], output_names=list(OUTPUTS),

@@ -7,7 +7,19 @@ over ``default``. Keys:
 * ``n_timesteps``, ``n_envs``: training budget and number of parallel envs;
 * ``normalize``: ``true``/``false`` or VecNormalize keyword arguments
   (``{norm_obs, norm_reward, clip_obs, clip_reward, gamma}``);
-* ``policy``: SB3 policy class name (``MlpPolicy``, ``MlpLstmPolicy``);
+* ``policy``: SB3 policy class name (``MlpPolicy``, ``MlpLstmPolicy``) or one of
+  ``allocsim.agents.policies`` (``shared-locations``: one network shared by every location,
+  ``allocsim.agents.shared_net``; packaged settings: ``--hyperparams ppo-shared``);
+* ``policy_kwargs``: data only, e.g. ``{net_arch: [64, 64], activation_fn: tanh}``;
+  activation names map through ``ACTIVATIONS`` (nothing is ever evaluated);
+* algorithm keyword arguments (``learning_rate``, ``n_steps``, ``batch_size``, ...),
+  each checked against the algorithm's constructor;
+* ``warm_start``: optional, clone the reference rule into the policy before learning
+  (``{episodes, epochs, batch_size, learning_rate, log_std, zero_target}``, see
+  ``allocsim.agents.warm_start``);
+* ``residual_start``: optional, residual mode only: start from the best constant residual
+  action found by coordinate search (``{episodes, rounds, step}``, see
+  ``allocsim.agents.residual_search``);
 * ``policy_kwargs``: data only, e.g. ``{net_arch: [64, 64], activation_fn: tanh}``;
   activation names map through ``ACTIVATIONS`` (nothing is ever evaluated);
 * algorithm keyword arguments (``learning_rate``, ``n_steps``, ``batch_size``, ...),
@@ -40,6 +52,7 @@ from torch import nn
 from allocsim.agents.algorithms import Algorithm, algorithm
 from allocsim.agents.dcl_params import DclParams
 from allocsim.agents.limits import MAX_BATCH, MAX_BUFFER, MAX_ENVS, MAX_TIMESTEPS
+from allocsim.agents.policies import POLICIES, check_policy
 from allocsim.agents.residual_search import ResidualStart
 from allocsim.agents.warm_start import WarmStart
 from allocsim.envs.action_modes import mode_class
@@ -159,6 +172,11 @@ class Hyperparams(_Strict):
             raise ValueError(f"action_mode {self.action_mode}: {clash}")
         if self.warm_start is not None and self.residual_start is not None:
             raise ValueError("warm_start (shares mode) and residual_start (residual mode) exclude each other")
+        registered = POLICIES.get(self.policy or "")
+        norm = self.normalize_kwargs()
+        if registered is not None and registered.raw_observations and norm is not None and norm["norm_obs"]:
+            raise ValueError(f"policy {self.policy} reads raw observations (per-entry statistics would "
+                             "tie it to one network); set normalize: {norm_obs: false}")
         return self
 
     @property
@@ -196,6 +214,10 @@ class Hyperparams(_Strict):
 
     def check_for(self, algo: Algorithm) -> None:
         """HyperparamError if an algorithm argument is one ``algo``'s constructor does not take."""
+        try:
+            check_policy(algo, self.policy)
+        except ValueError as err:
+            raise HyperparamError(str(err)) from None
         accepted = set(inspect.signature(algo.cls.__init__).parameters)
         extra = sorted(set(self.algo_kwargs()) - accepted)
         if extra:
@@ -264,9 +286,19 @@ def mode_for(flag: str | None, params: Hyperparams, entry: str) -> str:
                           f"no {start}")
 
 
+def hyperparams_file(algo: str, path: Path | None = None) -> Path:
+    """The file to read: ``path``; the packaged ``<path>.yaml`` when ``path`` is a bare name that is no
+    file here but a packaged one (``--hyperparams ppo-shared``); no ``path``: the packaged ``<algo>.yaml``."""
+    if path is None:
+        return HYPERPARAMS_DIR / f"{algo}.yaml"
+    packaged = HYPERPARAMS_DIR / f"{Path(path).name}.yaml"
+    bare = Path(path).name == str(path) and not Path(path).suffix
+    return packaged if bare and not Path(path).exists() and packaged.is_file() else Path(path)
+
+
 def entry_label(algo: str, scenario: str, path: Path | None = None) -> str:
     """``ppo.yaml entry 'retail-small'``: where a scenario's hyperparameters come from, for messages."""
-    file = Path(path) if path is not None else HYPERPARAMS_DIR / f"{algo}.yaml"
+    file = hyperparams_file(algo, path)
     try:
         entries = read_file(file)
     except HyperparamError:
@@ -280,7 +312,7 @@ def load_hyperparams(algo: str, scenario: str, path: Path | None = None) -> Hype
     Every entry of the file is validated, so a typo fails even in another scenario's entry.
     """
     spec = algorithm(algo)
-    file = Path(path) if path is not None else HYPERPARAMS_DIR / f"{algo}.yaml"
+    file = hyperparams_file(algo, path)
     entries = read_file(file)
     for name, entry in entries.items():
         validate({**entries.get(DEFAULT_ENTRY, {}), **entry}, f"{file.name}: {name}")

@@ -39,6 +39,7 @@ from allocsim.agents import resume_state, runfiles
 from allocsim.agents.algorithms import algorithm
 from allocsim.agents.callbacks import CheckpointCallback, EpisodeKpiCallback, Evaluator, ProgressCallback
 from allocsim.agents.hyperparams import Hyperparams
+from allocsim.agents.policies import sb3_policy
 from allocsim.agents.residual_search import residual_start
 from allocsim.agents.safe_load import load_model, read_normalization
 from allocsim.agents.training_seeds import SeedCycle as SeedCycle  # re-exported: part of the training API
@@ -46,6 +47,7 @@ from allocsim.agents.training_seeds import env_factory
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.core.processes import pool_context
+from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
 
@@ -283,9 +285,11 @@ def train(
                 raise ValueError(f"--resume: the checkpoint files in {run_dir} are of different timesteps "
                                  "(killed while saving?); resume from a copy of best/ or start afresh")
         else:
+            policy, network_kwargs = sb3_policy(spec, hp.policy, lambda: AllocationEnv(
+                scenario, action_mode=config.action_mode, residual_around=config.residual_around))
             model = spec.cls(
-                hp.policy or spec.policy, venv, seed=config.seed, device="cpu", verbose=0,
-                tensorboard_log=tb, policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs(),
+                policy, venv, seed=config.seed, device="cpu", verbose=0, tensorboard_log=tb,
+                policy_kwargs={**hp.policy_kwargs.to_sb3(), **network_kwargs}, **hp.algo_kwargs(),
             )
             say = on_note or (lambda _line: None)
             if hp.warm_start is not None and config.teacher is not None:
