@@ -91,6 +91,7 @@ class ExportGraph(nn.Module):
         self.blocks = {name: slice(*bounds) for name, bounds in card.action_layout.items()}
         self.shares = card.action_mode == "shares"  # else the runtime decodes ``action`` itself
         self.locations = card.n_locations
+
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x = obs
         if self.normalise:

@@ -20,16 +20,6 @@ over ``default``. Keys:
 * ``residual_start``: optional, residual mode only: start from the best constant residual
   action found by coordinate search (``{episodes, rounds, step}``, see
   ``allocsim.agents.residual_search``);
-* ``policy_kwargs``: data only, e.g. ``{net_arch: [64, 64], activation_fn: tanh}``;
-  activation names map through ``ACTIVATIONS`` (nothing is ever evaluated);
-* algorithm keyword arguments (``learning_rate``, ``n_steps``, ``batch_size``, ...),
-  each checked against the algorithm's constructor;
-* ``warm_start``: optional, clone the reference rule into the policy before learning
-  (``{episodes, epochs, batch_size, learning_rate, log_std, zero_target}``, see
-  ``allocsim.agents.warm_start``);
-* ``residual_start``: optional, residual mode only: start from the best constant residual
-  action found by coordinate search (``{episodes, rounds, step}``, see
-  ``allocsim.agents.residual_search``);
 * ``dcl``: optional, ``--algo dcl`` only: how candidates are compared (``{samples, horizon, step,
   spread, z}``, see ``allocsim.agents.dcl_params``);
 * ``action_mode``: the env action mode the entry is made for (``shares``, ``targets``,
