@@ -151,8 +151,20 @@ def test_a_short_run_exports_to_onnx_equal_to_torch(tmp_path: Path) -> None:
     from allocsim.agents.export import export_run
     from allocsim.agents.inference import OnnxPolicy
     from allocsim.agents.policy import load_learned
+    from allocsim.agents.runfiles import best_profit as read_best
+    from allocsim.experiments.plots_learning import read_curves
 
-    result = train(_config(tmp_path, "run"))
+    calls: list[int] = []
+
+    def judge(make_policy: object) -> dict[str, float]:  # a stand-in validation: later is better
+        calls.append(len(calls))
+        return {"val_profit": float(len(calls)), "rule_profit": 0.5}
+
+    result = train(_config(tmp_path, "run"), evaluator=judge)
+    assert len(calls) == 3  # the start and each of the two generations
+    curve = read_curves({"dcl": result.run_dir})["dcl"]  # the learning curve reads it as PPO's
+    assert list(curve["timesteps"]) == [0, 32, 64] and list(curve["val_profit"]) == [1.0, 2.0, 3.0]
+    assert read_best(result.run_dir) == 3.0
     path = export_run(result.run_dir, tmp_path / "dcl.onnx")
     onnx_policy = OnnxPolicy.load(path)
     assert onnx_policy.card.algo == "dcl" and onnx_policy.card.action_mode == "residual"
