@@ -138,6 +138,8 @@ def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = T
         values.append(Col("best gap closed %", share_cells(rows)))
         caption += ("; best gap closed % = share of the gap from the best tuned rule to the best "
                     "achievable (rule 0, best 100)")
+    elif interval is not None and interval.rule is not None:
+        caption += "; no gap between the best tuned rule and the best achievable to close"
     if interval is not None:
         caption += f"\nreference interval: {interval.sentence(currency)}"
     return FittedTable(title, keys, values, caption=caption, sections=True)
