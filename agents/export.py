@@ -30,7 +30,9 @@ from allocsim.agents.inference import OUTPUTS
 from allocsim.agents.policy import LearnedPolicy, ObsNormalizer, load_learned
 from allocsim.agents.policy_card import PolicyCard
 from allocsim.agents.shared_net import SharedLocationNet, SharedLocationPolicy
+from allocsim.core.limits import MAX_UNITS
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.network import Network
 from allocsim.envs.observation import OBS_CLIP, WEEK
 from allocsim.envs.replenishment import supplier_lead
 from allocsim.envs.scenario import Scenario, load_scenario
@@ -180,9 +182,18 @@ def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
             name: [float(v) for v in getattr(ranges, name)] for name in ("centre", "half", "low", "high")
         },
         supplier_lead=[float(v) for v in supplier_lead(net)],
+        **same_day_facts(net),
         timing=env.scenario.timing.mode,
         channels=list(net.channels),
     )
+
+
+def same_day_facts(net: Network) -> dict[str, list[int]]:
+    """The lead times a decided holdback needs to count what is on the shelf today (the card's
+    ``lead_time``, ``lane_lead``, ``lane_threshold`` and ``lane_delay``; ``allocsim.core.same_day``)."""
+    return {"lead_time": [int(v) for v in net.lead_time], "lane_lead": [int(v) for v in net.lane_lead],
+            "lane_threshold": [int(min(v, MAX_UNITS)) for v in net.lane_threshold],  # BIG: no approval
+            "lane_delay": [int(v) for v in net.lane_delay]}
 
 
 def card_on_network(card: PolicyCard, scenario: Scenario) -> PolicyCard:

@@ -32,6 +32,7 @@ from allocsim.core.order_up_to import (
     supplier_order_share,
     target_allocation,
 )
+from allocsim.core.same_day import holdback_base
 from allocsim.core.unit_decode import holdback_units, largest_remainder_row, policy_order, transfer_units
 
 OUTPUTS = ("action", "allocation", "transfers", "orders", "holdback")
@@ -192,13 +193,28 @@ class OnnxPolicy:
         order_share = out["orders"][0].astype(np.float64)
         orders = np.array([policy_order(f, m) for f, m in zip(order_share, card.max_order, strict=True)],
                           dtype=np.int64)
+        alloc, keep = split[:, :-1].T.copy(), split[:, -1].copy()
         holdback = None
         if "holdback" in card.action_layout:
-            share = out["holdback"][0].astype(np.float64)  # (L, S)
-            holdback = np.array([[holdback_units(f, int(units)) for f, units in zip(*row, strict=True)]
-                                 for row in zip(share, state.on_hand, strict=True)], dtype=np.int64)
-        alloc, keep = split[:, :-1].T.copy(), split[:, -1].copy()
+            holdback = self.held_back(out["holdback"][0], state, alloc, transfers)
         return Decision(state.period, alloc, keep, transfers, orders, holdback)
+
+    def held_back(self, share: NDArray[Any], state: PlanningState, alloc: IntArray, transfers: IntArray,
+                  ) -> IntArray:
+        """Units held back (L, S): the decided ``share`` of what is on the shelf today once ``alloc``
+        and ``transfers`` are done, the env's rule (``allocsim.core.same_day``); a card without lead
+        times (exported before same-day holdbacks) counts the stock on hand only."""
+        card = self.card
+        base = state.on_hand
+        if card.lead_time:
+            pairs = np.array(card.lane_pairs(), dtype=np.int64).reshape(-1, 2)
+            base = holdback_base(state.on_hand, alloc, transfers, np.array(card.lead_time, dtype=np.int64),
+                                 pairs[:, 0], pairs[:, 1], np.array(card.lane_lead, dtype=np.int64),
+                                 np.array(card.lane_threshold, dtype=np.int64),
+                                 np.array(card.lane_delay, dtype=np.int64))
+        fractions = np.asarray(share, dtype=np.float64)
+        return np.array([[holdback_units(f, int(units)) for f, units in zip(*row, strict=True)]
+                         for row in zip(fractions, base, strict=True)], dtype=np.int64).reshape(base.shape)
 
     def _decide_targets(self, state: PlanningState, action: NDArray[np.float64]) -> Decision:
         """``targets``/``residual``: order-up-to levels minus positions, rationed to the stock not kept back
@@ -238,5 +254,7 @@ class OnnxPolicy:
         from allocsim.agents.guarded_decision import decide_in_world, to_unit_decision
 
         units = to_unit_decision(decide_in_world(self, parsed, scenario), parsed, self)
-        units = replace(units, holdback=self.decide_arrays(parsed).holdback)  # no guardrail trims it
+        if "holdback" in self.card.action_layout:  # no guardrail trims it; it counts the guarded moves
+            share = self.run(observation(parsed, self.card))["holdback"][0]
+            units = replace(units, holdback=self.held_back(share, parsed, units.allocation, units.transfers))
         return {**units.to_json(self.card), "guardrails_applied": True}

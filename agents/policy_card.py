@@ -100,6 +100,13 @@ class PolicyCard:
     any_network: bool = False
     channels: list[str] = field(default_factory=list)  # (C,) names; empty in cards before any_network
     residual_around: dict[str, float] = field(default_factory=dict)
+    # what a decided holdback counts as on the shelf today (allocsim.core.same_day): the lead time from the
+    # DC per location (L,), and per lane its lead time, approval threshold (units, capped at MAX_UNITS: no
+    # approval) and approval delay (K,); empty in cards before same-day holdbacks (on hand only)
+    lead_time: list[int] = field(default_factory=list)
+    lane_lead: list[int] = field(default_factory=list)
+    lane_threshold: list[int] = field(default_factory=list)
+    lane_delay: list[int] = field(default_factory=list)
 
     @property
     def n_skus(self) -> int:
@@ -216,6 +223,13 @@ class PolicyCard:
             raise CardError(f"{source}: {CARD_KEY}.location_scale rows must have {n_s} entries")
         if any(len(lane) != 2 or not set(lane) <= set(self.locations) for lane in self.lanes):
             raise CardError(f"{source}: {CARD_KEY}.lanes must be [from, to] pairs of its locations")
+        same_day = {"lead_time": (self.lead_time, n_l), "lane_lead": (self.lane_lead, len(self.lanes)),
+                    "lane_threshold": (self.lane_threshold, len(self.lanes)),
+                    "lane_delay": (self.lane_delay, len(self.lanes))}
+        if self.lead_time:  # all or none (an older card): what a holdback counts as on the shelf today
+            for name, (values, want) in same_day.items():
+                if len(values) != want:
+                    raise CardError(f"{source}: {CARD_KEY}.{name} has {len(values)} entries, expected {want}")
         self._check_ranges(source)
 
     def _check_ranges(self, source: str) -> None:
@@ -233,11 +247,18 @@ class PolicyCard:
             bad = next((v for v in values if not 0 < v <= MAX_RATE), None)
             if bad is not None:
                 raise CardError(f"{source}: {CARD_KEY}.{name} must be in (0, {MAX_RATE:g}], got {_num(bad)}")
-        units = {"safety_reserve": self.safety_reserve, "max_order": self.max_order}
+        units = {"safety_reserve": self.safety_reserve, "max_order": self.max_order,
+                 "lane_threshold": self.lane_threshold}
         for name, ints in units.items():
             bad_int = next((v for v in ints if not 0 <= v <= MAX_UNITS), None)
             if bad_int is not None:
                 raise CardError(f"{source}: {CARD_KEY}.{name} must be in 0..{MAX_UNITS:,}, "
+                                f"got {_num(bad_int)}")
+        for name, ints in {"lead_time": self.lead_time, "lane_lead": self.lane_lead,
+                           "lane_delay": self.lane_delay}.items():
+            bad_int = next((v for v in ints if not 0 <= v <= MAX_PERIODS), None)
+            if bad_int is not None:
+                raise CardError(f"{source}: {CARD_KEY}.{name} must be in 0..{MAX_PERIODS:,} periods, "
                                 f"got {_num(bad_int)}")
         if any(not 0 <= v <= MAX_PERIODS for v in self.supplier_lead):
             raise CardError(f"{source}: {CARD_KEY}.supplier_lead must be in 0..{MAX_PERIODS} periods")
