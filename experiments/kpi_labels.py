@@ -93,6 +93,13 @@ LABELS: dict[str, KpiLabel] = {
         "Reference gap closed", "ref closed %", "%",
         "Share of the gap between the best rule and the tightest reference (DP optimum, else the mean "
         "penalised bound) that a policy closes: 0 for the best rule, 100 at the reference."),
+    "tightest_bound": KpiLabel(
+        "Tightest bound", "tight bound", MONEY, "Of the penalised and the Lagrangian bound, the one whose "
+        "seed-mean plus its 95% half-width is lower, per seed: the upper end of the reference interval."),
+    "best_gap_closed_pct": KpiLabel(
+        "Best gap closed", "best closed %", "%",
+        "Share of the gap between the best tuned rule and the best achievable (the DP optimum, else the best "
+        "policy played) that a policy closes: 0 for the best rule, 100 at the best achievable."),
 }
 
 

@@ -253,7 +253,7 @@ def report_html(
     order = [str(p) for p in summary["policy"]]
     currency = info.currency
     shown = [k for k in (*[c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")],
-                         "avg_working_capital", CLOSED, REFERENCE_CLOSED)]
+                         "avg_working_capital", CLOSED, REFERENCE_CLOSED, SHARE)]
     advice = recommend(summary, rows, info.periods)
     stock = stock if stock is not None else pd.DataFrame()
     traced = [p for p in order if not stock.empty and p in set(stock["policy"])]
