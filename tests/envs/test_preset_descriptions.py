@@ -27,3 +27,13 @@ def test_tiny_dp_names_what_its_stores_differ_in() -> None:
     assert "same price and shortage penalty" in text
     assert "shipping cost (0.5 a unit to store-a, 1.5 to store-b)" in text
     assert "demand (store-a 1.2 and store-b 0.8 units a day on average)" in text
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_a_description_that_speaks_of_timing_modes_names_the_default_one(name: str) -> None:
+    """strategic-holdback-decision defaults to aggregated mode, yet its text spoke of events mode only
+    (spot in the morning, contract in the afternoon, rules tuned in events mode)."""
+    scenario = load_scenario(name)
+    text = " ".join(scenario.description.split()).lower()
+    if "events" in text or "aggregated" in text or "--timing" in text:
+        assert f"in {scenario.timing.mode} mode (the default)" in text, name
