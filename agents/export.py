@@ -32,6 +32,7 @@ from allocsim.agents.policy_card import PolicyCard
 from allocsim.agents.shared_net import SharedLocationNet, SharedLocationPolicy
 from allocsim.core.limits import MAX_UNITS
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.network import Network
 from allocsim.envs.observation import OBS_CLIP, WEEK
 from allocsim.envs.replenishment import supplier_lead
@@ -159,6 +160,7 @@ def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
     return PolicyCard(
         scenario=env.scenario.name,
         scenario_hash=env.scenario.content_hash(),
+        demand_stream=DEMAND_STREAM,
         version=allocsim.__version__,
         algo=algo,
         run_id=run_id,

@@ -100,6 +100,8 @@ class PolicyCard:
     any_network: bool = False
     channels: list[str] = field(default_factory=list)  # (C,) names; empty in cards before any_network
     residual_around: dict[str, float] = field(default_factory=dict)
+    # the demand stream it was trained and evaluated on (allocsim.envs.demand_stream); older cards: 1
+    demand_stream: int = 1
     # what a decided holdback counts as on the shelf today (allocsim.core.same_day): the lead time from the
     # DC per location (L,), and per lane its lead time, approval threshold (units, capped at MAX_UNITS: no
     # approval) and approval delay (K,); empty in cards before same-day holdbacks (on hand only)

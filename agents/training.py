@@ -48,6 +48,7 @@ from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
 from allocsim.core.processes import pool_context
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
 
@@ -257,7 +258,8 @@ def train(
                          "results and sweep train entries give the reference rule")
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    written = {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash()}
+    written = {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash(),
+               "demand_stream": DEMAND_STREAM}
     for fit in ("warm_start_fit", "residual_start_fit"):
         if fit in saved:
             written[fit] = saved[fit]

@@ -102,7 +102,8 @@ def sample_demand(
     model = DemandProfile(mean=lanes.reshape(count * horizon, *lanes.shape[2:]),
                           distribution=profile.distribution, dispersion=profile.dispersion, cv=profile.cv,
                           replay=None)
-    demand = _draw(model, count * horizon, rng).reshape(lanes.shape).astype(np.float64)
+    own_seed = int(rng.integers(2**62))  # the simulator's sampler, keyed by the lookahead's own stream
+    demand = _draw(model, count * horizon, own_seed).reshape(lanes.shape).astype(np.float64)
     known, where = known_orders(state, profile, horizon)
     demand = np.where(where[None], known[None], demand)
     if horizon > 1:  # what the stock on hand cannot serve now waits for the next receipts

@@ -1,7 +1,7 @@
 """Demand: expected rates per lane, per-episode samples, noisy forecasts, CSV replay.
 
-Common random numbers: everything an episode's customers do is drawn here from the
-episode seed alone, before the first decision, so no action can change it.
+Common random numbers: everything an episode's customers do is drawn from the episode
+seed alone (demand stream 2, ``allocsim.envs.demand_stream``), so no action can change it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from allocsim.core.error_text import shorten, show
 from allocsim.core.limits import MAX_PERIODS, MAX_UNITS
+from allocsim.envs.demand_stream import fill_demand, fill_forecast_noise, fill_leads
 from allocsim.envs.history_resample import block_bootstrap
 from allocsim.envs.network import Network
 from allocsim.envs.scenario.demand_spec import WILDCARD, DemandStream
@@ -100,54 +101,45 @@ class EpisodeDemand:
     supplier_lead: IntArray  # (T,) lead time of an order placed in each period
 
 
-def _draw(profile: DemandProfile, periods: int, rng: np.random.Generator) -> IntArray:
+def _draw(profile: DemandProfile, periods: int, seed: int) -> IntArray:
+    """Every period's demand of the episode on ``seed``: the per-period draws of demand stream 2."""
     mean = profile.mean[:periods]
-    demand = np.zeros(mean.shape, dtype=np.int64)
-    for code, name in enumerate(DISTRIBUTIONS):
-        lanes = profile.distribution == code
-        if not lanes.any():
-            continue
-        if name == "poisson":
-            # numpy's Poisson returns 0 for a zero rate without drawing, so lanes whose rate is
-            # always 0 (a location that does not serve the channel) can be left out: same stream
-            lanes = lanes & (profile.mean[:periods] > 0).any(axis=0)
-            demand[:, lanes] = rng.poisson(mean[:, lanes])
-            continue
-        mu = mean[:, lanes]
-        if name == "negative_binomial":
-            k = np.broadcast_to(profile.dispersion[lanes], mu.shape)
-            demand[:, lanes] = rng.negative_binomial(k, k / (k + np.maximum(mu, 1e-12)))
-        else:
-            sd = mu * profile.cv[lanes]
-            demand[:, lanes] = np.maximum(np.rint(rng.normal(mu, sd)), 0).astype(np.int64)
-    return demand
+    lanes = int(np.prod(mean.shape[1:]))
+    demand = np.empty((periods, lanes), dtype=np.int64)
+    fill_demand(seed, np.ascontiguousarray(mean.reshape(periods, lanes)), profile.distribution.reshape(-1),
+                profile.dispersion.reshape(-1), profile.cv.reshape(-1), demand)
+    return demand.reshape(mean.shape)
+
+
+def forecast_sigma(net: Network) -> float:
+    """The log-sd of the forecast's lognormal noise, from the scenario's ``noise_cv``."""
+    return math.sqrt(math.log1p(net.scenario.forecast.noise_cv**2))
 
 
 def sample_episode(profile: DemandProfile, net: Network, seed: int) -> EpisodeDemand:
     """Everything random about an episode, from its seed alone (common random numbers).
 
-    A replayed history is resampled per seed unless the scenario says ``resample: none``.
+    Each number is drawn from its own key of demand stream 2 (``allocsim.envs.demand_stream``),
+    so this is exactly what the engine draws period by period. A replayed history is
+    resampled per seed unless the scenario says ``resample: none``.
     """
-    demand_rng, forecast_rng, lead_rng = (
-        np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(3)
-    )
     periods = net.periods
     rate = profile.mean.sum(axis=-1)
     source = net.scenario.demand
     if profile.replay is None:
-        demand = _draw(profile, periods, demand_rng)
+        demand = _draw(profile, periods, seed)
     elif source.resample == "none":
         demand = profile.replay.copy()
     else:  # a bootstrap of the history; the forecaster smooths the path it replays, as for the history
-        demand = block_bootstrap(profile.replay, source.block_length, demand_rng)
+        demand = block_bootstrap(profile.replay, source.block_length, seed)
         rate = _smoothed_rates(demand, rate.shape[0]).sum(axis=-1)
-    spec = net.scenario.forecast
-    sigma = math.sqrt(math.log1p(spec.noise_cv**2))
-    noise = forecast_rng.lognormal(-0.5 * sigma**2, sigma, size=rate.shape) if sigma else 1.0
-    forecast = rate * (1.0 + spec.bias) * noise
+    noise = np.empty((rate.shape[0], rate.shape[1] * rate.shape[2]))
+    fill_forecast_noise(seed, forecast_sigma(net), noise)
+    forecast = rate * (1.0 + net.scenario.forecast.bias) * noise.reshape(rate.shape)
     lead = net.scenario.supplier.lead_time
     if isinstance(lead, UniformLeadTime):
-        supplier_lead = lead_rng.integers(lead.low, lead.high + 1, size=periods)
+        supplier_lead = np.empty(periods, dtype=np.int64)
+        fill_leads(seed, lead.low, lead.high, supplier_lead)
     else:
         supplier_lead = np.full(periods, lead.periods)
     return EpisodeDemand(demand=demand, forecast=forecast, supplier_lead=supplier_lead.astype(np.int64))

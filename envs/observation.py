@@ -102,8 +102,10 @@ class ObservationLayout:
         net = self.net
         periods, horizon = net.periods, self.horizon
         forecast = episode.forecast
-        cumulative = np.concatenate([np.zeros((1, *forecast.shape[1:])), np.cumsum(forecast, axis=0)])
-        window = (cumulative[horizon : horizon + periods] - cumulative[:periods]) / horizon
+        window = forecast[:periods].copy()  # summed period by period, in order: one sum per period
+        for h in range(1, horizon):
+            window += forecast[h : h + periods]
+        window /= horizon
         open_orders = self.open_orders_from(episode.demand, np.arange(periods))
         rows = exogenous_rows(forecast[:periods], window, open_orders, np.arange(periods, dtype=np.float64),
                               periods, self.location_scale)

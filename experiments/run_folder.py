@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from allocsim.core.atomic_files import write_text
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.experiments.episode_store import DONE, EpisodeStore
 
 LOCK = ".allocsim.lock"
@@ -71,7 +72,8 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 def write_manifest(folder: Path, command: str, files: Iterable[Path | str], **facts: Any) -> Path:
     """Record that ``command`` wrote ``files`` (names inside ``folder``) and ``facts`` about the run."""
     names = sorted({Path(f).name for f in files})
-    return write_text(folder / MANIFEST, json.dumps({"command": command, "files": names, **facts}, indent=2))
+    record = {"command": command, "files": names, "demand_stream": DEMAND_STREAM, **facts}
+    return write_text(folder / MANIFEST, json.dumps(record, indent=2))
 
 
 def _entries(folder: Path) -> list[str]:

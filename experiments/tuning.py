@@ -19,6 +19,7 @@ from typing import Any
 
 from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, tuned_path
 from allocsim.core.atomic_files import write_text
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.grids import (
@@ -77,6 +78,7 @@ class TuneResult:
         return {
             "scenario": self.scenario,
             "scenario_hash": self.scenario_hash,
+            "demand_stream": DEMAND_STREAM,
             "timing": self.timing,
             "policy": self.policy,
             "params": self.best.params,

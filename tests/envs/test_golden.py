@@ -16,6 +16,8 @@ from envs_testkit import cached_env
 from golden.compare import REL_TOL, assert_kpis_match, load_golden, recorded_presets
 from golden.record import TRACE_POLICY, play_episode, play_trace
 
+from allocsim.envs.demand_stream import DEMAND_STREAM
+
 DEFAULT_SEEDS = 5
 FULL = os.environ.get("ALLOCSIM_GOLDEN_FULL", "") == "1"
 PRESETS = recorded_presets()
@@ -28,7 +30,13 @@ def seeds_to_replay(recorded: list[int]) -> list[int]:
 
 
 def check_scenario_hash(preset: str) -> None:
-    """Fail with a clear message when the preset's content changed since golden was recorded."""
+    """Fail with a clear message when the preset's content or the demand stream changed since golden
+    was recorded."""
+    stream = load_golden(preset).get("demand_stream", 1)
+    if stream != DEMAND_STREAM:
+        pytest.fail(f"golden results of {preset!r} were recorded on demand stream {stream}, the simulator "
+                    f"draws stream {DEMAND_STREAM}: re-record deliberately (see golden/record.py)",
+                    pytrace=False)
     recorded = load_golden(preset)["scenario_hash"]
     current = cached_env(preset).scenario.content_hash()
     if current != recorded:

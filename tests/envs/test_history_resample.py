@@ -17,16 +17,12 @@ from allocsim.experiments.benchmark import with_demand_csv
 from allocsim.experiments.starting_files import sampled_history_csv
 
 
-def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
-
-
 @settings(max_examples=60, deadline=None)
 @given(periods=st.integers(1, 120), block=st.integers(1, 30), seed=st.integers(0, 10_000))
 def test_every_block_is_a_contiguous_weekday_aligned_slice_of_the_history(periods: int, block: int,
                                                                           seed: int) -> None:
     history = np.arange(periods, dtype=np.int64) * 10 + 3  # each period's value names its period
-    out = block_bootstrap(history, block, _rng(seed))
+    out = block_bootstrap(history, block, seed)
     assert out.shape == history.shape
     for start in range(0, periods, block):
         piece = out[start : start + block]
@@ -38,14 +34,14 @@ def test_every_block_is_a_contiguous_weekday_aligned_slice_of_the_history(period
 
 def test_same_seed_same_path_and_different_seeds_differ() -> None:
     history = np.arange(70, dtype=np.int64)
-    first = block_bootstrap(history, 7, _rng(1))
-    assert (first == block_bootstrap(history, 7, _rng(1))).all()
-    assert any((first != block_bootstrap(history, 7, _rng(s))).any() for s in range(2, 5))
+    first = block_bootstrap(history, 7, 1)
+    assert (first == block_bootstrap(history, 7, 1)).all()
+    assert any((first != block_bootstrap(history, 7, s)).any() for s in range(2, 5))
 
 
 def test_a_short_final_block_is_cut_whole() -> None:
     # 10 periods, blocks of 7: the second block has 3 periods and starts on weekday 0 (7 % 7)
-    starts = block_starts(10, 7, _rng(0))
+    starts = block_starts(10, 7, 0)
     assert [(t, n) for t, _, n in starts] == [(0, 7), (7, 3)]
     assert starts[0][1] == 0  # the only weekday-0 slice of 7 periods in 10 starts at 0
     assert starts[1][1] in (0, 7)
@@ -53,7 +49,7 @@ def test_a_short_final_block_is_cut_whole() -> None:
 
 def test_block_length_must_be_positive() -> None:
     with pytest.raises(ValueError, match="block_length"):
-        block_starts(10, 0, _rng(0))
+        block_starts(10, 0, 0)
 
 
 @pytest.fixture

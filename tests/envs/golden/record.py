@@ -7,7 +7,7 @@ policy seeded with the episode seed); the full KPI dict of each episode is store
 step trace of the ``random`` policy on ``TRACE_SEEDS``: every reward, and the observations
 returned by ``reset`` and the first ``TRACE_OBS_STEPS`` steps (exact float32 values).
 
-File layout: ``{"preset", "scenario_hash", "seeds", "results": {policy: [kpis per seed]},
+File layout: ``{"preset", "scenario_hash", "demand_stream", "seeds", "results": {policy: [kpis per seed]},
 "trace_seeds", "traces": {"random": {seed: {"rewards": [...], "observations": [[...]]}}}}``.
 Floats are written with ``repr`` (exact float64 round trip); NaN KPIs are written as ``null``.
 Re-recording overwrites the golden truth: do it only deliberately, never to make a test pass.
@@ -28,6 +28,7 @@ import numpy as np
 
 from allocsim.baselines.registry import make_policy, rule_names
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.scenario import preset_names
 from allocsim.experiments.evaluation import run_episode
 
@@ -93,7 +94,7 @@ def _dumps(value: Any) -> str:
 def render(doc: dict[str, Any]) -> str:
     """The golden document as JSON text: one line per episode or observation, diff-friendly."""
     lines = ["{"]
-    for key in ("preset", "scenario_hash", "seeds", "trace_seeds"):
+    for key in ("preset", "scenario_hash", "demand_stream", "seeds", "trace_seeds"):
         lines.append(f"{json.dumps(key)}:{_dumps(doc[key])},")
     lines.append('"results":{')
     for i, (policy, rows) in enumerate(doc["results"].items()):
@@ -144,6 +145,7 @@ def record_preset(preset: str) -> tuple[dict[str, Any], dict[str, float]]:
     doc = {
         "preset": preset,
         "scenario_hash": env.scenario.content_hash(),
+        "demand_stream": DEMAND_STREAM,
         "seeds": SEEDS,
         "trace_seeds": TRACE_SEEDS,
         "results": results,
