@@ -175,3 +175,21 @@ def test_the_results_table_rebuilds_the_interval_from_stored_episodes(tmp_path: 
     assert lines[3].startswith("| hand-dp | base-stock 110.00 | DP optimum 116.00 | lagrangian 123 ± 17 |")
     assert "ppo-seed0 +67, sp-mpc +50" in lines[3]
     assert interval_of(tmp_path / "nowhere") is None
+
+
+def test_bound_json_gives_the_interval_against_the_dp_optimum() -> None:
+    """``bound --json`` plays no policy: its interval runs from the DP optimum to the tightest bound it
+    reports, so its gap in % is the report's own ``tightest_above_dp_pct``."""
+    from typer.testing import CliRunner
+
+    from allocsim.experiments.cli import app
+
+    result = CliRunner().invoke(app, ["bound", "--scenario", "tiny-dp", "--episodes", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    interval = report["reference_interval"]
+    assert interval["best_achievable_policy"] == DP_OPTIMUM and interval["best_rule"] is None
+    assert interval["best_achievable"] == pytest.approx(report["dp_value"])
+    assert interval["tightest_bound_kind"] == report["tightest_bound_kind"]
+    assert interval["tightest_bound"] == pytest.approx(report["tightest_bound"])
+    assert interval["gap_pct"] == pytest.approx(report["tightest_above_dp_pct"])
