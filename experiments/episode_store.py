@@ -80,11 +80,15 @@ class EpisodeStore:
 
 def run_digest(scenario_json: str, specs: Sequence[Any], seeds: Sequence[int], warm_up: int) -> str:
     """What makes two benchmarks the same run (its rows interchangeable): the scenario's full content,
-    every policy with its parameters (and a learned one's file bytes), the seeds and the warm-up."""
+    every policy with its parameters (and a learned one's file bytes), the seeds, the warm-up and the
+    simulator's code (the digest its compiled kernels are cached under, demand streams included: an
+    upgrade that could change a row refuses the resume)."""
+    from allocsim.envs.engine import cache_dir
+
     policies = [{"name": s.name, "label": s.label, "params": _plain(s.params), "model": _file_digest(s.model)}
                 for s in specs]
     payload = json.dumps({"scenario": scenario_json, "policies": policies, "seeds": [int(s) for s in seeds],
-                          "warm_up": int(warm_up)}, sort_keys=True, default=str)
+                          "warm_up": int(warm_up), "engine": cache_dir().name}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -136,7 +136,7 @@ def test_an_interrupted_folder_is_resumed_only_by_the_same_run(tmp_path: Path) -
         assert not (tmp_path / DONE).exists() and not (tmp_path / MANIFEST).exists()
 
 
-def test_the_digest_changes_with_what_changes_the_rows() -> None:
+def test_the_digest_changes_with_what_changes_the_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     text = load_scenario("tiny-dp").model_dump_json()
     base = run_digest(text, [PolicySpec("base-stock", {"safety_factor": 1.0})], SEEDS, 0)
     assert base == run_digest(text, [PolicySpec("base-stock", {"safety_factor": 1.0})], SEEDS, 0)
@@ -145,6 +145,8 @@ def test_the_digest_changes_with_what_changes_the_rows() -> None:
     assert base != run_digest(text, [PolicySpec("base-stock", {"safety_factor": 1.0})], SEEDS, 1)
     other = load_scenario("retail-small").model_dump_json()
     assert base != run_digest(other, [PolicySpec("base-stock", {"safety_factor": 1.0})], SEEDS, 0)
+    monkeypatch.setattr("allocsim.envs.engine.cache_dir", lambda: Path("/cache/0123456789abcdef"))
+    assert base != run_digest(text, [PolicySpec("base-stock", {"safety_factor": 1.0})], SEEDS, 0)  # new code
 
 
 def test_the_cli_resumes_and_removes_the_kept_episodes_when_whole(tmp_path: Path) -> None:
