@@ -11,7 +11,8 @@ permutes the action's location slices, and the weights do not depend on how many
 there are: a policy trained on retail-medium runs on a larger network of the same SKUs.
 
 * ``SharedLocationNet``: the actor as a plain ``nn.Module`` (observation -> action mean), for
-  PPO here and for other learners (DCL) to reuse; ``SharedCritic`` the value's latent.
+  PPO here and for other learners (DCL) to reuse; ``SharedCritic`` the value's latent on the
+  actor's encoder (shared: one encoder pass per batch, about half the cost of two).
 * ``SharedLocationPolicy``: the SB3 ``ActorCriticPolicy`` on top (hyperparameter
   ``policy: shared-locations``; ``allocsim.agents.policies`` registers it).
 * ``layout_kwargs(env)``: the ``layout`` keyword it needs, read from the env's layouts.
@@ -90,6 +91,25 @@ class SharedEncoder(nn.Module):
         return encoded, context
 
 
+class Head(nn.Module):
+    """One hidden layer over several inputs, then the output layer: the hidden layer is a Linear of the
+    inputs' concatenation written as a sum of one Linear per input, so the context's share is computed
+    once per network and broadcast over the locations (or lanes) instead of once per location."""
+
+    def __init__(self, widths: Sequence[int], hidden: int, out: int, activation: type[nn.Module]) -> None:
+        super().__init__()
+        self.inputs = nn.ModuleList([nn.Linear(w, hidden, bias=i == 0) for i, w in enumerate(widths)])
+        self.activation = activation()
+        self.output = nn.Linear(hidden, out)
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        """Inputs of broadcastable leading shapes, e.g. (B, L, h) and (B, 1, 3h)."""
+        total = self.inputs[0](inputs[0])
+        for layer, x in zip(self.inputs[1:], inputs[1:], strict=True):
+            total = total + layer(x)
+        return self.output(self.activation(total))
+
+
 def _destination_block(loc: Tensor, net: Tensor, _lane: Tensor) -> Tensor:
     """(B, S, L + 1): each location's weights, then the DC's (keep) column."""
     return torch.cat([loc, net.unsqueeze(1)], dim=1).transpose(1, 2)
@@ -116,9 +136,9 @@ class SharedLocationNet(nn.Module):
                                         self.obs_parts.skus)
         h, a = int(hidden[-1]), self.action_parts
         self.encoder = SharedEncoder(self.obs_parts, hidden, activation)
-        self.location_head = _mlp([4 * h, h, max(a.location_width, 1)], activation, last_activation=False)
-        self.network_head = _mlp([3 * h, h, max(a.network_width, 1)], activation, last_activation=False)
-        self.lane_head = _mlp([5 * h, h, max(a.lane_width, 1)], activation, last_activation=False)
+        self.location_head = Head([h, 3 * h], h, max(a.location_width, 1), activation)
+        self.network_head = Head([3 * h], h, max(a.network_width, 1), activation)
+        self.lane_head = Head([h, h, 3 * h], h, max(a.lane_width, 1), activation)
         self.register_buffer("lanes", torch.zeros((0, 2), dtype=torch.int64))
         self.set_lanes(layout.get("lanes") or [])
         self._check_assembly()
@@ -129,22 +149,21 @@ class SharedLocationNet(nn.Module):
 
     def output_layers(self) -> list[nn.Linear]:
         """The last layer of each head (initialised small, so the first action is near zero)."""
-        return [head[-1] for head in (self.location_head, self.network_head, self.lane_head)]
+        return [head.output for head in (self.location_head, self.network_head, self.lane_head)]
 
     def parts(self, obs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Location (B, L, A_l), network (B, A_g) and lane (B, K, A_k) outputs."""
-        encoded, context = self.encoder(obs)
-        # the context beside each location by broadcasting: ones_like or an expand to a traced count
-        # would be frozen to the example's L in the ONNX graph, arithmetic on ``encoded`` is not
-        beside = context.unsqueeze(1) + encoded[..., :1] * 0.0
-        loc = self.location_head(torch.cat([encoded, beside], dim=2))
+        return self.parts_from(*self.encoder(obs))
+
+    def parts_from(self, encoded: Tensor, context: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``parts`` from the encoder's output (the critic shares it)."""
+        beside = context.unsqueeze(1)  # (B, 1, 3h): broadcast over the locations (or lanes)
+        loc = self.location_head(encoded, beside)
         net = self.network_head(context)
-        k = self.lanes.shape[0]
-        if not (k and self.action_parts.lane_width):  # no lane block (an empty gather will not export)
-            return loc, net, net[:, :0]
-        ends = torch.cat([encoded[:, self.lanes[:, 0]], encoded[:, self.lanes[:, 1]],
-                          context.unsqueeze(1).expand(-1, k, -1)], dim=2)
-        return loc, net, self.lane_head(ends)
+        if not (self.lanes.shape[0] and self.action_parts.lane_width):
+            return loc, net, net[:, :0]  # no lane block (an empty gather would not export)
+        ends = (encoded[:, self.lanes[:, 0]], encoded[:, self.lanes[:, 1]], beside)
+        return loc, net, self.lane_head(*ends)
 
     def blocks(self, obs: Tensor) -> dict[str, Tensor]:
         """The action's blocks, structured: e.g. allocation (B, S, L + 1), cover (B, L, S), orders (B, S)."""
@@ -162,7 +181,12 @@ class SharedLocationNet(nn.Module):
         return out
 
     def forward(self, obs: Tensor) -> Tensor:
-        return torch.cat([block.flatten(1) for block in self.blocks(obs).values()], dim=1)
+        return self.flat(self.blocks(obs))
+
+    @staticmethod
+    def flat(blocks: Mapping[str, Tensor]) -> Tensor:
+        """The flat action (B, a) of structured blocks, in order."""
+        return torch.cat([block.flatten(1) for block in blocks.values()], dim=1)
 
     def _check_assembly(self) -> None:
         """ValueError unless ``assemble`` puts every part where ``ActionParts.index`` says (2 locations)."""
@@ -176,20 +200,20 @@ class SharedLocationNet(nn.Module):
 
 
 class SharedCritic(nn.Module):
-    """The value's latent (B, h): an encoder of its own, the pooled context through one layer."""
+    """The value's latent (B, h): the pooled context of an encoder (the actor's, shared) through one layer."""
 
-    def __init__(self, layout: Mapping[str, Any], hidden: Sequence[int] = DEFAULT_HIDDEN,
-                 activation: type[nn.Module] = nn.Tanh) -> None:
+    def __init__(self, encoder: SharedEncoder, activation: type[nn.Module] = nn.Tanh) -> None:
         super().__init__()
-        self.encoder = SharedEncoder(ObservationParts(**layout["observation"]), hidden, activation)
-        self.head = _mlp([3 * int(hidden[-1]), int(hidden[-1])], activation)
+        self.encoder = encoder
+        self.head = _mlp([3 * encoder.width, encoder.width], activation)
 
     def forward(self, obs: Tensor) -> Tensor:
         return self.head(self.encoder(obs)[1])
 
 
 class SharedExtractor(nn.Module):
-    """SB3's ``mlp_extractor``: the actor's output is the action mean itself (``action_net`` is identity)."""
+    """SB3's ``mlp_extractor``: the actor's output is the action mean itself (``action_net`` is identity);
+    actor and critic share the encoder, which runs once when both are asked for."""
 
     def __init__(self, actor: SharedLocationNet, critic: SharedCritic, action_size: int) -> None:
         super().__init__()
@@ -197,7 +221,9 @@ class SharedExtractor(nn.Module):
         self.latent_dim_pi, self.latent_dim_vf = action_size, int(critic.head[0].out_features)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
-        return self.actor(features), self.critic(features)
+        encoded, context = self.actor.encoder(features)
+        pi = self.actor.flat(self.actor.assemble(*self.actor.parts_from(encoded, context)))
+        return pi, self.critic.head(context)
 
     def forward_actor(self, features: Tensor) -> Tensor:
         return self.actor(features)
@@ -225,7 +251,7 @@ class SharedLocationPolicy(ActorCriticPolicy):
 
     def _build_mlp_extractor(self) -> None:
         actor = SharedLocationNet(self.layout, self.hidden, self.activation_fn)
-        critic = SharedCritic(self.layout, self.hidden, self.activation_fn)
+        critic = SharedCritic(actor.encoder, self.activation_fn)
         size = int(np.prod(self.action_space.shape))
         width = int(np.prod(self.observation_space.shape))
         n_l = actor.obs_parts.locations(width)
