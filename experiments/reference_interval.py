@@ -183,7 +183,11 @@ def share_columns(summary: pd.DataFrame, interval: ReferenceInterval | None) -> 
 
 def profits_by_seed(rows: Collection[dict[str, Any]]) -> pd.DataFrame:
     """Episode rows (or records) to a seed x policy frame of profit, policies in first-seen order."""
-    frame = pd.DataFrame([{"policy": r["policy"], "seed": r["seed"], "profit": r["profit"]} for r in rows])
+    return _wide(pd.DataFrame([{k: r[k] for k in ("policy", "seed", "profit")} for r in rows]))
+
+
+def _wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """Long policy/seed/profit records to seed x policy, policies in first-seen order."""
     wide = frame.pivot(index="seed", columns="policy", values="profit")
     return wide[list(dict.fromkeys(frame["policy"]))].astype(np.float64)
 
@@ -193,8 +197,7 @@ def from_episodes(episodes: pd.DataFrame, run: dict[str, Any],
     """The interval of a stored benchmark (its ``episodes.csv`` and ``run.json``), without playing anything:
     the bound per seed is ``tightest_bound`` where the run wrote it (kind from its ``reference_interval``),
     else the stored ``penalised_bound`` (runs from before the Lagrangian bound joined the benchmark)."""
-    profits = episodes.pivot(index="seed", columns="policy", values="profit")
-    profits = profits[list(dict.fromkeys(episodes["policy"]))].astype(np.float64)
+    profits = _wide(episodes)
     stored = run.get("reference_interval") or {}
     column, kind = (("tightest_bound", stored.get("tightest_bound_kind")) if "tightest_bound" in episodes
                     else ("penalised_bound", "penalised_bound"))
