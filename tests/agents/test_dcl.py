@@ -18,6 +18,7 @@ from allocsim.agents.residual_search import start_from
 from allocsim.agents.runfiles import read_metrics, read_progress
 from allocsim.agents.training import SeedCycle, TrainConfig, train
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.rollouts import Rollouts
 
 TINY = """
 default:
@@ -76,33 +77,23 @@ def test_the_label_is_the_candidate_that_sells_most_when_stock_is_free() -> None
     assert kept.label(env.get_state(), most, rollout_seed=1).index == 0  # nothing beats shipping most
 
 
-def test_rollout_returns_equal_single_env_replays() -> None:
-    """Candidate k on future j, replayed step by step in a single env, earns what the batch said."""
+def test_rollout_returns_equal_each_candidate_rolled_out_alone_as_shares() -> None:
+    """The batch of candidates, decoded at once on the rollout copies, earns what each candidate earns
+    rolled out on its own as the ``shares`` action the single env encodes for it (same futures)."""
     env = _hand_env()
-    current = np.array([0.25, -0.5, 0.0])
+    current = np.array([-0.75, -1.0, 0.5])
     actor = _actor(env, current)
-    labeller = Labeller(env, actor, DclParams(samples=2, horizon=3, step=0.5),
-                        base_stock_variants(env.action_mode, None, 0.25))
+    params = DclParams(samples=2, horizon=4, step=0.5)
+    labeller = Labeller(env, actor, params, base_stock_variants(env.action_mode, None, 0.25))
     state = env.get_state()
     rows, returns = labeller.returns(state, current, rollout_seed=7)
-    futures = labeller.rollouts.futures
-    t = int(state.period[0])
-    for k in range(len(rows)):
-        for j, future in enumerate(futures):
-            replay = env.get_state()
-            replay.demand[0, t:] = future.demand[t:]
-            replay.supplier_lead[0, t:] = future.supplier_lead[t:]
-            other = AllocationEnv(env.scenario, action_mode="residual")
-            other.reset(seed=0)
-            other.set_state(replay)
-            total, action = 0.0, rows[k]
-            for _ in range(3):
-                obs, reward, done, *_ = other.step(action)
-                total += reward
-                if done:
-                    break
-                action = actor.actions(obs[None])[0]
-            assert returns[k, j] == pytest.approx(total, rel=1e-9, abs=1e-9)
+    assert returns.shape == (len(rows), 2) and np.ptp(returns.mean(axis=1)) > 0
+    for k, row in enumerate(rows):
+        shares = env.action_mode.shares_action(env.state, row)  # the units of row, as a rule encodes them
+        alone = Rollouts(env, 1, 2, 4, base=actor, rollout_seed=7).run(state, shares[None]).returns
+        np.testing.assert_allclose(returns[k], alone[0], rtol=1e-12)
+    index, _ = choose(returns, params.z)
+    assert labeller.label(state, current, rollout_seed=7).index == index
 
 
 def test_base_stock_variants_are_the_rule_and_its_scaled_parameters() -> None:
