@@ -172,7 +172,7 @@ def test_unknown_preset_lists_valid_names():
     assert "'retail-huge'" in message
     names = preset_names()
     assert {"tiny-dp", "small-dp", "strategic-holdback", "strategic-holdback-decision"} <= set(names)
-    assert len(names) == 9
+    assert len(names) == 10
     for name in names:
         assert name in message
 
