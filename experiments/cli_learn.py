@@ -47,7 +47,8 @@ def train(
     ] = None,
     resume: Annotated[bool, typer.Option(help="continue from the run folder's last checkpoint")] = False,
     hyperparams: Annotated[
-        Path | None, typer.Option(help="hyperparameter YAML [default: the packaged <algo>.yaml]")
+        Path | None, typer.Option(help="hyperparameter YAML, or the name of a packaged one (ppo-shared: one "
+                                       "network shared across locations) [default: the packaged <algo>.yaml]")
     ] = None,
     eval_every: Annotated[
         int | None, typer.Option(min=1, max=MAX_TIMESTEPS,

@@ -160,6 +160,28 @@ def test_onnx_equals_torch_on_both_sizes(mode: str, tmp_path: Path) -> None:
         assert kpis["units_requested"] > 0
 
 
+def test_lanes_export_as_torch(tmp_path: Path) -> None:
+    """Transfer lanes get the lane head: the graph's action and transfer shares equal torch's and the env's
+    decode, and a network with the same lanes and more stores takes the same file."""
+    env = _env("omnichannel-transfers")
+    model = _shared_ppo(env)
+    with torch.no_grad():
+        for layer in model.policy.actor.output_layers():
+            layer.weight.normal_(0.0, 0.5)
+    policy = OnnxPolicy.load(export_policy(LearnedPolicy(model, None), "ppo", env, tmp_path / "lanes.onnx"))
+    wider = _env(scenario_from_dict(_wider("omnichannel-transfers", 2)))
+    for world in (env, wider):
+        obs = _obs(world).astype(np.float32)[None]
+        out = policy.run(obs)
+        with torch.no_grad():
+            want = model.policy.actor(torch.as_tensor(obs)).clamp(-1, 1).numpy()
+        np.testing.assert_allclose(out["action"], want, atol=1e-5)
+        fractions = world.action_mode.shares.fractions(out["action"].astype(np.float64))
+        assert fractions.transfers.any()
+        np.testing.assert_allclose(out["transfers"], fractions.transfers, atol=1e-6)
+        policy.check_env(world)
+
+
 def test_other_skus_are_refused_in_one_line(tmp_path: Path) -> None:
     small = _env("retail-medium")
     policy = OnnxPolicy.load(export_policy(LearnedPolicy(_shared_ppo(small), None), "ppo", small,
