@@ -34,7 +34,8 @@ def decide_in_world(policy: OnnxPolicy, state: PlanningState, scenario: Scenario
     world.stock[0, :, :, 0] = state.on_hand
     world.inbound[0] = state.inbound
     world.on_order[0] = state.dc_on_order
-    world.forecast[0, state.period : state.period + horizon] = state.forecast
+    slots = (state.period + np.arange(horizon)) % horizon  # the forecast ring holds period p in slot p % H
+    world.forecast_ring[0, slots] = state.forecast
     world.backlog[0] = 0
     world.backlog[0, :, :, 0, 0] = state.backlog  # by channel and age unknown; a position sums them all
     env.set_state(world)

@@ -90,13 +90,11 @@ class DecodeInputs:
         net, state = engine.net, engine.state
         headroom, supply_room = engine.rooms()
         period = state.period.astype(np.int64)
-        copies = np.arange(len(period))[:, None]
-        window = period[:, None] + np.arange(engine.observation.horizon)[None, :]
         dc_on_hand = state.dc.sum(axis=-1)
         # by location and SKU over every other axis; exact (integers), and ~50x faster than numpy's sum here
         backlog = np.einsum("blsx->bls", state.backlog.reshape(*state.backlog.shape[:3], -1))
         return cls(
-            forecast=state.forecast[copies, window],
+            forecast=state.forecast_window(),
             position=inventory_position(state.stock.sum(axis=-1), state.inbound, backlog),
             available=available_to_allocate(dc_on_hand, net.safety_reserve),
             supply_room=None if net.scenario.guardrails.max_days_of_supply is None else supply_room,

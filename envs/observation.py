@@ -3,8 +3,9 @@
 Unit quantities are divided by a week of expected demand (per SKU for DC blocks,
 per location and SKU for location blocks), so 1.0 reads "a week of cover";
 everything is clipped to ``[-1, OBS_CLIP]``. The blocks that depend on the episode's
-seed alone are computed here once per episode (``exogenous``); the observation itself
-is written by the compiled ``allocsim.envs.engine.kernels.observe``. Blocks, in order:
+seed alone (forecasts, open orders, calendar) are computed by the kernel from the
+copy's rings each period; the observation is written by the compiled
+``allocsim.envs.engine.kernels.observe``. Blocks, in order:
 
 ========================  ======  ==================================================
 block                     shape   meaning
@@ -29,8 +30,9 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from allocsim.core.observation_blocks import OBS_HIGH, WEEK, exogenous_rows
-from allocsim.envs.demand import DemandProfile, EpisodeDemand
+from allocsim.core.observation_blocks import OBS_HIGH, WEEK
+from allocsim.envs.demand import DemandProfile
+from allocsim.envs.engine.state import EngineState
 from allocsim.envs.network import Network
 
 OBS_CLIP = OBS_HIGH
@@ -65,8 +67,6 @@ class ObservationLayout:
         self.dc_scale = np.maximum(rate.sum(axis=0), 0.1) * WEEK
         self.horizon = net.scenario.forecast.horizon
         self.notice = [(c, int(n)) for c, n in enumerate(net.advance_notice) if n > 0]
-        self._cached_episode: EpisodeDemand | None = None
-        self._cached_blocks = np.zeros((0, 0))
 
     def space(self) -> spaces.Box:
         return spaces.Box(low=-1.0, high=OBS_CLIP, shape=(self.size,), dtype=np.float32)
@@ -78,36 +78,12 @@ class ObservationLayout:
             for n, sl in self.blocks.items()
         ]
 
-    def open_orders(self, demand: NDArray[np.int64], period: int) -> NDArray[np.float64]:
-        """Units of advance-notice channels already ordered for ``period`` and the coming periods."""
-        return self.open_orders_from(demand, np.array([period]))[0]
-
-    def open_orders_from(self, demand: NDArray[np.int64], periods: NDArray[np.int64]) -> NDArray[np.float64]:
-        """``open_orders`` for each of ``periods`` (P, L, S): window sums of each notice channel's demand."""
-        known = np.zeros((len(periods), *demand.shape[1:3]))
+    def open_orders(self, state: EngineState, b: int) -> NDArray[np.float64]:
+        """(L, S) units of advance-notice channels copy ``b`` already sees ordered for its period and the
+        coming periods of each channel's notice window (from its demand ring; the kernel's sum)."""
+        t, periods = int(state.period[b]), self.net.periods
+        known = np.zeros(state.demand_ring.shape[2:4])
         for channel, notice in self.notice:
-            cumulative = np.zeros((demand.shape[0] + 1, *demand.shape[1:3]), dtype=np.int64)
-            np.cumsum(demand[..., channel], axis=0, out=cumulative[1:])
-            end = np.minimum(periods + notice + 1, demand.shape[0])
-            known += cumulative[end] - cumulative[periods]
+            for q in range(t, min(t + notice + 1, periods)):
+                known += state.demand_at(b, q)[..., channel]
         return known
-
-    def exogenous(self, episode: EpisodeDemand) -> NDArray[np.float64]:
-        """Forecast, open-order and calendar blocks for every period of an episode, scaled.
-
-        They depend on the episode's seed only, so they are computed once per episode.
-        """
-        if self._cached_episode is episode:
-            return self._cached_blocks
-        net = self.net
-        periods, horizon = net.periods, self.horizon
-        forecast = episode.forecast
-        window = forecast[:periods].copy()  # summed period by period, in order: one sum per period
-        for h in range(1, horizon):
-            window += forecast[h : h + periods]
-        window /= horizon
-        open_orders = self.open_orders_from(episode.demand, np.arange(periods))
-        rows = exogenous_rows(forecast[:periods], window, open_orders, np.arange(periods, dtype=np.float64),
-                              periods, self.location_scale)
-        self._cached_episode, self._cached_blocks = episode, rows
-        return self._cached_blocks

@@ -9,10 +9,10 @@ end), optionally each copy's KPIs. Lookahead rules, DCL and the bounds share thi
 
 Why the futures are honest: future ``j`` is an episode drawn from seed ``future_seed(rollout_seed,
 j)`` (at or above ``FUTURE_SEEDS``, far from every train, validation and test block), never the
-episode's own; from the decision's period on it replaces the copy's demand and supplier lead
-times. Every candidate meets the same M futures (common random numbers), so differences between
-candidates are the candidates'. Forecasts and the observation blocks stay the episode's: the
-policy sees them anyway.
+episode's own; from the decision's period on it replaces the copy's demand (the orders already
+known included) and supplier lead times (``BatchEngine.follow_future``). Every candidate meets
+the same M futures (common random numbers), so differences between candidates are the
+candidates'. Forecasts stay the episode's: the policy sees them anyway.
 
 Base policies decide for the whole batch (``BatchPolicy``): a constant action of an action mode
 (``ConstantAction``: base-stock is a constant ``targets`` action, decoded for every copy in one
@@ -104,13 +104,15 @@ class Rollouts:
             else base(self.engine)  # type: ignore[operator]
         self.rollout_seed = int(rollout_seed)
         self._futures: list[EpisodeDemand] | None = None
+        #: the demand seed of each sampled future (what ``BatchEngine.follow_future`` takes)
+        self.future_seeds = [future_seed(self.rollout_seed, j) for j in range(self.samples)]
+        self._copy_seeds = [self.future_seeds[b % self.samples] for b in range(self.engine.batch)]
 
     @property
     def futures(self) -> list[EpisodeDemand]:
         """The M sampled futures (whole episodes; a rollout from period t plays them from t on)."""
         if self._futures is None:
-            self._futures = [sample_episode(self.profile, self.net, future_seed(self.rollout_seed, j))
-                             for j in range(self.samples)]
+            self._futures = [sample_episode(self.profile, self.net, seed) for seed in self.future_seeds]
         return self._futures
 
     def start(self, state: EngineState) -> None:
@@ -125,14 +127,11 @@ class Rollouts:
                 raise ValueError(f"state field {name!r} has shape {src.shape[1:]}, these rollouts need "
                                  f"{dst.shape[1:]} (a state of another scenario?)")
             dst[...] = src
-        self._give_futures(int(state.period[0]))
+        self._give_futures()
 
-    def _give_futures(self, t: int) -> None:
-        """Copy ``k * M + j``'s demand and supplier leads from period ``t`` on: future ``j``'s."""
-        s, m = self.engine.state, self.samples
-        for j, future in enumerate(self.futures):
-            s.demand[j::m, t:] = future.demand[t:]
-            s.supplier_lead[j::m, t:] = future.supplier_lead[t:]
+    def _give_futures(self) -> None:
+        """Copy ``k * M + j``'s demand and supplier leads from now on: future ``j``'s (its own seed)."""
+        self.engine.follow_future(range(self.engine.batch), self._copy_seeds)
 
     def first_fractions(self, first: Fractions | object) -> Fractions:
         """Candidate first decisions, (K, n) ``shares`` actions or K-row fractions, tiled to K x M copies."""

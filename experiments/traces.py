@@ -37,14 +37,13 @@ class Trace:
 
 
 def _stock_rows(env: Any, spec: PolicySpec, seed: int, period: int,
-                at_decision: tuple[Any, Any]) -> list[dict[str, Any]]:
+                at_decision: tuple[Any, Any, Any]) -> list[dict[str, Any]]:
     """Per location (the DC last) and SKU: on hand and unit-ages at the decision, demand, units shipped."""
     engine = env.unwrapped.engine
     net, state = engine.net, engine.state
-    stock, dc = at_decision  # (L, S, A), (S, A) age last: the index is the age in periods
+    stock, dc, demand = at_decision  # (L, S, A), (S, A) age last: the index is the age in periods; (L, S)
     ages = np.arange(stock.shape[-1])
     shipped = state.log_allocation[0, period, -1]  # after every guardrail
-    demand = state.demand[0, period].sum(axis=-1)  # (L, S)
     rows = []
     for where, (units, weights, asked, sent) in enumerate(
             [*zip(stock.sum(-1), stock @ ages, demand, shipped, strict=True),
@@ -63,11 +62,13 @@ def trace_episode(scenario: Scenario, spec: PolicySpec, seed: int) -> Trace:
     policy = build_policy(spec, env, seed)
     dc_at_decision: list[float] = []
     engine = env.unwrapped.engine
-    cohorts: list[tuple[Any, Any]] = []
+    cohorts: list[tuple[Any, Any, Any]] = []  # stock, DC stock and the period's demand at each decision
 
     def act(obs: np.ndarray) -> Any:
         dc_at_decision.append(float(env.state.dc_on_hand.sum()))
-        cohorts.append((engine.state.stock[0].copy(), engine.state.dc[0].copy()))
+        state = engine.state
+        cohorts.append((state.stock[0].copy(), state.dc[0].copy(),
+                        state.demand_at(0, int(state.period[0])).sum(axis=-1)))
         return policy.predict(obs, deterministic=True)[0]
 
     trace = Trace()

@@ -1,9 +1,9 @@
 """``BatchEngine``: B copies of one scenario's world, stepped by compiled kernels.
 
 The engine owns the parameters, the state (one value, ``EngineState``) and the
-scratch arrays. Python does what happens once per episode (drawing its demand from
-its seed, the exogenous observation blocks) and the continuous part of the decode;
-every period's arithmetic runs in ``allocsim.envs.engine.kernels``.
+scratch arrays. Python does the continuous part of the decode; every period's
+arithmetic, the draws of its demand, forecasts and leads included, runs in
+``allocsim.envs.engine.kernels``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.core.observation_blocks import N_CALENDAR
 from allocsim.envs.actions import ActionLayout, Fractions
-from allocsim.envs.demand import DemandProfile, sample_episode
+from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine import kernels
 from allocsim.envs.engine.kpis import episode_kpis
 from allocsim.envs.engine.log import decision_trims
@@ -27,6 +26,14 @@ from allocsim.envs.guardrails import Trim
 from allocsim.envs.network import Network
 from allocsim.envs.observation import ObservationLayout
 from allocsim.envs.reward import COMPONENTS
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` as the kernel keys its draws with: a whole number 0 .. 2**63 - 1 (ValueError otherwise)."""
+    value = int(seed)
+    if not 0 <= value < 2**63:
+        raise ValueError(f"seed must be a whole number 0 .. 2**63 - 1, got {str(seed)[:40]}")
+    return value
 
 
 def thread_count(threads: bool | int) -> int:
@@ -61,13 +68,10 @@ class BatchEngine:
         self.actions = ActionLayout(net)
         self.observation = ObservationLayout(net, profile)
         self.params: EngineParams = build_params(
-            net, reward_weights, reward_scale, 1.0 / self.observation.dc_scale,
-            1.0 / self.observation.location_scale,
+            net, profile, reward_weights, reward_scale, self.observation.dc_scale,
+            self.observation.location_scale,
         )
-        n_exogenous = 3 * net.n_locations * net.n_skus + N_CALENDAR
-        self.state: EngineState = allocate_state(
-            self.params, batch, net.scenario.forecast.horizon, n_exogenous, keep_log
-        )
+        self.state: EngineState = allocate_state(self.params, batch, net.scenario.forecast.horizon, keep_log)
         self.work = kernels.allocate_work(self.params, batch)
         self.obs = np.zeros((batch, self.observation.size), dtype=np.float32)
         self.batch = batch
@@ -101,23 +105,25 @@ class BatchEngine:
         return {**self.__dict__, "_entry": None, "_layout": ()}
 
     # ------------------------------------------------------------- episodes
-    def load_episode(self, b: int, seed: int) -> None:
-        """Draw copy ``b``'s demand, forecasts and supplier leads from ``seed`` alone."""
-        episode = sample_episode(self.profile, self.net, seed)
-        s = self.state
-        s.seed[b] = seed
-        s.demand[b] = episode.demand
-        s.forecast[b] = episode.forecast
-        s.supplier_lead[b] = episode.supplier_lead
-        s.exogenous[b] = self.observation.exogenous(episode)
-
     def reset_copies(self, copies: Sequence[int], seeds: Sequence[int]) -> None:
-        """Start a new episode in each of ``copies`` on the matching seed; observations in ``obs``."""
+        """Start a new episode in each of ``copies`` on the matching seed; observations in ``obs``.
+
+        Nothing is drawn here: the kernel draws each period's demand, forecasts and supplier
+        leads from the seed as the episode reaches them (``allocsim.envs.engine.draws``)."""
         which = np.zeros(self.batch, dtype=np.bool_)
         for b, seed in zip(copies, seeds, strict=True):
-            self.load_episode(int(b), int(seed))
+            self.state.seed[int(b)] = self.state.demand_seed[int(b)] = check_seed(seed)
             which[int(b)] = True
         self._run(kernels.RESET, which)
+
+    def follow_future(self, copies: Sequence[int], seeds: Sequence[int]) -> None:
+        """From their current period on, ``copies`` meet the demand and supplier leads of the episodes on
+        ``seeds`` (the sampled futures of rollouts); their forecasts stay their own episode's."""
+        which = np.zeros(self.batch, dtype=np.bool_)
+        for b, seed in zip(copies, seeds, strict=True):
+            self.state.demand_seed[int(b)] = check_seed(seed)
+            which[int(b)] = True
+        self._run(kernels.REDRAW, which)
 
     # ---------------------------------------------------------------- steps
     def fractions(self, actions: object) -> Fractions:
@@ -135,8 +141,11 @@ class BatchEngine:
 
     # ------------------------------------------------------ the single env's period
     def begin_period(self, period: int) -> None:
-        """Enter ``period`` (every copy): book its receipts and observe (the events mode's start)."""
-        self.state.period[:] = period
+        """Enter ``period``, the one after the closed period (every copy): draw what it brings into
+        sight, book its receipts and observe (the events mode's start)."""
+        if (self.state.period + 1 != period).any():
+            raise ValueError(f"begin_period({period}): the copies are in period(s) "
+                             f"{sorted(set(self.state.period.tolist()))}; a period is entered after the last")
         self._run(kernels.BEGIN, self._all)
 
     def run_period(self, frac: Fractions) -> None:

@@ -83,7 +83,8 @@ def rooms(p: EngineParams, s: EngineState, w, b: int) -> float:  # type: ignore[
             supply[loc, k] = BIG
             if has_ceiling:
                 # a product like 0.28 x 25 = 7.000000000000001 must not round up to 8
-                ceiling = math.ceil(s.forecast[b, t, loc, k] * p.max_days_of_supply - 1e-9)
+                rate = s.forecast_ring[b, t % s.forecast_ring.shape[1], loc, k]
+                ceiling = math.ceil(rate * p.max_days_of_supply - 1e-9)
                 supply[loc, k] = max(ceiling - on_hand[loc, k] - inbound[loc, k], 0)
     return position_value
 

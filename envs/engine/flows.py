@@ -13,6 +13,7 @@ inlined take arrays, not the state: a kernel over the whole state tuple costs co
 
 from __future__ import annotations
 
+from allocsim.envs.engine.draws import supplier_lead
 from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
@@ -191,7 +192,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
         s.node_cost[b, TRANSFER, src] += cost
         transfer_cost += cost
     s.totals[b, PERIOD_TRANSFER] = transfer_cost
-    lead = s.supplier_lead[b, t]
+    lead = supplier_lead(p, s, b, t)
     for k in range(n_s):
         units = orders[k]
         if units == 0:

@@ -15,7 +15,9 @@ from numba import prange
 from numpy.typing import NDArray
 
 from allocsim.core import observation_blocks
+from allocsim.core.observation_blocks import N_CALENDAR, WEEK
 from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
+from allocsim.envs.engine.draws import advance_rings, fill_demand_ring, fill_rings
 from allocsim.envs.engine.flows import book_receipts, dispatch, receive
 from allocsim.envs.engine.jit import inline_kernel, kernel, parallel_kernel
 from allocsim.envs.engine.params import EngineParams
@@ -49,6 +51,7 @@ class Work(NamedTuple):
     backlog_units: NDArray[np.int64]  # (B, L, S) observed: backorders waiting
     avg_age: NDArray[np.float64]  # (B, L, S) observed: mean age of stock on hand
     book_node: NDArray[np.bool_]  # (B, L + 1) nodes whose receipts the BOOK phase books (DC last)
+    exogenous: NDArray[np.float32]  # (B, 3 L S + N_CALENDAR) observed: forecast, open-order, calendar rows
 
 
 def allocate_work(p: EngineParams, batch: int) -> Work:
@@ -67,7 +70,38 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
         dc_units=ints(n_s), dc_free=ints(n_s), backlog_units=ints(n_l, n_s),
         avg_age=np.zeros((batch, n_l, n_s)), book_node=np.zeros((batch, n_l + 1), dtype=np.bool_),
+        exogenous=np.zeros((batch, 3 * n_l * n_s + N_CALENDAR), dtype=np.float32),
     )
+
+
+@inline_kernel
+def exogenous_row(p: EngineParams, s: EngineState, b: int, row) -> None:  # type: ignore[no-untyped-def]
+    """Copy ``b``'s forecast-now, forecast-window, open-order and calendar blocks into ``row`` (float32),
+    scaled as ``allocsim.core.observation_blocks.exogenous_rows`` scales them (same arithmetic, in order)."""
+    n_l, n_s, n_c = p.demand_code.shape
+    t = s.period[b]
+    horizon, span = s.forecast_ring.shape[1], s.demand_ring.shape[1]
+    size = n_l * n_s
+    for loc in range(n_l):
+        for k in range(n_s):
+            j = loc * n_s + k
+            scale = p.location_scale[loc, k]
+            window = 0.0
+            for h in range(horizon):
+                window += s.forecast_ring[b, (t + h) % horizon, loc, k]
+            window /= horizon
+            known = 0.0
+            for c in range(n_c):
+                if p.notice[c] > 0:
+                    units = 0
+                    for q in range(t, min(t + p.notice[c] + 1, p.periods)):
+                        units += s.demand_ring[b, q % span, loc, k, c]
+                    known += units
+            row[j] = np.float32(s.forecast_ring[b, t % horizon, loc, k] * WEEK / scale)
+            row[size + j] = np.float32(window * WEEK / scale)
+            row[2 * size + j] = np.float32(known / scale)
+    for i in range(N_CALENDAR):
+        row[3 * size + i] = np.float32(p.calendar[t, i])
 
 
 @inline_kernel
@@ -81,6 +115,7 @@ def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # t
     n_c = s.backlog.shape[3]
     dc_units, dc_free, on_hand = w.dc_units[b], w.dc_free[b], s.on_hand[b]
     backlog, avg_age = w.backlog_units[b], w.avg_age[b]
+    exogenous_row(p, s, b, w.exogenous[b])
     for k in range(n_s):
         dc_units[k] = s.dc_on_hand[b, k]
         dc_free[k] = available_to_allocate(dc_units[k], p.safety_reserve[k])
@@ -94,19 +129,19 @@ def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # t
                     waiting += s.waiting[b, loc, k, c]
             backlog[loc, k] = waiting
     write_observation(out, dc_units, dc_free, s.on_order[b], p.inv_dc_scale, on_hand, s.inbound[b],
-                      backlog, avg_age, p.inv_location_scale, p.inv_oldest_age, s.exogenous[b, s.period[b]])
+                      backlog, avg_age, p.inv_location_scale, p.inv_oldest_age, w.exogenous[b])
 
 
 # One compiled entry point runs any sequence of a period's phases over the copies in
 # ``which``. Every per-copy function is inlined exactly once, so the kernels compile
 # once, and a call crosses the big parameter and state tuples once per batch.
 (START, DECIDE, DISPATCH, SERVE, CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE, ROOMS,
- BOOK) = (1 << i for i in range(11))
+ BOOK, REDRAW, MOVE) = (1 << i for i in range(13))
 SERVE_CLOSE = SERVE | CLOSE
 #: Phase sets of the two doors: both step a period with STEP (the single env on its SimPy clock,
-#: once the decision is in); the events mode enters a period with BEGIN.
+#: once the decision is in); the events mode enters the next period with BEGIN.
 RESET = START | RECEIVE | OBSERVE
-BEGIN = RECEIVE | OBSERVE
+BEGIN = MOVE | RECEIVE | OBSERVE
 STEP = DECIDE | DISPATCH | SERVE_CLOSE | ADVANCE | RECEIVE | OBSERVE
 
 
@@ -114,11 +149,13 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
          transfer_frac, order_frac, holdback_frac, obs) -> None:
     """Run ``phases`` (bit flags, in the order below) for the copies where ``which`` is True.
 
-    START: zero the episode (its inputs already written); DECIDE: whole units and
+    START: zero the episode (its seeds already written) and draw what it sees first; REDRAW: draw
+    the demand a copy sees from now on again (its ``demand_seed`` changed); DECIDE: whole units and
     guardrails from the fractions; DISPATCH; SERVE_CLOSE: demand, then the period close
     (rewards into ``w.reward``, 0 for the other copies); FINISH: mark copies that closed
     the last period done; ADVANCE: FINISH, else move to the next period; RECEIVE: book
-    receipts due now (after ADVANCE: for the copies that moved on); OBSERVE; ROOMS: the
+    receipts due now (after ADVANCE: for the copies that moved on); MOVE: the next period
+    (the events mode, after its close); OBSERVE; ROOMS: the
     guardrails' room now (``w.headroom``, ``w.supply_room``), as rules see it; BOOK: book the
     receipts of the nodes flagged in ``w.book_node`` (the events engine, at their time of day).
     SERVE and CLOSE are the two halves of SERVE_CLOSE (the events engine serves in between).
@@ -132,6 +169,9 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
             continue
         if phases & START:
             _start(p, s, b)
+            fill_rings(p, s, b)
+        if phases & REDRAW:
+            fill_demand_ring(p, s, b)
         if phases & DECIDE:
             decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b], holdback_frac[b])
         if phases & DISPATCH:
@@ -149,7 +189,11 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
                 s.done[b] = True
             elif phases & ADVANCE:
                 s.period[b] += 1
+                advance_rings(p, s, b, s.period[b] - 1)
                 receipts_due = True
+        if phases & MOVE:
+            s.period[b] += 1
+            advance_rings(p, s, b, s.period[b] - 1)
         if phases & RECEIVE and receipts_due:
             receive(p, s, b)
         if phases & OBSERVE:

@@ -7,15 +7,17 @@ scalars into compiled functions as they are; it is built once per scenario from 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.core.observation_blocks import N_CALENDAR
+from allocsim.core.observation_blocks import N_CALENDAR, calendar
+from allocsim.envs.demand import DemandProfile, forecast_sigma
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
 from allocsim.envs.reward import COMPONENTS
+from allocsim.envs.scenario.entities import UniformLeadTime
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -91,6 +93,22 @@ class EngineParams(NamedTuple):
     inv_location_scale: FloatArray  # (L, S)
     inv_oldest_age: float
     ledger_span: int
+    # the episode's inputs, drawn per period (``allocsim.envs.engine.draws``)
+    demand_mean: FloatArray  # (T, L, S, C) expected units per lane and period
+    demand_code: IntArray  # (L, S, C) index into ``allocsim.envs.demand.DISTRIBUTIONS``
+    demand_dispersion: FloatArray  # (L, S, C)
+    demand_cv: FloatArray  # (L, S, C)
+    replay_mode: int  # draws.MODEL, REPLAY or BOOTSTRAP
+    replay: IntArray  # (T, L, S, C) a replayed history ((1, L, S, C) zeros when none)
+    block_length: int  # periods per bootstrap block
+    forecast_mean: FloatArray  # (T + H, L, S) the forecaster's expected units (before bias and noise)
+    forecast_bias: float  # 1 + the scenario's forecast bias
+    forecast_sigma: float  # log-sd of the forecast's lognormal noise
+    lead_low: int  # supplier lead time, uniform low..high (equal: a fixed lead time)
+    lead_high: int
+    notice: IntArray  # (C,) periods of advance notice per channel (0: none)
+    location_scale: FloatArray  # (L, S) a week of expected demand: the exogenous blocks divide by it
+    calendar: FloatArray  # (T, N_CALENDAR) the calendar block of every period
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -144,12 +162,14 @@ def receipt_late(net: Network) -> BoolArray:
 
 def build_params(
     net: Network,
+    profile: DemandProfile,
     reward_weights: dict[str, float],
     reward_scale: float,
-    inv_dc_scale: FloatArray,
-    inv_location_scale: FloatArray,
+    dc_scale: FloatArray,
+    location_scale: FloatArray,
 ) -> EngineParams:
-    """The kernels' view of ``net`` with the given reward weights and observation scales."""
+    """The kernels' view of ``net`` and its demand ``profile`` with the given reward weights and
+    observation scales (a week of expected demand at the DC and per location)."""
     rails = net.scenario.guardrails
     lane_reach = net.lane_lead + net.lane_delay if net.n_lanes else np.zeros(1, dtype=np.int64)
     depth = int(max(net.lead_time.max(), lane_reach.max())) + 1
@@ -205,11 +225,39 @@ def build_params(
         receipt_late=receipt_late(net),
         holdback_below=holdback_below(net),
         reward_weights=weights,
-        inv_dc_scale=np.ascontiguousarray(inv_dc_scale, dtype=np.float64),
-        inv_location_scale=np.ascontiguousarray(inv_location_scale, dtype=np.float64),
+        inv_dc_scale=np.ascontiguousarray(1.0 / dc_scale, dtype=np.float64),
+        inv_location_scale=np.ascontiguousarray(1.0 / location_scale, dtype=np.float64),
         inv_oldest_age=1.0 / max(net.age_buckets - 1, 1),
         ledger_span=net.periods + int(net.receivable_delay.max(initial=0)) + net.payable_delay + 2,
+        **_episode_inputs(net, profile),
+        location_scale=np.ascontiguousarray(location_scale, dtype=np.float64),
     )
+
+
+def _episode_inputs(net: Network, profile: DemandProfile) -> dict[str, Any]:
+    """The fields from which the kernel draws an episode's demand, forecasts and leads per period."""
+    source = net.scenario.demand
+    replay_mode = 0 if profile.replay is None else 1 if source.resample == "none" else 2
+    shape = (net.n_locations, net.n_skus, net.n_channels)
+    lead = net.scenario.supplier.lead_time
+    low, high = (lead.low, lead.high) if isinstance(lead, UniformLeadTime) else (lead.periods, lead.periods)
+    return {
+        "demand_mean": np.ascontiguousarray(profile.mean[: net.periods], dtype=np.float64),
+        "demand_code": np.ascontiguousarray(profile.distribution, dtype=np.int64),
+        "demand_dispersion": np.ascontiguousarray(profile.dispersion, dtype=np.float64),
+        "demand_cv": np.ascontiguousarray(profile.cv, dtype=np.float64),
+        "replay_mode": replay_mode,
+        "replay": np.zeros((1, *shape), dtype=np.int64) if profile.replay is None
+        else np.ascontiguousarray(profile.replay, dtype=np.int64),
+        "block_length": int(source.block_length or 1),
+        "forecast_mean": np.ascontiguousarray(profile.mean.sum(axis=-1)),
+        "forecast_bias": 1.0 + net.scenario.forecast.bias,
+        "forecast_sigma": forecast_sigma(net),
+        "lead_low": int(low),
+        "lead_high": int(high),
+        "notice": np.ascontiguousarray(net.advance_notice, dtype=np.int64),
+        "calendar": np.ascontiguousarray(calendar(np.arange(net.periods, dtype=np.float64), net.periods)),
+    }
 
 
 def holdback_below(net: Network) -> BoolArray:

@@ -62,8 +62,9 @@ def backordered(unmet: int, fraction: float) -> int:
 @inline_kernel
 def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Serve period ``t``'s demand of copy ``b``; fills ``w.served``, ``w.lost``, ``w.markdown``."""
-    n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
+    n_l, n_s, n_c = p.demand_code.shape
     t = s.period[b]
+    demand = s.demand_ring[b, t % s.demand_ring.shape[1]]
     served, lost, markdown, issued = w.served[b], w.lost[b], w.markdown[b], w.cohort[b]
     n_p = s.backlog.shape[4]
     for loc in range(n_l):
@@ -72,7 +73,7 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
             sold = 0
             for j in range(n_c):
                 c = p.priority[j]
-                new = s.demand[b, t, loc, k, c]
+                new = demand[loc, k, c]
                 queues = p.backorder_fraction[c] > 0  # lost-sales channels never have a backlog
                 waiting = s.waiting[b, loc, k, c] if queues else 0
                 request = new + waiting
@@ -116,7 +117,7 @@ def contract_penalty(p: EngineParams, s: EngineState, w, b: int) -> float:  # ty
     """Penalty of the period for contracted rights not served (per unit short, by channel)."""
     if not p.has_contracts:
         return 0.0
-    n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
+    n_l, n_s, n_c = p.demand_code.shape
     t = s.period[b]
     total = 0.0
     for c in range(n_c):
@@ -125,7 +126,7 @@ def contract_penalty(p: EngineParams, s: EngineState, w, b: int) -> float:  # ty
             asked = 0
             got = 0
             for loc in range(n_l):
-                asked += s.demand[b, t, loc, k, c]
+                asked += s.demand_ring[b, t % s.demand_ring.shape[1], loc, k, c]
                 got += w.served[b, loc, k, c]
             due = min(asked, p.contract_rights[k, c])
             met = min(got, due)
@@ -148,7 +149,7 @@ def _imbalance(s: EngineState, b: int, t: int, location_units) -> float:  # type
         count = 0
         cover_sum = 0.0
         for loc in range(n_l):
-            rate = s.forecast[b, t, loc, k]
+            rate = s.forecast_ring[b, t % s.forecast_ring.shape[1], loc, k]
             if rate > 1e-9:
                 count += 1
                 cover_sum += location_units[loc, k] / rate
@@ -158,7 +159,7 @@ def _imbalance(s: EngineState, b: int, t: int, location_units) -> float:  # type
         mean = cover_sum / count
         var = 0.0
         for loc in range(n_l):
-            rate = s.forecast[b, t, loc, k]
+            rate = s.forecast_ring[b, t % s.forecast_ring.shape[1], loc, k]
             if rate > 1e-9:
                 var += (location_units[loc, k] / rate - mean) ** 2
         var /= count
@@ -193,7 +194,7 @@ def _expire(p: EngineParams, s: EngineState, b: int) -> None:
 @inline_kernel
 def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None:  # type: ignore[no-untyped-def]
     """Period close of copy ``b``: patience, aging, expiry, costs, ledger, accounts, reward."""
-    n_l, n_s, n_c = s.demand.shape[2], s.demand.shape[3], s.demand.shape[4]
+    n_l, n_s, n_c = p.demand_code.shape
     t = s.period[b]
     last = t == p.periods - 1
     served, lost, markdown = w.served[b], w.lost[b], w.markdown[b]
@@ -287,7 +288,7 @@ def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None: 
             gross = md = lane_cogs = 0.0
             for k in range(n_s):
                 units = served[loc, k, c]
-                asked += s.demand[b, t, loc, k, c]
+                asked += s.demand_ring[b, t % s.demand_ring.shape[1], loc, k, c]
                 got += units
                 gone += lost[loc, k, c]
                 gross += units * p.price[k, c]

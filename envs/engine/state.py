@@ -3,8 +3,9 @@
 Everything that changes during an episode lives here, copy ``b`` of the batch in row
 ``b`` of every array: stock by age cohort, stock in transit by arrival period (a ring
 of ``transit_depth`` slots), DC receipts by due period, backlog by age, counters, the
-finance ledger, the KPI accumulators, the decision log and the episode's pre-sampled
-demand, forecasts and observation blocks. Copying the tuple copies the episodes;
+finance ledger, the KPI accumulators, the decision log, and rings of the episode's
+demand and forecasts for the periods a copy can see (drawn period by period from its
+seeds, ``allocsim.envs.engine.draws``). Copying the tuple copies the episodes;
 restoring it and replaying the same actions replays the same future.
 """
 
@@ -48,7 +49,8 @@ LOG_FIELDS = frozenset({"log_allocation", "log_transfers", "log_orders", "log_fl
 class EngineState(NamedTuple):
     """B copies of an episode; see the module docstring. Shapes name the axes."""
 
-    seed: IntArray  # (B,) the episode seed (common random numbers)
+    seed: IntArray  # (B,) the episode seed (common random numbers): forecasts follow it
+    demand_seed: IntArray  # (B,) demand and supplier leads follow it (the seed, or a rollout's future)
     period: IntArray  # (B,) the period being decided (T - 1 once done)
     done: NDArray[np.bool_]  # (B,) the last period has closed
     closes: IntArray  # (B,) periods closed so far
@@ -82,16 +84,24 @@ class EngineState(NamedTuple):
     log_transfers: IntArray  # (B, T or 0, 3, K, S)
     log_orders: IntArray  # (B, T or 0, 3, S)
     log_flags: IntArray  # (B, T or 0) bit i: log stage i changed the decision (engine.log order)
-    demand: IntArray  # (B, T, L, S, C)
+    demand_ring: IntArray  # (B, R, L, S, C) demand of periods t .. t + R - 1 in slot period % R
+    # (R = 1 + the longest advance notice: the orders a policy already sees)
     protect: IntArray  # (B, L, S, C) units an order of channel c must leave on hand (holdbacks)
-    forecast: FloatArray  # (B, T + H, L, S) the noisy forecast rates the policy sees
-    supplier_lead: IntArray  # (B, T)
-    exogenous: NDArray[np.float32]  # (B, T, n) scaled forecast, open-order and calendar blocks, stored as
-    # the observation shows them (float32): the clip to the observation's bounds commutes with the rounding
+    forecast_ring: FloatArray  # (B, H, L, S) the noisy forecast of periods t .. t + H - 1, slot period % H
 
     @property
     def batch(self) -> int:
         return len(self.seed)
+
+    def forecast_window(self) -> FloatArray:
+        """(B, H, L, S): each copy's forecast for its period and the H - 1 after it, in period order."""
+        horizon = self.forecast_ring.shape[1]
+        slots = (self.period[:, None] + np.arange(horizon)[None, :]) % horizon
+        return self.forecast_ring[np.arange(self.batch)[:, None], slots]
+
+    def demand_at(self, b: int, t: int) -> IntArray:
+        """(L, S, C) copy ``b``'s demand in period ``t`` (its period up to R - 1 periods ahead: a view)."""
+        return self.demand_ring[b, t % self.demand_ring.shape[1]]
 
     def sync_totals(self) -> None:
         """Re-derive the totals kept beside the cohorts from the cohorts (after writing cohorts by hand)."""
@@ -130,11 +140,9 @@ class EngineState(NamedTuple):
         self.sync_totals()
 
 
-def allocate_state(
-    p: EngineParams, batch: int, horizon: int, n_exogenous: int, keep_log: bool
-) -> EngineState:
-    """Zeroed arrays for ``batch`` copies (forecasts ``horizon`` periods past the end); ``keep_log``
-    keeps the per-period decision log."""
+def allocate_state(p: EngineParams, batch: int, horizon: int, keep_log: bool) -> EngineState:
+    """Zeroed arrays for ``batch`` copies (forecasts ``horizon`` periods ahead); ``keep_log`` keeps
+    the per-period decision log."""
     n_l, n_s, n_c = p.shape
     t, a, k = p.periods, p.n_ages, p.n_lanes
     t_log = t if keep_log else 0
@@ -147,6 +155,7 @@ def allocate_state(
 
     return EngineState(
         seed=ints(),
+        demand_seed=ints(),
         period=ints(),
         done=np.zeros(batch, dtype=np.bool_),
         closes=ints(),
@@ -179,9 +188,7 @@ def allocate_state(
         log_transfers=ints(t_log, LOG_STAGES, k, n_s),
         log_orders=ints(t_log, LOG_STAGES, n_s),
         log_flags=ints(t_log),
-        demand=ints(t, n_l, n_s, n_c),
+        demand_ring=ints(1 + int(p.notice.max(initial=0)), n_l, n_s, n_c),
         protect=ints(n_l, n_s, n_c),
-        forecast=floats(t + horizon, n_l, n_s),
-        supplier_lead=ints(t),
-        exogenous=np.zeros((batch, t, n_exogenous), dtype=np.float32),
+        forecast_ring=floats(horizon, n_l, n_s),
     )

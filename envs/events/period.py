@@ -56,7 +56,7 @@ class EventPeriod:
         if self.fcfs:
             s = engine.state
             period = int(s.period[0])
-            books = self.splitter.split(s.demand[0, period], int(s.seed[0]), period)
+            books = self.splitter.split(s.demand_at(0, period), int(s.seed[0]), period)
             processes += [clock.process(self._customers(clock, start, loc, book))
                           for loc, book in enumerate(books) if book.time]
         yield clock.all_of(processes)

@@ -49,12 +49,10 @@ def _rollouts(env: AllocationEnv, k: int, m: int, h: int, seed: int = 3) -> Roll
 def _replay(env: AllocationEnv, rollouts: Rollouts, first: np.ndarray, j: int) -> tuple[float, int]:
     """Candidate ``first`` on future ``j`` in a fresh single env from ``env``'s state: (return, periods)."""
     state = env.get_state()
-    t = int(state.period[0])
-    state.demand[0, t:] = rollouts.futures[j].demand[t:]
-    state.supplier_lead[0, t:] = rollouts.futures[j].supplier_lead[t:]
     other = AllocationEnv(SCENARIO)
     other.reset(seed=0)
     other.set_state(state)
+    other.engine.follow_future([0], [rollouts.future_seeds[j]])
     rule = make_policy("base-stock", other, **_tuned("base-stock"))
     action, total, periods = first, 0.0, 0
     for _ in range(rollouts.horizon):
@@ -117,10 +115,12 @@ def test_the_episodes_own_future_is_never_read(env_at_period_3):
     first = _first_actions(env, obs)
     rollouts = _rollouts(env, 3, 2, 4)
     before = rollouts.run(env.get_state(), first).returns
-    state = env.get_state()
-    t = int(state.period[0])
-    state.demand[0, t:] = state.demand[0, t:] * 5 + 3
-    state.supplier_lead[0, t:] = 1
+    other = AllocationEnv(SCENARIO)
+    other.reset(seed=0)
+    other.set_state(env.get_state())
+    other.engine.follow_future([0], [123_456])  # a very different future for this episode
+    state = other.get_state()
+    assert not np.array_equal(state.demand_ring, env.get_state().demand_ring)
     np.testing.assert_array_equal(rollouts.run(state, first).returns, before)
 
 

@@ -26,12 +26,10 @@ def _env_two_periods_in() -> tuple[AllocationEnv, np.ndarray]:
 def _replayed(env: AllocationEnv, policy: RolloutPolicy, k: int, j: int, obs: np.ndarray) -> float:
     """Candidate ``k`` on future ``j``, played in a fresh single env from the same state."""
     state = env.get_state()
-    t = int(state.period[0])
-    state.demand[0, t:] = policy.futures[j].demand[t:]
-    state.supplier_lead[0, t:] = policy.futures[j].supplier_lead[t:]
     other = AllocationEnv(SCENARIO)
     other.reset(seed=0)
     other.set_state(state)
+    other.engine.follow_future([0], [policy.rollouts.future_seeds[j]])
     rule = make_policy("base-stock", other, **(load_tuned(SCENARIO, "base-stock") or {}))
     action = policy.candidates[k].predict(obs)[0]
     total = 0.0
@@ -59,10 +57,10 @@ def test_the_episodes_own_future_demand_changes_nothing() -> None:
     policy = RolloutPolicy(env, samples=3, horizon=4)
     before = policy.evaluate(obs)
     action = policy.predict(obs)[0]
-    state = env.get_state()
-    t = int(state.period[0])
-    state.demand[0, t:] = state.demand[0, t:] * 3 + 2  # a very different future for this episode
-    obs_again = env.set_state(state)
+    ring = env.get_state().demand_ring.copy()
+    env.engine.follow_future([0], [987_654])  # a very different future for this episode
+    assert not np.array_equal(env.get_state().demand_ring, ring)
+    obs_again = env.set_state(env.get_state())
     np.testing.assert_array_equal(policy.evaluate(obs_again), before)
     np.testing.assert_array_equal(policy.predict(obs_again)[0], action)
 

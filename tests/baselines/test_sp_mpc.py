@@ -109,12 +109,14 @@ def test_sp_mpc_never_reads_the_episodes_own_demand() -> None:
     before = _decision(env)
     notice = env.network.advance_notice
     rng = np.random.default_rng(0)
-    future = state.demand[0, t:].copy()
-    known = (np.arange(future.shape[0])[:, None] <= notice[None, :])[:, None, None, :]  # open orders
-    state.demand[0, t:] = np.where(known, future, future + rng.integers(1, 9, size=future.shape))
-    assert (state.demand[0, t:] != future).any()
+    ring = state.demand_ring[0].copy()  # the periods t .. t + R - 1 in slots period % R
+    ahead = (np.arange(ring.shape[0]) - t) % ring.shape[0]  # how far ahead each slot's period is
+    known = (ahead[:, None] <= notice[None, :])[:, None, None, :]  # open orders the policy sees
+    state.demand_ring[0] = np.where(known, ring, ring + rng.integers(1, 9, size=ring.shape))
+    state.demand_seed[0] = 424_242  # every later period's demand and lead from another future
+    assert (state.demand_ring[0] != ring).any()
     np.testing.assert_array_equal(_decision(env), before)
-    state.forecast[0, t:] *= 3.0
+    state.forecast_ring[0] *= 3.0
     assert not np.array_equal(_decision(env), before)
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from test_vector_env import build_scenario, scenarios
 
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.demand import sample_episode
 from allocsim.envs.events import OrderSplitter
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.timing import Timing
@@ -149,7 +150,7 @@ def test_conservation_and_non_negativity_at_every_event(preset: str) -> None:
     assert hook.kinds.get("order", 0) == env.events.desk.orders > 0
     # every unit demanded was either served, lost or backordered, in both modes' accounting
     k = episode.kpis
-    assert k["units_requested"] == int(env.engine.state.demand[0].sum())
+    assert k["units_requested"] == int(sample_episode(env.profile, env.network, 3).demand.sum())
 
 
 @pytest.mark.parametrize("preset", ["retail-small", "contracts-scarce", "seasonal-aging"])
@@ -159,11 +160,15 @@ def test_order_split_keeps_the_aggregated_totals_per_seed(preset: str) -> None:
     splitter = OrderSplitter(env.network)
     for seed in (0, 7):
         env.reset(seed=seed)
-        demand = env.engine.state.demand[0]
         aggregated = AllocationEnv(load_scenario(preset))
         aggregated.reset(seed=seed)
-        assert np.array_equal(demand, aggregated.engine.state.demand[0]), "the draw differs across modes"
+        demand = sample_episode(env.profile, env.network, seed).demand
         for t in range(env.network.periods):
+            seen = env.engine.state.demand_at(0, t)
+            assert np.array_equal(seen, aggregated.engine.state.demand_at(0, t)), "modes draw differently"
+            assert np.array_equal(seen, demand[t]), "the kernel's draw differs from the episode's sample"
+            env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+            aggregated.step(np.zeros(aggregated.action_space.shape, dtype=np.float32))
             books = splitter.split(demand[t], seed, t)
             totals = np.zeros_like(demand[t])
             for loc, book in enumerate(books):

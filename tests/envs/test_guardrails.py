@@ -147,7 +147,7 @@ def _days_of_supply_scenario(mean_a: float, mean_b: float, days: float) -> dict[
 def test_max_days_of_supply_trims_allocation_to_the_forecast_ceiling() -> None:
     env = _env(_days_of_supply_scenario(mean_a=1.25, mean_b=2.0, days=3))
     # ceilings: a ceil(1.25 x 3) = ceil(3.75) = 4, b ceil(2.0 x 3) = 6.
-    assert env.state.forecast[0].tolist() == [[1.25], [2.0]]
+    assert env.state.forecast.tolist() == [[[1.25], [2.0]]]  # horizon 1: period 0 alone
     # period 0: room a 4 - 1 on hand - 0 inbound = 3, b 6 - 1 - 0 = 5. Ask a 5, b 5:
     # a is trimmed to 3 (the 2 stay at the DC), b's 5 fits exactly. DC 20 - 3 - 5 = 12.
     env.step(_act(env, allocation=[[5], [5]]))

@@ -1,0 +1,122 @@
+"""An episode's inputs drawn period by period inside the kernel: demand, forecasts, supplier leads.
+
+A copy holds no episode arrays: only rings of the periods it can see (demand for the
+period and the advance-notice window, ``demand_ring``; forecasts for the forecast
+horizon, ``forecast_ring``), refilled one period at a time as the episode advances.
+Every number is a draw of demand stream 2 (``allocsim.envs.demand_stream``) keyed by
+the copy's seeds, so these are exactly the values ``allocsim.envs.demand.sample_episode``
+materialises for bounds and checks. Demand and supplier leads follow ``demand_seed``
+(the episode seed, or a sampled future's in rollouts); forecasts follow the episode ``seed``.
+"""
+
+from __future__ import annotations
+
+from allocsim.envs.demand_stream import BLOCK, LEAD, forecast_noise, lane_demand, uniform_int
+from allocsim.envs.engine.jit import inline_kernel, kernel
+from allocsim.envs.engine.params import EngineParams
+from allocsim.envs.engine.state import EngineState
+
+#: ``EngineParams.replay_mode``: drawn from the demand model, a history replayed as is, or a
+#: weekday-aligned block bootstrap of it (``allocsim.envs.history_resample``).
+MODEL, REPLAY, BOOTSTRAP = 0, 1, 2
+_WEEK = 7
+_SMOOTH_HALF = 3  # the forecaster's centred moving average (``allocsim.envs.demand._smoothed_rates``)
+
+
+@kernel
+def _bootstrap_period(p: EngineParams, seed: int, t: int) -> int:
+    """The history period a bootstrapped episode on ``seed`` replays in period ``t``."""
+    length_of_block = p.block_length
+    j = t // length_of_block
+    target = j * length_of_block
+    length = min(length_of_block, p.periods - target)
+    weekday = target % _WEEK
+    count = (p.periods - length - weekday) // _WEEK + 1
+    return weekday + _WEEK * uniform_int(seed, BLOCK, j, 0, count - 1) + (t - target)
+
+
+@kernel
+def lane_units(p: EngineParams, seed: int, t: int, loc: int, k: int, c: int) -> int:
+    """Units asked in period ``t`` at (location, SKU, channel) in an episode whose demand seed is ``seed``."""
+    if p.replay_mode == REPLAY:
+        return p.replay[t, loc, k, c]
+    if p.replay_mode == BOOTSTRAP:
+        return p.replay[_bootstrap_period(p, seed, t), loc, k, c]
+    n_s, n_c = p.demand_code.shape[1], p.demand_code.shape[2]
+    return lane_demand(seed, t, (loc * n_s + k) * n_c + c, p.demand_mean[t, loc, k, c],
+                       p.demand_code[loc, k, c], p.demand_dispersion[loc, k, c], p.demand_cv[loc, k, c])
+
+
+@kernel
+def _bootstrap_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float:
+    """The forecaster's rate of a bootstrapped path: its centred 7-period mean, summed over channels."""
+    last = p.periods - 1
+    t = min(t, last)  # past the end the last period's rate carries on
+    total = 0.0
+    for c in range(p.demand_code.shape[2]):
+        units = 0
+        for q in range(t - _SMOOTH_HALF, t + _SMOOTH_HALF + 1):
+            units += p.replay[_bootstrap_period(p, seed, min(max(q, 0), last)), loc, k, c]
+        total += units / (2 * _SMOOTH_HALF + 1)
+    return total
+
+
+@kernel
+def forecast_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float:
+    """The forecast the policy sees for period ``t`` at (location, SKU) in the episode on ``seed``."""
+    rate = _bootstrap_rate(p, seed, t, loc, k) if p.replay_mode == BOOTSTRAP else p.forecast_mean[t, loc, k]
+    lane = loc * p.demand_code.shape[1] + k
+    return rate * p.forecast_bias * forecast_noise(seed, t, lane, p.forecast_sigma)
+
+
+@kernel
+def supplier_lead(p: EngineParams, s: EngineState, b: int, t: int) -> int:
+    """The supplier lead time of an order copy ``b`` places in period ``t``."""
+    if p.lead_low == p.lead_high:
+        return p.lead_low
+    return uniform_int(s.demand_seed[b], LEAD, t, p.lead_low, p.lead_high)
+
+
+@inline_kernel
+def draw_demand(p: EngineParams, s: EngineState, b: int, t: int) -> None:
+    """Period ``t``'s demand of copy ``b`` into its ring slot (nothing past the last period)."""
+    if t >= p.periods:
+        return
+    slot = t % s.demand_ring.shape[1]
+    seed = s.demand_seed[b]
+    n_l, n_s, n_c = p.demand_code.shape[0], p.demand_code.shape[1], p.demand_code.shape[2]
+    for loc in range(n_l):
+        for k in range(n_s):
+            for c in range(n_c):
+                s.demand_ring[b, slot, loc, k, c] = lane_units(p, seed, t, loc, k, c)
+
+
+@inline_kernel
+def draw_forecast(p: EngineParams, s: EngineState, b: int, t: int) -> None:
+    """Period ``t``'s forecast of copy ``b`` into its ring slot."""
+    slot = t % s.forecast_ring.shape[1]
+    for loc in range(p.demand_code.shape[0]):
+        for k in range(p.demand_code.shape[1]):
+            s.forecast_ring[b, slot, loc, k] = forecast_rate(p, s.seed[b], t, loc, k)
+
+
+@inline_kernel
+def fill_demand_ring(p: EngineParams, s: EngineState, b: int) -> None:
+    """Demand of the periods copy ``b`` can see from its period on (the period and the notice window)."""
+    for t in range(s.period[b], s.period[b] + s.demand_ring.shape[1]):
+        draw_demand(p, s, b, t)
+
+
+@inline_kernel
+def fill_rings(p: EngineParams, s: EngineState, b: int) -> None:
+    """Both rings of copy ``b`` from its period on (a fresh episode, or demand from a new seed)."""
+    fill_demand_ring(p, s, b)
+    for t in range(s.period[b], s.period[b] + s.forecast_ring.shape[1]):
+        draw_forecast(p, s, b, t)
+
+
+@inline_kernel
+def advance_rings(p: EngineParams, s: EngineState, b: int, t: int) -> None:
+    """Copy ``b`` moved from period ``t`` to ``t + 1``: draw the period each ring now reaches."""
+    draw_demand(p, s, b, t + s.demand_ring.shape[1])
+    draw_forecast(p, s, b, t + s.forecast_ring.shape[1])
