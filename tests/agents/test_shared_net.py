@@ -88,6 +88,11 @@ def test_parts_follow_the_env_layouts(preset: str, mode: str) -> None:
     parts = ActionParts.of(env.action_mode.axes(), net.n_skus).index(net.n_locations, net.n_lanes)
     flat = np.concatenate([parts.location.ravel(), parts.network, parts.lanes.ravel()])
     assert sorted(flat.tolist()) == list(range(env.action_space.shape[0]))
+    blocks = env.action_mode.blocks()
+    first = "cover" if mode != "shares" else "allocation"  # the block the locations write first
+    assert set(parts.location[:, : net.n_skus].ravel()) <= set(range(*blocks[first]))
+    if "transfers" in blocks and net.n_lanes:
+        assert set(parts.lanes.ravel()) == set(range(*blocks["transfers"]))
 
 
 @pytest.mark.parametrize("mode", ["shares", "residual"])
