@@ -49,6 +49,7 @@ from allocsim.agents.safe_load import load_model, read_normalization
 from allocsim.agents.training import TrainConfig, TrainResult, _check_resume
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.envs.allocation_env import AllocationEnv
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.scenario import load_scenario
 from allocsim.envs.vector_env import AllocationVectorEnv
 
@@ -142,7 +143,8 @@ def train_dcl(config: TrainConfig, *, resume: bool = False, evaluator: Evaluator
         return TrainResult(run_dir, done, 0.0, runfiles.read_metrics(run_dir), skipped=True)
     say = on_note or (lambda _line: None)
     run_dir.mkdir(parents=True, exist_ok=True)
-    written = {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash()}
+    written = {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash(),
+               "demand_stream": DEMAND_STREAM}
     written.update({k: saved[k] for k in ("residual_start_fit", "rule_start") if k in saved})
     runfiles.write_config(run_dir, written)
     set_random_seed(config.seed)

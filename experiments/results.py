@@ -32,6 +32,7 @@ from allocsim.baselines.tuned_params import load_tuned
 from allocsim.core.atomic_files import write_bytes, write_text
 from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import mode_class
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.yaml_file import read_yaml
 from allocsim.experiments.evaluation import PolicySpec
@@ -42,6 +43,7 @@ from allocsim.experiments.reference_interval import (
     from_episodes,
     markdown_table,
 )
+from allocsim.experiments.run_folder import read_manifest
 from allocsim.experiments.seeds import seed_block, seed_range
 from allocsim.experiments.stats import paired_diff
 
@@ -333,6 +335,18 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
     return write_readme(config, out)
 
 
+def stream_note(benches: list[Path]) -> str:
+    """One sentence naming the demand stream(s) the stored benchmarks were played on (manifests before
+    streams were versioned: stream 1), and whether that is the simulator's current stream."""
+    streams = sorted({int((read_manifest(b) or {}).get("demand_stream", 1)) for b in benches if b.is_dir()})
+    if not streams:
+        return ""
+    named = ", ".join(str(v) for v in streams)
+    now = ("the simulator's current stream" if streams == [DEMAND_STREAM] else f"the simulator now draws "
+           f"stream {DEMAND_STREAM}: re-run `make results` to compare number for number")
+    return f"Played on demand stream {named} ({now}).\n\n"
+
+
 def write_readme(config: ResultsConfig, out: Path) -> Path:
     """``OUT/README.md``: the results table from every scenario's benchmark files; its path."""
     rows, intervals = [], []
@@ -358,6 +372,8 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
         text += ("Residual-started (the best constant residual action around tuned base-stock, found by "
                  f"coordinate search on training episodes, then {config.algo.upper()}; a kept checkpoint "
                  f"of 0 steps is the searched action itself): {', '.join(searched)}.\n\n")
+    benches = [Paths(out, n, config.algo, r.action_mode).bench for n, r in config.scenarios.items()]
+    text += stream_note(benches)
     table = table_markdown(rows)
     if intervals:
         table += "\n" + INTERVAL_NOTE + markdown_table(intervals)

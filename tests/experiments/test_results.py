@@ -142,3 +142,19 @@ def test_reference_columns_by_hand() -> None:
     assert reference_columns(no_dp) == ("25.00", "30.00", "-20")
     assert reference_columns({"dp": None, "penalised": None, "rule_profit": 1.0, "learned_profit": 2.0}) == \
         ("–", "–", "–")
+
+
+def test_the_results_page_names_the_demand_stream_its_benchmarks_were_played_on(tmp_path) -> None:
+    import json
+
+    from allocsim.experiments.results import stream_note
+    from allocsim.experiments.run_folder import MANIFEST
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / MANIFEST).write_text(json.dumps({"command": "benchmark", "files": []}))  # before streams
+    (new / MANIFEST).write_text(json.dumps({"command": "benchmark", "files": [], "demand_stream": 2}))
+    assert stream_note([new]) == "Played on demand stream 2 (the simulator's current stream).\n\n"
+    assert stream_note([old, new]).startswith("Played on demand stream 1, 2 (the simulator now draws")
+    assert stream_note([tmp_path / "missing"]) == ""
