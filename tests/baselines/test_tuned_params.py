@@ -152,7 +152,7 @@ def test_parameters_are_kept_and_looked_up_per_timing_mode() -> None:
     assert in_aggregated.tuned is not None and in_events.tuned is not None
     assert in_aggregated.source == "tuned (packaged)" and in_events.source == "tuned (packaged)"
     assert in_aggregated.tuned.timing == "aggregated" and in_events.tuned.timing == "events"
-    assert in_events.tuned.params["holdback"] == 1.0 and in_aggregated.tuned.params["holdback"] < 1.0
+    assert in_events.tuned.params["holdback"] > in_aggregated.tuned.params["holdback"]  # events: morning spot
 
 
 def test_the_other_modes_parameters_are_used_only_with_a_label(tmp_path: Path) -> None:
