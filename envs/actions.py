@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocsim.core.order_up_to import ration
+from allocsim.envs.engine.decode import shares_fractions
 from allocsim.envs.network import Network
 
 FloatArray = NDArray[np.float64]
@@ -88,6 +89,7 @@ class ActionLayout:
         held = n_l * s if net.scenario.timing.holdback_decision is not None else 0
         self.holdback = slice(self.orders.stop, self.orders.stop + held)
         self.size = self.holdback.stop
+        self._weights = np.empty(n_l + 1)  # the compiled decode's scratch row
 
     def validate(self, action: object) -> FloatArray:
         """The action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
@@ -98,24 +100,22 @@ class ActionLayout:
         return validate_rows(actions, copies, self.size)
 
     def fractions(self, action: FloatArray) -> Fractions:
-        """Continuous fractions from a validated action (n,) or a batch of them (B, n)."""
+        """Continuous fractions from a validated action (n,) or a batch of them (B, n): one compiled
+        call (``allocsim.envs.engine.decode.shares_fractions``, numpy's arithmetic bit for bit)."""
         net = self.net
         lead = action.shape[:-1]
-        weights = (action[..., self.allocation].reshape(*lead, net.n_skus, net.n_locations + 1) + 1.0) * 0.5
-        totals = weights.sum(axis=-1, keepdims=True)
-        keep = np.zeros_like(weights)
-        keep[..., -1] = 1.0
-        alloc = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), keep)
-        transfers = np.maximum(action[..., self.transfers].reshape(*lead, net.n_lanes, net.n_skus), 0.0)
-        if net.policy_orders:
-            orders = (action[..., self.orders] + 1.0) * 0.5
-        else:
-            orders = np.zeros((*lead, net.n_skus))
-        holdback = None
-        if self.holdback.stop > self.holdback.start:
-            held = action[..., self.holdback].reshape(*lead, net.n_locations, net.n_skus)
-            holdback = np.ascontiguousarray((held + 1.0) * 0.5)
-        return Fractions(alloc, transfers, orders, holdback)
+        rows = np.ascontiguousarray(action.reshape(-1, self.size), dtype=np.float64)
+        batch = rows.shape[0]
+        held = self.holdback.stop > self.holdback.start
+        alloc = np.empty((batch, net.n_skus, net.n_locations + 1))
+        transfers = np.empty((batch, net.n_lanes, net.n_skus))
+        orders = np.zeros((batch, net.n_skus))
+        holdback = np.empty((batch, net.n_locations if held else 0, net.n_skus))
+        shares_fractions(rows, self.transfers.start, self.orders.start, self.holdback.start, alloc, transfers,
+                         orders, holdback, self._weights)
+        return Fractions(alloc.reshape(*lead, *alloc.shape[1:]),
+                         transfers.reshape(*lead, *transfers.shape[1:]), orders.reshape(*lead, net.n_skus),
+                         holdback.reshape(*lead, *holdback.shape[1:]) if held else None)
 
     def unit_fractions(
         self,

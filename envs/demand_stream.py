@@ -139,12 +139,12 @@ def lane_demand(seed: int, period: int, lane: int, mu: float, code: int, dispers
                 cv: float) -> int:
     """Units asked in ``period`` on ``lane`` (a flat location x SKU x channel index): one draw of the
     lane's distribution around mean ``mu``, from the episode seed alone."""
+    if mu <= 0.0:  # a lane without demand (a location that does not serve the channel): nothing to draw
+        return 0
     key = stream_key(seed, DEMAND, period, lane)
     if code == POISSON:
         return poisson(key, mu)
     if code == NEGATIVE_BINOMIAL:
-        if mu <= 0.0:
-            return 0
         rate = gamma(_mix(key ^ np.uint64(_GAMMA)), dispersion) * mu / dispersion
         return poisson(_mix(key ^ np.uint64(_COUNT)), rate)
     value = mu + mu * cv * _normal(key, 0)
