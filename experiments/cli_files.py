@@ -31,6 +31,8 @@ def scenarios_command(
     ] = None,
 ) -> None:
     """List the preset scenarios, or print one as a YAML file to edit (--show)."""
+    import textwrap
+
     from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
     from allocsim.experiments.cli import _fail, console
 
@@ -58,7 +60,10 @@ def scenarios_command(
             f"[bold]{r['name']}[/bold]  {_count(r['periods'], 'period')}, {_count(r['skus'], 'SKU')}, "
             f"{_count(r['locations'], 'location')}, channels: {', '.join(r['channels'])}"
         )
-        console.print(f"  {r['description']}\n", highlight=False)
+        # indented as a block, so a description folded at the terminal's width stays under its name
+        block = textwrap.fill(r["description"], width=max(console.width, 40), initial_indent="  ",
+                              subsequent_indent="  ")
+        console.print(f"{block}\n", markup=False, highlight=False, soft_wrap=True)
 
 
 def demand_history_command(
