@@ -65,6 +65,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
                 models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
                 store=store,
             )
+    _say(f"writing the report, plots and CSVs into {target}")  # seconds of plotting, said
     try:
         written = write_outputs(result, target)
         write_manifest(target, "benchmark", written, scenario=loaded.name, digest=digest, complete=True)
