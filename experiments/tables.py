@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
+from rich.text import Text
 
 from allocsim.experiments.kpi_labels import console_label
 from allocsim.experiments.kpis import column_decimals, fmt_ci
@@ -89,12 +90,14 @@ class FittedTable:
             used += need
         return packed
 
-    def tables(self, width: int) -> Iterator[Table]:
+    def tables(self, width: int) -> Iterator[Table | Text]:
+        """The tables; a continued table's title and the caption are lines of their own, folded at
+        the console's width (a table's own title or caption folds at the table's, often narrow)."""
         groups = self.groups(width)
         for i, group in enumerate(groups):
-            title = self.title if i == 0 else f"{self.title} (continued {i + 1}/{len(groups)})"
-            caption = self.caption if i == len(groups) - 1 else None
-            table = Table(title=title, caption=caption)
+            if i:
+                yield Text(f"{self.title} (continued {i + 1}/{len(groups)})", style="table.title")
+            table = Table(title=None if i else self.title)
             for col in (*self.keys, *group):
                 table.add_column(col.header_lines(), justify=col.justify, no_wrap=True, min_width=col.width)
             rows = len(self.keys[0].cells)
@@ -103,6 +106,8 @@ class FittedTable:
                               style="bold" if self.bold_first and r == 0 else None,
                               end_section=self.sections)
             yield table
+        if self.caption:
+            yield Text(self.caption, style="table.caption")
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.tables(options.max_width)
