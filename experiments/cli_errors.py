@@ -91,10 +91,11 @@ def missing_module_line(err: ModuleNotFoundError) -> str | None:
     root = (err.name or "").split(".")[0]
     if root in LEARNING_MODULES:
         return (f"error: this command needs the learning extra ({root} is not installed): "
-                "pip install 'allocsim[learn]'")
+                "pip install 'allocsim[learn]', or in a clone of the repository: pip install -e '.[learn]'")
     if root in SIMULATOR_MODULES:
         return (f"error: this command needs the simulator ({root} is not installed; this looks like a "
-                "runtime-only install, which runs `allocsim infer` without --scenario): pip install allocsim")
+                "runtime-only install, which runs `allocsim infer` without --scenario): "
+                "pip install allocsim, or in a clone of the repository: pip install -e .")
     return None
 
 
