@@ -25,7 +25,7 @@ from allocsim.experiments.train_cmd import TrainingJob, prepare_training
 runner = CliRunner()
 
 #: The presets whose packaged PPO entry starts from a residual search (agents/hyperparams/ppo.yaml).
-RESIDUAL = {"retail-small", "retail-medium", "seasonal-aging", "omnichannel-transfers"}
+RESIDUAL = {"retail-small", "retail-medium", "retail-large", "seasonal-aging", "omnichannel-transfers"}
 
 
 @pytest.mark.parametrize("preset", preset_names())
