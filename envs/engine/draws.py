@@ -23,7 +23,7 @@ _WEEK = 7
 _SMOOTH_HALF = 3  # the forecaster's centred moving average (``allocsim.envs.demand._smoothed_rates``)
 
 
-@kernel
+@inline_kernel
 def _bootstrap_period(p: EngineParams, seed: int, t: int) -> int:
     """The history period a bootstrapped episode on ``seed`` replays in period ``t``."""
     length_of_block = p.block_length
@@ -35,7 +35,7 @@ def _bootstrap_period(p: EngineParams, seed: int, t: int) -> int:
     return weekday + _WEEK * uniform_int(seed, BLOCK, j, 0, count - 1) + (t - target)
 
 
-@kernel
+@inline_kernel
 def lane_units(p: EngineParams, seed: int, t: int, loc: int, k: int, c: int) -> int:
     """Units asked in period ``t`` at (location, SKU, channel) in an episode whose demand seed is ``seed``."""
     if p.replay_mode == REPLAY:
@@ -47,7 +47,7 @@ def lane_units(p: EngineParams, seed: int, t: int, loc: int, k: int, c: int) -> 
                        p.demand_code[loc, k, c], p.demand_dispersion[loc, k, c], p.demand_cv[loc, k, c])
 
 
-@kernel
+@inline_kernel
 def _bootstrap_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float:
     """The forecaster's rate of a bootstrapped path: its centred 7-period mean, summed over channels."""
     last = p.periods - 1
@@ -61,7 +61,7 @@ def _bootstrap_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> flo
     return total
 
 
-@kernel
+@inline_kernel
 def forecast_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float:
     """The forecast the policy sees for period ``t`` at (location, SKU) in the episode on ``seed``."""
     rate = _bootstrap_rate(p, seed, t, loc, k) if p.replay_mode == BOOTSTRAP else p.forecast_mean[t, loc, k]
@@ -69,7 +69,7 @@ def forecast_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float
     return rate * p.forecast_bias * forecast_noise(seed, t, lane, p.forecast_sigma)
 
 
-@kernel
+@inline_kernel
 def supplier_lead(p: EngineParams, s: EngineState, b: int, t: int) -> int:
     """The supplier lead time of an order copy ``b`` places in period ``t``."""
     if p.lead_low == p.lead_high:
@@ -120,3 +120,19 @@ def advance_rings(p: EngineParams, s: EngineState, b: int, t: int) -> None:
     """Copy ``b`` moved from period ``t`` to ``t + 1``: draw the period each ring now reaches."""
     draw_demand(p, s, b, t + s.demand_ring.shape[1])
     draw_forecast(p, s, b, t + s.forecast_ring.shape[1])
+
+
+#: What ``refresh`` draws: a fresh episode's rings, the demand ring again (a new demand seed), or
+#: the periods that come into sight after a move from period ``s.period[b] - 1``.
+FILL, REDRAW_DEMAND, ADVANCE = 0, 1, 2
+
+
+@kernel  # the one entry the period kernel calls (not inlined there): one compiled body for all draws
+def refresh(p: EngineParams, s: EngineState, b: int, what: int) -> None:
+    """Draw what copy ``b``'s rings need now (``FILL``, ``REDRAW_DEMAND`` or ``ADVANCE``)."""
+    if what == FILL:
+        fill_rings(p, s, b)
+    elif what == REDRAW_DEMAND:
+        fill_demand_ring(p, s, b)
+    else:
+        advance_rings(p, s, b, s.period[b] - 1)

@@ -16,8 +16,8 @@ from numpy.typing import NDArray
 
 from allocsim.core import observation_blocks
 from allocsim.core.observation_blocks import N_CALENDAR, WEEK
+from allocsim.envs.engine import draws
 from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
-from allocsim.envs.engine.draws import advance_rings, fill_demand_ring, fill_rings
 from allocsim.envs.engine.flows import book_receipts, dispatch, receive
 from allocsim.envs.engine.jit import inline_kernel, kernel, parallel_kernel
 from allocsim.envs.engine.params import EngineParams
@@ -169,9 +169,9 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
             continue
         if phases & START:
             _start(p, s, b)
-            fill_rings(p, s, b)
+            draws.refresh(p, s, b, draws.FILL)
         if phases & REDRAW:
-            fill_demand_ring(p, s, b)
+            draws.refresh(p, s, b, draws.REDRAW_DEMAND)
         if phases & DECIDE:
             decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b], holdback_frac[b])
         if phases & DISPATCH:
@@ -189,11 +189,11 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
                 s.done[b] = True
             elif phases & ADVANCE:
                 s.period[b] += 1
-                advance_rings(p, s, b, s.period[b] - 1)
+                draws.refresh(p, s, b, draws.ADVANCE)
                 receipts_due = True
         if phases & MOVE:
             s.period[b] += 1
-            advance_rings(p, s, b, s.period[b] - 1)
+            draws.refresh(p, s, b, draws.ADVANCE)
         if phases & RECEIVE and receipts_due:
             receive(p, s, b)
         if phases & OBSERVE:
