@@ -25,6 +25,28 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 
 
+#: Seconds between the "still ..." lines of a one-off wait (so no stretch of it is silent for long).
+HEARTBEAT = 10.0
+
+
+def with_heartbeat(say: Say, doing: str, work: Callable[[], object], every: float = HEARTBEAT) -> None:
+    """Run ``work`` while a daemon thread says "still <doing> (<elapsed>)" every ``every`` seconds."""
+    done = threading.Event()
+    started = time.perf_counter()
+
+    def beat() -> None:
+        while not done.wait(every):
+            say(f"  still {doing} ({duration(time.perf_counter() - started)})")
+
+    thread = threading.Thread(target=beat, name="allocsim-heartbeat", daemon=True)
+    thread.start()
+    try:
+        work()
+    finally:
+        done.set()
+        thread.join()
+
+
 def kernels_compiled() -> bool:
     """True when the engine's on-disk numba cache holds compiled kernels for this engine source."""
     from allocsim.envs.engine import cache_dir
@@ -65,7 +87,7 @@ def compile_first(scenario: Scenario, say: Say) -> bool:
         timer.start()
     started = time.perf_counter()
     try:
-        _warm(scenario)
+        with_heartbeat(lambda line: said.is_set() and say(line), "compiling", lambda: _warm(scenario))
     finally:
         timer.cancel()
     if said.is_set():
@@ -92,7 +114,7 @@ def fit_penalty_first(scenario: Scenario, say: Say) -> bool:
     say(f"fitting the bound's sales penalty for {scenario.name} on tuning seeds (once per scenario, "
         f"kept in {store_dir()}; up to a few minutes)")
     started = time.perf_counter()
-    penalty_for(scenario)
+    with_heartbeat(say, "fitting the sales penalty", lambda: penalty_for(scenario))
     say(f"penalty fitted in {duration(time.perf_counter() - started)}")
     return True
 
@@ -107,6 +129,6 @@ def fit_lagrangian_first(scenario: Scenario, say: Say) -> bool:
     say(f"fitting the Lagrangian bound's DC prices for {scenario.name} on tuning seeds (once per "
         f"scenario, kept in {store_dir()}; seconds on small networks, several minutes on retail-medium)")
     started = time.perf_counter()
-    multipliers_for(scenario)
+    with_heartbeat(say, "fitting the DC prices", lambda: multipliers_for(scenario))
     say(f"prices fitted in {duration(time.perf_counter() - started)}")
     return True

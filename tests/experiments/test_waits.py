@@ -100,3 +100,25 @@ def test_training_says_it_searches_a_residual_start_before_learning(tmp_path: Pa
     notes: list[str] = []
     train(config, on_note=notes.append)
     assert any(n.startswith("residual start: searching") and "once" in n for n in notes), notes
+
+
+def test_a_long_one_off_wait_says_it_is_still_going() -> None:
+    """A one-off wait longer than the heartbeat says "still ..." with the time spent, then stops."""
+    import time
+
+    from allocsim.experiments.waits import with_heartbeat
+
+    lines: list[str] = []
+    with_heartbeat(lines.append, "fitting the prices", lambda: time.sleep(0.55), every=0.2)
+    count = len(lines)
+    assert count >= 2 and all(line.startswith("  still fitting the prices (") for line in lines)
+    time.sleep(0.3)
+    assert len(lines) == count  # nothing after the work ended
+
+
+def test_a_short_wait_says_nothing_more() -> None:
+    from allocsim.experiments.waits import with_heartbeat
+
+    lines: list[str] = []
+    with_heartbeat(lines.append, "compiling", lambda: None, every=0.2)
+    assert lines == []
