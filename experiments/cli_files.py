@@ -31,6 +31,7 @@ def scenarios_command(
     ] = None,
 ) -> None:
     """List the preset scenarios, or print one as a YAML file to edit (--show)."""
+    import shutil
     import textwrap
 
     from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
@@ -61,7 +62,9 @@ def scenarios_command(
             f"{_count(r['locations'], 'location')}, channels: {', '.join(r['channels'])}"
         )
         # indented as a block, so a description folded at the terminal's width stays under its name
-        block = textwrap.fill(r["description"], width=max(console.width, 40), initial_indent="  ",
+        # the width now (COLUMNS, else the terminal's, else 80): the shared console fixed its own when built
+        width = shutil.get_terminal_size().columns
+        block = textwrap.fill(r["description"], width=max(width, 40), initial_indent="  ",
                               subsequent_indent="  ")
         console.print(f"{block}\n", markup=False, highlight=False, soft_wrap=True)
 
