@@ -48,6 +48,7 @@ from allocsim.agents.residual_search import residual_start, start_from
 from allocsim.agents.safe_load import load_model, read_normalization
 from allocsim.agents.training import TrainConfig, TrainResult, _check_resume
 from allocsim.agents.vec_env import AllocationSb3VecEnv
+from allocsim.core.heartbeat import with_heartbeat
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.scenario import load_scenario
@@ -108,9 +109,9 @@ def _fresh_model(config: TrainConfig, venv: AllocationSb3VecEnv, scenario: Any, 
     if hp.residual_start is not None:
         say(f"residual start: searching the best constant residual action on {hp.residual_start.episodes} "
             "episodes (once, before learning; about a minute)")
-        written["residual_start_fit"] = residual_start(
-            model, scenario, config.start_seeds(hp.residual_start.episodes), config.residual_around,
-            hp.residual_start)
+        written["residual_start_fit"] = with_heartbeat(say, "searching the residual start", lambda: (
+            residual_start(model, scenario, config.start_seeds(hp.residual_start.episodes),
+                           config.residual_around, hp.residual_start)))
     else:
         start_from(model.policy, rules[0])
         written["rule_start"] = [round(float(a), 6) for a in rules[0]]

@@ -46,6 +46,7 @@ from allocsim.agents.training_seeds import SeedCycle as SeedCycle  # re-exported
 from allocsim.agents.training_seeds import env_factory
 from allocsim.agents.vec_env import AllocationSb3VecEnv
 from allocsim.agents.warm_start import Teacher, warm_start
+from allocsim.core.heartbeat import with_heartbeat
 from allocsim.core.processes import pool_context
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand_stream import DEMAND_STREAM
@@ -304,9 +305,9 @@ def train(
             if hp.residual_start is not None:
                 say(f"residual start: searching the best constant residual action on "
                     f"{hp.residual_start.episodes} episodes (once, before learning; about a minute)")
-                written["residual_start_fit"] = residual_start(
-                    model, scenario, config.start_seeds(hp.residual_start.episodes), config.residual_around,
-                    hp.residual_start)
+                written["residual_start_fit"] = with_heartbeat(say, "searching the residual start", lambda: (
+                    residual_start(model, scenario, config.start_seeds(hp.residual_start.episodes),
+                                   config.residual_around, hp.residual_start)))
                 runfiles.write_config(run_dir, written)
         # rows past the checkpoint resumed from were written by a run killed before its progress.json
         metrics = [r for r in runfiles.read_metrics(run_dir) if int(r["timesteps"]) <= done] if done else []

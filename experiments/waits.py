@@ -17,34 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from allocsim.core.heartbeat import with_heartbeat
 from allocsim.experiments.progress import duration
 
 if TYPE_CHECKING:
     from allocsim.envs.scenario import Scenario
 
 Say = Callable[[str], None]
-
-
-#: Seconds between the "still ..." lines of a one-off wait (so no stretch of it is silent for long).
-HEARTBEAT = 10.0
-
-
-def with_heartbeat(say: Say, doing: str, work: Callable[[], object], every: float = HEARTBEAT) -> None:
-    """Run ``work`` while a daemon thread says "still <doing> (<elapsed>)" every ``every`` seconds."""
-    done = threading.Event()
-    started = time.perf_counter()
-
-    def beat() -> None:
-        while not done.wait(every):
-            say(f"  still {doing} ({duration(time.perf_counter() - started)})")
-
-    thread = threading.Thread(target=beat, name="allocsim-heartbeat", daemon=True)
-    thread.start()
-    try:
-        work()
-    finally:
-        done.set()
-        thread.join()
 
 
 def kernels_compiled() -> bool:
