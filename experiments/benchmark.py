@@ -32,7 +32,7 @@ as rows ``<algo>:<run name>``; they are never "the best rule" the gaps are measu
 Bounds (``experiments.bounds``): unless ``bound=False`` or a warm-up is set, the
 clairvoyant LP bound and the penalised bound are solved once per seed (not per
 policy) and every episode row gets ``bound``, ``gap_to_bound_pct``,
-``penalised_bound`` and ``gap_to_reference_pct`` (against the tightest reference:
+``penalised_bound`` and ``gap_to_reference_pct`` (against the gap reference:
 the DP optimum where it exists, else the penalised bound); on scenarios the exact
 DP solves (tiny-dp) also ``gap_to_optimal_pct``. The Lagrangian bound is solved on the same seeds
 where it applies, and ``tightest_bound`` is the tighter of the two per seed-mean

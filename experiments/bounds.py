@@ -16,7 +16,7 @@
   confidence limit is lower (never a per-seed minimum, and not the lower mean alone: picking the
   lower of two noisy means is biased low; the Lagrangian bound is exact where nothing about the
   DC is random, so a noisy penalised mean must beat it by its whole half-width);
-* the tightest reference: the DP optimum where it exists, else the penalised bound;
+* the gap reference: the DP optimum where it exists, else the penalised bound;
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
   ``gap_to_bound_pct = 100 x (bound - profit) / |bound|`` on that row's seed and,
   where the DP exists, ``gap_to_optimal_pct = 100 x (dp_value - profit) / |dp_value|``
@@ -374,7 +374,7 @@ def _closed_share(profit: pd.Series, best: float, reference: float) -> pd.Series
 
 def gap_closed(summary: pd.DataFrame, rules: Collection[str], optimum: float | None = None) -> pd.DataFrame:
     """``summary`` with ``bound_gap_closed_pct`` (each policy's share of the best-rule-to-bound gap)
-    and, with penalised bounds, ``reference_gap_closed_pct`` (the same against the tightest reference:
+    and, with penalised bounds, ``reference_gap_closed_pct`` (the same against the gap reference:
     ``optimum`` where given, else the mean penalised bound)."""
     if "bound_mean" not in summary:
         return summary

@@ -117,7 +117,8 @@ class RunInfo:
             out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
         if self.bound_mean is not None and (self.dp_value is not None or self.penalised_mean is not None):
             kind = "DP optimum" if self.dp_value is not None else "penalised bound"
-            out.append(f"tightest reference: the {kind} (gap_to_reference_pct, reference gap closed %)")
+            out.append(f"gap reference: the {kind} (gap_to_reference_pct, reference gap closed %; the "
+                       "tightest bound of all is in the reference interval)")
         if self.interval is not None:
             out.append(f"reference interval: {self.interval.sentence(self.currency)}")
         if self.warm_up:
@@ -176,9 +177,9 @@ NOTE = (
     "excludes 0 is a real difference. `*` marks the Pareto front of fill rate against profit. "
     "`gap_to_bound_pct` is 100 x (bound - profit) / |bound| per seed against the clairvoyant bound, "
     "`gap_to_optimal_pct` the same against the DP optimum (tiny scenarios), `gap_to_reference_pct` "
-    "against the tightest reference (the DP optimum where it exists, else the penalised bound), "
+    "against the gap reference (the DP optimum where it exists, else the penalised bound), "
     "`gap closed %` the share of the gap between the best rule and the bound a policy closes (best "
-    "rule 0, bound 100) and `reference gap closed %` the same against the tightest reference. "
+    "rule 0, bound 100) and `reference gap closed %` the same against the gap reference. "
     "The reference interval runs from the best achievable (the DP optimum where it exists, else the "
     "best policy played, of any kind) to the tightest bound; `best gap closed %` is a policy's share "
     "of the gap between the best tuned rule and the best achievable (rule 0, best achievable 100), "

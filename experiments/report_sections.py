@@ -96,7 +96,7 @@ def _verdict(policy: str, ref: str, low: float, high: float) -> Cell:
 
 def ranked(summary: pd.DataFrame, currency: str, periods: int = 0) -> HtmlTable:
     """Rank, policy, profit per episode and per week, paired Δ profit and its verdict, the headline KPIs,
-    and the gap to the tightest reference (else to the clairvoyant bound) with the share of it closed."""
+    and the gap to the gap reference (else to the clairvoyant bound) with the share of it closed."""
     ref = str(summary["reference"].iloc[0])
     tight = REFERENCE_CLOSED in summary and "gap_to_reference_pct_mean" in summary
     gaps = ("gap_to_reference_pct",) if tight else tuple(k for k in GAP_KPIS[:1] if f"{k}_mean" in summary)

@@ -251,7 +251,7 @@ def kept_steps(run_dir: Path) -> int | None:
 
 
 def reference_columns(row: dict[str, Any]) -> tuple[str, str, str]:
-    """The rule's and the learned policy's gap to the tightest reference (DP optimum, else the
+    """The rule's and the learned policy's gap to the gap reference (DP optimum, else the
     penalised bound) in %, and the share of the rule's gap the learned policy closes."""
     reference = row["dp"] if row["dp"] is not None else row.get("penalised")
     if not reference:
@@ -272,7 +272,7 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table as Markdown."""
     head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
             "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | "
-            "mean penalised bound | mean bound | rule's gap to tightest reference % | PPO's gap % | "
+            "mean penalised bound | mean bound | rule's gap to gap reference % | PPO's gap % | "
             "share of the rule's gap closed % | kept checkpoint (steps) |\n"
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []

@@ -195,7 +195,7 @@ def bound_table(report: dict[str, Any]) -> FittedTable:
                     f" ± {report['zero_penalty_ci95']:,.2f}; penalised bound {report['penalised_mean']:,.2f}"
                     f" ± {report['penalised_ci95']:,.2f} ({report['tightening_pct']:.2f} % tighter, above the"
                     f" zero-penalty bound on {report['seeds_penalised_above_zero']} of {len(rows)} seeds);"
-                    f" tightest reference: {report['reference_kind'].replace('_', ' ')}"
+                    f" gap reference: {report['reference_kind'].replace('_', ' ')}"
                     f" {report['reference']:,.2f}")
     keys = [Col("seed", [str(r["seed"]) for r in rows])]
     penalised = [Col("penalised", [f"{r['penalised_bound']:,.2f}" for r in rows])] if rows and (

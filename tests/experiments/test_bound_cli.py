@@ -55,7 +55,7 @@ def test_bound_text_shows_both_bounds() -> None:
     result = runner.invoke(app, ["bound", "--scenario", "tiny-dp", "--episodes", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
-    assert "penalised" in text and "tightest reference: dp optimum" in text
+    assert "penalised" in text and "gap reference: dp optimum" in text
 
 
 def test_bound_json_without_dp_gives_null_and_the_reason() -> None:
