@@ -5,8 +5,8 @@ That is the stock on hand at the decision, plus what the decision ships from the
 location with lead time 0, plus what it transfers in over a lane whose lead time and approval
 delay are both 0, less what it transfers out. Counting the stock on hand alone, a share could
 never protect a unit its own decision delivers today (a store restocked from zero would protect
-nothing). The engine (``allocsim.envs.engine.decide.protect_decided``) applies this rule; the
-torch-free runtime (``allocsim.agents.inference``) calls this function with the lead times its
+nothing). The engine compiles these functions (``allocsim.envs.engine.decide.protect_decided``);
+the torch-free runtime (``allocsim.agents.inference``) calls them with the lead times its
 policy card carries, and a differential test keeps the two equal. Plain Python over numpy
 arrays that numba compiles unchanged; imports numpy only.
 """

@@ -17,7 +17,8 @@ from pathlib import Path
 import numba
 
 #: Files outside this folder whose functions the kernels compile (the shared arithmetic).
-SHARED_SOURCES = ("core/unit_decode.py", "core/observation_blocks.py", "envs/demand_stream.py")
+SHARED_SOURCES = ("core/unit_decode.py", "core/observation_blocks.py", "core/same_day.py",
+                  "envs/demand_stream.py")
 
 
 def _source_digest() -> str:

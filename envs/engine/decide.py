@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from allocsim.core import unit_decode
+from allocsim.core import same_day, unit_decode
 from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import BIG, EngineParams
 from allocsim.envs.engine.state import EngineState
@@ -20,6 +20,9 @@ largest_remainder_row = kernel(unit_decode.largest_remainder_row)
 transfer_units = kernel(unit_decode.transfer_units)
 policy_order = kernel(unit_decode.policy_order)
 holdback_units = kernel(unit_decode.holdback_units)
+# The stock a decided holdback applies to lives in ``allocsim.core.same_day``, shared with the runtime.
+transfer_delay = kernel(same_day.transfer_delay)
+on_shelf_today = kernel(same_day.on_shelf_today)
 
 
 @kernel
@@ -175,34 +178,29 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     if keep_log:
         _copy1(s.log_orders[b, t, 2], orders)
     # approval: transfers above a lane's threshold wait its delay
-    for q in range(n_k):
-        for k in range(n_s):
-            delay[q, k] = p.lane_delay[q] if transfers[q, k] > p.lane_threshold[q] else 0
+    transfer_delay(transfers, p.lane_threshold, p.lane_delay, delay)
     if keep_log:
         _copy2(s.log_transfers[b, t, 2], delay)
         s.log_flags[b, t] = _changed_stages(s.log_allocation[b, t], s.log_transfers[b, t], s.log_orders[b, t])
     if p.holdback_below.any():  # once the moves are final: the share covers what they bring today
-        protect_decided(p, s, b, holdback_frac, on_hand, alloc, transfers, delay)
+        protect_decided(p, s, b, holdback_frac, on_hand, alloc, transfers, delay, w.scratch[b])
 
 
 @kernel
 def protect_decided(p: EngineParams, s: EngineState, b: int, holdback_frac, on_hand,  # type: ignore[no-untyped-def]
-                    alloc, transfers, delay) -> None:
+                    alloc, transfers, delay, today) -> None:
     """This period's ``s.protect`` of copy ``b``: the decided holdback units are kept from the channels
     in ``p.holdback_below``, nested over the scenario's static levels. The share applies to the stock
     on hand once this decision's same-period moves are done: ``on_hand`` at the decision, plus what
     it ships or transfers in with lead time 0 (on the shelf before today's demand), less what it
     transfers out. Counting ``on_hand`` alone, a share could never protect a unit the decision
-    itself delivers today (a store restocked from zero would protect nothing)."""
+    itself delivers today (a store restocked from zero would protect nothing). The rule is
+    ``allocsim.core.same_day.on_shelf_today`` (shared with the runtime); ``today`` (L, S) is scratch."""
+    on_shelf_today(on_hand, alloc, transfers, delay, p.lead_time, p.lane_source, p.lane_target, p.lane_lead,
+                   today)
     for loc in range(on_hand.shape[0]):
         for k in range(on_hand.shape[1]):
-            today = on_hand[loc, k] + (alloc[loc, k] if p.lead_time[loc] == 0 else 0)
-            for q in range(p.lane_source.shape[0]):
-                if p.lane_source[q] == loc:
-                    today -= transfers[q, k]
-                if p.lane_target[q] == loc and p.lane_lead[q] + delay[q, k] == 0:
-                    today += transfers[q, k]
-            units = holdback_units(holdback_frac[loc, k], max(today, 0))
+            units = holdback_units(holdback_frac[loc, k], today[loc, k])
             for c in range(p.protect.shape[2]):
                 level = p.protect[loc, k, c]
                 if p.holdback_below[c]:
