@@ -19,16 +19,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from allocsim.baselines.registry import policy_names
 from allocsim.core.error_text import shorten
 from allocsim.core.limits import MAX_PERIODS
 from allocsim.experiments.cli_errors import OneLineErrors
 from allocsim.experiments.cli_options import DEMAND_CSV_HELP, TimingOption
-from allocsim.experiments.kpis import HEADLINE
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
+from allocsim.experiments.tables import headline_table
 
 if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
     from allocsim.envs.scenario import Scenario
@@ -103,22 +102,9 @@ def simulate(
     if as_json:
         typer.echo(json.dumps(_json_safe(result), indent=2))
         return
-    console.print(kpi_table(result, f"{policy} · {episodes} episode(s) from seed {seed}", loaded.currency))
+    what = f"{policy} · {episodes} episode(s) from seed {seed}"
+    console.print(headline_table(result, what, loaded.currency))
     console.print(f"parameters: {result['parameters_source']}", highlight=False, markup=False, soft_wrap=True)
-
-
-def kpi_table(result: dict[str, Any], what: str, currency: str) -> Table:
-    """The headline KPIs' means of a ``simulate``/``evaluate`` result, under their console labels,
-    money in ``currency``, two decimals throughout."""
-    from allocsim.experiments.kpi_labels import console_label
-
-    mode = " · events mode" if result["timing"] == "events" else ""
-    table = Table(title=f"{result['scenario']} · {what}{mode}")
-    table.add_column("KPI")
-    table.add_column("mean per episode", justify="right")
-    for key in HEADLINE:
-        table.add_row(console_label(key, currency), f"{result['summary'][key]:,.2f}")
-    return table
 
 
 def _workers(requested: int | None, default: int | None = None) -> int:

@@ -147,8 +147,9 @@ def evaluate_command(
     from allocsim.core.error_text import shorten
     from allocsim.envs.scenario import load_scenario
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.cli import _fail, _json_safe, _load, _say, _workers, console, kpi_table
+    from allocsim.experiments.cli import _fail, _json_safe, _load, _say, _workers, console
     from allocsim.experiments.seeds import seed_block, seed_range
+    from allocsim.experiments.tables import headline_table
     from allocsim.experiments.train_cmd import evaluate_model, trained_scenario
 
     loaded = _load(scenario, timing=timing) if scenario is not None else None
@@ -164,7 +165,7 @@ def evaluate_command(
         return
     currency = (loaded or load_scenario(trained_scenario(model))).currency
     what = f"{result['policy']} · {episodes} episode(s) from seed {seeds[0]}"
-    console.print(kpi_table(result, what, currency))
+    console.print(headline_table(result, what, currency))
 
 
 def results_command(

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from allocsim.experiments.kpi_labels import console_label
-from allocsim.experiments.kpis import column_decimals, fmt_ci
+from allocsim.experiments.kpis import HEADLINE, column_decimals, fmt_ci
 from allocsim.experiments.reference_interval import SHARE, SHARE_CI, ReferenceInterval
 from allocsim.experiments.tuning import TuneResult
 
@@ -208,3 +208,15 @@ def bound_table(report: dict[str, Any]) -> FittedTable:
     ]
     title = f"{report['scenario']} · clairvoyant and penalised bound per seed (perfect-foresight LP, HiGHS)"
     return FittedTable(title, keys, values, caption=caption, bold_first=False)
+
+
+def headline_table(result: dict[str, Any], what: str, currency: str) -> Table:
+    """The headline KPIs' means of a ``simulate``/``evaluate`` result, under their console labels,
+    money in ``currency``, two decimals throughout."""
+    mode = " · events mode" if result["timing"] == "events" else ""
+    table = Table(title=f"{result['scenario']} · {what}{mode}")
+    table.add_column("KPI")
+    table.add_column("mean per episode", justify="right")
+    for key in HEADLINE:
+        table.add_row(console_label(key, currency), f"{result['summary'][key]:,.2f}")
+    return table

@@ -83,6 +83,15 @@ def penalty_fitted(scenario: Scenario) -> bool:
     return load_penalty(store_dir() / f"{key}.npz") is not None
 
 
+def _pay_once(say: Say, announce: str, doing: str, work: Callable[[], object], done: str) -> bool:
+    """Say ``announce``, run ``work`` with a heartbeat, say ``done`` with the time it took; True."""
+    say(announce)
+    started = time.perf_counter()
+    with_heartbeat(say, doing, work)
+    say(f"{done} in {duration(time.perf_counter() - started)}")
+    return True
+
+
 def fit_penalty_first(scenario: Scenario, say: Say) -> bool:
     """Fit the penalised bound's sales penalty now, saying so, when it is not on disk; whether it fitted."""
     if penalty_fitted(scenario):
@@ -90,12 +99,9 @@ def fit_penalty_first(scenario: Scenario, say: Say) -> bool:
     from allocsim.experiments.bounds import penalty_for
     from allocsim.experiments.penalty_store import store_dir
 
-    say(f"fitting the bound's sales penalty for {scenario.name} on tuning seeds (once per scenario, "
-        f"kept in {store_dir()}; up to a few minutes)")
-    started = time.perf_counter()
-    with_heartbeat(say, "fitting the sales penalty", lambda: penalty_for(scenario))
-    say(f"penalty fitted in {duration(time.perf_counter() - started)}")
-    return True
+    return _pay_once(say, f"fitting the bound's sales penalty for {scenario.name} on tuning seeds (once per "
+                     f"scenario, kept in {store_dir()}; up to a few minutes)", "fitting the sales penalty",
+                     lambda: penalty_for(scenario), "penalty fitted")
 
 
 def fit_lagrangian_first(scenario: Scenario, say: Say) -> bool:
@@ -105,9 +111,7 @@ def fit_lagrangian_first(scenario: Scenario, say: Say) -> bool:
 
     if multipliers_fitted(scenario):
         return False
-    say(f"fitting the Lagrangian bound's DC prices for {scenario.name} on tuning seeds (once per "
-        f"scenario, kept in {store_dir()}; seconds on small networks, several minutes on retail-medium)")
-    started = time.perf_counter()
-    with_heartbeat(say, "fitting the DC prices", lambda: multipliers_for(scenario))
-    say(f"prices fitted in {duration(time.perf_counter() - started)}")
-    return True
+    return _pay_once(say, f"fitting the Lagrangian bound's DC prices for {scenario.name} on tuning seeds "
+                     f"(once per scenario, kept in {store_dir()}; seconds on small networks, several "
+                     "minutes on retail-medium)", "fitting the DC prices", lambda: multipliers_for(scenario),
+                     "prices fitted")
