@@ -27,7 +27,6 @@ from allocsim.experiments.cli_errors import OneLineErrors
 from allocsim.experiments.cli_options import DEMAND_CSV_HELP, TimingOption
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
-from allocsim.experiments.tables import headline_table
 
 if TYPE_CHECKING:  # the simulator, pandas and SciPy are imported inside the commands that need them
     from allocsim.envs.scenario import Scenario
@@ -102,6 +101,8 @@ def simulate(
     if as_json:
         typer.echo(json.dumps(_json_safe(result), indent=2))
         return
+    from allocsim.experiments.tables import headline_table  # pandas: not in the runtime-only install
+
     what = f"{policy} · {episodes} episode(s) from seed {seed}"
     console.print(headline_table(result, what, loaded.currency))
     console.print(f"parameters: {result['parameters_source']}", highlight=False, markup=False, soft_wrap=True)
