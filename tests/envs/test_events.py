@@ -19,7 +19,7 @@ import pytest
 from envs_testkit import PRESETS, assert_same, check_copy, make_action, run_episode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_vector_env import build_scenario, scenarios
+from test_vector_env_generated import build_scenario, scenarios
 
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
