@@ -27,8 +27,10 @@ def export_command(
     out: Annotated[Path, typer.Option(help="where to write the ONNX file")] = Path("policy.onnx"),
 ) -> None:
     """Export a trained policy to ONNX (normalisation, deterministic action and decode inside)."""
-    from allocsim.experiments.cli import _fail, console
+    from allocsim.experiments.cli import _fail, _say, console
+    from allocsim.experiments.waits import load_learning
 
+    load_learning(_say)  # 4-7 s on a cold start: said before it happens
     try:
         from allocsim.agents.export import export_run
 

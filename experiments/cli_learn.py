@@ -76,8 +76,12 @@ def train(
     ] = None,
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
-    from allocsim.agents.training import train as run
     from allocsim.experiments.cli import _fail, _load, _say, _workers, console
+    from allocsim.experiments.waits import load_learning
+
+    loaded = _load(scenario)
+    load_learning(_say)  # 4-7 s on a cold start: said before it happens
+    from allocsim.agents.training import train as run
     from allocsim.experiments.interrupt import interruptible, train_kept
     from allocsim.experiments.progress import RunProgress
     from allocsim.experiments.run_folder import hold
@@ -89,7 +93,6 @@ def train(
         watched,
     )
 
-    loaded = _load(scenario)
     n_workers = _workers(workers)
     try:
         job = TrainingJob(scenario=scenario, algo=algo, seed=seed, timesteps=timesteps, n_envs=n_envs,
@@ -150,9 +153,12 @@ def evaluate_command(
     from allocsim.experiments.cli import _fail, _json_safe, _load, _say, _workers, console
     from allocsim.experiments.seeds import seed_block, seed_range
     from allocsim.experiments.tables import headline_table
-    from allocsim.experiments.train_cmd import evaluate_model, trained_scenario
+    from allocsim.experiments.waits import load_learning
 
     loaded = _load(scenario, timing=timing) if scenario is not None else None
+    load_learning(_say)  # train_cmd (and a run folder's model) need it: said before the wait
+    from allocsim.experiments.train_cmd import evaluate_model, trained_scenario
+
     try:
         if timing is not None and timing not in MODES:
             raise ValueError(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")

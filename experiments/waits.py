@@ -10,6 +10,9 @@ instead of each paying it), and says how long it took.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -115,3 +118,25 @@ def fit_lagrangian_first(scenario: Scenario, say: Say) -> bool:
                      f"(once per scenario, kept in {store_dir()}; seconds on small networks, several "
                      "minutes on retail-medium)", "fitting the DC prices", lambda: multipliers_for(scenario),
                      "prices fitted")
+
+
+#: Said before the learning stack is imported (4-7 s on a cold start), so `train` and `export` never
+#: start in silence.
+LEARNING_NOTE = "loading PyTorch and stable-baselines3 (a few seconds) ..."
+LEARNING_STACK = ("torch", "stable_baselines3")
+
+
+def load_learning(say: Say) -> None:
+    """Import torch and stable-baselines3 now, saying so first unless they are loaded already.
+
+    A missing package raises ModuleNotFoundError before anything is said (the CLI turns it into
+    its one-line install hint).
+    """
+    if all(name in sys.modules for name in LEARNING_STACK):
+        return
+    for name in LEARNING_STACK:
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    say(LEARNING_NOTE)
+    for name in LEARNING_STACK:
+        importlib.import_module(name)
