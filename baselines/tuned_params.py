@@ -168,11 +168,12 @@ def lookup_tuned(scenario: Scenario, policy: str, tuned_dir: Path | None = DEFAU
 
 def _edited_preset(scenario: Scenario, policy: str, again: str) -> list[str]:
     """Why a scenario named like a preset gets none of the preset's packaged parameters."""
-    from allocsim.envs.scenario import load_scenario, preset_names
+    from allocsim.envs.scenario import preset_names
+    from allocsim.envs.scenario.loader import load_preset
 
     if scenario.name not in preset_names():
         return []
-    shipped = load_scenario(scenario.name).content_hash()
+    shipped = load_preset(scenario.name).content_hash()
     if not any(packaged_tuned(shipped, policy, m) for m in MODES):
         return []
     return [f"the packaged parameters are for the preset {scenario.name} as shipped ({shipped}); this "

@@ -47,13 +47,31 @@ def _resolve_csv(scenario: Scenario, folder: Path) -> Scenario:
 
 
 def _is_file_ref(path: Path) -> bool:
-    """True when ``path`` names a scenario file (a YAML suffix, or an existing path)."""
+    """True when ``path`` names a scenario file: a YAML suffix, or an existing path that is not a
+    folder (a run folder named like a preset, e.g. ``--out retail-small``, must not hide the preset)."""
     if path.suffix in {".yaml", ".yml"}:
         return True
     try:
-        return path.exists()
+        return path.exists() and not path.is_dir()
     except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
         return False
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def load_preset(name: str) -> Scenario:
+    """The preset ``name`` as shipped (ScenarioError naming the presets if there is none)."""
+    names = preset_names()
+    if name not in names:
+        raise ScenarioError(f"unknown scenario {show(name, PATH_LIMIT)}; presets are: {', '.join(names)}")
+    preset = resources.files("allocsim.envs") / "presets" / f"{name}.yaml"
+    data = parse_yaml(preset.read_text(encoding="utf-8"), name, ScenarioError)
+    return scenario_from_dict(data, source=name)
 
 
 def load_scenario(ref: str | Path | Scenario, timing: str | None = None) -> Scenario:
@@ -81,9 +99,7 @@ def _load(ref: str | Path | Scenario) -> Scenario:
             raise ScenarioError(f"{shorten(text, PATH_LIMIT)}: no such scenario file")
         scenario = scenario_from_dict(read_yaml(path, ScenarioError), source=str(path))
         return _resolve_csv(scenario, path.parent)
-    names = preset_names()
-    if text not in names:
-        raise ScenarioError(f"unknown scenario {show(text, PATH_LIMIT)}; presets are: {', '.join(names)}")
-    preset = resources.files("allocsim.envs") / "presets" / f"{text}.yaml"
-    data = parse_yaml(preset.read_text(encoding="utf-8"), text, ScenarioError)
-    return scenario_from_dict(data, source=text)
+    if text not in preset_names() and _is_folder(path):
+        raise ScenarioError(f"{shorten(text, PATH_LIMIT)}: a folder, not a scenario file (a preset name "
+                            f"or a .yaml file)")
+    return load_preset(text)
