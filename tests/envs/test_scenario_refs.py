@@ -14,7 +14,9 @@ from allocsim.envs.scenario.loader import load_preset
 from allocsim.experiments.cli import app
 
 
-def test_a_folder_named_like_a_preset_does_not_hide_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_folder_named_like_a_preset_does_not_hide_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny-dp").mkdir()
     loaded = load_scenario("tiny-dp")
@@ -22,20 +24,26 @@ def test_a_folder_named_like_a_preset_does_not_hide_it(tmp_path: Path, monkeypat
     assert loaded.content_hash() == load_preset("tiny-dp").content_hash()
 
 
-def test_a_folder_that_is_no_preset_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_folder_that_is_no_preset_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my-runs").mkdir()
     with pytest.raises(ScenarioError, match=r"^my-runs: a folder, not a scenario file"):
         load_scenario("my-runs")
 
 
-def test_a_yaml_file_in_the_folder_is_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_yaml_file_in_the_folder_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario("missing.yaml")
 
 
-def test_benchmark_into_a_folder_named_after_its_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_benchmark_into_a_folder_named_after_its_preset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The run that found it: ``--out`` named after the scenario, a policy with no packaged parameters
     (its lookup checks the preset as shipped) gave a ScenarioError traceback."""
     monkeypatch.chdir(tmp_path)
