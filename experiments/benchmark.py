@@ -33,7 +33,7 @@ Bounds (``experiments.bounds``): unless ``bound=False`` or a warm-up is set, the
 clairvoyant LP bound and the penalised bound are solved once per seed (not per
 policy) and every episode row gets ``bound``, ``gap_to_bound_pct``,
 ``penalised_bound`` and ``gap_to_reference_pct`` (against the gap reference:
-the DP optimum where it exists, else the penalised bound); on scenarios the exact
+the DP optimum where it exists, else the seed's tightest bound); on scenarios the exact
 DP solves (tiny-dp) also ``gap_to_optimal_pct``. The Lagrangian bound is solved on the same seeds
 where it applies, and ``tightest_bound`` is the tighter of the two per seed-mean
 (``bounds.tightest_per_seed``): the bound side of the reference interval
@@ -223,15 +223,15 @@ def run_benchmark(
         _, bounds = seed_penalised(scenario, seeds, n_workers, on_done)
         optimum = dp_value(scenario).value
         penalised = {b.seed: b.penalised for b in bounds}
-        attach_gaps(rows, {b.seed: b.clairvoyant.bound for b in bounds}, optimum, penalised)
+        tight_kind, tight = tightest_per_seed(penalised, seed_lagrangian(scenario, seeds, n_workers)[0])
+        # per seed (so the results table can rebuild the interval from episodes.csv) and the gap columns
+        clairvoyant = {b.seed: b.clairvoyant.bound for b in bounds}
+        attach_gaps(rows, clairvoyant, optimum, penalised, tight, tight_kind)
         bound_mean = sum(b.clairvoyant.bound for b in bounds) / len(bounds)
         penalised_mean = sum(b.penalised for b in bounds) / len(bounds)
-        tight_kind, tight = tightest_per_seed(penalised, seed_lagrangian(scenario, seeds, n_workers)[0])
-        for row in rows:  # per seed, so the results table can rebuild the interval from episodes.csv
-            row["tightest_bound"] = float(tight[row["seed"]])
     rules = [s.label for s in specs if s.name not in NOT_RULES and not s.model]
     interval = reference_interval(profits_by_seed(rows), rules, optimum, tight, tight_kind)
-    summary = share_columns(gap_closed(summary_frame(rows), rules, optimum), interval)
+    summary = share_columns(gap_closed(summary_frame(rows), rules, optimum, tight_kind), interval)
     by_label = {s.label: s for s in specs}
     traced = Trace()
     leading = traced_policies(summary, rows, TRACED)  # the recommended policy among them

@@ -16,7 +16,8 @@
   confidence limit is lower (never a per-seed minimum, and not the lower mean alone: picking the
   lower of two noisy means is biased low; the Lagrangian bound is exact where nothing about the
   DC is random, so a noisy penalised mean must beat it by its whole half-width);
-* the gap reference: the DP optimum where it exists, else the penalised bound;
+* the gap reference: the DP optimum where it exists, else the tightest bound
+  (``reference_interval.gap_reference``);
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
   ``gap_to_bound_pct = 100 x (bound - profit) / |bound|`` on that row's seed and,
   where the DP exists, ``gap_to_optimal_pct = 100 x (dp_value - profit) / |dp_value|``
@@ -24,10 +25,10 @@
   is the gap of the mean). Per policy, ``bound_gap_closed_pct`` is the share of
   the gap between the best rule's mean profit and the mean bound that the policy
   closes: 0 for the best rule, 100 at the bound, negative below the best rule.
-  With the penalised bound, rows also get ``penalised_bound`` and
-  ``gap_to_reference_pct`` (against the DP optimum where it exists, else the
-  row's penalised bound), and ``reference_gap_closed_pct`` is the closed share of
-  the gap between the best rule and the mean reference.
+  With the penalised and the tightest bound, rows also get ``penalised_bound``,
+  ``tightest_bound`` and ``gap_to_reference_pct`` (against the DP optimum where it
+  exists, else the row's tightest bound), and ``reference_gap_closed_pct`` is the
+  closed share of the gap between the best rule and the mean reference.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.lagrangian_store import multipliers_for
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
-from allocsim.experiments.reference_interval import reference_interval
+from allocsim.experiments.reference_interval import gap_reference, reference_interval
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
@@ -241,10 +242,11 @@ def bound_report(
     penalty, results = seed_penalised(scenario, seeds, n_workers, on_done)
     zero, zero_ci = mean_ci95([r.clairvoyant.bound for r in results])
     penalised, penalised_ci = mean_ci95([r.penalised for r in results])
-    reference = optimum.value if optimum.value is not None else penalised
     lagrangian, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
     by_seed = {r.seed: r for r in lagrangian}
     keys = _lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value)
+    kind, reference = gap_reference(optimum.value, keys["tightest_bound"], keys["tightest_bound_kind"]) \
+        or (None, None)
     return {
         "scenario": scenario.name,
         "dp_value": optimum.value,
@@ -258,7 +260,7 @@ def bound_report(
         "penalty": {"alpha": list(penalty.alpha), "note": penalty.note,
                     "fit_seeds": _span(penalty.fitted_on) if penalty.fitted_on else None},
         "reference": reference,
-        "reference_kind": "dp_optimum" if optimum.value is not None else "penalised_bound",
+        "reference_kind": kind,
         **keys,
         "reference_interval": _interval_record(results, lagrangian, keys["tightest_bound_kind"],
                                                optimum.value),
@@ -352,18 +354,21 @@ def _gap(reference: float, profit: float) -> float:
 
 
 def attach_gaps(rows: Sequence[Row], bounds: dict[int, float], optimum: float | None,
-                penalised: dict[int, float] | None = None) -> None:
-    """Add ``bound``, ``gap_to_bound_pct``, (with a DP) ``gap_to_optimal_pct`` and, given the
-    penalised bounds, ``penalised_bound`` and ``gap_to_reference_pct`` to each episode row."""
+                penalised: dict[int, float] | None = None, tight: pd.Series | None = None,
+                tight_kind: str | None = None) -> None:
+    """Add ``bound``, ``gap_to_bound_pct``, (with a DP) ``gap_to_optimal_pct`` and, given the penalised
+    and the tightest bounds per seed (``tightest_per_seed``), ``penalised_bound``, ``tightest_bound`` and
+    ``gap_to_reference_pct`` (against ``gap_reference``) to each episode row."""
     for row in rows:
         bound = bounds[row["seed"]]
         row["bound"] = bound
         row["gap_to_bound_pct"] = _gap(bound, row["profit"])
         if optimum is not None:
             row["gap_to_optimal_pct"] = _gap(optimum, row["profit"])
-        if penalised is not None:
+        if penalised is not None and tight is not None:
             row["penalised_bound"] = penalised[row["seed"]]
-            reference = optimum if optimum is not None else penalised[row["seed"]]
+            row["tightest_bound"] = float(tight[row["seed"]])
+            _, reference = gap_reference(optimum, row["tightest_bound"], tight_kind) or ("", math.nan)
             row["gap_to_reference_pct"] = _gap(reference, row["profit"])
 
 
@@ -372,15 +377,16 @@ def _closed_share(profit: pd.Series, best: float, reference: float) -> pd.Series
     return 100.0 * (profit - best) / gap if gap > 1e-9 else math.nan
 
 
-def gap_closed(summary: pd.DataFrame, rules: Collection[str], optimum: float | None = None) -> pd.DataFrame:
+def gap_closed(summary: pd.DataFrame, rules: Collection[str], optimum: float | None = None,
+               tight_kind: str | None = None) -> pd.DataFrame:
     """``summary`` with ``bound_gap_closed_pct`` (each policy's share of the best-rule-to-bound gap)
-    and, with penalised bounds, ``reference_gap_closed_pct`` (the same against the gap reference:
-    ``optimum`` where given, else the mean penalised bound)."""
+    and, with the tightest bound (of ``tight_kind``), ``reference_gap_closed_pct`` (the same against
+    ``gap_reference``: ``optimum`` where given, else the mean tightest bound)."""
     if "bound_mean" not in summary:
         return summary
     out = summary.copy()
     ranked = out[out["policy"].isin(list(rules))]
-    tight = "penalised_bound_mean" in out
+    tight = "tightest_bound_mean" in out
     if ranked.empty:
         out[CLOSED] = math.nan
         if tight:
@@ -389,6 +395,6 @@ def gap_closed(summary: pd.DataFrame, rules: Collection[str], optimum: float | N
     best = float(ranked["profit_mean"].max())
     out[CLOSED] = _closed_share(out["profit_mean"], best, float(out["bound_mean"].iloc[0]))
     if tight:
-        reference = optimum if optimum is not None else float(out["penalised_bound_mean"].iloc[0])
-        out[REFERENCE_CLOSED] = _closed_share(out["profit_mean"], best, reference)
+        found = gap_reference(optimum, float(out["tightest_bound_mean"].iloc[0]), tight_kind)
+        out[REFERENCE_CLOSED] = _closed_share(out["profit_mean"], best, found[1]) if found else math.nan
     return out

@@ -11,6 +11,8 @@ in ``docs/bounds.md`` ("The reference interval"):
 * tightest bound ``U``: the seed-mean of the bound the caller chose (``bounds.tightest``);
 * interval ``U - A`` with its paired 95 % CI (``stats.paired_diff`` of bound and profit seed by seed;
   against the exact DP optimum, the bound's own t-interval), in % of ``|A|``;
+* gap reference (the gap columns): the DP optimum where the scenario has one, else the tightest bound
+  ``U`` (``gap_reference``);
 * share closed by policy ``p``: ``100 x (mean_p - mean_R) / (A - mean_R)``, its CI the paired interval
   of ``p - R`` on the same scale (the denominator held at its estimate); undefined (NaN) when
   ``A - mean_R`` is not positive: the best rule is the best achievable, no gap is left to close.
@@ -30,6 +32,7 @@ from allocsim.experiments.kpis import fmt_ci, fmt_number
 from allocsim.experiments.stats import Estimate, mean_ci, paired_diff
 
 DP_OPTIMUM = "DP optimum"  # the best achievable's name where it is the exact optimum, not a played policy
+DP_KIND = "dp_optimum"  # the gap reference's kind where it is the DP optimum
 SHARE = "best_gap_closed_pct"  # summary.csv: each policy's share of the rule -> best achievable gap
 SHARE_CI = "best_gap_closed_pct_ci95"
 _NAN = Estimate(math.nan, math.nan, 0)
@@ -85,6 +88,18 @@ class ReferenceInterval:
         if self.rule is not None:
             text += f"; best tuned rule {self.rule} {fmt_number(self.rule_mean)}"
         return text
+
+
+def gap_reference(optimum: float | None, bound: float | None,
+                  bound_kind: str | None) -> tuple[str, float] | None:
+    """The gap columns' reference and its kind: the DP optimum (``dp_optimum``) where the scenario has one,
+    else the tightest valid bound (``bound`` of ``bound_kind``, the interval's upper end); None without
+    either. The one rule for ``gap_to_reference_pct``, ``reference_gap_closed_pct`` and the results table."""
+    if optimum is not None:
+        return DP_KIND, float(optimum)
+    if bound is None or bound_kind is None or not math.isfinite(bound):
+        return None
+    return bound_kind, float(bound)
 
 
 def _num(value: float) -> float | None:

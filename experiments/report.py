@@ -24,7 +24,7 @@ from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
 from allocsim.experiments.recommendation import WEEK, recommend
-from allocsim.experiments.reference_interval import SHARE, ReferenceInterval
+from allocsim.experiments.reference_interval import DP_KIND, SHARE, ReferenceInterval, gap_reference
 from allocsim.experiments.warmup import WHOLE_EPISODE
 
 #: How each timing mode reads in the run's facts.
@@ -115,10 +115,13 @@ class RunInfo:
                        "zero-mean sales penalty, an upper bound on the expected profit of any policy")
         if self.dp_value is not None:
             out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
-        if self.bound_mean is not None and (self.dp_value is not None or self.penalised_mean is not None):
-            kind = "DP optimum" if self.dp_value is not None else "penalised bound"
-            out.append(f"gap reference: the {kind} (gap_to_reference_pct, reference gap closed %; the "
-                       "tightest bound of all is in the reference interval)")
+        bound = self.interval.bound if self.interval is not None else None
+        found = gap_reference(self.dp_value, bound.mean if bound else None,
+                              self.interval.bound_kind if self.interval is not None else None)
+        if self.bound_mean is not None and found is not None:
+            kind = "DP optimum" if found[0] == DP_KIND else f"tightest bound ({found[0].replace('_', ' ')})"
+            out.append(f"gap reference: the {kind} {fmt_number(found[1])} (gap_to_reference_pct, "
+                       "reference gap closed %)")
         if self.interval is not None:
             out.append(f"reference interval: {self.interval.sentence(self.currency)}")
         if self.warm_up:
@@ -177,7 +180,7 @@ NOTE = (
     "excludes 0 is a real difference. `*` marks the Pareto front of fill rate against profit. "
     "`gap_to_bound_pct` is 100 x (bound - profit) / |bound| per seed against the clairvoyant bound, "
     "`gap_to_optimal_pct` the same against the DP optimum (tiny scenarios), `gap_to_reference_pct` "
-    "against the gap reference (the DP optimum where it exists, else the penalised bound), "
+    "against the gap reference (the DP optimum where it exists, else the tightest bound), "
     "`gap closed %` the share of the gap between the best rule and the bound a policy closes (best "
     "rule 0, bound 100) and `reference gap closed %` the same against the gap reference. "
     "The reference interval runs from the best achievable (the DP optimum where it exists, else the "

@@ -41,6 +41,7 @@ from allocsim.experiments.reference_interval import (
     DP_OPTIMUM,
     ReferenceInterval,
     from_episodes,
+    gap_reference,
     markdown_table,
 )
 from allocsim.experiments.run_folder import read_manifest
@@ -235,7 +236,6 @@ def headline(bench: Path, algo: str) -> dict[str, Any] | None:
         "diff_pct": 100 * diff.mean / max(abs(float(summary.loc[best_rule, "profit_mean"])), 1e-9),
         "seed_spread_pct": 100 * (max(profits) - min(profits)) / max(abs(max(profits)), 1e-9),
         "bound": run.get("bound_mean"), "dp": run.get("dp_value"),
-        "penalised": run.get("penalised_bound_mean"),
     }
 
 
@@ -251,11 +251,12 @@ def kept_steps(run_dir: Path) -> int | None:
 
 
 def reference_columns(row: dict[str, Any]) -> tuple[str, str, str]:
-    """The rule's and the learned policy's gap to the gap reference (DP optimum, else the
-    penalised bound) in %, and the share of the rule's gap the learned policy closes."""
-    reference = row["dp"] if row["dp"] is not None else row.get("penalised")
-    if not reference:
+    """The rule's and the learned policy's gap to the gap reference (``gap_reference``: the DP optimum,
+    else the tightest bound) in %, and the share of the rule's gap the learned policy closes."""
+    found = gap_reference(row["dp"], row.get("tightest"), row.get("tightest_kind"))
+    if not found or not found[1]:
         return "–", "–", "–"
+    reference = found[1]
     rule_gap = reference - row["rule_profit"]
     learned_gap = reference - row["learned_profit"]
     closed = f"{100 * (rule_gap - learned_gap) / rule_gap:+.0f}" if rule_gap > 0 else "–"
@@ -272,14 +273,15 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table as Markdown."""
     head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
             "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | "
-            "mean penalised bound | mean bound | rule's gap to gap reference % | PPO's gap % | "
+            "tightest bound | mean bound | rule's gap to gap reference % | PPO's gap % | "
             "share of the rule's gap closed % | kept checkpoint (steps) |\n"
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
         dp = _money(r["dp"]) if r["dp"] is not None else "–"
         bound = _money(r["bound"]) if r["bound"] is not None else "–"
-        penalised = _money(r["penalised"]) if r.get("penalised") is not None else "–"
+        tightest = (f"{str(r['tightest_kind']).removesuffix('_bound')} {_money(r['tightest'])}"
+                    if r.get("tightest") is not None else "–")
         rule_gap, learned_gap, closed = reference_columns(r)
         kept = "–" if r.get("kept_steps") is None else f"{r['kept_steps']:,}"
         lines.append(
@@ -287,7 +289,7 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
             f"{r['best_seed']} {_money(r['learned_profit'])}, {r['learned_fill']:.2f} | "
             f"{_money(r['diff'], r['rule_profit'], sign=True)} ± {_money(r['diff_ci'], r['rule_profit'])} | "
             f"{r['diff_pct']:+.2f} | "
-            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {penalised} | {bound} | {rule_gap} | "
+            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {tightest} | {bound} | {rule_gap} | "
             f"{learned_gap} | {closed} | {kept} |"
         )
     return head + "\n".join(lines) + "\n"
@@ -354,8 +356,11 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
         paths = Paths(out, name, config.algo, runs.action_mode)
         row = headline(paths.bench, config.algo)
         if row is not None:
-            rows.append({**row, "kept_steps": kept_steps(paths.run(seed_number(row)))})
             interval = interval_of(paths.bench)
+            bounded = interval is not None and interval.bound_kind is not None
+            rows.append({**row, "kept_steps": kept_steps(paths.run(seed_number(row))),
+                         "tightest": interval.bound.mean if bounded else None,
+                         "tightest_kind": interval.bound_kind if bounded else None})
             if interval is not None:
                 intervals.append((name, interval))
     text = ("# Learned policies against tuned rules\n\nRebuilt by `make results` (`allocsim results`); "

@@ -108,21 +108,22 @@ def test_summary_is_ranked_with_cis_and_paired_difference(run_dir: Path) -> None
 
 
 def test_tightest_reference_columns_without_a_dp(run_dir: Path) -> None:
-    """No DP on retail-small: the reference is each seed's penalised bound; old columns stay."""
+    """No DP on retail-small: the reference is each seed's tightest bound; old columns stay."""
     episodes = pd.read_csv(run_dir / "episodes.csv")
-    assert {"bound", "gap_to_bound_pct", "penalised_bound", "gap_to_reference_pct"} <= set(episodes.columns)
-    expected = 100 * (episodes["penalised_bound"] - episodes["profit"]) / episodes["penalised_bound"].abs()
+    assert {"bound", "gap_to_bound_pct", "penalised_bound", "tightest_bound", "gap_to_reference_pct"} <= set(
+        episodes.columns)
+    expected = 100 * (episodes["tightest_bound"] - episodes["profit"]) / episodes["tightest_bound"].abs()
     assert episodes["gap_to_reference_pct"].tolist() == pytest.approx(expected.tolist())
     assert "gap_to_optimal_pct" not in episodes
     summary = pd.read_csv(run_dir / "summary.csv").set_index("policy")
     best = summary.loc["balanced", "profit_mean"]
-    reference = summary.loc["balanced", "penalised_bound_mean"]
+    reference = summary.loc["balanced", "tightest_bound_mean"]
     assert summary.loc["balanced", "reference_gap_closed_pct"] == pytest.approx(0.0)
     assert summary.loc["random", "reference_gap_closed_pct"] == pytest.approx(
         100 * (summary.loc["random", "profit_mean"] - best) / (reference - best))
     assert {"bound_gap_closed_pct", "gap_to_bound_pct_mean"} <= set(summary.reset_index().columns)
     run = json.loads((run_dir / "run.json").read_text())
-    assert run["penalised_bound_mean"] == pytest.approx(reference)
+    assert run["reference_interval"]["tightest_bound"] == pytest.approx(reference)
     md = (run_dir / "summary.md").read_text()
     assert "reference gap closed %" in md and "penalised bound" in md
     assert "Reference gap closed" in (run_dir / "report.html").read_text()

@@ -133,14 +133,16 @@ def test_unknown_scenario_filter_names_the_valid_ones(tmp_path: Path, hp: Path) 
 
 
 def test_reference_columns_by_hand() -> None:
-    """Gaps to the DP optimum (else the penalised bound) and the share of the rule's gap closed."""
+    """Gaps to the DP optimum (else the tightest bound) and the share of the rule's gap closed."""
     from allocsim.experiments.results import reference_columns
 
-    row = {"dp": 100.0, "penalised": 130.0, "rule_profit": 90.0, "learned_profit": 95.0}
+    row = {"dp": 100.0, "tightest": 130.0, "tightest_kind": "penalised_bound", "rule_profit": 90.0,
+           "learned_profit": 95.0}
     assert reference_columns(row) == ("10.00", "5.00", "+50")  # the DP optimum wins over the bound
-    no_dp = {"dp": None, "penalised": 200.0, "rule_profit": 150.0, "learned_profit": 140.0}
+    no_dp = {"dp": None, "tightest": 200.0, "tightest_kind": "penalised_bound", "rule_profit": 150.0,
+             "learned_profit": 140.0}
     assert reference_columns(no_dp) == ("25.00", "30.00", "-20")
-    assert reference_columns({"dp": None, "penalised": None, "rule_profit": 1.0, "learned_profit": 2.0}) == \
+    assert reference_columns({"dp": None, "tightest": None, "rule_profit": 1.0, "learned_profit": 2.0}) == \
         ("–", "–", "–")
 
 
