@@ -319,8 +319,9 @@ def benchmark(
     ] = True,
     model: Annotated[
         list[Path] | None,
-        typer.Option(help="training run folder or exported .onnx of a learned policy to add (repeatable)",
-                     metavar="RUN_DIR|FILE.onnx"),
+        typer.Option(help="training run folder, exported .onnx or pretrained:<algo> (the shipped policy) "
+                          "of a learned policy to add (repeatable)",
+                     metavar="RUN_DIR|FILE.onnx|pretrained:ALGO"),
     ] = None,
     pretrained: Annotated[
         bool | None,
@@ -333,6 +334,7 @@ def benchmark(
     resume: Annotated[bool, typer.Option(help="finish the interrupted run in --out (same options)")] = False,
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
+    from allocsim.agents.pretrained import resolve_shipped
     from allocsim.experiments.benchmark import default_out, rule_specs
     from allocsim.experiments.cli_bench import benchmark_into
     from allocsim.experiments.episode_store import run_digest
@@ -344,10 +346,11 @@ def benchmark(
     try:
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         specs, sources = rule_specs(loaded, _split(policies), tuned_dir)
-        learned = [learned_spec(m) for m in model or []]
+        learned = [learned_spec(resolve_shipped(m, scenario) or m) for m in model or []]
         with_shipped = pretrained if pretrained is not None else policies is None
         shipped = pretrained_spec(loaded) if with_shipped else None
-        learned += [shipped] if shipped is not None else []
+        if shipped is not None and shipped.label not in {s.label for s in learned}:  # not twice
+            learned.append(shipped)
         specs += learned
         prepare(loaded, specs)
         if warm_up >= loaded.periods:

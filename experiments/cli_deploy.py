@@ -43,7 +43,10 @@ def export_command(
 
 
 def infer_command(
-    model: Annotated[Path, typer.Option(help="exported policy (.onnx)")],
+    model: Annotated[
+        Path, typer.Option(help="exported policy (.onnx), or pretrained:<algo> for the one shipped",
+                           metavar="FILE.onnx|pretrained:ALGO")
+    ],
     state: Annotated[Path, typer.Option(help="JSON state: period, dc, locations (docs/deployment.md)")],
     scenario: Annotated[
         str | None,
@@ -53,8 +56,13 @@ def infer_command(
 ) -> None:
     """One decision: read a JSON state, print the integer allocation as JSON."""
     from allocsim.agents.inference import OnnxPolicy
+    from allocsim.agents.pretrained import resolve_shipped
     from allocsim.experiments.cli import _fail, _load
 
+    try:
+        model = resolve_shipped(model, scenario) or model
+    except ValueError as err:
+        raise _fail(str(err)) from None
     if model.suffix != ".onnx":
         raise _fail(f"{model}: infer takes an exported .onnx policy (run allocsim export first)")
     if not model.is_file():

@@ -129,7 +129,10 @@ def train(
 
 
 def evaluate_command(
-    model: Annotated[Path, typer.Option(help="training run folder (config.yaml, model.zip) or .onnx file")],
+    model: Annotated[
+        Path, typer.Option(help="training run folder (config.yaml, model.zip), .onnx file, or "
+                                "pretrained:<algo> (the policy shipped with allocsim)")
+    ],
     scenario: Annotated[
         str | None, typer.Option(help="preset name or scenario YAML [default: the run's scenario]")
     ] = None,
@@ -147,6 +150,7 @@ def evaluate_command(
 ) -> None:
     """Evaluate a trained policy (run folder or .onnx; neither runs code from the file) on the test seeds."""
 
+    from allocsim.agents.pretrained import resolve_shipped
     from allocsim.core.error_text import shorten
     from allocsim.envs.scenario import load_scenario
     from allocsim.envs.scenario.timing import MODES
@@ -156,6 +160,10 @@ def evaluate_command(
     from allocsim.experiments.waits import load_learning
 
     loaded = _load(scenario, timing=timing) if scenario is not None else None
+    try:
+        model = resolve_shipped(model, scenario) or model
+    except ValueError as err:
+        raise _fail(str(err)) from None
     load_learning(_say)  # train_cmd (and a run folder's model) need it: said before the wait
     from allocsim.experiments.train_cmd import evaluate_model, trained_scenario
 

@@ -78,3 +78,13 @@ def test_a_command_that_needs_more_says_which_install_in_one_line(args: tuple[st
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needs in lines[0] and "pip install allocsim" in lines[0], result.stderr
+
+
+def test_infer_takes_the_shipped_policy_by_name_without_the_simulator(state_file: Path) -> None:
+    from allocsim.agents.pretrained import pretrained_path
+
+    result = _run_without_simulator("infer", "--model", "pretrained:ppo", "--state", str(state_file))
+    assert result.returncode == 0, result.stderr
+    shipped = pretrained_path("retail-small")
+    assert shipped is not None
+    assert json.loads(result.stdout) == OnnxPolicy.load(shipped).decide(json.loads(state_file.read_text()))

@@ -64,3 +64,35 @@ def test_the_shipped_file_named_by_path_keeps_its_label(shipped: Path) -> None:
     from allocsim.experiments.evaluation import learned_spec
 
     assert learned_spec(shipped / "retail-small.onnx").label == "pretrained:ppo"
+
+
+def _state_file(tmp_path: Path) -> Path:
+    result = runner.invoke(app, ["state", "--scenario", "retail-small", "--seed", "40000", "--period", "3"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "state.json"
+    path.write_text(result.stdout)
+    return path
+
+
+def test_infer_takes_the_shipped_policy_by_its_table_name(shipped: Path, tmp_path: Path) -> None:
+    state = _state_file(tmp_path)
+    file = str(shipped / "retail-small.onnx")
+    by_file = runner.invoke(app, ["infer", "--model", file, "--state", str(state)])
+    assert by_file.exit_code == 0, by_file.output
+    for extra in ((), ("--scenario", "retail-small")):
+        by_name = runner.invoke(app, ["infer", "--model", "pretrained:ppo", "--state", str(state), *extra])
+        assert by_name.exit_code == 0, by_name.output
+        if not extra:
+            assert by_name.stdout == by_file.stdout
+
+
+@pytest.mark.parametrize("command", ["infer", "evaluate", "benchmark"])
+def test_a_name_that_ships_nothing_is_one_line_naming_what_ships(shipped: Path, tmp_path: Path,
+                                                                   command: str) -> None:
+    args = {"infer": ["--state", str(tmp_path / "state.json")], "evaluate": [],
+            "benchmark": ["--out", str(tmp_path / "bench"), "--no-bound"]}[command]
+    result = runner.invoke(app, [command, "--model", "pretrained:sac", *args])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "pretrained:sac" in lines[0] and "shipped: pretrained:ppo (for retail-small)" in lines[0]
