@@ -40,7 +40,7 @@ def sweep_command(
     from allocsim.core.error_text import shorten
     from allocsim.envs.scenario import Scenario
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.cli import _compile_first, _fail, _progress, console
+    from allocsim.experiments.cli import _compile_first, _fail, _progress, _say, console
     from allocsim.experiments.interrupt import Counter, interruptible, sweep_kept
     from allocsim.experiments.run_folder import FolderInUse, hold, write_manifest
     from allocsim.experiments.sweep import expand, gather, run_sweep, summary_table, write_results
@@ -53,7 +53,7 @@ def sweep_command(
         raise _fail(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
     try:
         cfg = load_config(config)
-        cells = expand(cfg, config, timing)
+        cells = expand(cfg, config, timing, on_skip=_say)
     except ValueError as err:  # SweepConfigError, one line
         raise _fail(str(err)) from None
     target = out or Path("runs") / f"sweep-{config.stem}"

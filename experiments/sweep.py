@@ -59,9 +59,11 @@ def _scenario(ref: str, folder: Path, timing: str | None = None) -> Scenario:
     return load_scenario(path if path.is_absolute() else folder / path, timing)
 
 
-def expand(config: SweepConfig, source: str | Path = "sweep", timing: str | None = None) -> list[Cell]:
+def expand(config: SweepConfig, source: str | Path = "sweep", timing: str | None = None,
+           on_skip: Callable[[str], None] | None = None) -> list[Cell]:
     """Every cell of the sweep, scenario by policy by seed; SweepConfigError (one line) if one is bad.
-    ``timing`` (``--timing``) sets every scenario's timing mode.
+    ``timing`` (``--timing``) sets every scenario's timing mode; ``on_skip`` gets one line naming the
+    entries left out on some scenarios (onnx and model policies made for another one) and why.
 
     Scenarios are loaded, policies resolved (tuned parameters read) and checked
     here, in the driver, so a bad entry fails before any cell runs.
@@ -72,6 +74,7 @@ def expand(config: SweepConfig, source: str | Path = "sweep", timing: str | None
     cells: list[Cell] = []
     names: set[str] = set()
     used: set[int] = set()
+    skipped: dict[int, list[str]] = {}
     for i, ref in enumerate(config.scenarios):
         try:
             scenario = _scenario(ref, source.parent, timing)
@@ -86,6 +89,9 @@ def expand(config: SweepConfig, source: str | Path = "sweep", timing: str | None
         spec = scenario.model_dump(mode="json")
         expanded = [expand_entry(raw, j, scenario, ctx) for j, raw in enumerate(config.policies)]
         used.update(j for j, p in enumerate(expanded) if p is not None)
+        for j, p in enumerate(expanded):
+            if p is None:
+                skipped.setdefault(j, []).append(scenario.name)
         policies = [p for p in expanded if p is not None]
         labels = [p["label"] for p in policies]
         if len(set(labels)) != len(labels):
@@ -98,7 +104,21 @@ def expand(config: SweepConfig, source: str | Path = "sweep", timing: str | None
     if unused:
         raise SweepConfigError(f"{source}: policies.{unused[0]}: fits none of the scenarios (onnx and model "
                                "policies run only on the scenario they were made for)")
+    if skipped and on_skip is not None:
+        on_skip(skipped_line(config, skipped))
     return cells
+
+
+def skipped_line(config: SweepConfig, skipped: dict[int, list[str]]) -> str:
+    """``left out policies.1 (onnx x.onnx) on tiny-dp (made for another scenario); ...``: one line."""
+    parts = []
+    for j, scenarios in skipped.items():
+        raw = config.policies[j]
+        entry = {"name": raw} if isinstance(raw, str) else dict(raw)
+        shown = entry.get("label") or f"{entry.get('kind')} {entry.get('path')}"
+        why = "no policy ships for it" if entry.get("path") == "pretrained" else "made for another scenario"
+        parts.append(f"policies.{j} ({shown}) on {', '.join(scenarios)} ({why})")
+    return "sweep: left out " + "; ".join(parts)
 
 
 def cell_id(cell: Cell) -> str:
