@@ -80,6 +80,18 @@ def read_progress(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def resume_note(run_dir: Path, planned: int) -> str | None:
+    """What ``--resume`` continues from, in one line; None when the run has its ``planned`` steps
+    already (nothing resumes: the command says the run is finished)."""
+    run_dir = Path(run_dir)
+    done = int(read_progress(run_dir)["timesteps"]) if (run_dir / MODEL).is_file() else 0
+    if done >= planned:
+        return None
+    if not done:
+        return f"--resume: no finished checkpoint in {run_dir} yet; training starts afresh"
+    return f"resuming {run_dir} from step {done:,} of {planned:,} (checkpoint {run_dir / MODEL})"
+
+
 def write_metrics(run_dir: Path, rows: Sequence[dict[str, Any]]) -> Path:
     """All rows as CSV; columns in first-seen order (later rows may add columns)."""
     columns = list(dict.fromkeys(k for row in rows for k in row))

@@ -81,6 +81,7 @@ def train(
 
     loaded = _load(scenario)
     load_learning(_say)  # 4-7 s on a cold start: said before it happens
+    from allocsim.agents.runfiles import resume_note
     from allocsim.agents.training import train as run
     from allocsim.experiments.interrupt import interruptible, train_kept
     from allocsim.experiments.progress import RunProgress
@@ -106,6 +107,9 @@ def train(
                           f"whole rollouts of {config.collection:,}", highlight=False)
         started = time.perf_counter()
         run_dir = config.run_dir(loaded.name)
+        note = resume_note(run_dir, planned) if resume else None
+        if note is not None:
+            _say(note)
         with hold(run_dir, None), interruptible(lambda: train_kept(run_dir, planned)), \
                 RunProgress(planned, f"train {algo} on {loaded.name}", out=console) as progress:
             progress.note(f"validation vs {reference.label}: pending")

@@ -85,6 +85,7 @@ def test_train_saves_reloads_resumes_and_evaluates(tmp_path: Path, hp_file: Path
     # resume: the step count continues from the checkpoint, it does not restart
     resumed = runner.invoke(app, [*args, "--timesteps", "3000", "--resume"])
     assert resumed.exit_code == 0, resumed.output
+    assert f"resuming {run} from step 2,000 of 3,000 (checkpoint {run / 'model.zip'})" in resumed.stderr
     assert read_progress(run)["timesteps"] == 3000
     rows = read_metrics(run)
     assert [int(r["timesteps"]) for r in rows] == [500, 1000, 1500, 2000, 2500, 3000]
