@@ -11,10 +11,16 @@ futures shared by all candidates (common random numbers) and drawn afresh at eve
 
 The label is the best candidate when its paired mean gain over the policy's own action exceeds
 ``z`` standard errors, else the policy's own action (``choose``): a noisy win does not move the
-policy. Rules other than base-stock decide in ``shares`` and have no action in these modes, so
-they are not candidates. The rollout policy's candidate code lives in ``allocsim.baselines``,
-which ``agents`` may not import (docs/DESIGN.md's arrows); its two candidate ideas are rebuilt
-here in the mode's action space.
+policy. With ``label: coordinates`` (``coordinate_label``) every coordinate moves at once, by
+``step`` x its paired t-statistic of +step against -step over ``z`` (cut to +-step): one best
+candidate moves one coordinate of 2n, so the regression averaged labels into nearly the current
+action (seasonal-aging: every swimwear cover wants -1 period in the last tenth of the season and
++1 around its promotion, yet the fitted policy stayed constant); per-coordinate labels carry each
+coordinate's own evidence, and their noise (symmetric around the current action) averages out in
+the regression over states. Rules other than base-stock decide in ``shares`` and have no action
+in these modes, so they are not candidates. The rollout policy's candidate code lives in
+``allocsim.baselines``, which ``agents`` may not import (docs/DESIGN.md's arrows); its two
+candidate ideas are rebuilt here in the mode's action space.
 """
 
 from __future__ import annotations
@@ -89,8 +95,9 @@ class ModeRollouts(Rollouts):
 
 @dataclass(frozen=True)
 class Label:
-    """One labelled state: the action to fit, which candidate it is (0: the policy's own) and its
-    paired mean gain over the policy's action on the state's futures (0 when kept)."""
+    """One labelled state: the action to fit, which candidate it is (0: the policy's own, -1: a
+    per-coordinate move, no single candidate) and its paired mean gain over the policy's action on
+    the state's futures (0 when kept; for a per-coordinate move, the first-order estimate)."""
 
     action: FloatArray
     index: int
@@ -107,6 +114,33 @@ def choose(returns: FloatArray, z: float) -> tuple[int, float]:
         return 0, 0.0
     se = diff[best].std(ddof=1) / np.sqrt(diff.shape[1])
     return (best, float(mean[best])) if mean[best] > z * se else (0, 0.0)
+
+
+def coordinate_label(rows: FloatArray, returns: FloatArray, z: float) -> Label:
+    """Every coordinate ``i`` of the current action ``rows[0]`` moved by ``step`` x t_i / ``z``, cut to
+    +-``step`` (``rows`` as ``Labeller.candidate_rows``: own, then -step and +step per coordinate, so
+    ``step`` is half the span of rows 1 + 2i and 2 + 2i), where t_i is the paired t-statistic of
+    +step's returns minus -step's over the futures (infinite when every future gives the same
+    nonzero difference; ``z`` 0: a whole step whichever its sign). The gain is the first-order
+    estimate: sum over i of the slope (mean difference / span) times the move."""
+    own = rows[0]
+    n = len(own)
+    idx = np.arange(n)
+    down, up = rows[1 + 2 * idx, idx], rows[2 + 2 * idx, idx]
+    span = up - down
+    diff = returns[2 + 2 * idx] - returns[1 + 2 * idx]  # (n, M)
+    mean = diff.mean(axis=1)
+    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, mean / se, np.sign(mean) * np.inf)
+        push = np.sign(t) if z == 0 else np.clip(t / z, -1.0, 1.0)
+    step = span / 2
+    move = np.where(span > 0, np.nan_to_num(push) * step, 0.0)
+    action = np.clip(own + move, -1.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(span > 0, mean / span, 0.0)
+    moved = not np.array_equal(action, own)
+    return Label(action, -1 if moved else 0, float(slope @ (action - own)) if moved else 0.0)
 
 
 def base_stock_variants(mode: ActionMode, params: Mapping[str, Any] | None, spread: float) -> FloatArray:
@@ -136,6 +170,9 @@ class Labeller:
     def __init__(self, env: AllocationEnv, actor: ActorPolicy, params: DclParams, rules: FloatArray) -> None:
         self.params, self.rules = params, np.asarray(rules, dtype=np.float64)
         self.size = actor.mode.size
+        self.per_coordinate = params.label == "coordinates"
+        if self.per_coordinate:  # the rules are no coordinate's move
+            self.rules = self.rules[:0]
         self.candidates = 1 + 2 * self.size + len(self.rules)
         self.env, self.actor = env, actor
         self.last: ModeRollouts | None = None  # the rollouts of the last state labelled
@@ -161,6 +198,8 @@ class Labeller:
 
     def label(self, state: EngineState, action: FloatArray, rollout_seed: int) -> Label:
         rows, returns = self.returns(state, action, rollout_seed)
+        if self.per_coordinate:
+            return coordinate_label(rows, returns, self.params.z)
         index, gain = choose(returns, self.params.z)
         return Label(rows[index], index, gain)
 

@@ -8,6 +8,8 @@ fit (``learning_rate``, ``batch_size``, ``n_epochs``) are the hyperparameter fil
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -24,8 +26,12 @@ class DclParams(BaseModel):
                         "action moved by +- step (action units): 2 x n candidates")
     spread: float = Field(default=0.25, gt=0.0, lt=1.0, description="base-stock's tuned parameters "
                           "scaled by 1 +- spread are candidates too (as in the rollout policy)")
-    z: float = Field(default=1.0, ge=0.0, le=10.0, description="a state is relabelled only when the best "
-                     "candidate's paired mean gain over the current action exceeds z standard errors")
+    z: float = Field(default=1.0, ge=0.0, le=10.0, description="best: a state is relabelled only when the "
+                     "best candidate's paired mean gain over the current action exceeds z standard errors; "
+                     "coordinates: a coordinate moves a whole step when its paired t-statistic reaches z")
+    label: Literal["best", "coordinates"] = Field(
+        default="best", description="best: the label is the one best candidate; coordinates: every "
+        "coordinate moves by its own paired test of +step against -step (no rule candidates)")
 
 
 #: The fit's settings when the hyperparameter file leaves them out.

@@ -11,7 +11,7 @@ import torch
 from scenario_kit import build_scenario
 from stable_baselines3.common.policies import ActorCriticPolicy
 
-from allocsim.agents.dcl_label import ActorPolicy, Labeller, base_stock_variants, choose
+from allocsim.agents.dcl_label import ActorPolicy, Labeller, base_stock_variants, choose, coordinate_label
 from allocsim.agents.dcl_params import DclParams
 from allocsim.agents.hyperparams import HyperparamError, load_hyperparams
 from allocsim.agents.residual_search import start_from
@@ -96,6 +96,40 @@ def test_rollout_returns_equal_each_candidate_rolled_out_alone_as_shares() -> No
     assert labeller.label(state, current, rollout_seed=7).index == index
 
 
+def test_coordinate_label_by_hand() -> None:
+    """Own action (0, 0.8), step 0.5: coordinate 0's +step beats -step by 2 on every future (a sure
+    move, one whole step); coordinate 1's +step is cut at 1 (span 0.7, step 0.35) and beats -step by
+    1, -1, 3: mean 1, standard deviation 2, t = 1 / (2 / sqrt 3) = 0.866, so with z 2 it moves
+    0.35 x 0.433 = 0.1516. Gain: slope 2 / 1 x 0.5 + slope 1 / 0.7 x 0.1516 = 1.2165."""
+    rows = np.array([[0.0, 0.8], [-0.5, 0.8], [0.5, 0.8], [0.0, 0.3], [0.0, 1.0]])
+    returns = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [3.0, 4.0, 5.0], [0.0, 0.0, 0.0], [1.0, -1.0, 3.0]])
+    label = coordinate_label(rows, returns, z=2.0)
+    t = 1.0 / (2.0 / np.sqrt(3.0))
+    np.testing.assert_allclose(label.action, [0.5, 0.8 + 0.35 * t / 2], rtol=1e-12)
+    assert label.index == -1 and label.gain == pytest.approx(1.0 + 0.35 * t / 2 / 0.7, rel=1e-12)
+    np.testing.assert_allclose(coordinate_label(rows, returns, z=0.0).action, [0.5, 1.0])  # sign: cut at 1
+    still = coordinate_label(rows, np.tile(returns[:1], (5, 1)), z=2.0)  # no difference: keep the action
+    assert still.index == 0 and still.gain == 0.0
+    np.testing.assert_array_equal(still.action, rows[0])
+    flipped = coordinate_label(rows, returns[[0, 2, 1, 4, 3]], z=2.0)  # -step better: move down
+    assert flipped.action[0] == -0.5 and flipped.action[1] < 0.8
+
+
+def test_coordinate_labels_raise_what_sells_when_stock_is_free() -> None:
+    """Every coordinate moves on its own evidence: from the lowest cover and safety with half the DC
+    kept back, more cover sells more (no holding cost, plenty at the DC), nothing moves towards
+    selling less, and no rule is a candidate."""
+    env = _hand_env()
+    least = np.array([-1.0, -1.0, 1.0])
+    params = DclParams(samples=3, horizon=2, z=2.0, step=0.5, label="coordinates")
+    labeller = Labeller(env, _actor(env, least), params, base_stock_variants(env.action_mode, None, 0.25))
+    assert labeller.candidates == 1 + 2 * 3
+    label = labeller.label(env.get_state(), least, rollout_seed=1)
+    assert label.index == -1 and label.gain > 0
+    assert label.action[0] > least[0] and label.action[1] >= least[1] and label.action[2] <= least[2]
+    assert np.all(np.abs(label.action - least) <= 0.5 + 1e-12)
+
+
 def test_base_stock_variants_are_the_rule_and_its_scaled_parameters() -> None:
     env = AllocationEnv("retail-small", action_mode="residual")
     rows = base_stock_variants(env.action_mode, None, 0.5)
@@ -104,9 +138,10 @@ def test_base_stock_variants_are_the_rule_and_its_scaled_parameters() -> None:
     assert np.all(np.abs(rows) <= 1.0)
 
 
-def _config(tmp_path: Path, out: str, seed: int = 0, timesteps: int | None = None) -> TrainConfig:
+def _config(tmp_path: Path, out: str, seed: int = 0, timesteps: int | None = None,
+            text: str = TINY) -> TrainConfig:
     path = tmp_path / "dcl.yaml"
-    path.write_text(TINY, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return TrainConfig(scenario="retail-small", algo="dcl", seed=seed,
                        hyperparams=load_hyperparams("dcl", "retail-small", path),
                        seed_cycle=SeedCycle(20_000, 1_000), timesteps=timesteps, out=tmp_path / out)
@@ -116,6 +151,20 @@ def _weights(run: Path) -> list[torch.Tensor]:
     from allocsim.agents.policy import load_learned
 
     return [p.detach().clone() for p in load_learned(run).model.policy.parameters()]
+
+
+COORDINATES = TINY.replace("z: 0.0}", "z: 2.0, label: coordinates}")
+
+
+def test_coordinate_runs_resume_bit_identical(tmp_path: Path) -> None:
+    whole = train(_config(tmp_path, "whole", text=COORDINATES))
+    assert float(read_metrics(whole.run_dir)[-1]["relabelled"]) > 0  # the labels move the policy
+    train(_config(tmp_path, "split", timesteps=32, text=COORDINATES))
+    resumed = train(_config(tmp_path, "split", text=COORDINATES), resume=True)
+    again = train(_config(tmp_path, "again", text=COORDINATES))
+    for other in (resumed, again):
+        for a, b in zip(_weights(whole.run_dir), _weights(other.run_dir), strict=True):
+            assert torch.equal(a, b)
 
 
 def test_resume_equals_an_uninterrupted_run_and_seeds_decide(tmp_path: Path) -> None:
