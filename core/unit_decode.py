@@ -72,7 +72,8 @@ def cut_rows(quantity, limit, out, share, row, order) -> bool:  # type: ignore[n
     ``max(limit, 0)`` units in proportion to the row, by largest remainder; True if any was cut.
 
     The one capacity cut of a whole-unit decision (the rules' ``feasible_allocation``, the
-    ``targets`` decode; ``allocsim.core.order_up_to.cut_to_capacity`` is its batch form): entry
+    ``targets`` decode, the env's capacity guardrail on allocations and transfers;
+    ``allocsim.core.order_up_to.cut_to_capacity`` is its batch form): entry
     quotas are ``units x (limit / row total)``, rounded by ``round_to_total``; a cut row never gives
     an entry more than it asked for. ``share`` (S,) float and ``row``, ``order`` (S,) int are
     scratch, so a compiled caller allocates nothing.

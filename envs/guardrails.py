@@ -2,11 +2,13 @@
 
 The guardrails themselves run compiled (``allocsim.envs.engine.decide``), in this order:
 max days of supply and location capacity trim the allocation (capacity also trims
-transfers), supplier capacity and then the working-capital cap trim orders, and
-transfers above a lane's approval threshold wait its delay. A guardrail never
-invents stock or moves units elsewhere: it only lowers quantities, so what it takes
-off a shipment stays at the DC (or the transfer source), and what it takes off an
-order is not bought. Each trim becomes a ``Trim`` when someone reads the log.
+transfers; a location's row above its room is cut to exactly the room, in proportion, by
+largest remainder: ``allocsim.core.unit_decode.cut_rows``, the rules' cut), supplier capacity
+and then the working-capital cap trim orders, and transfers above a lane's approval
+threshold wait its delay. A guardrail never invents stock or moves units elsewhere: it
+only lowers quantities, so what it takes off a shipment stays at the DC (or the transfer
+source), and what it takes off an order is not bought. Each trim becomes a ``Trim`` when
+someone reads the log.
 """
 
 from __future__ import annotations

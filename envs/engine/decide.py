@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from allocsim.core import same_day, unit_decode
-from allocsim.envs.engine.jit import inline_kernel, kernel
+from allocsim.envs.engine.jit import compile_shared, inline_kernel, kernel
 from allocsim.envs.engine.params import BIG, EngineParams
 from allocsim.envs.engine.state import EngineState
 
@@ -18,6 +18,8 @@ from allocsim.envs.engine.state import EngineState
 available_to_allocate = kernel(unit_decode.available_to_allocate)
 largest_remainder_row = kernel(unit_decode.largest_remainder_row)
 transfer_units = kernel(unit_decode.transfer_units)
+# the one capacity cut (rules, the targets decode, the env), with the rounding it calls compiled too
+cut_rows = compile_shared(unit_decode.cut_rows, round_to_total=kernel(unit_decode.round_to_total))
 policy_order = kernel(unit_decode.policy_order)
 holdback_units = kernel(unit_decode.holdback_units)
 # The stock a decided holdback applies to lives in ``allocsim.core.same_day``, shared with the runtime.
@@ -41,22 +43,28 @@ def _copy2(dst, src) -> None:  # type: ignore[no-untyped-def]
 
 
 @kernel
-def _scale_rows_down(quantity, limit, out) -> bool:  # type: ignore[no-untyped-def]
-    """``out`` = ``quantity`` (L, S) with each row scaled (floored) to at most ``limit`` (L,)."""
-    changed = False
-    for loc in range(quantity.shape[0]):
+def cut_transfers(lane_target, transfers, headroom, into, share, row, order) -> None:  # type: ignore[no-untyped-def]
+    """The transfers (K, S) into each location above its ``headroom`` (L,) cut to exactly
+    ``max(headroom, 0)`` units by ``cut_rows``, over one row of every (lane, SKU) entry into it
+    (in proportion, by largest remainder). ``into`` (1, K x S) int and ``share``, ``row``, ``order``
+    (K x S) are scratch."""
+    n_k, n_s = transfers.shape[0], transfers.shape[1]
+    for dst in range(headroom.shape[0]):
         total = 0
-        for k in range(quantity.shape[1]):
-            total += quantity[loc, k]
-        if total > limit[loc]:
-            factor = max(limit[loc], 0) / max(total, 1)
-            for k in range(quantity.shape[1]):
-                out[loc, k] = math.floor(quantity[loc, k] * factor)
-            changed = True
-        else:
-            for k in range(quantity.shape[1]):
-                out[loc, k] = quantity[loc, k]
-    return changed
+        for q in range(n_k):
+            if lane_target[q] == dst:
+                for k in range(n_s):
+                    total += transfers[q, k]
+        if total <= max(headroom[dst], 0):
+            continue
+        for q in range(n_k):
+            for k in range(n_s):
+                into[0, q * n_s + k] = transfers[q, k] if lane_target[q] == dst else 0
+        cut_rows(into, headroom[dst : dst + 1], into, share, row, order)
+        for q in range(n_k):
+            if lane_target[q] == dst:
+                for k in range(n_s):
+                    transfers[q, k] = into[0, q * n_s + k]
 
 
 @inline_kernel
@@ -105,7 +113,6 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     ``w.orders`` (S,) and ``w.delay`` (K, S) for copy ``b``, and the period's ``s.protect``.
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
-    n_k = p.lane_source.shape[0]
     t = s.period[b]
     keep_log = s.log_allocation.shape[1] > 0
     alloc, transfers, orders, delay = w.allocation[b], w.transfers[b], w.orders[b], w.delay[b]
@@ -135,31 +142,18 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
                 alloc[loc, k] = min(alloc[loc, k], w.supply_room[b, loc, k])
     if keep_log:
         _copy2(s.log_allocation[b, t, 1], alloc)
-    # location capacity
+    # location capacity: rows above their room cut to exactly the room, by largest remainder
     if p.enforce_capacity:
-        headroom, scratch = w.headroom[b], w.scratch[b]
-        if _scale_rows_down(alloc, headroom, scratch):
-            _copy2(alloc, scratch)
-        any_transfer = False
-        for q in range(n_k):
-            for k in range(n_s):
-                any_transfer = any_transfer or transfers[q, k] > 0
-        if any_transfer:
-            incoming = w.incoming[b]
-            incoming[:, :] = 0
+        # the scratch of a row of S entries is S long: the rounding reads every entry it is given
+        headroom, share, row, cut_order = w.headroom[b], w.cut_share[b], w.cut_row[b], w.cut_order[b]
+        cut_rows(alloc, headroom, alloc, share[:n_s], row[:n_s], cut_order[:n_s])
+        if _any_positive(transfers):  # then what the DC ships has taken its share of the room
             for loc in range(n_l):
                 for k in range(n_s):
                     headroom[loc] -= alloc[loc, k]
-            for q in range(n_k):
-                for k in range(n_s):
-                    incoming[p.lane_target[q], k] += transfers[q, k]
-            if _scale_rows_down(incoming, headroom, scratch):
-                for q in range(n_k):
-                    dst = p.lane_target[q]
-                    for k in range(n_s):
-                        if incoming[dst, k] > 0:
-                            share = scratch[dst, k] / max(incoming[dst, k], 1)
-                            transfers[q, k] = math.floor(transfers[q, k] * share)
+            n_row = w.lane_units.shape[2]
+            cut_transfers(p.lane_target, transfers, headroom, w.lane_units[b], share[:n_row], row[:n_row],
+                          cut_order[:n_row])
     if keep_log:
         _copy2(s.log_allocation[b, t, 2], alloc)
         _copy2(s.log_transfers[b, t, 1], transfers)

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import types
+from collections.abc import Callable
 from typing import Any
 
 from numba import njit
@@ -22,3 +24,20 @@ kernel = njit(**OPTIONS)
 inline_kernel = njit(inline="always", **OPTIONS)
 #: The period entry point with the copies spread over numba's threads.
 parallel_kernel = njit(parallel=True, **OPTIONS)
+
+
+def compile_shared(function: Callable[..., Any], **compiled: Any) -> Any:
+    """A plain-Python function of ``allocsim.core`` compiled as a kernel, with the other plain
+    functions it calls (named in ``compiled``) bound to their kernels.
+
+    The shared arithmetic imports numpy only (the torch-free runtime calls it as it is), so a
+    function there that calls another cannot be compiled directly: numba does not compile a
+    plain function it meets as a global. The compiled copy reads its globals from a new dict in
+    which those names are the kernels; the module and the runtime keep the plain functions.
+    """
+    scope = {**function.__globals__, **compiled}
+    copy = types.FunctionType(function.__code__, scope, function.__name__, function.__defaults__,
+                              function.__closure__)
+    copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
+    copy.__doc__ = function.__doc__
+    return kernel(copy)

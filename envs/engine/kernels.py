@@ -37,7 +37,10 @@ class Work(NamedTuple):
     order: NDArray[np.int64]  # (B, L + 1)
     headroom: NDArray[np.int64]  # (B, L)
     scratch: NDArray[np.int64]  # (B, L, S)
-    incoming: NDArray[np.int64]  # (B, L, S)
+    lane_units: NDArray[np.int64]  # (B, 1, K S) the transfers into one location (the capacity cut's row)
+    cut_share: NDArray[np.float64]  # (B, max(S, K S)) the capacity cut's scratch (``cut_rows``)
+    cut_row: NDArray[np.int64]  # (B, max(S, K S))
+    cut_order: NDArray[np.int64]  # (B, max(S, K S))
     cohort: NDArray[np.int64]  # (B, A)
     moves: NDArray[np.int64]  # (B, L + A + 1, 5) departures of one SKU: age, location, sku, units, lead
     waiting: NDArray[np.int64]  # (B, L, C) backorders waiting at the close
@@ -57,6 +60,7 @@ class Work(NamedTuple):
 def allocate_work(p: EngineParams, batch: int) -> Work:
     """Scratch arrays for ``batch`` copies."""
     n_l, n_s, n_c = p.shape
+    n_cut = max(n_s, p.n_lanes * n_s)
 
     def ints(*shape: int) -> NDArray[np.int64]:
         return np.zeros((batch, *shape), dtype=np.int64)
@@ -64,7 +68,8 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
     return Work(
         allocation=ints(n_l, n_s), transfers=ints(p.n_lanes, n_s), orders=ints(n_s),
         delay=ints(p.n_lanes, n_s), units_row=ints(n_l + 1), order=ints(n_l + 1),
-        headroom=ints(n_l), scratch=ints(n_l, n_s), incoming=ints(n_l, n_s), cohort=ints(p.n_ages),
+        headroom=ints(n_l), scratch=ints(n_l, n_s), lane_units=ints(1, p.n_lanes * n_s),
+        cut_share=np.zeros((batch, n_cut)), cut_row=ints(n_cut), cut_order=ints(n_cut), cohort=ints(p.n_ages),
         moves=ints(n_l + p.n_ages + 1, 5), waiting=ints(n_l, n_c), supply_room=ints(n_l, n_s),
         served=ints(n_l, n_s, n_c), lost=ints(n_l, n_s, n_c),
         markdown=np.zeros((batch, n_l, n_s, n_c)), reward=np.zeros(batch),
