@@ -194,7 +194,7 @@ def run_benchmark(
 
     ``on_done`` receives counts as they finish: ``len(policies) x len(seeds)``
     evaluation episodes (once more in events mode, once more with holdbacks), one per bounded
-    seed (when bounds are on), then one per traced rule (its first ``TRACED_SEEDS`` seeds).
+    seed (when bounds are on), then one per traced episode (each traced rule's first ``TRACED_SEEDS`` seeds).
     Bounds are skipped with a warm-up (they cover the whole horizon). With ``store`` (the run
     folder's, ``allocsim.experiments.episode_store``) every finished episode is kept there as it
     finishes and the ones it already holds are not played again (Ctrl-C, then ``--resume``).
@@ -238,8 +238,8 @@ def run_benchmark(
     for label in leading:
         for seed in seeds[:TRACED_SEEDS]:
             traced.extend(trace_episode(scenario, by_label[label], seed))
-        if on_done:
-            on_done(1)
+            if on_done:  # per traced episode: the bar moves every second or two, not every ten episodes
+                on_done(1)
     network = pd.DataFrame(traced.network)
     paired = paired_frame(rows, str(summary["reference"].iloc[0]), COMPARED)
     currency = scenario.currency

@@ -26,7 +26,13 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
                   tuned_dir: Path, digest: str = "") -> None:
     """The benchmark into ``target`` (held): run, keeping each finished episode there (the manifest
     marks the run unfinished until its files are whole), write, print table and report path."""
-    from allocsim.experiments.benchmark import TRACED, run_benchmark, source_lines, write_outputs
+    from allocsim.experiments.benchmark import (
+        TRACED,
+        TRACED_SEEDS,
+        run_benchmark,
+        source_lines,
+        write_outputs,
+    )
     from allocsim.experiments.cli import _compile_first, _fail, _progress, _say, console
     from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
@@ -48,7 +54,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     evaluated = len(specs) * episodes * passes
     if has_holdbacks(loaded):  # + the same episodes without holdbacks
         evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
-    total = evaluated + min(TRACED, len(specs)) + (episodes if bounded else 0)
+    total = evaluated + min(TRACED, len(specs)) * min(TRACED_SEEDS, episodes) + (episodes if bounded else 0)
     count = Counter()
     store = EpisodeStore(target)
     labels = [s.label for s in specs]
@@ -76,7 +82,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     title += " · events mode" if loaded.timing.mode == "events" else ""
     console.print(benchmark_table(result.summary, title, currency=loaded.currency,
                                   interval=result.info.interval))
-    console.print(verdict_line(result, loaded.currency), highlight=False, soft_wrap=True)
+    print_verdict(console, result, loaded.currency)
     console.print(
         f"report: {target / 'report.html'}  ({time.perf_counter() - started:.1f} s, {n_workers} worker(s))",
         highlight=False, soft_wrap=True,  # a path is never folded mid-name
@@ -139,10 +145,16 @@ def bound_command(
     console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
 
 
+def print_verdict(out: Any, result: Any, currency: str) -> None:
+    """The verdict on ``out`` (a rich Console), folded at spaces at its width: an 80-column terminal
+    would otherwise break its 150-200 characters mid-word."""
+    out.print(verdict_line(result, currency), highlight=False)
+
+
 def verdict_line(result: Any, currency: str) -> str:
     """``verdict: Use base-stock. It earns ...``: the report's recommendation in its first sentences."""
     from allocsim.experiments.recommendation import recommend
 
     sentences = recommend(result.summary, result.rows, result.info.periods).sentences(currency)
-    more = " (the report says why)" if len(sentences) > 2 else ""
+    more = " The report says why." if len(sentences) > 2 else ""
     return "verdict: " + " ".join(sentences[:2]) + more

@@ -61,6 +61,21 @@ def test_the_verdict_line_leads_with_the_recommendation() -> None:
     assert "\n" not in line
 
 
+def test_the_verdict_folds_at_spaces_at_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from allocsim.experiments.cli_bench import print_verdict
+
+    result = SimpleNamespace(summary=_summary(), rows=[], info=SimpleNamespace(periods=56))
+    out = Console(width=80, file=io.StringIO(), record=True, color_system=None)
+    print_verdict(out, result, "EUR")
+    lines = out.export_text().splitlines()
+    assert len(lines) > 1 and all(len(line.rstrip()) <= 80 for line in lines)
+    assert " ".join(lines).split() == verdict_line(result, "EUR").split()  # whole words, in order
+
+
 def test_workers_above_the_cores_are_capped_with_a_warning(monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
