@@ -23,6 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 
@@ -42,7 +43,8 @@ class RateColumn(ProgressColumn):
     """``812 steps/s``: the task's recent speed in its own unit."""
 
     def __init__(self, unit: str) -> None:
-        super().__init__()
+        # never folded: at 80 columns the bar gives way, not "steps/s" (it fell onto a line of its own)
+        super().__init__(table_column=Column(no_wrap=True, min_width=len(f"88,888 {unit}/s")))
         self.unit = unit
 
     def render(self, task: Task) -> Text:
@@ -74,7 +76,8 @@ class RunProgress:
         self._printed: tuple[int, str] | None = None  # (done, status) of the last plain line
         self._started = self._last_line = time.monotonic()
         self._bar = None if self.plain else BarWithNote(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit),
+            TextColumn("[bold]{task.description}"), BarColumn(),
+            MofNCompleteColumn(table_column=Column(no_wrap=True)), RateColumn(unit),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
             console=bar_console, auto_refresh=False, transient=False,
         )

@@ -54,3 +54,21 @@ def test_bound_ends_with_a_summary_line() -> None:
                      flat)
     assert "bound tiny-dp: 2/2 seeds (100%)" in result.stdout
 
+
+
+def test_the_bar_is_one_line_at_80_columns() -> None:
+    """The rate keeps its unit on the bar's line at 80 columns (it fell onto a line of its own)."""
+    import time
+
+    terminal = Console(width=80, file=io.StringIO(), force_terminal=True, color_system=None)
+    progress = RunProgress(98304, "train ppo on retail-small", out=terminal, bar_console=terminal)
+    with progress:
+        progress.advance(50000)
+        time.sleep(0.2)
+        progress.advance(27568)
+        assert progress._bar is not None
+        table = progress._bar.make_tasks_table(progress._bar.tasks)
+    shown = Console(width=80, file=io.StringIO(), record=True, color_system=None)
+    shown.print(table)
+    lines = [line.rstrip() for line in shown.export_text().splitlines() if line.strip()]
+    assert len(lines) == 1 and "77568/98304" in lines[0] and "steps/s" in lines[0], lines
