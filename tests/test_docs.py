@@ -30,7 +30,7 @@ COMMANDS = {
     "allocsim train ": "slow",
 }
 #: Folders of the repository the README's commands name relative to its root (linked, not copied).
-REPO_PATHS = ("agents", "results", "experiments", "requirements-runtime.txt")
+REPO_PATHS = ("results", "experiments", "requirements-runtime.txt")
 
 
 def _slug(heading: str) -> str:
