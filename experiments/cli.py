@@ -137,7 +137,6 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
     from allocsim.envs.history_resample import describe
     from allocsim.envs.scenario import ScenarioError, load_scenario
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.benchmark import with_demand_csv
     from allocsim.experiments.evaluation import env_for
 
     try:
@@ -149,6 +148,8 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
         if resample is not None and demand_csv is None and loaded.demand.csv is None:
             raise ScenarioError("--resample needs a demand history (--demand-csv, or demand.csv in the YAML)")
         if demand_csv is not None or resample is not None:
+            from allocsim.experiments.benchmark import with_demand_csv  # matplotlib and SciPy: only here
+
             loaded = with_demand_csv(loaded, demand_csv, resample)
         if loaded.demand.csv is not None:
             env_for(loaded)  # reads and checks the CSV now, in this process

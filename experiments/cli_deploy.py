@@ -57,7 +57,7 @@ def infer_command(
     """One decision: read a JSON state, print the integer allocation as JSON."""
     from allocsim.agents.inference import OnnxPolicy
     from allocsim.agents.pretrained import resolve_shipped
-    from allocsim.experiments.cli import _fail, _load
+    from allocsim.experiments.cli import _compile_first, _fail, _load
 
     try:
         model = resolve_shipped(model, scenario) or model
@@ -73,6 +73,7 @@ def infer_command(
         raise _fail(str(err)) from None
     if scenario is not None:
         loaded = _load(scenario)
+        _compile_first(loaded)  # the guardrails run the simulator's code
         want, got = policy.card.scenario_hash, loaded.content_hash()
         if want != got and policy.card.any_network:  # shared across locations: this network's card
             from allocsim.agents.export import card_on_network
@@ -124,10 +125,12 @@ def state_command(
 ) -> None:
     """Print the JSON state an episode is in: an example input for allocsim infer."""
     from allocsim.envs.allocation_env import AllocationEnv
-    from allocsim.experiments.cli import _fail, _load
+    from allocsim.experiments.cli import _compile_first, _fail, _load
     from allocsim.experiments.planning_state import state_after
 
-    env = AllocationEnv(_load(scenario))
+    loaded = _load(scenario)
+    _compile_first(loaded)  # a first run compiles for minutes: said on stderr, not in the JSON
+    env = AllocationEnv(loaded)
     try:
         state = state_after(env, seed, period, policy)
     except (TypeError, ValueError) as err:
