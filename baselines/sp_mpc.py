@@ -61,6 +61,14 @@ class SPMPCParams(RuleParams):
         default=1.2, ge=0.0, le=3.0, description="worth of a unit of network stock left at the lookahead's "
         "end, as a share of its unit cost, up to terminal_cover periods of demand (above 1: it will sell)",
     )
+    shared_periods: int = Field(
+        default=1, ge=1, le=60, description="periods whose shipments, transfers and orders the LP decides "
+        "once for every sampled future (1: only the decision now; more: no clairvoyant recourse)",
+    )
+    markdown_weight: float = Field(
+        default=0.0, ge=0.0, le=3.0, description="share of the first markdown (discount x price / the age "
+        "it starts at) charged per unit and period held at a location: stock that waits there ages",
+    )
     terminal_cover: float = Field(
         default=7.0, ge=0.0, description="periods of forecast network demand after the lookahead that "
         "stock left at its end is worth terminal_value for; stock past that is worth its salvage value",
@@ -136,6 +144,7 @@ class SPMPCPolicy(RulePolicy):
             order_cap=order_cap(net), rule=dc_rule(net, state),
             transfer_cap=np.where(net.lane_threshold >= BIG, np.inf, net.lane_threshold).astype(np.float64),
             capital=(float(cap), position) if cap is not None and net.policy_orders else None,
+            shared=p.shared_periods, aging=markdown_accrual(net) * p.markdown_weight,
         )
 
     def plan(self, state: AllocationState) -> Plan:
@@ -155,6 +164,16 @@ class SPMPCPolicy(RulePolicy):
             units = np.floor(self.last.orders + 1e-6)
             orders = np.where(self.net.max_order > 0, units / np.maximum(self.net.max_order, 1), 0.0)
         return alloc, plan.transfers, orders
+
+
+def markdown_accrual(net: Network) -> FloatArray:
+    """Price given up per unit and period at each location (L, S) if it waits until the first markdown:
+    discount x the dearest price the location sells at / the age the markdown starts at."""
+    marked = net.markdown > 0  # (A, S)
+    first = np.where(marked.any(axis=0), marked.argmax(axis=0), 0)  # (S,)
+    discount = net.markdown[first, np.arange(net.n_skus)]
+    price = (net.price[None, :, :] * net.serves[:, None, :]).max(axis=2)  # (L, S)
+    return price * (discount / np.maximum(first, 1))[None, :]
 
 
 def order_cap(net: Network) -> FloatArray | None:

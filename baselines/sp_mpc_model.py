@@ -66,6 +66,8 @@ class Lookahead:
     rule: DCRule | None  # the scenario's DC rule places the orders (None: the policy does)
     transfer_cap: FloatArray | None  # (K,) units per lane and SKU a transfer may move (approval threshold)
     capital: tuple[float, float] | None  # (working-capital cap, inventory position at cost now)
+    shared: int = 1  # periods h < shared decide once for every scenario (1: only the decision now)
+    aging: FloatArray | None = None  # (L, S) markdown accrued per unit and close at a location, if any
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:
@@ -95,10 +97,14 @@ class FirstPeriod:
     solution: LPSolution
 
 
-def _shared(first: IntArray, rest: IntArray) -> IntArray:
-    """Column indices (W, H, ...) whose h = 0 slice is the shared ``first`` (...) and h >= 1 ``rest``."""
+def _shared(first: IntArray, rest: IntArray, common: IntArray | None = None) -> IntArray:
+    """Column indices (W, H, ...): the h = 0 slice is the shared ``first`` (...), the next ones the
+    shared ``common`` (k, ...) if given, the rest ``rest`` (W, H - 1 - k, ...) one per scenario."""
     w = rest.shape[0]
-    return np.concatenate([np.broadcast_to(first[None, None], (w, 1, *first.shape)), rest], axis=1)
+    parts = [np.broadcast_to(first[None, None], (w, 1, *first.shape))]
+    if common is not None:
+        parts.append(np.broadcast_to(common[None], (w, *common.shape)))
+    return np.concatenate([*parts, rest], axis=1)
 
 
 def _arrival_rows(rows: IntArray, due: IntArray, place: tuple[IntArray, ...]) -> IntArray:
@@ -117,6 +123,7 @@ class SampleAverageLP:
         self.h = np.arange(self.H)
         self.weight = 1.0 / self.W
         self.end = (self.h == self.H - 1)
+        self.k = max(1, min(look.shared, self.H))  # periods decided once for every scenario
         self.left: list[tuple[IntArray, IntArray]] = []  # (columns, their SKU) left at the end
 
     def gain(self, cols: IntArray, per_scenario: FloatArray | float) -> None:
@@ -129,7 +136,8 @@ class SampleAverageLP:
         W, H, L, S = self.W, self.H, self.L, self.S
         h4 = self.h[None, :, None, None]
         self.inv = lp.cols((W, H, L, S))
-        self.gain(self.inv, -net.location_holding_cost[None, None])
+        aging = 0.0 if look.aging is None else look.aging
+        self.gain(self.inv, -(net.location_holding_cost + aging)[None, None])
         self.dc = lp.cols((W, H, S))
         self.gain(self.dc, -net.dc_holding_cost[None, None])
         s4 = np.arange(S)[None, None, None, :]
@@ -137,7 +145,9 @@ class SampleAverageLP:
         first_cap = np.broadcast_to(look.dc_available[None, :], (L, S)).astype(np.float64)
         if look.supply_room is not None:
             first_cap = np.minimum(first_cap, look.supply_room)
-        self.ship = _shared(lp.cols((L, S), upper=first_cap), lp.cols((W, H - 1, L, S)))
+        k = self.k
+        self.ship = _shared(lp.cols((L, S), upper=first_cap), lp.cols((W, H - k, L, S)),
+                            lp.cols((k - 1, L, S)))
         arrive = h4 + net.lead_time[None, None, :, None]
         self.gain(self.ship, -net.shipping_cost[None, None, :, None])
         self.left.append((np.where(arrive >= H, self.ship, -1), s4))
@@ -167,7 +177,9 @@ class SampleAverageLP:
         W, H, S = self.W, self.H, self.S
         cap = np.inf if look.transfer_cap is None else look.transfer_cap[:, None]
         first = np.minimum(np.broadcast_to(cap, (K, S)), look.on_hand[net.lane_source])
-        self.moved = _shared(lp.cols((K, S), upper=first), lp.cols((W, H - 1, K, S), upper=cap))
+        k = self.k
+        self.moved = _shared(lp.cols((K, S), upper=first), lp.cols((W, H - k, K, S), upper=cap),
+                             lp.cols((k - 1, K, S), upper=cap))
         arrive = self.h[None, :, None, None] + net.lane_lead[None, None, :, None]
         self.gain(self.moved, -net.lane_cost[None, None, :, None])
         s_ = np.arange(S)[None, None, None, :]
@@ -249,7 +261,9 @@ class SampleAverageLP:
             first = lp.cols((S,), upper=np.where(never[:, 0].any(), 0.0, look.order_cap))
         else:  # the rule's own order now: not the policy's to choose
             first = lp.cols((S,), lower=look.rule.first, upper=look.rule.first)
-        self.order = _shared(first, lp.cols((W, H - 1, S), upper=upper[:, 1:]))
+        k = self.k if look.rule is None else 1  # the scenario's rule reacts to each future on its own
+        self.order = _shared(first, lp.cols((W, H - k, S), upper=upper[:, k:]),
+                             lp.cols((k - 1, S), upper=upper[:, 1:k].min(axis=0)))
         s_ = np.arange(S)[None, None, :]
         self.left.append((np.where((arrive >= H)[..., None], self.order, -1), s_))
         lp.put(_arrival_rows(self.dcbal, np.broadcast_to(arrive[..., None], self.order.shape), (s_,)),

@@ -177,3 +177,25 @@ def test_the_dc_rule_refills_what_the_lp_ships_out() -> None:
     np.testing.assert_allclose(first.shipments, [[1.0], [0.0]], atol=1e-7)
     orders = first.solution.x[model.order[0, :, 0]]
     np.testing.assert_allclose(orders, [0.0, 1.0, 0.0], atol=1e-7)
+
+
+def test_shared_periods_take_away_the_clairvoyant_recourse() -> None:
+    """Store a asks 2 then 0; store b (empty) asks 0 then 1 in scenario 1 and nothing in scenario 2.
+    By hand (margin 19, holding 0.5 per unit and close, shipping 0.5 to a and 1.5 to b, lead 0,
+    penalties 4 x 2.5 units asked on average as a constant):
+
+    * shared_periods 1: scenario 1 ships b's unit at period 1 only where it sells: 38 + 19 - 0.5 - 1.5
+      - DC holding 1 + 0.5 - 1 (one unit left, within the cover) = 52.5; scenario 2 ships only a's
+      unit: 38 - 0.5 - 2 - 1 - 4 (two left: one past the cover) = 30.5; mean 41.5 - 10 = 31.5;
+    * shared_periods 2: period 1's shipment is one for both futures; shipping b's unit (the
+      sale is worth more than the 1.5 wasted in scenario 2) gives (52.5 + 29) / 2 - 10 = 30.75.
+    """
+    env = AllocationEnv("tiny-dp")
+    look = _two_period(env, [[0.0, 1.0], [0.0, 0.0]])
+    look = Lookahead(**{**look.__dict__, "on_hand": np.array([[1.0], [0.0]])})
+    anticipative = solve_first_period(env.network, look)
+    assert anticipative.objective == pytest.approx(31.5, abs=1e-6)
+    np.testing.assert_allclose(anticipative.shipments, [[1.0], [0.0]], atol=1e-7)
+    shared = solve_first_period(env.network, Lookahead(**{**look.__dict__, "shared": 2}))
+    assert shared.objective == pytest.approx(30.75, abs=1e-6)
+    assert shared.shipments[0, 0] == pytest.approx(1.0, abs=1e-7)
