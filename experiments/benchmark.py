@@ -194,7 +194,8 @@ def run_benchmark(
 
     ``on_done`` receives counts as they finish: ``len(policies) x len(seeds)``
     evaluation episodes (once more in events mode, once more with holdbacks), one per bounded
-    seed (when bounds are on), then one per traced episode (each traced rule's first ``TRACED_SEEDS`` seeds).
+    seed (when bounds are on; again for the Lagrangian bound where it applies), then one per traced
+    episode (each traced rule's first ``TRACED_SEEDS`` seeds).
     Bounds are skipped with a warm-up (they cover the whole horizon). With ``store`` (the run
     folder's, ``allocsim.experiments.episode_store``) every finished episode is kept there as it
     finishes and the ones it already holds are not played again (Ctrl-C, then ``--resume``).
@@ -223,7 +224,8 @@ def run_benchmark(
         _, bounds = seed_penalised(scenario, seeds, n_workers, on_done)
         optimum = dp_value(scenario).value
         penalised = {b.seed: b.penalised for b in bounds}
-        tight_kind, tight = tightest_per_seed(penalised, seed_lagrangian(scenario, seeds, n_workers)[0])
+        lagrangian = seed_lagrangian(scenario, seeds, n_workers, on_done)[0]
+        tight_kind, tight = tightest_per_seed(penalised, lagrangian)
         # per seed (so the results table can rebuild the interval from episodes.csv) and the gap columns
         clairvoyant = {b.seed: b.clairvoyant.bound for b in bounds}
         attach_gaps(rows, clairvoyant, optimum, penalised, tight, tight_kind)

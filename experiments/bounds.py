@@ -122,17 +122,16 @@ def _per_seed(
     on_done: Callable[[int], None] | None,
 ) -> list[Any]:
     """``work(*args, chunk)``-style results for every seed, in seed order, on a process pool."""
-    workers = max(1, n_workers or os.cpu_count() or 1)
-    chunks = [list(seeds[i :: workers]) for i in range(min(workers, len(seeds)))]
+    workers = min(max(1, n_workers or os.cpu_count() or 1), len(seeds))
     results: list[Any] = []
-    if len(chunks) <= 1:
+    if workers <= 1:
         for seed in seeds:
             results += work(args[0], [seed], *args[1:])
             if on_done:
                 on_done(1)
-    else:
-        with process_pool(len(chunks)) as pool:
-            futures = [pool.submit(work, args[0], chunk, *args[1:]) for chunk in chunks]
+    else:  # a task per seed, so progress moves seed by seed (each worker keeps its env: env_for)
+        with process_pool(workers) as pool:
+            futures = [pool.submit(work, args[0], [seed], *args[1:]) for seed in seeds]
             for future in as_completed(futures):
                 done = future.result()
                 results += done
@@ -207,15 +206,16 @@ def lagrangian_seeds(scenario: Scenario, seeds: Sequence[int]) -> list[int]:
 
 def seed_lagrangian(
     scenario: Scenario, seeds: Sequence[int], n_workers: int | None = 1,
+    on_done: Callable[[int], None] | None = None,
 ) -> tuple[list[LagrangianResult], str | None]:
     """The Lagrangian bound of every seed in seed order (fitting its prices first if needed),
-    or no results and why it does not apply."""
+    or no results and why it does not apply (then ``on_done`` hears nothing)."""
     env = env_for(scenario)
     why = refusal(env.network, env.profile)
     fitted = multipliers_for(scenario) if why is None else None
     if fitted is None:
         return [], why
-    return _per_seed(_lagrangian_chunk, (scenario, fitted.price), seeds, n_workers, None), None
+    return _per_seed(_lagrangian_chunk, (scenario, fitted.price), seeds, n_workers, on_done), None
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:

@@ -347,7 +347,12 @@ def benchmark(
     try:
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         specs, sources = rule_specs(loaded, _split(policies), tuned_dir)
-        learned = [learned_spec(resolve_shipped(m, scenario) or m) for m in model or []]
+        models = [resolve_shipped(m, scenario) or m for m in model or []]
+        if any(Path(m).suffix != ".onnx" for m in models):  # a run folder's model needs torch
+            from allocsim.experiments.waits import load_learning
+
+            load_learning(_say)
+        learned = [learned_spec(m) for m in models]
         with_shipped = pretrained if pretrained is not None else policies is None
         shipped = pretrained_spec(loaded) if with_shipped else None
         if shipped is not None and shipped.label not in {s.label for s in learned}:  # not twice

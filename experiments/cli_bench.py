@@ -54,7 +54,8 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     evaluated = len(specs) * episodes * passes
     if has_holdbacks(loaded):  # + the same episodes without holdbacks
         evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
-    total = evaluated + min(TRACED, len(specs)) * min(TRACED_SEEDS, episodes) + (episodes if bounded else 0)
+    traced = min(TRACED, len(specs)) * min(TRACED_SEEDS, episodes)
+    total = evaluated + traced + bound_count(loaded, bounded, episodes)
     count = Counter()
     store = EpisodeStore(target)
     labels = [s.label for s in specs]
@@ -143,6 +144,17 @@ def bound_command(
     if dp_table is not None:
         console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
     console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
+
+
+def bound_count(scenario: Any, bounded: bool, episodes: int) -> int:
+    """Progress units of the bounds: a penalised bound per seed, and a Lagrangian one where it applies."""
+    if not bounded:
+        return 0
+    from allocsim.baselines.lagrangian_bound import refusal
+    from allocsim.experiments.evaluation import env_for
+
+    env = env_for(scenario)
+    return episodes * (1 + (refusal(env.network, env.profile) is None))
 
 
 def print_verdict(out: Any, result: Any, currency: str) -> None:

@@ -1,4 +1,5 @@
-"""`train`, `export` and `evaluate` say they are loading PyTorch before the 4-7 s import, not after.
+"""`train`, `export`, `evaluate` and `benchmark --model RUN_DIR` say they are loading PyTorch before
+the 4-7 s import, not after.
 
 A subprocess runs the real CLI with an import hook that writes a marker on stderr the moment
 ``torch``'s module code starts to run; the note must come before the marker. No timing is involved.
@@ -46,6 +47,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     ("train", "--scenario", "tiny-dp", "--algo", "no-such-algo"),
     ("export", "--model", "no-such-run-folder"),
     ("evaluate", "--model", "no-such-run-folder"),
+    ("benchmark", "--scenario", "tiny-dp", "--model", "no-such-run-folder"),  # a run folder's model
 ])
 def test_the_note_comes_before_torch_is_imported(args: tuple[str, ...]) -> None:
     result = _run(*args)
