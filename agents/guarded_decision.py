@@ -26,6 +26,12 @@ def decide_in_world(policy: OnnxPolicy, state: PlanningState, scenario: Scenario
     env = AllocationEnv(scenario)
     env.reset(seed=0)
     world = env.get_state()
+    most = int(np.iinfo(world.stock.dtype).max)  # a unit cell's width follows the scenario's own bounds
+    written = {"dc_on_hand": state.dc_on_hand, "on_hand": state.on_hand, "backlog": state.backlog}
+    for name, units in written.items():
+        if int(units.max(initial=0)) > most:
+            raise ValueError(f"state {name}: {int(units.max()):,} units in one place is more than scenario "
+                             f"{scenario.name!r} can ever hold ({most:,} at most)")
     horizon = env.observation_layout.horizon
     world.period[0] = state.period
     world.dc[0] = 0

@@ -208,11 +208,11 @@ def pipeline(
     """
     net, engine, t = state.net, env.engine, state.period
     s = engine.state
-    depth = s.transit.shape[1]
     arrivals = np.zeros((horizon, net.n_locations, net.n_skus))
     pending = np.zeros(net.n_skus)
-    for h in range(1, depth):
-        units = s.transit[0, (t + h) % depth].sum(axis=-1)
+    on_the_way = engine.in_transit(0)  # row h - 1: arriving h periods from now
+    for h in range(1, on_the_way.shape[0] + 1):
+        units = on_the_way[h - 1]
         if h < horizon:
             arrivals[h] = units
         else:

@@ -206,6 +206,17 @@ class BatchEngine:
         return {name: dict(zip(PERIOD_LOCATION, map(float, rows[:, i]), strict=True))
                 for i, name in enumerate(names)}
 
+    def in_transit(self, b: int) -> NDArray[np.int64]:
+        """(D, L, S): copy ``b``'s units in transit to each location by arrival, row ``h - 1`` arriving
+        ``h`` periods from now (D = the longest a shipment to a location can travel, at least 1)."""
+        p, lanes, t = self.params, self.state.transit_lane[b], int(self.state.period[b])
+        reach = p.transit_slots - (p.receipt_late[:-1] & (p.transit_slots > 0))  # a late node's extra slot
+        out = np.zeros((max(int(reach.max(initial=0)), 1), *self.state.inbound.shape[1:]), dtype=np.int64)
+        for loc in np.flatnonzero(reach):
+            for h in range(1, int(reach[loc]) + 1):
+                out[h - 1, loc] = lanes[p.transit_start[loc] + (t + h) % p.transit_slots[loc]]
+        return out
+
     def units_accounted(self, b: int) -> tuple[int, int]:
         """(initial + received, on hand + in transit + sold + written off): equal always."""
         s = self.state

@@ -115,19 +115,19 @@ def book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) ->
             if units:
                 s.dc_due[b, t, k] = 0
                 book_purchase(p, s, b, k, units)
-    slot = t % p.transit_depth
-    ring, lanes = s.transit[b, slot], s.transit_lane[b, slot]
-    for loc in range(ring.shape[0]):
-        if nodes[loc] != flag:
+    for loc in range(n_l):
+        if nodes[loc] != flag or p.transit_slots[loc] == 0:
             continue
-        for k in range(ring.shape[1]):
-            if lanes[loc, k] == 0:
+        row = p.transit_start[loc] + t % p.transit_slots[loc]
+        ring, lanes = s.transit[b, row], s.transit_lane[b, row]
+        for k in range(ring.shape[0]):
+            if lanes[k] == 0:
                 continue
-            lanes[loc, k] = 0
-            for a in range(ring.shape[2]):
-                units = ring[loc, k, a]
+            lanes[k] = 0
+            for a in range(ring.shape[1]):
+                units = ring[k, a]
                 if units:
-                    ring[loc, k, a] = 0
+                    ring[k, a] = 0
                     arrive(p, s, b, a, loc, k, units)
 
 
@@ -145,8 +145,8 @@ def take_oldest(cohorts, quantity: int, taken) -> None:  # type: ignore[no-untyp
 def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[no-untyped-def]
     """Ship the allocation (oldest stock to the first location first), transfer, order.
 
-    What leaves is aged by its lead time and put in the transit ring slot of its arrival
-    period; with lead time 0 it arrives at once.
+    What leaves is aged by its lead time and put in the target's transit row of its arrival
+    period (``allocsim.envs.engine.layout``); with lead time 0 it arrives at once.
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     alloc, transfers, delay, orders = w.allocation[b], w.transfers[b], w.delay[b], w.orders[b]
@@ -223,9 +223,9 @@ def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # t
         if lead == 0:
             arrive(p, s, b, aged, loc, k, units)
         else:
-            slot = (s.period[b] + lead) % p.transit_depth
-            s.transit[b, slot, loc, k, aged] += units
-            s.transit_lane[b, slot, loc, k] += units
+            row = p.transit_start[loc] + (s.period[b] + lead) % p.transit_slots[loc]
+            s.transit[b, row, k, aged] += units
+            s.transit_lane[b, row, k] += units
     return 0
 
 

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from allocsim.core.observation_blocks import N_CALENDAR, calendar
 from allocsim.envs.demand import DemandProfile, forecast_sigma
+from allocsim.envs.engine.layout import cell_bits, transit_layout
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
 from allocsim.envs.reward import COMPONENTS
@@ -35,7 +36,9 @@ class EngineParams(NamedTuple):
     periods: int
     n_ages: int
     n_backlog_ages: int
-    transit_depth: int
+    transit_start: IntArray  # (L,) first row of each location's arrivals in ``EngineState.transit``
+    transit_slots: IntArray  # (L,) its rows: arrivals of period p in row start + p % slots (``layout``)
+    cell_bits: int  # 32 or 64: the width of the unit cells (cohorts, transit, pipeline, backlog)
     # SKUs (S,) and SKU x channel (S, C)
     unit_cost: FloatArray
     dc_holding_cost: FloatArray  # (S,)
@@ -119,6 +122,16 @@ class EngineParams(NamedTuple):
     def n_lanes(self) -> int:
         return len(self.lane_source)
 
+    @property
+    def transit_rows(self) -> int:
+        """Rows of ``EngineState.transit``: every location's arrival slots."""
+        return int(self.transit_slots.sum())
+
+    @property
+    def cell_dtype(self) -> type[np.signedinteger]:
+        """The dtype of the unit cells (``allocsim.envs.engine.layout``)."""
+        return np.int32 if self.cell_bits == 32 else np.int64
+
 
 def _optional(value: float | None) -> float:
     return float("nan") if value is None else float(value)
@@ -171,15 +184,16 @@ def build_params(
     """The kernels' view of ``net`` and its demand ``profile`` with the given reward weights and
     observation scales (a week of expected demand at the DC and per location)."""
     rails = net.scenario.guardrails
-    lane_reach = net.lane_lead + net.lane_delay if net.n_lanes else np.zeros(1, dtype=np.int64)
-    depth = int(max(net.lead_time.max(), lane_reach.max())) + 1
+    transit_start, transit_slots = transit_layout(net)
     weights = np.array([float(reward_weights.get(k, 0.0)) * reward_scale for k in COMPONENTS])
     below, up_to = order_thresholds(net)
     return EngineParams(
         periods=net.periods,
         n_ages=net.age_buckets,
         n_backlog_ages=net.max_patience + 2,
-        transit_depth=depth,
+        transit_start=transit_start,
+        transit_slots=transit_slots,
+        cell_bits=cell_bits(net, profile),
         unit_cost=net.unit_cost,
         dc_holding_cost=net.dc_holding_cost.astype(np.float64),
         location_holding_cost=np.ascontiguousarray(net.location_holding_cost, dtype=np.float64),

@@ -1,12 +1,15 @@
 """The world's state as one value: a ``NamedTuple`` of arrays with a leading batch axis.
 
 Everything that changes during an episode lives here, copy ``b`` of the batch in row
-``b`` of every array: stock by age cohort, stock in transit by arrival period (a ring
-of ``transit_depth`` slots), DC receipts by due period, backlog by age, counters, the
+``b`` of every array: stock by age cohort, stock in transit by arrival period (each location
+a ring of as many slots as periods a shipment to it can travel), DC receipts by due period,
+backlog by age, counters, the
 finance ledger, the KPI accumulators, the decision log, and rings of the episode's
 demand and forecasts for the periods a copy can see (drawn period by period from its
 seeds, ``allocsim.envs.engine.draws``). Copying the tuple copies the episodes;
-restoring it and replaying the same actions replays the same future.
+restoring it and replaying the same actions replays the same future. The unit cells
+(cohorts, transit, the supplier pipeline, backlog) are int32 when the scenario's bounds allow,
+else int64 (``allocsim.envs.engine.layout``); totals and counters are int64.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from numpy.typing import NDArray
 from allocsim.envs.engine.params import STEP_RECORD_SIZE, EngineParams
 
 IntArray = NDArray[np.int64]
+CellArray = NDArray[np.signedinteger]  # int32 or int64: ``EngineParams.cell_dtype``
 FloatArray = NDArray[np.float64]
 
 #: Rows of ``units``: the unit-conservation counters.
@@ -54,8 +58,8 @@ class EngineState(NamedTuple):
     period: IntArray  # (B,) the period being decided (T - 1 once done)
     done: NDArray[np.bool_]  # (B,) the last period has closed
     closes: IntArray  # (B,) periods closed so far
-    dc: IntArray  # (B, S, A) age last, so a position's cohorts are contiguous
-    stock: IntArray  # (B, L, S, A)
+    dc: CellArray  # (B, S, A) age last, so a position's cohorts are contiguous
+    stock: CellArray  # (B, L, S, A)
     # totals kept beside the cohorts, updated where units move (``sync_totals`` re-derives them)
     dc_on_hand: IntArray  # (B, S) = dc.sum(-1)
     on_hand: IntArray  # (B, L, S) = stock.sum(-1)
@@ -63,11 +67,13 @@ class EngineState(NamedTuple):
     units_by_age: IntArray  # (B, A) = stock.sum((1, 2)) + dc.sum(1): units on hand now by age
     waiting: IntArray  # (B, L, S, C) = backlog.sum(-1)
     inbound: IntArray  # (B, L, S) units in transit to each location
-    transit: IntArray  # (B, D, L, S, A) arriving at period p in slot p % D, already aged
-    transit_lane: IntArray  # (B, D, L, S) = transit.sum(-1): a receipt reads only the lanes with units
-    dc_due: IntArray  # (B, T, S) supplier receipts by due period
+    # in transit by arrival, already aged: location l's units arriving at period p in row
+    # transit_start[l] + p % transit_slots[l] (``EngineParams``; ``BatchEngine.in_transit`` reads it)
+    transit: CellArray  # (B, R, S, A), R = the locations' slots
+    transit_lane: CellArray  # (B, R, S) = transit.sum(-1): a receipt reads only the rows with units
+    dc_due: CellArray  # (B, T, S) supplier receipts by due period
     on_order: IntArray  # (B, S)
-    backlog: IntArray  # (B, L, S, C, P) backorders by age
+    backlog: CellArray  # (B, L, S, C, P) backorders by age
     units: IntArray  # (B, 4) UNIT_COUNTERS
     cash_in_due: FloatArray  # (B, span)
     cash_out_due: FloatArray  # (B, span)
@@ -150,6 +156,9 @@ def allocate_state(p: EngineParams, batch: int, horizon: int, keep_log: bool) ->
     def ints(*shape: int) -> IntArray:
         return np.zeros((batch, *shape), dtype=np.int64)
 
+    def cells(*shape: int) -> CellArray:
+        return np.zeros((batch, *shape), dtype=p.cell_dtype)
+
     def floats(*shape: int) -> FloatArray:
         return np.zeros((batch, *shape), dtype=np.float64)
 
@@ -159,19 +168,19 @@ def allocate_state(p: EngineParams, batch: int, horizon: int, keep_log: bool) ->
         period=ints(),
         done=np.zeros(batch, dtype=np.bool_),
         closes=ints(),
-        dc=ints(n_s, a),
-        stock=ints(n_l, n_s, a),
+        dc=cells(n_s, a),
+        stock=cells(n_l, n_s, a),
         dc_on_hand=ints(n_s),
         on_hand=ints(n_l, n_s),
         age_weight=ints(n_l, n_s),
         units_by_age=ints(a),
         waiting=ints(n_l, n_s, n_c),
         inbound=ints(n_l, n_s),
-        transit=ints(p.transit_depth, n_l, n_s, a),
-        transit_lane=ints(p.transit_depth, n_l, n_s),
-        dc_due=ints(t, n_s),
+        transit=cells(p.transit_rows, n_s, a),
+        transit_lane=cells(p.transit_rows, n_s),
+        dc_due=cells(t, n_s),
         on_order=ints(n_s),
-        backlog=ints(n_l, n_s, n_c, p.n_backlog_ages),
+        backlog=cells(n_l, n_s, n_c, p.n_backlog_ages),
         units=ints(len(UNIT_COUNTERS)),
         cash_in_due=floats(p.ledger_span),
         cash_out_due=floats(p.ledger_span),

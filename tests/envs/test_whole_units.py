@@ -26,7 +26,12 @@ BILLION = 1_000_000_000
 
 @pytest.fixture(scope="module")
 def env() -> AllocationEnv:
-    return AllocationEnv(build_scenario("whole-units", 3, skus=SKUS, locations=LOCATIONS))  # no capacity
+    # no capacity; a base-stock level of a billion lets 3e9 units per SKU into the network, so the
+    # engine keeps 64-bit cells (allocsim.envs.engine.layout) and a DC of 1e12 / 8 written by hand fits
+    supplier = {"replenishment": {"rule": "base-stock", "level": dict.fromkeys(SKUS, BILLION)}}
+    env = AllocationEnv(build_scenario("whole-units", 3, skus=SKUS, locations=LOCATIONS, supplier=supplier))
+    assert env.engine.state.dc.dtype == np.int64
+    return env
 
 
 def _at_dc(env: AllocationEnv, dc_available: np.ndarray) -> None:

@@ -128,6 +128,22 @@ def test_infer_refuses_a_model_exported_for_another_scenario(
     assert "exported for scenario 'retail-small'" in result.stderr and "tiny-dp has hash" in result.stderr
 
 
+def test_infer_with_a_scenario_refuses_more_units_than_the_scenario_can_hold(
+    retail_small_onnx: Path, state: dict[str, Any], tmp_path: Path
+) -> None:
+    """retail-small's engine keeps 32-bit unit cells (no cell of it can pass 2**31 - 1 units); a JSON
+    state beyond that, valid for the runtime alone (up to 1e12), is refused in one line with the scenario."""
+    big = copy.deepcopy(state)
+    sku = next(iter(big["dc"]["on_hand"]))
+    big["dc"]["on_hand"][sku] = 3 * 10**9
+    assert _infer(retail_small_onnx, big, tmp_path).exit_code == 0
+    result = _infer(retail_small_onnx, big, tmp_path, "--scenario", "retail-small")
+    assert result.exit_code == 2, result.output
+    last = result.stderr.strip().splitlines()[-1]  # (a first run on an empty cache announces a compile)
+    assert "dc_on_hand: 3,000,000,000 units in one place is more than scenario 'retail-small'" in last
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [("{not json", "not valid JSON"), ("[1, 2]", "state: must be an object, got list")],
