@@ -187,6 +187,7 @@ def run_benchmark(
     bound: bool = True,
     models: Sequence[PolicySpec] = (),
     store: EpisodeStore | None = None,
+    before_figures: Callable[[], None] | None = None,
 ) -> BenchmarkResult:
     """Evaluate the rules on ``seeds``, bound each seed, summarise, trace the two best and draw the figures.
     In events mode the same episodes also run in aggregated mode (the aggregation gap); with
@@ -265,6 +266,8 @@ def run_benchmark(
         interval=interval,
         periods=scenario.periods - warm_up,
     )
+    if before_figures is not None:  # seconds of plotting after the last episode: the caller says so
+        before_figures()
     images = figures(summary, paired, network, leading, currency)
     info = RunInfo(**{**info.__dict__, "wall_seconds": time.perf_counter() - started})
     return BenchmarkResult(rows, summary, pd.DataFrame(traced.locations), info, images, network, paired, gap,

@@ -70,9 +70,8 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
             result = run_benchmark(
                 loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
                 models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
-                store=store,
+                store=store, before_figures=lambda: _say(f"writing the report, plots and CSVs into {target}"),
             )
-    _say(f"writing the report, plots and CSVs into {target}")  # seconds of plotting, said
     try:
         written = write_outputs(result, target)
         write_manifest(target, "benchmark", written, scenario=loaded.name, digest=digest, complete=True)
