@@ -23,7 +23,7 @@ from allocsim.experiments.reference_interval import SHARE, SHARE_CI, ReferenceIn
 from allocsim.experiments.tuning import TuneResult
 
 TERMINAL_KPIS = (
-    "profit", "fill_rate", "holding_cost", "lost_sales_units", "avg_inventory_value", "gap_to_bound_pct",
+    "profit", "fill_rate", "holding_cost", "lost_sales_units", "avg_inventory_value", "gap_to_reference_pct",
 )
 _EDGE = 1  # rich draws one border character per column edge
 _PAD = 2  # and one space of padding on each side of a cell

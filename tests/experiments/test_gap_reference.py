@@ -76,3 +76,22 @@ def test_the_report_names_the_gap_reference_and_its_value() -> None:
            "reference gap closed %)" in info.lines()
     with_dp = RunInfo(**{**info.__dict__, "dp_value": 97.5})
     assert any(line.startswith("gap reference: the DP optimum 97.50 ") for line in with_dp.lines())
+
+
+def test_the_console_table_shows_the_gap_to_the_gap_reference() -> None:
+    import io
+
+    from rich.console import Console
+
+    from allocsim.experiments.tables import benchmark_table
+
+    summary = pd.DataFrame({
+        "rank": [1], "policy": ["a"], "pareto": [True], "reference": ["a"], "profit_vs_ref": [0.0],
+        "profit_vs_ref_ci95": [0.0], "profit_mean": [90.0], "profit_ci95": [1.0],
+        "gap_to_bound_pct_mean": [30.77], "gap_to_bound_pct_ci95": [1.0],
+        "gap_to_reference_pct_mean": [10.0], "gap_to_reference_pct_ci95": [1.0]})
+    out = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    out.print(benchmark_table(summary, "t"))
+    text = out.export_text()
+    assert "reference_" in text and "10.0" in text  # the header folds: gap_to_ / reference_ / pct (%)
+    assert "bound_" not in text and "30.8" not in text  # the clairvoyant bound's gap: in the CSV
