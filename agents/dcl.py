@@ -8,10 +8,12 @@ rollouts from copies of the state with common random numbers, and label the best
 Here the policy acts in ``targets`` or ``residual`` mode and starts from the searched constant
 residual action (``residual_start`` in the hyperparameters) or else from tuned base-stock written as
 an action of the mode. The network is the actor of an SB3 PPO policy (the policy class and
-``policy_kwargs`` come from the hyperparameters), fitted by regression onto the labels and saved as
-a PPO ``model.zip`` whose deterministic action is the DCL policy: ``allocsim evaluate --model``,
-``export`` and ``infer`` treat it as they treat PPO. Observations are normalised by statistics of the
-start policy's first sampling episodes, frozen for the run (``vecnormalize.pkl``).
+``policy_kwargs`` come from the hyperparameters; ``policy: shared-locations``, one network shared
+across locations, starts from tuned base-stock, the zero residual action), fitted by regression onto
+the labels and saved as a PPO ``model.zip`` whose deterministic action is the DCL policy:
+``allocsim evaluate --model``, ``export`` and ``infer`` treat it as they treat PPO. Observations are
+normalised by statistics of the start policy's first sampling episodes, frozen for the run
+(``vecnormalize.pkl``; a shared network reads them raw).
 
 Budget: a generation labels ``n_envs`` x ``n_steps`` states (one sampling episode per copy), and
 the run's "timesteps" are labelled states, so ``n_timesteps`` / (``n_envs`` x ``n_steps``) is the
@@ -43,6 +45,7 @@ from allocsim.agents.callbacks import Evaluator
 from allocsim.agents.dcl_label import ActorPolicy, Labeller, base_stock_variants
 from allocsim.agents.dcl_params import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DclParams
 from allocsim.agents.dcl_steps import fit_actor, generation_seed, label_states, sample_states
+from allocsim.agents.policies import sb3_policy
 from allocsim.agents.policy import LearnedPolicy, ObsNormalizer
 from allocsim.agents.residual_search import residual_start, start_from
 from allocsim.agents.safe_load import load_model, read_normalization
@@ -78,7 +81,7 @@ def _normalizer(config: TrainConfig, venv: AllocationSb3VecEnv, observations: np
                 path: Path) -> ObsNormalizer | None:
     """Statistics of ``observations`` as a VecNormalize file at ``path`` (None: no normalisation)."""
     kwargs = config.hyperparams.normalize_kwargs()
-    if kwargs is None:
+    if kwargs is None or not kwargs.get("norm_obs", True):
         return None
     wrapper = VecNormalize(venv, training=False, **{**kwargs, "norm_reward": False})
     data = observations.astype(np.float64)
@@ -104,8 +107,10 @@ def _fresh_model(config: TrainConfig, venv: AllocationSb3VecEnv, scenario: Any, 
                  written: dict[str, Any], say: Callable[[str], None]) -> PPO:
     """A PPO model whose actor starts at the searched residual action, else at tuned base-stock."""
     hp = config.hyperparams
-    model = PPO(hp.policy or algorithm(config.algo).policy, venv, seed=config.seed, device="cpu", verbose=0,
-                policy_kwargs=hp.policy_kwargs.to_sb3(), **hp.algo_kwargs())
+    policy, network_kwargs = sb3_policy(algorithm(config.algo), hp.policy, lambda: AllocationEnv(
+        scenario, action_mode=config.action_mode, residual_around=config.residual_around))
+    model = PPO(policy, venv, seed=config.seed, device="cpu", verbose=0,
+                policy_kwargs={**hp.policy_kwargs.to_sb3(), **network_kwargs}, **hp.algo_kwargs())
     if hp.residual_start is not None:
         say(f"residual start: searching the best constant residual action on {hp.residual_start.episodes} "
             "episodes (once, before learning; about a minute)")

@@ -135,8 +135,21 @@ def search_constant_residual(env: Any, settings: ResidualStart) -> SearchResult:
 def start_from(policy: Any, action: Sequence[float]) -> None:
     """Make ``policy``'s mean action ``action`` in every state: zero output weights, bias = action.
 
-    ValueError when the policy is not a Gaussian actor-critic (PPO/A2C with an MLP policy).
+    A shared-locations network (``allocsim.agents.shared_net``) has no output of its own per entry:
+    its heads' output layers are zeroed, which plays the zero action only (in ``residual`` mode,
+    tuned base-stock). ValueError when the policy is not a Gaussian actor-critic (PPO/A2C with an
+    MLP policy), or is a shared network asked for another action.
     """
+    output_layers = getattr(getattr(policy, "actor", None), "output_layers", None)
+    if isinstance(policy, ActorCriticPolicy) and callable(output_layers):
+        if np.any(np.asarray(action, dtype=np.float64) != 0):
+            raise ValueError("a shared-locations network starts from the zero action only (in residual mode "
+                             "tuned base-stock): leave out residual_start, and train in residual mode")
+        with torch.no_grad():
+            for layer in output_layers():
+                layer.weight.zero_()
+                layer.bias.zero_()
+        return
     if not isinstance(policy, ActorCriticPolicy) or not isinstance(getattr(policy, "action_net", None),
                                                                     torch.nn.Linear):
         raise ValueError("residual_start needs a Gaussian actor-critic policy (ppo or a2c with an MLP)")

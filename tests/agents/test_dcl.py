@@ -167,6 +167,46 @@ def test_coordinate_runs_resume_bit_identical(tmp_path: Path) -> None:
             assert torch.equal(a, b)
 
 
+SHARED = COORDINATES.replace("normalize: {norm_obs: true, norm_reward: false}",
+                             "normalize: {norm_obs: false, norm_reward: false}\n  policy: shared-locations")
+
+
+def test_a_shared_network_starts_at_the_rule_learns_resumes_and_exports(tmp_path: Path) -> None:
+    """DCL with one network shared across locations: the start plays the zero residual action (tuned
+    base-stock) exactly, the fitted policy's action moves with the state, a resumed run equals an
+    uninterrupted one, and the ONNX export plays what torch plays."""
+    from allocsim.agents.export import export_run
+    from allocsim.agents.inference import OnnxPolicy
+    from allocsim.agents.policy import load_learned
+    from allocsim.agents.reaction import action_spread
+    from allocsim.agents.shared_net import SharedLocationPolicy
+
+    whole = train(_config(tmp_path, "whole", text=SHARED))
+    start, last = load_learned(whole.run_dir / "start"), load_learned(whole.run_dir)
+    assert isinstance(last.model.policy, SharedLocationPolicy) and last.normalizer is None
+    seeds = [40_000, 40_001]
+    assert np.all(action_spread(start, "retail-small", seeds, "residual").actions == 0)
+    assert action_spread(last, "retail-small", seeds, "residual").std.max() > 0
+    train(_config(tmp_path, "split", timesteps=32, text=SHARED))
+    resumed = train(_config(tmp_path, "split", text=SHARED), resume=True)
+    for a, b in zip(_weights(whole.run_dir), _weights(resumed.run_dir), strict=True):
+        assert torch.equal(a, b)
+    onnx_policy = OnnxPolicy.load(export_run(whole.run_dir, tmp_path / "shared.onnx"))
+    env = AllocationEnv("retail-small", action_mode="residual")
+    obs = np.stack([env.reset(seed=40_000 + k)[0] for k in range(4)])
+    np.testing.assert_allclose(onnx_policy.predict(obs)[0], last.predict(obs)[0], atol=1e-5)
+
+
+def test_a_shared_network_refuses_a_searched_start() -> None:
+    env = AllocationEnv("retail-small", action_mode="residual")
+    from allocsim.agents.shared_net import SharedLocationPolicy, layout_kwargs
+
+    policy = SharedLocationPolicy(env.observation_space, env.action_space, lambda _: 1e-3,
+                                  **layout_kwargs(env))
+    with pytest.raises(ValueError, match="zero action only"):
+        start_from(policy, np.full(env.action_space.shape[0], 0.5))
+
+
 def test_resume_equals_an_uninterrupted_run_and_seeds_decide(tmp_path: Path) -> None:
     whole = train(_config(tmp_path, "whole"))
     assert whole.timesteps == 64 and read_progress(whole.run_dir) == {"timesteps": 64, "done": True}
