@@ -2,14 +2,17 @@
 
 What: from the state now, every scenario ``w`` gets its own plan for periods ``h = 0 .. H-1``
 (shipments, transfers, supplier orders where the policy orders, sales per channel, stock at each
-close, disposals of expiring units, contract shortfalls), except that the first period's
-shipments, transfers and orders are one set of columns shared by every scenario
-(non-anticipativity). The objective is the scenarios' mean profit, in the ``profit`` KPI's terms:
-sales at price - unit cost, shortage penalties per unit not served (lost sales), contract
-penalties per unit short, holding at each close, shipping and transfer costs, write-off at unit
-cost of units that expire unsold (oldest first), and a concave value of the network's stock
-at the end of the lookahead (on hand at the DC and locations, in transit, on order): ``terminal``
-per unit up to ``cover`` units, ``beyond`` per unit past it.
+close, disposals of expiring units, contract shortfalls), except that the shipments, transfers and
+policy orders of the first ``shared`` periods (at least the first) are one set of columns shared
+by every scenario (non-anticipativity; past the first period this takes away the clairvoyant
+recourse that lets a plan keep stock back for the future that needs it). The objective is the
+scenarios' mean profit, in the ``profit`` KPI's terms: sales at price - unit cost, shortage
+penalties per unit not served (lost sales), contract penalties per unit short, holding at each
+close, shipping and transfer costs, write-off at unit cost of units that expire unsold (oldest
+first), and a concave value of the network's stock at the end of the lookahead (on hand at the DC
+and locations, in transit, on order): ``terminal`` per unit up to ``cover`` units, ``beyond`` per
+unit past it (and, with ``location_cover``, a location's own stock only up to what it can sell
+itself; ``aging`` charges a markdown accrual).
 
 Timing follows the engine: a shipment or transfer decided at ``h`` with lead ``d`` is on hand
 for period ``h + d``'s demand; a supplier order is on hand at the DC from ``h + max(lead, 1)``
@@ -68,6 +71,7 @@ class Lookahead:
     capital: tuple[float, float] | None  # (working-capital cap, inventory position at cost now)
     shared: int = 1  # periods h < shared decide once for every scenario (1: only the decision now)
     aging: FloatArray | None = None  # (L, S) markdown accrued per unit and close at a location, if any
+    location_cover: FloatArray | None = None  # (L, S) end stock a location can sell itself; past it: salvage
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:
@@ -125,6 +129,7 @@ class SampleAverageLP:
         self.end = (self.h == self.H - 1)
         self.k = max(1, min(look.shared, self.H))  # periods decided once for every scenario
         self.left: list[tuple[IntArray, IntArray]] = []  # (columns, their SKU) left at the end
+        self.left_at: list[tuple[IntArray, IntArray, IntArray]] = []  # (columns, location, SKU) at the end
 
     def gain(self, cols: IntArray, per_scenario: FloatArray | float) -> None:
         """Add a scenario's profit per unit; shared columns collect it from every scenario (the mean)."""
@@ -141,7 +146,9 @@ class SampleAverageLP:
         self.dc = lp.cols((W, H, S))
         self.gain(self.dc, -net.dc_holding_cost[None, None])
         s4 = np.arange(S)[None, None, None, :]
-        self.left += [(self.inv[:, -1:], s4), (self.dc[:, -1:], np.arange(S)[None, None, :])]
+        l4 = np.arange(L)[None, None, :, None]
+        self.left.append((self.dc[:, -1:], np.arange(S)[None, None, :]))
+        self.left_at.append((self.inv[:, -1:], l4, s4))
         first_cap = np.broadcast_to(look.dc_available[None, :], (L, S)).astype(np.float64)
         if look.supply_room is not None:
             first_cap = np.minimum(first_cap, look.supply_room)
@@ -150,7 +157,7 @@ class SampleAverageLP:
                             lp.cols((k - 1, L, S)))
         arrive = h4 + net.lead_time[None, None, :, None]
         self.gain(self.ship, -net.shipping_cost[None, None, :, None])
-        self.left.append((np.where(arrive >= H, self.ship, -1), s4))
+        self.left_at.append((np.where(arrive >= H, self.ship, -1), l4, s4))
         start = np.where(self.h[:, None, None] == 0, look.on_hand[None], look.arrivals)
         self.bal = lp.rows((W, H, L, S), lower=start[None], upper=start[None])
         lp.put(self.bal, self.inv, 1.0)
@@ -183,7 +190,7 @@ class SampleAverageLP:
         arrive = self.h[None, :, None, None] + net.lane_lead[None, None, :, None]
         self.gain(self.moved, -net.lane_cost[None, None, :, None])
         s_ = np.arange(S)[None, None, None, :]
-        self.left.append((np.where(arrive >= H, self.moved, -1), s_))
+        self.left_at.append((np.where(arrive >= H, self.moved, -1), net.lane_target[None, None, :, None], s_))
         src, dst = net.lane_source[None, None, :, None], net.lane_target[None, None, :, None]
         w_, h_ = np.arange(W)[:, None, None, None], self.h[None, :, None, None]
         lp.put(self.bal[w_, h_, src, s_], self.moved, 1.0)
@@ -312,13 +319,26 @@ class SampleAverageLP:
         lp.put(room[..., None], self.order, cost)
 
     def terminal(self) -> None:
-        """The network's stock at the end, per scenario and SKU, valued in two segments (concave)."""
+        """The network's stock at the end, per scenario and SKU, valued in two segments (concave); with
+        ``location_cover`` a location's own stock counts only up to what it can sell itself."""
         lp, look = self.lp, self.look
         W, S = self.W, self.S
         row = lp.rows((W, S), lower=-look.pending[None], upper=-look.pending[None])
         for cols, sku in self.left:
             w_idx = np.arange(W).reshape(-1, *([1] * (cols.ndim - 1)))
             lp.put(row[w_idx, sku], cols, 1.0)
+        at = row[:, None, :]  # (W, 1, S): a location's stock counts straight into the network's
+        if look.location_cover is not None:  # ... or only up to its own cover, past it at salvage
+            at = lp.rows((W, self.L, S), lower=0.0, upper=0.0)
+            mine = lp.cols((W, self.L, S), upper=look.location_cover[None])
+            stranded = lp.cols((W, self.L, S))
+            self.gain(stranded, look.beyond[None, None])
+            lp.put(at, mine, -1.0)
+            lp.put(at, stranded, -1.0)
+            lp.put(row[:, None, :], mine, 1.0)
+        for cols, loc, sku in self.left_at:
+            w_idx = np.arange(W).reshape(-1, *([1] * (cols.ndim - 1)))
+            lp.put(at[w_idx, loc if look.location_cover is not None else 0, sku], cols, 1.0)
         within = lp.cols((W, S), upper=look.cover[None])
         past = lp.cols((W, S))
         self.gain(within, look.terminal[None])

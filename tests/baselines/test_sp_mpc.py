@@ -199,3 +199,17 @@ def test_shared_periods_take_away_the_clairvoyant_recourse() -> None:
     shared = solve_first_period(env.network, Lookahead(**{**look.__dict__, "shared": 2}))
     assert shared.objective == pytest.approx(30.75, abs=1e-6)
     assert shared.shipments[0, 0] == pytest.approx(1.0, abs=1e-7)
+
+
+def test_a_locations_stock_past_its_own_cover_is_worth_salvage() -> None:
+    """Nobody buys; store a holds 3 units, the DC and store b none; the network's cover is 3 units.
+    Holding 0.5 x 3 units x 2 closes = 3. Without a cap per location the 3 units earn -1 each: -6;
+    with store a able to sell 1 unit itself, 2 are stranded at salvage (-4 each): -3 - 1 - 8 = -12."""
+    env = AllocationEnv("tiny-dp")
+    look = _two_period(env, [[0.0, 0.0]])
+    look = Lookahead(**{**look.__dict__, "demand": np.zeros_like(look.demand),
+                        "on_hand": np.array([[3.0], [0.0]]), "dc_on_hand": np.array([0.0]),
+                        "dc_available": np.array([0.0]), "cover": np.array([3.0])})
+    assert solve_first_period(env.network, look).objective == pytest.approx(-6.0, abs=1e-6)
+    capped = Lookahead(**{**look.__dict__, "location_cover": np.array([[1.0], [0.0]])})
+    assert solve_first_period(env.network, capped).objective == pytest.approx(-12.0, abs=1e-6)
