@@ -213,6 +213,18 @@ def _check_resume(config: TrainConfig, run_dir: Path, scenario: Any) -> dict[str
     return saved
 
 
+def finished_timesteps(config: TrainConfig, scenario: Any) -> int | None:
+    """The timesteps of the run at ``config.run_dir`` when it already has its planned steps (a resume
+    has nothing to do), else None. Cheap: read before any preparation. ValueError when the folder's
+    run was trained differently (``--resume`` cannot continue it)."""
+    run_dir = config.run_dir(scenario.name)
+    if not (run_dir / runfiles.MODEL).is_file():
+        return None
+    _check_resume(config, run_dir, scenario)
+    done = int(runfiles.read_progress(run_dir)["timesteps"])
+    return done if done >= config.planned else None
+
+
 def train(
     config: TrainConfig,
     *,

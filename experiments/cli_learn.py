@@ -82,6 +82,7 @@ def train(
     loaded = _load(scenario)
     load_learning(_say)  # 4-7 s on a cold start: said before it happens
     from allocsim.agents.runfiles import resume_note
+    from allocsim.agents.training import finished_timesteps
     from allocsim.agents.training import train as run
     from allocsim.experiments.interrupt import interruptible, train_kept
     from allocsim.experiments.progress import RunProgress
@@ -89,6 +90,7 @@ def train(
     from allocsim.experiments.train_cmd import (
         VALIDATION,
         TrainingJob,
+        plan_training,
         prepare_training,
         validation_note,
         watched,
@@ -100,7 +102,13 @@ def train(
                           vectorization=vec, out=out, hyperparams=hyperparams, eval_every=eval_every,
                           eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir,
                           action_mode=action_mode)
-        config, evaluator, reference = prepare_training(job, loaded, n_workers, _say)
+        plan = plan_training(job, loaded)  # a bad option (a budget below one rollout) fails here, at once
+        finished = finished_timesteps(plan, loaded) if resume else None
+        if finished is not None:  # nothing to resume: said before any preparation
+            console.print(f"{plan.run_dir(loaded.name)} already finished ({finished:,} timesteps)",
+                          highlight=False)
+            return
+        config, evaluator, reference = prepare_training(job, loaded, n_workers, _say, plan)
         planned = config.planned
         if planned < config.total:
             console.print(f"training {planned:,} timesteps: the budget of {config.total:,} rounded down to "

@@ -11,7 +11,7 @@ CI is logged (``profit_vs_rule``) to TensorBoard and ``metrics.csv``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -197,23 +197,15 @@ class TrainingJob:
     action_mode: str | None = None  # None: the hyperparameter entry's mode
 
 
-def prepare_training(
-    job: TrainingJob, scenario: Scenario, n_workers: int, say: Callable[[str], None] | None = None
-) -> tuple[TrainConfig, Evaluator, PolicySpec]:
-    """The run config (training seed block), the validation evaluator and the reference rule of ``job``.
+def plan_training(job: TrainingJob, scenario: Scenario) -> TrainConfig:
+    """The run config of ``job`` without its reference rule: the checks that cost nothing (hyperparameters,
+    algorithm, action mode, a budget of at least one rollout) made before any expensive step.
 
-    ValueError (HyperparamError, unknown algorithm or rule) naming what is wrong. ``say`` hears
-    what the steps before training do (a one-off compile, the reference rule's episodes).
+    ValueError naming what is wrong.
     """
     hp = load_hyperparams(job.algo, scenario.name, job.hyperparams)
     action_mode = mode_for(job.action_mode, hp, entry_label(job.algo, scenario.name, job.hyperparams))
-    if say is not None:
-        compile_first(scenario, say)
-        say("preparing: the reference rule and its validation episodes")
     block = seed_block("training")
-    val_seeds = seed_block("validation").seeds(job.eval_episodes)
-    mode = action_mode_args(action_mode, scenario, job.tuned_dir)
-    reference = best_rule(scenario, job.tuned_dir, val_seeds, n_workers, job.rule)
     config = TrainConfig(
         scenario=job.scenario,
         algo=job.algo,
@@ -225,14 +217,36 @@ def prepare_training(
         vectorization=job.vectorization,
         out=job.out,
         eval_every=job.eval_every,
-        extra={
-            "reference_rule": {"name": reference.name, "params": dict(reference.params)},
-            "validation_seeds": [val_seeds[0], val_seeds[-1]],
-            **({"base_stock": tuned_base_stock(scenario, job.tuned_dir)} if action_mode != "shares" else {}),
-        },
-        teacher=partial(build_policy, reference),
-        **mode,
+        **action_mode_args(action_mode, scenario, job.tuned_dir),
     )
+    config.planned  # noqa: B018 -- a budget below one rollout is refused here, not after the preparation
+    return config
+
+
+def prepare_training(
+    job: TrainingJob, scenario: Scenario, n_workers: int, say: Callable[[str], None] | None = None,
+    plan: TrainConfig | None = None,
+) -> tuple[TrainConfig, Evaluator, PolicySpec]:
+    """The run config (training seed block), the validation evaluator and the reference rule of ``job``.
+
+    ``plan`` is ``plan_training(job, scenario)`` when the caller made it already. ValueError
+    (HyperparamError, unknown algorithm or rule) naming what is wrong. ``say`` hears what the steps
+    before training do (a one-off compile, the reference rule's episodes).
+    """
+    config = plan or plan_training(job, scenario)
+    if say is not None:
+        compile_first(scenario, say)
+        say("preparing: the reference rule and its validation episodes")
+    val_seeds = seed_block("validation").seeds(job.eval_episodes)
+    mode = {"action_mode": config.action_mode, "residual_around": config.residual_around}
+    reference = best_rule(scenario, job.tuned_dir, val_seeds, n_workers, job.rule)
+    extra = {
+        "reference_rule": {"name": reference.name, "params": dict(reference.params)},
+        "validation_seeds": [val_seeds[0], val_seeds[-1]],
+        **({"base_stock": tuned_base_stock(scenario, job.tuned_dir)}
+           if config.action_mode != "shares" else {}),
+    }
+    config = replace(config, extra=extra, teacher=partial(build_policy, reference))
     return config, rule_evaluator(scenario, reference, val_seeds, n_workers, mode), reference
 
 
