@@ -17,18 +17,28 @@ from allocsim.agents.policy import LearnedPolicy, ObsNormalizer
 Evaluator = Callable[[Callable[[], LearnedPolicy]], dict[str, float]]
 
 
+#: What the bar says while the network learns from a rollout (no steps move then: 4-5 s under load).
+UPDATING = "updating the policy network on the last rollout"
+
+
 class ProgressCallback(BaseCallback):
     """Reports the run's timesteps to ``on_progress(n_new)``, at most every ``every_s`` seconds: on a
     resumed run the steps done before come first, and the sum never passes ``total`` (the last
-    rollout may overshoot the budget), so a bar of ``total`` ends full, never past it."""
+    rollout may overshoot the budget), so a bar of ``total`` ends full, never past it.
 
-    def __init__(self, on_progress: Callable[[int], None], total: int, every_s: float = 0.25) -> None:
+    ``on_phase`` hears ``UPDATING`` when a rollout ends (the update that follows moves no step) and
+    ``""`` when the next rollout starts, so the pause is said, not silent."""
+
+    def __init__(self, on_progress: Callable[[int], None], total: int, every_s: float = 0.25,
+                 on_phase: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.on_progress = on_progress
+        self.on_phase = on_phase
         self.total = total
         self.every_s = every_s
         self._reported = 0
         self._last = 0.0
+        self._updating = False
 
     def _report(self) -> None:
         n = min(self.model.num_timesteps, self.total) - self._reported
@@ -45,8 +55,20 @@ class ProgressCallback(BaseCallback):
             self._report()
         return True
 
+    def _on_rollout_start(self) -> None:
+        if self._updating and self.on_phase is not None:
+            self._updating = False
+            self.on_phase("")
+
+    def _on_rollout_end(self) -> None:
+        self._report()
+        if self.on_phase is not None and self._reported < self.total:  # the last rollout's update is short
+            self._updating = True
+            self.on_phase(UPDATING)
+
     def _on_training_end(self) -> None:
         self._report()
+        self._on_rollout_start()
 
 
 class EpisodeKpiCallback(BaseCallback):

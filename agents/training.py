@@ -232,10 +232,13 @@ def train(
     evaluator: Evaluator | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train (or, with ``resume``, continue) the run; the run folder, timesteps done and metrics rows.
 
-    ``on_note`` hears what a long step before learning is doing (a warm start, a residual search).
+    ``on_note`` hears what a long step before learning is doing (a warm start, a residual search);
+    ``on_phase`` hears when an on-policy update between rollouts starts and ends
+    (``callbacks.ProgressCallback``).
 
     ValueError when the folder already holds a run and ``resume`` is off, or when
     ``resume`` is on and the folder's config does not match.
@@ -346,7 +349,8 @@ def train(
         checkpoint = CheckpointCallback(every, save, record, kpis, evaluator,
                                         name=f"{spec.name}:{run_dir.name}", recurrent=spec.recurrent,
                                         at_start=not done and hp.starts_from_a_fit)
-        reporter = [ProgressCallback(on_progress, planned)] if on_progress else []
+        phases = None if spec.off_policy else on_phase  # off-policy updates are short, after every step
+        reporter = [ProgressCallback(on_progress, planned, on_phase=phases)] if on_progress else []
         callbacks = [kpis, checkpoint, *reporter]
         model.learn(
             total_timesteps=planned - done, callback=CallbackList(callbacks),

@@ -123,7 +123,7 @@ def train(
             progress.note(f"validation vs {reference.label}: pending")
             judged = watched(evaluator, lambda m: progress.note(validation_note(m, reference.label)))
             result = run(config, resume=resume, evaluator=judged, on_progress=progress.advance,
-                         on_note=progress.note)
+                         on_note=progress.note, on_phase=progress.phase)
     except ValueError as err:  # HyperparamError, unknown algorithm or rule, run folder in use, budget
         raise _fail(str(err)) from None
     if result.skipped:

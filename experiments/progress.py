@@ -53,12 +53,16 @@ class RateColumn(ProgressColumn):
 
 
 class BarWithNote(Progress):
-    """A progress bar with a status line under it (so a long note never squeezes the bar)."""
+    """A progress bar with a status line under it (so a long note never squeezes the bar), and a
+    phase line while the bar cannot move (e.g. a network update between rollouts)."""
 
     note: str = ""
+    phase: str = ""
 
     def get_renderables(self) -> Iterable[RenderableType]:
         yield self.make_tasks_table(self.tasks)
+        if self.phase:
+            yield Text(f"  {self.phase} ...", style="bold")
         if self.note:
             yield Text(f"  {self.note}", style="dim")
 
@@ -112,6 +116,13 @@ class RunProgress:
             self._bar.refresh()
         else:
             self._line()
+
+    def phase(self, text: str) -> None:
+        """Say ``text`` under the bar while it cannot move; ``""`` when it moves again. Not printed as a
+        plain line (a log gets its periodic lines; a phase every rollout would flood it)."""
+        if self._bar is not None and self._bar.phase != text:
+            self._bar.phase = text
+            self._bar.refresh()
 
     def _line(self) -> None:
         elapsed = time.monotonic() - self._started
