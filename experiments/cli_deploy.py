@@ -32,6 +32,10 @@ def export_command(
 
     load_learning(_say)  # 4-7 s on a cold start: said before it happens
     try:
+        from allocsim.agents.runfiles import read_config
+
+        read_config(model)  # not a run folder: one line now, before the next wait
+        _say(f"exporting {model}: loading the model, tracing it to ONNX ...")  # 2-5 s: onnx, load, trace
         from allocsim.agents.export import export_run
 
         path = export_run(model, out)

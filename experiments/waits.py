@@ -124,6 +124,9 @@ def fit_lagrangian_first(scenario: Scenario, say: Say) -> bool:
 #: start in silence.
 LEARNING_NOTE = "loading PyTorch and stable-baselines3 (a few seconds) ..."
 LEARNING_STACK = ("torch", "stable_baselines3")
+#: Imported under the note: ``torch._dynamo`` is what torch imports when a command makes its first
+#: optimizer (every new or loaded model), 2-3 s that ``export`` spent in silence after the note.
+LEARNING_IMPORTS = (*LEARNING_STACK, "torch._dynamo")
 
 
 def load_learning(say: Say) -> None:
@@ -132,11 +135,11 @@ def load_learning(say: Say) -> None:
     A missing package raises ModuleNotFoundError before anything is said (the CLI turns it into
     its one-line install hint).
     """
-    if all(name in sys.modules for name in LEARNING_STACK):
+    if all(name in sys.modules for name in LEARNING_IMPORTS):
         return
-    for name in LEARNING_STACK:
+    for name in LEARNING_STACK:  # top-level names: a submodule's find_spec would import its package
         if importlib.util.find_spec(name) is None:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
     say(LEARNING_NOTE)
-    for name in LEARNING_STACK:
+    for name in LEARNING_IMPORTS:
         importlib.import_module(name)
