@@ -77,6 +77,10 @@ class SPMPCParams(RuleParams):
         "lookahead that its stock left at the end counts for; past that it is worth its salvage value "
         "(0: no cap per location, the network's cover only)",
     )
+    max_cover: float = Field(
+        default=0.0, ge=0.0, le=60.0, description="periods of a location's forecast demand its stock on "
+        "hand and on its way may reach with the shipment now, as balanced caps it (0: no cap)",
+    )
     terminal_cover: float = Field(
         default=7.0, ge=0.0, description="periods of forecast network demand after the lookahead that "
         "stock left at its end is worth terminal_value for; stock past that is worth its salvage value",
@@ -149,7 +153,7 @@ class SPMPCPolicy(RulePolicy):
             expiring=expiring, dc_expiring=dc_expiring, terminal=(p.terminal_value - 1.0) * net.unit_cost,
             cover=after * rate.sum(axis=1).mean(axis=0), beyond=salvage, pending=pending,
             headroom=np.where(state.headroom >= BIG // 2, np.inf, state.headroom.astype(np.float64)),
-            supply_room=None if state.supply_room is None else state.supply_room.astype(np.float64),
+            supply_room=room_under(state, rate, p.max_cover),
             order_cap=order_cap(net), rule=dc_rule(net, state),
             transfer_cap=np.where(net.lane_threshold >= BIG, np.inf, net.lane_threshold).astype(np.float64),
             capital=(float(cap), position) if cap is not None and net.policy_orders else None,
@@ -175,6 +179,18 @@ class SPMPCPolicy(RulePolicy):
             units = np.floor(self.last.orders + 1e-6)
             orders = np.where(self.net.max_order > 0, units / np.maximum(self.net.max_order, 1), 0.0)
         return alloc, plan.transfers, orders
+
+
+def room_under(state: AllocationState, rate: FloatArray, max_cover: float) -> FloatArray | None:
+    """Units (L, S) each location may receive now: the days-of-supply cap's room and, with
+    ``max_cover``, what keeps its stock on hand and on its way within that many periods of its
+    forecast demand (``rate``: (H, L, S)); None where neither caps."""
+    room = None if state.supply_room is None else state.supply_room.astype(np.float64)
+    if max_cover <= 0:
+        return room
+    target = max_cover * rate.mean(axis=0) - state.on_hand - state.inbound
+    cover = np.maximum(target, 0.0)
+    return cover if room is None else np.minimum(room, cover)
 
 
 def markdown_accrual(net: Network) -> FloatArray:

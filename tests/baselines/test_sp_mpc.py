@@ -213,3 +213,19 @@ def test_a_locations_stock_past_its_own_cover_is_worth_salvage() -> None:
     assert solve_first_period(env.network, look).objective == pytest.approx(-6.0, abs=1e-6)
     capped = Lookahead(**{**look.__dict__, "location_cover": np.array([[1.0], [0.0]])})
     assert solve_first_period(env.network, capped).objective == pytest.approx(-12.0, abs=1e-6)
+
+
+def test_max_cover_caps_what_a_location_may_receive_now() -> None:
+    """Forecast 2 a period at both stores, cover 4 periods = 8 units: store a (3 on hand, 1 on its
+    way) may take 4 more, store b (10 on hand) none; the days-of-supply room (2, 5) caps too."""
+    from types import SimpleNamespace
+
+    from allocsim.baselines.sp_mpc import room_under
+
+    state = SimpleNamespace(on_hand=np.array([[3], [10]]), inbound=np.array([[1], [0]]), supply_room=None)
+    rate = np.full((3, 2, 1), 2.0)
+    np.testing.assert_allclose(room_under(state, rate, 4.0), [[4.0], [0.0]])  # type: ignore[arg-type]
+    assert room_under(state, rate, 0.0) is None  # type: ignore[arg-type]
+    state.supply_room = np.array([[2], [5]])
+    np.testing.assert_allclose(room_under(state, rate, 4.0), [[2.0], [0.0]])  # type: ignore[arg-type]
+    np.testing.assert_allclose(room_under(state, rate, 0.0), [[2.0], [5.0]])  # type: ignore[arg-type]
