@@ -13,9 +13,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linprog
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -108,6 +106,9 @@ class LPBuilder:
 
     def solve(self) -> LPSolution:
         """Solve with HiGHS; RuntimeError if it does not reach an optimum."""
+        import scipy.sparse as sp  # SciPy on first use: importing the rules stays light
+        from scipy.optimize import linprog
+
         gain, low_c, high_c = (np.concatenate([b[i] for b in self._cols]) for i in range(3))
         for cols, values in self._fixed:
             low_c[cols] = high_c[cols] = values

@@ -36,8 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field, field_validator
-from scipy.optimize import linprog
-from scipy.special import ndtr, ndtri
 
 from allocsim.baselines.common import (
     FloatArray,
@@ -86,6 +84,8 @@ class MyopicLPParams(HoldbackParams):
 
 def expected_sales(stock: FloatArray, mean: FloatArray, sd: FloatArray) -> FloatArray:
     """E[min(stock, D)] for D ~ Normal(mean, sd), broadcast over trailing breakpoints."""
+    from scipy.special import ndtr  # SciPy on first use: `benchmark` lists the rules before it loads
+
     z = (stock - mean) / sd
     loss = np.exp(-0.5 * z * z) * _INV_SQRT_2PI - z * (1.0 - ndtr(z))
     return mean - sd * loss
@@ -108,6 +108,8 @@ class MyopicLPPolicy(RulePolicy):
         self.window = net.lead_time + p.review_periods  # (L,)
         value = (self.channel_share * margin[None]).sum(axis=2)  # (L, S)
         self.value = value + net.location_holding_cost * self.window[:, None]
+        from scipy.special import ndtri
+
         self.z = ndtri(np.asarray(p.quantiles))
         self.cv = net.scenario.forecast.noise_cv
         self.sources = np.unique(net.lane_source)
@@ -150,6 +152,8 @@ class MyopicLPPolicy(RulePolicy):
         a_ub[n_s + loc, cols] = 1.0
         b_ub = np.concatenate([state.dc_available, capacity_headroom(state)]).astype(np.float64)
         bounds = np.column_stack([np.zeros(loc.size), up_len[keep]])
+        from scipy.optimize import linprog
+
         res = linprog(-gain[keep], A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs",
                       options={"presolve": False})
         shipped = np.zeros((n_l, n_s))
@@ -202,6 +206,8 @@ class MyopicLPPolicy(RulePolicy):
         if p.avoid_approval_delay:
             y_cap = np.minimum(y_cap, net.lane_threshold[y_k])
         upper = np.concatenate([up_len[up_keep], down_len[dn_keep], state.dc_available[x_s], y_cap])
+        from scipy.optimize import linprog
+
         res = linprog(cost, A_ub=a_ub, b_ub=b_ub.astype(np.float64), A_eq=a_eq, b_eq=np.zeros(n_l * n_s),
                       bounds=np.column_stack([np.zeros_like(upper), upper]), method="highs")
         alloc = np.zeros((n_l, n_s), dtype=np.int64)

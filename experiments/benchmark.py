@@ -50,16 +50,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from allocsim.baselines.registry import NOT_RULES, POLICIES, policy_names, rule_names
-from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, lookup_tuned
+from allocsim.baselines.registry import NOT_RULES
+from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR
 from allocsim.core.atomic_files import atomic_write, write_bytes, write_text
 from allocsim.envs.history_resample import describe
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments import plots, plots_time
 from allocsim.experiments.aggregation_gap import (
     gap_frame,
     has_holdbacks,
@@ -78,6 +76,11 @@ from allocsim.experiments.bounds import (
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.episode_store import EpisodeStore
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
+from allocsim.experiments.policy_specs import default_out as default_out  # re-exported: the benchmark API
+from allocsim.experiments.policy_specs import effective_params as effective_params
+from allocsim.experiments.policy_specs import rule_specs as rule_specs
+from allocsim.experiments.policy_specs import source_lines as source_lines
+from allocsim.experiments.policy_specs import with_demand_csv as with_demand_csv
 from allocsim.experiments.recommendation import traced_policies
 from allocsim.experiments.reference_interval import profits_by_seed, reference_interval, share_columns
 from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
@@ -88,67 +91,6 @@ from allocsim.experiments.traces import Trace, trace_episode
 DIFF_KPIS = ("profit", "fill_rate", "lost_sales_units", "holding_cost", "avg_inventory_value", "avg_age")
 TRACED = 3  # leading policies whose per-period series are plotted
 TRACED_SEEDS = 10  # seeds traced per policy (the first of the run): a trace costs one more episode
-
-
-def default_out(scenario: str, now: datetime | None = None) -> Path:
-    """``runs/<timestamp>-<scenario>/`` under the working directory."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{stamp}-{scenario}"
-
-
-def with_demand_csv(scenario: Scenario, path: Path | None, resample: str | None = None) -> Scenario:
-    """The scenario with its demand replayed from ``path`` (absolute, so workers find it) and, if given,
-    how seeds resample it (``block`` or ``none``, ``allocsim.envs.history_resample``)."""
-    update: dict[str, Any] = {} if path is None else {"csv": str(Path(path).resolve())}
-    if resample is not None:
-        update["resample"] = resample
-    demand = scenario.demand.model_validate({**scenario.demand.model_dump(by_alias=True), **update})
-    return scenario.model_copy(update={"demand": demand})
-
-
-def rule_specs(
-    scenario: Scenario, names: Sequence[str] | None = None, tuned_dir: Path | None = DEFAULT_TUNED_DIR
-) -> tuple[list[PolicySpec], dict[str, dict[str, Any]]]:
-    """Specs for ``names`` (default: every rule set, no exact optima) and where their parameters came from.
-
-    ``source`` is ``tuned: <path>`` (the user's ``tuned_dir``), ``tuned (packaged)`` or ``defaults``.
-    """
-    valid = policy_names()
-    chosen = list(names) if names else rule_names()
-    unknown = [n for n in chosen if n not in valid]
-    if unknown:
-        raise ValueError(f"unknown policy {unknown[0]!r}; valid: {', '.join(valid)}")
-    specs, sources = [], {}
-    for name in dict.fromkeys(chosen):
-        found = lookup_tuned(scenario, name, tuned_dir)  # its source says why a file was passed over
-        params = dict(found.tuned.params) if found.tuned is not None else {}
-        specs.append(PolicySpec(name, params))
-        sources[name] = {"params": effective_params(name, params), "source": found.source}
-    return specs, sources
-
-
-def source_lines(sources: dict[str, dict[str, Any]]) -> list[str]:
-    """One console line per parameter source, naming its policies: ``tuned (packaged): balanced, ...``,
-    ``tuned from tuned/x/min-max.json: min-max``, ``defaults: hold, random``."""
-    groups: dict[str, list[str]] = {}
-    for name, entry in sources.items():
-        groups.setdefault(str(entry["source"]), []).append(name)
-    return [f"{source.replace('tuned: ', 'tuned from ', 1)}: {', '.join(names)}"
-            for source, names in groups.items()]
-
-
-def effective_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Every parameter the rule will run with (defaults filled in), for the report; {} if it has none.
-
-    Parameters the rule rejects are returned as given: ``evaluate`` reports them.
-    """
-    model = getattr(POLICIES[name], "Params", None)
-    if model is None:
-        return dict(params)
-    try:
-        return model(**params).model_dump(mode="json")
-    except ValueError:
-        return dict(params)
 
 
 @dataclass
@@ -276,7 +218,10 @@ def run_benchmark(
 
 def figures(summary: pd.DataFrame, paired: pd.DataFrame, network: pd.DataFrame, leading: Sequence[str],
             currency: str) -> dict[str, tuple[str, bytes]]:
-    """File name -> (title, PNG) of the report's figures."""
+    """File name -> (title, PNG) of the report's figures (matplotlib is imported here, after the caller
+    said it is writing the report: 1-2 s that the command's start no longer pays)."""
+    from allocsim.experiments import plots, plots_time
+
     return {
         "kpi_differences.png": ("Differences to the best rule, paired by seed",
                                 plots.paired_differences(paired, summary, DIFF_KPIS, currency)),

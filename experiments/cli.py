@@ -153,7 +153,7 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
         if resample is not None and demand_csv is None and loaded.demand.csv is None:
             raise ScenarioError("--resample needs a demand history (--demand-csv, or demand.csv in the YAML)")
         if demand_csv is not None or resample is not None:
-            from allocsim.experiments.benchmark import with_demand_csv  # matplotlib and SciPy: only here
+            from allocsim.experiments.policy_specs import with_demand_csv
 
             loaded = with_demand_csv(loaded, demand_csv, resample)
         if loaded.demand.csv is not None:
@@ -341,10 +341,10 @@ def benchmark(
 ) -> None:
     """Every rule set on common random numbers: ranked table, CSV/Parquet, plots and report.html."""
     from allocsim.agents.pretrained import resolve_shipped
-    from allocsim.experiments.benchmark import default_out, rule_specs
     from allocsim.experiments.cli_bench import benchmark_into
     from allocsim.experiments.episode_store import run_digest
     from allocsim.experiments.evaluation import learned_spec, prepare, pretrained_spec
+    from allocsim.experiments.policy_specs import default_out, rule_specs  # not benchmark: pandas, SciPy
     from allocsim.experiments.run_folder import FolderInUse, hold
     from allocsim.experiments.seeds import seed_range
 

@@ -26,24 +26,20 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
                   tuned_dir: Path, digest: str = "") -> None:
     """The benchmark into ``target`` (held): run, keeping each finished episode there (the manifest
     marks the run unfinished until its files are whole), write, print table and report path."""
-    from allocsim.experiments.benchmark import (
-        TRACED,
-        TRACED_SEEDS,
-        run_benchmark,
-        source_lines,
-        write_outputs,
-    )
     from allocsim.experiments.cli import _compile_first, _fail, _progress, _say, console
+    from allocsim.experiments.policy_specs import source_lines
+    from allocsim.experiments.portable_paths import portable
+
+    console.print("parameters:", highlight=False)  # said before pandas, SciPy and matplotlib load
+    for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
+        console.print(f"  {portable(line)}", highlight=False)  # no folder of this machine, as in the report
+    from allocsim.experiments.benchmark import TRACED, TRACED_SEEDS, run_benchmark, write_outputs
     from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
-    from allocsim.experiments.report import portable
     from allocsim.experiments.run_folder import write_manifest
     from allocsim.experiments.tables import benchmark_table
 
     episodes = len(seeds)
-    console.print("parameters:", highlight=False)
-    for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
-        console.print(f"  {portable(line)}", highlight=False)  # no folder of this machine, as in the report
     started = time.perf_counter()
     bounded = bound and not warm_up
     from allocsim.experiments.aggregation_gap import has_holdbacks

@@ -8,21 +8,19 @@ No absolute path of the machine reaches a page or ``run.json``: ``portable`` rew
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-import allocsim
 from allocsim.experiments import report_sections as sections
 from allocsim.experiments import report_stock
 from allocsim.experiments.aggregation_gap import HOLDBACK_NAMES, gap_tables, kpi_table
 from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
+from allocsim.experiments.portable_paths import portable as portable  # re-exported: the report's API
 from allocsim.experiments.recommendation import WEEK, recommend
 from allocsim.experiments.reference_interval import DP_KIND, SHARE, ReferenceInterval, gap_reference
 from allocsim.experiments.warmup import WHOLE_EPISODE
@@ -36,8 +34,6 @@ TIMING_LINES = {
 }
 
 
-PACKAGE = Path(allocsim.__file__).resolve().parent
-ABSOLUTE = re.compile(r"(?<![\w.~/:-])/[^\s'\"<>|,;()\[\]]+")
 #: The run's files a reader may want, linked from the report when written (name, what it holds).
 FILES = (
     ("summary.csv", "per policy: every KPI's mean and 95% CI, ranked by profit, paired Δ profit"),
@@ -54,21 +50,6 @@ FILES = (
     ("summary.md", "the ranking as Markdown tables"),
     ("run.json", "settings, seeds and parameters of the run"),
 )
-
-
-def portable(text: str, cwd: Path | None = None) -> str:
-    """``text`` with every absolute path rewritten so that it names no folder of this machine:
-    inside the package ``allocsim/<path>``, inside the working folder relative to it, else the name."""
-    here = (cwd or Path.cwd()).resolve()
-
-    def one(match: re.Match[str]) -> str:
-        path = Path(match.group(0))
-        for root, prefix in ((PACKAGE, "allocsim/"), (here, "")):
-            if path.is_relative_to(root):
-                return prefix + str(path.relative_to(root)) if path != root else prefix + "."
-        return path.name or "/"
-
-    return ABSOLUTE.sub(one, text)
 
 
 @dataclass(frozen=True)

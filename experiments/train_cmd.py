@@ -26,7 +26,6 @@ from allocsim.baselines.tuned_params import find_tuned
 from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario import Scenario, load_scenario
-from allocsim.experiments.benchmark import rule_specs
 from allocsim.experiments.evaluation import (
     PolicySpec,
     build_policy,
@@ -36,6 +35,7 @@ from allocsim.experiments.evaluation import (
     run_episode,
     summarise,
 )
+from allocsim.experiments.policy_specs import rule_specs
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
 from allocsim.experiments.waits import compile_first
