@@ -277,3 +277,13 @@ def test_dcl_settings_are_checked(tmp_path: Path) -> None:
                          seed_cycle=SeedCycle(20_000, 1_000), out=tmp_path / "shares")
     with pytest.raises(ValueError, match="residual or targets"):
         train(config)
+
+
+def test_the_packaged_settings_label_per_coordinate_where_measured() -> None:
+    seasonal = load_hyperparams("dcl", "seasonal-aging")
+    assert seasonal.dcl is not None and seasonal.dcl.label == "coordinates" and seasonal.residual_start
+    assert load_hyperparams("dcl", "retail-small").dcl.label == "best"  # type: ignore[union-attr]
+    shared = load_hyperparams("dcl", "omnichannel-transfers", Path("dcl-shared"))
+    assert shared.policy == "shared-locations" and shared.residual_start is None
+    assert shared.dcl is not None and shared.dcl.label == "coordinates"
+    assert shared.normalize_kwargs() is None or not shared.normalize_kwargs()["norm_obs"]  # type: ignore[index]
