@@ -4,36 +4,15 @@ hook that writes a marker when a watched module's code starts to run; no timing 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-WATCH_IMPORTS = """
-import importlib.abc, importlib.machinery, sys
-WATCHED = {"pandas", "matplotlib", "scipy.stats", "scipy.optimize"}
-class Watch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name not in WATCHED:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        run = spec.loader.exec_module
-        def exec_module(module, name=name):
-            print(f"<<import {name}>>", flush=True)
-            run(module)
-        spec.loader.exec_module = exec_module
-        return spec
-sys.meta_path.insert(0, Watch())
-sys.argv = ["allocsim", *ARGS]
-from allocsim.experiments.cli import app
-app()
-"""
+from import_watch import run_watching
 
 
 def test_the_parameters_are_printed_before_the_heavy_libraries_load(tmp_path: Path) -> None:
     args = ["benchmark", "--scenario", "tiny-dp", "--episodes", "2", "--workers", "1", "--no-bound",
             "--policies", "myopic-lp,proportional", "--out", str(tmp_path / "run")]
-    code = WATCH_IMPORTS.replace("ARGS", repr(args))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    result = run_watching(args, ["pandas", "matplotlib", "scipy.stats", "scipy.optimize"], stream="stdout")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     first = lines.index("parameters:")

@@ -9,42 +9,20 @@ starts to run; no timing is involved.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from allocsim.experiments.waits import LEARNING_NOTE
+from import_watch import run_watching
 
-WATCH_IMPORTS = """
-import importlib.abc, importlib.machinery, sys
-WATCHED = {"torch._dynamo", "onnx"}
-class Watch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name not in WATCHED:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        run = spec.loader.exec_module
-        def exec_module(module, name=name):
-            sys.stderr.write(f"<<import {name}>>\\n")
-            sys.stderr.flush()
-            run(module)
-        spec.loader.exec_module = exec_module
-        return spec
-sys.meta_path.insert(0, Watch())
-sys.argv = ["allocsim", *{args!r}]
-from allocsim.experiments.cli import app
-app()
-"""
+from allocsim.experiments.waits import LEARNING_NOTE
 
 
 def test_every_wait_of_export_is_said_before_it(
     tmp_path: Path, tiny_trainer: Callable[[Path, str], Path]
 ) -> None:
     run = tiny_trainer(tmp_path, "tiny-dp")
-    code = WATCH_IMPORTS.replace("{args!r}", repr(["export", "--model", str(run), "--out",
-                                                   str(tmp_path / "p.onnx")]))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    result = run_watching(["export", "--model", str(run), "--out", str(tmp_path / "p.onnx")],
+                          ["torch._dynamo", "onnx"], timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     said = next(i for i, line in enumerate(lines) if line.startswith(f"exporting {run}: "))

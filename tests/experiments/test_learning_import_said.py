@@ -8,39 +8,17 @@ A subprocess runs the real CLI with an import hook that writes a marker on stder
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
+from import_watch import marker, run_watching
 
 from allocsim.experiments.waits import LEARNING_NOTE
 
-MARKER = "<<torch import starts>>"
-WATCH_IMPORT = """
-import importlib.abc, importlib.machinery, sys
-class Watch(importlib.abc.MetaPathFinder):
-    # torch's own loader, wrapped: the marker is written when its module code starts to run
-    # (a mere importlib.util.find_spec does not count)
-    def find_spec(self, name, path=None, target=None):
-        if name != "torch":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        run = spec.loader.exec_module
-        def exec_module(module):
-            sys.stderr.write({marker!r} + "\\n")
-            sys.stderr.flush()
-            run(module)
-        spec.loader.exec_module = exec_module
-        return spec
-sys.meta_path.insert(0, Watch())
-sys.argv = ["allocsim", *{args!r}]
-from allocsim.experiments.cli import app
-app()
-"""
+MARKER = marker("torch")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    code = WATCH_IMPORT.format(marker=MARKER, args=list(args))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return run_watching(args, ["torch"], timeout=300)
 
 
 @pytest.mark.parametrize("args", [
