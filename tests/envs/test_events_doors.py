@@ -140,7 +140,7 @@ def test_evaluate_takes_timing_for_the_runs_own_scenario() -> None:
     result = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--episodes", "1",
                                       "--timing", "events", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["scenario"] == "retail-small"
+    assert json.loads(result.stdout)["scenario"] == "retail-small"
     bad = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--timing", "later"])
     assert bad.exit_code == 2
     assert bad.stderr.strip() == "error: --timing: expected aggregated or events, got 'later'"
