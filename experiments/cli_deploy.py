@@ -43,7 +43,8 @@ def export_command(
         raise _fail(str(err)) from None
     except OSError as err:
         raise _fail(f"cannot write {out}: {err.strerror or err}") from None
-    console.print(f"exported {model} -> {path} ({path.stat().st_size:,} bytes)", highlight=False)
+    console.print(f"exported {model} -> {path} ({path.stat().st_size:,} bytes)", highlight=False,
+                  soft_wrap=True)  # a path is never folded mid-name
 
 
 def infer_command(

@@ -86,7 +86,8 @@ def _interrupt(args: list[str], cwd: Path, ready: Callable[[], bool],
 def test_benchmark_stops_within_2_s_and_keeps_its_finished_episodes(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     started = time.monotonic()
-    code, text, seconds = _interrupt(["benchmark", "--scenario", "retail-small", "--episodes", "100",
+    # 1,000 episodes a policy: minutes of work, so the signal lands mid-run however fast the engine is
+    code, text, seconds = _interrupt(["benchmark", "--scenario", "retail-small", "--episodes", "1000",
                                       "--workers", "2", "--no-bound", "--out", str(out)], tmp_path,
                                      ready=lambda: len(list(out.glob("episodes-done/main/*.json"))) >= 3
                                      and time.monotonic() - started > 20)
@@ -116,7 +117,7 @@ def test_a_benchmark_stopped_before_any_episode_leaves_no_empty_folder(tmp_path:
 def test_sweep_keeps_finished_cells_and_a_rerun_skips_them(tmp_path: Path) -> None:
     config = tmp_path / "sw.yaml"
     config.write_text("scenarios: [retail-small]\npolicies: [{name: base-stock}, {name: balanced}]\n"
-                      "seeds: {start: 0, count: 60}\n")
+                      "seeds: {start: 0, count: 400}\n")  # 800 cells: still running when signalled
     out = tmp_path / "sweep"
 
     def cells() -> int:
@@ -125,11 +126,11 @@ def test_sweep_keeps_finished_cells_and_a_rerun_skips_them(tmp_path: Path) -> No
     code, text, seconds = _interrupt(["sweep", str(config), "--out", str(out), "--workers", "2"], tmp_path,
                                      ready=lambda: cells() >= 5)
     assert code == INTERRUPTED and seconds < 2.0, (text, seconds)
-    assert f"interrupted: {cells()} of 120 cells are finished and kept" in text, text
+    assert f"interrupted: {cells()} of 800 cells are finished and kept" in text, text
     again = subprocess.run([str(Path(sys.executable).with_name("allocsim")), "sweep", str(config), "--out",
                             str(out), "--workers", "2"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    assert cells() == 120
+    assert cells() == 800
 
 
 def test_an_interrupted_tune_names_what_was_saved_and_what_to_tune_again() -> None:
