@@ -61,13 +61,20 @@ def test_the_command_to_go_on_repeats_this_one(monkeypatch: pytest.MonkeyPatch) 
     assert same_command("--resume") == "allocsim train --resume"
 
 
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(args: list[str], cwd: Path, ready: Callable[[], bool],
                timeout: float = 300.0) -> tuple[int, str, float]:
     """Run ``allocsim ARGS`` in its own process group and SIGINT the group once ``ready()``; the exit
     code, the output and the seconds from the signal to the exit."""
     exe = Path(sys.executable).with_name("allocsim")
+    # SIGINT back to its default in the child: a test runner's worker may ignore it (pytest-xdist's
+    # do), an ignored signal stays ignored across exec, and Python then installs no Ctrl-C handler
     proc = subprocess.Popen([str(exe), *args], cwd=cwd, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"})
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"},
+                            preexec_fn=_default_ctrl_c)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
