@@ -70,8 +70,9 @@ def _interrupt(args: list[str], cwd: Path, ready: Callable[[], bool],
     """Run ``allocsim ARGS`` in its own process group and SIGINT the group once ``ready()``; the exit
     code, the output and the seconds from the signal to the exit."""
     exe = Path(sys.executable).with_name("allocsim")
-    # SIGINT back to its default in the child: a test runner's worker may ignore it (pytest-xdist's
-    # do), an ignored signal stays ignored across exec, and Python then installs no Ctrl-C handler
+    # SIGINT back to its default in the child: a test run started in the background (``make test &``
+    # from a script) ignores it, an ignored signal stays ignored across exec, and Python then
+    # installs no Ctrl-C handler
     proc = subprocess.Popen([str(exe), *args], cwd=cwd, start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"},
                             preexec_fn=_default_ctrl_c)
