@@ -59,16 +59,22 @@ def test_a_budget_below_one_rollout_is_refused_before_any_preparation(
     assert not (tmp_path / "run").exists()
 
 
-def test_resuming_a_finished_run_says_so_before_any_preparation(tmp_path: Path, expensive: list[str]) -> None:
+def _finished_run(tmp_path: Path, seed: int = 0) -> tuple[Path, Path]:
+    """A tiny-dp run folder of 1,000 finished timesteps trained with ``seed``, and its hyperparameters."""
     hp = tmp_path / "hp.yaml"
     hp.write_text(SMALL)
     run = tmp_path / "run"
     scenario = load_scenario("tiny-dp")
-    config = plan_training(TrainingJob(scenario="tiny-dp", hyperparams=hp, out=run), scenario)
+    config = plan_training(TrainingJob(scenario="tiny-dp", hyperparams=hp, out=run, seed=seed), scenario)
     run.mkdir()
     runfiles.write_config(run, {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash()})
     (run / runfiles.MODEL).write_bytes(b"")
     runfiles.write_progress(run, 1000, True)
+    return run, hp
+
+
+def test_resuming_a_finished_run_says_so_before_any_preparation(tmp_path: Path, expensive: list[str]) -> None:
+    run, hp = _finished_run(tmp_path)
     result = runner.invoke(app, ["train", "--scenario", "tiny-dp", "--hyperparams", str(hp),
                                  "--out", str(run), "--resume"])
     assert result.exit_code == 0, result.output
@@ -80,15 +86,7 @@ def test_resuming_a_finished_run_says_so_before_any_preparation(tmp_path: Path, 
 def test_a_resumed_run_of_other_settings_is_refused_before_any_preparation(
     tmp_path: Path, expensive: list[str]
 ) -> None:
-    hp = tmp_path / "hp.yaml"
-    hp.write_text(SMALL)
-    run = tmp_path / "run"
-    scenario = load_scenario("tiny-dp")
-    config = plan_training(TrainingJob(scenario="tiny-dp", hyperparams=hp, out=run, seed=1), scenario)
-    run.mkdir()
-    runfiles.write_config(run, {**config.to_yaml(scenario.name), "scenario_hash": scenario.content_hash()})
-    (run / runfiles.MODEL).write_bytes(b"")
-    runfiles.write_progress(run, 1000, True)
+    run, hp = _finished_run(tmp_path, seed=1)
     result = runner.invoke(app, ["train", "--scenario", "tiny-dp", "--hyperparams", str(hp),
                                  "--out", str(run), "--resume"])
     assert result.exit_code == 2 and "was trained with seed=1, not 0" in result.stderr
