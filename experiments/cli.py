@@ -6,8 +6,6 @@ Exit codes: 0 on success, 2 on bad input with one line on stderr naming what is 
 from __future__ import annotations
 
 import gc
-import json
-import math
 import os
 import sys
 import tempfile
@@ -26,6 +24,7 @@ from allocsim.core.error_text import shorten
 from allocsim.core.limits import MAX_PERIODS
 from allocsim.experiments.cli_errors import OneLineErrors
 from allocsim.experiments.cli_options import DEMAND_CSV_HELP, TimingOption
+from allocsim.experiments.json_out import echo_json
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
 
@@ -63,17 +62,6 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN and inf become null so the output is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Option(help="preset name or path to a scenario YAML")] = "retail-small",
@@ -104,7 +92,7 @@ def simulate(
     except ValueError as err:  # ScenarioError, DemandCsvError, or a policy that refuses the scenario
         raise _fail(str(err)) from None
     if as_json:
-        typer.echo(json.dumps(_json_safe(result), indent=2))
+        echo_json(result)
         return
     from allocsim.experiments.tables import headline_table  # pandas: not in the runtime-only install
 

@@ -3,13 +3,13 @@ the main app by ``register(app)``; the heavy imports happen inside)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from allocsim.experiments.json_out import echo_json
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
 
@@ -104,7 +104,7 @@ def bound_command(
 ) -> None:
     """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
     from allocsim.experiments.bounds import bound_report, bound_summary, dp_value, write_dp_table
-    from allocsim.experiments.cli import _compile_first, _fail, _json_safe, _load, _say, console, errors
+    from allocsim.experiments.cli import _compile_first, _fail, _load, _say, console, errors
     from allocsim.experiments.progress import RunProgress
     from allocsim.experiments.seeds import seed_range
     from allocsim.experiments.tables import bound_table
@@ -132,7 +132,7 @@ def bound_command(
         except OSError as err:
             raise _fail(f"cannot write {dp_table}: {err.strerror or err}") from None
     if as_json:
-        typer.echo(json.dumps(_json_safe(report), indent=2))
+        echo_json(report)
         errors.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
         return
     console.print(bound_table(report))

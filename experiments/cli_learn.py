@@ -6,7 +6,6 @@ of the CLI starts fast.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from typing import Annotated
 import typer
 
 from allocsim.experiments.cli_options import TimingOption
+from allocsim.experiments.json_out import echo_json
 from allocsim.experiments.option_limits import MAX_ENVS, MAX_EPISODES, MAX_SEED, MAX_TIMESTEPS, MAX_WORKERS
 
 
@@ -166,7 +166,7 @@ def evaluate_command(
     from allocsim.core.error_text import shorten
     from allocsim.envs.scenario import load_scenario
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.cli import _fail, _json_safe, _load, _say, _workers, console
+    from allocsim.experiments.cli import _fail, _load, _say, _workers, console
     from allocsim.experiments.seeds import seed_block, seed_range
     from allocsim.experiments.tables import headline_table
     from allocsim.experiments.waits import load_learning
@@ -187,7 +187,7 @@ def evaluate_command(
     except ValueError as err:
         raise _fail(str(err)) from None
     if as_json:
-        typer.echo(json.dumps(_json_safe(result), indent=2))
+        echo_json(result)
         return
     currency = (loaded or load_scenario(trained_scenario(model))).currency
     what = f"{result['policy']} · {episodes} episode(s) from seed {seeds[0]}"
