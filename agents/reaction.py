@@ -6,7 +6,8 @@ a learned policy deterministically on given seeds and reports, per action entry,
 deviation of its actions over every period of every episode, and the mean action in each fifth of
 the episode (what changes with the season or the episode's end). Used to show that DCL's policy moves
 off its start (docs/training.md, DCL). ``python -m allocsim.agents.reaction RUN... --scenario S``
-prints it for training run folders (their ``best/`` when kept, as ``evaluate``).
+prints it for training run folders (their ``best/`` when kept, as ``evaluate``), exported ``.onnx``
+files and ``pretrained:<algo>`` (the shipped policy).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,21 +61,35 @@ def action_spread(policy: object, scenario: str, seeds: Sequence[int], action_mo
     return Spread(np.stack(rows))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Print each policy's mean and largest per-entry spread and its mean action per fifth of the episode."""
+def load_any(model: str, scenario: str | None = None) -> tuple[object, str, dict[str, float] | None]:
+    """A policy, its action mode and residual reference: a run folder, ``.onnx`` or ``pretrained:<algo>``."""
+    from allocsim.agents.pretrained import resolve_shipped
+
+    path = resolve_shipped(model, scenario) or Path(model)
+    if path.suffix == ".onnx":
+        from allocsim.agents.inference import OnnxPolicy
+
+        onnx = OnnxPolicy.load(path)
+        return onnx, onnx.card.action_mode, onnx.card.residual_around or None
     from allocsim.agents.policy import load_learned
 
+    learned = load_learned(path)
+    return learned, learned.action_mode, learned.residual_around
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print each policy's mean and largest per-entry spread and its mean action per fifth of the episode."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="training run folders")
+    parser.add_argument("models", nargs="+", help="training run folders, .onnx files or pretrained:<algo>")
     parser.add_argument("--scenario", required=True)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=40_000, help="first seed (default: the test block)")
     args = parser.parse_args(argv)
     np.set_printoptions(precision=3, suppress=True, linewidth=160)
     for model in args.models:
-        policy = load_learned(model)
-        spread = action_spread(policy, args.scenario, range(args.seed, args.seed + args.episodes),
-                               policy.action_mode, policy.residual_around)
+        policy, mode, around = load_any(model, args.scenario)
+        seeds = range(args.seed, args.seed + args.episodes)
+        spread = action_spread(policy, args.scenario, seeds, mode, around)
         std = spread.std
         print(f"{model}: action std over states, mean {std.mean():.4f}, max {std.max():.4f} "
               f"(entry {int(std.argmax())}); per entry:\n{std}")

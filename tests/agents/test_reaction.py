@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -42,3 +44,25 @@ def test_a_constant_policy_does_not_react_and_a_calendar_one_does() -> None:
     moving = action_spread(_Calendar(np.zeros(size)), "retail-small", [40_000, 40_001], "residual")
     assert moving.std[0] > 0.2 and np.all(moving.std[1:] == 0)
     assert np.all(np.diff(moving.by_part()[:, 0]) > 0)  # later in the episode, larger
+
+
+def test_a_run_folder_and_its_export_react_alike(retail_small_onnx: Path) -> None:
+    """The report reads a run folder, its ``.onnx`` and the shipped file by name; same policy, same spread."""
+    from allocsim.agents import pretrained
+    from allocsim.agents.inference import OnnxPolicy
+    from allocsim.agents.reaction import load_any
+
+    run = retail_small_onnx.parent / "retail-small-ppo"  # where train_tiny wrote the exported run
+    seeds = [40_000, 40_001]
+    spreads = []
+    for model in (str(run), str(retail_small_onnx)):
+        policy, mode, around = load_any(model, "retail-small")
+        assert mode == "shares" and around is None
+        spreads.append(action_spread(policy, "retail-small", seeds, mode, around))
+    np.testing.assert_allclose(spreads[0].actions, spreads[1].actions, atol=1e-5)
+    assert spreads[0].std.max() > 0  # the tiny PPO reads its observation
+    shipped = pretrained.pretrained_path("retail-small")
+    assert shipped is not None
+    name = pretrained.pretrained_label(OnnxPolicy.load(shipped).card.algo)
+    policy, mode, _ = load_any(name, "retail-small")
+    assert isinstance(policy, OnnxPolicy) and mode == OnnxPolicy.load(shipped).card.action_mode
