@@ -47,6 +47,7 @@ import gymnasium as gym
 import numpy as np
 from bench_env import synthetic_scenario
 from engine_children import run_compile, run_memory
+from engine_threads import run_threads
 from harness import (  # beside this file (on sys.path)
     FULL,
     QUICK,
@@ -177,32 +178,6 @@ def run_vector(budget: Budget, copies_list: list[int]) -> list[dict[str, Any]]:
         print(f"{copies:>8}{row['steps_per_s']:>14,.0f}{row['steps_per_s'] / copies:>15,.1f}"
               f"{len(row['repeats']):>9}   {seen}", flush=True)
     return rows
-
-
-def run_threads(budget: Budget, copies: int = 256) -> dict[str, Any]:
-    """Section: the vector env on one thread against two, whole episodes in alternated rounds."""
-    section(f"threads: vector env, {REFERENCE_PRESET}, {copies} copies, 1 vs 2 threads")
-    envs = {n: gym.make_vec(ENV_ID, num_envs=copies, scenario=REFERENCE_PRESET, threads=n) for n in (1, 2)}
-    actions = sample_actions(envs[1].action_space, 0, 8).astype(np.float32)
-    horizon = int(envs[1].unwrapped.network.periods)
-
-    def episode(n: int) -> float:
-        venv = envs[n]
-        with gc_paused():
-            start = time.perf_counter()
-            for i in range(horizon):
-                venv.step(actions[i % len(actions)])
-            return copies * horizon / (time.perf_counter() - start)
-
-    for n, venv in envs.items():  # warm-up (compiles the threaded kernel on a cold cache)
-        venv.reset(seed=0)
-        episode(n)
-    rounds = alternated(budget.repeats, {str(n): (lambda n=n: episode(n)) for n in envs})
-    one, two = rounds["1"], rounds["2"]
-    ratio = paired_ratio(two, one)
-    say(f"1 thread {median(one):,.0f}, 2 threads {median(two):,.0f} env steps/s: {ratio:.2f}x (median of "
-        f"{budget.repeats} paired rounds; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    return {"copies": copies, "one": one, "two": two, "speedup_paired": ratio}
 
 
 # ------------------------------------------------------------- scale

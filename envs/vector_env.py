@@ -125,9 +125,13 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
     ``EVENTS_REFUSED``: events run one SimPy clock per episode, in the single env).
 
     ## Threads
-    ``threads=n`` spreads the copies over ``n`` of numba's threads in the same compiled call
-    (``True``: all of ``NUMBA_NUM_THREADS``; the default ``False``: one thread, the serial
-    kernel); results are identical, copy by copy, for any count.
+    ``threads=n`` cuts the batch into ``n`` contiguous spans of copies, stepped at once on ``n``
+    threads by the same compiled kernel, which releases the GIL (``True``: one per CPU,
+    ``NUMBA_NUM_THREADS``; the default ``False``: the calling thread alone). Results are
+    identical, copy by copy, for any count. It does not hurt small batches (16 copies of
+    retail-medium: ~1.5x less CPU time on the step's busier thread; 256 copies: ~1.9x;
+    ``python bench/bench_engine.py --only threads``), but it is off by default because it takes
+    more cores, which parallel workers (``--workers``, the test runner) may be using already.
 
     ## Info
     Per step a dict of arrays: ``period`` (N,) and ``reward_components`` (name -> (N,));

@@ -9,6 +9,7 @@ arithmetic, the draws of its demand, forecasts and leads included, runs in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -37,9 +38,10 @@ def check_seed(seed: int) -> int:
 
 
 def thread_count(threads: bool | int) -> int:
-    """Threads a batch is stepped on: ``False`` or 1 the serial kernel; ``True`` every thread of numba's
-    pool (``NUMBA_NUM_THREADS``); ``n`` that many (at most the pool). Results are the same for any count:
-    each copy is one iteration of the loop over the batch and no copy reads another's arrays."""
+    """Threads a batch is stepped on: ``False`` or 1 the calling thread alone; ``True`` one per CPU
+    (``NUMBA_NUM_THREADS``); ``n`` that many (at most that). Results are the same for any count: the
+    batch is cut into contiguous spans of copies, each run by the same compiled ``run_copies``, and no
+    copy reads another's arrays."""
     pool = int(numba.config.NUMBA_NUM_THREADS)
     if isinstance(threads, bool | np.bool_):
         return pool if threads else 1
@@ -84,25 +86,32 @@ class BatchEngine:
         # dispatch (which re-types the parameter, state and work tuples on every call)
         self._entry: Callable[..., None] | None = None
         self._layout: tuple[tuple[Any, int, bool], ...] = ()
+        self._pool: ThreadPoolExecutor | None = None  # threads - 1 workers, started on first use
 
     def _run(self, phases: int, which: NDArray[np.bool_], frac: Fractions | None = None) -> None:
         f = frac or self._no_action
         holdback = self._no_holdback if f.holdback is None else f.holdback
-        arrays = (which, f.allocation, f.transfers, f.orders, holdback, self.obs)
-        layout = tuple((a.dtype, a.ndim, a.flags.c_contiguous) for a in arrays)
-        if self.threads > 1:
-            numba.set_num_threads(self.threads)  # this calling thread's count for the parallel loop
-        if layout == self._layout and self._entry is not None:
-            self._entry(self.params, self.state, self.work, phases, *arrays)
+        args = (self.params, self.state, self.work, phases, which, f.allocation, f.transfers, f.orders,
+                holdback, self.obs)
+        layout = tuple((a.dtype, a.ndim, a.flags.c_contiguous) for a in args[4:])
+        if layout != self._layout or self._entry is None:
+            kernels.run_copies(*args, 0, 0)  # numba's dispatch: compiles (or loads from its cache) once
+            self._entry, self._layout = kernels.compiled_entry(kernels.run_copies, (*args, 0, 0)), layout
+        if self.threads == 1:
+            self._entry(*args, 0, self.batch)
             return
-        kernel = kernels.run_parallel if self.threads > 1 else kernels.run
-        args = (self.params, self.state, self.work, phases, *arrays)
-        kernel(*args)  # numba's dispatch: compiles (or loads from its cache) on the first call
-        self._entry, self._layout = kernels.compiled_entry(kernel, args), layout
+        # contiguous spans, one per thread: the pool's threads take all but the first, this thread that one
+        n, cuts = self.threads, [self.batch * i // self.threads for i in range(self.threads + 1)]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(n - 1, thread_name_prefix="allocsim-engine")
+        spans = [self._pool.submit(self._entry, *args, cuts[i], cuts[i + 1]) for i in range(1, n)]
+        self._entry(*args, cuts[0], cuts[1])
+        for span in spans:
+            span.result()
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles leave the compiled entry behind (found again on the first call)."""
-        return {**self.__dict__, "_entry": None, "_layout": ()}
+        return {**self.__dict__, "_entry": None, "_layout": (), "_pool": None}
 
     # ------------------------------------------------------------- episodes
     def reset_copies(self, copies: Sequence[int], seeds: Sequence[int]) -> None:

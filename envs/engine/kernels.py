@@ -1,8 +1,9 @@
 """The period as one compiled call over the batch: reset, receive, decide-to-close, observe.
 
-``run(..., STEP, ...)`` runs one whole period for every copy in one call: the vector env
-on its batch, the single env's SimPy process on a batch of one. Both paths run the very
-same per-copy functions, so copy ``b`` of a batch and the single env cannot differ.
+``run_copies(..., STEP, ...)`` runs one whole period for every copy in one call: the vector env
+on its batch (or each thread on its span of it), the single env's SimPy process on a batch of one.
+Both paths run the very same per-copy functions, so copy ``b`` of a batch and the single env
+cannot differ.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import prange
+from numba import njit
 from numpy.typing import NDArray
 
 from allocsim.core import observation_blocks
@@ -19,12 +20,15 @@ from allocsim.core.observation_blocks import N_CALENDAR, WEEK
 from allocsim.envs.engine import draws
 from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
 from allocsim.envs.engine.flows import book_receipts, dispatch, receive
-from allocsim.envs.engine.jit import inline_kernel, kernel, parallel_kernel
+from allocsim.envs.engine.jit import OPTIONS, inline_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
 from allocsim.envs.engine.state import EngineState
 
 write_observation = kernel(observation_blocks.write_observation)
+#: The period's entry point: a kernel that releases the GIL, so threads can run spans of one batch.
+span_kernel = njit(nogil=True, **OPTIONS)
+
 
 class Work(NamedTuple):
     """Preallocated scratch arrays of the kernels (nothing is allocated per step)."""
@@ -150,9 +154,12 @@ BEGIN = MOVE | RECEIVE | OBSERVE
 STEP = DECIDE | DISPATCH | SERVE_CLOSE | ADVANCE | RECEIVE | OBSERVE
 
 
-def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_frac,  # type: ignore[no-untyped-def]
-         transfer_frac, order_frac, holdback_frac, obs) -> None:
-    """Run ``phases`` (bit flags, in the order below) for the copies where ``which`` is True.
+@span_kernel
+def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # type: ignore[no-untyped-def]
+               alloc_frac, transfer_frac, order_frac, holdback_frac, obs, first: int, last: int) -> None:
+    """Run ``phases`` (bit flags, in the order below) for the copies ``first .. last - 1`` where ``which``
+    is True: the whole batch, or one thread's span of it (``BatchEngine`` cuts the batch; the GIL is
+    released, so spans of one batch run at once on Python threads, each on its own rows).
 
     START: zero the episode (its seeds already written) and draw what it sees first; REDRAW: draw
     the demand a copy sees from now on again (its ``demand_seed`` changed); DECIDE: whole units and
@@ -167,7 +174,7 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
 
     Copy by copy, all phases at once: a copy's arrays stay in cache while it is worked on.
     """
-    for b in prange(which.shape[0]):
+    for b in range(first, last):
         if phases & CLOSE:
             w.reward[b] = 0.0
         if not which[b]:
@@ -205,11 +212,6 @@ def _run(p: EngineParams, s: EngineState, w: Work, phases: int, which, alloc_fra
             observe(p, s, w, b, obs[b])
         if phases & ROOMS:
             rooms(p, s, w, b)
-
-
-run = kernel(_run)
-#: The same phases with the copies spread over threads (for large batches).
-run_parallel = parallel_kernel(_run)
 
 
 def compiled_entry(kernel: Any, args: tuple[Any, ...]) -> Callable[..., Any]:

@@ -21,6 +21,7 @@ from vector_testkit import Env, Obs, lockstep
 
 from allocsim.baselines.registry import make_policy
 from allocsim.envs import ENV_ID
+from allocsim.envs.engine import kernels
 from allocsim.envs.vector_env import AllocationVectorEnv
 
 ACTION_KINDS = ("uniform", "minus-one", "plus-one", "proportional")
@@ -174,21 +175,29 @@ def test_non_finite_action_names_entry_and_copy(started: AllocationVectorEnv, ba
 
 @pytest.mark.parametrize("threads", [True, 2, 1])
 def test_threads_give_the_same_results_copy_by_copy(threads: bool | int) -> None:
-    """The threaded kernel (copies spread over numba's threads) equals the serial one exactly."""
-    serial = gym.make_vec(ENV_ID, num_envs=6, scenario="omnichannel-transfers")
-    threaded = gym.make_vec(ENV_ID, num_envs=6, scenario="omnichannel-transfers", threads=threads)
+    """Spans of the batch on threads equal the whole batch on one thread exactly, and they really step:
+    every copy finishes its episode on the horizon's step (a threaded loop that lost its writes, as
+    numba's prange over the state's NamedTuple did, would leave both equal and stuck)."""
+    serial = gym.make_vec(ENV_ID, num_envs=7, scenario="omnichannel-transfers")  # 7: spans of 3 and 4
+    threaded = gym.make_vec(ENV_ID, num_envs=7, scenario="omnichannel-transfers", threads=threads)
     pool = numba.config.NUMBA_NUM_THREADS
-    assert threaded.unwrapped.engine.threads == (pool if threads is True else threads)
+    engine = threaded.unwrapped.engine
+    assert engine.threads == (pool if threads is True else threads)
     rng = np.random.default_rng(5)
     for venv in (serial, threaded):
         venv.reset(seed=70)
-    for _ in range(serial.unwrapped.network.periods + 3):  # across one autoreset
+    periods = serial.unwrapped.network.periods
+    for step in range(periods + 3):  # across one autoreset
         actions = rng.uniform(-1, 1, serial.action_space.shape).astype(np.float32)
         a, b = serial.step(actions), threaded.step(actions)
         for x, y in zip(a[:4], b[:4], strict=True):
             np.testing.assert_array_equal(x, y)
+        assert b[2].all() == (step == periods - 1) and b[2].any() == (step == periods - 1)
+        assert b[4]["period"].tolist() == [step % periods] * 7
     for mine, theirs in zip(serial.unwrapped.engine.state, threaded.unwrapped.engine.state, strict=True):
         np.testing.assert_array_equal(mine, theirs)
+    assert engine._entry in {overload.entry_point for overload in kernels.run_copies.overloads.values()}
+    assert (engine._pool is not None) == (engine.threads > 1)  # the spans but the first went to workers
 
 
 @pytest.mark.parametrize("threads", [0, -1, 10_000, 1.5, "2"])
