@@ -11,7 +11,10 @@ every rule uses. A unit left at the end of the lookahead is worth ``terminal_val
 cost (the salvage value when the lookahead reaches the episode's end). ``shared_periods`` > 1
 decides the next periods' shipments, transfers and orders once for all futures (the LP cannot
 wait and see), ``location_cover`` values a location's own stock only up to what it can sell, and
-``markdown_weight`` charges stock waiting at a location the markdown it accrues.
+``markdown_weight`` charges stock waiting at a location the markdown it accrues; ``max_cover`` caps
+what a location may receive now at that many periods of its forecast, and ``fresh_margin`` lowers the
+cap of a SKU with markdowns to its first markdown age less the margin (short-lived stock is kept
+lean, long-lived stock may cover the lumpy peaks).
 
 Why: the policy an advanced planning system runs, and the strongest practical one in published
 inventory benchmarks: it prices the next periods' uncertainty, which the one-window ``myopic-lp``
@@ -80,6 +83,11 @@ class SPMPCParams(RuleParams):
     max_cover: float = Field(
         default=0.0, ge=0.0, le=60.0, description="periods of a location's forecast demand its stock on "
         "hand and on its way may reach with the shipment now, as balanced caps it (0: no cap)",
+    )
+    fresh_margin: float = Field(
+        default=0.0, ge=0.0, le=60.0, description="with max_cover: a SKU with markdowns is capped at its "
+        "first markdown age less this many periods of cover, if lower (stock covering longer is sold "
+        "marked down); 0: max_cover alone",
     )
     terminal_cover: float = Field(
         default=7.0, ge=0.0, description="periods of forecast network demand after the lookahead that "
@@ -153,7 +161,7 @@ class SPMPCPolicy(RulePolicy):
             expiring=expiring, dc_expiring=dc_expiring, terminal=(p.terminal_value - 1.0) * net.unit_cost,
             cover=after * rate.sum(axis=1).mean(axis=0), beyond=salvage, pending=pending,
             headroom=np.where(state.headroom >= BIG // 2, np.inf, state.headroom.astype(np.float64)),
-            supply_room=room_under(state, rate, p.max_cover),
+            supply_room=room_under(state, rate, cover_caps(net, p.max_cover, p.fresh_margin)),
             order_cap=order_cap(net), rule=dc_rule(net, state),
             transfer_cap=np.where(net.lane_threshold >= BIG, np.inf, net.lane_threshold).astype(np.float64),
             capital=(float(cap), position) if cap is not None and net.policy_orders else None,
@@ -181,12 +189,23 @@ class SPMPCPolicy(RulePolicy):
         return alloc, plan.transfers, orders
 
 
-def room_under(state: AllocationState, rate: FloatArray, max_cover: float) -> FloatArray | None:
+def cover_caps(net: Network, max_cover: float, fresh_margin: float) -> FloatArray | float:
+    """Periods of forecast a location's stock may cover, per SKU (S,): ``max_cover``, and with
+    ``fresh_margin`` at most the SKU's first markdown age less the margin (at least one period), so
+    the stock sent sells before it is marked down; 0 (no cap) where ``max_cover`` is 0."""
+    if max_cover <= 0 or fresh_margin <= 0:
+        return max_cover
+    marked = net.markdown > 0  # (A, S)
+    first = np.where(marked.any(axis=0), marked.argmax(axis=0), np.inf)
+    return np.minimum(max_cover, np.maximum(first - fresh_margin, 1.0))
+
+
+def room_under(state: AllocationState, rate: FloatArray, max_cover: FloatArray | float) -> FloatArray | None:
     """Units (L, S) each location may receive now: the days-of-supply cap's room and, with
-    ``max_cover``, what keeps its stock on hand and on its way within that many periods of its
-    forecast demand (``rate``: (H, L, S)); None where neither caps."""
+    ``max_cover`` (periods, one or per SKU), what keeps its stock on hand and on its way within that
+    many periods of its forecast demand (``rate``: (H, L, S)); None where neither caps."""
     room = None if state.supply_room is None else state.supply_room.astype(np.float64)
-    if max_cover <= 0:
+    if np.all(np.asarray(max_cover) <= 0):
         return room
     target = max_cover * rate.mean(axis=0) - state.on_hand - state.inbound
     cover = np.maximum(target, 0.0)

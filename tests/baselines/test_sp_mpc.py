@@ -229,3 +229,19 @@ def test_max_cover_caps_what_a_location_may_receive_now() -> None:
     state.supply_room = np.array([[2], [5]])
     np.testing.assert_allclose(room_under(state, rate, 4.0), [[2.0], [0.0]])  # type: ignore[arg-type]
     np.testing.assert_allclose(room_under(state, rate, 0.0), [[2.0], [5.0]])  # type: ignore[arg-type]
+
+
+def test_fresh_margin_caps_a_sku_before_its_first_markdown() -> None:
+    """seasonal-aging marks salad down from age 6, swimwear from 14, sunscreen from 20: with a margin of 3
+    periods and max_cover 7, salad may cover 6 - 3 = 3 periods, the others 7; a margin past the
+    markdown age still leaves one period; without a margin (or max_cover) nothing changes."""
+    from allocsim.baselines.sp_mpc import cover_caps
+
+    net = AllocationEnv("seasonal-aging").network
+    assert list(net.skus) == ["salad", "swimwear", "sunscreen"]
+    np.testing.assert_allclose(cover_caps(net, 7.0, 3.0), [3.0, 7.0, 7.0])
+    np.testing.assert_allclose(cover_caps(net, 7.0, 16.0), [1.0, 1.0, 4.0])
+    assert cover_caps(net, 7.0, 0.0) == 7.0
+    assert cover_caps(net, 0.0, 3.0) == 0.0
+    tiny = AllocationEnv("tiny-dp").network  # no markdowns: max_cover alone
+    np.testing.assert_allclose(cover_caps(tiny, 5.0, 3.0), [5.0])
