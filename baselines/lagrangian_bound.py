@@ -18,18 +18,20 @@ bounded from above by any relaxation and ``L`` stays an upper bound:
 * any other lane (several channels, backorders, advance notice) by its own
   perfect-information LP on each seed (``fallback_block``: capacity dropped, every
   backordered unit may wait, unserved waiting is free);
-* the DC by its part of the clairvoyant LP (``allocsim.baselines.clairvoyant``) on
-  each seed (random supplier lead times are seen in advance; the working-capital cap
-  is dropped).
+* the DC exactly by DP where nothing about it is random and it is small
+  (``allocsim.baselines.lagrangian_dc``: its rule's own orders, a fixed lead time), else by
+  its part of the clairvoyant LP (``allocsim.baselines.clairvoyant``) on each seed (random
+  supplier lead times are seen in advance; the rule may order anything up to its order; the
+  working-capital cap is dropped).
 
 ``lam`` is fitted on fit seeds (never evaluation seeds) by column generation (Kelley's
 cutting planes on the dual): a master LP holds the DC and fallback pieces of every fit
-seed, convex combinations of the DP lanes' policies (their expected profit and
-expected shipments per period) and the coupling rows, whose duals are the next
-``lam``; each round adds every lane's optimal policy at that ``lam`` and gives an
-upper bound ``L(lam)``; the ``lam`` with the lowest one is kept. Evaluation then
-computes ``L(lam)`` per seed exactly: the DP lanes' expectations once, the DC and
-fallback pieces on the seed.
+seed (or convex combinations of the exact DC's plans), convex combinations of the DP lanes'
+policies (their expected profit and expected shipments per period) and the coupling rows,
+whose duals are the next ``lam``; each round adds every lane's optimal policy (and the DC's
+plan) at that ``lam`` and gives an upper bound ``L(lam)``; the ``lam`` with the lowest one is
+kept. Evaluation then computes ``L(lam)`` per seed exactly: the DP lanes' expectations once,
+the DC and fallback pieces on the seed.
 
 Refused (a note, no bound) where locations share more than the DC: transfers
 between locations, contracts, replayed demand histories (not independent across
@@ -46,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocsim.baselines.clairvoyant import ClairvoyantLP
+from allocsim.baselines.lagrangian_dc import DCModel, dc_plan
 from allocsim.baselines.lagrangian_lanes import (
     Lane,
     LaneSolution,
@@ -145,6 +148,7 @@ class Split:
 
     dp: tuple[Lane, ...]
     fallback: tuple[tuple[int, int], ...]
+    dc: DCModel | None = None  # the DC solved exactly by DP (None: its clairvoyant-LP piece per seed)
 
     @classmethod
     def of(cls, net: Network, profile: DemandProfile) -> Split:
@@ -156,7 +160,7 @@ class Split:
                     other.append((loc, sku))
                 else:
                     lanes.append(make_lane(net, profile, loc, sku, channel, cache))
-        return cls(tuple(lanes), tuple(other))
+        return cls(tuple(lanes), tuple(other), DCModel.of(net))
 
     def random(self, net: Network) -> bool:
         """Whether the DC and fallback pieces change with the seed."""
@@ -195,9 +199,13 @@ class _Master:
         self.net, self.split, self.n, self.lp = net, split, n, LPBuilder()
         lp = self.lp
         self.couple = lp.rows((T, S), upper=0.0)
+        self.dc_convex = lp.rows((1,), lower=1.0, upper=1.0) if split.dc is not None else None
+        if split.dc is not None:
+            self.add_dc(*dc_plan(split.dc, np.full((T, S), -NO_ORDER)), np.full((T, S), -NO_ORDER))
         for seed in seeds:
             episode = sample_episode(profile, net, seed)
-            lp.put(self.couple, dc_block(net, episode, lp, np.zeros((T, S))), -1.0)
+            if split.dc is None:
+                lp.put(self.couple, dc_block(net, episode, lp, np.zeros((T, S))), -1.0)
             for loc, sku in split.fallback:
                 buy = fallback_block(lp, net, episode.demand[:, loc, sku], loc, sku, np.zeros(T))
                 lp.put(self.couple[:, sku], buy, 1.0)
@@ -215,6 +223,13 @@ class _Master:
         col = self.lp.cols((1,), gain=self.n * sol.profit(price))
         self.lp.put(self.convex[i : i + 1], col, 1.0)
         self.lp.put(self.couple[:, lane.sku], col, self.n * sol.shipped)
+
+    def add_dc(self, value: float, releases: FloatArray, price: FloatArray) -> None:
+        """A plan of the exact DC: its value at ``price`` and its releases (T, S)."""
+        assert self.dc_convex is not None
+        col = self.lp.cols((1,), gain=self.n * (value - float((price * releases).sum())))
+        self.lp.put(self.dc_convex, col, 1.0)
+        self.lp.put(self.couple, col, -self.n * releases)
 
     def solve(self) -> tuple[float, FloatArray]:
         """(master value / n, the coupling rows' prices (T, S) >= 0)."""
@@ -241,12 +256,15 @@ def fit_multipliers(net: Network, profile: DemandProfile, fit_seeds: Sequence[in
         value, dual = master.solve()
         price = dual if center is None else SMOOTHING * center + (1.0 - SMOOTHING) * dual
         sols = [solve_lane(lane, price[:, lane.sku]) for lane in split.dp]
-        pieces = float(np.mean([seed_pieces(net, profile, price, seed, split) for seed in seeds]))
+        dc = dc_plan(split.dc, price) if split.dc is not None else None
+        pieces = float(np.mean([seed_pieces(net, profile, price, seed, split, dc) for seed in seeds]))
         bound = pieces + sum(s.value for s in sols) + _terminal(net, split.dp, price)
         if bound < best:
             best, center = bound, price
         for i, sol in enumerate(sols):
             master.add(i, sol, price[:, split.dp[i].sku])
+        if dc is not None:
+            master.add_dc(*dc, price)
         if best - value <= gap_tol * max(abs(best), 1.0) or time.perf_counter() - started > budget:
             break
     assert center is not None
@@ -271,20 +289,29 @@ def lanes_value(net: Network, profile: DemandProfile, price: FloatArray) -> floa
 
 
 def seed_pieces(net: Network, profile: DemandProfile, price: FloatArray, seed: int,
-                split: Split | None = None) -> float:
-    """The DC and fallback pieces of ``L(price)`` on episode ``seed``."""
+                split: Split | None = None, dc: tuple[float, FloatArray] | None = None) -> float:
+    """The DC and fallback pieces of ``L(price)`` on episode ``seed`` (``dc``: the exact DC's plan at
+    ``price``, if already solved)."""
     split = split or Split.of(net, profile)
+    total = 0.0
+    if split.dc is not None:
+        total += (dc or dc_plan(split.dc, price))[0]
+        if not split.fallback:
+            return total
     lp, episode = LPBuilder(), sample_episode(profile, net, seed)
-    dc_block(net, episode, lp, price)
+    if split.dc is None:
+        dc_block(net, episode, lp, price)
     for loc, sku in split.fallback:
         fallback_block(lp, net, episode.demand[:, loc, sku], loc, sku, -price[:, sku])
-    return lp.solve().objective
+    return total + lp.solve().objective
 
 
 def lagrangian_bound(net: Network, profile: DemandProfile, price: FloatArray, seed: int,
-                     lanes: float | None = None, split: Split | None = None) -> LagrangianResult:
-    """``L(price)`` on episode ``seed`` (``lanes``, ``split``: the DP lanes' part and the lanes, if known)."""
+                     lanes: float | None = None, split: Split | None = None,
+                     dc: tuple[float, FloatArray] | None = None) -> LagrangianResult:
+    """``L(price)`` on episode ``seed`` (``lanes``, ``split``, ``dc``: the DP lanes' part, the lanes and the
+    exact DC's plan at ``price``, if known)."""
     started = time.perf_counter()
     lanes = lanes_value(net, profile, price) if lanes is None else lanes
-    pieces = seed_pieces(net, profile, price, seed, split)
+    pieces = seed_pieces(net, profile, price, seed, split, dc)
     return LagrangianResult(seed, lanes + pieces, lanes, time.perf_counter() - started)

@@ -12,10 +12,13 @@
   tuning seeds (``allocsim.experiments.lagrangian_store``); None where it is refused; where its
   DC or fallback part is random its mean is taken over at least ``LAGRANGIAN_SEEDS`` seeds (the
   given ones, then the seeds after them), cheap at a fraction of a second each;
-* the tightest bound: of the penalised and the Lagrangian bound, the seed-mean whose upper 95 %
-  confidence limit is lower (never a per-seed minimum, and not the lower mean alone: picking the
-  lower of two noisy means is biased low; the Lagrangian bound is exact where nothing about the
-  DC is random, so a noisy penalised mean must beat it by its whole half-width);
+* ``seed_lane_penalty``: the lane-penalty bound (``allocsim.baselines.lane_penalty``: perfect
+  information on the DP's grid, penalised by the Lagrangian lanes' value functions) where the DP
+  accepts the scenario, on the given seeds; None and why elsewhere;
+* the tightest bound: of the penalised, the Lagrangian and the lane-penalty bound, the seed-mean
+  whose upper 95 % confidence limit is lower (never a per-seed minimum, and not the lower mean
+  alone: picking the lower of two noisy means is biased low; the Lagrangian bound is exact where
+  nothing about the DC is random, so a noisy penalised mean must beat it by its whole half-width);
 * the gap reference: the DP optimum where it exists, else the tightest bound
   (``reference_interval.gap_reference``);
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
@@ -34,9 +37,7 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,13 +54,15 @@ from allocsim.baselines.lagrangian_bound import (
     lanes_value,
     refusal,
 )
+from allocsim.baselines.lagrangian_dc import dc_plan
 from allocsim.core.atomic_files import atomic_write
-from allocsim.core.processes import process_pool
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.lagrangian_store import multipliers_for
+from allocsim.experiments.lane_penalty_seeds import SeedBound, lane_penalty_seeds, seed_lane_penalty
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
 from allocsim.experiments.reference_interval import gap_reference, reference_interval
+from allocsim.experiments.seed_pool import per_seed
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
@@ -117,30 +120,6 @@ def _penalised_chunk(scenario: Scenario, seeds: Sequence[int],
     return [penalised_bound(env.network, seed, env.profile, penalty) for seed in seeds]
 
 
-def _per_seed(
-    work: Callable[..., list[Any]], args: tuple[Any, ...], seeds: Sequence[int], n_workers: int | None,
-    on_done: Callable[[int], None] | None,
-) -> list[Any]:
-    """``work(*args, chunk)``-style results for every seed, in seed order, on a process pool."""
-    workers = min(max(1, n_workers or os.cpu_count() or 1), len(seeds))
-    results: list[Any] = []
-    if workers <= 1:
-        for seed in seeds:
-            results += work(args[0], [seed], *args[1:])
-            if on_done:
-                on_done(1)
-    else:  # a task per seed, so progress moves seed by seed (each worker keeps its env: env_for)
-        with process_pool(workers) as pool:
-            futures = [pool.submit(work, args[0], [seed], *args[1:]) for seed in seeds]
-            for future in as_completed(futures):
-                done = future.result()
-                results += done
-                if on_done:
-                    on_done(len(done))
-    order = {seed: i for i, seed in enumerate(seeds)}
-    return sorted(results, key=lambda r: order[r.seed])
-
-
 def seed_bounds(
     scenario: Scenario,
     seeds: Sequence[int],
@@ -148,7 +127,7 @@ def seed_bounds(
     on_done: Callable[[int], None] | None = None,
 ) -> list[BoundResult]:
     """The clairvoyant bound of every seed, in seed order, whatever ``n_workers``."""
-    return _per_seed(_bound_chunk, (scenario,), seeds, n_workers, on_done)
+    return per_seed(_bound_chunk, (scenario,), seeds, n_workers, on_done)
 
 
 def fit_seeds(columns: int) -> list[int]:
@@ -181,14 +160,15 @@ def seed_penalised(
 ) -> tuple[SalesPenalty, list[PenalisedResult]]:
     """The fitted penalty and, per seed in seed order, the penalised and the zero-penalty bound."""
     penalty = penalty_for(scenario)
-    return penalty, _per_seed(_penalised_chunk, (scenario, penalty), seeds, n_workers, on_done)
+    return penalty, per_seed(_penalised_chunk, (scenario, penalty), seeds, n_workers, on_done)
 
 
 def _lagrangian_chunk(scenario: Scenario, seeds: Sequence[int], price: Any) -> list[LagrangianResult]:
     env = env_for(scenario)
     split = Split.of(env.network, env.profile)
     lanes = lanes_value(env.network, env.profile, price)
-    return [lagrangian_bound(env.network, env.profile, price, seed, lanes, split) for seed in seeds]
+    dc = dc_plan(split.dc, price) if split.dc is not None else None  # the same on every seed
+    return [lagrangian_bound(env.network, env.profile, price, seed, lanes, split, dc) for seed in seeds]
 
 
 def lagrangian_seeds(scenario: Scenario, seeds: Sequence[int]) -> list[int]:
@@ -215,7 +195,7 @@ def seed_lagrangian(
     fitted = multipliers_for(scenario) if why is None else None
     if fitted is None:
         return [], why
-    return _per_seed(_lagrangian_chunk, (scenario, fitted.price), seeds, n_workers, on_done), None
+    return per_seed(_lagrangian_chunk, (scenario, fitted.price), seeds, n_workers, on_done), None
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
@@ -243,8 +223,11 @@ def bound_report(
     zero, zero_ci = mean_ci95([r.clairvoyant.bound for r in results])
     penalised, penalised_ci = mean_ci95([r.penalised for r in results])
     lagrangian, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
+    lane, lane_why = seed_lane_penalty(scenario, lane_penalty_seeds(scenario, seeds), n_workers)
     by_seed = {r.seed: r for r in lagrangian}
-    keys = _lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value)
+    by_lane = {r.seed: r for r in lane}
+    keys = _lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value, lane,
+                            lane_why)
     kind, reference = gap_reference(optimum.value, keys["tightest_bound"], keys["tightest_bound_kind"]) \
         or (None, None)
     return {
@@ -262,7 +245,7 @@ def bound_report(
         "reference": reference,
         "reference_kind": kind,
         **keys,
-        "reference_interval": _interval_record(results, lagrangian, keys["tightest_bound_kind"],
+        "reference_interval": _interval_record(results, lagrangian, lane, keys["tightest_bound_kind"],
                                                optimum.value),
         "bounds": [
             {"seed": r.seed, "bound": r.clairvoyant.bound, "penalised_bound": r.penalised,
@@ -270,23 +253,28 @@ def bound_report(
              "rows": r.clairvoyant.rows, "cols": r.clairvoyant.cols, "nnz": r.clairvoyant.nnz,
              "solve_seconds": round(r.clairvoyant.solve_seconds, 4),
              "penalised_seconds": round(r.seconds, 4),
-             "lagrangian_seconds": round(by_seed[r.seed].seconds, 4) if by_seed else None}
+             "lagrangian_seconds": round(by_seed[r.seed].seconds, 4) if by_seed else None,
+             "lane_penalty_bound": by_lane[r.seed].bound if by_lane else None,
+             "lane_penalty_seconds": round(by_lane[r.seed].seconds, 4) if by_lane else None}
             for r in results
         ],
     }
 
 
-def tightest(penalised: tuple[float, float],
-             lagrangian: tuple[float, float] | None) -> tuple[str, tuple[float, float]]:
-    """The tighter of two (mean, 95 % half-width) bounds by upper confidence limit (a half-width of
-    nan, one seed, counts as infinite), and its kind; the penalised bound on a tie or without the other."""
+def tightest(penalised: tuple[float, float], lagrangian: tuple[float, float] | None,
+             lane: tuple[float, float] | None = None) -> tuple[str, tuple[float, float]]:
+    """The tightest of the (mean, 95 % half-width) bounds by upper confidence limit (a half-width of
+    nan, one seed, counts as infinite), and its kind; on a tie the earlier of penalised, Lagrangian,
+    lane-penalty; the missing ones (None) do not compete."""
 
     def upper(bound: tuple[float, float]) -> float:
         return bound[0] + (bound[1] if math.isfinite(bound[1]) else math.inf)
 
-    if lagrangian is not None and upper(lagrangian) < upper(penalised):
-        return "lagrangian_bound", lagrangian
-    return "penalised_bound", penalised
+    kind, best = "penalised_bound", penalised
+    for name, other in (("lagrangian_bound", lagrangian), ("lane_penalty_bound", lane)):
+        if other is not None and upper(other) < upper(best):
+            kind, best = name, other
+    return kind, best
 
 
 def tightest_per_seed(penalised: dict[int, float],
@@ -303,13 +291,18 @@ def tightest_per_seed(penalised: dict[int, float],
 
 
 def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], why: str | None,
-                     penalised: tuple[float, float], optimum: float | None) -> dict[str, Any]:
-    """The report's Lagrangian keys and the tightest bound per seed-mean (penalised or Lagrangian)."""
+                     penalised: tuple[float, float], optimum: float | None,
+                     lane: Sequence[SeedBound] = (), lane_why: str | None = None) -> dict[str, Any]:
+    """The report's Lagrangian and lane-penalty keys and the tightest bound per seed-mean."""
     mean, ci = mean_ci95([r.bound for r in results]) if results else (None, None)
-    tight, best = tightest(penalised, (mean, ci) if mean is not None else None)
+    lane_mean, lane_ci = mean_ci95([r.bound for r in lane]) if lane else (None, None)
+    tight, best = tightest(penalised, (mean, ci) if mean is not None else None,
+                           (lane_mean, lane_ci) if lane_mean is not None else None)
     fitted = multipliers_for(scenario) if results else None
     return {
         "lagrangian_mean": mean, "lagrangian_ci95": ci, "lagrangian_note": why,
+        "lane_penalty_mean": lane_mean, "lane_penalty_ci95": lane_ci, "lane_penalty_note": lane_why,
+        "lane_penalty_seeds": _span([r.seed for r in lane]) if lane else None,
         "lagrangian_seeds": _span([r.seed for r in results]) if results else None,
         "lagrangian_fit": None if fitted is None else {
             "bound": fitted.fit_bound, "master": fitted.master, "rounds": fitted.rounds,
@@ -319,13 +312,16 @@ def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], wh
     }
 
 
-def _interval_record(results: Sequence[PenalisedResult], lagrangian: Sequence[LagrangianResult], kind: str,
-                     optimum: float | None) -> dict[str, Any] | None:
+def _interval_record(results: Sequence[PenalisedResult], lagrangian: Sequence[LagrangianResult],
+                     lane: Sequence[SeedBound], kind: str, optimum: float | None) -> dict[str, Any] | None:
     """The reference interval against the report's tightest bound (``kind``, all its seeds) with the DP
     optimum as its achievable side, or None without a DP (no policy is played here: ``allocsim
     benchmark`` fills that side)."""
-    values = (pd.Series({r.seed: r.bound for r in lagrangian}) if kind == "lagrangian_bound"
-              else pd.Series({r.seed: r.penalised for r in results}))
+    values = pd.Series({r.seed: r.penalised for r in results})
+    if kind == "lagrangian_bound":
+        values = pd.Series({r.seed: r.bound for r in lagrangian})
+    elif kind == "lane_penalty_bound":
+        values = pd.Series({r.seed: r.bound for r in lane})
     interval = reference_interval(None, (), optimum, values, kind)
     return interval.record() if interval is not None else None
 
@@ -343,6 +339,8 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
             f"{report['penalised_mean']:,.2f} ({report['tightening_pct']:.2f} % tighter)")
     if report["lagrangian_mean"] is not None:
         line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}"
+    if report.get("lane_penalty_mean") is not None:
+        line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}"
     line += f"; tightest: {report['tightest_bound_kind'].replace('_', ' ')} {report['tightest_bound']:,.2f}"
     if report["dp_value"] is not None:
         line += f"; DP optimum {report['dp_value']:,.2f}"

@@ -240,18 +240,30 @@ def test_tightest_bound_is_chosen_by_upper_confidence_limit(
     assert chosen == kind and value == (penalised if kind == "penalised_bound" else lagrangian)
 
 
+@pytest.mark.parametrize(("lane", "kind"), [
+    ((123.4, 0.5), "lane_penalty_bound"),  # 123.9 below 124.5 and 125.9
+    ((123.4, 2.0), "penalised_bound"),  # 125.4 above the penalised 124.5
+    (None, "penalised_bound"),
+])
+def test_the_lane_penalty_bound_competes_by_the_same_rule(lane: tuple[float, float] | None,
+                                                          kind: str) -> None:
+    chosen, value = tightest((124.0, 0.5), (125.9, 0.0), lane)
+    assert chosen == kind and value == (lane if kind == "lane_penalty_bound" else (124.0, 0.5))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["tiny-dp", "small-dp"])
-def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str) -> None:
+@pytest.mark.parametrize(("name", "seeds"), [("tiny-dp", 30), ("small-dp", 10)])
+def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str, seeds: int) -> None:
     """``allocsim bound --json``'s document: no seed-mean bound below the DP optimum beyond its CI."""
-    report = bound_report(load_scenario(name), list(range(40_000, 40_030)))
+    report = bound_report(load_scenario(name), list(range(40_000, 40_000 + seeds)))
     best = optimum(name)
     assert report["dp_value"] == pytest.approx(best)
-    for key in ("penalised", "lagrangian"):
+    for key in ("penalised", "lagrangian", "lane_penalty"):
         assert report[f"{key}_mean"] + report[f"{key}_ci95"] >= best - 1e-6, key
     assert report["tightest_bound"] + report["tightest_bound_ci95"] >= best - 1e-6
-    assert report["tightest_bound_kind"] in ("penalised_bound", "lagrangian_bound")
-    assert all(row["lagrangian_bound"] is not None for row in report["bounds"])
+    assert report["tightest_bound_kind"] == "lane_penalty_bound"  # the tightest on both when written
+    assert all(row["lagrangian_bound"] is not None and row["lane_penalty_bound"] is not None
+               for row in report["bounds"])
 
 
 def test_a_random_lagrangian_bound_takes_more_seeds_and_an_exact_one_does_not() -> None:
