@@ -217,16 +217,20 @@ class AllocationVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], ND
         engine, n = self.engine, self.num_envs
         final_obs = np.full(n, None, dtype=object)
         mask = np.zeros(n, dtype=np.bool_)
-        kpis_by_copy = {}
-        for i in finished:
+        mask[finished] = True
+        # the finished copies' accumulators in one take; each copy keeps its row (a view)
+        taken = KpiRows(*(getattr(engine.state, name)[finished] for name in KpiRows._fields))
+        headline = []
+        for j, i in enumerate(finished.tolist()):
             final_obs[i] = engine.obs[i].copy()
-            mask[i] = True
-            self._finished[i] = KpiRows.take(engine.state, int(i))
-            kpis_by_copy[int(i)] = engine.kpis(int(i), breakdowns=False)
-        names = next(iter(kpis_by_copy.values())).keys()
-        episode_kpis = {k: np.array([kpis_by_copy.get(i, {}).get(k, 0.0) for i in range(n)]) for k in names}
-        episode_kpis.update({f"_{k}": mask.copy() for k in names})
-        final_info = {"episode_kpis": episode_kpis, "_episode_kpis": mask.copy(),
+            self._finished[i] = KpiRows(*(field[j : j + 1] for field in taken))
+            headline.append(episode_kpis(self.network, taken, j, breakdowns=False))
+        kpis: dict[str, Any] = {}
+        for k in headline[0]:
+            kpis[k] = np.zeros(n)
+            kpis[k][finished] = [row[k] for row in headline]
+        kpis.update({f"_{k}": mask.copy() for k in headline[0]})
+        final_info = {"episode_kpis": kpis, "_episode_kpis": mask.copy(),
                       "episode_seed": engine.state.seed.copy(), "_episode_seed": mask.copy()}
         self.episodes[finished] += 1
         seeds = [self.seed_stream(self._base_seed, int(i), int(self.episodes[i])) for i in finished]

@@ -8,6 +8,7 @@ arithmetic, the draws of its demand, forecasts and leads included, runs in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -87,6 +88,7 @@ class BatchEngine:
         self._entry: Callable[..., None] | None = None
         self._layout: tuple[tuple[Any, int, bool], ...] = ()
         self._pool: ThreadPoolExecutor | None = None  # threads - 1 workers, started on first use
+        self._pool_pid = 0  # the process that started them
 
     def _run(self, phases: int, which: NDArray[np.bool_], frac: Fractions | None = None) -> None:
         f = frac or self._no_action
@@ -102,8 +104,9 @@ class BatchEngine:
             return
         # contiguous spans, one per thread: the pool's threads take all but the first, this thread that one
         n, cuts = self.threads, [self.batch * i // self.threads for i in range(self.threads + 1)]
-        if self._pool is None:
+        if self._pool is None or self._pool_pid != os.getpid():  # a forked child has no workers
             self._pool = ThreadPoolExecutor(n - 1, thread_name_prefix="allocsim-engine")
+            self._pool_pid = os.getpid()
         spans = [self._pool.submit(self._entry, *args, cuts[i], cuts[i + 1]) for i in range(1, n)]
         self._entry(*args, cuts[0], cuts[1])
         for span in spans:
