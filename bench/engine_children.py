@@ -1,5 +1,6 @@
 """The engine benchmark's sections that run in fresh interpreters: compilation (cold and warm,
-import to first steps on a given ``NUMBA_CACHE_DIR``) and memory (RSS around a vector env and the
+import to first steps on a given ``NUMBA_CACHE_DIR``, with the CPU time numba spent on each function it
+compiled: on the warm run, any entry is a cache miss) and memory (RSS around a vector env and the
 single env's growth). ``bench_engine.py`` calls them; a child's last stdout line is its JSON."""
 
 from __future__ import annotations
@@ -16,11 +17,31 @@ from harness import REFERENCE_PRESET, Budget, say, section  # beside this file (
 
 MEMORY_COPIES = 256
 COMPILE_COPIES = 8  # copies of the vector env in the compilation subprocesses
+COMPILE_SHOWN = 8  # compiled functions printed, the costliest first (the JSON keeps them all)
 
 
 COMPILE_CHILD = """
 import json, sys, time
 start = time.perf_counter()
+from numba.core import event
+
+class SelfTime(event.Listener):  # CPU seconds of each compilation less the compilations nested in it
+    def __init__(self):
+        self.open, self.seconds, self.count = [], {}, {}
+    def on_start(self, ev):
+        self.open.append([time.process_time(), 0.0])
+    def on_end(self, ev):
+        began, nested = self.open.pop()
+        spent = time.process_time() - began
+        if self.open:
+            self.open[-1][1] += spent
+        fn = getattr(ev.data.get("dispatcher"), "py_func", None)
+        name = f"{fn.__module__}.{fn.__qualname__}" if fn else "?"
+        self.seconds[name] = self.seconds.get(name, 0.0) + spent - nested
+        self.count[name] = self.count.get(name, 0) + 1
+
+compiled = SelfTime()
+event.register("numba:compile", compiled)
 import gymnasium, allocsim.envs
 imported = time.perf_counter()
 env = gymnasium.make(allocsim.envs.ENV_ID, scenario=sys.argv[1])
@@ -32,8 +53,11 @@ venv.reset(seed=0)
 venv.step(venv.action_space.sample())
 vector = time.perf_counter()
 from allocsim.envs.engine import cache_dir
+top = sorted(compiled.seconds, key=compiled.seconds.get, reverse=True)
 print(json.dumps({"import_s": imported - start, "single_s": single - imported, "vector_s": vector - single,
-                  "total_s": vector - start, "cpu_s": time.process_time(), "cache_dir": str(cache_dir())}))
+                  "total_s": vector - start, "cpu_s": time.process_time(), "cache_dir": str(cache_dir()),
+                  "compiled": [{"name": n, "cpu_s": compiled.seconds[n], "times": compiled.count[n]}
+                               for n in top]}))
 """
 
 #: ``rss_mb()`` for the child scripts: resident set size now (VmRSS), else the peak.
@@ -140,6 +164,13 @@ def run_compile(cache: Path) -> dict[str, Any]:
             f"{res['single_s']:.2f} + vector {res['vector_s']:.2f} (process {res['wall_s']:.1f} s; "
             f"CPU {res['cpu_s']:.1f} s, which a busy machine does not inflate)")
         say(f"  cache files {before} -> {res['cache_files_after']}")
+        compiled = res.get("compiled", [])
+        if compiled:  # on a warm cache every entry is a cache miss (compiled again)
+            times = sum(c["times"] for c in compiled)
+            say(f"  compiled {times} times ({len(compiled)} functions); CPU s of each, less what it compiled "
+                "inside it:")
+            for c in compiled[:COMPILE_SHOWN]:
+                say(f"    {c['cpu_s']:6.2f}  {c['name']}" + (f" (x{c['times']})" if c["times"] > 1 else ""))
     cold, warm = out["cold"], out["warm"]
     if "error" not in cold and "error" not in warm:
         if cold["cache_dir"] != warm["cache_dir"]:
