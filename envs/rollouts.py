@@ -86,9 +86,10 @@ class Rollouts:
 
     def __init__(self, env: AllocationEnv, candidates: int, samples: int, horizon: int,
                  base: BatchPolicy | Callable[[BatchEngine], BatchPolicy] | None = None,
-                 rollout_seed: int = 0, threads: bool = False) -> None:
+                 rollout_seed: int = 0, threads: bool | int = False) -> None:
         """``base``: the batch policy after the first period, or a factory of it given the engine
-        (a rule that decides copy by copy needs the engine); None only for one-period rollouts."""
+        (a rule that decides copy by copy needs the engine); None only for one-period rollouts.
+        ``threads``: the batch's copies stepped on that many threads (``BatchEngine``; same returns)."""
         env = env.unwrapped
         if env.scenario.timing.mode != "aggregated":
             raise ValueError("rollouts run on the batched engine, which plays the aggregated timing mode "
