@@ -36,6 +36,16 @@ def pretrained_label(algo: str) -> str:
 PREFIX = "pretrained:"
 
 
+def shipped_label(scenario: str) -> str | None:
+    """``pretrained:<algo>`` of the policy shipped for preset ``scenario`` (its card's algorithm), or None."""
+    path = pretrained_path(scenario)
+    if path is None:
+        return None
+    from allocsim.agents.inference import OnnxPolicy  # numpy and onnxruntime only: the runtime install
+
+    return pretrained_label(OnnxPolicy.load(path).card.algo)
+
+
 def resolve_shipped(model: str | Path, scenario: str | None = None) -> Path | None:
     """The shipped file that ``pretrained:<algo>`` names, or None when ``model`` is not of that form.
 

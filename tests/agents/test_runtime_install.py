@@ -81,9 +81,11 @@ def test_a_command_that_needs_more_says_which_install_in_one_line(args: tuple[st
 
 
 def test_infer_takes_the_shipped_policy_by_name_without_the_simulator(state_file: Path) -> None:
-    from allocsim.agents.pretrained import pretrained_path
+    from allocsim.agents.pretrained import pretrained_path, shipped_label
 
-    result = _run_without_simulator("infer", "--model", "pretrained:ppo", "--state", str(state_file))
+    name = shipped_label("retail-small")  # pretrained:<algo> of the file that ships
+    assert name is not None
+    result = _run_without_simulator("infer", "--model", name, "--state", str(state_file))
     assert result.returncode == 0, result.stderr
     shipped = pretrained_path("retail-small")
     assert shipped is not None

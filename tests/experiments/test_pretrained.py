@@ -35,6 +35,8 @@ def test_pretrained_spec_matches_by_content_hash(shipped: Path) -> None:
     assert pretrained_spec(changed) is None
     assert pretrained_spec(load_scenario("tiny-dp")) is None
     assert pretrained.pretrained_names() == ["retail-small"]
+    assert pretrained.shipped_label("retail-small") == spec.label  # the name infer takes, from the card
+    assert pretrained.shipped_label("tiny-dp") is None
 
 
 @pytest.mark.parametrize(("flag", "present"), [("--pretrained", True), ("--no-pretrained", False)])

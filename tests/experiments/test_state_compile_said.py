@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from allocsim.agents.pretrained import shipped_label
 from allocsim.experiments import waits
 from allocsim.experiments.cli import app
 
@@ -32,7 +33,9 @@ def test_infer_with_a_scenario_says_it_compiles(empty_cache: None, tmp_path: Pat
     state = runner.invoke(app, ["state", "--scenario", "retail-small", "--period", "3"])
     path = tmp_path / "state.json"
     path.write_text(state.stdout)
-    result = runner.invoke(app, ["infer", "--model", "pretrained:ppo", "--state", str(path),
+    name = shipped_label("retail-small")  # pretrained:<algo> of the file that ships
+    assert name is not None
+    result = runner.invoke(app, ["infer", "--model", name, "--state", str(path),
                                  "--scenario", "retail-small"])
     assert result.exit_code == 0, result.output
     assert waits.COMPILE_NOTE in result.stderr
