@@ -269,11 +269,12 @@ def _money(value: float, scale: float | None = None, sign: bool = False) -> str:
     return f"{value:{'+' if sign else ''},.{digits}f}"
 
 
-def table_markdown(rows: list[dict[str, Any]]) -> str:
-    """The results table as Markdown."""
-    head = ("| scenario | best tuned rule (profit, fill %) | best PPO seed (profit, fill %) | "
+def table_markdown(rows: list[dict[str, Any]], algo: str = "ppo") -> str:
+    """The results table as Markdown; ``algo`` names the learned columns (PPO, DCL)."""
+    name = algo.upper()
+    head = (f"| scenario | best tuned rule (profit, fill %) | best {name} seed (profit, fill %) | "
             "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | "
-            "tightest bound | mean bound | rule's gap to gap reference % | PPO's gap % | "
+            f"tightest bound | mean bound | rule's gap to gap reference % | {name}'s gap % | "
             "share of the rule's gap closed % | kept checkpoint (steps) |\n"
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
@@ -379,7 +380,7 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
                  f"of 0 steps is the searched action itself): {', '.join(searched)}.\n\n")
     benches = [Paths(out, n, config.algo, r.action_mode).bench for n, r in config.scenarios.items()]
     text += stream_note(benches)
-    table = table_markdown(rows)
+    table = table_markdown(rows, config.algo)
     if intervals:
         table += "\n" + INTERVAL_NOTE + markdown_table(intervals)
     return write_text(out / "README.md", text + table)

@@ -160,3 +160,21 @@ def test_the_results_page_names_the_demand_stream_its_benchmarks_were_played_on(
     assert stream_note([new]) == "Played on demand stream 2 (the simulator's current stream).\n\n"
     assert stream_note([old, new]).startswith("Played on demand stream 1, 2 (the simulator now draws")
     assert stream_note([tmp_path / "missing"]) == ""
+
+
+def test_dcl_runs_through_the_same_pipeline(tmp_path: Path) -> None:
+    """``algo: dcl`` trains, exports and benchmarks DCL seeds, and the table names them DCL."""
+    hp = tmp_path / "dcl.yaml"
+    hp.write_text("default:\n  n_timesteps: 16\n  n_envs: 4\n  n_steps: 4\n  action_mode: residual\n"
+                  "  normalize: {norm_obs: true, norm_reward: false}\n"
+                  "  policy_kwargs: {net_arch: [8], activation_fn: tanh}\n"
+                  "  batch_size: 8\n  n_epochs: 2\n  dcl: {samples: 2, horizon: 2, z: 0.0}\n")
+    scenarios = {"tiny-dp": {"action_mode": "residual", "eval_episodes": 2}}
+    config, out = _config(tmp_path, hp, seeds=[0], algo="dcl", scenarios=scenarios), tmp_path / "results"
+    result = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.algo == "dcl"
+    assert (out / "runs" / "tiny-dp-dcl-residual-seed0" / "start" / "config.yaml").is_file()
+    table = (out / "README.md").read_text()
+    assert "best DCL seed (profit, fill %)" in table and "| tiny-dp | " in table and "dcl-seed0" in table
+    assert "PPO" not in table.split("| scenario |")[1].splitlines()[0]
