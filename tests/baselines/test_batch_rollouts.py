@@ -87,6 +87,18 @@ def test_the_batched_base_stock_is_the_rule_copy_by_copy(env_at_period_3):
     assert batched.kpis == by_copy.kpis
 
 
+def test_rollouts_on_two_threads_equal_one_thread(env_at_period_3):
+    """The batch cut into two spans on two threads gives the very same returns and KPIs (5 copies: 2 + 3)."""
+    env, obs = env_at_period_3
+    first = _first_actions(env, obs, ("priority", "base-stock", "hold", "proportional", "balanced"))
+    base = "base-stock"
+    one, two = (Rollouts(env, 5, 1, 6, base=lambda e: batch_policy(base, e, _tuned(base)), rollout_seed=3,
+                         threads=n).run(env.get_state(), first, kpis=True) for n in (1, 2))
+    assert one.periods == two.periods == 5 * 6
+    np.testing.assert_array_equal(one.returns, two.returns)
+    assert one.kpis == two.kpis
+
+
 def test_common_random_numbers_across_candidates_and_different_futures(env_at_period_3):
     env, obs = env_at_period_3
     first = _first_actions(env, obs, ("priority", "priority", "base-stock"))
