@@ -100,28 +100,6 @@ def draw_forecast(p: EngineParams, s: EngineState, b: int, t: int) -> None:
             s.forecast_ring[b, slot, loc, k] = forecast_rate(p, s.seed[b], t, loc, k)
 
 
-@inline_kernel
-def fill_demand_ring(p: EngineParams, s: EngineState, b: int) -> None:
-    """Demand of the periods copy ``b`` can see from its period on (the period and the notice window)."""
-    for t in range(s.period[b], s.period[b] + s.demand_ring.shape[1]):
-        draw_demand(p, s, b, t)
-
-
-@inline_kernel
-def fill_rings(p: EngineParams, s: EngineState, b: int) -> None:
-    """Both rings of copy ``b`` from its period on (a fresh episode, or demand from a new seed)."""
-    fill_demand_ring(p, s, b)
-    for t in range(s.period[b], s.period[b] + s.forecast_ring.shape[1]):
-        draw_forecast(p, s, b, t)
-
-
-@inline_kernel
-def advance_rings(p: EngineParams, s: EngineState, b: int, t: int) -> None:
-    """Copy ``b`` moved from period ``t`` to ``t + 1``: draw the period each ring now reaches."""
-    draw_demand(p, s, b, t + s.demand_ring.shape[1])
-    draw_forecast(p, s, b, t + s.forecast_ring.shape[1])
-
-
 #: What ``refresh`` draws: a fresh episode's rings, the demand ring again (a new demand seed), or
 #: the periods that come into sight after a move from period ``s.period[b] - 1``.
 FILL, REDRAW_DEMAND, ADVANCE = 0, 1, 2
@@ -129,10 +107,18 @@ FILL, REDRAW_DEMAND, ADVANCE = 0, 1, 2
 
 @kernel  # the one entry the period kernel calls (not inlined there): one compiled body for all draws
 def refresh(p: EngineParams, s: EngineState, b: int, what: int) -> None:
-    """Draw what copy ``b``'s rings need now (``FILL``, ``REDRAW_DEMAND`` or ``ADVANCE``)."""
-    if what == FILL:
-        fill_rings(p, s, b)
-    elif what == REDRAW_DEMAND:
-        fill_demand_ring(p, s, b)
-    else:
-        advance_rings(p, s, b, s.period[b] - 1)
+    """Draw what copy ``b``'s rings need now (``FILL``, ``REDRAW_DEMAND`` or ``ADVANCE``).
+
+    Each case is a span of periods for each ring, so ``draw_demand`` and ``draw_forecast`` are
+    inlined once each (one copy per case had twice the code and three times the compile time)."""
+    t = s.period[b]
+    span, horizon = s.demand_ring.shape[1], s.forecast_ring.shape[1]
+    if what == ADVANCE:  # moved from period t - 1 to t: the period each ring now reaches
+        demand_from, forecast_from, forecast_to = t - 1 + span, t - 1 + horizon, t + horizon
+    else:  # from the period on: the period and the notice window (and, FILL, the forecast horizon)
+        demand_from, forecast_from = t, t
+        forecast_to = t + horizon if what == FILL else t
+    for q in range(demand_from, t + span):
+        draw_demand(p, s, b, q)
+    for q in range(forecast_from, forecast_to):
+        draw_forecast(p, s, b, q)

@@ -13,6 +13,8 @@ inlined take arrays, not the state: a kernel over the whole state tuple costs co
 
 from __future__ import annotations
 
+import numpy as np
+
 from allocsim.envs.engine.draws import supplier_lead
 from allocsim.envs.engine.jit import inline_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
@@ -103,10 +105,19 @@ def receive(p: EngineParams, s: EngineState, b: int) -> None:
     book_receipts(p, s, b, p.receipt_late, False)
 
 
-@kernel  # not inlined: both receive and the BOOK phase call it, and it runs once or twice a period
+@inline_kernel
 def book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -> None:  # type: ignore[no-untyped-def]
     """Book the receipts due this period at the nodes where ``nodes`` (L + 1,) equals ``flag``: the
-    DC (last) from the supplier, the locations from the DC and the lanes."""
+    DC (last) from the supplier, the locations from the DC and the lanes (``_book_receipts``).
+
+    ``flag`` reaches the kernel as a plain bool: the literal ``False`` of ``receive`` and ``True`` of
+    the BOOK phase would otherwise type (and compile) it twice."""
+    _book_receipts(p, s, b, nodes, np.bool_(flag))
+
+
+@kernel  # not inlined: both receive and the BOOK phase call it, and it runs once or twice a period
+def _book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -> None:  # type: ignore[no-untyped-def]
+    """``book_receipts``, compiled once."""
     t = s.period[b]
     n_l = s.stock.shape[1]
     if nodes[n_l] == flag:
