@@ -45,12 +45,14 @@ def run_threads(budget: Budget, copies: int = 256) -> dict[str, Any]:
     Besides env steps/s (wall), each round records CPU seconds per step: the calling thread's and the
     busiest other thread's. On a loaded machine the wall ratio says little; the CPU figure says what
     an idle one would give: one thread's CPU per step over the two-thread step's critical path (the
-    larger of the two threads' CPU per step)."""
+    larger of the two threads' CPU per step). The cores the process kept busy (CPU over wall time)
+    tell whether a second core was free at all."""
     section(f"threads: vector env, {REFERENCE_PRESET}, {copies} copies, 1 vs 2 threads")
     envs = {n: gym.make_vec(ENV_ID, num_envs=copies, scenario=REFERENCE_PRESET, threads=n) for n in (1, 2)}
     actions = sample_actions(envs[1].action_space, 0, 8).astype(np.float32)
     horizon = int(envs[1].unwrapped.network.periods)
     cpu: dict[int, list[tuple[float, float]]] = {1: [], 2: []}  # (calling thread, busiest other) s/step
+    busy: dict[int, list[float]] = {1: [], 2: []}  # cores the process kept busy (CPU s per wall s)
 
     def episode(n: int) -> float:
         venv = envs[n]
@@ -64,12 +66,14 @@ def run_threads(budget: Budget, copies: int = 256) -> dict[str, Any]:
         me = str(threading.get_native_id())
         others = [after[t] - before.get(t, 0.0) for t in after if t != me]
         cpu[n].append((main / horizon, max(others, default=0.0) / horizon))
+        busy[n].append((main + sum(others)) / elapsed)
         return copies * horizon / elapsed
 
     for n, venv in envs.items():  # warm-up (the first call loads the kernel)
         venv.reset(seed=0)
         episode(n)
         cpu[n].clear()
+        busy[n].clear()
     rounds = alternated(budget.repeats, {str(n): (lambda n=n: episode(n)) for n in envs})
     one, two = rounds["1"], rounds["2"]
     ratio = paired_ratio(two, one)
@@ -80,6 +84,8 @@ def run_threads(budget: Budget, copies: int = 256) -> dict[str, Any]:
     say(f"CPU ms per step: 1 thread {median([c[0] for c in cpu[1]]) * 1e3:.2f}; 2 threads calling thread "
         f"{median([c[0] for c in cpu[2]]) * 1e3:.2f}, other {median([c[1] for c in cpu[2]]) * 1e3:.2f}: "
         f"{cpu_ratio:.2f}x on CPU time (what an idle machine gives, hand-off latency aside)")
+    say(f"cores kept busy with 2 threads: {median(busy[2]):.2f} (near 1: the machine had no second core "
+        "free, and the wall ratio cannot show the gain)")
     return {"copies": copies, "one": one, "two": two, "speedup_paired": ratio, "speedup_cpu": cpu_ratio,
             "cpu_ms_per_step": {str(n): [[x * 1e3 for x in c] for c in cpu[n]] for n in cpu},
-            "load": load}
+            "cores_busy_two_threads": busy[2], "load": load}
