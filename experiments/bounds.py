@@ -341,7 +341,8 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
         line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}"
     if report.get("lane_penalty_mean") is not None:
         line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}"
-    line += f"; tightest: {report['tightest_bound_kind'].replace('_', ' ')} {report['tightest_bound']:,.2f}"
+    kind = report["tightest_bound_kind"].removesuffix("_bound").replace("_", "-")  # lane_penalty_bound
+    line += f"; tightest: {kind} bound {report['tightest_bound']:,.2f}"
     if report["dp_value"] is not None:
         line += f"; DP optimum {report['dp_value']:,.2f}"
     return f"{line}; {seconds:.1f} s"
