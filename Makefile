@@ -40,12 +40,12 @@ browser:
 # Everything, slow end-to-end tests included (what CI runs).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=10
+	$(BIN)/python -m pytest -n 2 --durations=10
 
 # Quick local loop: the same without the tests marked slow (training, real CLI processes, Ray).
 test-fast: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"

@@ -76,10 +76,16 @@ def train(
     ] = None,
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
+    from allocsim.envs.action_modes import mode_class
     from allocsim.experiments.cli import _fail, _load, _say, _workers, console
     from allocsim.experiments.waits import load_learning
 
     loaded = _load(scenario)
+    if action_mode is not None:  # a bad mode is one line before torch loads (no note first)
+        try:
+            mode_class(action_mode)
+        except ValueError as err:
+            raise _fail(f"--action-mode: {err}") from None
     load_learning(_say)  # 4-7 s on a cold start: said before it happens
     from allocsim.agents.runfiles import resume_note
     from allocsim.agents.training import finished_timesteps

@@ -91,3 +91,17 @@ def test_a_resumed_run_of_other_settings_is_refused_before_any_preparation(
                                  "--out", str(run), "--resume"])
     assert result.exit_code == 2 and "was trained with seed=1, not 0" in result.stderr
     assert expensive == []
+
+
+def test_a_bad_action_mode_is_refused_before_torch_loads() -> None:
+    """In a fresh interpreter (torch not yet imported, as for a user): one error line, no loading note,
+    and torch never imported (CI found the note printed first when no earlier test had loaded torch)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from allocsim.experiments.cli import app; "
+            "r = CliRunner().invoke(app, ['train', '--scenario', 'tiny-dp', '--action-mode', 'levels']); "
+            "print(r.exit_code); print(r.output, end=''); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         check=True).stdout.splitlines()
+    assert out == ["2", "error: --action-mode: 'levels' is not one of shares, targets, residual", "False"]
