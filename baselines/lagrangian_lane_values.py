@@ -15,19 +15,10 @@ from numba import njit
 from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before anything compiles)
+from allocsim.baselines.lagrangian_lanes import _reward  # the lane's one-period reward, one copy
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-@njit(cache=True)
-def _reward(pmf: FloatArray, y: int, margin: float, keep: float) -> float:
-    """``margin x E min(y, D) + keep x E (y - D)^+``."""
-    sold = 0.0
-    for k in range(pmf.shape[0]):
-        if pmf[k] > 0.0:
-            sold += pmf[k] * min(y, k)
-    return margin * sold + keep * (y - sold)
 
 
 @njit(cache=True)
