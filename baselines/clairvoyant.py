@@ -45,6 +45,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -309,3 +310,22 @@ def clairvoyant_bound(net: Network, seed: int, profile: DemandProfile | None = N
     total = time.perf_counter() - started
     return BoundResult(seed=seed, bound=sol.objective, rows=sol.rows, cols=sol.cols, nnz=sol.nnz,
                        build_seconds=total - sol.solve_seconds, solve_seconds=sol.solve_seconds)
+
+
+def played_decisions(env: Any, policy: Any, seed: int) -> tuple[FloatArray, FloatArray]:
+    """(shipments (T, L, S), supplier orders (T, S)) ``policy`` makes on ``env``'s episode ``seed``:
+    the decisions to pin in the LP to price a played episode (``env.kpis()`` then holds its KPIs)."""
+    from allocsim.envs.episode import play
+
+    ships, orders = [], []
+
+    def act(obs: Any) -> Any:
+        action, _ = policy.predict(obs)
+        decision = env.preview(action)
+        ships.append(decision.allocation)
+        orders.append(decision.orders)
+        return action
+
+    for _ in play(env, act, seed):
+        pass
+    return np.array(ships, float), np.array(orders, float)

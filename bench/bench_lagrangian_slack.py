@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from harness import write_results  # beside this file (on sys.path)
 
+from allocsim.baselines.clairvoyant import played_decisions
 from allocsim.baselines.lagrangian_bound import Split, _DCPiece, _terminal, dc_block, fallback_block
 from allocsim.baselines.lagrangian_dc import dc_plan
 from allocsim.baselines.lagrangian_lanes import solve_lane
@@ -33,15 +34,8 @@ from allocsim.experiments.policy_specs import rule_specs
 
 def _played(env: AllocationEnv, policy: Any, seed: int) -> tuple[float, np.ndarray, np.ndarray]:
     """(profit, shipments (T, L, S), supplier orders (T, S)) of one episode."""
-    obs, _ = env.reset(seed=seed)
-    ships, orders, done = [], [], False
-    while not done:
-        action, _ = policy.predict(obs)
-        decision = env.preview(action)
-        ships.append(decision.allocation)
-        orders.append(decision.orders)
-        obs, _, done, _, _ = env.step(action)
-    return float(env.kpis()["profit"]), np.array(ships, float), np.array(orders, float)
+    ships, orders = played_decisions(env, policy, seed)
+    return float(env.kpis()["profit"]), ships, orders
 
 
 def _lane_value(net: Any, demand: np.ndarray, loc: int, sku: int, price: np.ndarray,

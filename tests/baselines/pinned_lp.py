@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from allocsim.baselines.clairvoyant import build
+from allocsim.baselines.clairvoyant import build, played_decisions
 from allocsim.baselines.registry import Predictor
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
@@ -14,16 +12,9 @@ from allocsim.envs.demand import sample_episode
 
 def pinned_replay(e: AllocationEnv, policy: Predictor, seed: int) -> tuple[dict[str, Any], float]:
     """(the episode's KPIs, the LP optimum with the episode's shipments and supplier orders fixed)."""
-    obs, _ = e.reset(seed=seed)
-    ships, orders, done = [], [], False
-    while not done:
-        action, _ = policy.predict(obs)
-        decision = e.preview(action)
-        ships.append(decision.allocation)
-        orders.append(decision.orders)
-        obs, _, done, _, _ = e.step(action)
+    ships, orders = played_decisions(e, policy, seed)
     plan = build(e.network, sample_episode(e.profile, e.network, seed))
-    plan.lp.fix(plan.ship, np.array(ships))
+    plan.lp.fix(plan.ship, ships)
     if plan.orders:
-        plan.lp.fix(plan.order, np.array(orders))
+        plan.lp.fix(plan.order, orders)
     return e.kpis(), plan.lp.solve().objective
