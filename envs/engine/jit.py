@@ -22,8 +22,6 @@ OPTIONS: dict[str, Any] = {"cache": True, "error_model": "numpy", "_nrt": False}
 kernel = njit(**OPTIONS)
 #: A compiled per-copy step, inlined into its one caller (the period runs as one function).
 inline_kernel = njit(inline="always", **OPTIONS)
-#: The period entry point with the copies spread over numba's threads.
-parallel_kernel = njit(parallel=True, **OPTIONS)
 
 
 def compile_shared(function: Callable[..., Any], **compiled: Any) -> Any:
