@@ -27,7 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
 from allocsim.agents import runfiles
-from allocsim.baselines.registry import NOT_RULES, rule_names
+from allocsim.baselines.registry import policy_names, rule_names
 from allocsim.baselines.tuned_params import load_tuned
 from allocsim.core.atomic_files import write_bytes, write_text
 from allocsim.core.error_text import shorten
@@ -85,7 +85,18 @@ class ResultsConfig(BaseModel):
     eval_episodes: int = Field(default=10, ge=2, description="validation episodes per checkpoint")
     tuned_dir: str = "tuned"
     hyperparams: str | None = Field(default=None, description="hyperparameter YAML [default: packaged]")
+    extra_rules: list[str] = Field(default_factory=list, description="policies outside the rule sets "
+                                   "(e.g. sp-mpc) benchmarked too and counted among the tuned rules")
     scenarios: dict[str, ScenarioRuns]
+
+    @field_validator("extra_rules")
+    @classmethod
+    def _known_policies(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in policy_names()]
+        if unknown:
+            raise ValueError(f"{shorten(repr(unknown[0]), 80)} is not a policy name "
+                             f"(valid: {', '.join(policy_names())})")
+        return value
 
     @field_validator("scenarios")
     @classmethod
@@ -97,6 +108,11 @@ class ResultsConfig(BaseModel):
             raise ValueError(f"{shorten(repr(unknown[0]), 80)} is not a preset name (the results table "
                              f"covers presets; valid: {', '.join(preset_names())})")
         return value
+
+
+def compared_rules(config: ResultsConfig) -> list[str]:
+    """The policies the learned seeds are compared with: every rule set, then the config's extra rules."""
+    return list(dict.fromkeys([*rule_names(), *config.extra_rules]))
 
 
 def load_results_config(path: Path) -> ResultsConfig:
@@ -183,15 +199,15 @@ def benchmark_scenario(
     seeds = seed_range(seed_block("test").start, config.scenarios[scenario.name].episodes or config.episodes)
     models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
               for k, path in exported.items()]
-    tuned = Path(config.tuned_dir)
+    tuned, rules = Path(config.tuned_dir), compared_rules(config)
     stamp = {"seeds": list(seeds), "models": {m.label: _digest(Path(m.model)) for m in models},
-             "rules": rule_params(scenario, tuned)}
+             "rules": rule_params(scenario, tuned, rules)}
     done = paths.bench / MODELS_STAMP
     if done.is_file() and json.loads(done.read_text(encoding="utf-8")) == stamp:
         log(f"{scenario.name}: benchmark up to date")
         return
     log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
-    result = run_benchmark(scenario, seeds, tuned_dir=tuned, n_workers=workers, models=models)
+    result = run_benchmark(scenario, seeds, policies=rules, tuned_dir=tuned, n_workers=workers, models=models)
     curves = curves_figure({f"{config.algo}-seed{k}": paths.run(k) for k in exported}, scenario.currency)
     if curves is not None:
         result.images[LEARNING_CURVES] = curves
@@ -200,24 +216,27 @@ def benchmark_scenario(
     write_text(done, json.dumps(stamp, indent=1) + "\n")  # last: the benchmark is complete
 
 
-def rule_params(scenario: Scenario, tuned_dir: Path) -> dict[str, dict[str, Any] | None]:
-    """Every rule's parameters as the benchmark will play them (tuned, or None for the defaults):
-    part of the stamp, so retuning a rule makes the benchmark stale."""
-    return {name: load_tuned(scenario, name, tuned_dir) for name in rule_names()}
+def rule_params(scenario: Scenario, tuned_dir: Path,
+                names: list[str] | None = None) -> dict[str, dict[str, Any] | None]:
+    """Each rule's parameters (``names``, default every rule set) as the benchmark will play them (tuned,
+    or None for the defaults): part of the stamp, so retuning a rule makes the benchmark stale."""
+    return {name: load_tuned(scenario, name, tuned_dir) for name in names or rule_names()}
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def headline(bench: Path, algo: str) -> dict[str, Any] | None:
-    """The table row of one scenario's benchmark: best rule, learned seeds, paired difference."""
+def headline(bench: Path, algo: str, compared: list[str] | None = None) -> dict[str, Any] | None:
+    """The table row of one scenario's benchmark: best rule (of ``compared``, default every rule set,
+    random and hold never), learned seeds, paired difference."""
     if not (bench / "summary.csv").is_file():
         return None
     summary = pd.read_csv(bench / "summary.csv").set_index("policy")
     episodes = pd.read_csv(bench / "episodes.csv")
     learned = [p for p in summary.index if str(p).startswith(f"{algo}-seed")]
-    rules = [p for p in summary.index if p not in learned and p not in ("random", "hold", *NOT_RULES)]
+    comparable = set(compared or rule_names()) - {"random", "hold"}
+    rules = [p for p in summary.index if p in comparable]
     if not learned or not rules:
         return None
     best_rule = max(rules, key=lambda p: summary.loc[p, "profit_mean"])
@@ -296,13 +315,14 @@ def table_markdown(rows: list[dict[str, Any]], algo: str = "ppo") -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def interval_of(bench: Path) -> ReferenceInterval | None:
-    """The reference interval of one scenario's stored benchmark (nothing is played again)."""
+def interval_of(bench: Path, compared: list[str] | None = None) -> ReferenceInterval | None:
+    """The reference interval of one scenario's stored benchmark (nothing is played again); its best
+    tuned rule is the best of ``compared`` (default every rule set), never random or hold."""
     if not (bench / "episodes.csv").is_file() or not (bench / "run.json").is_file():
         return None
     episodes = pd.read_csv(bench / "episodes.csv", usecols=lambda c: "." not in c)
     run = json.loads((bench / "run.json").read_text(encoding="utf-8"))
-    return from_episodes(episodes, run, [p for p in rule_names() if p not in ("random", "hold")])
+    return from_episodes(episodes, run, [p for p in compared or rule_names() if p not in ("random", "hold")])
 
 
 INTERVAL_NOTE = (
@@ -332,7 +352,7 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
             continue
         exported = export_seeds(paths, finished, log)
         benchmark_scenario(config, scenario, paths, exported, workers, log)
-        row = headline(paths.bench, config.algo)
+        row = headline(paths.bench, config.algo, compared_rules(config))
         if row is not None and seed_number(row) in exported:
             write_bytes(paths.bench / "policy.onnx", exported[seed_number(row)].read_bytes())
     return write_readme(config, out)
@@ -355,9 +375,9 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
     rows, intervals = [], []
     for name, runs in config.scenarios.items():
         paths = Paths(out, name, config.algo, runs.action_mode)
-        row = headline(paths.bench, config.algo)
+        row = headline(paths.bench, config.algo, compared_rules(config))
         if row is not None:
-            interval = interval_of(paths.bench)
+            interval = interval_of(paths.bench, compared_rules(config))
             bounded = interval is not None and interval.bound_kind is not None
             rows.append({**row, "kept_steps": kept_steps(paths.run(seed_number(row))),
                          "tightest": interval.bound.mean if bounded else None,
@@ -378,6 +398,9 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
         text += ("Residual-started (the best constant residual action around tuned base-stock, found by "
                  f"coordinate search on training episodes, then {config.algo.upper()}; a kept checkpoint "
                  f"of 0 steps is the searched action itself): {', '.join(searched)}.\n\n")
+    if config.extra_rules:
+        text += (f"The best tuned rule is the best of the rule sets and {', '.join(config.extra_rules)} "
+                 "(benchmarked with its tuned parameters).\n\n")
     benches = [Paths(out, n, config.algo, r.action_mode).bench for n, r in config.scenarios.items()]
     text += stream_note(benches)
     table = table_markdown(rows, config.algo)

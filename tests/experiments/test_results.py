@@ -113,6 +113,7 @@ def test_a_scenarios_action_mode_trains_its_runs_in_that_mode(tmp_path: Path, hp
         ({"scenarios": {"tiny-dp": {"steps": 1}}}, "steps"),
         ({"scenarios": {"tiny-dp": {"action_mode": "levels"}}},
          "scenarios.tiny-dp.action_mode: 'levels' is not one of shares, targets, residual"),
+        ({"extra_rules": ["sp-mcp"]}, "extra_rules: 'sp-mcp' is not a policy name"),
     ],
 )
 def test_bad_results_config_exits_2_in_one_line(
@@ -170,11 +171,48 @@ def test_dcl_runs_through_the_same_pipeline(tmp_path: Path) -> None:
                   "  policy_kwargs: {net_arch: [8], activation_fn: tanh}\n"
                   "  batch_size: 8\n  n_epochs: 2\n  dcl: {samples: 2, horizon: 2, z: 0.0}\n")
     scenarios = {"tiny-dp": {"action_mode": "residual", "eval_episodes": 2}}
-    config, out = _config(tmp_path, hp, seeds=[0], algo="dcl", scenarios=scenarios), tmp_path / "results"
+    config, out = (_config(tmp_path, hp, seeds=[0], algo="dcl", scenarios=scenarios, extra_rules=["sp-mpc"]),
+                   tmp_path / "results")
     result = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.algo == "dcl"
+    assert "sp-mpc" in set(pd.read_csv(out / "tiny-dp" / "summary.csv")["policy"])  # extra_rules: played too
+    assert "sp-mpc" in json.loads((out / "tiny-dp" / "models.json").read_text())["rules"]
     assert (out / "runs" / "tiny-dp-dcl-residual-seed0" / "start" / "config.yaml").is_file()
     table = (out / "README.md").read_text()
     assert "best DCL seed (profit, fill %)" in table and "| tiny-dp | " in table and "dcl-seed0" in table
+    assert "The best tuned rule is the best of the rule sets and sp-mpc" in table
     assert "PPO" not in table.split("| scenario |")[1].splitlines()[0]
+
+
+def _bench(folder: Path, profits: dict[str, list[float]]) -> Path:
+    """A benchmark folder as the pipeline leaves it, by hand: summary.csv, episodes.csv and run.json."""
+    folder.mkdir(parents=True)
+    seeds = range(40000, 40000 + len(next(iter(profits.values()))))
+    rows = [{"policy": p, "seed": s, "profit": v, "fill_rate": 90.0} for p, vs in profits.items()
+            for s, v in zip(seeds, vs, strict=True)]
+    pd.DataFrame(rows).to_csv(folder / "episodes.csv", index=False)
+    summary = [{"policy": p, "profit_mean": sum(vs) / len(vs), "fill_rate_mean": 90.0}
+               for p, vs in profits.items()]
+    pd.DataFrame(summary).to_csv(folder / "summary.csv", index=False)
+    (folder / "run.json").write_text(json.dumps({"scenario": "seasonal-aging", "dp_value": None}))
+    return folder
+
+
+def test_extra_rules_count_among_the_tuned_rules_only_when_the_config_names_them(tmp_path: Path) -> None:
+    """sp-mpc (no rule set: NOT_RULES) is the best rule of the row only when the config's extra_rules
+    names it; random and hold never are; the differences are paired by hand."""
+    from allocsim.experiments.results import ResultsConfig, compared_rules, headline, interval_of
+
+    bench = _bench(tmp_path / "sa", {"base-stock": [100.0, 110.0, 120.0], "sp-mpc": [104.0, 113.0, 126.0],
+                                     "random": [200.0, 200.0, 200.0], "dcl-seed0": [105.0, 116.0, 126.0]})
+    plain = headline(bench, "dcl")
+    assert plain is not None and plain["best_rule"] == "base-stock" and plain["diff"] == pytest.approx(17 / 3)
+    config = ResultsConfig(algo="dcl", extra_rules=["sp-mpc"], scenarios={"seasonal-aging": {}})
+    assert compared_rules(config)[-1] == "sp-mpc" and compared_rules(config).count("base-stock") == 1
+    with_mpc = headline(bench, "dcl", compared_rules(config))
+    assert with_mpc is not None and with_mpc["best_rule"] == "sp-mpc"
+    assert with_mpc["diff"] == pytest.approx(4 / 3) and with_mpc["rule_profit"] == pytest.approx(343 / 3)
+    interval = interval_of(bench, compared_rules(config))
+    assert interval is not None and interval.rule == "sp-mpc"
+    assert interval_of(bench).rule == "base-stock"
