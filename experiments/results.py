@@ -398,15 +398,32 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
         text += ("Residual-started (the best constant residual action around tuned base-stock, found by "
                  f"coordinate search on training episodes, then {config.algo.upper()}; a kept checkpoint "
                  f"of 0 steps is the searched action itself): {', '.join(searched)}.\n\n")
-    if config.extra_rules:
-        text += (f"The best tuned rule is the best of the rule sets and {', '.join(config.extra_rules)} "
-                 "(benchmarked with its tuned parameters).\n\n")
+    text += extra_rules_note(config, out)
     benches = [Paths(out, n, config.algo, r.action_mode).bench for n, r in config.scenarios.items()]
     text += stream_note(benches)
     table = table_markdown(rows, config.algo)
     if intervals:
         table += "\n" + INTERVAL_NOTE + markdown_table(intervals)
     return write_text(out / "README.md", text + table)
+
+
+def extra_rules_note(config: ResultsConfig, out: Path) -> str:
+    """Per extra rule, the scenarios whose stored benchmark played it (there it counts among the tuned
+    rules) and those benchmarked without it (a later run adds it: their stamp is stale)."""
+    text = ""
+    for rule in config.extra_rules:
+        played, without = [], []
+        for name, runs in config.scenarios.items():
+            summary = Paths(out, name, config.algo, runs.action_mode).bench / "summary.csv"
+            if summary.is_file():
+                (played if rule in set(pd.read_csv(summary)["policy"]) else without).append(name)
+        if played:
+            text += (f"{rule} (with its tuned parameters) counts among the tuned rules on "
+                     f"{', '.join(played)}")
+            text += f"; not yet played on {', '.join(without)}.\n\n" if without else ".\n\n"
+        elif without:
+            text += f"{rule} is not yet played on {', '.join(without)}.\n\n"
+    return text
 
 
 def started_with(config: ResultsConfig, out: Path, start: str = "warm_start") -> list[str]:

@@ -181,7 +181,7 @@ def test_dcl_runs_through_the_same_pipeline(tmp_path: Path) -> None:
     assert (out / "runs" / "tiny-dp-dcl-residual-seed0" / "start" / "config.yaml").is_file()
     table = (out / "README.md").read_text()
     assert "best DCL seed (profit, fill %)" in table and "| tiny-dp | " in table and "dcl-seed0" in table
-    assert "The best tuned rule is the best of the rule sets and sp-mpc" in table
+    assert "sp-mpc (with its tuned parameters) counts among the tuned rules on tiny-dp.\n" in table
     assert "PPO" not in table.split("| scenario |")[1].splitlines()[0]
 
 
@@ -216,3 +216,15 @@ def test_extra_rules_count_among_the_tuned_rules_only_when_the_config_names_them
     interval = interval_of(bench, compared_rules(config))
     assert interval is not None and interval.rule == "sp-mpc"
     assert interval_of(bench).rule == "base-stock"
+
+    from allocsim.experiments.results import extra_rules_note
+
+    scenarios = {"seasonal-aging": {"action_mode": "residual"}, "retail-small": {"action_mode": "residual"},
+                 "retail-medium": {"action_mode": "residual"}}
+    config = ResultsConfig(algo="dcl", extra_rules=["sp-mpc"], scenarios=scenarios)
+    (tmp_path / "out").mkdir()
+    bench.rename(tmp_path / "out" / "seasonal-aging")
+    _bench(tmp_path / "out" / "retail-small", {"base-stock": [1.0, 2.0], "dcl-seed0": [2.0, 3.0]})
+    assert extra_rules_note(config, tmp_path / "out") == (  # retail-medium: no benchmark yet, not named
+        "sp-mpc (with its tuned parameters) counts among the tuned rules on seasonal-aging; "
+        "not yet played on retail-small.\n\n")
