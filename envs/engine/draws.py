@@ -70,11 +70,12 @@ def forecast_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float
 
 
 @inline_kernel
-def supplier_lead(p: EngineParams, s: EngineState, b: int, t: int) -> int:
-    """The supplier lead time of an order copy ``b`` places in period ``t``."""
-    if p.lead_low == p.lead_high:
-        return p.lead_low
-    return uniform_int(s.demand_seed[b], LEAD, t, p.lead_low, p.lead_high)
+def supplier_lead(low: int, high: int, seed: int, t: int) -> int:
+    """The supplier lead time of an order placed in period ``t`` by a copy of demand seed ``seed``
+    (``EngineParams.lead_low`` .. ``lead_high``)."""
+    if low == high:
+        return low
+    return uniform_int(seed, LEAD, t, low, high)
 
 
 @inline_kernel

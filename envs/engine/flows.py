@@ -61,48 +61,55 @@ def take_cohorts(cohorts, quantity: int, taken, record: bool, by_age) -> tuple[i
 
 
 @inline_kernel
-def take_stock(s: EngineState, b: int, loc: int, k: int, quantity: int, taken, record: bool) -> None:  # type: ignore[no-untyped-def]
-    """``take_cohorts`` at (``loc``, ``k``) of copy ``b``, the lane's totals kept."""
-    removed, weight = take_cohorts(s.stock[b, loc, k], quantity, taken, record, s.units_by_age[b])
-    s.on_hand[b, loc, k] -= removed
-    s.age_weight[b, loc, k] -= weight
+def take_stock(stock, on_hand, age_weight, by_age, loc: int, k: int, quantity: int, taken,  # type: ignore[no-untyped-def]
+               record: bool) -> None:
+    """``take_cohorts`` at (``loc``, ``k``) of one copy's cohorts ``stock`` (L, S, A), the lane's totals
+    ``on_hand`` and ``age_weight`` (L, S) and the units by age ``by_age`` (A,) kept."""
+    removed, weight = take_cohorts(stock[loc, k], quantity, taken, record, by_age)
+    on_hand[loc, k] -= removed
+    age_weight[loc, k] -= weight
 
 
 @inline_kernel
-def arrive(p: EngineParams, s: EngineState, b: int, a: int, loc: int, k: int, units: int) -> None:
-    """Book ``units`` of age ``a`` arriving at location ``loc``; expired ones are written off."""
-    if p.expired[a, k]:
-        write_off(s.writeoff_open[b], s.units[b], loc, units, p.unit_cost[k])
+def arrive(expired, unit_cost, writeoff_open, counters, stock, on_hand, age_weight, by_age, inbound,  # type: ignore[no-untyped-def]
+           a: int, loc: int, k: int, units: int) -> None:
+    """Book ``units`` of age ``a`` arriving at location ``loc`` of one copy (its rows of the state:
+    write-offs, unit counters, cohorts, totals, inbound); expired ones (``p.expired``) are written off."""
+    if expired[a, k]:
+        write_off(writeoff_open, counters, loc, units, unit_cost[k])
     else:
-        s.stock[b, loc, k, a] += units
-        s.on_hand[b, loc, k] += units
-        s.age_weight[b, loc, k] += a * units
-        s.units_by_age[b, a] += units
-    s.inbound[b, loc, k] -= units
+        stock[loc, k, a] += units
+        on_hand[loc, k] += units
+        age_weight[loc, k] += a * units
+        by_age[a] += units
+    inbound[loc, k] -= units
 
 
 @inline_kernel
-def book_purchase(p: EngineParams, s: EngineState, b: int, k: int, units: int) -> None:
-    """Supplier units reach the DC; they are payable ``payable_days`` later."""
-    s.dc[b, k, 0] += units
-    s.dc_on_hand[b, k] += units
-    s.units_by_age[b, 0] += units
-    s.on_order[b, k] -= units
-    s.units[b, RECEIVED] += units
-    s.totals[b, PERIOD_RECEIVED] += units
-    value = units * p.unit_cost[k]
-    s.totals[b, PAYABLES] += value
-    s.cash_out_due[b, s.period[b] + p.payable_delay] += value
+def book_purchase(unit_cost, payable_delay: int, dc, dc_on_hand, by_age, on_order, counters, totals,  # type: ignore[no-untyped-def]
+                  cash_out_due, t: int, k: int, units: int) -> None:
+    """Supplier units reach the DC of one copy in period ``t`` (its rows of the state); they are
+    payable ``payable_delay`` periods later."""
+    dc[k, 0] += units
+    dc_on_hand[k] += units
+    by_age[0] += units
+    on_order[k] -= units
+    counters[RECEIVED] += units
+    totals[PERIOD_RECEIVED] += units
+    value = units * unit_cost[k]
+    totals[PAYABLES] += value
+    cash_out_due[t + payable_delay] += value
 
 
 @inline_kernel
 def receive(p: EngineParams, s: EngineState, b: int) -> None:
     """Step 1 of a period: open its accounts and book the receipts due now at every node whose
     receipts come at the period's start (all of them unless the events engine times them)."""
-    s.totals[b, PERIOD_SHIPPING] = 0.0
-    s.totals[b, PERIOD_TRANSFER] = 0.0
-    s.totals[b, PERIOD_RECEIVED] = 0.0
-    book_receipts(p, s, b, p.receipt_late, False)
+    totals = s.totals[b]
+    totals[PERIOD_SHIPPING] = 0.0
+    totals[PERIOD_TRANSFER] = 0.0
+    totals[PERIOD_RECEIVED] = 0.0
+    _book_receipts(p, s, b, p.receipt_late, np.bool_(False))
 
 
 @inline_kernel
@@ -120,17 +127,25 @@ def _book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -
     """``book_receipts``, compiled once."""
     t = s.period[b]
     n_l = s.stock.shape[1]
+    expired, unit_cost, payable_delay = p.expired, p.unit_cost, p.payable_delay
+    transit_slots, transit_start = p.transit_slots, p.transit_start
+    dc, dc_on_hand, dc_due, on_order = s.dc[b], s.dc_on_hand[b], s.dc_due[b], s.on_order[b]
+    stock, on_hand, age_weight, by_age = s.stock[b], s.on_hand[b], s.age_weight[b], s.units_by_age[b]
+    writeoff_open, counters = s.writeoff_open[b], s.units[b]
+    totals, cash_out_due = s.totals[b], s.cash_out_due[b]
+    inbound, transit, transit_lane = s.inbound[b], s.transit[b], s.transit_lane[b]
     if nodes[n_l] == flag:
-        for k in range(s.dc.shape[1]):
-            units = s.dc_due[b, t, k]
+        for k in range(dc.shape[0]):
+            units = dc_due[t, k]
             if units:
-                s.dc_due[b, t, k] = 0
-                book_purchase(p, s, b, k, units)
+                dc_due[t, k] = 0
+                book_purchase(unit_cost, payable_delay, dc, dc_on_hand, by_age, on_order, counters, totals,
+                              cash_out_due, t, k, units)
     for loc in range(n_l):
-        if nodes[loc] != flag or p.transit_slots[loc] == 0:
+        if nodes[loc] != flag or transit_slots[loc] == 0:
             continue
-        row = p.transit_start[loc] + t % p.transit_slots[loc]
-        ring, lanes = s.transit[b, row], s.transit_lane[b, row]
+        row = transit_start[loc] + t % transit_slots[loc]
+        ring, lanes = transit[row], transit_lane[row]
         for k in range(ring.shape[0]):
             if lanes[k] == 0:
                 continue
@@ -139,7 +154,8 @@ def _book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -
                 units = ring[k, a]
                 if units:
                     ring[k, a] = 0
-                    arrive(p, s, b, a, loc, k, units)
+                    arrive(expired, unit_cost, writeoff_open, counters, stock, on_hand, age_weight, by_age,
+                           inbound, a, loc, k, units)
 
 
 @kernel
@@ -161,58 +177,73 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
     """
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     alloc, transfers, delay, orders = w.allocation[b], w.transfers[b], w.delay[b], w.orders[b]
-    t = s.period[b]
     # moves[i] = (age, location, sku, units, lead) of everything leaving this period
-    moves, n_moves = w.moves[b], 0
+    moves, taken = w.moves[b], w.cohort[b]
+    t = s.period[b]
+    lead_low, lead_high, seed = p.lead_low, p.lead_high, s.demand_seed[b]
+    n_ages, shipping_cost, lead_time = p.n_ages, p.shipping_cost, p.lead_time
+    expired, unit_cost, periods, payable_delay = p.expired, p.unit_cost, p.periods, p.payable_delay
+    transit_start, transit_slots = p.transit_start, p.transit_slots
+    lane_source, lane_target, lane_lead, lane_cost = p.lane_source, p.lane_target, p.lane_lead, p.lane_cost
+    dc, dc_on_hand, dc_due, on_order = s.dc[b], s.dc_on_hand[b], s.dc_due[b], s.on_order[b]
+    stock, on_hand, age_weight, by_age = s.stock[b], s.on_hand[b], s.age_weight[b], s.units_by_age[b]
+    writeoff_open, counters = s.writeoff_open[b], s.units[b]
+    totals, cash_out_due = s.totals[b], s.cash_out_due[b]
+    inbound, transit, transit_lane, node_cost = s.inbound[b], s.transit[b], s.transit_lane[b], s.node_cost[b]
+    lead = supplier_lead(lead_low, lead_high, seed, t)  # inlined: after the last read of p and s
+    n_moves = 0
     shipping = 0.0
     for loc in range(n_l):
-        cost = alloc[loc].sum() * p.shipping_cost[loc]
-        s.node_cost[b, SHIPPING, loc] += cost
+        cost = alloc[loc].sum() * shipping_cost[loc]
+        node_cost[SHIPPING, loc] += cost
         shipping += cost
     for k in range(n_s):
-        a = p.n_ages - 1
+        a = n_ages - 1
         for loc in range(n_l):
             wanted = alloc[loc, k]
             while wanted > 0 and a >= 0:  # a >= 0 holds for any allocation within DC stock
-                if s.dc[b, k, a] == 0:
+                if dc[k, a] == 0:
                     a -= 1
                     continue
-                take = min(wanted, s.dc[b, k, a])
-                s.dc[b, k, a] -= take
-                s.dc_on_hand[b, k] -= take
-                s.units_by_age[b, a] -= take
+                take = min(wanted, dc[k, a])
+                dc[k, a] -= take
+                dc_on_hand[k] -= take
+                by_age[a] -= take
                 wanted -= take
-                n_moves = _move(moves, n_moves, a, loc, k, take, p.lead_time[loc])
+                n_moves = _move(moves, n_moves, a, loc, k, take, lead_time[loc])
         if n_moves:
-            n_moves = _depart(p, s, b, moves, n_moves)
-    s.totals[b, PERIOD_SHIPPING] = shipping
-    taken = w.cohort[b]
+            n_moves = _depart(expired, unit_cost, transit_start, transit_slots, writeoff_open, counters,
+                              stock, on_hand, age_weight, by_age, inbound, transit, transit_lane, t, moves,
+                              n_moves)
+    totals[PERIOD_SHIPPING] = shipping
     transfer_cost = 0.0
-    for q in range(p.lane_source.shape[0]):
-        src, dst = p.lane_source[q], p.lane_target[q]
+    for q in range(lane_source.shape[0]):
+        src, dst = lane_source[q], lane_target[q]
         moved = 0
         for k in range(n_s):
             if transfers[q, k] == 0:
                 continue
             moved += transfers[q, k]
-            take_stock(s, b, src, k, transfers[q, k], taken, True)
-            for a in range(p.n_ages):
-                n_moves = _move(moves, n_moves, a, dst, k, taken[a], p.lane_lead[q] + delay[q, k])
-            n_moves = _depart(p, s, b, moves, n_moves)
-        cost = moved * p.lane_cost[q]
-        s.node_cost[b, TRANSFER, src] += cost
+            take_stock(stock, on_hand, age_weight, by_age, src, k, transfers[q, k], taken, True)
+            for a in range(n_ages):
+                n_moves = _move(moves, n_moves, a, dst, k, taken[a], lane_lead[q] + delay[q, k])
+            n_moves = _depart(expired, unit_cost, transit_start, transit_slots, writeoff_open, counters,
+                              stock, on_hand, age_weight, by_age, inbound, transit, transit_lane, t, moves,
+                              n_moves)
+        cost = moved * lane_cost[q]
+        node_cost[TRANSFER, src] += cost
         transfer_cost += cost
-    s.totals[b, PERIOD_TRANSFER] = transfer_cost
-    lead = supplier_lead(p, s, b, t)
+    totals[PERIOD_TRANSFER] = transfer_cost
     for k in range(n_s):
         units = orders[k]
         if units == 0:
             continue
-        s.on_order[b, k] += units
+        on_order[k] += units
         if lead <= 0:
-            book_purchase(p, s, b, k, units)
-        elif t + lead < p.periods:
-            s.dc_due[b, t + lead, k] += units
+            book_purchase(unit_cost, payable_delay, dc, dc_on_hand, by_age, on_order, counters, totals,
+                          cash_out_due, t, k, units)
+        elif t + lead < periods:
+            dc_due[t + lead, k] += units
 
 
 @kernel
@@ -225,18 +256,23 @@ def _move(moves, n: int, age: int, loc: int, k: int, units: int, lead: int) -> i
 
 
 @inline_kernel
-def _depart(p: EngineParams, s: EngineState, b: int, moves, n: int) -> int:  # type: ignore[no-untyped-def]
-    """Put the ``n`` departures of ``moves`` in transit (or book them now if lead 0); returns 0."""
+def _depart(expired, unit_cost, transit_start, transit_slots, writeoff_open, counters, stock, on_hand,  # type: ignore[no-untyped-def]
+            age_weight, by_age, inbound, transit, transit_lane, t: int, moves, n: int) -> int:
+    """Put the ``n`` departures of ``moves`` of one copy in period ``t`` in transit (or book them now
+    if lead 0); returns 0. The arrays are the parameters' and the copy's rows ``arrive`` takes, and its
+    transit rows."""
+    n_ages = by_age.shape[0]
     for i in range(n):
         age, loc, k, units, lead = moves[i, 0], moves[i, 1], moves[i, 2], moves[i, 3], moves[i, 4]
-        s.inbound[b, loc, k] += units
-        aged = min(age + lead, p.n_ages - 1)
+        inbound[loc, k] += units
+        aged = min(age + lead, n_ages - 1)
         if lead == 0:
-            arrive(p, s, b, aged, loc, k, units)
+            arrive(expired, unit_cost, writeoff_open, counters, stock, on_hand, age_weight, by_age, inbound,
+                   aged, loc, k, units)
         else:
-            row = p.transit_start[loc] + (s.period[b] + lead) % p.transit_slots[loc]
-            s.transit[b, row, k, aged] += units
-            s.transit_lane[b, row, k] += units
+            row = transit_start[loc] + (t + lead) % transit_slots[loc]
+            transit[row, k, aged] += units
+            transit_lane[row, k] += units
     return 0
 
 
@@ -251,18 +287,18 @@ def age_row(row) -> None:  # type: ignore[no-untyped-def]
 
 
 @inline_kernel
-def age_stock(s: EngineState, b: int) -> None:
-    """Every unit on hand of copy ``b`` (DC and locations) one period older, totals kept; empty
-    positions are skipped (their cohorts are all 0)."""
-    n = s.units_by_age.shape[1]
-    for k in range(s.dc.shape[1]):
-        if s.dc_on_hand[b, k]:
-            age_row(s.dc[b, k])
-    for loc in range(s.stock.shape[1]):
-        for k in range(s.stock.shape[2]):
-            units = s.on_hand[b, loc, k]
+def age_stock(dc, dc_on_hand, stock, on_hand, age_weight, by_age) -> None:  # type: ignore[no-untyped-def]
+    """Every unit on hand of one copy (its rows: DC and location cohorts, their totals, units by age)
+    one period older, totals kept; empty positions are skipped (their cohorts are all 0)."""
+    n = by_age.shape[0]
+    for k in range(dc.shape[0]):
+        if dc_on_hand[k]:
+            age_row(dc[k])
+    for loc in range(stock.shape[0]):
+        for k in range(stock.shape[1]):
+            units = on_hand[loc, k]
             if units:
-                row = s.stock[b, loc, k]
-                s.age_weight[b, loc, k] += units - row[n - 1]  # the oldest bucket does not age
+                row = stock[loc, k]
+                age_weight[loc, k] += units - row[n - 1]  # the oldest bucket does not age
                 age_row(row)
-    age_row(s.units_by_age[b])
+    age_row(by_age)

@@ -88,34 +88,37 @@ def exogenous_row(p: EngineParams, s: EngineState, b: int, row) -> None:  # type
     """Copy ``b``'s forecast-now, forecast-window, open-order and calendar blocks into ``row`` (float32),
     scaled as ``allocsim.core.observation_blocks.exogenous_rows`` scales them (same arithmetic, in order)."""
     n_l, n_s, n_c = p.demand_code.shape
+    location_scale, notice, periods, calendar = p.location_scale, p.notice, p.periods, p.calendar
     t = s.period[b]
-    horizon, span = s.forecast_ring.shape[1], s.demand_ring.shape[1]
+    forecasts, demand = s.forecast_ring[b], s.demand_ring[b]
+    horizon, span = forecasts.shape[0], demand.shape[0]
     size = n_l * n_s
     for loc in range(n_l):
         for k in range(n_s):
             j = loc * n_s + k
-            scale = p.location_scale[loc, k]
+            scale = location_scale[loc, k]
             window = 0.0
             for h in range(horizon):
-                window += s.forecast_ring[b, (t + h) % horizon, loc, k]
+                window += forecasts[(t + h) % horizon, loc, k]
             window /= horizon
             known = 0.0
             for c in range(n_c):
-                if p.notice[c] > 0:
+                if notice[c] > 0:
                     units = 0
-                    for q in range(t, min(t + p.notice[c] + 1, p.periods)):
-                        units += s.demand_ring[b, q % span, loc, k, c]
+                    for q in range(t, min(t + notice[c] + 1, periods)):
+                        units += demand[q % span, loc, k, c]
                     known += units
-            row[j] = np.float32(s.forecast_ring[b, t % horizon, loc, k] * WEEK / scale)
+            row[j] = np.float32(forecasts[t % horizon, loc, k] * WEEK / scale)
             row[size + j] = np.float32(window * WEEK / scale)
             row[2 * size + j] = np.float32(known / scale)
     for i in range(N_CALENDAR):
-        row[3 * size + i] = np.float32(p.calendar[t, i])
+        row[3 * size + i] = np.float32(calendar[t, i])
 
 
 @inline_kernel
 def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # type: ignore[no-untyped-def]
-    """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``.
+    """The normalised observation of copy ``b`` (layout: ``allocsim.envs.observation``) into ``out``,
+    once ``exogenous_row`` has written its exogenous rows (``w.exogenous``).
 
     Reads the totals kept beside the cohorts; the arithmetic of the blocks is
     ``allocsim.core.observation_blocks``.
@@ -123,22 +126,25 @@ def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # t
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     n_c = s.backlog.shape[3]
     dc_units, dc_free, on_hand = w.dc_units[b], w.dc_free[b], s.on_hand[b]
-    backlog, avg_age = w.backlog_units[b], w.avg_age[b]
-    exogenous_row(p, s, b, w.exogenous[b])
+    backlog, avg_age, exogenous = w.backlog_units[b], w.avg_age[b], w.exogenous[b]
+    dc_on_hand, age_weight, waiting, on_order, inbound = (s.dc_on_hand[b], s.age_weight[b], s.waiting[b],
+                                                          s.on_order[b], s.inbound[b])
+    safety_reserve, has_backorders = p.safety_reserve, p.has_backorders
+    inv_dc_scale, inv_location_scale, inv_oldest_age = p.inv_dc_scale, p.inv_location_scale, p.inv_oldest_age
     for k in range(n_s):
-        dc_units[k] = s.dc_on_hand[b, k]
-        dc_free[k] = available_to_allocate(dc_units[k], p.safety_reserve[k])
+        dc_units[k] = dc_on_hand[k]
+        dc_free[k] = available_to_allocate(dc_units[k], safety_reserve[k])
     for loc in range(n_l):
         for k in range(n_s):
             units = on_hand[loc, k]
-            avg_age[loc, k] = float(s.age_weight[b, loc, k]) / max(units, 1)
-            waiting = 0
-            if p.has_backorders:
+            avg_age[loc, k] = float(age_weight[loc, k]) / max(units, 1)
+            queued = 0
+            if has_backorders:
                 for c in range(n_c):
-                    waiting += s.waiting[b, loc, k, c]
-            backlog[loc, k] = waiting
-    write_observation(out, dc_units, dc_free, s.on_order[b], p.inv_dc_scale, on_hand, s.inbound[b],
-                      backlog, avg_age, p.inv_location_scale, p.inv_oldest_age, w.exogenous[b])
+                    queued += waiting[loc, k, c]
+            backlog[loc, k] = queued
+    write_observation(out, dc_units, dc_free, on_order, inv_dc_scale, on_hand, inbound,
+                      backlog, avg_age, inv_location_scale, inv_oldest_age, exogenous)
 
 
 # One compiled entry point runs any sequence of a period's phases over the copies in
@@ -185,7 +191,8 @@ def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # 
         if phases & REDRAW:
             draws.refresh(p, s, b, draws.REDRAW_DEMAND)
         if phases & DECIDE:
-            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b], holdback_frac[b])
+            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b], holdback_frac[b],
+                   rooms(p, s, w, b))
         if phases & DISPATCH:
             dispatch(p, s, w, b)
         if phases & SERVE:
@@ -209,6 +216,7 @@ def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # 
         if phases & RECEIVE and receipts_due:
             receive(p, s, b)
         if phases & OBSERVE:
+            exogenous_row(p, s, b, w.exogenous[b])
             observe(p, s, w, b, obs[b])
         if phases & ROOMS:
             rooms(p, s, w, b)
@@ -226,35 +234,30 @@ def compiled_entry(kernel: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
 
 @inline_kernel
 def _start(p: EngineParams, s: EngineState, b: int) -> None:
-    """Period 0 of a fresh episode for copy ``b`` (its episode inputs already written)."""
+    """Period 0 of a fresh episode for copy ``b`` (its episode inputs already written).
+
+    Every field is read from ``p`` and ``s`` once, before the first branch or loop: the tuples are
+    then never copied into a stack slot (numba keeps a value used within one block in a register),
+    which is what makes the period kernel compile fast (see ``allocsim.envs.engine.jit``)."""
+    initial_dc, initial_location, planned = p.initial_dc_stock, p.initial_location_stock, p.planned_receipts
+    periods, protect = p.periods, p.protect
+    dc, dc_on_hand, stock, on_hand = s.dc[b], s.dc_on_hand[b], s.stock[b], s.on_hand[b]
+    units_by_age, dc_due, on_order, units = s.units_by_age[b], s.dc_due[b], s.on_order[b], s.units[b]
+    copy_protect = s.protect[b]
     s.period[b] = 0
     s.done[b] = False
     s.closes[b] = 0
-    s.dc[b] = 0
-    s.stock[b] = 0
+    dc[:] = 0
+    stock[:] = 0
     s.age_weight[b] = 0
-    s.units_by_age[b] = 0
-    for k in range(p.initial_dc_stock.shape[0]):
-        s.dc[b, k, 0] = p.initial_dc_stock[k]
-        s.dc_on_hand[b, k] = p.initial_dc_stock[k]
-        s.units_by_age[b, 0] += p.initial_dc_stock[k]
-    for loc in range(p.initial_location_stock.shape[0]):
-        for k in range(p.initial_location_stock.shape[1]):
-            s.stock[b, loc, k, 0] = p.initial_location_stock[loc, k]
-            s.on_hand[b, loc, k] = p.initial_location_stock[loc, k]
-            s.units_by_age[b, 0] += p.initial_location_stock[loc, k]
+    units_by_age[:] = 0
     s.inbound[b] = 0
     s.transit[b] = 0
     s.transit_lane[b] = 0
-    s.on_order[b] = 0
-    for t in range(p.periods):
-        for k in range(p.planned_receipts.shape[1]):
-            s.dc_due[b, t, k] = p.planned_receipts[t, k]
-            s.on_order[b, k] += p.planned_receipts[t, k]
+    on_order[:] = 0
     s.backlog[b] = 0
     s.waiting[b] = 0
-    s.units[b] = 0
-    s.units[b, 0] = p.initial_dc_stock.sum() + p.initial_location_stock.sum()
+    units[:] = 0
     s.cash_in_due[b] = 0.0
     s.cash_out_due[b] = 0.0
     s.totals[b] = 0.0
@@ -270,7 +273,21 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
     s.log_transfers[b] = 0
     s.log_orders[b] = 0
     s.log_flags[b] = 0
-    for loc in range(p.protect.shape[0]):
-        for k in range(p.protect.shape[1]):
-            for c in range(p.protect.shape[2]):
-                s.protect[b, loc, k, c] = p.protect[loc, k, c]
+    for k in range(initial_dc.shape[0]):
+        dc[k, 0] = initial_dc[k]
+        dc_on_hand[k] = initial_dc[k]
+        units_by_age[0] += initial_dc[k]
+    for loc in range(initial_location.shape[0]):
+        for k in range(initial_location.shape[1]):
+            stock[loc, k, 0] = initial_location[loc, k]
+            on_hand[loc, k] = initial_location[loc, k]
+            units_by_age[0] += initial_location[loc, k]
+    for t in range(periods):
+        for k in range(planned.shape[1]):
+            dc_due[t, k] = planned[t, k]
+            on_order[k] += planned[t, k]
+    units[0] = initial_dc.sum() + initial_location.sum()
+    for loc in range(protect.shape[0]):
+        for k in range(protect.shape[1]):
+            for c in range(protect.shape[2]):
+                copy_protect[loc, k, c] = protect[loc, k, c]
