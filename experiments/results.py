@@ -44,7 +44,7 @@ from allocsim.experiments.reference_interval import (
     gap_reference,
     markdown_table,
 )
-from allocsim.experiments.run_folder import read_manifest
+from allocsim.experiments.run_folder import read_manifest, write_manifest
 from allocsim.experiments.seeds import seed_block, seed_range
 from allocsim.experiments.stats import paired_diff
 
@@ -212,7 +212,8 @@ def benchmark_scenario(
     if curves is not None:
         result.images[LEARNING_CURVES] = curves
     done.unlink(missing_ok=True)
-    write_outputs(result, paths.bench)
+    written = write_outputs(result, paths.bench)
+    write_manifest(paths.bench, "results", written, scenario=scenario.name)  # its demand stream: stream_note
     write_text(done, json.dumps(stamp, indent=1) + "\n")  # last: the benchmark is complete
 
 

@@ -182,6 +182,9 @@ def test_dcl_runs_through_the_same_pipeline(tmp_path: Path) -> None:
     table = (out / "README.md").read_text()
     assert "best DCL seed (profit, fill %)" in table and "| tiny-dp | " in table and "dcl-seed0" in table
     assert "sp-mpc (with its tuned parameters) counts among the tuned rules on tiny-dp.\n" in table
+    from allocsim.envs.demand_stream import DEMAND_STREAM
+
+    assert f"Played on demand stream {DEMAND_STREAM} (the simulator's current stream)." in table
     assert "PPO" not in table.split("| scenario |")[1].splitlines()[0]
 
 
