@@ -14,7 +14,7 @@ import pytest
 from allocsim.experiments.bounds import REFERENCE_CLOSED, attach_gaps, gap_closed
 from allocsim.experiments.reference_interval import gap_reference, reference_interval
 from allocsim.experiments.report import RunInfo
-from allocsim.experiments.results import reference_columns, table_markdown
+from allocsim.experiments.results_table import reference_columns, table_markdown
 
 LAGRANGIAN = "lagrangian_bound"
 

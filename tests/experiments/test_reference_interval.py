@@ -160,7 +160,7 @@ def _stored_bench(folder: Path, column: str, run: dict[str, object]) -> Path:
 def test_the_results_table_rebuilds_the_interval_from_stored_episodes(tmp_path: Path) -> None:
     """Old runs stored only the penalised bound per seed; new ones the tightest, named in run.json."""
     from allocsim.experiments.reference_interval import markdown_table
-    from allocsim.experiments.results import interval_of
+    from allocsim.experiments.results_table import interval_of
 
     old = interval_of(_stored_bench(tmp_path / "old", "penalised_bound", {"dp_value": None}))
     assert old is not None and old.bound_kind == "penalised_bound" and old.gap.mean == pytest.approx(9.0)

@@ -135,7 +135,7 @@ def test_unknown_scenario_filter_names_the_valid_ones(tmp_path: Path, hp: Path) 
 
 def test_reference_columns_by_hand() -> None:
     """Gaps to the DP optimum (else the tightest bound) and the share of the rule's gap closed."""
-    from allocsim.experiments.results import reference_columns
+    from allocsim.experiments.results_table import reference_columns
 
     row = {"dp": 100.0, "tightest": 130.0, "tightest_kind": "penalised_bound", "rule_profit": 90.0,
            "learned_profit": 95.0}
@@ -150,7 +150,7 @@ def test_reference_columns_by_hand() -> None:
 def test_the_results_page_names_the_demand_stream_its_benchmarks_were_played_on(tmp_path) -> None:
     import json
 
-    from allocsim.experiments.results import stream_note
+    from allocsim.experiments.results_table import stream_note
     from allocsim.experiments.run_folder import MANIFEST
 
     old, new = tmp_path / "old", tmp_path / "new"
@@ -205,7 +205,8 @@ def _bench(folder: Path, profits: dict[str, list[float]]) -> Path:
 def test_extra_rules_count_among_the_tuned_rules_only_when_the_config_names_them(tmp_path: Path) -> None:
     """sp-mpc (no rule set: NOT_RULES) is the best rule of the row only when the config's extra_rules
     names it; random and hold never are; the differences are paired by hand."""
-    from allocsim.experiments.results import ResultsConfig, compared_rules, headline, interval_of
+    from allocsim.experiments.results import ResultsConfig, compared_rules
+    from allocsim.experiments.results_table import headline, interval_of
 
     bench = _bench(tmp_path / "sa", {"base-stock": [100.0, 110.0, 120.0], "sp-mpc": [104.0, 113.0, 126.0],
                                      "random": [200.0, 200.0, 200.0], "dcl-seed0": [105.0, 116.0, 126.0]})

@@ -1,0 +1,147 @@
+"""The results table of ``allocsim results``: one row per scenario from its stored benchmark files.
+
+Nothing here trains or plays: each function reads a benchmark folder (``summary.csv``, ``episodes.csv``,
+``run.json``, the manifest) or formats rows read from one, so the README is rebuilt from disk alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocsim.agents import runfiles
+from allocsim.baselines.registry import rule_names
+from allocsim.envs.demand_stream import DEMAND_STREAM
+from allocsim.experiments.reference_interval import (
+    DP_OPTIMUM,
+    ReferenceInterval,
+    from_episodes,
+    gap_reference,
+)
+from allocsim.experiments.run_folder import read_manifest
+from allocsim.experiments.stats import paired_diff
+
+
+def headline(bench: Path, algo: str, compared: list[str] | None = None) -> dict[str, Any] | None:
+    """The table row of one scenario's benchmark: best rule (of ``compared``, default every rule set,
+    random and hold never), learned seeds, paired difference."""
+    if not (bench / "summary.csv").is_file():
+        return None
+    summary = pd.read_csv(bench / "summary.csv").set_index("policy")
+    episodes = pd.read_csv(bench / "episodes.csv")
+    learned = [p for p in summary.index if str(p).startswith(f"{algo}-seed")]
+    comparable = set(compared or rule_names()) - {"random", "hold"}
+    rules = [p for p in summary.index if p in comparable]
+    if not learned or not rules:
+        return None
+    best_rule = max(rules, key=lambda p: summary.loc[p, "profit_mean"])
+    best = max(learned, key=lambda p: summary.loc[p, "profit_mean"])
+    wide = episodes.pivot(index="seed", columns="policy", values="profit")
+    diff = paired_diff(wide[best].to_numpy(float), wide[best_rule].to_numpy(float))
+    profits = [float(summary.loc[p, "profit_mean"]) for p in learned]
+    run = json.loads((bench / "run.json").read_text(encoding="utf-8"))
+    return {
+        "scenario": run["scenario"], "episodes": len(wide), "seeds": len(learned),
+        "best_rule": best_rule, "rule_profit": float(summary.loc[best_rule, "profit_mean"]),
+        "rule_fill": float(summary.loc[best_rule, "fill_rate_mean"]),
+        "best_seed": best, "learned_profit": float(summary.loc[best, "profit_mean"]),
+        "learned_fill": float(summary.loc[best, "fill_rate_mean"]),
+        "diff": diff.mean, "diff_ci": diff.half_width,
+        "diff_pct": 100 * diff.mean / max(abs(float(summary.loc[best_rule, "profit_mean"])), 1e-9),
+        "seed_spread_pct": 100 * (max(profits) - min(profits)) / max(abs(max(profits)), 1e-9),
+        "bound": run.get("bound_mean"), "dp": run.get("dp_value"),
+    }
+
+
+def seed_number(row: dict[str, Any]) -> int:
+    """The training seed of a headline row's best learned policy (``ppo-seed3`` -> 3)."""
+    return int(row["best_seed"].rsplit("seed", 1)[1])
+
+
+def kept_steps(run_dir: Path) -> int | None:
+    """The env steps of the checkpoint a run keeps (``best/``); 0 means the warm start's clone itself."""
+    stamp = run_dir / runfiles.BEST / runfiles.BEST_STAMP
+    return int(json.loads(stamp.read_text(encoding="utf-8"))["timesteps"]) if stamp.is_file() else None
+
+
+def reference_columns(row: dict[str, Any]) -> tuple[str, str, str]:
+    """The rule's and the learned policy's gap to the gap reference (``gap_reference``: the DP optimum,
+    else the tightest bound) in %, and the share of the rule's gap the learned policy closes."""
+    found = gap_reference(row["dp"], row.get("tightest"), row.get("tightest_kind"))
+    if not found or not found[1]:
+        return "–", "–", "–"
+    reference = found[1]
+    rule_gap = reference - row["rule_profit"]
+    learned_gap = reference - row["learned_profit"]
+    closed = f"{100 * (rule_gap - learned_gap) / rule_gap:+.0f}" if rule_gap > 0 else "–"
+    return (f"{100 * rule_gap / abs(reference):.2f}", f"{100 * learned_gap / abs(reference):.2f}", closed)
+
+
+def _money(value: float, scale: float | None = None, sign: bool = False) -> str:
+    """Whole units when ``scale`` (default the value) is 1,000 or more, else two decimals."""
+    digits = 0 if abs(value if scale is None else scale) >= 1000 else 2
+    return f"{value:{'+' if sign else ''},.{digits}f}"
+
+
+def table_markdown(rows: list[dict[str, Any]], algo: str = "ppo") -> str:
+    """The results table as Markdown; ``algo`` names the learned columns (PPO, DCL)."""
+    name = algo.upper()
+    head = (f"| scenario | best tuned rule (profit, fill %) | best {name} seed (profit, fill %) | "
+            "Δ profit, paired 95% CI | Δ % | seeds | spread across seeds % | DP optimum | "
+            f"tightest bound | mean bound | rule's gap to gap reference % | {name}'s gap % | "
+            "share of the rule's gap closed % | kept checkpoint (steps) |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    lines = []
+    for r in rows:
+        dp = _money(r["dp"]) if r["dp"] is not None else "–"
+        bound = _money(r["bound"]) if r["bound"] is not None else "–"
+        tightest = (f"{str(r['tightest_kind']).removesuffix('_bound')} {_money(r['tightest'])}"
+                    if r.get("tightest") is not None else "–")
+        rule_gap, learned_gap, closed = reference_columns(r)
+        kept = "–" if r.get("kept_steps") is None else f"{r['kept_steps']:,}"
+        lines.append(
+            f"| {r['scenario']} | {r['best_rule']} {_money(r['rule_profit'])}, {r['rule_fill']:.2f} | "
+            f"{r['best_seed']} {_money(r['learned_profit'])}, {r['learned_fill']:.2f} | "
+            f"{_money(r['diff'], r['rule_profit'], sign=True)} ± {_money(r['diff_ci'], r['rule_profit'])} | "
+            f"{r['diff_pct']:+.2f} | "
+            f"{r['seeds']} | {r['seed_spread_pct']:.2f} | {dp} | {tightest} | {bound} | {rule_gap} | "
+            f"{learned_gap} | {closed} | {kept} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def interval_of(bench: Path, compared: list[str] | None = None) -> ReferenceInterval | None:
+    """The reference interval of one scenario's stored benchmark (nothing is played again); its best
+    tuned rule is the best of ``compared`` (default every rule set), never random or hold."""
+    if not (bench / "episodes.csv").is_file() or not (bench / "run.json").is_file():
+        return None
+    episodes = pd.read_csv(bench / "episodes.csv", usecols=lambda c: "." not in c)
+    run = json.loads((bench / "run.json").read_text(encoding="utf-8"))
+    return from_episodes(episodes, run, [p for p in compared or rule_names() if p not in ("random", "hold")])
+
+
+INTERVAL_NOTE = (
+    "## Reference interval\n\nPer scenario, from the stored benchmark's episodes (nothing played again): the "
+    f"best achievable (the {DP_OPTIMUM} where the scenario has one, else the best policy of any kind on the "
+    "test episodes), the tightest valid upper bound on the expected profit (of the bounds the benchmark "
+    "solved, the one with the lowest upper 95 % limit; runs from before the Lagrangian bound joined the "
+    "benchmark stored only the penalised bound), the gap between them with its paired 95 % CI, and each "
+    "policy's share of the gap between the best tuned rule and the best achievable, "
+    "100 × (policy − rule) / (best achievable − rule). Definitions: "
+    "[docs/bounds.md](../docs/bounds.md#the-reference-interval).\n\n"
+)
+
+
+def stream_note(benches: list[Path]) -> str:
+    """One sentence naming the demand stream(s) the stored benchmarks were played on (manifests before
+    streams were versioned: stream 1), and whether that is the simulator's current stream."""
+    streams = sorted({int((read_manifest(b) or {}).get("demand_stream", 1)) for b in benches if b.is_dir()})
+    if not streams:
+        return ""
+    named = ", ".join(str(v) for v in streams)
+    now = ("the simulator's current stream" if streams == [DEMAND_STREAM] else f"the simulator now draws "
+           f"stream {DEMAND_STREAM}: re-run `make results` to compare number for number")
+    return f"Played on demand stream {named} ({now}).\n\n"
