@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from allocsim.core import same_day, unit_decode
-from allocsim.envs.engine.jit import compile_shared, inline_kernel, kernel
+from allocsim.envs.engine.jit import compile_shared, inline_kernel, inner_kernel, kernel
 from allocsim.envs.engine.params import BIG, EngineParams
 from allocsim.envs.engine.state import EngineState
 
@@ -27,14 +27,14 @@ transfer_delay = kernel(same_day.transfer_delay)
 on_shelf_today = kernel(same_day.on_shelf_today)
 
 
-@kernel
+@inner_kernel
 def _copy1(dst, src) -> None:  # type: ignore[no-untyped-def]
     """``dst[:] = src`` without the temporary numba makes for a possible overlap."""
     for i in range(src.shape[0]):
         dst[i] = src[i]
 
 
-@kernel
+@inner_kernel
 def _copy2(dst, src) -> None:  # type: ignore[no-untyped-def]
     """``dst[:, :] = src`` without the temporary numba makes for a possible overlap."""
     for i in range(src.shape[0]):
@@ -42,7 +42,7 @@ def _copy2(dst, src) -> None:  # type: ignore[no-untyped-def]
             dst[i, j] = src[i, j]
 
 
-@kernel
+@inner_kernel
 def cut_transfers(lane_target, transfers, headroom, into, share, row, order) -> None:  # type: ignore[no-untyped-def]
     """The transfers (K, S) into each location above its ``headroom`` (L,) cut to exactly
     ``max(headroom, 0)`` units by ``cut_rows``, over one row of every (lane, SKU) entry into it
@@ -194,7 +194,7 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
                         holdback_frac, on_hand, alloc, transfers, delay, today)
 
 
-@kernel
+@inner_kernel
 def protect_decided(levels, holdback_below, lead_time, lane_source, lane_target, lane_lead, protect,  # type: ignore[no-untyped-def]
                     holdback_frac, on_hand, alloc, transfers, delay, today) -> None:
     """This period's ``protect`` (L, S, C) of one copy (its row of ``s.protect``): the decided holdback
@@ -216,7 +216,7 @@ def protect_decided(levels, holdback_below, lead_time, lane_source, lane_target,
                 protect[loc, k, c] = level
 
 
-@kernel
+@inner_kernel
 def _changed_stages(alloc, transfers, orders) -> int:  # type: ignore[no-untyped-def]
     """Bit i set when log stage i (in ``allocsim.envs.engine.log`` order) changed the decision."""
     flags = 0
@@ -231,7 +231,7 @@ def _changed_stages(alloc, transfers, orders) -> int:  # type: ignore[no-untyped
     return flags
 
 
-@kernel
+@inner_kernel
 def _differ(a, b) -> bool:  # type: ignore[no-untyped-def]
     """Whether two arrays of one shape differ anywhere (without allocating a mask)."""
     for x, y in zip(a.flat, b.flat):  # noqa: SIM110, B905 (numba: no generator in any(), no strict=)
@@ -240,7 +240,7 @@ def _differ(a, b) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-@kernel
+@inner_kernel
 def _any_positive(a) -> bool:  # type: ignore[no-untyped-def]
     """Whether any entry of ``a`` is above 0 (without allocating a mask)."""
     for x in a.flat:  # noqa: SIM110 (numba compiles no generator into any())

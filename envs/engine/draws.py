@@ -12,7 +12,7 @@ materialises for bounds and checks. Demand and supplier leads follow ``demand_se
 from __future__ import annotations
 
 from allocsim.envs.demand_stream import BLOCK, LEAD, forecast_noise, lane_demand, uniform_int
-from allocsim.envs.engine.jit import inline_kernel, kernel
+from allocsim.envs.engine.jit import inline_kernel, inner_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import EngineState
 
@@ -106,7 +106,7 @@ def draw_forecast(p: EngineParams, s: EngineState, b: int, t: int) -> None:
 FILL, REDRAW_DEMAND, ADVANCE = 0, 1, 2
 
 
-@kernel  # the one entry the period kernel calls (not inlined there): one compiled body for all draws
+@inner_kernel  # the one entry the period kernel calls (not inlined there): one compiled body for all draws
 def refresh(p: EngineParams, s: EngineState, b: int, what: int) -> None:
     """Draw what copy ``b``'s rings need now (``FILL``, ``REDRAW_DEMAND`` or ``ADVANCE``).
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from allocsim.envs.engine.draws import supplier_lead
-from allocsim.envs.engine.jit import inline_kernel, kernel
+from allocsim.envs.engine.jit import inline_kernel, inner_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
     PAYABLES,
@@ -31,14 +31,14 @@ from allocsim.envs.engine.state import (
 )
 
 
-@kernel
+@inner_kernel
 def write_off(writeoff_open, counters, node: int, units: int, unit_cost: float) -> None:  # type: ignore[no-untyped-def]
     """Expense ``units`` at ``unit_cost`` at ``node`` (L for the DC) in the open period (one copy's rows)."""
     writeoff_open[node] += units * unit_cost
     counters[WRITTEN_OFF] += units
 
 
-@kernel
+@inner_kernel
 def take_cohorts(cohorts, quantity: int, taken, record: bool, by_age) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """Remove ``quantity`` units oldest-first from one position's ``cohorts`` (A,) and from the copy's
     units by age ``by_age`` (A,); with ``record``, ``taken`` (A,) gets the units of every age (0 for
@@ -122,7 +122,7 @@ def book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) ->
     _book_receipts(p, s, b, nodes, np.bool_(flag))
 
 
-@kernel  # not inlined: both receive and the BOOK phase call it, and it runs once or twice a period
+@inner_kernel  # not inlined: both receive and the BOOK phase call it, and it runs once or twice a period
 def _book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -> None:  # type: ignore[no-untyped-def]
     """``book_receipts``, compiled once."""
     t = s.period[b]
@@ -246,7 +246,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
             dc_due[t + lead, k] += units
 
 
-@kernel
+@inner_kernel
 def _move(moves, n: int, age: int, loc: int, k: int, units: int, lead: int) -> int:  # type: ignore[no-untyped-def]
     """Append a departure to ``moves``; returns the new count."""
     if units == 0:

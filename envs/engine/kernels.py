@@ -20,12 +20,12 @@ from allocsim.core.observation_blocks import N_CALENDAR, WEEK
 from allocsim.envs.engine import draws
 from allocsim.envs.engine.decide import available_to_allocate, decide, rooms
 from allocsim.envs.engine.flows import book_receipts, dispatch, receive
-from allocsim.envs.engine.jit import OPTIONS, inline_kernel, kernel
+from allocsim.envs.engine.jit import OPTIONS, inline_kernel, inner_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.period import close, contract_penalty, serve
 from allocsim.envs.engine.state import EngineState
 
-write_observation = kernel(observation_blocks.write_observation)
+write_observation = inner_kernel(observation_blocks.write_observation)
 #: The period's entry point: a kernel that releases the GIL, so threads can run spans of one batch.
 span_kernel = njit(nogil=True, **OPTIONS)
 
