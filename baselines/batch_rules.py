@@ -2,9 +2,9 @@
 
 ``batch_policy(name, engine, params)`` is the rule ``name`` as a ``BatchPolicy``
 (``allocsim.envs.rollouts``). A rule with a batched form decides for the whole batch in one
-numpy pass: ``base-stock`` is a constant ``targets`` action (the order-up-to arithmetic is
-``allocsim.core.order_up_to``, shared by the rule and the mode), used whenever the mode's
-decode gives back the rule's parameters exactly. Every other rule (or parameters off the
+call: ``base-stock`` is a constant ``targets`` action (the order-up-to arithmetic is
+``allocsim.core.order_up_to``, shared by the rule and the mode, compiled for a batch), used
+whenever the mode's decode gives back the rule's parameters exactly. Every other rule (or parameters off the
 mode's grid) decides copy by copy through ``CopyRules``: the same decisions, slower.
 """
 

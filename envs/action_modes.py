@@ -15,15 +15,18 @@ Every entry decodes as ``clip(centre + a x half, low, high)`` (``TargetRanges``)
 to 1/1024. A ``targets`` or ``residual`` decision is whole units, handed to the compiled decode as
 the float64 fractions that give back exactly those units (``ActionLayout.unit_fractions``,
 the path a rule's units take too), so the same decode and guardrails run for every mode.
-Transfers stay at zero in ``targets`` and ``residual``. The vector env decodes all its
-copies in one numpy pass (``DecodeInputs.of``), with the single env's arithmetic.
+Transfers stay at zero in ``targets`` and ``residual``. A batch (the vector env, rollouts' base
+policies, DCL's actor) decodes all its copies in one compiled call (``allocsim.envs.engine.targets``),
+bit for bit the single env's numpy arithmetic over the batch (``TargetsMode.numpy_fractions``, the
+reference a test holds it to).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -39,6 +42,7 @@ from allocsim.core.order_up_to import (
 )
 from allocsim.core.unit_decode import available_to_allocate
 from allocsim.envs.actions import ActionLayout, Fractions, validate_flat, validate_rows
+from allocsim.envs.engine.targets import decode_targets
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import supplier_lead
 from allocsim.envs.state import AllocationState
@@ -144,6 +148,13 @@ class ActionMode(ABC):
         """The per-entry decode ranges (None for ``shares``)."""
         return None
 
+    def constant(self, action: object) -> Callable[[BatchEngine], Fractions]:
+        """The decision of one action ``action`` (n,) for every copy of an engine (a base policy's)."""
+        return partial(self._for_all, self.validate(action))
+
+    def _for_all(self, row: FloatArray, engine: BatchEngine) -> Fractions:
+        return self.fractions(engine, np.broadcast_to(row, (engine.batch, self.size)))
+
     def validate(self, action: object) -> FloatArray:
         return validate_flat(action, self.size)
 
@@ -234,11 +245,35 @@ class TargetsMode(ActionMode):
         return self.shares.encode(alloc, state.dc_available, None, orders)
 
     def fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
-        """Every copy's units at once (numpy over the batch axis, the single env's arithmetic), handed
-        to the compiled decode as the fractions that give back exactly those units (no action between)."""
+        """Every copy's units at once, handed to the compiled decode as the fractions that give back
+        exactly those units (no action between): ``params_fractions`` of the actions' parameters."""
+        return self.params_fractions(engine, self.parameters(actions))
+
+    def params_fractions(self, engine: BatchEngine, params: TargetParams) -> Fractions:
+        """``fractions`` of decoded parameters (leading axis B, or none: the same for every copy), by
+        the compiled batch decode (``allocsim.envs.engine.targets``: ``numpy_fractions`` bit for bit)."""
+        share, orders = decode_targets(engine, params, supplier_lead(self.net))
+        return self._with_blocks(share, orders)
+
+    def numpy_fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
+        """``fractions`` in numpy over the batch axis (the single env's arithmetic): the reference the
+        compiled batch decode is tested against."""
         inputs = DecodeInputs.of(engine)
         alloc, orders = self._decode(inputs, actions)
         return self.shares.unit_fractions(alloc, inputs.available, None, orders)
+
+    def _with_blocks(self, share: FloatArray, orders: FloatArray) -> Fractions:
+        """Allocation fractions (B, S, L + 1) and order shares (B, S) with the blocks a ``targets`` action
+        leaves at zero (transfers; a holdback where the scenario decides one), as ``unit_fractions``."""
+        net, lead = self.net, share.shape[:1]
+        holdback = None
+        if self.shares.holdback.stop > self.shares.holdback.start:
+            holdback = np.zeros((*lead, net.n_locations, net.n_skus))
+        return Fractions(share, np.zeros((*lead, net.n_lanes, net.n_skus)), orders, holdback)
+
+    def constant(self, action: object) -> Callable[[BatchEngine], Fractions]:
+        """The decision of one action for every copy, its parameters decoded once (a base policy's)."""
+        return partial(self.params_fractions, params=self.parameters(self.validate(action)))
 
 
 class ResidualMode(TargetsMode):

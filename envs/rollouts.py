@@ -15,14 +15,15 @@ the same M futures (common random numbers), so differences between candidates ar
 candidates'. Forecasts stay the episode's: the policy sees them anyway.
 
 Base policies decide for the whole batch (``BatchPolicy``): a constant action of an action mode
-(``ConstantAction``: base-stock is a constant ``targets`` action, decoded for every copy in one
-numpy pass) or any rule copy by copy (``allocsim.baselines.batch_rules``).
+(``ConstantAction``: base-stock is a constant ``targets`` action, its parameters decoded once and
+its units for every copy in one compiled call) or any rule copy by copy
+(``allocsim.baselines.batch_rules``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -61,14 +62,18 @@ class BatchPolicy(Protocol):
 
 @dataclass(frozen=True)
 class ConstantAction:
-    """The same action of ``mode`` for every copy: e.g. base-stock as a constant ``targets`` action."""
+    """The same action of ``mode`` for every copy: e.g. base-stock as a constant ``targets`` action
+    (validated and decoded to its parameters once, ``ActionMode.constant``)."""
 
     mode: ActionMode
     action: FloatArray  # (n,) in [-1, 1]
+    decide: Callable[[BatchEngine], Fractions] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decide", self.mode.constant(self.action))
 
     def fractions(self, engine: BatchEngine) -> Fractions:
-        rows = np.broadcast_to(self.mode.validate(self.action), (engine.batch, self.mode.size))
-        return self.mode.fractions(engine, rows)
+        return self.decide(engine)
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,6 @@ class Rollouts:
         self._futures: list[EpisodeDemand] | None = None
         #: the demand seed of each sampled future (what ``BatchEngine.follow_future`` takes)
         self.future_seeds = [future_seed(self.rollout_seed, j) for j in range(self.samples)]
-        self._copy_seeds = [self.future_seeds[b % self.samples] for b in range(self.engine.batch)]
 
     @property
     def futures(self) -> list[EpisodeDemand]:
@@ -117,22 +121,31 @@ class Rollouts:
         return self._futures
 
     def start(self, state: EngineState) -> None:
-        """Every copy at ``state`` (a single env's, batch of one), copy (k, j) on future j from now."""
+        """Every copy at ``state`` (a single env's, batch of one), copy (k, j) on future j from now.
+
+        The first candidate's M copies are set and sent on their futures; the other candidates' copies
+        are then copies of them (before the first decision, the K copies of future j are one state), so
+        the futures' demand is drawn M times, not K x M."""
         if state.batch != 1:
             raise ValueError(f"rollouts start from one env's state (batch 1), got a batch of {state.batch}")
-        mine = self.engine.state
-        for name, dst, src in zip(EngineState._fields, mine, state, strict=True):
+        m, fields = self.samples, []
+        for name, dst, src in zip(EngineState._fields, self.engine.state, state, strict=True):
             if name in LOG_FIELDS and dst.shape[1] == 0:
                 continue
             if dst.shape[1:] != src.shape[1:]:
                 raise ValueError(f"state field {name!r} has shape {src.shape[1:]}, these rollouts need "
                                  f"{dst.shape[1:]} (a state of another scenario?)")
-            dst[...] = src
+            dst[:m] = src
+            fields.append(dst)
         self._give_futures()
+        for k in range(1, self.candidates):
+            for dst in fields:
+                dst[k * m : (k + 1) * m] = dst[:m]
 
     def _give_futures(self) -> None:
-        """Copy ``k * M + j``'s demand and supplier leads from now on: future ``j``'s (its own seed)."""
-        self.engine.follow_future(range(self.engine.batch), self._copy_seeds)
+        """The first candidate's copy ``j``'s demand and supplier leads from now on: future ``j``'s (its
+        own seed); ``start`` copies them to the other candidates."""
+        self.engine.follow_future(range(self.samples), self.future_seeds)
 
     def first_fractions(self, first: Fractions | object) -> Fractions:
         """Candidate first decisions, (K, n) ``shares`` actions or K-row fractions, tiled to K x M copies."""

@@ -8,6 +8,8 @@ episode's own future is never read, and episodes end inside the horizon.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -85,6 +87,29 @@ def test_the_batched_base_stock_is_the_rule_copy_by_copy(env_at_period_3):
                        rollout_seed=3).run(env.get_state(), first, kpis=True)
     np.testing.assert_array_equal(batched.returns, by_copy.returns)
     assert batched.kpis == by_copy.kpis
+
+
+def test_the_base_decision_is_the_numpy_decode_every_period(env_at_period_3):
+    """The batched base-stock (a constant ``targets`` action, parameters decoded once, the compiled batch
+    decode) decides in every period of a rollout exactly what the numpy decode of the action gives."""
+    env, obs = env_at_period_3
+    rollouts = _rollouts(env, len(RULES), 2, 6)
+    base, engine = rollouts.base, rollouts.engine
+    assert isinstance(base, ConstantAction)
+    assert pickle.loads(pickle.dumps(base)).action.tolist() == base.action.tolist()  # a worker can take it
+    rollouts.start(env.get_state())
+    frac = rollouts.first_fractions(_first_actions(env, obs))
+    shipped = 0.0
+    for _ in range(rollouts.horizon):
+        engine.step_fractions(frac)
+        frac = base.fractions(engine)
+        rows = np.broadcast_to(base.mode.validate(base.action), (engine.batch, base.mode.size))
+        numpy = base.mode.numpy_fractions(engine, rows)
+        for name in ("allocation", "transfers", "orders"):
+            np.testing.assert_array_equal(getattr(frac, name), getattr(numpy, name), err_msg=name)
+        assert frac.holdback is None and numpy.holdback is None
+        shipped += float(frac.allocation[..., :-1].sum())
+    assert shipped > 0
 
 
 def test_rollouts_on_two_threads_equal_one_thread(env_at_period_3):
