@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from allocsim.core import unit_decode
 from allocsim.envs.engine.decide import cut_rows
-from allocsim.envs.engine.jit import kernel
+from allocsim.envs.engine.jit import inner_kernel, kernel
 
 if TYPE_CHECKING:
     from allocsim.core.order_up_to import TargetParams
@@ -32,19 +32,19 @@ FloatArray = NDArray[np.float64]
 round_to_total = kernel(unit_decode.round_to_total)
 
 
-@kernel
+@inner_kernel
 def maximum(a, b):  # type: ignore[no-untyped-def]
     """``numpy.maximum`` of two numbers (not NaN): ``b`` on a tie, so max(-0.0, 0.0) is 0.0 as numpy's."""
     return a if a > b else b
 
 
-@kernel
+@inner_kernel
 def minimum(a, b):  # type: ignore[no-untyped-def]
     """``numpy.minimum`` of two numbers (not NaN): ``b`` on a tie."""
     return a if a < b else b
 
 
-@kernel
+@inner_kernel
 def cover_window(ring, b, slots, loc, k, span) -> float:  # type: ignore[no-untyped-def]
     """``order_up_to.cover_demand`` of one cell: copy ``b``'s forecast units at (``loc``, ``k``) over
     the next ``span`` periods, period ``h`` from now in ring slot ``slots[h]`` (``forecast_window``)."""
@@ -67,7 +67,7 @@ def cover_window(ring, b, slots, loc, k, span) -> float:  # type: ignore[no-unty
     return within + (span - horizon) * (total / max(horizon, 1))
 
 
-@kernel
+@inner_kernel
 def ration_column(want, available, out, order) -> None:  # type: ignore[no-untyped-def]
     """``order_up_to.ration`` of one SKU: whole units ``out`` (L,) for the request ``want`` (L,) (rounded
     up in place) within ``available``; ``order`` (L,) is scratch."""
@@ -82,7 +82,7 @@ def ration_column(want, available, out, order) -> None:  # type: ignore[no-untyp
     round_to_total(want, int(minimum(total, float(available))), out, order)
 
 
-@kernel
+@inner_kernel
 def ration_over(alloc, k, available, col, units, order) -> None:  # type: ignore[no-untyped-def]
     """SKU ``k``'s column of ``alloc`` (L, S) rationed to ``available`` where it asks for more (a column
     within its stock is what ``ration`` gives back unchanged); ``col``, ``units``, ``order`` (L,) scratch."""
