@@ -314,8 +314,8 @@ def train(
                 say(f"warm start: cloning the reference rule on {hp.warm_start.episodes} episodes "
                     "(once, before learning)")
                 seeds = config.start_seeds(hp.warm_start.episodes)
-                written["warm_start_fit"] = warm_start(model, venv, config.scenario, config.teacher, seeds,
-                                                       hp.warm_start, config.seed)
+                written["warm_start_fit"] = with_heartbeat(say, "warm-starting", lambda: warm_start(
+                    model, venv, config.scenario, config.teacher, seeds, hp.warm_start, config.seed, say=say))
                 runfiles.write_config(run_dir, written)
             if hp.residual_start is not None:
                 say(f"residual start: searching the best constant residual action on "

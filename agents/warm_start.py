@@ -186,21 +186,32 @@ def clone(policy: ActorCriticPolicy, venv: VecEnv, demos: Demonstrations, settin
 
 
 def warm_start(model: Any, venv: VecEnv, scenario: Any, teacher: Teacher, seeds: Sequence[int],
-               settings: WarmStart, seed: int) -> dict[str, float]:
+               settings: WarmStart, seed: int,
+               say: Callable[[str], object] | None = None) -> dict[str, float]:
     """Play the teacher on ``seeds``, seed the normalisation and clone it into ``model``'s policy.
 
-    ValueError when the model is not a Gaussian actor-critic (PPO/A2C with an MLP policy).
+    ``say`` hears each stage as it starts (playing, fitting, each DAgger round), so a long warm
+    start is never silent. ValueError when the model is not a Gaussian actor-critic (PPO/A2C with
+    an MLP policy).
     """
+    say = say or (lambda _line: None)
+    rounds = settings.dagger_rounds
     policy = model.policy
     if not isinstance(policy, ActorCriticPolicy) or not hasattr(policy, "log_std") \
             or type(policy).__name__.startswith("Recurrent"):
         raise ValueError(f"warm_start needs a PPO or A2C MLP policy, not {type(policy).__name__}")
     layout = ActionLayout(Network.compile(load_scenario(scenario)))
+    say(f"warm start: playing the reference rule on {len(seeds)} episodes")
     demos = play_rule(scenario, teacher, seeds)
     seed_normalisation(venv, demos)
+    say(f"warm start: fitting the clone ({settings.epochs} epochs on {len(demos.rewards):,} decisions)")
     losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
-    for _ in range(settings.dagger_rounds):
+    for r in range(1, rounds + 1):
+        say(f"warm start: DAgger round {r}/{rounds}: the clone plays {len(seeds)} episodes, "
+            "the rule labels them")
         demos = demos.joined(play_rule(scenario, teacher, seeds, actor=_deterministic_actor(policy, venv)))
+        say(f"warm start: DAgger round {r}/{rounds}: fitting ({settings.epochs} epochs on "
+            f"{len(demos.rewards):,} decisions)")
         losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
     return {**losses, "warm_samples": float(len(demos.rewards))}
 

@@ -108,9 +108,16 @@ def test_cloned_policy_acts_like_the_rule() -> None:
 
     before = error()
     settings = WarmStart(episodes=10, epochs=30, dagger_rounds=1, log_std=-2.0)
-    fit = warm_start(model, venv, "retail-small", BASE_STOCK, seeds, settings, seed=0)
+    said: list[str] = []
+    fit = warm_start(model, venv, "retail-small", BASE_STOCK, seeds, settings, seed=0, say=said.append)
     assert error() < before / 3
-    assert fit["warm_samples"] == 2 * 10 * AllocationEnv("retail-small").network.periods
+    periods = AllocationEnv("retail-small").network.periods
+    assert fit["warm_samples"] == 2 * 10 * periods
+    # every stage is said as it starts (a long warm start is never silent), with its sizes
+    assert said == ["warm start: playing the reference rule on 10 episodes",
+                    f"warm start: fitting the clone (30 epochs on {10 * periods:,} decisions)",
+                    "warm start: DAgger round 1/1: the clone plays 10 episodes, the rule labels them",
+                    f"warm start: DAgger round 1/1: fitting (30 epochs on {20 * periods:,} decisions)"]
     np.testing.assert_allclose(model.policy.log_std.detach().numpy(), -2.0)
 
 
