@@ -1,4 +1,4 @@
-"""Learning curves of training runs: validation profit against env steps and against wall time.
+"""Learning curves of training runs: validation profit against training steps and against wall time.
 
 Each run's ``metrics.csv`` (``allocsim.agents.runfiles``) has one row per validation: the
 timesteps so far, the validation profit of the current policy, the reference rule's profit on
@@ -22,6 +22,21 @@ from allocsim.experiments.plots import png, styles
 LEARNING_CURVES = "learning_curves.png"
 #: Columns a run's metrics file must have for its curve.
 CURVE_COLUMNS = ("timesteps", "val_profit", "rule_profit", "wall_seconds")
+#: What a run's ``timesteps`` counts, by algorithm: env steps, except DCL's labelled states.
+STEP_UNITS: dict[str, str] = {"dcl": "labelled states (DCL)"}
+ENV_STEPS = "env steps"
+
+
+def step_unit(runs: Mapping[str, Path]) -> str:
+    """The x-axis name of the runs' ``timesteps``, from each run's config (both when they differ)."""
+    units = set()
+    for run in runs.values():
+        try:
+            algo = str(runfiles.read_config(run).get("algo", ""))
+        except ValueError:  # no readable config: an SB3 run of an older layout counts env steps
+            algo = ""
+        units.add(STEP_UNITS.get(algo, ENV_STEPS))
+    return " / ".join(sorted(units)) or ENV_STEPS
 
 
 def read_curves(runs: Mapping[str, Path]) -> dict[str, pd.DataFrame]:
@@ -40,9 +55,10 @@ def read_curves(runs: Mapping[str, Path]) -> dict[str, pd.DataFrame]:
     return curves
 
 
-def learning_curves(curves: Mapping[str, pd.DataFrame], currency: str) -> bytes:
-    """Two panels sharing the profit axis: against env steps and against wall minutes; the
-    reference rule's validation profit is the dashed line (the mean over runs: they share seeds)."""
+def learning_curves(curves: Mapping[str, pd.DataFrame], currency: str, steps: str = ENV_STEPS) -> bytes:
+    """Two panels sharing the profit axis: against training steps (named ``steps``) and against
+    wall minutes; the reference rule's validation profit is the dashed line (the mean over runs:
+    they share seeds)."""
     fig = Figure(figsize=(11, 4))
     by_steps, by_time = fig.subplots(1, 2, sharey=True)
     look = styles(list(curves))
@@ -54,7 +70,7 @@ def learning_curves(curves: Mapping[str, pd.DataFrame], currency: str) -> bytes:
     for ax in (by_steps, by_time):
         ax.axhline(rule, color="black", linestyle="--", linewidth=1, label="reference rule")
         ax.grid(alpha=0.3)
-    by_steps.set_xlabel("env steps")
+    by_steps.set_xlabel(steps)
     by_time.set_xlabel("wall time (minutes)")
     by_steps.set_ylabel(f"validation profit ({currency})")
     by_steps.legend(fontsize=8, loc="lower right")
@@ -67,4 +83,4 @@ def curves_figure(runs: Mapping[str, Path], currency: str) -> tuple[str, bytes] 
     if not curves:
         return None
     title = "Learning curves: validation profit of each training seed (dashed: the reference rule)"
-    return title, learning_curves(curves, currency)
+    return title, learning_curves(curves, currency, step_unit({k: runs[k] for k in curves}))

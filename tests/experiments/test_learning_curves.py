@@ -6,7 +6,7 @@ from pathlib import Path
 
 from report_fixtures import synthetic_report
 
-from allocsim.experiments.plots_learning import CURVE_COLUMNS, curves_figure, read_curves
+from allocsim.experiments.plots_learning import CURVE_COLUMNS, curves_figure, read_curves, step_unit
 
 HEADER = "timesteps,steps_per_second,val_profit,rule_profit,wall_seconds\n"
 ROWS = "0,0,100.5,101,12\n4096,385,,101,30\n8192,400,103.25,101,61\n"
@@ -49,3 +49,18 @@ def test_report_shows_the_section_only_with_the_figure() -> None:
     with_curves, _ = synthetic_report(extra_figures=figure)
     assert "<h2>Learning curves</h2>" in with_curves and 'alt="Learning curves: t"' in with_curves
 
+
+
+def test_the_step_axis_names_what_the_runs_count(tmp_path: Path) -> None:
+    """PPO counts env steps, DCL the states it labelled; a run without a config counts env steps."""
+    def run(name: str, algo: str | None) -> Path:
+        folder = _run(tmp_path, name, HEADER + ROWS)
+        if algo is not None:
+            (folder / "config.yaml").write_text(f"algo: {algo}\nseed: 0\n")
+        return folder
+
+    ppo, dcl, bare = run("p", "ppo"), run("d", "dcl"), run("b", None)
+    assert step_unit({"ppo-seed0": ppo}) == "env steps"
+    assert step_unit({"dcl-seed0": dcl, "dcl-seed1": dcl}) == "labelled states (DCL)"
+    assert step_unit({"ppo-seed0": ppo, "dcl-seed0": dcl}) == "env steps / labelled states (DCL)"
+    assert step_unit({"old": bare}) == "env steps"
