@@ -38,7 +38,7 @@ def kernels_compiled() -> bool:
 
 #: What is said before a one-off compile; said at once on an empty cache, else after
 #: ``COMPILE_NOTE_AFTER`` seconds of warming up (a cache of another engine version compiles too).
-COMPILE_NOTE = ("first run: compiling the simulator (once per install or upgrade, about 1 to 3 min; "
+COMPILE_NOTE = ("first run: compiling the simulator (once per install or upgrade, about a minute; "
                 "later runs start in seconds)")
 COMPILE_NOTE_AFTER = 2.0
 
