@@ -39,6 +39,15 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def rate_text(per_second: float, unit: str) -> str:
+    """``812 steps/s``; under 10 a second per minute (``17 steps/min``), so a slow job never reads
+    as ``0 steps/s`` (DCL labels a few states a second)."""
+    if per_second >= 10.0 or per_second <= 0.0:
+        return f"{per_second:,.0f} {unit}/s"
+    per_minute = 60.0 * per_second
+    return f"{per_minute:,.0f} {unit}/min" if per_minute >= 10.0 else f"{per_minute:.1f} {unit}/min"
+
+
 class RateColumn(ProgressColumn):
     """``812 steps/s``: the task's recent speed in its own unit."""
 
@@ -49,7 +58,7 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")
+        return Text("" if speed is None else rate_text(speed, self.unit), style="progress.data.speed")
 
 
 class BarWithNote(Progress):
@@ -130,7 +139,7 @@ class RunProgress:
         eta = duration((self.total - self.done) / rate) if rate > 0 and self.done < self.total else "-"
         share = 100.0 * self.done / self.total if self.total else 100.0
         line = (f"{self.what}: {self.done:,}/{self.total:,} {self.unit} ({share:.0f}%), "
-                f"{rate:,.0f} {self.unit}/s, elapsed {duration(elapsed)}, ETA {eta}")
+                f"{rate_text(rate, self.unit)}, elapsed {duration(elapsed)}, ETA {eta}")
         self.out.print(line + (f"; {self.status}" if self.status else ""), highlight=False, soft_wrap=True)
         self._last_line = time.monotonic()
         self._printed = (self.done, self.status)

@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from allocsim.experiments.cli import app
-from allocsim.experiments.progress import RunProgress, duration
+from allocsim.experiments.progress import RunProgress, duration, rate_text
 
 runner = CliRunner()
 
@@ -19,6 +19,14 @@ runner = CliRunner()
                                                (3720, "1 h 02 min")])
 def test_duration_reads_like_a_person_writes_it(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+@pytest.mark.parametrize(("per_second", "text"), [(812.4, "812 steps/s"), (10.0, "10 steps/s"),
+                                                   (0.28, "17 steps/min"), (0.1, "6.0 steps/min"),
+                                                   (0.0, "0 steps/s")])
+def test_a_slow_rate_is_given_per_minute_not_as_zero_per_second(per_second: float, text: str) -> None:
+    """DCL labels about 0.3 states a second: "17 steps/min", never "0 steps/s" beside a moving count."""
+    assert rate_text(per_second, "steps") == text
 
 
 def test_plain_lines_when_not_on_a_terminal() -> None:
