@@ -16,6 +16,7 @@ from allocsim.envs.action_modes import make_action_mode
 from allocsim.envs.actions import Fractions
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine, step_record_dicts
+from allocsim.envs.engine.log import period_trims
 from allocsim.envs.engine.state import EngineState
 from allocsim.envs.events import EventHook, EventPeriod
 from allocsim.envs.guardrails import Decision, Trim
@@ -27,10 +28,11 @@ from allocsim.envs.state import AllocationState
 from allocsim.envs.step_info import StepInfo
 
 
-def _record_entries(record: NDArray[np.float64]) -> dict[str, Any]:
-    """The info's ``reward_components`` and ``kpis`` from a snapshot of the period's record."""
+def _lazy_entries(record: NDArray[np.float64], log: tuple[Any, ...] | None) -> dict[str, Any]:
+    """The info's ``reward_components``, ``kpis`` and ``decision_log`` from snapshots of the period's
+    record and log rows (``period_trims``' arguments; None when no guardrail changed the decision)."""
     components, kpis = step_record_dicts(record)
-    return {"reward_components": components, "kpis": kpis}
+    return {"reward_components": components, "kpis": kpis, "decision_log": period_trims(*log) if log else []}
 
 
 class _Decision(simpy.Event):
@@ -196,9 +198,11 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         s = self.engine.state
         reward = float(self.engine.work.reward[0])
         terminated = bool(s.done[0])
-        record = s.step_record[0].copy()  # the snapshot the lazy entries are built from
-        trims = self.engine.decision_log(0, first=period) if s.log_flags[0, period] else []
-        info = StepInfo({"period": period, "decision_log": trims}, lambda: _record_entries(record))
+        record = s.step_record[0].copy()  # the snapshots the lazy entries are built from
+        flags = int(s.log_flags[0, period])
+        log = (period, flags, s.log_allocation[0, period].copy(), s.log_transfers[0, period].copy(),
+               s.log_orders[0, period].copy()) if flags else None
+        info = StepInfo({"period": period}, lambda: _lazy_entries(record, log))
         if terminated:
             info["episode_kpis"] = self.kpis()
         return self.engine.obs[0].copy(), reward, terminated, False, info

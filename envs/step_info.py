@@ -1,7 +1,7 @@
 """``StepInfo``: the single env's info dict, whose costlier entries are built only when read.
 
-Most callers of ``step`` never read ``reward_components`` or ``kpis``; building their dicts
-every step cost more than a small period's arithmetic. The values come from a snapshot
+Most callers of ``step`` never read ``reward_components``, ``kpis`` or ``decision_log``; building
+them every step cost more than a small period's arithmetic. The values come from a snapshot
 taken at the step, so an info read later (after more steps or a reset) still describes its
 own step. Every way of reading the whole dict (iteration, ``items``, ``dict(info)``,
 ``{**info}``, ``==``, ``repr``, copies, pickles, JSON) builds the entries first; copies
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 #: The entries built on first read.
-LAZY = frozenset({"reward_components", "kpis"})
+LAZY = frozenset({"reward_components", "kpis", "decision_log"})
 
 
 class StepInfo(dict[str, Any]):

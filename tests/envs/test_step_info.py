@@ -50,3 +50,24 @@ def test_whole_dict_reads_build_the_lazy_entries() -> None:
     fresh = _play(2)[0][1]
     assert fresh == expected and "None" not in repr(_play(2)[0][1])
     assert type(copy.deepcopy(fresh)) is dict
+
+
+def test_decision_log_read_late_shows_its_own_step() -> None:
+    """``decision_log`` is built on first read from a copy of its period's log rows: read after the
+    episode was reset and replayed with other actions (which rewrites those rows), it still lists the
+    trims the engine's log showed right after the step."""
+    env = AllocationEnv("retail-medium")
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    infos, logged = [], []
+    for _ in range(8):
+        info = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))[4]
+        infos.append(info)
+        logged.append([trim for trim in env.decision_log() if trim.period == info["period"]])
+    env.reset(seed=3)
+    for _ in range(8):
+        env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+    assert all(logged)  # random actions trip the capacity and supplier guardrails every period
+    for info, trims in zip(infos, logged, strict=True):
+        assert info["decision_log"] == trims
+    assert [trim for info in infos for trim in info["decision_log"]] != env.decision_log()
