@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocsim.core.order_up_to import ration
-from allocsim.envs.engine.decode import shares_fractions
+from allocsim.envs.engine.decode import clip_finite, shares_fractions
 from allocsim.envs.network import Network
 
 FloatArray = NDArray[np.float64]
@@ -44,16 +44,27 @@ IntArray = NDArray[np.int64]
 
 
 def _finite_clipped(arr: FloatArray, where: str) -> FloatArray:
-    """``arr`` clipped to [-1, 1]; ValueError naming the first NaN or inf entry."""
-    if not np.isfinite(arr).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise ValueError(f"{where.format(*bad)} is {arr[bad]}; actions must be finite")
-    return np.clip(arr, -1.0, 1.0)
+    """``arr`` clipped to [-1, 1] (a new float64 array, one compiled pass); ValueError naming the first
+    NaN or inf entry."""
+    clipped = np.empty(arr.shape)
+    bad = clip_finite(arr.reshape(-1), clipped.reshape(-1))
+    if bad >= 0:
+        at = np.unravel_index(bad, arr.shape)
+        raise ValueError(f"{where.format(*(int(i) for i in at))} is {float(arr[at])}; actions must be finite")
+    return clipped
+
+
+def _float_array(action: object) -> FloatArray:
+    """``action`` as an array of floats: float32 and float64 arrays as they are (C order), anything
+    else converted to float64 (a ValueError or TypeError from numpy for what is not numbers)."""
+    if isinstance(action, np.ndarray) and action.dtype in (np.float32, np.float64):
+        return np.ascontiguousarray(action)
+    return np.asarray(action, dtype=np.float64)
 
 
 def validate_flat(action: object, size: int) -> FloatArray:
     """An action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
-    arr = np.asarray(action, dtype=np.float64)
+    arr = _float_array(action)
     if arr.shape != (size,):
         raise ValueError(f"action has shape {arr.shape}, expected ({size},)")
     return _finite_clipped(arr, "action entry {}")
@@ -61,7 +72,7 @@ def validate_flat(action: object, size: int) -> FloatArray:
 
 def validate_rows(actions: object, copies: int, size: int) -> FloatArray:
     """A (copies, size) batch of actions, clipped, or ValueError naming the copy and entry."""
-    arr = np.asarray(actions, dtype=np.float64)
+    arr = _float_array(actions)
     if arr.shape != (copies, size):
         raise ValueError(f"actions have shape {arr.shape}, expected ({copies}, {size})")
     return _finite_clipped(arr, "action entry {1} of copy {0}")

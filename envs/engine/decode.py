@@ -8,6 +8,8 @@ accumulators from eight entries on), and every other entry is one product or max
 
 from __future__ import annotations
 
+import numpy as np
+
 from allocsim.envs.engine.jit import kernel
 
 
@@ -38,6 +40,18 @@ def numpy_row_sum(row) -> float:  # type: ignore[no-untyped-def]
         total += row[i]
         i += 1
     return total
+
+
+@kernel
+def clip_finite(values, out) -> int:  # type: ignore[no-untyped-def]
+    """``out`` (n,) float64 = ``values`` (n,) clipped to [-1, 1] (as ``numpy.clip``); returns the index of
+    the first entry that is NaN or infinite, or -1 (the action checks of ``allocsim.envs.actions``)."""
+    for i in range(values.shape[0]):
+        x = np.float64(values[i])
+        if not np.isfinite(x):
+            return i
+        out[i] = -1.0 if x < -1.0 else (1.0 if x > 1.0 else x)
+    return -1
 
 
 @kernel
