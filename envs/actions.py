@@ -101,6 +101,8 @@ class ActionLayout:
         self.holdback = slice(self.orders.stop, self.orders.stop + held)
         self.size = self.holdback.stop
         self._weights = np.empty(n_l + 1)  # the compiled decode's scratch row
+        # the blocks' shapes after the batch axis (the holdback block has 0 rows when not decided)
+        self._shapes = ((s, n_l + 1), (k, s), (s,), (n_l if held else 0, s))
 
     def validate(self, action: object) -> FloatArray:
         """The action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
@@ -113,20 +115,21 @@ class ActionLayout:
     def fractions(self, action: FloatArray) -> Fractions:
         """Continuous fractions from a validated action (n,) or a batch of them (B, n): one compiled
         call (``allocsim.envs.engine.decode.shares_fractions``, numpy's arithmetic bit for bit)."""
-        net = self.net
         lead = action.shape[:-1]
         rows = np.ascontiguousarray(action.reshape(-1, self.size), dtype=np.float64)
         batch = rows.shape[0]
-        held = self.holdback.stop > self.holdback.start
-        alloc = np.empty((batch, net.n_skus, net.n_locations + 1))
-        transfers = np.empty((batch, net.n_lanes, net.n_skus))
-        orders = np.zeros((batch, net.n_skus))
-        holdback = np.empty((batch, net.n_locations if held else 0, net.n_skus))
+        alloc_shape, transfers_shape, orders_shape, holdback_shape = self._shapes
+        alloc = np.empty((batch, *alloc_shape))
+        transfers = np.empty((batch, *transfers_shape))
+        orders = np.zeros((batch, *orders_shape))
+        holdback = np.empty((batch, *holdback_shape))
         shares_fractions(rows, self.transfers.start, self.orders.start, self.holdback.start, alloc, transfers,
                          orders, holdback, self._weights)
-        return Fractions(alloc.reshape(*lead, *alloc.shape[1:]),
-                         transfers.reshape(*lead, *transfers.shape[1:]), orders.reshape(*lead, net.n_skus),
-                         holdback.reshape(*lead, *holdback.shape[1:]) if held else None)
+        held = holdback_shape[0] > 0
+        if len(lead) != 1:  # one action (n,), not a batch (B, n): no batch axis on the fractions
+            alloc, transfers, orders = (a.reshape(*lead, *a.shape[1:]) for a in (alloc, transfers, orders))
+            holdback = holdback.reshape(*lead, *holdback.shape[1:])
+        return Fractions(alloc, transfers, orders, holdback if held else None)
 
     def unit_fractions(
         self,
