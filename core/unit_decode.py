@@ -18,6 +18,10 @@ def available_to_allocate(on_hand, safety_reserve):  # type: ignore[no-untyped-d
     return np.maximum(on_hand - safety_reserve, 0)
 
 
+#: Rows up to this long are sorted (``raise_smallest``): faster there than selecting.
+_SORTED_UP_TO = 32
+
+
 def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: ignore[no-untyped-def]
     """Split ``total`` by ``fractions`` (D,) into whole units ``out`` (D,), summing to ``total``.
 
@@ -31,18 +35,7 @@ def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: i
         base = math.floor(total * fractions[j])
         out[j] = base
         short -= base
-    if short <= 0:
-        return
-    # insertion sort of indices by (floor - raw); stable, so ties keep index order
-    for j in range(n):
-        key = out[j] - total * fractions[j]
-        i = j - 1
-        while i >= 0 and (out[order[i]] - total * fractions[order[i]]) > key:
-            order[i + 1] = order[i]
-            i -= 1
-        order[i + 1] = j
-    for j in range(short):
-        out[order[j]] += 1
+    raise_smallest(out, fractions, total, short, order)
 
 
 def round_to_total(amount, total: int, out, order) -> None:  # type: ignore[no-untyped-def]
@@ -54,15 +47,55 @@ def round_to_total(amount, total: int, out, order) -> None:  # type: ignore[no-u
     for j in range(n):
         out[j] = math.floor(amount[j])
         short -= out[j]
+    raise_smallest(out, amount, 1.0, short, order)
+
+
+def raise_smallest(out, values, scale, short: int, order) -> None:  # type: ignore[no-untyped-def]
+    """One more unit to the ``short`` entries of ``out`` (D,) of smallest key ``out[j] - scale * values[j]``,
+    ties to the lower index: the first ``short`` of a stable sort of the keys (the remainder rule of
+    ``largest_remainder_row`` and ``round_to_total``). ``order`` (D,) is scratch.
+
+    Only which entries get a unit matters, not their order, so a long row selects them (quickselect
+    over (key, index), expected O(D), with a branch-free partition) instead of sorting: the insertion
+    sort, O(D^2), was most of a period's decision at 100 locations. A row of up to ``_SORTED_UP_TO``
+    entries (where the sort is faster), or one where every entry gets a unit or more, is sorted as before.
+    """
+    n = out.shape[0]
     if short <= 0:
         return
-    for j in range(n):  # insertion sort of indices by (floor - amount); stable
-        key = out[j] - amount[j]
-        i = j - 1
-        while i >= 0 and (out[order[i]] - amount[order[i]]) > key:
-            order[i + 1] = order[i]
-            i -= 1
-        order[i + 1] = j
+    for j in range(n):
+        order[j] = j
+    if short >= n or n <= _SORTED_UP_TO:
+        for j in range(n):  # insertion sort of indices by key; stable, so ties keep index order
+            key = out[j] - scale * values[j]
+            i = j - 1
+            while i >= 0 and (out[order[i]] - scale * values[order[i]]) > key:
+                order[i + 1] = order[i]
+                i -= 1
+            order[i + 1] = j
+    else:
+        lo, hi, kth = 0, n - 1, short - 1
+        while lo < hi:  # Lomuto's partition of order[lo..hi] around its middle entry, moved last
+            mid = (lo + hi) // 2
+            pivot = order[mid]
+            order[mid] = order[hi]
+            order[hi] = pivot
+            pivot_key = out[pivot] - scale * values[pivot]
+            below = lo  # order[lo..below - 1] come before the pivot in (key, index) order
+            for i in range(lo, hi):
+                q = order[i]
+                key = out[q] - scale * values[q]
+                order[i] = order[below]
+                order[below] = q
+                below += (key < pivot_key) | ((key == pivot_key) & (q < pivot))  # no branch to mispredict
+            order[hi] = order[below]
+            order[below] = pivot
+            if kth < below:
+                hi = below - 1
+            elif kth > below:
+                lo = below + 1
+            else:
+                break
     for j in range(short):
         out[order[j]] += 1
 

@@ -16,10 +16,13 @@ from allocsim.envs.engine.state import EngineState
 
 # The decode's arithmetic lives in ``allocsim.core.unit_decode``, shared with the ONNX runtime.
 available_to_allocate = kernel(unit_decode.available_to_allocate)
-largest_remainder_row = kernel(unit_decode.largest_remainder_row)
+# the remainder rule of both roundings, then the roundings with it (and the cut with its rounding)
+raise_smallest = kernel(unit_decode.raise_smallest)
+largest_remainder_row = compile_shared(unit_decode.largest_remainder_row, raise_smallest=raise_smallest)
+round_to_total = compile_shared(unit_decode.round_to_total, raise_smallest=raise_smallest)
 transfer_units = kernel(unit_decode.transfer_units)
 # the one capacity cut (rules, the targets decode, the env), with the rounding it calls compiled too
-cut_rows = compile_shared(unit_decode.cut_rows, round_to_total=kernel(unit_decode.round_to_total))
+cut_rows = compile_shared(unit_decode.cut_rows, round_to_total=round_to_total)
 policy_order = kernel(unit_decode.policy_order)
 holdback_units = kernel(unit_decode.holdback_units)
 # The stock a decided holdback applies to lives in ``allocsim.core.same_day``, shared with the runtime.

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.core import unit_decode
-from allocsim.envs.engine.decide import cut_rows
+from allocsim.envs.engine.decide import cut_rows, round_to_total
 from allocsim.envs.engine.jit import inner_kernel, kernel
 
 if TYPE_CHECKING:
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
     from allocsim.envs.engine.core import BatchEngine
 
 FloatArray = NDArray[np.float64]
-
-round_to_total = kernel(unit_decode.round_to_total)
 
 
 @inner_kernel
