@@ -53,12 +53,24 @@ def _mix(z: np.uint64) -> np.uint64:
 
 
 @kernel
-def stream_key(seed: int, purpose: int, period: int, lane: int) -> np.uint64:
-    """The key of one draw site: the four fields mixed in turn (distinct fields, distinct keys)."""
+def period_key(seed: int, purpose: int, period: int) -> np.uint64:
+    """The first three fields of ``stream_key`` mixed: shared by every lane of one period and purpose,
+    so a loop over the lanes mixes them once (``lane_key`` adds the lane)."""
     h = _mix(np.uint64(seed) + _GOLDEN)
     h = _mix(h ^ (np.uint64(purpose) * _GOLDEN))
-    h = _mix(h ^ (np.uint64(period) + _GOLDEN))
-    return _mix(h ^ (np.uint64(lane) * _M1 + _GOLDEN))
+    return _mix(h ^ (np.uint64(period) + _GOLDEN))
+
+
+@kernel
+def lane_key(prefix: np.uint64, lane: int) -> np.uint64:
+    """``stream_key`` of ``lane`` from its ``period_key``."""
+    return _mix(prefix ^ (np.uint64(lane) * _M1 + _GOLDEN))
+
+
+@kernel
+def stream_key(seed: int, purpose: int, period: int, lane: int) -> np.uint64:
+    """The key of one draw site: the four fields mixed in turn (distinct fields, distinct keys)."""
+    return lane_key(period_key(seed, purpose, period), lane)
 
 
 @kernel
@@ -141,7 +153,14 @@ def lane_demand(seed: int, period: int, lane: int, mu: float, code: int, dispers
     lane's distribution around mean ``mu``, from the episode seed alone."""
     if mu <= 0.0:  # a lane without demand (a location that does not serve the channel): nothing to draw
         return 0
-    key = stream_key(seed, DEMAND, period, lane)
+    return keyed_demand(stream_key(seed, DEMAND, period, lane), mu, code, dispersion, cv)
+
+
+@kernel
+def keyed_demand(key: np.uint64, mu: float, code: int, dispersion: float, cv: float) -> int:
+    """``lane_demand`` from the lane's key (``stream_key(seed, DEMAND, period, lane)``)."""
+    if mu <= 0.0:
+        return 0
     if code == POISSON:
         return poisson(key, mu)
     if code == NEGATIVE_BINOMIAL:
@@ -157,7 +176,13 @@ def forecast_noise(seed: int, period: int, lane: int, sigma: float) -> float:
     mean 1 and log-sd ``sigma`` (1 when ``sigma`` is 0)."""
     if sigma <= 0.0:
         return 1.0
-    return math.exp(-0.5 * sigma * sigma + sigma * _normal(stream_key(seed, FORECAST, period, lane), 0))
+    return keyed_noise(stream_key(seed, FORECAST, period, lane), sigma)
+
+
+@kernel
+def keyed_noise(key: np.uint64, sigma: float) -> float:
+    """``forecast_noise`` (``sigma > 0``) from the key ``stream_key(seed, FORECAST, period, lane)``."""
+    return math.exp(-0.5 * sigma * sigma + sigma * _normal(key, 0))
 
 
 @kernel

@@ -11,7 +11,17 @@ materialises for bounds and checks. Demand and supplier leads follow ``demand_se
 
 from __future__ import annotations
 
-from allocsim.envs.demand_stream import BLOCK, LEAD, forecast_noise, lane_demand, uniform_int
+from allocsim.envs.demand_stream import (
+    BLOCK,
+    DEMAND,
+    FORECAST,
+    LEAD,
+    keyed_demand,
+    keyed_noise,
+    lane_key,
+    period_key,
+    uniform_int,
+)
 from allocsim.envs.engine.jit import inline_kernel, inner_kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import EngineState
@@ -24,49 +34,31 @@ _SMOOTH_HALF = 3  # the forecaster's centred moving average (``allocsim.envs.dem
 
 
 @inline_kernel
-def _bootstrap_period(p: EngineParams, seed: int, t: int) -> int:
-    """The history period a bootstrapped episode on ``seed`` replays in period ``t``."""
-    length_of_block = p.block_length
-    j = t // length_of_block
-    target = j * length_of_block
-    length = min(length_of_block, p.periods - target)
+def _bootstrap_period(block_length: int, periods: int, seed: int, t: int) -> int:
+    """The history period a bootstrapped episode on ``seed`` replays in period ``t`` (``p.block_length``,
+    ``p.periods``)."""
+    j = t // block_length
+    target = j * block_length
+    length = min(block_length, periods - target)
     weekday = target % _WEEK
-    count = (p.periods - length - weekday) // _WEEK + 1
+    count = (periods - length - weekday) // _WEEK + 1
     return weekday + _WEEK * uniform_int(seed, BLOCK, j, 0, count - 1) + (t - target)
 
 
 @inline_kernel
-def lane_units(p: EngineParams, seed: int, t: int, loc: int, k: int, c: int) -> int:
-    """Units asked in period ``t`` at (location, SKU, channel) in an episode whose demand seed is ``seed``."""
-    if p.replay_mode == REPLAY:
-        return p.replay[t, loc, k, c]
-    if p.replay_mode == BOOTSTRAP:
-        return p.replay[_bootstrap_period(p, seed, t), loc, k, c]
-    n_s, n_c = p.demand_code.shape[1], p.demand_code.shape[2]
-    return lane_demand(seed, t, (loc * n_s + k) * n_c + c, p.demand_mean[t, loc, k, c],
-                       p.demand_code[loc, k, c], p.demand_dispersion[loc, k, c], p.demand_cv[loc, k, c])
-
-
-@inline_kernel
-def _bootstrap_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float:
-    """The forecaster's rate of a bootstrapped path: its centred 7-period mean, summed over channels."""
-    last = p.periods - 1
+def _bootstrap_rate(replay, block_length: int, periods: int, seed: int, t: int, loc: int,  # type: ignore[no-untyped-def]
+                    k: int) -> float:
+    """The forecaster's rate of a bootstrapped path of history ``replay`` (``p.replay``): its centred
+    7-period mean, summed over channels."""
+    last = periods - 1
     t = min(t, last)  # past the end the last period's rate carries on
     total = 0.0
-    for c in range(p.demand_code.shape[2]):
+    for c in range(replay.shape[3]):
         units = 0
         for q in range(t - _SMOOTH_HALF, t + _SMOOTH_HALF + 1):
-            units += p.replay[_bootstrap_period(p, seed, min(max(q, 0), last)), loc, k, c]
+            units += replay[_bootstrap_period(block_length, periods, seed, min(max(q, 0), last)), loc, k, c]
         total += units / (2 * _SMOOTH_HALF + 1)
     return total
-
-
-@inline_kernel
-def forecast_rate(p: EngineParams, seed: int, t: int, loc: int, k: int) -> float:
-    """The forecast the policy sees for period ``t`` at (location, SKU) in the episode on ``seed``."""
-    rate = _bootstrap_rate(p, seed, t, loc, k) if p.replay_mode == BOOTSTRAP else p.forecast_mean[t, loc, k]
-    lane = loc * p.demand_code.shape[1] + k
-    return rate * p.forecast_bias * forecast_noise(seed, t, lane, p.forecast_sigma)
 
 
 @inline_kernel
@@ -80,25 +72,55 @@ def supplier_lead(low: int, high: int, seed: int, t: int) -> int:
 
 @inline_kernel
 def draw_demand(p: EngineParams, s: EngineState, b: int, t: int) -> None:
-    """Period ``t``'s demand of copy ``b`` into its ring slot (nothing past the last period)."""
-    if t >= p.periods:
+    """Period ``t``'s demand of copy ``b`` into its ring slot (nothing past the last period): the units
+    of every (location, SKU, channel) lane (``allocsim.envs.demand_stream.lane_demand``), a replayed
+    history's, or a bootstrapped block's.
+
+    Every field is read before the first branch (``allocsim.envs.engine.jit``: a tuple read inside
+    the lane loop made the draws three times slower), and the key's part shared by all lanes of the
+    period is mixed once (``period_key``): the same keys, the same draws."""
+    periods, replay_mode, replay, block_length = p.periods, p.replay_mode, p.replay, p.block_length
+    mean, code, dispersion, cv = p.demand_mean, p.demand_code, p.demand_dispersion, p.demand_cv
+    ring, seed = s.demand_ring[b], s.demand_seed[b]
+    if t >= periods:
         return
-    slot = t % s.demand_ring.shape[1]
-    seed = s.demand_seed[b]
-    n_l, n_s, n_c = p.demand_code.shape[0], p.demand_code.shape[1], p.demand_code.shape[2]
+    n_l, n_s, n_c = code.shape[0], code.shape[1], code.shape[2]
+    out = ring[t % ring.shape[0]]
+    if replay_mode != MODEL:
+        source = t if replay_mode == REPLAY else _bootstrap_period(block_length, periods, seed, t)
+        for loc in range(n_l):
+            for k in range(n_s):
+                for c in range(n_c):
+                    out[loc, k, c] = replay[source, loc, k, c]
+        return
+    prefix = period_key(seed, DEMAND, t)
     for loc in range(n_l):
         for k in range(n_s):
             for c in range(n_c):
-                s.demand_ring[b, slot, loc, k, c] = lane_units(p, seed, t, loc, k, c)
+                key = lane_key(prefix, (loc * n_s + k) * n_c + c)
+                out[loc, k, c] = keyed_demand(key, mean[t, loc, k, c], code[loc, k, c], dispersion[loc, k, c],
+                                              cv[loc, k, c])
 
 
 @inline_kernel
 def draw_forecast(p: EngineParams, s: EngineState, b: int, t: int) -> None:
-    """Period ``t``'s forecast of copy ``b`` into its ring slot."""
-    slot = t % s.forecast_ring.shape[1]
-    for loc in range(p.demand_code.shape[0]):
-        for k in range(p.demand_code.shape[1]):
-            s.forecast_ring[b, slot, loc, k] = forecast_rate(p, s.seed[b], t, loc, k)
+    """Period ``t``'s forecast of copy ``b`` into its ring slot: per (location, SKU), the forecaster's
+    rate (a bootstrapped path's smoothed rate) x the bias x lognormal noise keyed by the episode ``seed``
+    (``allocsim.envs.demand_stream.forecast_noise``); fields read first, as in ``draw_demand``."""
+    replay_mode, replay, block_length, periods = p.replay_mode, p.replay, p.block_length, p.periods
+    forecast_mean, bias, sigma = p.forecast_mean, p.forecast_bias, p.forecast_sigma
+    n_l, n_s = p.demand_code.shape[0], p.demand_code.shape[1]
+    ring, seed = s.forecast_ring[b], s.seed[b]
+    out = ring[t % ring.shape[0]]
+    prefix = period_key(seed, FORECAST, t)
+    for loc in range(n_l):
+        for k in range(n_s):
+            if replay_mode == BOOTSTRAP:
+                rate = _bootstrap_rate(replay, block_length, periods, seed, t, loc, k)
+            else:
+                rate = forecast_mean[t, loc, k]
+            noise = 1.0 if sigma <= 0.0 else keyed_noise(lane_key(prefix, loc * n_s + k), sigma)
+            out[loc, k] = rate * bias * noise
 
 
 #: What ``refresh`` draws: a fresh episode's rings, the demand ring again (a new demand seed), or

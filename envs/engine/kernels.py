@@ -59,6 +59,7 @@ class Work(NamedTuple):
     avg_age: NDArray[np.float64]  # (B, L, S) observed: mean age of stock on hand
     book_node: NDArray[np.bool_]  # (B, L + 1) nodes whose receipts the BOOK phase books (DC last)
     exogenous: NDArray[np.float32]  # (B, 3 L S + N_CALENDAR) observed: forecast, open-order, calendar rows
+    window: NDArray[np.float64]  # (B, L, S) the forecast window's sum (``exogenous_row``)
 
 
 def allocate_work(p: EngineParams, batch: int) -> Work:
@@ -80,37 +81,51 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         dc_units=ints(n_s), dc_free=ints(n_s), backlog_units=ints(n_l, n_s),
         avg_age=np.zeros((batch, n_l, n_s)), book_node=np.zeros((batch, n_l + 1), dtype=np.bool_),
         exogenous=np.zeros((batch, 3 * n_l * n_s + N_CALENDAR), dtype=np.float32),
+        window=np.zeros((batch, n_l, n_s)),
     )
 
 
 @inline_kernel
-def exogenous_row(p: EngineParams, s: EngineState, b: int, row) -> None:  # type: ignore[no-untyped-def]
+def exogenous_row(p: EngineParams, s: EngineState, b: int, row, window) -> None:  # type: ignore[no-untyped-def]
     """Copy ``b``'s forecast-now, forecast-window, open-order and calendar blocks into ``row`` (float32),
-    scaled as ``allocsim.core.observation_blocks.exogenous_rows`` scales them (same arithmetic, in order)."""
+    scaled as ``allocsim.core.observation_blocks.exogenous_rows`` scales them (same arithmetic, in order).
+
+    ``window`` (L, S) is scratch: the window is summed period by period over all lanes (each lane's
+    sum in the same order as one lane at a time, so the same bits), and ring slots step without a
+    division: both let the loops over lanes run as vector code."""
     n_l, n_s, n_c = p.demand_code.shape
     location_scale, notice, periods, calendar = p.location_scale, p.notice, p.periods, p.calendar
     t = s.period[b]
     forecasts, demand = s.forecast_ring[b], s.demand_ring[b]
     horizon, span = forecasts.shape[0], demand.shape[0]
     size = n_l * n_s
+    now, demand_now = t % horizon, t % span
+    for loc in range(n_l):
+        for k in range(n_s):
+            window[loc, k] = 0.0
+    for h in range(horizon):
+        slot = now + h if now + h < horizon else now + h - horizon
+        for loc in range(n_l):
+            for k in range(n_s):
+                window[loc, k] += forecasts[slot, loc, k]
     for loc in range(n_l):
         for k in range(n_s):
             j = loc * n_s + k
             scale = location_scale[loc, k]
-            window = 0.0
-            for h in range(horizon):
-                window += forecasts[(t + h) % horizon, loc, k]
-            window /= horizon
+            row[j] = np.float32(forecasts[now, loc, k] * WEEK / scale)
+            row[size + j] = np.float32(window[loc, k] / horizon * WEEK / scale)
+    for loc in range(n_l):
+        for k in range(n_s):
             known = 0.0
             for c in range(n_c):
                 if notice[c] > 0:
                     units = 0
-                    for q in range(t, min(t + notice[c] + 1, periods)):
-                        units += demand[q % span, loc, k, c]
+                    slot = demand_now
+                    for _ in range(t, min(t + notice[c] + 1, periods)):  # periods t, t + 1, ...
+                        units += demand[slot, loc, k, c]
+                        slot = slot + 1 if slot + 1 < span else 0
                     known += units
-            row[j] = np.float32(forecasts[t % horizon, loc, k] * WEEK / scale)
-            row[size + j] = np.float32(window * WEEK / scale)
-            row[2 * size + j] = np.float32(known / scale)
+            row[2 * size + loc * n_s + k] = np.float32(known / location_scale[loc, k])
     for i in range(N_CALENDAR):
         row[3 * size + i] = np.float32(calendar[t, i])
 
@@ -216,7 +231,7 @@ def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # 
         if phases & RECEIVE and receipts_due:
             receive(p, s, b)
         if phases & OBSERVE:
-            exogenous_row(p, s, b, w.exogenous[b])
+            exogenous_row(p, s, b, w.exogenous[b], w.window[b])
             observe(p, s, w, b, obs[b])
         if phases & ROOMS:
             rooms(p, s, w, b)
