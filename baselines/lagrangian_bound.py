@@ -13,11 +13,13 @@ because every non-anticipative policy of the network is feasible for each piece 
 the priced coupling only adds ``lam x (z - sum ship) >= 0``. Each piece may itself be
 bounded from above by any relaxation and ``L`` stays an upper bound:
 
-* a lane with one lost-sales channel without notice is solved exactly by DP
+* a lane with one channel without notice is solved by DP
   (``allocsim.baselines.lagrangian_lanes``): the expectation, no perfect information;
-* any other lane (several channels, backorders, advance notice) by its own
-  perfect-information LP on each seed (``fallback_block``: capacity dropped, every
-  backordered unit may wait, unserved waiting is free);
+  exactly where the channel loses unmet demand, by an exact DP of a relaxation where it
+  backorders (``allocsim.baselines.lagrangian_backorder``: infinite patience, free waiting);
+* any other lane (several channels, advance notice) by its own perfect-information LP on
+  each seed (``fallback_block``: capacity dropped, every backordered unit may wait,
+  unserved waiting is free);
 * the DC exactly by DP where nothing about it is random and it is small
   (``allocsim.baselines.lagrangian_dc``: its rule's own orders, a fixed lead time), else by
   its part of the clairvoyant LP (``allocsim.baselines.clairvoyant``) on each seed (random

@@ -6,17 +6,22 @@ then faces a single-location lost-sales problem with no one to share with. This
 module solves it exactly for lanes whose demand comes from one channel that loses
 unmet units and has no advance notice (where the simulator sells ``min(stock, D)``
 and a greedy sale is optimal), and gives the optimal policy's expected shipments
-per period (the lane's column in the bound's master LP).
+per period (the lane's column in the bound's master LP). A lane whose one channel
+backorders part of its unmet demand (lead time at least 1, no notice) is solved by
+``allocsim.baselines.lagrangian_backorder``: a relaxation (infinite patience, free
+waiting) solved exactly, never below the lane.
 
 The lane's problem is a relaxation of what a lane can do in the simulator: capacity
 is ``on hand + shipped <= capacity`` for this SKU alone (the simulator counts every
 SKU and everything in transit), markdowns, expiry and the days-of-supply cap are
-dropped, and a lead time ``d >= 2`` is replaced by a decision one period before the
-arrival at the price of the period it would have been sent in (the lane decides
-later, knowing more; a shipment sent in period ``t`` is priced ``lam[t]`` either
-way), except lead 2 with a small capacity, solved with its transit state
-(``allocsim.baselines.lagrangian_pipeline``). Shipments that would land after the
-horizon are not in the DP (the master prices them, ``salvage - cost - shipping`` a unit).
+dropped, and a lead time ``d >= 2`` is replaced by a decision two periods before the
+arrival, with the last two periods' shipments as the state, at the price of the period
+it would have been sent in (``allocsim.baselines.lagrangian_pipeline``: exact for lead 2;
+for longer leads the lane decides later, knowing more, and a shipment sent in period
+``t`` is priced ``lam[t]`` either way), or, where the capacity is too large for that
+state, by a decision one period before the arrival (the same relaxation, looser).
+Shipments that would land after the horizon are not in the DP (the master prices
+them, ``salvage - cost - shipping`` a unit).
 
 Recursion (``x`` on hand at the decision, ``D`` the period's demand, ``p`` the
 shipment's price plus shipping cost):
@@ -41,6 +46,7 @@ from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before anything compiles)
 from allocsim.baselines.demand_pmf import lane_pmf
+from allocsim.baselines.lagrangian_backorder import backward_backorder, depth_for, eligible, forward_backorder
 from allocsim.baselines.lagrangian_pipeline import backward_two, exact_lead_two, forward_two
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.network import BIG, Network
@@ -65,6 +71,7 @@ class Lane:
     end: float  # salvage - unit cost: revaluation of a unit left at the last close
     start: int  # on hand at the first decision
     penalty_constant: float  # - shortage penalty x expected demand over the horizon
+    backorder: float = 0.0  # share of unmet demand the channel queues (``lagrangian_backorder``); 0: lost
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,23 @@ class LaneSolution:
 
 
 def dp_channel(net: Network, profile: DemandProfile, loc: int, sku: int) -> int | None:
-    """The lane's one demanded channel if ``solve_lane`` can take it (-1: no demand), else None."""
+    """The lane's one demanded channel if ``solve_lane`` can take it (-1: no demand), else None: lost sales,
+    or backorders at a lead time of at least 1 where ``lagrangian_backorder``'s relaxation is valid; never
+    with advance notice or contracts."""
     demanded = np.flatnonzero((profile.mean[: net.periods, loc, sku] > 0).any(axis=0))
     if len(demanded) == 0:
         return -1
     if len(demanded) > 1:
         return None
     c = int(demanded[0])
-    lost = net.backorder_fraction[c] == 0 and net.advance_notice[c] == 0
-    return c if lost and net.contract_rights[sku, c] == 0 else None
+    if net.advance_notice[c] != 0 or net.contract_rights[sku, c] != 0:
+        return None
+    if net.backorder_fraction[c] == 0:
+        return c
+    margin = float(net.price[sku, c] - net.unit_cost[sku] + net.shortage_penalty[c])
+    end = float(net.salvage_value[sku] - net.unit_cost[sku])
+    backorders = int(net.lead_time[loc]) >= 1 and eligible(margin, end)
+    return c if backorders else None
 
 
 def system_units(net: Network) -> IntArray:
@@ -128,7 +143,8 @@ def make_lane(net: Network, profile: DemandProfile, loc: int, sku: int, channel:
     cap = int(min(int(net.capacity[loc]), int(system_units(net)[sku]) + start))
     return Lane(loc, sku, pmf, max(cap, start), int(net.lead_time[loc]), float(net.shipping_cost[loc]),
                 float(net.location_holding_cost[loc, sku]), margin,
-                float(net.salvage_value[sku] - net.unit_cost[sku]), start, -pen * mean)
+                float(net.salvage_value[sku] - net.unit_cost[sku]), start, -pen * mean,
+                float(net.backorder_fraction[channel]) if channel >= 0 else 0.0)
 
 
 def solve_lane(lane: Lane, price: FloatArray) -> LaneSolution:
@@ -136,11 +152,18 @@ def solve_lane(lane: Lane, price: FloatArray) -> LaneSolution:
     if lane.cap > 20_000:
         raise ValueError(f"lane ({lane.loc}, {lane.sku}) holds up to {lane.cap} units: too many for the DP")
     price = np.asarray(price, dtype=np.float64)
+    if lane.backorder > 0:
+        depth = depth_for(lane.pmf, lane.backorder)
+        values, plan = backward_backorder(lane.pmf, lane.backorder, lane.cap, depth, lane.lead,
+                                          lane.ship_cost, lane.holding, lane.margin, lane.end, price)
+        return LaneSolution(value=float(values[lane.start + depth]) + lane.penalty_constant,
+                            shipped=forward_backorder(lane.pmf, lane.backorder, lane.cap, depth, lane.lead,
+                                                      lane.start, plan))
     if exact_lead_two(lane.lead, lane.cap):
         values, plan = backward_two(lane.pmf, lane.cap, lane.ship_cost, lane.holding, lane.margin, lane.end,
-                                    price)
+                                    price, lane.lead)
         return LaneSolution(value=float(values[lane.start, 0]) + lane.penalty_constant,
-                            shipped=forward_two(lane.pmf, lane.cap, lane.start, plan))
+                            shipped=forward_two(lane.pmf, lane.cap, lane.start, plan, lane.lead))
     value, policy = _backward(lane.pmf, lane.cap, lane.lead, lane.ship_cost, lane.holding, lane.margin,
                               lane.end, price)
     shipped = _forward(lane.pmf, lane.cap, lane.lead, lane.start, policy)

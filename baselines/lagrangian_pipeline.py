@@ -1,17 +1,23 @@
-"""A lane with lead time 2 solved exactly: the state is on hand and the units in transit.
+"""A lane with lead time 2 or more, decided two periods before the arrival: state on hand and in transit.
 
 ``allocsim.baselines.lagrangian_lanes`` relaxes a lead time ``d >= 2`` to a decision one
-period before the arrival; for lead 2 and a small enough capacity this module solves
-the real lane instead (tighter, still exact): at the decision of period ``t`` the lane
-holds ``x`` units and ``p`` are in transit (sent at ``t - 1``, on hand at ``t + 1``); it
-sends ``q`` (on hand at ``t + 2``) with ``x + p + q <= capacity`` (the clairvoyant LP's
-capacity row, counting transit), paying ``price[t] + shipping``:
+period before the arrival; where the capacity is small enough this module solves a
+tighter model instead: at the decision of period ``t`` the lane holds ``x`` units and
+``p`` are in transit (on hand at ``t + 1``); it decides ``q`` (on hand at ``t + 2``) with
+``x + p + q <= capacity``, paying ``price[t + 2 - d] + shipping`` (the price of the period
+the units are really sent in):
 
-    V_t(x, p) = r_t(x) + max_q -p_t q + E V_{t+1}((x - D)^+ + p, q).
+    V_t(x, p) = r_t(x) + max_q -p_{t+2-d} q + E V_{t+1}((x - D)^+ + p, q).
 
-Shipments landing after the horizon are left to the master, as for every lane. Where
-``V_{t+1}(y, .)`` is concave in the shipment the search over ``q`` stops at the first
-non-improving one (exact); elsewhere it tries every ``q``.
+For ``d = 2`` this is the real lane (the clairvoyant LP's capacity row, counting transit),
+solved exactly. For ``d >= 3`` it is a relaxation that never lowers the lane's value: every
+policy of the real lane sends in period ``t + 2 - d`` what lands at ``t + 2``, which this
+model may decide later, at ``t``, knowing ``d - 2`` more periods of demand, at the same
+price, and its capacity row counts fewer units in transit (only the last two periods'),
+so it is looser. Shipments landing after the horizon, and those that would have been sent
+before period 0, are not in the model (the master prices the first, the second cannot
+happen). Where ``V_{t+1}(y, .)`` is concave in the shipment the search over ``q`` stops at
+the first non-improving one (exact); elsewhere it tries every ``q``.
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before any
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-MAX_STATES = 5_000  # (on hand, in transit) pairs per period up to which lead 2 is solved exactly
+#: (on hand, in transit) pairs per period up to which a lead >= 2 lane takes this model (capacity <= 198):
+#: retail-medium's lead-2 and lead-3 lanes (capacity 120-160) take 0.05-0.3 s a solve, a salad lane of
+#: seasonal-aging (non-concave values: every shipment tried) about 2 s.
+MAX_STATES = 20_000
 CONCAVE_TOL = 1e-9
 
 
 def exact_lead_two(lead: int, cap: int) -> bool:
-    """Whether a lane of this lead time and capacity is solved here."""
-    return lead == 2 and (cap + 1) * (cap + 2) // 2 <= MAX_STATES
+    """Whether a lane of this lead and capacity is solved here (exact for lead 2, a relaxation beyond)."""
+    return lead >= 2 and (cap + 1) * (cap + 2) // 2 <= MAX_STATES
 
 
 @njit(cache=True)
@@ -55,15 +64,16 @@ def _expected(pmf: FloatArray, w: FloatArray, x: int, p: int, q: int) -> float:
 
 @njit(cache=True)
 def backward_two(pmf: FloatArray, cap: int, ship: float, hold: float, margin: float, end: float,
-                 price: FloatArray) -> tuple[FloatArray, IntArray]:
+                 price: FloatArray, lead: int = 2) -> tuple[FloatArray, IntArray]:
     """Values (cap + 1, cap + 1) at the first decision and the policy (T, cap + 1, cap + 1)."""
     T = pmf.shape[0]
     w = np.zeros((cap + 1, cap + 1))
     policy = np.zeros((T, cap + 1, cap + 1), dtype=np.int64)
     for t in range(T - 1, -1, -1):
         keep = -hold + (end if t == T - 1 else 0.0)
-        lands = t + 2 <= T - 1
-        cost = price[t] + ship
+        send = t + 2 - lead
+        lands = t + 2 <= T - 1 and send >= 0
+        cost = price[max(send, 0)] + ship
         concave = _concave_in_shipment(w, cap)
         v = np.zeros((cap + 1, cap + 1))
         for x in range(cap + 1):
@@ -88,8 +98,9 @@ def backward_two(pmf: FloatArray, cap: int, ship: float, hold: float, margin: fl
 
 
 @njit(cache=True)
-def forward_two(pmf: FloatArray, cap: int, start: int, policy: IntArray) -> FloatArray:
-    """Expected units sent per period by ``policy`` from ``start`` on hand and nothing in transit."""
+def forward_two(pmf: FloatArray, cap: int, start: int, policy: IntArray, lead: int = 2) -> FloatArray:
+    """Expected units sent per period (the period they are really sent in) by ``policy`` from ``start`` on
+    hand and nothing in transit."""
     T = pmf.shape[0]
     shipped = np.zeros(T)
     dist = np.zeros((cap + 1, cap + 1))
@@ -101,7 +112,8 @@ def forward_two(pmf: FloatArray, cap: int, start: int, policy: IntArray) -> Floa
                 if dist[x, p] == 0.0:
                     continue
                 q = policy[t, x, p]
-                shipped[t] += dist[x, p] * q
+                if q > 0:
+                    shipped[t + 2 - lead] += dist[x, p] * q
                 for k in range(pmf.shape[1]):
                     if pmf[t, k] > 0.0:
                         nxt[max(x - k, 0) + p, q] += dist[x, p] * pmf[t, k]

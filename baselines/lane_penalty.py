@@ -40,7 +40,7 @@ def refusal(net: Network, split: Split) -> str | None:
     why = dp.refusal(net)
     if why is not None:
         return f"the DP grid refuses the scenario: {why}"
-    if split.fallback:
+    if split.fallback or any(lane.backorder > 0 for lane in split.dp):
         return "some lanes have no value function (backorders, several channels or advance notice)"
     return None
 

@@ -24,7 +24,8 @@ from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
 
 #: The code fitted prices depend on, besides the penalty's (package-relative).
 FIT_SOURCES = ("baselines/lagrangian_bound.py", "baselines/lagrangian_lanes.py",
-               "baselines/lagrangian_pipeline.py", "baselines/lagrangian_dc.py")
+               "baselines/lagrangian_pipeline.py", "baselines/lagrangian_backorder.py",
+               "baselines/lagrangian_dc.py")
 FIT_SEEDS = 4  # tuning seeds the prices are fitted on where the DC or a lane is random per seed
 _FITTED: dict[str, Multipliers] = {}
 

@@ -149,6 +149,51 @@ def test_deciding_a_period_before_arrival_relaxes_a_longer_lead(price: list[floa
     assert (solved.shipped >= 0).all() and solved.shipped[2:].sum() == 0.0  # sent at 2, 3: lands after T
 
 
+def _exact_lead(lane: Lane, price: np.ndarray) -> float:
+    """The real lane of any lead time ``d``: state (on hand, the last ``d - 1`` shipments in transit),
+    capacity counting every unit in transit; written apart from ``_exact_lead_two``."""
+    T, d = lane.pmf.shape[0], lane.lead
+
+    @functools.cache
+    def value(t: int, x: int, moving: tuple[int, ...]) -> float:  # moving[0] lands at t + 1
+        if t == T:
+            return 0.0
+        keep = -lane.holding + (lane.end if t == T - 1 else 0.0)
+        best = -np.inf
+        for q in range(lane.cap - x - sum(moving) + 1):
+            lands = t + d <= T - 1
+            total = -(price[t] + lane.ship_cost) * q + (0.0 if lands else lane.end * q)
+            for k, p in enumerate(lane.pmf[t]):
+                sold = min(x, k)
+                later = value(t + 1, x - sold + moving[0], (*moving[1:], q if lands else 0))
+                total += p * (lane.margin * sold + keep * (x - sold) + later)
+            best = max(best, total)
+        return best
+
+    return value(0, lane.start, (0,) * (d - 1)) + lane.penalty_constant
+
+
+@settings(max_examples=15, deadline=None)
+@given(price=st.lists(st.floats(0.0, 30.0), min_size=5, max_size=5), start=st.integers(0, 4))
+def test_lead_three_decided_two_periods_ahead_lies_between_the_real_lane_and_one_period_ahead(
+        price: list[float], start: int) -> None:
+    """Lead 3 in the transit-state model: never below the real lane (it decides a period later, its
+    capacity counts fewer units in transit), never above the one-period relaxation (which decides
+    later still and counts no transit)."""
+    base = _lane(3, start)
+    pmf = np.vstack([base.pmf, base.pmf[:1]])  # 5 periods: the sends of periods 0 and 1 land
+    lane = replace(base, pmf=pmf, penalty_constant=-4.0 * float((pmf * np.arange(4)).sum()))
+    chosen = np.array(price)
+    exact = _exact_lead(lane, chosen)
+    two = solve_lane(lane, chosen)
+    with patch.object(lagrangian_lanes, "exact_lead_two", lambda lead, cap: False):
+        one = solve_lane(lane, chosen).value
+    assert exact - 1e-9 <= two.value <= one + 1e-9
+    assert (two.shipped >= 0).all() and two.shipped[2:].sum() == 0.0  # sent at 2, 3, 4: lands after T
+    assert _exact_lead(replace(lane, lead=2), chosen) == pytest.approx(_exact_lead_two(replace(lane, lead=2),
+                                                                                        chosen), abs=1e-9)
+
+
 def test_a_lane_ships_nothing_when_units_cost_more_than_they_earn() -> None:
     sol = solve_lane(_lane(1, 0), np.full(4, 100.0))
     assert sol.shipped.sum() == 0.0 and sol.value == pytest.approx(_lane(1, 0).penalty_constant)
