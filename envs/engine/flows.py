@@ -45,9 +45,11 @@ def take_cohorts(cohorts, quantity: int, taken, record: bool, by_age) -> tuple[i
     ages not touched). Returns (units removed, age-weighted units removed) for the lane's totals."""
     weight = 0
     removed = 0
-    for a in range(cohorts.shape[0] - 1, -1, -1):
-        if quantity == 0 and not record:
-            break
+    a = cohorts.shape[0] - 1
+    if quantity > 0 and not record:  # the empty oldest cohorts first, in a loop that only compares
+        while a >= 0 and cohorts[a] == 0:
+            a -= 1
+    while a >= 0 and (quantity != 0 or record):
         take = min(quantity, cohorts[a])
         if record:
             taken[a] = take
@@ -57,6 +59,7 @@ def take_cohorts(cohorts, quantity: int, taken, record: bool, by_age) -> tuple[i
             removed += take
             weight += a * take
             by_age[a] -= take
+        a -= 1
     return removed, weight
 
 
@@ -134,6 +137,7 @@ def _book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -
     writeoff_open, counters = s.writeoff_open[b], s.units[b]
     totals, cash_out_due = s.totals[b], s.cash_out_due[b]
     inbound, transit, transit_lane = s.inbound[b], s.transit[b], s.transit_lane[b]
+    has_shelf_life = p.has_shelf_life
     if nodes[n_l] == flag:
         for k in range(dc.shape[0]):
             units = dc_due[t, k]
@@ -150,12 +154,26 @@ def _book_receipts(p: EngineParams, s: EngineState, b: int, nodes, flag: bool) -
             if lanes[k] == 0:
                 continue
             lanes[k] = 0
+            if has_shelf_life:  # some ages are written off on arrival
+                for a in range(ring.shape[1]):
+                    units = ring[k, a]
+                    if units:
+                        ring[k, a] = 0
+                        arrive(expired, unit_cost, writeoff_open, counters, stock, on_hand, age_weight,
+                               by_age, inbound, a, loc, k, units)
+                continue
+            # every age goes on the shelf: ``arrive`` of each age, its sums once, no branch per age
+            cells, moved, weight = stock[loc, k], 0, 0
             for a in range(ring.shape[1]):
                 units = ring[k, a]
-                if units:
-                    ring[k, a] = 0
-                    arrive(expired, unit_cost, writeoff_open, counters, stock, on_hand, age_weight, by_age,
-                           inbound, a, loc, k, units)
+                ring[k, a] = 0
+                cells[a] += units
+                by_age[a] += units
+                moved += units
+                weight += a * units
+            on_hand[loc, k] += moved
+            age_weight[loc, k] += weight
+            inbound[loc, k] -= moved
 
 
 @kernel
@@ -178,7 +196,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
     n_l, n_s = s.inbound.shape[1], s.inbound.shape[2]
     alloc, transfers, delay, orders = w.allocation[b], w.transfers[b], w.delay[b], w.orders[b]
     # moves[i] = (age, location, sku, units, lead) of everything leaving this period
-    moves, taken = w.moves[b], w.cohort[b]
+    moves, taken, slot_now = w.moves[b], w.cohort[b], w.slot_now[b]
     t = s.period[b]
     lead_low, lead_high, seed = p.lead_low, p.lead_high, s.demand_seed[b]
     n_ages, shipping_cost, lead_time = p.n_ages, p.shipping_cost, p.lead_time
@@ -193,6 +211,8 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
     lead = supplier_lead(lead_low, lead_high, seed, t)  # inlined: after the last read of p and s
     n_moves = 0
     shipping = 0.0
+    for loc in range(n_l):  # each location's ring slot now: one division per location, not per move
+        slot_now[loc] = t % transit_slots[loc] if transit_slots[loc] > 0 else 0
     for loc in range(n_l):
         cost = alloc[loc].sum() * shipping_cost[loc]
         node_cost[SHIPPING, loc] += cost
@@ -213,8 +233,8 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
                 n_moves = _move(moves, n_moves, a, loc, k, take, lead_time[loc])
         if n_moves:
             n_moves = _depart(expired, unit_cost, transit_start, transit_slots, writeoff_open, counters,
-                              stock, on_hand, age_weight, by_age, inbound, transit, transit_lane, t, moves,
-                              n_moves)
+                              stock, on_hand, age_weight, by_age, inbound, transit, transit_lane, slot_now,
+                              moves, n_moves)
     totals[PERIOD_SHIPPING] = shipping
     transfer_cost = 0.0
     for q in range(lane_source.shape[0]):
@@ -228,8 +248,8 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
             for a in range(n_ages):
                 n_moves = _move(moves, n_moves, a, dst, k, taken[a], lane_lead[q] + delay[q, k])
             n_moves = _depart(expired, unit_cost, transit_start, transit_slots, writeoff_open, counters,
-                              stock, on_hand, age_weight, by_age, inbound, transit, transit_lane, t, moves,
-                              n_moves)
+                              stock, on_hand, age_weight, by_age, inbound, transit, transit_lane, slot_now,
+                              moves, n_moves)
         cost = moved * lane_cost[q]
         node_cost[TRANSFER, src] += cost
         transfer_cost += cost
@@ -257,10 +277,11 @@ def _move(moves, n: int, age: int, loc: int, k: int, units: int, lead: int) -> i
 
 @inline_kernel
 def _depart(expired, unit_cost, transit_start, transit_slots, writeoff_open, counters, stock, on_hand,  # type: ignore[no-untyped-def]
-            age_weight, by_age, inbound, transit, transit_lane, t: int, moves, n: int) -> int:
-    """Put the ``n`` departures of ``moves`` of one copy in period ``t`` in transit (or book them now
-    if lead 0); returns 0. The arrays are the parameters' and the copy's rows ``arrive`` takes, and its
-    transit rows."""
+            age_weight, by_age, inbound, transit, transit_lane, slot_now, moves, n: int) -> int:
+    """Put the ``n`` departures of ``moves`` of one copy in transit (or book them now if lead 0); returns
+    0. The arrays are the parameters' and the copy's rows ``arrive`` takes, its transit rows, and each
+    location's ring slot of the period now ``slot_now`` (L,) (period % its slots): a move of lead ``lead``
+    (at most the slots, ``layout.transit_layout``) arrives in slot (period + lead) % slots."""
     n_ages = by_age.shape[0]
     for i in range(n):
         age, loc, k, units, lead = moves[i, 0], moves[i, 1], moves[i, 2], moves[i, 3], moves[i, 4]
@@ -270,7 +291,10 @@ def _depart(expired, unit_cost, transit_start, transit_slots, writeoff_open, cou
             arrive(expired, unit_cost, writeoff_open, counters, stock, on_hand, age_weight, by_age, inbound,
                    aged, loc, k, units)
         else:
-            row = transit_start[loc] + (t + lead) % transit_slots[loc]
+            slot, slots = slot_now[loc] + lead, transit_slots[loc]
+            while slot >= slots > 0:
+                slot -= slots
+            row = transit_start[loc] + slot
             transit[row, k, aged] += units
             transit_lane[row, k] += units
     return 0

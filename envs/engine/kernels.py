@@ -60,6 +60,7 @@ class Work(NamedTuple):
     book_node: NDArray[np.bool_]  # (B, L + 1) nodes whose receipts the BOOK phase books (DC last)
     exogenous: NDArray[np.float32]  # (B, 3 L S + N_CALENDAR) observed: forecast, open-order, calendar rows
     window: NDArray[np.float64]  # (B, L, S) the forecast window's sum (``exogenous_row``)
+    slot_now: NDArray[np.int64]  # (B, L) each location's transit ring slot of the period (``dispatch``)
 
 
 def allocate_work(p: EngineParams, batch: int) -> Work:
@@ -81,7 +82,7 @@ def allocate_work(p: EngineParams, batch: int) -> Work:
         dc_units=ints(n_s), dc_free=ints(n_s), backlog_units=ints(n_l, n_s),
         avg_age=np.zeros((batch, n_l, n_s)), book_node=np.zeros((batch, n_l + 1), dtype=np.bool_),
         exogenous=np.zeros((batch, 3 * n_l * n_s + N_CALENDAR), dtype=np.float32),
-        window=np.zeros((batch, n_l, n_s)),
+        window=np.zeros((batch, n_l, n_s)), slot_now=ints(n_l),
     )
 
 

@@ -82,6 +82,10 @@ def serve(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignore[n
                 queues = backorder_fraction[c] > 0  # lost-sales channels never have a backlog
                 queued_before = waiting[loc, k, c] if queues else 0
                 request = new + queued_before
+                if request == 0:  # nothing asked (a lane the location does not serve): nothing moves
+                    lost[loc, k, c] = 0
+                    served[loc, k, c] = 0
+                    continue
                 got = may_take(left, protect[loc, k, c], request)
                 left -= got
                 if queues:
