@@ -4,9 +4,12 @@
 seed splits the same way at the same prices (the DC's releases sold at ``lam``, each lane's
 shipments bought at ``lam``; the price terms cancel in the sum). Per piece this prints the
 bound's value, the policy's mean on the test seeds (its pieces priced by the clairvoyant LP
-with the played shipments and orders pinned, which reproduces the episode's profit) and the
-difference: the piece's share of the bound-minus-policy gap. A piece whose bound is far above
-every policy's is where the bound is loose (or every policy is weak there).
+with the played shipments and orders pinned) and the difference: the piece's share of the
+bound-minus-policy gap. The pinned LP reproduces the episode's profit where every lane loses
+its unmet sales and nothing ages; elsewhere (markdowns are ignored, every unmet unit of a
+backordering channel may wait) the policy's pieces add up to more than its profit, and the
+excess is printed apart (``unattributed``). A piece whose bound is far above every policy's
+is where the bound is loose (or every policy is weak there).
 
 Usage: ``python bench/bench_lagrangian_slack.py --preset small-dp --policy dp --seeds 200``.
 """
@@ -90,8 +93,10 @@ def slack(name: str, policy_name: str, seeds: list[int]) -> dict[str, Any]:
         pieces[key] = {"bound": float(bound.mean()), "policy": float(played.mean()), "policy_ci95": half,
                        "slack": float(bound.mean() - played.mean())}
     total = sum(p["bound"] for p in pieces.values()) + _terminal(net, split.dp, lam)
+    priced = sum(p["policy"] for p in pieces.values())
     return {"preset": name, "policy": policy_name, "seeds": len(seeds), "bound": total,
-            "profit": float(np.mean(profits)), "pieces": pieces}
+            "profit": float(np.mean(profits)), "pieces": pieces, "pieces_policy": priced,
+            "unattributed": priced - float(np.mean(profits))}
 
 
 def main() -> None:
@@ -106,6 +111,8 @@ def main() -> None:
     for key, p in out["pieces"].items():
         print(f"  {key:28s} bound {p['bound']:>11,.2f}  policy {p['policy']:>11,.2f} "
               f"+- {p['policy_ci95']:7,.2f}  slack {p['slack']:>9,.2f}")
+    print(f"  the policy's pieces add up to {out['pieces_policy']:,.2f}: {out['unattributed']:,.2f} "
+          "above its profit (what the pinned LP values above the simulated episodes)")
     write_results(f"bench_lagrangian_slack_{args.preset}", out)
 
 
