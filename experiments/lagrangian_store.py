@@ -1,7 +1,8 @@
 """The Lagrangian bound's fitted DC prices, fitted once per scenario content and kept on disk.
 
 Fitting (``allocsim.baselines.lagrangian_bound.fit_multipliers``) takes from a second on the DP
-presets to about a minute on retail-medium; the prices depend only on the scenario, its demand
+presets to several minutes on retail-medium (its lead-2 and lead-3 lanes carry their transit state:
+1-6 minutes by load); the prices depend only on the scenario, its demand
 profile and the fitting code, so they are stored beside the sales penalties
 (``allocsim.experiments.penalty_store.store_dir``) under a key of all three, arrays only, read
 with ``allow_pickle=False`` and written atomically; an unreadable file is fitted again.
