@@ -35,7 +35,7 @@ def largest_remainder_row(total: int, fractions, out, order) -> None:  # type: i
         base = math.floor(total * fractions[j])
         out[j] = base
         short -= base
-    raise_smallest(out, fractions, total, short, order)
+    raise_smallest(out, fractions, float(total), short, order)  # float: one compiled body for both roundings
 
 
 def round_to_total(amount, total: int, out, order) -> None:  # type: ignore[no-untyped-def]
