@@ -92,15 +92,7 @@ def poisson(key: np.uint64, mu: float) -> int:
     if mu <= 0.0:
         return 0
     if mu < _INVERSION_BELOW:
-        u = uniform(key, 0)
-        p = math.exp(-mu)
-        cdf = p
-        x = 0
-        while u > cdf and p > 0.0:
-            x += 1
-            p *= mu / x
-            cdf += p
-        return x
+        return poisson_inverted(key, mu, poisson_start(mu))
     # PTRS (Hörmann 1993, "The transformed rejection method for generating Poisson random variables")
     slam = math.sqrt(mu)
     loglam = math.log(mu)
@@ -122,6 +114,28 @@ def poisson(key: np.uint64, mu: float) -> int:
         if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
                 <= -mu + x * loglam - math.lgamma(x + 1.0)):
             return int(x)
+
+
+@kernel
+def poisson_start(mu: float) -> float:
+    """``exp(-mu)``: the probability of 0 a Poisson inversion starts from (the engine tables it per lane
+    and period, ``EngineParams.poisson_start``, through ``fill_poisson_start``)."""
+    return math.exp(-mu)
+
+
+@kernel
+def poisson_inverted(key: np.uint64, mu: float, start: float) -> int:
+    """``poisson`` of a mean ``0 < mu < _INVERSION_BELOW`` by inversion from 0, ``start`` being
+    ``poisson_start(mu)``."""
+    u = uniform(key, 0)
+    p = start
+    cdf = p
+    x = 0
+    while u > cdf and p > 0.0:
+        x += 1
+        p *= mu / x
+        cdf += p
+    return x
 
 
 @kernel
@@ -153,16 +167,18 @@ def lane_demand(seed: int, period: int, lane: int, mu: float, code: int, dispers
     lane's distribution around mean ``mu``, from the episode seed alone."""
     if mu <= 0.0:  # a lane without demand (a location that does not serve the channel): nothing to draw
         return 0
-    return keyed_demand(stream_key(seed, DEMAND, period, lane), mu, code, dispersion, cv)
+    start = poisson_start(mu) if code == POISSON and mu < _INVERSION_BELOW else 0.0
+    return keyed_demand(stream_key(seed, DEMAND, period, lane), mu, start, code, dispersion, cv)
 
 
 @kernel
-def keyed_demand(key: np.uint64, mu: float, code: int, dispersion: float, cv: float) -> int:
-    """``lane_demand`` from the lane's key (``stream_key(seed, DEMAND, period, lane)``)."""
+def keyed_demand(key: np.uint64, mu: float, start: float, code: int, dispersion: float, cv: float) -> int:
+    """``lane_demand`` from the lane's key (``stream_key(seed, DEMAND, period, lane)``); ``start`` is
+    ``poisson_start(mu)`` for a Poisson lane of mean below ``_INVERSION_BELOW`` (else not read)."""
     if mu <= 0.0:
         return 0
     if code == POISSON:
-        return poisson(key, mu)
+        return poisson_inverted(key, mu, start) if mu < _INVERSION_BELOW else poisson(key, mu)
     if code == NEGATIVE_BINOMIAL:
         rate = gamma(_mix(key ^ np.uint64(_GAMMA)), dispersion) * mu / dispersion
         return poisson(_mix(key ^ np.uint64(_COUNT)), rate)
@@ -198,6 +214,16 @@ def fill_demand(seed: int, mean: NDArray[np.float64], code: NDArray[np.int8],
     for t in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[t, j] = lane_demand(seed, t, j, mean[t, j], code[j], dispersion[j], cv[j])
+
+
+@kernel
+def fill_poisson_start(mean: NDArray[np.float64], code: NDArray[np.int64], out: NDArray[np.float64]) -> None:
+    """``poisson_start`` of every lane and period into ``out`` (T, lanes) where the lane is Poisson with a
+    mean in (0, ``_INVERSION_BELOW``) (``mean`` (T, lanes), ``code`` (lanes,)); 0 elsewhere."""
+    for t in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            mu = mean[t, j]
+            out[t, j] = poisson_start(mu) if code[j] == POISSON and 0.0 < mu < _INVERSION_BELOW else 0.0
 
 
 @kernel

@@ -77,10 +77,12 @@ def draw_demand(p: EngineParams, s: EngineState, b: int, t: int) -> None:
     history's, or a bootstrapped block's.
 
     Every field is read before the first branch (``allocsim.envs.engine.jit``: a tuple read inside
-    the lane loop made the draws three times slower), and the key's part shared by all lanes of the
-    period is mixed once (``period_key``): the same keys, the same draws."""
+    the lane loop made the draws three times slower), the key's part shared by all lanes of the
+    period is mixed once (``period_key``) and a Poisson inversion starts from its tabled ``exp(-mean)``
+    (``p.poisson_start``): the same keys and numbers, the same draws."""
     periods, replay_mode, replay, block_length = p.periods, p.replay_mode, p.replay, p.block_length
     mean, code, dispersion, cv = p.demand_mean, p.demand_code, p.demand_dispersion, p.demand_cv
+    poisson_start = p.poisson_start
     ring, seed = s.demand_ring[b], s.demand_seed[b]
     if t >= periods:
         return
@@ -98,8 +100,8 @@ def draw_demand(p: EngineParams, s: EngineState, b: int, t: int) -> None:
         for k in range(n_s):
             for c in range(n_c):
                 key = lane_key(prefix, (loc * n_s + k) * n_c + c)
-                out[loc, k, c] = keyed_demand(key, mean[t, loc, k, c], code[loc, k, c], dispersion[loc, k, c],
-                                              cv[loc, k, c])
+                out[loc, k, c] = keyed_demand(key, mean[t, loc, k, c], poisson_start[t, loc, k, c],
+                                              code[loc, k, c], dispersion[loc, k, c], cv[loc, k, c])
 
 
 @inline_kernel

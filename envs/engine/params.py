@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from allocsim.core.observation_blocks import N_CALENDAR, calendar
 from allocsim.envs.demand import DemandProfile, forecast_sigma
+from allocsim.envs.demand_stream import fill_poisson_start
 from allocsim.envs.engine.layout import cell_bits, transit_layout
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
@@ -101,6 +102,7 @@ class EngineParams(NamedTuple):
     demand_code: IntArray  # (L, S, C) index into ``allocsim.envs.demand.DISTRIBUTIONS``
     demand_dispersion: FloatArray  # (L, S, C)
     demand_cv: FloatArray  # (L, S, C)
+    poisson_start: FloatArray  # (T, L, S, C) exp(-mean) of the Poisson lanes drawn by inversion, else 0
     replay_mode: int  # draws.MODEL, REPLAY or BOOTSTRAP
     replay: IntArray  # (T, L, S, C) a replayed history ((1, L, S, C) zeros when none)
     block_length: int  # periods per bootstrap block
@@ -254,12 +256,17 @@ def _episode_inputs(net: Network, profile: DemandProfile) -> dict[str, Any]:
     replay_mode = 0 if profile.replay is None else 1 if source.resample == "none" else 2
     shape = (net.n_locations, net.n_skus, net.n_channels)
     lead = net.scenario.supplier.lead_time
+    mean = np.ascontiguousarray(profile.mean[: net.periods], dtype=np.float64)
+    code = np.ascontiguousarray(profile.distribution, dtype=np.int64)
+    start = np.zeros_like(mean)  # the sampler's own exp(-mean), computed once (compiled: the same bits)
+    fill_poisson_start(mean.reshape(len(mean), -1), code.reshape(-1), start.reshape(len(start), -1))
     low, high = (lead.low, lead.high) if isinstance(lead, UniformLeadTime) else (lead.periods, lead.periods)
     return {
-        "demand_mean": np.ascontiguousarray(profile.mean[: net.periods], dtype=np.float64),
-        "demand_code": np.ascontiguousarray(profile.distribution, dtype=np.int64),
+        "demand_mean": mean,
+        "demand_code": code,
         "demand_dispersion": np.ascontiguousarray(profile.dispersion, dtype=np.float64),
         "demand_cv": np.ascontiguousarray(profile.cv, dtype=np.float64),
+        "poisson_start": start,
         "replay_mode": replay_mode,
         "replay": np.zeros((1, *shape), dtype=np.int64) if profile.replay is None
         else np.ascontiguousarray(profile.replay, dtype=np.int64),
