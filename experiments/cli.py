@@ -79,15 +79,20 @@ def simulate(
 ) -> None:
     """Run one policy on a scenario, on its tuned parameters as benchmark does, and print its KPIs."""
     from allocsim.baselines.tuned_params import lookup_tuned
+    from allocsim.experiments.evaluation import PolicySpec, prepare
     from allocsim.experiments.evaluation import simulate as run
 
     if policy not in policy_names():
         raise _fail(f"unknown policy {policy!r}; valid: {', '.join(policy_names())}")
     loaded = _load(scenario, timing=timing)
-    _compile_first(loaded)
     try:
         found = lookup_tuned(loaded, policy, tuned_dir)
         params = dict(found.tuned.params) if found.tuned is not None else {}
+        prepare(loaded, [PolicySpec(policy, params)])  # a policy that refuses the scenario says so first
+    except ValueError as err:  # ScenarioError, DemandCsvError, or a policy that refuses the scenario
+        raise _fail(str(err)) from None
+    _compile_first(loaded)
+    try:
         result = {**run(loaded, policy, episodes, seed, params=params), "parameters_source": found.source}
     except ValueError as err:  # ScenarioError, DemandCsvError, or a policy that refuses the scenario
         raise _fail(str(err)) from None
