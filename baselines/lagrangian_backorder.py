@@ -11,7 +11,8 @@ relaxation of it exactly, whose value is never below the real lane's:
   the horizon ends (then it is lost, with its shortage penalty);
 * the room for a shipment is ``capacity - (on hand - waiting)^+``, at least the real
   ``capacity - on hand`` (the units that will serve the backlog do not count);
-* markdowns and shelf life are dropped, as for every DP lane.
+* markdowns and shelf life are dropped, as for every DP lane (a SKU with a shelf life may
+  dispose of positive net stock at each decision, ``allocsim.baselines.lagrangian_disposal``).
 
 Why that never lowers the lane's value: run this lane with the real lane's shipments on the
 same demand. Both serve the backlog first, so by induction over periods the relaxed lane's
@@ -50,6 +51,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before anything compiles)
+from allocsim.baselines.lagrangian_disposal import envelope
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -101,13 +103,15 @@ def _next_value(pmf: FloatArray, v: FloatArray, y: int, q: int, beta: float, dep
 @njit(cache=True)
 def backward_backorder(pmf: FloatArray, beta: float, cap: int, depth: int, lead: int, ship: float,
                        hold: float, margin: float, end: float,
-                       price: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Values (depth + cap + 1,) at the first decision by net stock ``y`` (index ``y + depth``) and the
-    policy (T, depth + cap + 1): units landing next period, decided before the period's demand."""
+                       price: FloatArray, dispose: float = -1.0) -> tuple[FloatArray, IntArray, IntArray]:
+    """Values (depth + cap + 1,) at the first decision by net stock ``y`` (index ``y + depth``), the
+    policy (T, depth + cap + 1): units landing next period, decided before the period's demand, and the
+    index kept at each decision (``dispose >= 0``: positive net stock may be disposed of down to 0)."""
     T, W = pmf.shape
     n = depth + cap + 1
     v = np.zeros(n)  # V_{t+1} by net stock
     policy = np.zeros((T, n), dtype=np.int64)
+    keep = np.zeros((T, n), dtype=np.int64)
     for t in range(T - 1, -1, -1):
         last = t == T - 1
         send = t + 1 - lead
@@ -145,14 +149,16 @@ def backward_backorder(pmf: FloatArray, beta: float, cap: int, depth: int, lead:
                         before = f
             w[i] = reward + best
             policy[t, i] = arg
+        envelope(w, dispose, depth, keep[t])
         v = w
-    return v, policy
+    return v, policy, keep
 
 
 @njit(cache=True)
 def forward_backorder(pmf: FloatArray, beta: float, cap: int, depth: int, lead: int, start: int,
-                      policy: IntArray) -> FloatArray:
-    """Expected units sent per period (the period they are sent in) by ``policy`` from ``start`` on hand."""
+                      policy: IntArray, keep: IntArray) -> FloatArray:
+    """Expected units sent per period (the period they are sent in) by ``policy`` from ``start`` on hand
+    (index ``keep[t, i]`` kept at the decision)."""
     T, W = pmf.shape
     n = depth + cap + 1
     shipped = np.zeros(T)
@@ -163,12 +169,13 @@ def forward_backorder(pmf: FloatArray, beta: float, cap: int, depth: int, lead: 
         for i in range(n):
             if dist[i] == 0.0:
                 continue
-            q = policy[t, i]
+            j = keep[t, i]
+            q = policy[t, j]
             if q > 0:
                 shipped[t + 1 - lead] += dist[i] * q
             for k in range(W):
                 if pmf[t, k] > 0.0:
-                    z = _step(i - depth, k, beta, depth)[2]
+                    z = _step(j - depth, k, beta, depth)[2]
                     nxt[z + depth + q] += dist[i] * pmf[t, k]
         dist = nxt
     return shipped

@@ -89,6 +89,10 @@ class _DCPiece(ClairvoyantLP):
         lp.put(self.dcbal, self.dc, 1.0)
         lp.put(self.dcbal[1:], self.dc[:-1], -1.0)
         lp.put(self.dcbal[:, None, :], self.ship, 1.0)
+        if net.has_shelf_life:  # expiry as disposal at cost - salvage, as in the clairvoyant LP
+            loss = np.maximum(net.unit_cost - net.salvage_value, 0.0)
+            perishable = np.broadcast_to(net.expired_mask.any(axis=0)[None, :], (T, S))
+            lp.put(self.dcbal, lp.cols((T, S), gain=-loss[None, :], mask=perishable), 1.0)
 
     def capital(self) -> None:
         """The working-capital cap is dropped (a relaxation)."""
@@ -126,6 +130,8 @@ def fallback_block(lp: LPBuilder, net: Network, demand: IntArray, loc: int, sku:
     bal = lp.rows((T,), lower=start, upper=start)
     lp.put(bal, inv, 1.0)
     lp.put(bal[1:], inv[:-1], -1.0)
+    if net.expired_mask[:, sku].any():  # expiry as disposal at a close, at cost - salvage (a relaxation)
+        lp.put(bal, lp.cols((T,), gain=-max(float(net.unit_cost[sku] - net.salvage_value[sku]), 0.0)), 1.0)
     lp.put(np.where(t + d < T, bal[np.minimum(t + d, T - 1)], -1), buy, -1.0)
     served_at = t[:, None, None] + k[None, None, :]
     lp.put(np.where(served_at < T, bal[np.minimum(served_at, T - 1)], -1), serve, 1.0)

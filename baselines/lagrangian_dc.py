@@ -55,9 +55,11 @@ class DCModel:
 
     @classmethod
     def of(cls, net: Network) -> DCModel | None:
-        """The DC's model, or None where its piece is random, policy-ordered, capped, too large or
-        without rule orders."""
+        """The DC's model, or None where its piece is random, policy-ordered, capped, too large, without
+        rule orders or with shelf life (the DP has no ages; the LP piece disposes instead)."""
         supplier = net.scenario.supplier
+        if net.has_shelf_life:
+            return None
         if not isinstance(supplier.lead_time, FixedLeadTime) or supplier.lead_time.periods < 1:
             return None
         if isinstance(supplier.replenishment, PolicyReplenishment):

@@ -14,7 +14,9 @@ waiting) solved exactly, never below the lane.
 The lane's problem is a relaxation of what a lane can do in the simulator: capacity
 is ``on hand + shipped <= capacity`` for this SKU alone (the simulator counts every
 SKU and everything in transit), markdowns, expiry and the days-of-supply cap are
-dropped, and a lead time ``d >= 2`` is replaced by a decision two periods before the
+dropped (a lane of a SKU with a shelf life may instead dispose of units on hand at each
+decision, ``allocsim.baselines.lagrangian_disposal``: without it dropping expiry would not
+be a relaxation), and a lead time ``d >= 2`` is replaced by a decision two periods before the
 arrival, with the last two periods' shipments as the state, at the price of the period
 it would have been sent in (``allocsim.baselines.lagrangian_pipeline``: exact for lead 2;
 for longer leads the lane decides later, knowing more, and a shipment sent in period
@@ -47,6 +49,7 @@ from numpy.typing import NDArray
 import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before anything compiles)
 from allocsim.baselines.demand_pmf import lane_pmf
 from allocsim.baselines.lagrangian_backorder import backward_backorder, depth_for, eligible, forward_backorder
+from allocsim.baselines.lagrangian_disposal import disposal_cost, envelope, terminal
 from allocsim.baselines.lagrangian_pipeline import backward_two, exact_lead_two, forward_two
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.network import BIG, Network
@@ -72,6 +75,7 @@ class Lane:
     start: int  # on hand at the first decision
     penalty_constant: float  # - shortage penalty x expected demand over the horizon
     backorder: float = 0.0  # share of unmet demand the channel queues (``lagrangian_backorder``); 0: lost
+    dispose: float = -1.0  # cost of disposing of a unit at a decision (``lagrangian_disposal``); < 0: never
 
 
 @dataclass(frozen=True)
@@ -141,10 +145,11 @@ def make_lane(net: Network, profile: DemandProfile, loc: int, sku: int, channel:
     margin = float(net.price[sku, channel] - net.unit_cost[sku]) + pen if channel >= 0 else 0.0
     start = int(net.initial_location_stock[loc, sku])
     cap = int(min(int(net.capacity[loc]), int(system_units(net)[sku]) + start))
+    hold, dispose = disposal_cost(float(net.unit_cost[sku]), float(net.location_holding_cost[loc, sku]),
+                                  bool(net.expired_mask[:, sku].any()))
     return Lane(loc, sku, pmf, max(cap, start), int(net.lead_time[loc]), float(net.shipping_cost[loc]),
-                float(net.location_holding_cost[loc, sku]), margin,
-                float(net.salvage_value[sku] - net.unit_cost[sku]), start, -pen * mean,
-                float(net.backorder_fraction[channel]) if channel >= 0 else 0.0)
+                hold, margin, float(net.salvage_value[sku] - net.unit_cost[sku]), start, -pen * mean,
+                float(net.backorder_fraction[channel]) if channel >= 0 else 0.0, dispose)
 
 
 def solve_lane(lane: Lane, price: FloatArray) -> LaneSolution:
@@ -152,21 +157,22 @@ def solve_lane(lane: Lane, price: FloatArray) -> LaneSolution:
     if lane.cap > 20_000:
         raise ValueError(f"lane ({lane.loc}, {lane.sku}) holds up to {lane.cap} units: too many for the DP")
     price = np.asarray(price, dtype=np.float64)
+    end, d = terminal(lane.end, lane.dispose), lane.dispose
     if lane.backorder > 0:
         depth = depth_for(lane.pmf, lane.backorder)
-        values, plan = backward_backorder(lane.pmf, lane.backorder, lane.cap, depth, lane.lead,
-                                          lane.ship_cost, lane.holding, lane.margin, lane.end, price)
+        values, plan, keep = backward_backorder(lane.pmf, lane.backorder, lane.cap, depth, lane.lead,
+                                                lane.ship_cost, lane.holding, lane.margin, end, price, d)
         return LaneSolution(value=float(values[lane.start + depth]) + lane.penalty_constant,
                             shipped=forward_backorder(lane.pmf, lane.backorder, lane.cap, depth, lane.lead,
-                                                      lane.start, plan))
+                                                      lane.start, plan, keep))
     if exact_lead_two(lane.lead, lane.cap):
-        values, plan = backward_two(lane.pmf, lane.cap, lane.ship_cost, lane.holding, lane.margin, lane.end,
-                                    price, lane.lead)
+        values, plan, keep = backward_two(lane.pmf, lane.cap, lane.ship_cost, lane.holding, lane.margin, end,
+                                          price, lane.lead, d)
         return LaneSolution(value=float(values[lane.start, 0]) + lane.penalty_constant,
-                            shipped=forward_two(lane.pmf, lane.cap, lane.start, plan, lane.lead))
-    value, policy = _backward(lane.pmf, lane.cap, lane.lead, lane.ship_cost, lane.holding, lane.margin,
-                              lane.end, price)
-    shipped = _forward(lane.pmf, lane.cap, lane.lead, lane.start, policy)
+                            shipped=forward_two(lane.pmf, lane.cap, lane.start, plan, lane.lead, keep))
+    value, policy, keep = _backward(lane.pmf, lane.cap, lane.lead, lane.ship_cost, lane.holding, lane.margin,
+                                    end, price, d)
+    shipped = _forward(lane.pmf, lane.cap, lane.lead, lane.start, policy, keep)
     return LaneSolution(value=float(value[lane.start]) + lane.penalty_constant, shipped=shipped)
 
 
@@ -201,19 +207,20 @@ def _is_concave(w: FloatArray) -> bool:
 
 @njit(cache=True)
 def _backward(pmf: FloatArray, cap: int, lead: int, ship: float, hold: float, margin: float, end: float,
-              price: FloatArray) -> tuple[FloatArray, IntArray]:
+              price: FloatArray, dispose: float = -1.0) -> tuple[FloatArray, IntArray, IntArray]:
     T = pmf.shape[0]
     w = np.zeros(cap + 1)
     policy = np.zeros((T, cap + 1), dtype=np.int64)
+    keep = np.zeros((T, cap + 1), dtype=np.int64)  # units kept at the decision (disposal, ``dispose >= 0``)
     for t in range(T - 1, -1, -1):
-        keep = -hold + (end if t == T - 1 else 0.0)
+        keep_value = -hold + (end if t == T - 1 else 0.0)
         v = np.empty(cap + 1)
         concave = _is_concave(w)
         if lead == 0:
             p = price[t] + ship
             best, arg = -np.inf, cap
             for y in range(cap, -1, -1):  # suffix maximum of F(y) - p y, smallest maximiser
-                f = _reward(pmf[t], y, margin, keep) + _next_value(pmf[t], w, y, 0) - p * y
+                f = _reward(pmf[t], y, margin, keep_value) + _next_value(pmf[t], w, y, 0) - p * y
                 if f >= best:
                     best, arg = f, y
                 v[y] = best + p * y
@@ -232,15 +239,18 @@ def _backward(pmf: FloatArray, cap: int, lead: int, ship: float, hold: float, ma
                             best, arg = f, q
                         elif concave:
                             break
-                v[x] = _reward(pmf[t], x, margin, keep) + best
+                v[x] = _reward(pmf[t], x, margin, keep_value) + best
                 policy[t, x] = arg
+        envelope(v, dispose, 0, keep[t])
         w = v
-    return w, policy
+    return w, policy, keep
 
 
 @njit(cache=True)
-def _forward(pmf: FloatArray, cap: int, lead: int, start: int, policy: IntArray) -> FloatArray:
-    """Expected units sent per period by ``policy`` from ``start`` units on hand."""
+def _forward(pmf: FloatArray, cap: int, lead: int, start: int, policy: IntArray,
+             keep: IntArray) -> FloatArray:
+    """Expected units sent per period by ``policy`` from ``start`` units on hand (``keep[t, x]`` of them
+    kept at the decision)."""
     T = pmf.shape[0]
     shipped = np.zeros(T)
     dist = np.zeros(cap + 1)
@@ -250,8 +260,9 @@ def _forward(pmf: FloatArray, cap: int, lead: int, start: int, policy: IntArray)
         for x in range(cap + 1):
             if dist[x] == 0.0:
                 continue
-            q = policy[t, x]
-            y, extra = (x + q, 0) if lead == 0 else (x, q)
+            k = keep[t, x]
+            q = policy[t, k]
+            y, extra = (k + q, 0) if lead == 0 else (k, q)
             if q > 0:
                 shipped[t if lead == 0 else t + 1 - lead] += dist[x] * q
             for k in range(pmf.shape[1]):

@@ -27,6 +27,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before anything compiles)
+from allocsim.baselines.lagrangian_disposal import envelope
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -64,13 +65,18 @@ def _expected(pmf: FloatArray, w: FloatArray, x: int, p: int, q: int) -> float:
 
 @njit(cache=True)
 def backward_two(pmf: FloatArray, cap: int, ship: float, hold: float, margin: float, end: float,
-                 price: FloatArray, lead: int = 2) -> tuple[FloatArray, IntArray]:
-    """Values (cap + 1, cap + 1) at the first decision and the policy (T, cap + 1, cap + 1)."""
+                 price: FloatArray, lead: int = 2,
+                 dispose: float = -1.0) -> tuple[FloatArray, IntArray, IntArray]:
+    """Values (cap + 1, cap + 1) at the first decision, the policy (T, cap + 1, cap + 1) and the units kept
+    on hand at each decision (T, cap + 1, cap + 1; ``dispose >= 0``: disposal, ``lagrangian_disposal``)."""
     T = pmf.shape[0]
     w = np.zeros((cap + 1, cap + 1))
     policy = np.zeros((T, cap + 1, cap + 1), dtype=np.int64)
+    keep = np.zeros((T, cap + 1, cap + 1), dtype=np.int64)
+    column = np.zeros(cap + 1)
+    kept = np.zeros(cap + 1, dtype=np.int64)
     for t in range(T - 1, -1, -1):
-        keep = -hold + (end if t == T - 1 else 0.0)
+        keep_value = -hold + (end if t == T - 1 else 0.0)
         send = t + 2 - lead
         lands = t + 2 <= T - 1 and send >= 0
         cost = price[max(send, 0)] + ship
@@ -81,7 +87,7 @@ def backward_two(pmf: FloatArray, cap: int, ship: float, hold: float, margin: fl
             for k in range(pmf.shape[1]):
                 if pmf[t, k] > 0.0:
                     sold += pmf[t, k] * min(x, k)
-            reward = margin * sold + keep * (x - sold)
+            reward = margin * sold + keep_value * (x - sold)
             for p in range(cap - x + 1):
                 best, arg = _expected(pmf[t], w, x, p, 0), 0
                 if lands:
@@ -93,14 +99,21 @@ def backward_two(pmf: FloatArray, cap: int, ship: float, hold: float, margin: fl
                             break
                 v[x, p] = reward + best
                 policy[t, x, p] = arg
+        for p in range(cap + 1):  # disposal of units on hand (not of those in transit)
+            n = cap - p + 1
+            column[:n] = v[:n, p]
+            envelope(column[:n], dispose, 0, kept[:n])
+            v[:n, p] = column[:n]
+            keep[t, :n, p] = kept[:n]
         w = v
-    return w, policy
+    return w, policy, keep
 
 
 @njit(cache=True)
-def forward_two(pmf: FloatArray, cap: int, start: int, policy: IntArray, lead: int = 2) -> FloatArray:
+def forward_two(pmf: FloatArray, cap: int, start: int, policy: IntArray, lead: int,
+                keep: IntArray) -> FloatArray:
     """Expected units sent per period (the period they are really sent in) by ``policy`` from ``start`` on
-    hand and nothing in transit."""
+    hand and nothing in transit (``keep[t, x, p]`` of the ``x`` on hand kept at the decision)."""
     T = pmf.shape[0]
     shipped = np.zeros(T)
     dist = np.zeros((cap + 1, cap + 1))
@@ -111,11 +124,12 @@ def forward_two(pmf: FloatArray, cap: int, start: int, policy: IntArray, lead: i
             for p in range(cap - x + 1):
                 if dist[x, p] == 0.0:
                     continue
-                q = policy[t, x, p]
+                y = keep[t, x, p]
+                q = policy[t, y, p]
                 if q > 0:
                     shipped[t + 2 - lead] += dist[x, p] * q
                 for k in range(pmf.shape[1]):
                     if pmf[t, k] > 0.0:
-                        nxt[max(x - k, 0) + p, q] += dist[x, p] * pmf[t, k]
+                        nxt[max(y - k, 0) + p, q] += dist[x, p] * pmf[t, k]
         dist = nxt
     return shipped

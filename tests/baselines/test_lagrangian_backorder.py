@@ -109,7 +109,7 @@ def test_no_backorders_gives_the_lost_sales_lane() -> None:
     """``beta = 0`` in the backorder DP: the lost-sales lane's value (a differential test of the two DPs)."""
     price = np.array([3.0, 8.0, 1.0, 20.0])
     lost = solve_lane(_lane(0.0), price).value
-    values, _ = backward_backorder(PMF, 0.0, 4, depth_for(PMF, 0.0), 1, 1.0, 0.5, 19.0, -4.0, price)
+    values, *_ = backward_backorder(PMF, 0.0, 4, depth_for(PMF, 0.0), 1, 1.0, 0.5, 19.0, -4.0, price)
     value = float(values[1 + depth_for(PMF, 0.0)]) + _lane(0.0).penalty_constant
     assert value == pytest.approx(lost, abs=1e-9)
 
