@@ -117,6 +117,29 @@ def without_holdbacks_playable(scenario: Scenario, specs: Sequence[PolicySpec],
     return [s for s in specs if not (decided and s in models)]
 
 
+def bound_count(scenario: Scenario, bounded: bool, episodes: int) -> int:
+    """Progress units of the bounds: a penalised bound per seed, and a Lagrangian one where it applies."""
+    if not bounded:
+        return 0
+    from allocsim.baselines.lagrangian_bound import refusal
+    from allocsim.experiments.evaluation import env_for
+
+    env = env_for(scenario)
+    return episodes * (1 + (refusal(env.network, env.profile) is None))
+
+
+def progress_total(scenario: Scenario, specs: Sequence[PolicySpec], models: Sequence[PolicySpec],
+                   episodes: int, bounded: bool) -> int:
+    """How many ``on_done`` counts ``run_benchmark`` gives for ``specs`` (rules and ``models``) on
+    ``episodes`` seeds: the one total of the CLI's bar and the results pipeline's log lines."""
+    passes = 1 + (scenario.timing.mode == "events")  # + twins in the aggregated mode
+    evaluated = len(specs) * episodes * passes
+    if has_holdbacks(scenario):  # + the same episodes without holdbacks
+        evaluated += len(without_holdbacks_playable(scenario, specs, models)) * episodes
+    traced = min(TRACED, len(specs)) * min(TRACED_SEEDS, episodes)
+    return evaluated + traced + bound_count(scenario, bounded, episodes)
+
+
 def run_benchmark(
     scenario: Scenario,
     seeds: Sequence[int],

@@ -33,7 +33,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     console.print("parameters:", highlight=False)  # said before pandas, SciPy and matplotlib load
     for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
         console.print(f"  {portable(line)}", highlight=False)  # no folder of this machine, as in the report
-    from allocsim.experiments.benchmark import TRACED, TRACED_SEEDS, run_benchmark, write_outputs
+    from allocsim.experiments.benchmark import run_benchmark, write_outputs
     from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
     from allocsim.experiments.run_folder import write_manifest
@@ -42,16 +42,10 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     episodes = len(seeds)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    from allocsim.experiments.aggregation_gap import has_holdbacks
-    from allocsim.experiments.benchmark import without_holdbacks_playable
+    from allocsim.experiments.benchmark import progress_total
     from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first
 
-    passes = 1 + (loaded.timing.mode == "events")  # + twins in the aggregated mode
-    evaluated = len(specs) * episodes * passes
-    if has_holdbacks(loaded):  # + the same episodes without holdbacks
-        evaluated += len(without_holdbacks_playable(loaded, specs, learned)) * episodes
-    traced = min(TRACED, len(specs)) * min(TRACED_SEEDS, episodes)
-    total = evaluated + traced + bound_count(loaded, bounded, episodes)
+    total = progress_total(loaded, specs, learned, episodes, bounded)
     count = Counter()
     store = EpisodeStore(target)
     labels = [s.label for s in specs]
@@ -139,17 +133,6 @@ def bound_command(
     if dp_table is not None:
         console.print(f"DP policy table ({states} states) written to {dp_table}", highlight=False)
     console.print(summary, highlight=False)  # wrapped at spaces: numbers stay whole
-
-
-def bound_count(scenario: Any, bounded: bool, episodes: int) -> int:
-    """Progress units of the bounds: a penalised bound per seed, and a Lagrangian one where it applies."""
-    if not bounded:
-        return 0
-    from allocsim.baselines.lagrangian_bound import refusal
-    from allocsim.experiments.evaluation import env_for
-
-    env = env_for(scenario)
-    return episodes * (1 + (refusal(env.network, env.profile) is None))
 
 
 def print_verdict(out: Any, result: Any, currency: str) -> None:

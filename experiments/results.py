@@ -195,8 +195,9 @@ def benchmark_scenario(
     config: ResultsConfig, scenario: Scenario, paths: Paths, exported: dict[int, Path], workers: int, log: Log
 ) -> None:
     """Rules and exported seeds on the test block into ``OUT/<scenario>/`` (skipped when current)."""
-    from allocsim.experiments.benchmark import run_benchmark, write_outputs
+    from allocsim.experiments.benchmark import progress_total, rule_specs, run_benchmark, write_outputs
     from allocsim.experiments.plots_learning import LEARNING_CURVES, curves_figure
+    from allocsim.experiments.progress import RunProgress
 
     seeds = seed_range(seed_block("test").start, config.scenarios[scenario.name].episodes or config.episodes)
     models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
@@ -209,7 +210,11 @@ def benchmark_scenario(
         log(f"{scenario.name}: benchmark up to date")
         return
     log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
-    result = run_benchmark(scenario, seeds, policies=rules, tuned_dir=tuned, n_workers=workers, models=models)
+    specs = rule_specs(scenario, rules, tuned)[0] + models
+    total = progress_total(scenario, specs, models, len(seeds), bounded=True)
+    with RunProgress(total, f"benchmark {scenario.name}", unit="episodes", every_s=10.0) as progress:
+        result = run_benchmark(scenario, seeds, policies=rules, tuned_dir=tuned, n_workers=workers,
+                               models=models, on_done=progress.advance)
     curves = curves_figure({f"{config.algo}-seed{k}": paths.run(k) for k in exported}, scenario.currency)
     if curves is not None:
         result.images[LEARNING_CURVES] = curves

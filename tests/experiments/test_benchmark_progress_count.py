@@ -20,7 +20,7 @@ def test_the_count_reaches_the_total_one_traced_episode_at_a_time(tmp_path: Path
 def test_bounds_count_seed_by_seed_on_two_workers(tmp_path: Path) -> None:
     """Each seed's penalised and Lagrangian bound moves the bar by one (a worker's whole chunk of seeds
     did, and the Lagrangian bounds not at all: 16.7 s at one count in the README walk)."""
-    from allocsim.experiments.cli_bench import bound_count
+    from allocsim.experiments.benchmark import bound_count
 
     calls: list[int] = []
     seeds = [40000, 40001, 40002, 40003]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,9 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     first = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert first.exit_code == 0, first.output
     assert "tiny-dp seed 1: training 256 steps" in first.output
+    # the benchmark says how far it is in the log (it ran silent for an hour on retail-medium), and its
+    # count reaches the total it announced: every episode, bound and trace moved it
+    assert re.search(r"benchmark tiny-dp: (\d+)/\1 episodes \(100%\)", first.output), first.output
     summary = pd.read_csv(out / "tiny-dp" / "summary.csv")
     assert {"ppo-seed0", "ppo-seed1", "base-stock", "myopic-lp"} <= set(summary["policy"])
     episodes = pd.read_csv(out / "tiny-dp" / "episodes.csv")
