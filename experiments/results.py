@@ -35,6 +35,7 @@ from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.yaml_file import read_yaml
+from allocsim.experiments.episode_store import EpisodeStore
 from allocsim.experiments.evaluation import PolicySpec
 from allocsim.experiments.option_limits import MAX_SEED
 from allocsim.experiments.reference_interval import markdown_table
@@ -52,6 +53,7 @@ from allocsim.experiments.seeds import seed_block, seed_range
 
 Log = Callable[[str], None]
 MODELS_STAMP = "models.json"  # seeds, ONNX digests and rule parameters the benchmark ran; written last
+PENDING_STAMP = "stamp.json"  # beside the kept episodes: what the unfinished benchmark was playing
 
 
 class ScenarioRuns(BaseModel):
@@ -212,9 +214,12 @@ def benchmark_scenario(
     log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
     specs = rule_specs(scenario, rules, tuned)[0] + models
     total = progress_total(scenario, specs, models, len(seeds), bounded=True)
+    store = kept_episodes(paths.bench, stamp)
+    if kept := store.count():
+        log(f"{scenario.name}: {kept} episode(s) kept from an interrupted benchmark, not played again")
     with RunProgress(total, f"benchmark {scenario.name}", unit="episodes", every_s=10.0) as progress:
         result = run_benchmark(scenario, seeds, policies=rules, tuned_dir=tuned, n_workers=workers,
-                               models=models, on_done=progress.advance)
+                               models=models, on_done=progress.advance, store=store)
     curves = curves_figure({f"{config.algo}-seed{k}": paths.run(k) for k in exported}, scenario.currency)
     if curves is not None:
         result.images[LEARNING_CURVES] = curves
@@ -222,6 +227,21 @@ def benchmark_scenario(
     written = write_outputs(result, paths.bench)
     write_manifest(paths.bench, "results", written, scenario=scenario.name)  # its demand stream: stream_note
     write_text(done, json.dumps(stamp, indent=1) + "\n")  # last: the benchmark is complete
+    (store.root / PENDING_STAMP).unlink(missing_ok=True)
+    store.remove()
+
+
+def kept_episodes(folder: Path, stamp: dict[str, Any]) -> EpisodeStore:
+    """The store of ``folder``'s benchmark episodes, kept as they finish so an interrupted benchmark
+    resumes where it stopped; emptied first when they were played for another ``stamp`` (a seed
+    retrained, a rule retuned: its rows would no longer be the rows a new run computes)."""
+    store = EpisodeStore(folder)
+    pending = store.root / PENDING_STAMP
+    if pending.is_file() and json.loads(pending.read_text(encoding="utf-8")) != stamp:
+        pending.unlink()
+        store.remove()
+    write_text(pending, json.dumps(stamp, indent=1) + "\n")
+    return store
 
 
 def rule_params(scenario: Scenario, tuned_dir: Path,

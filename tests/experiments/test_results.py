@@ -55,6 +55,7 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     assert OnnxPolicy.load(out / "tiny-dp" / "policy.onnx").card.scenario == "tiny-dp"
     assert (out / "tiny-dp" / "learning_curves.png").read_bytes().startswith(b"\x89PNG")
     assert "<h2>Learning curves</h2>" in (out / "tiny-dp" / "report.html").read_text()
+    assert not (out / "tiny-dp" / "episodes-done").exists()  # the kept episodes go once the run is whole
 
     again = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
     assert again.exit_code == 0, again.output
@@ -236,3 +237,16 @@ def test_extra_rules_count_among_the_tuned_rules_only_when_the_config_names_them
     assert extra_rules_note(config, tmp_path / "out") == (  # retail-medium: no benchmark yet, not named
         "sp-mpc (with its tuned parameters) counts among the tuned rules on seasonal-aging; "
         "not yet played on retail-small.\n\n")
+
+
+def test_an_interrupted_benchmark_keeps_its_episodes_for_the_same_stamp_only(tmp_path: Path) -> None:
+    """The pipeline's benchmark resumes from the episodes it kept, unless they were played for other
+    seeds, models or rule parameters (then they are dropped, not mixed into the new table)."""
+    from allocsim.experiments.results import kept_episodes
+
+    stamp = {"seeds": [40000, 40001], "models": {"dcl-seed0": "ab12"}, "rules": {"min-max": None}}
+    row = {"seed": 40000, "policy": "min-max", "profit": 1234.5}
+    kept_episodes(tmp_path, stamp).save("min-max", [row])
+    assert kept_episodes(tmp_path, stamp).rows(["min-max"], [40000, 40001]) == [row]  # resumed: same stamp
+    retrained = {**stamp, "models": {"dcl-seed0": "cd34"}}
+    assert kept_episodes(tmp_path, retrained).count() == 0  # another model: its rows are gone
