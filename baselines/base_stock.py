@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from allocsim.baselines.common import Plan, RuleParams, RulePolicy, net_position, ration
-from allocsim.core.order_up_to import order_up_to_levels
+from allocsim.envs.engine.targets import COMPILED
 from allocsim.envs.state import AllocationState
 
 
@@ -42,7 +42,7 @@ class BaseStockPolicy(RulePolicy):
     def levels(self, state: AllocationState) -> np.ndarray:
         """Order-up-to level per location and SKU (L, S)."""
         p = self.params
-        return order_up_to_levels(state.forecast, self.cover(), p.safety_factor)
+        return COMPILED.order_up_to_levels(state.forecast, self.cover(), p.safety_factor)
 
     def cover(self) -> np.ndarray:
         """Periods of forecast cover in the level (L, S): each location's lead time + the review period."""

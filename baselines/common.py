@@ -29,16 +29,19 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from allocsim.core.order_up_to import feasible_allocation, inventory_position, supplier_order_share
-from allocsim.core.order_up_to import ration as ration  # re-exported for the rules (one implementation)
-from allocsim.core.order_up_to import round_columns as round_columns
-from allocsim.core.order_up_to import window_demand as window_demand
+from allocsim.core.order_up_to import inventory_position
+from allocsim.envs.engine.targets import COMPILED
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import supplier_lead as supplier_lead
 from allocsim.envs.state import AllocationState
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv
+
+# the order-up-to arithmetic (``allocsim.core.order_up_to_loops``, compiled), re-exported for the rules
+ration = COMPILED.ration
+round_columns = COMPILED.round_columns
+window_demand = COMPILED.window_demand
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -215,7 +218,7 @@ def make_feasible(
         incoming = np.zeros(state.net.n_locations, dtype=np.int64)
         np.add.at(incoming, state.net.lane_target, transfers.sum(axis=1))
         headroom = np.maximum(headroom - incoming, 0)
-    return feasible_allocation(alloc, state.dc_available, supply_room(state), headroom)
+    return COMPILED.feasible_allocation(alloc, state.dc_available, supply_room(state), headroom)
 
 
 # --------------------------------------------------------------- other blocks
@@ -234,5 +237,6 @@ def order_share(state: AllocationState, cover_periods: float) -> FloatArray:
     """
     net = state.net
     cover = np.full(net.n_skus, cover_periods)
-    return supplier_order_share(state.forecast, cover, net.periods - state.period, supplier_lead(net),
-                                state.dc_on_hand + state.dc_on_order, net.max_order)
+    left, lead = net.periods - state.period, supplier_lead(net)
+    position = state.dc_on_hand + state.dc_on_order
+    return COMPILED.supplier_order_share(state.forecast, cover, left, lead, position, net.max_order)

@@ -96,7 +96,7 @@ def raise_smallest(out, values, scale, short: int, order) -> None:  # type: igno
                 lo = below + 1
             else:
                 break
-    for j in range(short):
+    for j in range(min(short, n)):  # at most one unit each (numpy's ranks < short)
         out[order[j]] += 1
 
 
@@ -106,7 +106,7 @@ def cut_rows(quantity, limit, out, share, row, order) -> bool:  # type: ignore[n
 
     The one capacity cut of a whole-unit decision (the rules' ``feasible_allocation``, the
     ``targets`` decode, the env's capacity guardrail on allocations and transfers;
-    ``allocsim.core.order_up_to.cut_to_capacity`` is its batch form): entry
+    ``allocsim.core.order_up_to.cut_to_capacity`` runs it copy by copy): entry
     quotas are ``units x (limit / row total)``, rounded by ``round_to_total``; a cut row never gives
     an entry more than it asked for. ``share`` (S,) float and ``row``, ``order`` (S,) int are
     scratch, so a compiled caller allocates nothing.

@@ -17,8 +17,8 @@ the float64 fractions that give back exactly those units (``ActionLayout.unit_fr
 the path a rule's units take too), so the same decode and guardrails run for every mode.
 Transfers stay at zero in ``targets`` and ``residual``. A batch (the vector env, rollouts' base
 policies, DCL's actor) decodes all its copies in one compiled call (``allocsim.envs.engine.targets``),
-bit for bit the single env's numpy arithmetic over the batch (``TargetsMode.numpy_fractions``, the
-reference a test holds it to).
+bit for bit the same loops run uncompiled over the state as the single env reads it
+(``TargetsMode.numpy_fractions``, the reference a test holds it to).
 """
 
 from __future__ import annotations
@@ -33,16 +33,10 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from allocsim.core.order_up_to import (
-    TargetParams,
-    TargetRanges,
-    inventory_position,
-    supplier_order_share,
-    target_allocation,
-)
+from allocsim.core.order_up_to import PLAIN, OrderUpTo, TargetParams, TargetRanges, inventory_position
 from allocsim.core.unit_decode import available_to_allocate
 from allocsim.envs.actions import ActionLayout, Fractions, validate_flat, validate_rows
-from allocsim.envs.engine.targets import decode_targets
+from allocsim.envs.engine.targets import COMPILED, decode_targets
 from allocsim.envs.network import Network
 from allocsim.envs.replenishment import supplier_lead
 from allocsim.envs.state import AllocationState
@@ -228,15 +222,17 @@ class TargetsMode(ActionMode):
         """Allocation (L, S), cut to the guardrails' room as a rule cuts it; order share (S,) or None."""
         return self._decode(DecodeInputs.of_state(state), action)
 
-    def _decode(self, inputs: DecodeInputs, action: FloatArray) -> tuple[IntArray, FloatArray | None]:
-        """Units and order shares of validated actions ([B,] n) in ``inputs`` (one arithmetic for both)."""
+    def _decode(self, inputs: DecodeInputs, action: FloatArray, arithmetic: OrderUpTo = COMPILED,
+                ) -> tuple[IntArray, FloatArray | None]:
+        """Units and order shares of validated actions ([B,] n) in ``inputs`` (one arithmetic for both),
+        by the compiled loops or (``arithmetic`` PLAIN) the same loops uncompiled."""
         net, params = self.net, self.parameters(action)
-        alloc = target_allocation(params, inputs.forecast, inputs.position, inputs.available,
-                                  inputs.supply_room, inputs.headroom)
+        alloc = arithmetic.target_allocation(params, inputs.forecast, inputs.position, inputs.available,
+                                             inputs.supply_room, inputs.headroom)
         orders = None
         if net.policy_orders:
-            orders = supplier_order_share(inputs.forecast, params.order_cover, inputs.left,
-                                          supplier_lead(net), inputs.dc_position, net.max_order)
+            orders = arithmetic.supplier_order_share(inputs.forecast, params.order_cover, inputs.left,
+                                                     supplier_lead(net), inputs.dc_position, net.max_order)
         return alloc, orders
 
     def shares_action(self, state: AllocationState, action: FloatArray) -> FloatArray:
@@ -256,11 +252,12 @@ class TargetsMode(ActionMode):
         return self._with_blocks(share, orders)
 
     def numpy_fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
-        """``fractions`` in numpy over the batch axis (the single env's arithmetic): the reference the
-        compiled batch decode is tested against."""
+        """``fractions`` over the batch axis from the state as the single env and the rules read it, by the
+        order-up-to loops run uncompiled (``PLAIN``, the runtime's path): the reference the compiled
+        batch decode is tested against (numba's arithmetic is the interpreter's, bit for bit)."""
         inputs = DecodeInputs.of(engine)
-        alloc, orders = self._decode(inputs, actions)
-        return self.shares.unit_fractions(alloc, inputs.available, None, orders)
+        alloc, orders = self._decode(inputs, actions, PLAIN)
+        return self.shares.unit_fractions(alloc, inputs.available, None, orders, arithmetic=PLAIN)
 
     def _with_blocks(self, share: FloatArray, orders: FloatArray) -> Fractions:
         """Allocation fractions (B, S, L + 1) and order shares (B, S) with the blocks a ``targets`` action

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.core.order_up_to import ration
+from allocsim.core.order_up_to import OrderUpTo
 from allocsim.envs.engine.decode import clip_finite, shares_fractions
+from allocsim.envs.engine.targets import COMPILED
 from allocsim.envs.network import Network
 
 FloatArray = NDArray[np.float64]
@@ -138,26 +139,20 @@ class ActionLayout:
         transfer_share: FloatArray | None = None,
         order_share: FloatArray | None = None,
         holdback_share: FloatArray | None = None,
+        arithmetic: OrderUpTo = COMPILED,
     ) -> Fractions:
         """The fractions that decode to exactly ``allocation`` ([B,] L, S) units (float64, no action between).
 
         ``allocation`` is first cut to ``dc_available`` ([B,] S) (by the rules' own rationing,
-        largest remainder) where it asks for more; units not allocated stay at the DC. The
+        largest remainder) where it asks for more; units not allocated stay at the DC
+        (``OrderUpTo.unit_shares`` of ``arithmetic``: compiled, or the plain loops of a reference). The
         compiled decode then gives back these units exactly (see the module docstring); the
         guardrails may still trim them. ``transfer_share`` ([B,] K, S), ``order_share`` ([B,] S)
         and ``holdback_share`` ([B,] L, S) in [0, 1] are the other blocks (absent: 0).
         """
         net = self.net
-        avail = np.asarray(dc_available, dtype=np.int64)
-        alloc = np.minimum(np.maximum(np.asarray(allocation, dtype=np.int64), 0), avail[..., None, :])
-        if (alloc.sum(axis=-2) > avail).any():
-            alloc = ration(alloc.astype(np.float64), avail)
-        lead = alloc.shape[:-2]
-        units = np.empty((*lead, net.n_skus, net.n_locations + 1), dtype=np.int64)
-        units[..., :-1] = np.swapaxes(alloc, -1, -2)
-        units[..., -1] = avail - alloc.sum(axis=-2)
-        share = units / np.maximum(avail, 1)[..., None].astype(np.float64)
-        share[..., -1] = np.where(avail == 0, 1.0, share[..., -1])
+        share = arithmetic.unit_shares(allocation, dc_available)
+        lead = share.shape[:-2]
         zeros = np.zeros
         transfers = (zeros((*lead, net.n_lanes, net.n_skus)) if transfer_share is None or not net.n_lanes
                      else np.clip(np.asarray(transfer_share, dtype=np.float64), 0.0, 1.0))

@@ -3,7 +3,7 @@
 numba's on-disk cache is checked against the file of each compiled function only, so a
 change in a kernel another file calls would leave a stale caller cached. The cache
 therefore lives in a folder named after a digest of every engine source file and of the
-shared arithmetic it compiles (``allocsim.core.unit_decode``, ``allocsim.core.observation_blocks``) (under
+shared arithmetic it compiles (``SHARED_SOURCES``: ``allocsim.core.unit_decode`` and the like) (under
 ``$NUMBA_CACHE_DIR`` if set, else ``~/.cache/allocsim/numba``), set here before any
 kernel module is imported; it never lives in the source tree.
 """
@@ -18,7 +18,7 @@ import numba
 
 #: Files outside this folder whose functions the kernels compile (the shared arithmetic).
 SHARED_SOURCES = ("core/unit_decode.py", "core/observation_blocks.py", "core/same_day.py",
-                  "envs/demand_stream.py")
+                  "core/order_up_to_loops.py", "envs/demand_stream.py")
 
 
 def _source_digest() -> str:

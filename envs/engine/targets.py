@@ -1,26 +1,28 @@
-"""The ``targets`` decode compiled for a whole batch: order-up-to parameters to fractions, in one call.
+"""The order-up-to loops compiled: the ``targets`` decode for a whole batch, and ``COMPILED``.
 
-The arithmetic is the numpy decode's (``allocsim.envs.action_modes.TargetsMode`` over
-``allocsim.core.order_up_to``: demand over the cover window, the order-up-to level, rationing to
-the stock not kept back, the guardrails' cut, the supplier order, ``ActionLayout.unit_fractions``),
-copy by copy with the same floating-point operations in the same order, so the fractions are
-bit-identical to it (a test holds them together, as ``decode`` is held to the ``shares`` decode);
-the rounding and the capacity cut are ``allocsim.core.unit_decode``'s own. Why: rollouts decide
-with base-stock (a constant ``targets`` action) for hundreds of copies every period, and numpy's
-passes over small arrays cost a third of a rollout. A kernel of its own, not part of
-``kernels.run_copies``: compiled only where a batch decodes ``targets`` actions.
+The arithmetic is ``allocsim.core.order_up_to_loops`` (demand over the cover window, the
+order-up-to level, rationing to the stock not kept back, the guardrails' cut, the supplier
+order, the unit fractions), compiled here unchanged, the rounding and the capacity cut being
+``allocsim.core.unit_decode``'s own. ``targets_fractions`` reads every copy's state from the
+engine and decodes it in one call: rollouts decide with base-stock (a constant ``targets``
+action) for hundreds of copies every period, and numpy's passes over small arrays cost a
+third of a rollout. ``COMPILED`` is ``allocsim.core.order_up_to.OrderUpTo`` over these kernels:
+the numpy-facing calls the rules and the env's modes use. A kernel of its own, not part of
+``kernels.run_copies``: compiled only where a batch decodes ``targets`` actions or a rule decides.
 """
 
 from __future__ import annotations
 
-import math
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.envs.engine.decide import cut_rows, round_to_total
-from allocsim.envs.engine.jit import inner_kernel, kernel
+from allocsim.core import order_up_to_loops as loops
+from allocsim.core.order_up_to import OrderUpTo
+from allocsim.envs.engine.decide import available_to_allocate, cut_rows, round_to_total
+from allocsim.envs.engine.jit import compile_shared, kernel
 
 if TYPE_CHECKING:
     from allocsim.core.order_up_to import TargetParams
@@ -28,140 +30,80 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 
+# the loops' per-cell and per-copy steps, each with the loops it calls compiled (no Python wrapper)
+maximum = compile_shared(loops.maximum, False)
+minimum = compile_shared(loops.minimum, False)
+cover_window = compile_shared(loops.cover_window, False, minimum=minimum)
+target_request = compile_shared(loops.target_request, False, cover_window=cover_window)
+supplier_share = compile_shared(loops.supplier_share, False, cover_window=cover_window, maximum=maximum,
+                                minimum=minimum)
+ration_column = compile_shared(loops.ration_column, False, maximum=maximum, minimum=minimum,
+                               round_to_total=round_to_total)
+ration_over = compile_shared(loops.ration_over, False, ration_column=ration_column)
+feasible_cut = compile_shared(loops.feasible_cut, False, ration_over=ration_over, cut_rows=cut_rows)
+target_units = compile_shared(loops.target_units, False, ration_column=ration_column,
+                              feasible_cut=feasible_cut)
+free_stock = compile_shared(loops.free_stock, False)
+unit_shares = compile_shared(loops.unit_shares, False, ration_over=ration_over)
 
-@inner_kernel
-def maximum(a, b):  # type: ignore[no-untyped-def]
-    """``numpy.maximum`` of two numbers (not NaN): ``b`` on a tie, so max(-0.0, 0.0) is 0.0 as numpy's."""
-    return a if a > b else b
-
-
-@inner_kernel
-def minimum(a, b):  # type: ignore[no-untyped-def]
-    """``numpy.minimum`` of two numbers (not NaN): ``b`` on a tie."""
-    return a if a < b else b
-
-
-@inner_kernel
-def cover_window(ring, b, slots, loc, k, span) -> float:  # type: ignore[no-untyped-def]
-    """``order_up_to.cover_demand`` of one cell: copy ``b``'s forecast units at (``loc``, ``k``) over
-    the next ``span`` periods, period ``h`` from now in ring slot ``slots[h]`` (``forecast_window``)."""
-    horizon = slots.shape[0]
-    inside = minimum(span, float(horizon))
-    whole = math.floor(inside)
-    part = inside - whole
-    nxt = min(whole + 1, horizon)
-    total = 0.0  # the running sum: cum[h + 1] after period h
-    at_whole = 0.0
-    for h in range(nxt):
-        total += ring[b, slots[h], loc, k]
-        if h + 1 == whole:
-            at_whole = total
-    within = at_whole + part * (total - at_whole)
-    if span <= horizon:
-        return within
-    for h in range(nxt, horizon):
-        total += ring[b, slots[h], loc, k]
-    return within + (span - horizon) * (total / max(horizon, 1))
-
-
-@inner_kernel
-def ration_column(want, available, out, order) -> None:  # type: ignore[no-untyped-def]
-    """``order_up_to.ration`` of one SKU: whole units ``out`` (L,) for the request ``want`` (L,) (rounded
-    up in place) within ``available``; ``order`` (L,) is scratch."""
-    total = 0.0
-    for loc in range(want.shape[0]):
-        want[loc] = maximum(np.ceil(want[loc] - 1e-9), 0.0)
-        total += want[loc]
-    if total > available:
-        factor = available / maximum(total, 1.0)
-        for loc in range(want.shape[0]):
-            want[loc] = want[loc] * factor
-    round_to_total(want, int(minimum(total, float(available))), out, order)
-
-
-@inner_kernel
-def ration_over(alloc, k, available, col, units, order) -> None:  # type: ignore[no-untyped-def]
-    """SKU ``k``'s column of ``alloc`` (L, S) rationed to ``available`` where it asks for more (a column
-    within its stock is what ``ration`` gives back unchanged); ``col``, ``units``, ``order`` (L,) scratch."""
-    asked = 0
-    for loc in range(alloc.shape[0]):
-        asked += alloc[loc, k]
-    if asked <= available:
-        return
-    for loc in range(alloc.shape[0]):
-        col[loc] = float(alloc[loc, k])
-    ration_column(col, available, units, order)
-    for loc in range(alloc.shape[0]):
-        alloc[loc, k] = units[loc]
+#: the numpy-facing order-up-to calls over the compiled loops (the rules, the env's modes)
+COMPILED = OrderUpTo(SimpleNamespace(
+    cover_demands=compile_shared(loops.cover_demands, cover_window=cover_window),
+    target_requests=compile_shared(loops.target_requests, target_request=target_request),
+    ration_columns=compile_shared(loops.ration_columns, ration_column=ration_column),
+    round_columns=compile_shared(loops.round_columns, round_to_total=round_to_total),
+    feasible_allocations=compile_shared(loops.feasible_allocations, feasible_cut=feasible_cut),
+    cut_capacity=compile_shared(loops.cut_capacity, cut_rows=cut_rows),
+    supplier_shares=compile_shared(loops.supplier_shares, supplier_share=supplier_share),
+    target_allocations=compile_shared(loops.target_allocations, target_request=target_request,
+                                      free_stock=free_stock, target_units=target_units),
+    unit_share_rows=compile_shared(loops.unit_share_rows, unit_shares=unit_shares),
+))
 
 
 @kernel
 def targets_fractions(cover, safety, keep, order_cover, ring, period, on_hand, inbound, waiting,  # type: ignore[no-untyped-def]
-                      dc_on_hand, on_order, reserve, headroom, supply_room, lead_short, lead_mean, periods,
-                      max_order, orders, share_out, orders_out, request, alloc, cut, col, col_units,
-                      col_order, row_share, row_units, row_order, slots) -> None:
+                      dc_on_hand, on_order, reserve, headroom, supply_room, rooms, lead_short, lead_mean,
+                      periods, max_order, orders, share_out, orders_out, request, alloc, cut, avail, free,
+                      col, col_units, col_order, row_share, row_units, row_order, slots) -> None:
     """Fractions ``share_out`` (B, S, L + 1) and ``orders_out`` (B, S) of every copy's ``targets`` parameters.
 
     Parameters ``cover`` (P, L, S), ``safety``, ``keep``, ``order_cover`` (P, S): P = B (a row per
     copy) or 1 (one action for all). The state's arrays are ``EngineState``'s; ``headroom`` (B, L) and
-    ``supply_room`` (B, L, S, or 0 rows without that guardrail) are ``BatchEngine.rooms()``; the
-    supplier order (``orders`` True) is ``order_up_to.supplier_order_share``. The rest is scratch:
-    ``request`` (L, S) float, ``alloc``, ``cut`` (L, S) int, ``col`` (L,) float, ``col_units``,
-    ``col_order`` (L,) int, ``row_share`` (S,) float, ``row_units``, ``row_order`` (S,) int, ``slots``
-    (H,) int.
+    ``supply_room`` (B, L, S; one row unread unless ``rooms``, the days-of-supply guardrail) are
+    ``BatchEngine.rooms()``; the supplier order (``orders`` True) is ``order_up_to_loops.supplier_share``,
+    clipped to [0, 1] as ``ActionLayout.unit_fractions`` clips. The rest is scratch: ``request`` (L, S)
+    float, ``alloc``, ``cut`` (L, S) int, ``avail``, ``free`` (S,) int, ``col`` (L,) float,
+    ``col_units``, ``col_order`` (L,) int, ``row_share`` (S,) float, ``row_units``, ``row_order`` (S,)
+    int, ``slots`` (H,) int.
     """
     n_l, n_s = on_hand.shape[1], on_hand.shape[2]
-    rooms = supply_room.shape[0] > 0
     for b in range(share_out.shape[0]):
         p = b if cover.shape[0] > 1 else 0
         t = period[b]
         for h in range(slots.shape[0]):
             slots[h] = (t + h) % slots.shape[0]
-        # order-up-to level minus the inventory position (target_allocation's request)
-        for loc in range(n_l):
+        for loc in range(n_l):  # the inventory position, then the request in its place
             for k in range(n_s):
-                window = cover_window(ring, b, slots, loc, k, cover[p, loc, k])
-                level = window + safety[p, k] * np.sqrt(window)
                 backlog = 0
                 for c in range(waiting.shape[3]):
                     backlog += waiting[b, loc, k, c]
-                request[loc, k] = level - float(on_hand[b, loc, k] + inbound[b, loc, k] - backlog)
+                request[loc, k] = float(on_hand[b, loc, k] + inbound[b, loc, k] - backlog)
+        target_request(ring, b, slots, cover[p], safety[p], request, request)
         for k in range(n_s):
-            avail = max(dc_on_hand[b, k] - reserve[k], 0)
-            free = avail - int(np.floor(keep[p, k] * avail))
-            for loc in range(n_l):
-                col[loc] = request[loc, k]
-            ration_column(col, free, col_units, col_order)
-            for loc in range(n_l):  # feasible_allocation: the supply room, then the stock not kept back
-                units = max(col_units[loc], 0)
-                alloc[loc, k] = min(units, supply_room[b, loc, k]) if rooms else units
-            ration_over(alloc, k, free, col, col_units, col_order)
-        cut_rows(alloc, headroom[b], cut, row_share, row_units, row_order)
-        for k in range(n_s):  # unit_fractions: cut to the DC's available stock, the rest stays at the DC
-            avail = max(dc_on_hand[b, k] - reserve[k], 0)
-            for loc in range(n_l):
-                cut[loc, k] = min(max(cut[loc, k], 0), avail)
-            ration_over(cut, k, avail, col, col_units, col_order)
-            sent = 0
-            for loc in range(n_l):
-                sent += cut[loc, k]
-                share_out[b, k, loc] = cut[loc, k] / float(max(avail, 1))
-            share_out[b, k, n_l] = 1.0 if avail == 0 else (avail - sent) / float(max(avail, 1))
+            avail[k] = available_to_allocate(dc_on_hand[b, k], reserve[k])
+        free_stock(avail, keep[p], free)
+        target_units(request, free, supply_room[b if rooms else 0], rooms, headroom[b], alloc, cut, col,
+                     col_units, col_order, row_share, row_units, row_order)
+        unit_shares(cut, avail, share_out[b], col, col_units, col_order)
+        for k in range(n_s):
             orders_out[b, k] = 0.0
         if not orders:
             continue
         left = float(periods - t)
-        for k in range(n_s):  # supplier_order_share, then clipped to [0, 1] as unit_fractions does
-            window = minimum(lead_mean + order_cover[p, k], left)
-            target = 0.0
-            for loc in range(n_l):
-                target = cover_window(ring, b, slots, loc, k, window) if loc == 0 \
-                    else target + cover_window(ring, b, slots, loc, k, window)
-            short = np.ceil(target - (dc_on_hand[b, k] + on_order[b, k]))
-            amount = minimum(maximum(short, 0.0), float(max_order[k]))
-            share = amount / max(max_order[k], 1) if max_order[k] > 0 else 0.0
-            if left <= lead_short:
-                share = 0.0
+        for k in range(n_s):
+            share = supplier_share(ring, b, slots, k, order_cover[p, k], left, lead_short, lead_mean,
+                                   dc_on_hand[b, k] + on_order[b, k], max_order[k])
             # numpy.clip to scalar bounds (unit_fractions) moves only a value beyond a bound (-0.0 stays)
             orders_out[b, k] = 0.0 if share < 0.0 else (1.0 if share > 1.0 else share)
 
@@ -172,8 +114,7 @@ def decode_targets(engine: BatchEngine, params: TargetParams, lead: tuple[int, f
     every copy of ``engine`` now; ``lead`` is the supplier's (shortest, mean) lead time."""
     net, state = engine.net, engine.state
     headroom, supply_room = engine.rooms()
-    if net.scenario.guardrails.max_days_of_supply is None:
-        supply_room = np.zeros((0, *supply_room.shape[1:]), dtype=np.int64)
+    rooms = net.scenario.guardrails.max_days_of_supply is not None
     n_l, n_s = net.n_locations, net.n_skus
     share = np.empty((engine.batch, n_s, n_l + 1))
     orders = np.empty((engine.batch, n_s))
@@ -186,9 +127,10 @@ def decode_targets(engine: BatchEngine, params: TargetParams, lead: tuple[int, f
         each(params.cover, n_l, n_s), each(params.safety, n_s), each(params.keep, n_s),
         each(params.order_cover, n_s), state.forecast_ring, state.period, state.on_hand, state.inbound,
         state.waiting, state.dc_on_hand, state.on_order, net.safety_reserve, headroom,
-        np.ascontiguousarray(supply_room, dtype=np.int64), int(lead[0]), float(lead[1]), int(net.periods),
-        net.max_order, bool(net.policy_orders), share, orders, np.empty((n_l, n_s)),
-        np.empty((n_l, n_s), dtype=np.int64), np.empty((n_l, n_s), dtype=np.int64), np.empty(n_l),
+        np.ascontiguousarray(supply_room, dtype=np.int64), rooms, int(lead[0]), float(lead[1]),
+        int(net.periods), net.max_order, bool(net.policy_orders), share, orders, np.empty((n_l, n_s)),
+        np.empty((n_l, n_s), dtype=np.int64), np.empty((n_l, n_s), dtype=np.int64),
+        np.empty(n_s, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_l),
         np.empty(n_l, dtype=np.int64), np.empty(n_l, dtype=np.int64), np.empty(n_s),
         np.empty(n_s, dtype=np.int64), np.empty(n_s, dtype=np.int64),
         np.empty(state.forecast_ring.shape[1], dtype=np.int64))
