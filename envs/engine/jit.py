@@ -35,9 +35,11 @@ inline_kernel = njit(inline="always", **OPTIONS)
 inner_kernel = njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **OPTIONS)
 
 
-def compile_shared(function: Callable[..., Any], wrapped: bool = True, **compiled: Any) -> Any:
-    """A plain-Python function of ``allocsim.core`` compiled as a kernel (an ``inner_kernel`` if not
-    ``wrapped``), with the other plain functions it calls (named in ``compiled``) bound to their kernels.
+def compile_shared(function: Callable[..., Any], jit: Callable[[Callable[..., Any]], Any] = kernel,
+                   **compiled: Any) -> Any:
+    """A plain-Python function of ``allocsim.core`` compiled by ``jit`` (a ``kernel`` unless told: an
+    ``inner_kernel``, an ``inline_kernel``), with the other plain functions it calls (named in
+    ``compiled``) bound to their kernels.
 
     The shared arithmetic imports numpy only (the torch-free runtime calls it as it is), so a
     function there that calls another cannot be compiled directly: numba does not compile a
@@ -49,4 +51,4 @@ def compile_shared(function: Callable[..., Any], wrapped: bool = True, **compile
                               function.__closure__)
     copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
     copy.__doc__ = function.__doc__
-    return (kernel if wrapped else inner_kernel)(copy)
+    return jit(copy)

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from allocsim.core import order_up_to_loops as loops
 from allocsim.core.order_up_to import OrderUpTo
 from allocsim.envs.engine.decide import available_to_allocate, cut_rows, round_to_total
-from allocsim.envs.engine.jit import compile_shared, kernel
+from allocsim.envs.engine.jit import compile_shared, inline_kernel, inner_kernel, kernel
 
 if TYPE_CHECKING:
     from allocsim.core.order_up_to import TargetParams
@@ -30,21 +30,22 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 
-# the loops' per-cell and per-copy steps, each with the loops it calls compiled (no Python wrapper)
-maximum = compile_shared(loops.maximum, False)
-minimum = compile_shared(loops.minimum, False)
-cover_window = compile_shared(loops.cover_window, False, minimum=minimum)
-target_request = compile_shared(loops.target_request, False, cover_window=cover_window)
-supplier_share = compile_shared(loops.supplier_share, False, cover_window=cover_window, maximum=maximum,
-                                minimum=minimum)
-ration_column = compile_shared(loops.ration_column, False, maximum=maximum, minimum=minimum,
+# the loops' per-cell steps, each with the loops it calls compiled (no Python wrapper), and the
+# per-copy steps inlined into their callers (half the compile time of separate kernels, same speed)
+maximum = compile_shared(loops.maximum, inner_kernel)
+minimum = compile_shared(loops.minimum, inner_kernel)
+cover_window = compile_shared(loops.cover_window, inner_kernel, minimum=minimum)
+supplier_share = compile_shared(loops.supplier_share, inner_kernel, cover_window=cover_window,
+                                maximum=maximum, minimum=minimum)
+ration_column = compile_shared(loops.ration_column, inner_kernel, maximum=maximum, minimum=minimum,
                                round_to_total=round_to_total)
-ration_over = compile_shared(loops.ration_over, False, ration_column=ration_column)
-feasible_cut = compile_shared(loops.feasible_cut, False, ration_over=ration_over, cut_rows=cut_rows)
-target_units = compile_shared(loops.target_units, False, ration_column=ration_column,
+ration_over = compile_shared(loops.ration_over, inner_kernel, ration_column=ration_column)
+target_request = compile_shared(loops.target_request, inline_kernel, cover_window=cover_window)
+feasible_cut = compile_shared(loops.feasible_cut, inline_kernel, ration_over=ration_over, cut_rows=cut_rows)
+target_units = compile_shared(loops.target_units, inline_kernel, ration_column=ration_column,
                               feasible_cut=feasible_cut)
-free_stock = compile_shared(loops.free_stock, False)
-unit_shares = compile_shared(loops.unit_shares, False, ration_over=ration_over)
+free_stock = compile_shared(loops.free_stock, inline_kernel)
+unit_shares = compile_shared(loops.unit_shares, inline_kernel, ration_over=ration_over)
 
 #: the numpy-facing order-up-to calls over the compiled loops (the rules, the env's modes)
 COMPILED = OrderUpTo(SimpleNamespace(
