@@ -319,8 +319,9 @@ def benchmark(
     model: Annotated[
         list[Path] | None,
         typer.Option(help="training run folder, exported .onnx or pretrained:<algo> (the shipped policy) "
-                          "of a learned policy to add (repeatable)",
-                     metavar="RUN_DIR|FILE.onnx|pretrained:ALGO"),
+                          "of a learned policy to add (repeatable); lookahead:FILE.onnx: that policy "
+                          "improved by rollouts at every decision (slow)",
+                     metavar="RUN_DIR|FILE.onnx|pretrained:ALGO|lookahead:FILE.onnx"),
     ] = None,
     pretrained: Annotated[
         bool | None,

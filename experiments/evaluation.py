@@ -71,6 +71,13 @@ def learned_spec(model: str | Path) -> PolicySpec:
     """A spec for a learned policy: a training run folder (``<algo>:<run name>``) or an exported
     ``.onnx`` file (``onnx:<file stem>``, or ``onnx:<folder>`` for a file called ``policy.onnx``;
     the policy shipped with the package is ``pretrained:<algo>`` wherever it comes in)."""
+    from allocsim.agents.lookahead import PREFIX as LOOKAHEAD
+
+    if str(model).startswith(LOOKAHEAD):  # rollout improvement of an exported policy
+        if Path(str(model)[len(LOOKAHEAD):]).suffix != ".onnx":
+            raise ValueError(f"{model}: a lookahead takes an exported .onnx policy")
+        inner = learned_spec(str(model)[len(LOOKAHEAD):])
+        return PolicySpec("learned", label=f"lookahead:{inner.label}", model=str(model))
     path = Path(model)
     if path.suffix == ".onnx":
         if not path.is_file():
@@ -120,6 +127,13 @@ def build_policy(spec: PolicySpec, env: AllocationEnv, seed: int) -> Predictor:
     """The spec's predictor bound to ``env``: a rule from the registry, or a learned model (loaded once)."""
     if not spec.model:
         return make_policy(spec.name, env, seed=seed, **spec.params)
+    from allocsim.agents.lookahead import PREFIX as LOOKAHEAD
+
+    if spec.model.startswith(LOOKAHEAD):  # the exported policy, improved by rollouts at each decision
+        from allocsim.agents.lookahead import LookaheadPolicy
+
+        onnx = build_policy(PolicySpec("learned", model=spec.model[len(LOOKAHEAD):]), env, seed)
+        return LookaheadPolicy(getattr(onnx, "policy", onnx), env, seed=seed, **spec.params)
     path = Path(spec.model)
     stamp = path if path.suffix == ".onnx" else path / "model.zip"
     key = f"{spec.model}@{stamp.stat().st_mtime_ns if stamp.is_file() else 0}"  # a retrained run reloads
