@@ -42,6 +42,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 _INVERSION_BELOW = 10.0
+#: Draw 0 of a key as an int64, not a literal: numba compiles a function once per literal argument value.
+_FIRST = np.int64(0)
 
 
 @kernel
@@ -100,7 +102,7 @@ def poisson(key: np.uint64, mu: float) -> int:
     a = -0.059 + 0.02483 * b
     invalpha = 1.1239 + 1.1328 / (b - 3.4)
     vr = 0.9277 - 3.6224 / (b - 2.0)
-    k = 0
+    k = _FIRST
     while True:
         u = uniform(key, k) - 0.5
         v = uniform(key, k + 1)
@@ -127,7 +129,7 @@ def poisson_start(mu: float) -> float:
 def poisson_inverted(key: np.uint64, mu: float, start: float) -> int:
     """``poisson`` of a mean ``0 < mu < _INVERSION_BELOW`` by inversion from 0, ``start`` being
     ``poisson_start(mu)``."""
-    u = uniform(key, 0)
+    u = uniform(key, _FIRST)
     p = start
     cdf = p
     x = 0
@@ -143,11 +145,11 @@ def gamma(key: np.uint64, shape: float) -> float:
     """A Gamma(``shape``, 1) variate (Marsaglia and Tsang 2000; boosted below shape 1)."""
     boost = 1.0
     if shape < 1.0:
-        boost = uniform(key, 0) ** (1.0 / shape)
+        boost = uniform(key, _FIRST) ** (1.0 / shape)
         shape += 1.0
     d = shape - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
-    k = 1
+    k = _FIRST + 1
     while True:
         z = _normal(key, k)
         u = uniform(key, k + 2)
@@ -182,7 +184,7 @@ def keyed_demand(key: np.uint64, mu: float, start: float, code: int, dispersion:
     if code == NEGATIVE_BINOMIAL:
         rate = gamma(_mix(key ^ np.uint64(_GAMMA)), dispersion) * mu / dispersion
         return poisson(_mix(key ^ np.uint64(_COUNT)), rate)
-    value = mu + mu * cv * _normal(key, 0)
+    value = mu + mu * cv * _normal(key, _FIRST)
     return int(max(math.floor(value + 0.5), 0.0))  # half up; numpy's rint rounds half to even
 
 
@@ -198,13 +200,14 @@ def forecast_noise(seed: int, period: int, lane: int, sigma: float) -> float:
 @kernel
 def keyed_noise(key: np.uint64, sigma: float) -> float:
     """``forecast_noise`` (``sigma > 0``) from the key ``stream_key(seed, FORECAST, period, lane)``."""
-    return math.exp(-0.5 * sigma * sigma + sigma * _normal(key, 0))
+    return math.exp(-0.5 * sigma * sigma + sigma * _normal(key, _FIRST))
 
 
 @kernel
 def uniform_int(seed: int, purpose: int, period: int, low: int, high: int) -> int:
     """A whole number ``low..high`` (inclusive), all equally likely, for ``purpose`` in ``period``."""
-    return low + min(int(uniform(stream_key(seed, purpose, period, 0), 0) * (high - low + 1)), high - low)
+    key = stream_key(seed, purpose, period, _FIRST)
+    return low + min(int(uniform(key, _FIRST) * (high - low + 1)), high - low)
 
 
 @kernel

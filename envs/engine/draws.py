@@ -11,6 +11,8 @@ materialises for bounds and checks. Demand and supplier leads follow ``demand_se
 
 from __future__ import annotations
 
+import numpy as np
+
 from allocsim.envs.demand_stream import (
     BLOCK,
     DEMAND,
@@ -42,7 +44,7 @@ def _bootstrap_period(block_length: int, periods: int, seed: int, t: int) -> int
     length = min(block_length, periods - target)
     weekday = target % _WEEK
     count = (periods - length - weekday) // _WEEK + 1
-    return weekday + _WEEK * uniform_int(seed, BLOCK, j, 0, count - 1) + (t - target)
+    return weekday + _WEEK * uniform_int(seed, np.int64(BLOCK), j, np.int64(0), count - 1) + (t - target)
 
 
 @inline_kernel
@@ -67,7 +69,7 @@ def supplier_lead(low: int, high: int, seed: int, t: int) -> int:
     (``EngineParams.lead_low`` .. ``lead_high``)."""
     if low == high:
         return low
-    return uniform_int(seed, LEAD, t, low, high)
+    return uniform_int(seed, np.int64(LEAD), t, low, high)
 
 
 @inline_kernel
@@ -95,7 +97,7 @@ def draw_demand(p: EngineParams, s: EngineState, b: int, t: int) -> None:
                 for c in range(n_c):
                     out[loc, k, c] = replay[source, loc, k, c]
         return
-    prefix = period_key(seed, DEMAND, t)
+    prefix = period_key(seed, np.int64(DEMAND), t)  # int64, not a literal: one period_key for all purposes
     for loc in range(n_l):
         for k in range(n_s):
             for c in range(n_c):
@@ -114,7 +116,7 @@ def draw_forecast(p: EngineParams, s: EngineState, b: int, t: int) -> None:
     n_l, n_s = p.demand_code.shape[0], p.demand_code.shape[1]
     ring, seed = s.forecast_ring[b], s.seed[b]
     out = ring[t % ring.shape[0]]
-    prefix = period_key(seed, FORECAST, t)
+    prefix = period_key(seed, np.int64(FORECAST), t)
     for loc in range(n_l):
         for k in range(n_s):
             if replay_mode == BOOTSTRAP:

@@ -68,7 +68,8 @@ def take_stock(stock, on_hand, age_weight, by_age, loc: int, k: int, quantity: i
                record: bool) -> None:
     """``take_cohorts`` at (``loc``, ``k``) of one copy's cohorts ``stock`` (L, S, A), the lane's totals
     ``on_hand`` and ``age_weight`` (L, S) and the units by age ``by_age`` (A,) kept."""
-    removed, weight = take_cohorts(stock[loc, k], quantity, taken, record, by_age)
+    # int64 and bool, not literals (a literal ``True`` or ``0`` compiles take_cohorts once more)
+    removed, weight = take_cohorts(stock[loc, k], np.int64(quantity), taken, np.bool_(record), by_age)
     on_hand[loc, k] -= removed
     age_weight[loc, k] -= weight
 
@@ -79,7 +80,7 @@ def arrive(expired, unit_cost, writeoff_open, counters, stock, on_hand, age_weig
     """Book ``units`` of age ``a`` arriving at location ``loc`` of one copy (its rows of the state:
     write-offs, unit counters, cohorts, totals, inbound); expired ones (``p.expired``) are written off."""
     if expired[a, k]:
-        write_off(writeoff_open, counters, loc, units, unit_cost[k])
+        write_off(writeoff_open, counters, loc, np.int64(units), unit_cost[k])  # int64: one write_off
     else:
         stock[loc, k, a] += units
         on_hand[loc, k] += units
@@ -209,7 +210,7 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
     totals, cash_out_due = s.totals[b], s.cash_out_due[b]
     inbound, transit, transit_lane, node_cost = s.inbound[b], s.transit[b], s.transit_lane[b], s.node_cost[b]
     lead = supplier_lead(lead_low, lead_high, seed, t)  # inlined: after the last read of p and s
-    n_moves = 0
+    n_moves = np.int64(0)  # not a literal: one compiled _move
     shipping = 0.0
     for loc in range(n_l):  # each location's ring slot now: one division per location, not per move
         slot_now[loc] = t % transit_slots[loc] if transit_slots[loc] > 0 else 0

@@ -26,8 +26,9 @@ from allocsim.envs.engine.period import close, contract_penalty, serve
 from allocsim.envs.engine.state import EngineState
 
 write_observation = inner_kernel(observation_blocks.write_observation)
-#: The period's entry point: a kernel that releases the GIL, so threads can run spans of one batch.
-span_kernel = njit(nogil=True, **OPTIONS)
+#: The period's entry point: a kernel that releases the GIL, so threads can run spans of one batch
+#: (Python calls it through its Python wrapper; no C wrapper of its ~1,000 flattened arguments).
+span_kernel = njit(nogil=True, no_cfunc_wrapper=True, **OPTIONS)
 
 
 class Work(NamedTuple):
@@ -165,7 +166,12 @@ def observe(p: EngineParams, s: EngineState, w: Work, b: int, out) -> None:  # t
 
 # One compiled entry point runs any sequence of a period's phases over the copies in
 # ``which``. Every per-copy function is inlined exactly once, so the kernels compile
-# once, and a call crosses the big parameter and state tuples once per batch.
+# once, and a call crosses the big parameter and state tuples once per batch. Four are called,
+# not inlined: the draws (``draws.refresh``) and receipts (``flows._book_receipts``), each called
+# from several phases, and the episode start (``_start``) and the period close
+# (``period.close``): numba's passes over one function grow faster than its size, and those two
+# were a third of the time compiling ``run_copies`` took (close alone 30 %); compiled apart they
+# cost a fraction of that, and a call per copy and period (close) is too little to be measured.
 (START, DECIDE, DISPATCH, SERVE, CLOSE, FINISH, ADVANCE, RECEIVE, OBSERVE, ROOMS,
  BOOK, REDRAW, MOVE) = (1 << i for i in range(13))
 SERVE_CLOSE = SERVE | CLOSE
@@ -248,7 +254,7 @@ def compiled_entry(kernel: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
     return kernel.overloads[tuple(kernel.typeof_pyval(a) for a in args)].entry_point
 
 
-@inline_kernel
+@inner_kernel
 def _start(p: EngineParams, s: EngineState, b: int) -> None:
     """Period 0 of a fresh episode for copy ``b`` (its episode inputs already written).
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from allocsim.envs.engine.flows import age_row, age_stock, take_stock, write_off
-from allocsim.envs.engine.jit import inline_kernel, kernel
+from allocsim.envs.engine.jit import inline_kernel, inner_kernel, kernel
 from allocsim.envs.engine.params import EngineParams
 from allocsim.envs.engine.state import (
     AT_FULFILLED,
@@ -193,23 +195,25 @@ def _expire(expired, unit_cost, dc, dc_on_hand, stock, on_hand, age_weight, by_a
             if expired[a, k]:
                 units = dc[k, a]
                 if units:
-                    write_off(writeoff_open, counters, n_l, units, unit_cost[k])
+                    write_off(writeoff_open, counters, n_l, np.int64(units), unit_cost[k])
                     dc[k, a] = 0
                     dc_on_hand[k] -= units
                     by_age[a] -= units
                 for loc in range(n_l):
                     units = stock[loc, k, a]
                     if units:
-                        write_off(writeoff_open, counters, loc, units, unit_cost[k])
+                        write_off(writeoff_open, counters, loc, np.int64(units), unit_cost[k])
                         stock[loc, k, a] = 0
                         on_hand[loc, k] -= units
                         age_weight[loc, k] -= a * units
                         by_age[a] -= units
 
 
-@inline_kernel
+@inner_kernel
 def close(p: EngineParams, s: EngineState, w, b: int, contract: float) -> None:  # type: ignore[no-untyped-def]
-    """Period close of copy ``b``: patience, aging, expiry, costs, ledger, accounts, reward."""
+    """Period close of copy ``b``: patience, aging, expiry, costs, ledger, accounts, reward.
+
+    Compiled on its own and called by ``run_copies`` (not inlined: see ``allocsim.envs.engine.kernels``)."""
     n_l, n_s, n_c = p.demand_code.shape
     t = s.period[b]
     last = t == p.periods - 1
