@@ -3,10 +3,11 @@
 ``shares_step`` checks and clips the action (``decode.clip_finite``), decodes it into fractions
 (``decode.shares_fractions``) and runs the period on the batch of one (``kernels.run_copies``, the
 vector env's very kernel); a NaN or infinite entry returns its index before anything changes, and
-Python raises the same ``ValueError`` as ``ActionLayout.validate``. It replaces three
-Python-to-compiled crossings (each typing its arguments or unboxing the engine's tuples) and the
-numpy arrays of the fractions allocated every step. The ``targets`` and ``residual`` modes and the
-events mode keep the Python decode (``ActionMode.fractions``) and ``BatchEngine.run_period``.
+the env raises the same ``ValueError`` as ``ActionLayout.validate`` (``actions.not_finite``). It
+replaces three Python-to-compiled crossings (each typing its arguments or unboxing the engine's
+tuples) and the numpy arrays of the fractions allocated every step. The ``targets`` and
+``residual`` modes and the events mode keep the Python decode (``ActionMode.fractions``) and
+``BatchEngine.run_period``.
 
 Compile time decides how: a compiled function taking the engine's tuples from Python has a wrapper
 that unboxes their ~120 arrays (about 2 s of a cold compile), and a call of ``run_copies`` that
@@ -30,7 +31,7 @@ from numba.core.errors import TypingError
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
-from allocsim.envs.actions import ActionLayout, flat_action, not_finite
+from allocsim.envs.actions import ActionLayout, FloatArray, flat_action
 from allocsim.envs.engine import kernels
 from allocsim.envs.engine.decode import clip_finite, shares_fractions
 from allocsim.envs.engine.jit import OPTIONS
@@ -147,11 +148,15 @@ class SharesStep:
         self._packed: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._tail: tuple[Any, ...] = ()  # run_copies' address, the packed vector and its TypeRef
 
-    def __call__(self, action: object) -> None:
-        """Check ``action`` and run the period (``BatchEngine.run_period`` of its fractions); ValueError
-        naming a wrong shape or the first NaN or infinite entry, before anything changes."""
-        arr = flat_action(action, self.size)
-        self._action[:] = arr
+    def action(self, action: object) -> FloatArray:
+        """``action`` as a flat float array (not yet clipped), or ValueError naming a wrong shape."""
+        return flat_action(action, self.size)
+
+    def __call__(self, action: FloatArray) -> int:
+        """Run the period of ``action`` (from ``action()``) as ``BatchEngine.run_period`` of its fractions;
+        returns -1, or the index of its first NaN or infinite entry, in which case nothing ran
+        (``actions.not_finite`` is the error to raise)."""
+        self._action[:] = action
         e = self.engine
         for mine, now in zip(self._packed_for, (e.params, e.state, e.work, e.obs), strict=False):
             if mine is not now:
@@ -159,11 +164,10 @@ class SharesStep:
         if self._entry is None:
             self._prepare()
         assert self._entry is not None
-        status = self._entry(self._action, *self._buffers, *self._tail)
-        if status >= 0:
-            raise not_finite(arr, status)
+        status: int = self._entry(self._action, *self._buffers, *self._tail)
         if status == -2:
             raise RuntimeError("the compiled period raised")
+        return status
 
     def _prepare(self) -> None:
         """Pack ``run_copies``' arguments; find (compile or load) it and ``shares_step`` for their types."""
