@@ -27,7 +27,6 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, typeof, types
 from numba.core import cgutils
-from numba.core.errors import TypingError
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
@@ -43,51 +42,28 @@ if TYPE_CHECKING:
 step_kernel = njit(no_cfunc_wrapper=True, **OPTIONS)
 
 
-def pack(value: Any, out: list[int]) -> None:
-    """Append ``value`` (nested tuples of arrays, ints, bools, floats) to ``out`` as ``_unpack`` reads it."""
+def pack(value: Any, words: list[int], kinds: list[str]) -> None:
+    """Append ``value`` (nested tuples of arrays, ints, bools, floats) to ``words``, one word per argument
+    of numba's flattened calling convention, and each word's kind (as ``argument_kinds`` names it) to
+    ``kinds``: an array as (meminfo 0, parent 0, size, itemsize, data address, shape, strides), a
+    scalar as its 64 bits."""
     if isinstance(value, tuple):
         for item in value:
-            pack(item, out)
+            pack(item, words, kinds)
     elif isinstance(value, np.ndarray):
-        out.extend((value.ctypes.data, *value.shape, *value.strides))
-    elif isinstance(value, bool | np.bool_ | int | np.integer):
-        out.append(int(value))
-    elif isinstance(value, float | np.floating):
-        out.append(int(np.float64(value).view(np.int64)))
+        words.extend((0, 0, value.size, value.itemsize, value.ctypes.data, *value.shape, *value.strides))
+        kinds.extend(("pointer", "pointer", "i64", "i64", "pointer", *["i64"] * (2 * value.ndim)))
+    elif isinstance(value, bool | np.bool_):
+        words.append(int(value))
+        kinds.append("i8")
+    elif isinstance(value, int | np.int64):
+        words.append(int(value))
+        kinds.append("i64")
+    elif isinstance(value, float | np.float64):
+        words.append(int(np.float64(value).view(np.int64)))
+        kinds.append("double")
     else:
         raise TypeError(f"cannot pack a {type(value).__name__}")
-
-
-def _unpack(context, builder, ty, words, at: int):  # type: ignore[no-untyped-def]
-    """The value of numba type ``ty`` from the int64 ``words`` (an LLVM pointer) at ``at``; (value, next)."""
-    i64 = ir.IntType(64)
-
-    def word(i: int) -> ir.Value:
-        return builder.load(builder.gep(words, [ir.Constant(i64, at + i)]))
-
-    if isinstance(ty, types.BaseTuple):
-        items = []
-        for item_ty in ty.types:
-            item, at = _unpack(context, builder, item_ty, words, at)
-            items.append(item)
-        return context.make_tuple(builder, ty, items), at
-    if isinstance(ty, types.Array):
-        nd, item = ty.ndim, context.get_abi_sizeof(context.get_data_type(ty.dtype))
-        ary = context.make_array(ty)(context, builder)
-        context.populate_array(
-            ary, data=builder.inttoptr(word(0), ary.data.type),
-            shape=cgutils.pack_array(builder, [word(1 + d) for d in range(nd)], i64),
-            strides=cgutils.pack_array(builder, [word(1 + nd + d) for d in range(nd)], i64),
-            itemsize=context.get_constant(types.intp, item),
-            meminfo=None)
-        return ary._getvalue(), at + 1 + 2 * nd
-    if isinstance(ty, types.Boolean):
-        return builder.icmp_unsigned("!=", word(0), ir.Constant(i64, 0)), at + 1
-    if ty == types.int64:
-        return word(0), at + 1
-    if ty == types.float64:
-        return builder.bitcast(word(0), ir.DoubleType()), at + 1
-    raise TypingError(f"cannot unpack a {ty}")
 
 
 @intrinsic
@@ -99,16 +75,38 @@ def _call_packed(typingctx, address, packed, args_type):  # type: ignore[no-unty
 
     def codegen(context, builder, signature, llargs):  # type: ignore[no-untyped-def]
         words = context.make_array(signature.args[1])(context, builder, llargs[1]).data
-        values, at = [], 0
-        for ty in argtys:
-            value, at = _unpack(context, builder, ty, words, at)
-            values.append(value)
         fnty = context.call_conv.get_function_type(types.none, argtys)
-        callee = builder.inttoptr(llargs[0], fnty.as_pointer())
-        status, _ = context.call_conv.call_function(builder, callee, types.none, argtys, values)
-        return builder.not_(status.is_error)
+        result, excinfo, *params = fnty.args
+        values = []
+        for i, llty in enumerate(params):
+            word = builder.load(builder.gep(words, [ir.Constant(ir.IntType(64), i)]))
+            if isinstance(llty, ir.PointerType):
+                word = builder.inttoptr(word, llty)
+            elif isinstance(llty, ir.DoubleType):
+                word = builder.bitcast(word, llty)
+            elif llty.width < 64:  # a bool (i8 as an argument), packed as 0 or 1
+                word = builder.trunc(word, llty)
+            values.append(word)
+        out = cgutils.alloca_once(builder, result.pointee)
+        builder.store(cgutils.get_null_value(result.pointee), out)
+        code = builder.call(builder.inttoptr(llargs[0], fnty.as_pointer()),
+                            [out, cgutils.alloca_once(builder, excinfo.pointee), *values])
+        # numba's return codes: 0 a value, -2 None (run_copies' return), anything else an exception
+        ok = builder.icmp_signed("==", code, ir.Constant(code.type, 0))
+        return builder.or_(ok, builder.icmp_signed("==", code, ir.Constant(code.type, -2)))
 
     return types.boolean(address, packed, args_type), codegen
+
+
+def argument_kinds(key: tuple[types.Type, ...]) -> list[str]:
+    """The kinds ('pointer', 'double' or the integer's width) of numba's flattened arguments for ``key``."""
+    from numba.core.registry import cpu_target
+
+    kinds = []
+    for llty in cpu_target.target_context.get_arg_packer(key).argument_types:
+        kinds.append("pointer" if isinstance(llty, ir.PointerType) else
+                     "double" if isinstance(llty, ir.DoubleType) else str(llty))
+    return kinds
 
 
 @step_kernel
@@ -179,7 +177,10 @@ class SharesStep:
             run.compile(key)
         result = run.overloads[key]
         words: list[int] = []
-        pack(period_args, words)
+        kinds: list[str] = []
+        pack(period_args, words, kinds)
+        if kinds != argument_kinds(key):  # the packing must follow numba's calling convention exactly
+            raise RuntimeError("run_copies' arguments do not pack as numba passes them")
         self._packed = np.array(words, dtype=np.int64)
         self._packed_for = (e.params, e.state, e.work, e.obs)
         address = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
