@@ -44,14 +44,19 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+def not_finite(arr: FloatArray, bad: int, where: str = "action entry {}") -> ValueError:
+    """The error for ``arr``'s NaN or infinite entry ``bad`` (flat index); ``where`` names it by its index."""
+    at = np.unravel_index(bad, arr.shape)
+    return ValueError(f"{where.format(*(int(i) for i in at))} is {float(arr[at])}; actions must be finite")
+
+
 def _finite_clipped(arr: FloatArray, where: str) -> FloatArray:
     """``arr`` clipped to [-1, 1] (a new float64 array, one compiled pass); ValueError naming the first
     NaN or inf entry."""
     clipped = np.empty(arr.shape)
     bad = clip_finite(arr.reshape(-1), clipped.reshape(-1))
     if bad >= 0:
-        at = np.unravel_index(bad, arr.shape)
-        raise ValueError(f"{where.format(*(int(i) for i in at))} is {float(arr[at])}; actions must be finite")
+        raise not_finite(arr, bad, where)
     return clipped
 
 
@@ -63,12 +68,18 @@ def _float_array(action: object) -> FloatArray:
     return np.asarray(action, dtype=np.float64)
 
 
-def validate_flat(action: object, size: int) -> FloatArray:
-    """An action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
+def flat_action(action: object, size: int) -> FloatArray:
+    """``action`` as a flat float array of ``size`` entries, not yet checked nor clipped (ValueError
+    naming a wrong shape)."""
     arr = _float_array(action)
     if arr.shape != (size,):
         raise ValueError(f"action has shape {arr.shape}, expected ({size},)")
-    return _finite_clipped(arr, "action entry {}")
+    return arr
+
+
+def validate_flat(action: object, size: int) -> FloatArray:
+    """An action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
+    return _finite_clipped(flat_action(action, size), "action entry {}")
 
 
 def validate_rows(actions: object, copies: int, size: int) -> FloatArray:
@@ -102,8 +113,8 @@ class ActionLayout:
         self.holdback = slice(self.orders.stop, self.orders.stop + held)
         self.size = self.holdback.stop
         self._weights = np.empty(n_l + 1)  # the compiled decode's scratch row
-        # the blocks' shapes after the batch axis (the holdback block has 0 rows when not decided)
-        self._shapes = ((s, n_l + 1), (k, s), (s,), (n_l if held else 0, s))
+        #: the blocks' shapes after the batch axis (the holdback block has 0 rows when not decided)
+        self.block_shapes = ((s, n_l + 1), (k, s), (s,), (n_l if held else 0, s))
 
     def validate(self, action: object) -> FloatArray:
         """The action as a flat float array clipped to [-1, 1], or ValueError naming what is wrong."""
@@ -119,7 +130,7 @@ class ActionLayout:
         lead = action.shape[:-1]
         rows = np.ascontiguousarray(action.reshape(-1, self.size), dtype=np.float64)
         batch = rows.shape[0]
-        alloc_shape, transfers_shape, orders_shape, holdback_shape = self._shapes
+        alloc_shape, transfers_shape, orders_shape, holdback_shape = self.block_shapes
         alloc = np.empty((batch, *alloc_shape))
         transfers = np.empty((batch, *transfers_shape))
         orders = np.zeros((batch, *orders_shape))

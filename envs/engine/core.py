@@ -1,8 +1,10 @@
 """``BatchEngine``: B copies of one scenario's world, stepped by compiled kernels.
 
 The engine owns the parameters, the state (one value, ``EngineState``) and the
-scratch arrays. Python does the continuous part of the decode; every period's
-arithmetic, the draws of its demand, forecasts and leads included, runs in
+scratch arrays. Python does the continuous part of the decode (one compiled call,
+``allocsim.envs.engine.decode``) except in the single env's aggregated ``shares`` step, where
+the check, the decode and the period are one compiled call (``allocsim.envs.engine.single_step``);
+every period's arithmetic, the draws of its demand, forecasts and leads included, runs in
 ``allocsim.envs.engine.kernels``.
 """
 

@@ -4,6 +4,8 @@ Same arithmetic as numpy's, in the same order, so the fractions are bit-identica
 the numpy decode it replaces (``allocsim.envs.actions.ActionLayout.fractions``): an
 allocation row's total is summed as numpy sums a contiguous row (pairwise, eight
 accumulators from eight entries on), and every other entry is one product or maximum.
+The vector env and rollouts call it from Python; the single env's one-call ``shares`` step
+(``allocsim.envs.engine.single_step``) calls it and ``clip_finite`` from compiled code.
 """
 
 from __future__ import annotations
