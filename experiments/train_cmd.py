@@ -21,7 +21,7 @@ from allocsim.agents.hyperparams import entry_label, load_hyperparams, mode_for
 from allocsim.agents.policy import LearnedPolicy
 from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.base_stock import BaseStockParams
-from allocsim.baselines.registry import NOT_RULES
+from allocsim.baselines.registry import best_tuned_rule, is_tuned_rule
 from allocsim.baselines.tuned_params import find_tuned
 from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import mode_class
@@ -46,13 +46,14 @@ def best_rule(
 ) -> PolicySpec:
     """The reference rule: ``name`` (tuned parameters if any), else the best tuned rule.
 
-    Rules are ranked by the ``profit_mean`` of their tuning files; when no rule has
-    one, every rule plays ``seeds`` and the best mean profit wins.
+    The rule sets played by default (sp-mpc, slow, only as ``name``) are ranked by the ``profit_mean``
+    of their tuning files; when no rule has one, they play ``seeds``; ``best_tuned_rule`` picks the
+    winner (random and hold never).
     """
     specs, _ = rule_specs(scenario, [name] if name else None, tuned_dir)
     if name:  # a named reference may also be a non-rule policy such as the exact DP (a teacher to clone)
         return specs[0]
-    specs = [s for s in specs if s.name not in NOT_RULES]
+    specs = [s for s in specs if is_tuned_rule(s.name)]
     if len(specs) == 1:
         return specs[0]
     scores: dict[str, float] = {}
@@ -65,7 +66,7 @@ def best_rule(
         for spec in specs:
             profits = [r["profit"] for r in rows if r["policy"] == spec.label]
             scores[spec.name] = sum(profits) / len(profits)
-    best = max(scores, key=lambda n: scores[n])
+    best = best_tuned_rule(scores)
     return next(s for s in specs if s.name == best)
 
 
