@@ -90,6 +90,10 @@ from allocsim.experiments.report_stock import allocation_plan, per_episode
 from allocsim.experiments.summary import episodes_frame, summary_frame
 from allocsim.experiments.traces import Trace, trace_episode
 
+#: The report's figures, file name -> title (``figures``; ``rerender`` reads them back).
+FIGURE_TITLES = {"kpi_differences.png": "Differences to the best rule, paired by seed",
+                 "service_margin.png": "Service against margin",
+                 "over_time.png": "The leading rules over time"}
 DIFF_KPIS = ("profit", "fill_rate", "lost_sales_units", "holding_cost", "avg_inventory_value", "avg_age")
 TRACED = 3  # leading policies whose per-period series are plotted
 TRACED_SEEDS = 10  # seeds traced per policy (the first of the run): a trace costs one more episode
@@ -248,12 +252,12 @@ def figures(summary: pd.DataFrame, paired: pd.DataFrame, network: pd.DataFrame, 
     said it is writing the report: 1-2 s that the command's start no longer pays)."""
     from allocsim.experiments import plots, plots_time
 
-    return {
-        "kpi_differences.png": ("Differences to the best rule, paired by seed",
-                                plots.paired_differences(paired, summary, DIFF_KPIS, currency)),
-        "service_margin.png": ("Service against margin", plots.service_margin(summary, paired, currency)),
-        "over_time.png": ("The leading rules over time", plots_time.over_time(network, leading, currency)),
+    pngs = {
+        "kpi_differences.png": plots.paired_differences(paired, summary, DIFF_KPIS, currency),
+        "service_margin.png": plots.service_margin(summary, paired, currency),
+        "over_time.png": plots_time.over_time(network, leading, currency),
     }
+    return {name: (FIGURE_TITLES[name], png) for name, png in pngs.items()}
 
 
 def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:
