@@ -43,7 +43,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     started = time.perf_counter()
     bounded = bound and not warm_up
     from allocsim.experiments.benchmark import progress_total
-    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first
+    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first, warm_rules
 
     total = progress_total(loaded, specs, learned, episodes, bounded)
     count = Counter()
@@ -52,6 +52,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     write_manifest(target, "benchmark", [DONE], scenario=loaded.name, digest=digest, complete=False)
     with interruptible(lambda: benchmark_kept(count.done, total, target, created, labels, seeds)):
         _compile_first(loaded)
+        warm_rules(loaded, specs, _say)
         if bounded:
             fit_penalty_first(loaded, _say)
             fit_lagrangian_first(loaded, _say)

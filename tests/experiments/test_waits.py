@@ -123,3 +123,35 @@ def test_a_short_wait_says_nothing_more() -> None:
     lines: list[str] = []
     with_heartbeat(lines.append, "compiling", lambda: None, every=0.2)
     assert lines == []
+
+
+def test_slow_first_rule_decisions_are_announced_as_a_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules' kernels load in the parent before workers fork; a first run's compile is said."""
+    monkeypatch.setattr(waits, "COMPILE_NOTE_AFTER", 0.05)
+    monkeypatch.setattr(waits, "_warm_rules", lambda scenario, specs: time.sleep(0.5))
+    said: list[str] = []
+    assert waits.warm_rules(load_scenario("tiny-dp"), [], said.append)
+    assert said[0] == waits.RULES_NOTE and said[1].startswith("compiled in ")
+
+
+def test_rules_are_warmed_with_one_decision_each_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each rule set decides once on a reset env; dp (a solve), sp-mpc and learned policies are skipped."""
+    from allocsim.baselines import registry
+    from allocsim.experiments.evaluation import PolicySpec
+
+    decided: list[str] = []
+
+    class Rule:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def predict(self, obs: object, deterministic: bool = True) -> tuple[None, None]:
+            decided.append(self.name)
+            return None, None
+
+    monkeypatch.setattr(registry, "make_policy", lambda name, env, seed=None, **params: Rule(name))
+    specs = [PolicySpec("base-stock", {"order_cover_periods": 2.0}), PolicySpec("dp"), PolicySpec("sp-mpc"),
+             PolicySpec("learned", label="ppo:x", model="nowhere"), PolicySpec("hold")]
+    said: list[str] = []
+    waits.warm_rules(load_scenario("tiny-dp"), specs, said.append)
+    assert decided == ["base-stock", "hold"]
