@@ -9,6 +9,7 @@ import gc
 import os
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -167,7 +168,10 @@ def _compile_first(loaded: Scenario) -> None:
 
 
 def _say(line: str) -> None:
-    """A status line on stderr (what a wait is about), never folded mid-path."""
+    """A status line on stderr (what a wait is about), never folded mid-path: on a terminal broken
+    between words to its width (a path too long for a line keeps a line of its own), else one line."""
+    if errors.is_terminal:
+        line = textwrap.fill(line, max(errors.width, 20), break_long_words=False, break_on_hyphens=False)
     errors.print(line, highlight=False, soft_wrap=True)
 
 
