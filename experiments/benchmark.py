@@ -91,7 +91,7 @@ from allocsim.experiments.summary import episodes_frame, summary_frame
 from allocsim.experiments.traces import Trace, trace_episode
 
 #: The report's figures, file name -> title (``figures``; ``rerender`` reads them back).
-FIGURE_TITLES = {"kpi_differences.png": "Differences to the best rule, paired by seed",
+FIGURE_TITLES = {"kpi_differences.png": "Differences to the best policy, paired by seed",
                  "service_margin.png": "Service against margin",
                  "over_time.png": "The leading rules over time"}
 DIFF_KPIS = ("profit", "fill_rate", "lost_sales_units", "holding_cost", "avg_inventory_value", "avg_age")
