@@ -3,6 +3,7 @@ the main app by ``register(app)``; the heavy imports happen inside)."""
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,7 +33,10 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
 
     console.print("parameters:", highlight=False)  # said before pandas, SciPy and matplotlib load
     for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
-        console.print(f"  {portable(line)}", highlight=False)  # no folder of this machine, as in the report
+        # no folder of this machine, as in the report; a long list continues indented, a path unbroken
+        console.print(textwrap.fill(portable(line), max(console.width, 20), initial_indent="  ",
+                                    subsequent_indent="    ", break_long_words=False, break_on_hyphens=False),
+                      highlight=False, soft_wrap=True)
     from allocsim.experiments.benchmark import run_benchmark, write_outputs
     from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible

@@ -4,6 +4,7 @@ currency, one decimal count per column, a verdict line, and --workers above the 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -113,3 +114,16 @@ def test_a_status_line_breaks_between_words_on_an_80_column_terminal(monkeypatch
     monkeypatch.setattr(cli, "errors", Console(file=piped, width=80, force_terminal=False))
     cli._say(line)
     assert piped.getvalue() == line + "\n"
+
+
+def test_a_long_parameter_line_continues_indented(tmp_path: Path) -> None:
+    """The parameter sources fit 80 columns: six tuned rules continue on an indented line."""
+    args = ["benchmark", "--scenario", "retail-small", "--episodes", "1", "--no-bound", "--workers", "1",
+            "--policies", "balanced,base-stock,min-max,myopic-lp,priority,proportional",
+            "--out", str(tmp_path / "run")]
+    result = runner.invoke(cli.app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  tuned (packaged): "))
+    assert lines[first] == "  tuned (packaged): balanced, base-stock, min-max, myopic-lp, priority,"
+    assert lines[first + 1] == "    proportional"
