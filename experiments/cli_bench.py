@@ -37,25 +37,25 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
         console.print(textwrap.fill(portable(line), max(console.width, 20), initial_indent="  ",
                                     subsequent_indent="    ", break_long_words=False, break_on_hyphens=False),
                       highlight=False, soft_wrap=True)
-    from allocsim.experiments.benchmark import run_benchmark, write_outputs
     from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
     from allocsim.experiments.run_folder import write_manifest
-    from allocsim.experiments.tables import benchmark_table
+    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first, warm_rules
 
     episodes = len(seeds)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    from allocsim.experiments.benchmark import progress_total
-    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first, warm_rules
-
-    total = progress_total(loaded, specs, learned, episodes, bounded)
     count = Counter()
     store = EpisodeStore(target)
     labels = [s.label for s in specs]
     write_manifest(target, "benchmark", [DONE], scenario=loaded.name, digest=digest, complete=False)
-    with interruptible(lambda: benchmark_kept(count.done, total, target, created, labels, seeds)):
-        _compile_first(loaded)
+    steps = {"total": 0}  # known once the benchmark's module is loaded, after the compile note
+    with interruptible(lambda: benchmark_kept(count.done, steps["total"], target, created, labels, seeds)):
+        _compile_first(loaded)  # a first run says so before pandas and SciPy load (3 s on a busy machine)
+        from allocsim.experiments.benchmark import progress_total, run_benchmark, write_outputs
+        from allocsim.experiments.tables import benchmark_table
+
+        total = steps["total"] = progress_total(loaded, specs, learned, episodes, bounded)
         warm_rules(loaded, specs, _say)
         if bounded:
             fit_penalty_first(loaded, _say)
