@@ -51,7 +51,7 @@ class _App(typer.Typer):
             raise
 
 
-app = _App(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None,
+app = _App(add_completion=False, no_args_is_help=True, help=__doc__.replace("``", ""), rich_markup_mode=None,
            cls=OneLineErrors)
 console = Console()
 errors = Console(stderr=True)
@@ -247,7 +247,7 @@ def tune(
 ) -> None:
     """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark.
 
-    With ``--timing events`` the grid points play the event model (a holdback, say, is worth
+    With --timing events the grid points play the event model (a holdback, say, is worth
     more there); the parameters are kept per timing mode, and a run looks up its own mode first."""
     from allocsim.experiments.interrupt import interruptible, tune_kept
     from allocsim.experiments.tables import tune_table
