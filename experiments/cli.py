@@ -160,11 +160,12 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
     return loaded
 
 
-def _compile_first(loaded: Scenario) -> None:
-    """Announce and pay the one-off kernel compile now, once every input has been checked."""
+def _compile_first(loaded: Scenario) -> bool:
+    """Announce and pay the one-off kernel compile now, once every input has been checked; whether
+    it was one (announced)."""
     from allocsim.experiments.waits import compile_first
 
-    compile_first(loaded, _say)
+    return compile_first(loaded, _say)
 
 
 def _say(line: str) -> None:

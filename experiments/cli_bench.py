@@ -51,12 +51,12 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     write_manifest(target, "benchmark", [DONE], scenario=loaded.name, digest=digest, complete=False)
     steps = {"total": 0}  # known once the benchmark's module is loaded, after the compile note
     with interruptible(lambda: benchmark_kept(count.done, steps["total"], target, created, labels, seeds)):
-        _compile_first(loaded)  # a first run says so before pandas and SciPy load (3 s on a busy machine)
+        first_run = _compile_first(loaded)  # said before pandas and SciPy load (3 s on a busy machine)
+        warm_rules(loaded, specs, _say, first_run)
         from allocsim.experiments.benchmark import progress_total, run_benchmark, write_outputs
         from allocsim.experiments.tables import benchmark_table
 
         total = steps["total"] = progress_total(loaded, specs, learned, episodes, bounded)
-        warm_rules(loaded, specs, _say)
         if bounded:
             fit_penalty_first(loaded, _say)
             fit_lagrangian_first(loaded, _say)

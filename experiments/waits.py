@@ -76,12 +76,12 @@ def _warm_rules(scenario: Scenario, specs: Sequence[PolicySpec]) -> None:
             make_policy(spec.name, env, seed=0, **spec.params).predict(obs, deterministic=True)
 
 
-def warm_rules(scenario: Scenario, specs: Sequence[PolicySpec], say: Say) -> bool:
+def warm_rules(scenario: Scenario, specs: Sequence[PolicySpec], say: Say, first_run: bool = False) -> bool:
     """Load or compile the rules' kernels in this process, before workers fork (they inherit them;
     otherwise each worker compiles them at once under a progress bar stuck at 0: 14 s on a first
-    retail-small benchmark); said, with a heartbeat, when it takes longer than ``COMPILE_NOTE_AFTER``.
-    Whether it was said."""
-    return _said_when_slow(say, RULES_NOTE, lambda: _warm_rules(scenario, specs), now=False)
+    retail-small benchmark); said, with a heartbeat, at once on a ``first_run`` (the simulator
+    just compiled) or when it takes longer than ``COMPILE_NOTE_AFTER``. Whether it was said."""
+    return _said_when_slow(say, RULES_NOTE, lambda: _warm_rules(scenario, specs), now=first_run)
 
 
 def _said_when_slow(say: Say, note: str, work: Callable[[], object], now: bool) -> bool:
