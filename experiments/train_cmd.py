@@ -23,7 +23,6 @@ from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.base_stock import BaseStockParams
 from allocsim.baselines.registry import best_tuned_rule, is_tuned_rule
 from allocsim.baselines.tuned_params import find_tuned
-from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.evaluation import (
@@ -38,6 +37,7 @@ from allocsim.experiments.evaluation import (
 from allocsim.experiments.policy_specs import rule_specs
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
+from allocsim.experiments.trained_model import trained_scenario, trained_timing
 from allocsim.experiments.waits import compile_first
 
 
@@ -120,31 +120,6 @@ def validation_note(metrics: dict[str, float], rule: str) -> str:
     share = 100.0 * diff / abs(base) if base else float("nan")
     digits = 0 if abs(base) >= 1000 else 2
     return f"validation vs {rule}: {diff:+,.{digits}f} ± {half:,.{digits}f} profit ({share:+.2f} %)"
-
-
-def trained_scenario(model: Path) -> str:
-    """The scenario a model was trained on: the run's config, or an ONNX file's card (a preset name)."""
-    if Path(model).suffix == ".onnx":
-        from allocsim.agents.inference import OnnxPolicy
-        from allocsim.envs.scenario import preset_names
-
-        named = OnnxPolicy.load(model).card.scenario
-        if named not in preset_names():  # a card is data from a file: never a path to open
-            raise ValueError(f"{model} was exported for scenario {shorten(repr(named), 80)}, not a preset; "
-                             "pass --scenario with that scenario's YAML file")
-        return named
-    from allocsim.agents.runfiles import read_config
-
-    return str(read_config(model)["scenario"])
-
-
-def trained_timing(model: Path) -> str | None:
-    """An ONNX file's training timing mode (its card); None for a run folder, whose scenario has it."""
-    if Path(model).suffix == ".onnx":
-        from allocsim.agents.inference import OnnxPolicy
-
-        return OnnxPolicy.load(model).card.timing
-    return None
 
 
 def evaluate_model(
