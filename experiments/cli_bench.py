@@ -40,7 +40,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
     from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
     from allocsim.experiments.run_folder import write_manifest
-    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first, warm_rules
+    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first, warm_bound, warm_rules
 
     episodes = len(seeds)
     started = time.perf_counter()
@@ -59,7 +59,8 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
         total = steps["total"] = progress_total(loaded, specs, learned, episodes, bounded)
         if bounded:
             fit_penalty_first(loaded, _say)
-            fit_lagrangian_first(loaded, _say)
+            if not fit_lagrangian_first(loaded, _say):  # a fit compiles the bound's kernels itself
+                warm_bound(loaded, seeds[0], _say, first_run)
         with _progress(total, f"benchmark {loaded.name}") as advance:
             count = Counter(advance)
             result = run_benchmark(

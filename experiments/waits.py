@@ -84,6 +84,25 @@ def warm_rules(scenario: Scenario, specs: Sequence[PolicySpec], say: Say, first_
     return _said_when_slow(say, RULES_NOTE, lambda: _warm_rules(scenario, specs), now=first_run)
 
 
+#: Said when a first run's one-seed Lagrangian solve takes over ``COMPILE_NOTE_AFTER`` seconds.
+BOUND_NOTE = "first run: compiling the Lagrangian bound (once per install or upgrade)"
+
+
+def warm_bound(scenario: Scenario, seed: int, say: Say, first_run: bool) -> bool:
+    """On a first run (the simulator just compiled) whose DC prices were on disk already (an upgrade
+    keeps them), solve the Lagrangian bound of one seed here, so forked workers inherit its kernels
+    (else each compiles them under a bar stuck for half a minute); said when slow. Whether said."""
+    from allocsim.baselines.lagrangian_bound import refusal
+    from allocsim.experiments.evaluation import env_for
+
+    env = env_for(scenario)
+    if not first_run or refusal(env.network, env.profile) is not None:  # no bound, nothing to compile
+        return False
+    from allocsim.experiments.bounds import seed_lagrangian
+
+    return _said_when_slow(say, BOUND_NOTE, lambda: seed_lagrangian(scenario, [seed], 1), now=True)
+
+
 def _said_when_slow(say: Say, note: str, work: Callable[[], object], now: bool) -> bool:
     """Run ``work`` with ``note`` said at once (``now``) or once it has taken ``COMPILE_NOTE_AFTER``
     seconds, then a heartbeat every 10 s and the time it took; whether the note was said."""

@@ -164,3 +164,21 @@ def test_on_a_first_run_the_rules_compile_is_said_at_once(monkeypatch: pytest.Mo
     assert waits.warm_rules(load_scenario("tiny-dp"), [], said.append, first_run=True)
     assert said[0] == waits.RULES_NOTE and said[1].startswith("compiled in ")
     assert not waits.warm_rules(load_scenario("tiny-dp"), [], said.append) and len(said) == 2
+
+
+def test_a_first_run_with_prices_on_disk_solves_one_seed_of_the_bound_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an upgrade the prices are kept but the bound's kernels are new: one seed is solved in this
+    process (workers inherit the kernels), said when slow; a later run solves nothing extra."""
+    solved: list[tuple[str, list[int], int]] = []
+
+    def solve(scenario: object, seeds: list[int], n_workers: int) -> None:
+        solved.append((scenario.name, seeds, n_workers))  # type: ignore[attr-defined]
+        time.sleep(0.3)
+
+    monkeypatch.setattr(bounds, "seed_lagrangian", solve)
+    said: list[str] = []
+    assert not waits.warm_bound(load_scenario("tiny-dp"), 40000, said.append, first_run=False)
+    assert solved == [] and said == []
+    assert waits.warm_bound(load_scenario("tiny-dp"), 40000, said.append, first_run=True)
+    assert solved == [("tiny-dp", [40000], 1)] and said[0] == waits.BOUND_NOTE  # said at once
