@@ -240,14 +240,19 @@ class OnnxPolicy:
     def decide(self, state: Any, scenario: Any = None) -> dict[str, Any]:
         """From a JSON-like state (see ``allocsim.agents.state_input``) to named whole units.
 
-        With ``scenario`` (a ``Scenario`` the policy was exported for), the units go through
-        the env's own compiled decode, guardrails and DC rule included
-        (``allocsim.agents.guarded_decision``; this imports the simulator). StateError (a
-        ValueError) naming the path of the first problem in ``state``.
+        With ``scenario`` (the ``Scenario`` the policy was exported for, or its preset name or
+        YAML path, as ``allocsim infer --scenario`` takes it), the units go through the env's own
+        compiled decode, guardrails and DC rule included (``allocsim.agents.guarded_decision``;
+        this imports the simulator). StateError (a ValueError) naming the path of the first
+        problem in ``state``.
         """
         parsed = parse_state(state, self.card)
         if scenario is None:
             return self.decide_arrays(parsed).to_json(self.card)
+        if isinstance(scenario, str | Path):
+            from allocsim.envs.scenario import load_scenario
+
+            scenario = load_scenario(scenario)
         if scenario.content_hash() != self.card.scenario_hash:
             raise ValueError(f"{self.name} was exported for scenario {self.card.scenario!r} "
                              f"(hash {self.card.scenario_hash}), not {scenario.name!r}")

@@ -6,6 +6,7 @@ The classes are imported on first use (``POLICIES[name]``), so listing the names
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
@@ -68,8 +69,13 @@ POLICIES: Mapping[str, PolicyFactory] = LazyFactories({
 #: scenarios and raises ValueError elsewhere), ``rollout`` (a rule improved by simulating
 #: from copies of the state: far slower than a rule) and ``sp-mpc`` (a lookahead that solves an
 #: LP every period, 0.05-0.5 s per decision). The benchmark runs them only when asked by name
-#: (``--policies``) and never takes them as "the best rule".
+#: (``--policies``); of them only a played ``sp-mpc`` counts as a tuned rule (``is_tuned_rule``).
 NOT_RULES = frozenset({"dp", "rollout", "sp-mpc"})
+
+#: Registered policies never taken as "the best tuned rule", even when played: the floors with
+#: nothing to tune (``random``, ``hold``), the exact optimum (``dp``) and the simulation lookahead
+#: around a rule (``rollout``). ``sp-mpc`` (H, S and a terminal value tuned like any rule's) counts.
+NEVER_TUNED_RULES = frozenset({"random", "hold", "dp", "rollout"})
 
 
 def policy_names() -> list[str]:
@@ -79,6 +85,26 @@ def policy_names() -> list[str]:
 def rule_names() -> list[str]:
     """The rule sets: every registered policy except the exact optima (the benchmark's default)."""
     return [name for name in policy_names() if name not in NOT_RULES]
+
+
+def is_tuned_rule(name: str) -> bool:
+    """True for a registered policy that counts as a tuned rule when played: every rule set with
+    parameters and ``sp-mpc``; never ``NEVER_TUNED_RULES`` or a learned policy's label."""
+    return name in POLICIES and name not in NEVER_TUNED_RULES
+
+
+def best_tuned_rule(means: Mapping[str, float], names: Mapping[str, str] | None = None) -> str | None:
+    """The best tuned rule: of the played policies (label -> mean profit), the one with the highest
+    mean among those that count as tuned rules (``is_tuned_rule`` of the policy's name: ``names[label]``
+    where given, else the label itself; with ``names``, a label it lacks is no rule); the first on a
+    tie, None if no tuned rule was played. The one choice behind the benchmark's console, summary and
+    report, the reference interval, the results table, the sweep's summary and train's reference."""
+    best, best_mean = None, -math.inf
+    for label, mean in means.items():
+        name = label if names is None else names.get(label)
+        if name is not None and is_tuned_rule(name) and float(mean) > best_mean:
+            best, best_mean = label, float(mean)
+    return best
 
 
 def make_policy(name: str, env: gym.Env, seed: int | None = None, **params: Any) -> Predictor:

@@ -28,6 +28,7 @@ from harness import write_results  # beside this file (on sys.path)
 from allocsim.baselines import dp
 from allocsim.baselines.clairvoyant import clairvoyant_bound
 from allocsim.baselines.info_relaxation import penalised_bound
+from allocsim.baselines.registry import best_tuned_rule
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.scenario import load_scenario, preset_names
 from allocsim.experiments.benchmark import rule_specs
@@ -59,14 +60,16 @@ def bound_figures(name: str, seeds: list[int]) -> dict[str, Any]:
 
 
 def best_rule(name: str, seeds: list[int], workers: int) -> tuple[str, float]:
-    """The rule with the highest mean profit on ``seeds`` and that mean."""
+    """The best tuned rule (``registry.best_tuned_rule``) of the rule sets on ``seeds`` and its mean."""
     specs, _ = rule_specs(name, None, Path("tuned"))
     rows = evaluate(load_scenario(name), specs, seeds, n_workers=workers)
-    means: dict[str, list[float]] = {}
+    profits: dict[str, list[float]] = {}
     for row in rows:
-        means.setdefault(row["policy"], []).append(row["profit"])
-    label = max(means, key=lambda k: np.mean(means[k]))
-    return label, float(np.mean(means[label]))
+        profits.setdefault(row["policy"], []).append(row["profit"])
+    means = {label: float(np.mean(values)) for label, values in profits.items()}
+    label = best_tuned_rule(means)
+    assert label is not None, "no tuned rule played"
+    return label, means[label]
 
 
 def dp_figures(name: str, repeats: int = 3) -> dict[str, Any]:

@@ -27,7 +27,8 @@ with temp file + ``os.replace``, to the run directory:
 ======================  ================================================================
 
 Learned policies (``models``, from ``allocsim benchmark --model RUN_DIR``) join the table
-as rows ``<algo>:<run name>``; they are never "the best rule" the gaps are measured from.
+as rows ``<algo>:<run name>``; they are never "the best tuned rule" the gaps are measured from
+(``registry.best_tuned_rule``: every rule set with parameters and, where played, ``sp-mpc``).
 
 Bounds (``experiments.bounds``): unless ``bound=False`` or a warm-up is set, the
 clairvoyant LP bound and the penalised bound are solved once per seed (not per
@@ -38,8 +39,9 @@ DP solves (tiny-dp) also ``gap_to_optimal_pct``. The Lagrangian bound is solved 
 where it applies, and ``tightest_bound`` is the tighter of the two per seed-mean
 (``bounds.tightest_per_seed``): the bound side of the reference interval
 (``experiments.reference_interval``; ``run.json``'s ``reference_interval``, ``summary.csv``'s
-``best_gap_closed_pct``). ``dp`` itself is not a rule: it runs only
-when named in ``policies`` and is never the best rule the gap is measured from.
+``best_gap_closed_pct``). ``dp``, ``rollout`` and ``sp-mpc`` run only when named in ``policies``;
+``dp`` and ``rollout`` are never the best tuned rule the gaps are measured from, a played ``sp-mpc`` is
+when its mean profit is the highest of the tuned rules.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from allocsim.baselines.registry import NOT_RULES
+from allocsim.baselines.registry import best_tuned_rule
 from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR
 from allocsim.core.atomic_files import atomic_write, write_bytes, write_text
 from allocsim.envs.history_resample import describe
@@ -88,6 +90,10 @@ from allocsim.experiments.report_stock import allocation_plan, per_episode
 from allocsim.experiments.summary import episodes_frame, summary_frame
 from allocsim.experiments.traces import Trace, trace_episode
 
+#: The report's figures, file name -> title (``figures``; ``rerender`` reads them back).
+FIGURE_TITLES = {"kpi_differences.png": "Differences to the best policy, paired by seed",
+                 "service_margin.png": "Service against margin",
+                 "over_time.png": "The leading rules over time"}
 DIFF_KPIS = ("profit", "fill_rate", "lost_sales_units", "holding_cost", "avg_inventory_value", "avg_age")
 TRACED = 3  # leading policies whose per-period series are plotted
 TRACED_SEEDS = 10  # seeds traced per policy (the first of the run): a trace costs one more episode
@@ -168,7 +174,7 @@ def run_benchmark(
     """
     started = time.perf_counter()
     specs, sources = rule_specs(scenario, policies, tuned_dir)
-    specs += list(models)  # learned policies (``evaluation.learned_spec``), never "the best rule"
+    specs += list(models)  # learned policies (``evaluation.learned_spec``), never "the best tuned rule"
     sources.update({m.label: {"params": {}, "source": f"model: {m.model}"} for m in models})
     rows = evaluate(scenario, specs, seeds, n_workers=n_workers, warm_up=warm_up, on_done=on_done,
                     store=store)
@@ -197,9 +203,10 @@ def run_benchmark(
         attach_gaps(rows, clairvoyant, optimum, penalised, tight, tight_kind)
         bound_mean = sum(b.clairvoyant.bound for b in bounds) / len(bounds)
         penalised_mean = sum(b.penalised for b in bounds) / len(bounds)
-    rules = [s.label for s in specs if s.name not in NOT_RULES and not s.model]
-    interval = reference_interval(profits_by_seed(rows), rules, optimum, tight, tight_kind)
-    summary = share_columns(gap_closed(summary_frame(rows), rules, optimum, tight_kind), interval)
+    profits = profits_by_seed(rows)
+    rule = best_tuned_rule(profits.mean().to_dict(), {s.label: s.name for s in specs if not s.model})
+    interval = reference_interval(profits, rule, optimum, tight, tight_kind)
+    summary = share_columns(gap_closed(summary_frame(rows), rule, optimum, tight_kind), interval)
     by_label = {s.label: s for s in specs}
     traced = Trace()
     leading = traced_policies(summary, rows, TRACED)  # the recommended policy among them
@@ -245,12 +252,12 @@ def figures(summary: pd.DataFrame, paired: pd.DataFrame, network: pd.DataFrame, 
     said it is writing the report: 1-2 s that the command's start no longer pays)."""
     from allocsim.experiments import plots, plots_time
 
-    return {
-        "kpi_differences.png": ("Differences to the best rule, paired by seed",
-                                plots.paired_differences(paired, summary, DIFF_KPIS, currency)),
-        "service_margin.png": ("Service against margin", plots.service_margin(summary, paired, currency)),
-        "over_time.png": ("The leading rules over time", plots_time.over_time(network, leading, currency)),
+    pngs = {
+        "kpi_differences.png": plots.paired_differences(paired, summary, DIFF_KPIS, currency),
+        "service_margin.png": plots.service_margin(summary, paired, currency),
+        "over_time.png": plots_time.over_time(network, leading, currency),
     }
+    return {name: (FIGURE_TITLES[name], png) for name, png in pngs.items()}
 
 
 def write_outputs(result: BenchmarkResult, out: Path) -> list[Path]:

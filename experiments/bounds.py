@@ -26,8 +26,8 @@
   where the DP exists, ``gap_to_optimal_pct = 100 x (dp_value - profit) / |dp_value|``
   (an expectation against one episode, so single rows can be negative; the mean
   is the gap of the mean). Per policy, ``bound_gap_closed_pct`` is the share of
-  the gap between the best rule's mean profit and the mean bound that the policy
-  closes: 0 for the best rule, 100 at the bound, negative below the best rule.
+  the gap between the best tuned rule's mean profit (``registry.best_tuned_rule``) and
+  the mean bound that the policy closes: 0 for that rule, 100 at the bound, negative below it.
   With the penalised and the tightest bound, rows also get ``penalised_bound``,
   ``tightest_bound`` and ``gap_to_reference_pct`` (against the DP optimum where it
   exists, else the row's tightest bound), and ``reference_gap_closed_pct`` is the
@@ -37,7 +37,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -322,7 +322,7 @@ def _interval_record(results: Sequence[PenalisedResult], lagrangian: Sequence[La
         values = pd.Series({r.seed: r.bound for r in lagrangian})
     elif kind == "lane_penalty_bound":
         values = pd.Series({r.seed: r.bound for r in lane})
-    interval = reference_interval(None, (), optimum, values, kind)
+    interval = reference_interval(None, None, optimum, values, kind)
     return interval.record() if interval is not None else None
 
 
@@ -376,22 +376,23 @@ def _closed_share(profit: pd.Series, best: float, reference: float) -> pd.Series
     return 100.0 * (profit - best) / gap if gap > 1e-9 else math.nan
 
 
-def gap_closed(summary: pd.DataFrame, rules: Collection[str], optimum: float | None = None,
+def gap_closed(summary: pd.DataFrame, rule: str | None, optimum: float | None = None,
                tight_kind: str | None = None) -> pd.DataFrame:
-    """``summary`` with ``bound_gap_closed_pct`` (each policy's share of the best-rule-to-bound gap)
-    and, with the tightest bound (of ``tight_kind``), ``reference_gap_closed_pct`` (the same against
-    ``gap_reference``: ``optimum`` where given, else the mean tightest bound)."""
+    """``summary`` with ``bound_gap_closed_pct`` (each policy's share of the gap from the best tuned rule,
+    ``rule`` as ``registry.best_tuned_rule`` chose it, to the bound) and, with the tightest
+    bound (of ``tight_kind``), ``reference_gap_closed_pct`` (the same against ``gap_reference``:
+    ``optimum`` where given, else the mean tightest bound)."""
     if "bound_mean" not in summary:
         return summary
     out = summary.copy()
-    ranked = out[out["policy"].isin(list(rules))]
+    ranked = out[out["policy"] == rule]
     tight = "tightest_bound_mean" in out
     if ranked.empty:
         out[CLOSED] = math.nan
         if tight:
             out[REFERENCE_CLOSED] = math.nan
         return out
-    best = float(ranked["profit_mean"].max())
+    best = float(ranked["profit_mean"].iloc[0])
     out[CLOSED] = _closed_share(out["profit_mean"], best, float(out["bound_mean"].iloc[0]))
     if tight:
         found = gap_reference(optimum, float(out["tightest_bound_mean"].iloc[0]), tight_kind)

@@ -9,6 +9,7 @@ import gc
 import os
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,7 +51,7 @@ class _App(typer.Typer):
             raise
 
 
-app = _App(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None,
+app = _App(add_completion=False, no_args_is_help=True, help=__doc__.replace("``", ""), rich_markup_mode=None,
            cls=OneLineErrors)
 console = Console()
 errors = Console(stderr=True)
@@ -159,15 +160,19 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
     return loaded
 
 
-def _compile_first(loaded: Scenario) -> None:
-    """Announce and pay the one-off kernel compile now, once every input has been checked."""
+def _compile_first(loaded: Scenario) -> bool:
+    """Announce and pay the one-off kernel compile now, once every input has been checked; whether
+    it was one (announced)."""
     from allocsim.experiments.waits import compile_first
 
-    compile_first(loaded, _say)
+    return compile_first(loaded, _say)
 
 
 def _say(line: str) -> None:
-    """A status line on stderr (what a wait is about), never folded mid-path."""
+    """A status line on stderr (what a wait is about), never folded mid-path: on a terminal broken
+    between words to its width (a path too long for a line keeps a line of its own), else one line."""
+    if errors.is_terminal:
+        line = textwrap.fill(line, max(errors.width, 20), break_long_words=False, break_on_hyphens=False)
     errors.print(line, highlight=False, soft_wrap=True)
 
 
@@ -243,7 +248,7 @@ def tune(
 ) -> None:
     """Grid-search a rule's parameters on the tuning seed block; save the best for the benchmark.
 
-    With ``--timing events`` the grid points play the event model (a holdback, say, is worth
+    With --timing events the grid points play the event model (a holdback, say, is worth
     more there); the parameters are kept per timing mode, and a run looks up its own mode first."""
     from allocsim.experiments.interrupt import interruptible, tune_kept
     from allocsim.experiments.tables import tune_table

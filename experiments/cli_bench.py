@@ -3,6 +3,7 @@ the main app by ``register(app)``; the heavy imports happen inside)."""
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,29 +33,34 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
 
     console.print("parameters:", highlight=False)  # said before pandas, SciPy and matplotlib load
     for line in source_lines(sources) + [f"learned: {s.label} ({s.model})" for s in learned]:
-        console.print(f"  {portable(line)}", highlight=False)  # no folder of this machine, as in the report
-    from allocsim.experiments.benchmark import run_benchmark, write_outputs
+        # no folder of this machine, as in the report; a long list continues indented, a path unbroken
+        console.print(textwrap.fill(portable(line), max(console.width, 20), initial_indent="  ",
+                                    subsequent_indent="    ", break_long_words=False, break_on_hyphens=False),
+                      highlight=False, soft_wrap=True)
     from allocsim.experiments.episode_store import DONE, EpisodeStore
     from allocsim.experiments.interrupt import Counter, benchmark_kept, interruptible
     from allocsim.experiments.run_folder import write_manifest
-    from allocsim.experiments.tables import benchmark_table
+    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first, warm_bound, warm_rules
 
     episodes = len(seeds)
     started = time.perf_counter()
     bounded = bound and not warm_up
-    from allocsim.experiments.benchmark import progress_total
-    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first
-
-    total = progress_total(loaded, specs, learned, episodes, bounded)
     count = Counter()
     store = EpisodeStore(target)
     labels = [s.label for s in specs]
     write_manifest(target, "benchmark", [DONE], scenario=loaded.name, digest=digest, complete=False)
-    with interruptible(lambda: benchmark_kept(count.done, total, target, created, labels, seeds)):
-        _compile_first(loaded)
+    steps = {"total": 0}  # known once the benchmark's module is loaded, after the compile note
+    with interruptible(lambda: benchmark_kept(count.done, steps["total"], target, created, labels, seeds)):
+        first_run = _compile_first(loaded)  # said before pandas and SciPy load (3 s on a busy machine)
+        warm_rules(loaded, specs, _say, first_run)
+        from allocsim.experiments.benchmark import progress_total, run_benchmark, write_outputs
+        from allocsim.experiments.tables import benchmark_table
+
+        total = steps["total"] = progress_total(loaded, specs, learned, episodes, bounded)
         if bounded:
             fit_penalty_first(loaded, _say)
-            fit_lagrangian_first(loaded, _say)
+            if not fit_lagrangian_first(loaded, _say):  # a fit compiles the bound's kernels itself
+                warm_bound(loaded, seeds[0], _say, first_run)
         with _progress(total, f"benchmark {loaded.name}") as advance:
             count = Counter(advance)
             result = run_benchmark(

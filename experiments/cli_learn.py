@@ -182,6 +182,13 @@ def evaluate_command(
         model = resolve_shipped(model, scenario) or model
     except ValueError as err:
         raise _fail(str(err)) from None
+    if loaded is None and Path(model).suffix == ".onnx":
+        from allocsim.experiments.trained_model import trained_scenario
+
+        try:  # a card that names no preset is refused in one line, before PyTorch loads
+            trained_scenario(model)
+        except ValueError as err:
+            raise _fail(str(err)) from None
     load_learning(_say)  # train_cmd (and a run folder's model) need it: said before the wait
     from allocsim.experiments.train_cmd import evaluate_model, trained_scenario
 

@@ -79,7 +79,8 @@ def benchmark_kept(done: int, total: int, folder: Path, created: bool, labels: S
     if not kept:
         where = f"{folder} was removed (it was new and empty)" if created and drop_if_empty(folder) else (
             f"nothing was written to {folder}")
-        return (f"stopped after {done:,} of {total:,} steps; no episode was finished, so {where}; the "
+        stopped = f"stopped after {done:,} of {total:,} steps" if total else "stopped while preparing"
+        return (f"{stopped}; no episode was finished, so {where}; the "
                 f"compiled simulator and any fitted bound penalty are kept, so running it again starts at "
                 f"once: {same_command()}")
     from allocsim.experiments.benchmark import write_partial

@@ -1,6 +1,6 @@
 """The benchmark's comparison figures as PNG bytes (matplotlib's object API on Agg, no pyplot state).
 
-Differences are paired (policy - best rule, seed by seed) with paired 95% intervals, so the
+Differences are paired (policy - best policy, seed by seed) with paired 95% intervals, so the
 axes show what separates the serious rules. Rules far below the best (a profit gap more than
 ``OFF_SCALE`` times the median gap of the others, typically ``hold`` and ``random``) would
 squash those axes: they are left out of the zoomed panels and named in a note and a side panel.

@@ -20,6 +20,8 @@ from allocsim.experiments.plots import png, styles
 
 #: The figure's file name in a benchmark folder (and its key in the report's figures).
 LEARNING_CURVES = "learning_curves.png"
+LEARNING_CURVES_TITLE = ("Learning curves: validation profit of each training seed "
+                         "(dashed: the reference rule)")
 #: Columns a run's metrics file must have for its curve.
 CURVE_COLUMNS = ("timesteps", "val_profit", "rule_profit", "wall_seconds")
 #: What a run's ``timesteps`` counts, by algorithm: env steps, except DCL's labelled states.
@@ -82,5 +84,4 @@ def curves_figure(runs: Mapping[str, Path], currency: str) -> tuple[str, bytes] 
     curves = read_curves(runs)
     if not curves:
         return None
-    title = "Learning curves: validation profit of each training seed (dashed: the reference rule)"
-    return title, learning_curves(curves, currency, step_unit({k: runs[k] for k in curves}))
+    return LEARNING_CURVES_TITLE, learning_curves(curves, currency, step_unit({k: runs[k] for k in curves}))

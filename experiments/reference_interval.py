@@ -4,7 +4,9 @@ One implementation for every output that shows it (``allocsim bound --json``, ``
 console, ``summary.csv`` and ``run.json``, the HTML report, ``results/README.md``); the definitions are
 in ``docs/bounds.md`` ("The reference interval"):
 
-* rule ``R``: the tuned rule with the highest mean profit over the seeds;
+* rule ``R``: the best tuned rule, the played tuned rule with the highest mean profit over the seeds
+  (``registry.best_tuned_rule``: every rule set with parameters and a played ``sp-mpc``; never random, hold,
+  dp, rollout or a learned policy), the one choice of every output that names it;
 * best achievable ``A``: the DP optimum (the exact expected profit of the optimal policy) where the
   scenario has one, else the played policy of any kind (rule, lookahead, learned) with the highest
   mean profit, named;
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from allocsim.baselines.registry import best_tuned_rule
 from allocsim.experiments.kpis import fmt_ci, fmt_number
 from allocsim.experiments.stats import Estimate, mean_ci, paired_diff
 
@@ -137,12 +140,13 @@ def best_of(profits: pd.DataFrame, names: Collection[str]) -> str | None:
 
 
 def reference_interval(
-    profits: pd.DataFrame | None, rules: Collection[str], optimum: float | None = None,
+    profits: pd.DataFrame | None, rule: str | None, optimum: float | None = None,
     bound: pd.Series | None = None, bound_kind: str | None = None,
 ) -> ReferenceInterval | None:
-    """The interval from per-seed profits (index seed, one column per policy), the tuned rules' names,
-    the DP optimum where there is one and the chosen bound per seed (index seed); None where there is
-    no achievable side (no policy played and no DP optimum)."""
+    """The interval from per-seed profits (index seed, one column per policy), the best tuned rule's
+    label (``registry.best_tuned_rule``; None where none was played), the DP optimum where there is
+    one and the chosen bound per seed (index seed); None where there is no achievable side (no policy
+    played and no DP optimum)."""
     profits = profits if profits is not None else pd.DataFrame()
     if optimum is not None:
         best, best_mean = DP_OPTIMUM, float(optimum)
@@ -151,7 +155,7 @@ def reference_interval(
         best_mean = float(profits[best].mean())
     else:
         return None
-    rule = best_of(profits, rules)
+    rule = rule if rule in profits.columns else None
     interval = ReferenceInterval(best, best_mean, rule, float(profits[rule].mean()) if rule else math.nan)
     if bound is not None and bound_kind is not None:
         interval = _with_bound(interval, profits, bound.astype(float), bound_kind)
@@ -207,17 +211,19 @@ def _wide(frame: pd.DataFrame) -> pd.DataFrame:
     return wide[list(dict.fromkeys(frame["policy"]))].astype(np.float64)
 
 
-def from_episodes(episodes: pd.DataFrame, run: dict[str, Any],
-                  rules: Collection[str]) -> ReferenceInterval | None:
+def from_episodes(episodes: pd.DataFrame, run: dict[str, Any]) -> ReferenceInterval | None:
     """The interval of a stored benchmark (its ``episodes.csv`` and ``run.json``), without playing anything:
-    the bound per seed is ``tightest_bound`` where the run wrote it (kind from its ``reference_interval``),
-    else the stored ``penalised_bound`` (runs from before the Lagrangian bound joined the benchmark)."""
+    the best tuned rule of its episodes (``registry.best_tuned_rule``; a rule's column is its name);
+    the bound per seed is ``tightest_bound`` where the run wrote it (kind from its
+    ``reference_interval``), else the stored ``penalised_bound`` (runs from before the Lagrangian bound
+    joined the benchmark)."""
     profits = _wide(episodes)
+    rule = best_tuned_rule(profits.mean().to_dict())
     stored = run.get("reference_interval") or {}
     column, kind = (("tightest_bound", stored.get("tightest_bound_kind")) if "tightest_bound" in episodes
                     else ("penalised_bound", "penalised_bound"))
     bound = (episodes.groupby("seed")[column].first() if column in episodes and kind else None)
-    return reference_interval(profits, rules, run.get("dp_value"), bound, kind if bound is not None else None)
+    return reference_interval(profits, rule, run.get("dp_value"), bound, kind if bound is not None else None)
 
 
 def markdown_table(rows: Sequence[tuple[str, ReferenceInterval]]) -> str:

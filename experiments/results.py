@@ -90,7 +90,8 @@ class ResultsConfig(BaseModel):
     tuned_dir: str = "tuned"
     hyperparams: str | None = Field(default=None, description="hyperparameter YAML [default: packaged]")
     extra_rules: list[str] = Field(default_factory=list, description="policies outside the rule sets "
-                                   "(e.g. sp-mpc) benchmarked too and counted among the tuned rules")
+                                   "(e.g. sp-mpc) benchmarked too; a played sp-mpc counts among the tuned "
+                                   "rules, as in every benchmark")
     scenarios: dict[str, ScenarioRuns]
 
     @field_validator("extra_rules")
@@ -115,7 +116,8 @@ class ResultsConfig(BaseModel):
 
 
 def compared_rules(config: ResultsConfig) -> list[str]:
-    """The policies the learned seeds are compared with: every rule set, then the config's extra rules."""
+    """The policies the benchmark plays beside the learned seeds: every rule set, then the config's extra
+    rules (the best tuned rule among them is ``registry.best_tuned_rule``'s choice)."""
     return list(dict.fromkeys([*rule_names(), *config.extra_rules]))
 
 
@@ -270,7 +272,7 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
             continue
         exported = export_seeds(paths, finished, log)
         benchmark_scenario(config, scenario, paths, exported, workers, log)
-        row = headline(paths.bench, config.algo, compared_rules(config))
+        row = headline(paths.bench, config.algo)
         if row is not None and seed_number(row) in exported:
             write_bytes(paths.bench / "policy.onnx", exported[seed_number(row)].read_bytes())
     return write_readme(config, out)
@@ -281,9 +283,9 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
     rows, intervals = [], []
     for name, runs in config.scenarios.items():
         paths = Paths(out, name, config.algo, runs.action_mode)
-        row = headline(paths.bench, config.algo, compared_rules(config))
+        row = headline(paths.bench, config.algo)
         if row is not None:
-            interval = interval_of(paths.bench, compared_rules(config))
+            interval = interval_of(paths.bench)
             bounded = interval is not None and interval.bound_kind is not None
             rows.append({**row, "kept_steps": kept_steps(paths.run(seed_number(row))),
                          "tightest": interval.bound.mean if bounded else None,

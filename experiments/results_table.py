@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from allocsim.agents import runfiles
-from allocsim.baselines.registry import rule_names
+from allocsim.baselines.registry import best_tuned_rule
 from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.experiments.reference_interval import (
     DP_OPTIMUM,
@@ -25,19 +25,18 @@ from allocsim.experiments.run_folder import read_manifest
 from allocsim.experiments.stats import paired_diff
 
 
-def headline(bench: Path, algo: str, compared: list[str] | None = None) -> dict[str, Any] | None:
-    """The table row of one scenario's benchmark: best rule (of ``compared``, default every rule set,
-    random and hold never), learned seeds, paired difference."""
+def headline(bench: Path, algo: str) -> dict[str, Any] | None:
+    """The table row of one scenario's benchmark: the best tuned rule (``best_tuned_rule`` of the played
+    policies: a played sp-mpc counts, random, hold, dp and rollout never), learned seeds, paired
+    difference."""
     if not (bench / "summary.csv").is_file():
         return None
     summary = pd.read_csv(bench / "summary.csv").set_index("policy")
     episodes = pd.read_csv(bench / "episodes.csv")
     learned = [p for p in summary.index if str(p).startswith(f"{algo}-seed")]
-    comparable = set(compared or rule_names()) - {"random", "hold"}
-    rules = [p for p in summary.index if p in comparable]
-    if not learned or not rules:
+    best_rule = best_tuned_rule(summary["profit_mean"].to_dict())
+    if not learned or best_rule is None:
         return None
-    best_rule = max(rules, key=lambda p: summary.loc[p, "profit_mean"])
     best = max(learned, key=lambda p: summary.loc[p, "profit_mean"])
     wide = episodes.pivot(index="seed", columns="policy", values="profit")
     diff = paired_diff(wide[best].to_numpy(float), wide[best_rule].to_numpy(float))
@@ -113,14 +112,14 @@ def table_markdown(rows: list[dict[str, Any]], algo: str = "ppo") -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def interval_of(bench: Path, compared: list[str] | None = None) -> ReferenceInterval | None:
-    """The reference interval of one scenario's stored benchmark (nothing is played again); its best
-    tuned rule is the best of ``compared`` (default every rule set), never random or hold."""
+def interval_of(bench: Path) -> ReferenceInterval | None:
+    """The reference interval of one scenario's stored benchmark (nothing is played again), from the
+    same best tuned rule as ``headline``."""
     if not (bench / "episodes.csv").is_file() or not (bench / "run.json").is_file():
         return None
     episodes = pd.read_csv(bench / "episodes.csv", usecols=lambda c: "." not in c)
     run = json.loads((bench / "run.json").read_text(encoding="utf-8"))
-    return from_episodes(episodes, run, [p for p in compared or rule_names() if p not in ("random", "hold")])
+    return from_episodes(episodes, run)
 
 
 INTERVAL_NOTE = (

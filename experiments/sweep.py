@@ -11,9 +11,11 @@ Output folder::
     OUT/cells/<cell-id>.json        one finished cell: the cell (without the scenario dump),
                                     its KPI row and seconds; written atomically by the driver
     OUT/cells/<cell-id>.error.json  a failed cell: its error and traceback (retried on re-run)
-    OUT/results.csv, .parquet       every finished cell of the sweep, flat KPI columns
+    OUT/results.csv, .parquet       every finished cell of the sweep, flat KPI columns (``rule_name``:
+                                    a rule entry's registered policy, empty for other kinds)
     OUT/summary.csv                 per scenario x policy: mean profit and fill rate, and the
                                     paired profit difference against the scenario's best rule
+                                    (``registry.best_tuned_rule`` of its rule entries)
     OUT/sweep.json                  the sweep file as validated, and the cell count
 
 The cell id is a stable hash of the cell dict (scenario contents included), so
@@ -261,8 +263,10 @@ def gather(cells: Sequence[Cell], out: Path) -> pd.DataFrame:
         if record is None:
             continue
         row = {k: v for k, v in record["row"].items() if k != "seed"}
+        kind = cell["policy"]["kind"]
         rows.append({"cell_id": cid, "scenario": cell["scenario"], "policy": cell["policy"]["label"],
-                     "kind": cell["policy"]["kind"], "seed": cell["seed"], **flatten(row)})
+                     "kind": kind, "rule_name": cell["policy"]["name"] if kind == "rule" else "",
+                     "seed": cell["seed"], **flatten(row)})
     return pd.DataFrame(rows)
 
 

@@ -1,5 +1,7 @@
 """A sweep's summary: per scenario and policy, mean profit and fill rate, and the paired profit
-difference against the scenario's best rule (the rule entry with the highest mean profit).
+difference against the scenario's best rule: of its rule entries that count as tuned rules (a played
+sp-mpc does; random, hold, dp and rollout never), the one with the highest mean profit, as
+``registry.best_tuned_rule`` chooses it everywhere.
 
 Cells of one scenario on the same seed face the same demand, so the difference is taken seed by
 seed over the seeds both policies finished (``allocsim.experiments.stats.paired_diff``).
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from allocsim.baselines.registry import best_tuned_rule
 from allocsim.experiments.stats import paired_diff
 
 SUMMARY_COLUMNS = ["scenario", "policy", "kind", "cells", "profit_mean", "fill_rate_mean",
@@ -16,11 +19,13 @@ SUMMARY_COLUMNS = ["scenario", "policy", "kind", "cells", "profit_mean", "fill_r
 
 
 def best_rule(part: pd.DataFrame) -> str | None:
-    """The rule policy of ``part`` (one scenario's cells) with the highest mean profit; None without rules."""
+    """The best tuned rule entry of ``part`` (one scenario's cells; a rule entry's policy name in
+    ``rule_name``) by mean profit; None without one."""
     rules = part[part["kind"] == "rule"]
     if rules.empty:
         return None
-    return str(rules.groupby("policy", sort=False)["profit"].mean().idxmax())
+    names = dict(zip(rules["policy"].astype(str), rules["rule_name"].astype(str), strict=True))
+    return best_tuned_rule(rules.groupby("policy", sort=False)["profit"].mean().to_dict(), names)
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:

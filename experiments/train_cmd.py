@@ -21,9 +21,8 @@ from allocsim.agents.hyperparams import entry_label, load_hyperparams, mode_for
 from allocsim.agents.policy import LearnedPolicy
 from allocsim.agents.training import SeedCycle, TrainConfig
 from allocsim.baselines.base_stock import BaseStockParams
-from allocsim.baselines.registry import NOT_RULES
+from allocsim.baselines.registry import best_tuned_rule, is_tuned_rule
 from allocsim.baselines.tuned_params import find_tuned
-from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.evaluation import (
@@ -38,6 +37,7 @@ from allocsim.experiments.evaluation import (
 from allocsim.experiments.policy_specs import rule_specs
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
+from allocsim.experiments.trained_model import trained_scenario, trained_timing
 from allocsim.experiments.waits import compile_first
 
 
@@ -46,13 +46,14 @@ def best_rule(
 ) -> PolicySpec:
     """The reference rule: ``name`` (tuned parameters if any), else the best tuned rule.
 
-    Rules are ranked by the ``profit_mean`` of their tuning files; when no rule has
-    one, every rule plays ``seeds`` and the best mean profit wins.
+    The rule sets played by default (sp-mpc, slow, only as ``name``) are ranked by the ``profit_mean``
+    of their tuning files; when no rule has one, they play ``seeds``; ``best_tuned_rule`` picks the
+    winner (random and hold never).
     """
     specs, _ = rule_specs(scenario, [name] if name else None, tuned_dir)
     if name:  # a named reference may also be a non-rule policy such as the exact DP (a teacher to clone)
         return specs[0]
-    specs = [s for s in specs if s.name not in NOT_RULES]
+    specs = [s for s in specs if is_tuned_rule(s.name)]
     if len(specs) == 1:
         return specs[0]
     scores: dict[str, float] = {}
@@ -65,7 +66,7 @@ def best_rule(
         for spec in specs:
             profits = [r["profit"] for r in rows if r["policy"] == spec.label]
             scores[spec.name] = sum(profits) / len(profits)
-    best = max(scores, key=lambda n: scores[n])
+    best = best_tuned_rule(scores)
     return next(s for s in specs if s.name == best)
 
 
@@ -119,31 +120,6 @@ def validation_note(metrics: dict[str, float], rule: str) -> str:
     share = 100.0 * diff / abs(base) if base else float("nan")
     digits = 0 if abs(base) >= 1000 else 2
     return f"validation vs {rule}: {diff:+,.{digits}f} ± {half:,.{digits}f} profit ({share:+.2f} %)"
-
-
-def trained_scenario(model: Path) -> str:
-    """The scenario a model was trained on: the run's config, or an ONNX file's card (a preset name)."""
-    if Path(model).suffix == ".onnx":
-        from allocsim.agents.inference import OnnxPolicy
-        from allocsim.envs.scenario import preset_names
-
-        named = OnnxPolicy.load(model).card.scenario
-        if named not in preset_names():  # a card is data from a file: never a path to open
-            raise ValueError(f"{model} was exported for scenario {shorten(repr(named), 80)}, not a preset; "
-                             "pass --scenario with that scenario's YAML file")
-        return named
-    from allocsim.agents.runfiles import read_config
-
-    return str(read_config(model)["scenario"])
-
-
-def trained_timing(model: Path) -> str | None:
-    """An ONNX file's training timing mode (its card); None for a run folder, whose scenario has it."""
-    if Path(model).suffix == ".onnx":
-        from allocsim.agents.inference import OnnxPolicy
-
-        return OnnxPolicy.load(model).card.timing
-    return None
 
 
 def evaluate_model(

@@ -1,7 +1,7 @@
 """One-off waits said out loud before they happen, so a first run never looks hung.
 
-Two costs are paid once and kept on disk: compiling the simulator's kernels (numba, once per
-engine version, into ``allocsim.envs.engine.cache_dir()``) and fitting the sales penalty of a
+Two costs are paid once and kept on disk: compiling the simulator's and the rules' kernels (numba,
+once per engine version, into ``allocsim.envs.engine.cache_dir()``) and fitting the sales penalty of a
 scenario's penalised bound (once per scenario content, ``allocsim.experiments.penalty_store``).
 Each helper checks whether the cost is still due, and if so says what is happening and that it
 happens once, pays it in this process (so worker processes forked later inherit the result
@@ -15,7 +15,7 @@ import importlib.util
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +25,7 @@ from allocsim.experiments.progress import duration
 
 if TYPE_CHECKING:
     from allocsim.envs.scenario import Scenario
+    from allocsim.experiments.evaluation import PolicySpec
 
 Say = Callable[[str], None]
 
@@ -55,13 +56,63 @@ def _warm(scenario: Scenario) -> None:
 def compile_first(scenario: Scenario, say: Say) -> bool:
     """Load or compile the kernels now; when that is (or turns out to be) a compile, say so first
     and say how long it took afterwards. Whether it was announced."""
+    return _said_when_slow(say, COMPILE_NOTE, lambda: _warm(scenario), now=not kernels_compiled())
+
+
+#: Said when the rules' first decisions take over ``COMPILE_NOTE_AFTER`` seconds: their own kernels
+#: (order-up-to loops, rationing) compile on a first run.
+RULES_NOTE = "first run: compiling the rules (once per install or upgrade, seconds to a minute)"
+
+
+def _warm_rules(scenario: Scenario, specs: Sequence[PolicySpec]) -> None:
+    """One decision of each rule set in ``specs`` (learned and slow policies left out) on a reset env."""
+    from allocsim.baselines.registry import make_policy, rule_names
+    from allocsim.experiments.evaluation import env_for
+
+    env = env_for(scenario)
+    obs, _ = env.reset(seed=0)
+    for spec in specs:
+        if not spec.model and spec.name in rule_names():
+            make_policy(spec.name, env, seed=0, **spec.params).predict(obs, deterministic=True)
+
+
+def warm_rules(scenario: Scenario, specs: Sequence[PolicySpec], say: Say, first_run: bool = False) -> bool:
+    """Load or compile the rules' kernels in this process, before workers fork (they inherit them;
+    otherwise each worker compiles them at once under a progress bar stuck at 0: 14 s on a first
+    retail-small benchmark); said, with a heartbeat, at once on a ``first_run`` (the simulator
+    just compiled) or when it takes longer than ``COMPILE_NOTE_AFTER``. Whether it was said."""
+    return _said_when_slow(say, RULES_NOTE, lambda: _warm_rules(scenario, specs), now=first_run)
+
+
+#: Said when a first run's one-seed Lagrangian solve takes over ``COMPILE_NOTE_AFTER`` seconds.
+BOUND_NOTE = "first run: compiling the Lagrangian bound (once per install or upgrade)"
+
+
+def warm_bound(scenario: Scenario, seed: int, say: Say, first_run: bool) -> bool:
+    """On a first run (the simulator just compiled) whose DC prices were on disk already (an upgrade
+    keeps them), solve the Lagrangian bound of one seed here, so forked workers inherit its kernels
+    (else each compiles them under a bar stuck for half a minute); said when slow. Whether said."""
+    from allocsim.baselines.lagrangian_bound import refusal
+    from allocsim.experiments.evaluation import env_for
+
+    env = env_for(scenario)
+    if not first_run or refusal(env.network, env.profile) is not None:  # no bound, nothing to compile
+        return False
+    from allocsim.experiments.bounds import seed_lagrangian
+
+    return _said_when_slow(say, BOUND_NOTE, lambda: seed_lagrangian(scenario, [seed], 1), now=True)
+
+
+def _said_when_slow(say: Say, note: str, work: Callable[[], object], now: bool) -> bool:
+    """Run ``work`` with ``note`` said at once (``now``) or once it has taken ``COMPILE_NOTE_AFTER``
+    seconds, then a heartbeat every 10 s and the time it took; whether the note was said."""
     said = threading.Event()
 
     def announce() -> None:
         said.set()
-        say(COMPILE_NOTE)
+        say(note)
 
-    if not kernels_compiled():
+    if now:
         announce()
     timer = threading.Timer(COMPILE_NOTE_AFTER, announce)
     timer.daemon = True
@@ -69,7 +120,7 @@ def compile_first(scenario: Scenario, say: Say) -> bool:
         timer.start()
     started = time.perf_counter()
     try:
-        with_heartbeat(lambda line: said.is_set() and say(line), "compiling", lambda: _warm(scenario))
+        with_heartbeat(lambda line: said.is_set() and say(line), "compiling", work)
     finally:
         timer.cancel()
     if said.is_set():

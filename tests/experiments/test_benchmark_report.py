@@ -35,6 +35,19 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def test_a_rerender_rewrites_the_same_files(run_dir: Path, tmp_path: Path) -> None:
+    """Re-rendered from its own episodes and run record, nothing played: the summary, report and run
+    record are byte for byte those the benchmark wrote (a differential check of ``rerender``)."""
+    import shutil
+
+    from allocsim.experiments.rerender import rerender
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    for path in rerender(copy):
+        assert path.read_bytes() == (run_dir / path.name).read_bytes(), path.name
+
+
 def test_every_file_is_written(run_dir: Path) -> None:
     names = {p.name for p in run_dir.iterdir() if not p.name.startswith(".")}  # the CLI's own stamps aside
     assert names == {

@@ -4,6 +4,7 @@ currency, one decimal count per column, a verdict line, and --workers above the 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -93,3 +94,36 @@ def test_simulate_shows_the_console_labels_with_the_currency() -> None:
     currency = cli._load("tiny-dp").currency
     assert f"profit ({currency})" in result.stdout and "fill_rate (%)" in result.stdout
     assert "fill %" not in result.stdout
+
+
+def test_a_status_line_breaks_between_words_on_an_80_column_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-off waits' notes (over 100 columns with the cache path) break between words on a
+    terminal, a path kept whole on a line of its own; piped or logged they stay one line."""
+    import io
+
+    path = "/home/someone/.cache/allocsim/penalties/with/a/path/longer/than/the/terminal/is/wide/at/all"
+    line = (f"fitting the Lagrangian bound's DC prices for retail-small on tuning seeds (once per scenario, "
+            f"kept in {path}; seconds on small networks, several minutes on retail-medium)")
+    out = io.StringIO()
+    monkeypatch.setattr(cli, "errors", Console(file=out, width=80, force_terminal=True, color_system=None))
+    cli._say(line)
+    lines = out.getvalue().splitlines()
+    assert " ".join(lines) == line and f"{path};" in lines
+    assert all(len(x) <= 80 for x in lines if path not in x) and len(lines) == 4
+    piped = io.StringIO()
+    monkeypatch.setattr(cli, "errors", Console(file=piped, width=80, force_terminal=False))
+    cli._say(line)
+    assert piped.getvalue() == line + "\n"
+
+
+def test_a_long_parameter_line_continues_indented(tmp_path: Path) -> None:
+    """The parameter sources fit 80 columns: six tuned rules continue on an indented line."""
+    args = ["benchmark", "--scenario", "retail-small", "--episodes", "1", "--no-bound", "--workers", "1",
+            "--policies", "balanced,base-stock,min-max,myopic-lp,priority,proportional",
+            "--out", str(tmp_path / "run")]
+    result = runner.invoke(cli.app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  tuned (packaged): "))
+    assert lines[first] == "  tuned (packaged): balanced, base-stock, min-max, myopic-lp, priority,"
+    assert lines[first + 1] == "    proportional"

@@ -50,10 +50,10 @@ def _summary() -> pd.DataFrame:
 
 
 def test_the_share_closed_is_of_the_gap_to_the_mean_tightest_bound() -> None:
-    out = gap_closed(_summary(), rules=["a"], tight_kind=LAGRANGIAN).set_index("policy")
+    out = gap_closed(_summary(), "a", tight_kind=LAGRANGIAN).set_index("policy")
     assert out.loc["a", REFERENCE_CLOSED] == pytest.approx(0.0)
     assert out.loc["b", REFERENCE_CLOSED] == pytest.approx(50.0)  # 100 x 5 / (100 - 90); penalised: 16.67
-    with_dp = gap_closed(_summary(), rules=["a"], optimum=96.0, tight_kind=LAGRANGIAN).set_index("policy")
+    with_dp = gap_closed(_summary(), "a", optimum=96.0, tight_kind=LAGRANGIAN).set_index("policy")
     assert with_dp.loc["b", REFERENCE_CLOSED] == pytest.approx(100 * 5 / 6)
 
 
@@ -69,7 +69,7 @@ def test_the_results_table_measures_against_the_tightest_bound() -> None:
 
 def test_the_report_names_the_gap_reference_and_its_value() -> None:
     profits = pd.DataFrame({"a": [90.0, 80.0]}, index=[1, 2])
-    interval = reference_interval(profits, ["a"], None, pd.Series({1: 100.0, 2: 102.0}), LAGRANGIAN)
+    interval = reference_interval(profits, "a", None, pd.Series({1: 100.0, 2: 102.0}), LAGRANGIAN)
     info = RunInfo(scenario="x", description="", seeds=[1, 2], workers=1, warm_up=0, wall_seconds=1.0,
                    created="now", bound_mean=130.0, penalised_mean=115.0, interval=interval)
     assert "gap reference: the tightest bound (lagrangian bound) 101.00 (gap_to_reference_pct, " \

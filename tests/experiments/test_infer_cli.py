@@ -120,6 +120,18 @@ def test_bad_state_exits_2_with_one_line_naming_the_problem(
     assert "Traceback" not in result.output
 
 
+def test_decide_takes_the_scenario_by_name_as_infer_does(
+    retail_small_onnx: Path, state: dict[str, Any]
+) -> None:
+    """docs/deployment.md's ``policy.decide(state_dict, scenario)``: a preset name (or YAML path)
+    gives the same guarded units as the loaded Scenario; another scenario is refused."""
+    policy = OnnxPolicy.load(retail_small_onnx)
+    by_name = policy.decide(state, "retail-small")
+    assert by_name == policy.decide(state, load_scenario("retail-small")) and by_name["guardrails_applied"]
+    with pytest.raises(ValueError, match="exported for scenario 'retail-small'"):
+        policy.decide(state, "tiny-dp")
+
+
 def test_infer_refuses_a_model_exported_for_another_scenario(
     retail_small_onnx: Path, state: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -148,3 +148,10 @@ def test_an_interrupted_tune_names_what_was_saved_and_what_to_tune_again() -> No
     assert message.startswith("best parameters saved for base-stock; the search of min-max was stopped")
     assert "allocsim tune --policy min-max" in message
     assert tune_kept([], ["priority"]).startswith("no parameters saved; the search of priority")
+
+
+def test_a_benchmark_stopped_while_compiling_says_so(tmp_path: Path) -> None:
+    """Before the benchmark's module loads (the compile comes first) the step count is not known yet."""
+    from allocsim.experiments.interrupt import benchmark_kept
+
+    assert benchmark_kept(0, 0, tmp_path / "nowhere", False).startswith("stopped while preparing; no episode")

@@ -28,10 +28,11 @@ PROFITS = pd.DataFrame({"base-stock": [100.0, 110.0, 120.0], "min-max": [98.0, 1
                         "ppo-seed0": [104.0, 112.0, 126.0], "sp-mpc": [102.0, 113.0, 124.0]}, index=SEEDS)
 BOUND = pd.Series([120.0, 118.0, 131.0], index=SEEDS)
 RULES = ("base-stock", "min-max")
+RULE = "base-stock"  # the best tuned rule as a caller that played base-stock and min-max chose it
 
 
 def test_without_a_dp_the_best_played_policy_is_the_best_achievable() -> None:
-    got = reference_interval(PROFITS, RULES, None, BOUND, "penalised_bound")
+    got = reference_interval(PROFITS, RULE, None, BOUND, "penalised_bound")
     assert got is not None and got.best == "ppo-seed0" and got.best_mean == pytest.approx(114.0)
     assert got.rule == "base-stock" and got.rule_mean == pytest.approx(110.0)
     assert got.bound.mean == pytest.approx(123.0)
@@ -49,7 +50,7 @@ def test_without_a_dp_the_best_played_policy_is_the_best_achievable() -> None:
 
 
 def test_with_a_dp_the_optimum_is_the_best_achievable_and_the_gap_is_the_bounds_own_interval() -> None:
-    got = reference_interval(PROFITS, RULES, 116.0, BOUND, "lagrangian_bound")
+    got = reference_interval(PROFITS, RULE, 116.0, BOUND, "lagrangian_bound")
     assert got is not None and got.best == DP_OPTIMUM and got.exact
     # bound - 116 per seed: 4, 2, 15 -> mean 7, sd 7
     assert got.gap.mean == pytest.approx(7.0)
@@ -65,14 +66,14 @@ def test_with_a_dp_the_optimum_is_the_best_achievable_and_the_gap_is_the_bounds_
 
 def test_bound_only_with_a_dp_and_nothing_without() -> None:
     """``bound --json`` plays no policy: the DP optimum is the achievable side, or there is none."""
-    got = reference_interval(None, RULES, 116.0, BOUND, "penalised_bound")
+    got = reference_interval(None, RULE, 116.0, BOUND, "penalised_bound")
     assert got is not None and got.rule is None and got.shares == {}
     assert got.gap.mean == pytest.approx(7.0)
-    assert reference_interval(None, RULES, None, BOUND, "penalised_bound") is None
+    assert reference_interval(None, RULE, None, BOUND, "penalised_bound") is None
 
 
 def test_no_share_when_the_best_rule_is_the_best_achievable() -> None:
-    got = reference_interval(PROFITS[list(RULES)], RULES, None, BOUND, "penalised_bound")
+    got = reference_interval(PROFITS[list(RULES)], RULE, None, BOUND, "penalised_bound")
     assert got is not None and got.best == got.rule == "base-stock"
     assert all(math.isnan(e.mean) for e in got.shares.values())
     # bound - base-stock: 20, 8, 11 -> mean 13
@@ -80,7 +81,7 @@ def test_no_share_when_the_best_rule_is_the_best_achievable() -> None:
 
 
 def test_without_a_bound_the_shares_remain() -> None:
-    got = reference_interval(PROFITS, RULES)
+    got = reference_interval(PROFITS, RULE)
     assert got is not None and got.bound_kind is None and math.isnan(got.gap.mean)
     assert got.shares["sp-mpc"].mean == pytest.approx(75.0)
     assert "tightest bound" not in got.sentence()
@@ -88,7 +89,7 @@ def test_without_a_bound_the_shares_remain() -> None:
 
 def test_the_gap_pairs_the_bound_only_on_seeds_the_policies_played() -> None:
     longer = pd.concat([BOUND, pd.Series([1000.0], index=[4])])
-    got = reference_interval(PROFITS, RULES, None, longer, "lagrangian_bound")
+    got = reference_interval(PROFITS, RULE, None, longer, "lagrangian_bound")
     assert got is not None and got.gap.mean == pytest.approx(9.0) and got.bound.mean == pytest.approx(123.0)
 
 
@@ -98,14 +99,14 @@ def test_share_columns_and_profit_frame() -> None:
     assert list(frame.columns) == list(PROFITS.columns) and frame.equals(PROFITS.rename_axis("seed")
                                                                           .rename_axis("policy", axis=1))
     summary = pd.DataFrame({"policy": ["ppo-seed0", "sp-mpc", "base-stock", "min-max", "elsewhere"]})
-    out = share_columns(summary, reference_interval(frame, RULES, None, BOUND, "penalised_bound"))
+    out = share_columns(summary, reference_interval(frame, RULE, None, BOUND, "penalised_bound"))
     assert out[SHARE].iloc[:3].tolist() == pytest.approx([100.0, 75.0, 0.0])
     assert math.isnan(out[SHARE].iloc[4]) and SHARE_CI in out
     assert share_columns(summary, None)[SHARE].isna().all()
 
 
 def test_sentence_names_both_ends_and_the_gap() -> None:
-    got = reference_interval(PROFITS, RULES, None, BOUND, "penalised_bound")
+    got = reference_interval(PROFITS, RULE, None, BOUND, "penalised_bound")
     assert got is not None
     text = got.sentence("EUR")
     assert "best achievable ppo-seed0 114.00 EUR" in text and "penalised bound" in text
@@ -169,11 +170,13 @@ def test_the_results_table_rebuilds_the_interval_from_stored_episodes(tmp_path: 
     assert new is not None and new.best == DP_OPTIMUM and new.bound_kind == "lagrangian_bound"
     table = markdown_table([("hand", old), ("hand-dp", new)])
     lines = table.splitlines()
-    assert lines[2].startswith("| hand | base-stock 110.00 | ppo-seed0 114.00 | penalised 123 ± 17 | "
-                               "9 ± 15 | 7.89 ± 13.25 % | ppo-seed0 +100, sp-mpc +75, base-stock +0, "
-                               "min-max -17 |")
-    assert lines[3].startswith("| hand-dp | base-stock 110.00 | DP optimum 116.00 | lagrangian 123 ± 17 |")
-    assert "ppo-seed0 +67, sp-mpc +50" in lines[3]
+    # the played sp-mpc (mean 113) is the best tuned rule; rule -> best gap 1: base-stock 100 x -3 / 1,
+    # min-max 100 x -11/3 / 1; against the DP's 116 the gap is 3: ppo 100 x 1 / 3, min-max -122
+    assert lines[2].startswith("| hand | sp-mpc 113.00 | ppo-seed0 114.00 | penalised 123 ± 17 | "
+                               "9 ± 15 | 7.89 ± 13.25 % | ppo-seed0 +100, sp-mpc +0, base-stock < -100, "
+                               "min-max < -100 |")
+    assert lines[3].startswith("| hand-dp | sp-mpc 113.00 | DP optimum 116.00 | lagrangian 123 ± 17 |")
+    assert "ppo-seed0 +33, sp-mpc +0, base-stock -100, min-max < -100" in lines[3]
     assert interval_of(tmp_path / "nowhere") is None
 
 

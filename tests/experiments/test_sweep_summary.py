@@ -10,9 +10,12 @@ import pytest
 from allocsim.experiments.sweep_summary import SUMMARY_COLUMNS, summarise
 
 
-def _cells(scenario: str, policy: str, kind: str, profits: list[float]) -> list[dict[str, object]]:
-    return [{"scenario": scenario, "policy": policy, "kind": kind, "seed": 100 + k, "profit": p,
-             "fill_rate": 90.0 + k} for k, p in enumerate(profits)]
+def _cells(scenario: str, policy: str, kind: str, profits: list[float],
+           name: str = "base-stock") -> list[dict[str, object]]:
+    """Cells as ``sweep.gather`` writes them; ``name`` is a rule entry's registered policy."""
+    rule_name = name if kind == "rule" else ""
+    return [{"scenario": scenario, "policy": policy, "kind": kind, "rule_name": rule_name, "seed": 100 + k,
+             "profit": p, "fill_rate": 90.0 + k} for k, p in enumerate(profits)]
 
 
 def test_paired_difference_against_the_best_rule_by_hand() -> None:
@@ -43,3 +46,18 @@ def test_without_rules_there_is_no_comparison() -> None:
     rows = summarise(pd.DataFrame(_cells("s", "ppo", "train", [1, 2, 3])))
     assert rows["best_rule"].isna().all() and rows["profit_vs_best_rule"].isna().all()
     assert summarise(pd.DataFrame()).empty
+
+
+def test_the_best_rule_is_the_best_tuned_rule_entry() -> None:
+    """A rule entry of sp-mpc counts (by its policy name, whatever its label); dp, random and hold
+    entries are compared against it but never are the best rule, however high their profit."""
+    frame = pd.DataFrame(_cells("s", "bs", "rule", [10, 20, 30])
+                         + _cells("s", "mpc", "rule", [12, 22, 32], "sp-mpc")
+                         + _cells("s", "opt", "rule", [50, 50, 50], "dp")
+                         + _cells("s", "lucky", "rule", [60, 60, 60], "random"))
+    rows = summarise(frame).set_index("policy")
+    assert set(rows["best_rule"]) == {"mpc"}
+    assert rows.loc["opt", "profit_vs_best_rule"] == pytest.approx(28.0)  # 38, 28, 18
+    only_floors = pd.DataFrame(_cells("s", "h", "rule", [1, 2, 3], "hold")
+                               + _cells("s", "p", "train", [1, 2, 3]))
+    assert summarise(only_floors)["best_rule"].isna().all()

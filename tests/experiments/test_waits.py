@@ -123,3 +123,62 @@ def test_a_short_wait_says_nothing_more() -> None:
     lines: list[str] = []
     with_heartbeat(lines.append, "compiling", lambda: None, every=0.2)
     assert lines == []
+
+
+def test_slow_first_rule_decisions_are_announced_as_a_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules' kernels load in the parent before workers fork; a first run's compile is said."""
+    monkeypatch.setattr(waits, "COMPILE_NOTE_AFTER", 0.05)
+    monkeypatch.setattr(waits, "_warm_rules", lambda scenario, specs: time.sleep(0.5))
+    said: list[str] = []
+    assert waits.warm_rules(load_scenario("tiny-dp"), [], said.append)
+    assert said[0] == waits.RULES_NOTE and said[1].startswith("compiled in ")
+
+
+def test_rules_are_warmed_with_one_decision_each_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each rule set decides once on a reset env; dp (a solve), sp-mpc and learned policies are skipped."""
+    from allocsim.baselines import registry
+    from allocsim.experiments.evaluation import PolicySpec
+
+    decided: list[str] = []
+
+    class Rule:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def predict(self, obs: object, deterministic: bool = True) -> tuple[None, None]:
+            decided.append(self.name)
+            return None, None
+
+    monkeypatch.setattr(registry, "make_policy", lambda name, env, seed=None, **params: Rule(name))
+    specs = [PolicySpec("base-stock", {"order_cover_periods": 2.0}), PolicySpec("dp"), PolicySpec("sp-mpc"),
+             PolicySpec("learned", label="ppo:x", model="nowhere"), PolicySpec("hold")]
+    said: list[str] = []
+    waits.warm_rules(load_scenario("tiny-dp"), specs, said.append)
+    assert decided == ["base-stock", "hold"]
+
+
+def test_on_a_first_run_the_rules_compile_is_said_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after the simulator compiled, the rules compile too: said before, not 2 s into it."""
+    monkeypatch.setattr(waits, "_warm_rules", lambda scenario, specs: None)
+    said: list[str] = []
+    assert waits.warm_rules(load_scenario("tiny-dp"), [], said.append, first_run=True)
+    assert said[0] == waits.RULES_NOTE and said[1].startswith("compiled in ")
+    assert not waits.warm_rules(load_scenario("tiny-dp"), [], said.append) and len(said) == 2
+
+
+def test_a_first_run_with_prices_on_disk_solves_one_seed_of_the_bound_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an upgrade the prices are kept but the bound's kernels are new: one seed is solved in this
+    process (workers inherit the kernels), said when slow; a later run solves nothing extra."""
+    solved: list[tuple[str, list[int], int]] = []
+
+    def solve(scenario: object, seeds: list[int], n_workers: int) -> None:
+        solved.append((scenario.name, seeds, n_workers))  # type: ignore[attr-defined]
+        time.sleep(0.3)
+
+    monkeypatch.setattr(bounds, "seed_lagrangian", solve)
+    said: list[str] = []
+    assert not waits.warm_bound(load_scenario("tiny-dp"), 40000, said.append, first_run=False)
+    assert solved == [] and said == []
+    assert waits.warm_bound(load_scenario("tiny-dp"), 40000, said.append, first_run=True)
+    assert solved == [("tiny-dp", [40000], 1)] and said[0] == waits.BOUND_NOTE  # said at once

@@ -1,0 +1,130 @@
+"""Re-render a stored benchmark's tables and report from its own files, without playing anything.
+
+What the benchmark derives from its episodes -- the ranked summary with its gap columns, the best
+tuned rule (``registry.best_tuned_rule``), the reference interval, the recommendation -- is rebuilt
+from ``episodes.parquet`` and ``run.json``, so a change of those definitions reaches stored runs (e.g.
+``results/dcl``) without replaying them. Rewritten: ``summary.csv``, ``summary.md``, ``report.html``
+and ``run.json``; the episodes, traces, CSVs and figures are left as they are (none depends on the
+rule choice). The report's stock tables are rebuilt from ``stock_by_location_sku.csv`` and the traced
+periods (``stored_stock``); a differential test checks the rewritten files equal a fresh run's.
+
+``python -m allocsim.experiments.rerender RUN_DIR [RUN_DIR ...]`` (presets: the scenario is read
+from ``run.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocsim.core.atomic_files import atomic_write, write_text
+from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.experiments.benchmark import FIGURE_TITLES
+from allocsim.experiments.bounds import gap_closed
+from allocsim.experiments.comparisons import COMPARED, paired_frame
+from allocsim.experiments.evaluation import Row
+from allocsim.experiments.plots_learning import LEARNING_CURVES, LEARNING_CURVES_TITLE
+from allocsim.experiments.reference_interval import from_episodes, share_columns
+from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
+from allocsim.experiments.summary import summary_frame
+
+OPTIONAL_TABLES = ("aggregation_gap.csv", "holdback_value.csv")
+
+
+def unflatten(record: dict[str, Any]) -> Row:
+    """A flat episode row (``by_location.<place>.<kpi>``) back to the nested row the benchmark played."""
+    row: Row = {}
+    for key, value in record.items():
+        *path, last = key.split(".")
+        node = row
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return row
+
+
+def stored_stock(folder: Path) -> pd.DataFrame:
+    """The traced stock rebuilt from ``stock_by_location_sku.csv``: per policy, seed, location and SKU its
+    totals (average x the episode's traced periods, from ``timeseries_network.csv``) in the first period
+    and zeros in the others, so ``report_stock``'s sums over periods and locations are those of the trace
+    (the traces' units and unit-ages are whole numbers: the totals come back exactly)."""
+    path, network = folder / "stock_by_location_sku.csv", folder / "timeseries_network.csv"
+    if not path.is_file() or not network.is_file():
+        return pd.DataFrame()
+    per = pd.read_csv(path)
+    if per.empty:
+        return pd.DataFrame()
+    periods = pd.read_csv(network).groupby(["policy", "seed"]).size().rename("periods").reset_index()
+    per = per.merge(periods, on=["policy", "seed"], how="left", sort=False)
+    on_hand = (per["avg_on_hand"] * per["periods"]).round()
+    totals = pd.DataFrame({"policy": per["policy"], "seed": per["seed"], "location": per["location"],
+                           "sku": per["sku"], "on_hand": on_hand,
+                           "unit_ages": (per["avg_age"] * on_hand).fillna(0.0).round(),
+                           "demand": per["demand"], "shipped": per["shipped"]})
+    counts = per["periods"].to_numpy(int)
+    stock = totals.iloc[np.repeat(np.arange(len(totals)), counts)].reset_index(drop=True)
+    stock.insert(2, "period", np.concatenate([np.arange(n) for n in counts]))
+    stock.loc[stock["period"] > 0, ["on_hand", "unit_ages", "demand", "shipped"]] = 0
+    return stock
+
+
+def stored_images(folder: Path) -> dict[str, tuple[str, bytes]]:
+    """The run's figures (name -> title, PNG) in the report's order."""
+    titles = {**FIGURE_TITLES, LEARNING_CURVES: LEARNING_CURVES_TITLE}
+    return {name: (title, (folder / name).read_bytes()) for name, title in titles.items()
+            if (folder / name).is_file()}
+
+
+def _table(folder: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(folder / name) if (folder / name).is_file() else pd.DataFrame()
+
+
+def rerender(folder: Path, scenario: Scenario | None = None) -> list[Path]:
+    """Rewrite ``folder``'s summary, report and run record from its stored files; the paths written.
+    ``scenario`` (its description and currency) defaults to the preset named in ``run.json``."""
+    folder = Path(folder)
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    scenario = scenario or load_scenario(run["scenario"])
+    episodes = pd.read_parquet(folder / "episodes.parquet")
+    rows = [unflatten(r) for r in episodes.to_dict("records")]
+    interval = from_episodes(episodes[[c for c in episodes.columns if "." not in c]], run)
+    rule, tight_kind = (interval.rule, interval.bound_kind) if interval is not None else (None, None)
+    summary = share_columns(gap_closed(summary_frame(rows), rule, run.get("dp_value"), tight_kind), interval)
+    paired = paired_frame(rows, str(summary["reference"].iloc[0]), COMPARED)
+    info = RunInfo(
+        scenario=run["scenario"], description=" ".join(scenario.description.split()), seeds=run["seeds"],
+        workers=run["workers"], warm_up=run["warm_up"], wall_seconds=run["wall_seconds"],
+        created=run["created"], demand_csv=run.get("demand_csv"), demand_resample=run.get("demand_resample"),
+        params={k: {"params": v.get("params", {}), "source": v.get("source", "defaults")}
+                for k, v in (run.get("policies") or {}).items()},
+        bound_mean=run.get("bound_mean"), penalised_mean=run.get("penalised_bound_mean"),
+        dp_value=run.get("dp_value"), currency=scenario.currency, timing=run.get("timing", "aggregated"),
+        periods=run.get("periods", 0), interval=interval,
+    )
+    gap, holdback = (_table(folder, name) for name in OPTIONAL_TABLES)
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    page = report_html(summary, info, stored_images(folder), paired, rows, gap, holdback,
+                       stored_stock(folder), files)
+    return [
+        atomic_write(folder / "summary.csv", lambda p: summary.to_csv(p, index=False)),
+        write_text(folder / "summary.md", summary_markdown(summary, info, rows)),
+        write_text(folder / "report.html", page),
+        write_text(folder / "run.json", json.dumps(run_record(info), indent=2) + "\n"),
+    ]
+
+
+def main(argv: list[str]) -> int:
+    """Re-render every folder named; one line per folder."""
+    for name in argv:
+        rerender(Path(name))
+        print(f"re-rendered {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
