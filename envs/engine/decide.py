@@ -135,7 +135,8 @@ def decide(p: EngineParams, s: EngineState, w, b: int, alloc_frac, transfer_frac
     supplier_capacity, unit_cost, lane_threshold, lane_delay = (p.supplier_capacity, p.unit_cost,
                                                                 p.lane_threshold, p.lane_delay)
     holdback_below, levels, lead_time, lane_lead = p.holdback_below, p.protect, p.lead_time, p.lane_lead
-    holds_back, protect, today = holdback_below.any(), s.protect[b], w.scratch[b]
+    protect, today = s.protect[b], w.scratch[b]
+    holds_back = _any_positive(holdback_below)  # not ``.any()``: numba's compiles an iterator per shape
     # whole units before guardrails
     for k in range(n_s):
         free = available_to_allocate(dc_on_hand[k], safety_reserve[k])

@@ -215,7 +215,10 @@ def dispatch(p: EngineParams, s: EngineState, w, b: int) -> None:  # type: ignor
     for loc in range(n_l):  # each location's ring slot now: one division per location, not per move
         slot_now[loc] = t % transit_slots[loc] if transit_slots[loc] > 0 else 0
     for loc in range(n_l):
-        cost = alloc[loc].sum() * shipping_cost[loc]
+        shipped = 0  # summed here, not by ``ndarray.sum`` (its generic loops compile once per shape)
+        for k in range(n_s):
+            shipped += alloc[loc, k]
+        cost = shipped * shipping_cost[loc]
         node_cost[SHIPPING, loc] += cost
         shipping += cost
     for k in range(n_s):

@@ -195,10 +195,13 @@ def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # 
     (rewards into ``w.reward``, 0 for the other copies); FINISH: mark copies that closed
     the last period done; ADVANCE: FINISH, else move to the next period; RECEIVE: book
     receipts due now (after ADVANCE: for the copies that moved on); MOVE: the next period
-    (the events mode, after its close); OBSERVE; ROOMS: the
-    guardrails' room now (``w.headroom``, ``w.supply_room``), as rules see it; BOOK: book the
+    (the events mode, after its close; never with ADVANCE); OBSERVE; ROOMS: the
+    guardrails' room now (``w.headroom``, ``w.supply_room``), as rules see it (run alone; DECIDE
+    computes it first too); BOOK: book the
     receipts of the nodes flagged in ``w.book_node`` (the events engine, at their time of day).
     SERVE and CLOSE are the two halves of SERVE_CLOSE (the events engine serves in between).
+    START and REDRAW share one call of the draws, ADVANCE and MOVE another: every call over the
+    tuples passes their ~1,170 flattened fields (~0.1 s of compile each).
 
     Copy by copy, all phases at once: a copy's arrays stay in cache while it is worked on.
     """
@@ -209,12 +212,13 @@ def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # 
             continue
         if phases & START:
             _start(p, s, b)
-            draws.refresh(p, s, b, draws.FILL)
-        if phases & REDRAW:
-            draws.refresh(p, s, b, draws.REDRAW_DEMAND)
-        if phases & DECIDE:
-            decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b], holdback_frac[b],
-                   rooms(p, s, w, b))
+        if phases & (START | REDRAW):  # START's draws include REDRAW's
+            draws.refresh(p, s, b, draws.FILL if phases & START else draws.REDRAW_DEMAND)
+        if phases & (DECIDE | ROOMS):  # rooms inlined once
+            position_value = rooms(p, s, w, b)
+            if phases & DECIDE:
+                decide(p, s, w, b, alloc_frac[b], transfer_frac[b], order_frac[b], holdback_frac[b],
+                       position_value)
         if phases & DISPATCH:
             dispatch(p, s, w, b)
         if phases & SERVE:
@@ -224,15 +228,15 @@ def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # 
         if phases & CLOSE:
             close(p, s, w, b, contract_penalty(p, s, w, b))
         receipts_due = True
+        moves_on = phases & MOVE != 0
         if phases & (FINISH | ADVANCE):
             receipts_due = False
             if s.period[b] == p.periods - 1:
                 s.done[b] = True
             elif phases & ADVANCE:
-                s.period[b] += 1
-                draws.refresh(p, s, b, draws.ADVANCE)
+                moves_on = True
                 receipts_due = True
-        if phases & MOVE:
+        if moves_on:
             s.period[b] += 1
             draws.refresh(p, s, b, draws.ADVANCE)
         if phases & RECEIVE and receipts_due:
@@ -240,8 +244,6 @@ def run_copies(p: EngineParams, s: EngineState, w: Work, phases: int, which,  # 
         if phases & OBSERVE:
             exogenous_row(p, s, b, w.exogenous[b], w.window[b])
             observe(p, s, w, b, obs[b])
-        if phases & ROOMS:
-            rooms(p, s, w, b)
 
 
 def compiled_entry(kernel: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
@@ -308,7 +310,7 @@ def _start(p: EngineParams, s: EngineState, b: int) -> None:
         for k in range(planned.shape[1]):
             dc_due[t, k] = planned[t, k]
             on_order[k] += planned[t, k]
-    units[0] = initial_dc.sum() + initial_location.sum()
+    units[0] = units_by_age[0]  # the initial stock (summed above; no ndarray.sum to compile)
     for loc in range(protect.shape[0]):
         for k in range(protect.shape[1]):
             for c in range(protect.shape[2]):
