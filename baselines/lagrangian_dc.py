@@ -54,9 +54,11 @@ class DCModel:
     keep: FloatArray  # (T, S) per unit held at a close
 
     @classmethod
-    def of(cls, net: Network) -> DCModel | None:
-        """The DC's model, or None where its piece is random, policy-ordered, capped, too large, without
-        rule orders or with shelf life (the DP has no ages; the LP piece disposes instead)."""
+    def of(cls, net: Network, max_work: float | None = None, ruleless: bool = False) -> DCModel | None:
+        """The DC's model, or None where its piece is random, policy-ordered, capped, above ``max_work``
+        steps (default ``MAX_WORK``), with shelf life (the DP has no ages; the LP piece disposes instead)
+        or without rule orders (unless ``ruleless``: then a rule that never orders, lead 1: the fixed
+        receipts alone)."""
         supplier = net.scenario.supplier
         if net.has_shelf_life:
             return None
@@ -68,20 +70,21 @@ class DCModel:
             return None
         below, up_to = order_thresholds(net)
         ordering = below > -BIG
-        if not ordering.any():
+        if not ordering.any() and not ruleless:
             return None  # no rule orders: the LP piece is already exact (an integral flow)
         cap = np.where(ordering, np.minimum(net.supplier_capacity, np.maximum(up_to, 0)), 0).astype(np.int64)
         receipts = net.planned_receipts.astype(np.int64).copy()
         receipts[0] += net.initial_dc_stock
         position0 = receipts.sum(axis=0)
         top = np.where(ordering, np.maximum(up_to, position0), position0).astype(np.int64)
-        lead, T = int(supplier.lead_time.periods), net.periods
+        lead, T = int(supplier.lead_time.periods) if ordering.any() else 1, net.periods
         for s in range(net.n_skus):
             states = (int(top[s]) + 1) * (int(cap[s]) + 1) ** (lead - 1)
-            if states * (int(top[s]) + 1) * T > MAX_WORK:
+            if states * (int(top[s]) + 1) * T > (MAX_WORK if max_work is None else max_work):
                 return None
         keep = np.tile(-net.dc_holding_cost[None, :], (T, 1))
         keep[-1] += net.salvage_value - net.unit_cost
+        below = np.where(ordering, below, -BIG)
         return cls(lead, receipts, below.astype(np.int64), up_to.astype(np.int64), cap, top, keep)
 
 

@@ -15,10 +15,15 @@
 * ``seed_lane_penalty``: the lane-penalty bound (``allocsim.baselines.lane_penalty``: perfect
   information on the DP's grid, penalised by the Lagrangian lanes' value functions) where the DP
   accepts the scenario, on the given seeds; None and why elsewhere;
-* the tightest bound: of the penalised, the Lagrangian and the lane-penalty bound, the seed-mean
-  whose upper 95 % confidence limit is lower (never a per-seed minimum, and not the lower mean
-  alone: picking the lower of two noisy means is biased low; the Lagrangian bound is exact where
-  nothing about the DC is random, so a noisy penalised mean must beat it by its whole half-width);
+* ``seed_history``: the history-priced Lagrangian bound (``allocsim.baselines.lagrangian_history``:
+  DC prices per period and bucket of the demand so far; ``allocsim.experiments.history_store``), one
+  exact value for every seed where it applies (tiny-dp, small-dp, retail-small), None and why
+  elsewhere;
+* the tightest bound (``allocsim.experiments.bound_choice``): of the penalised, the Lagrangian, the
+  lane-penalty and the history-priced bound, the seed-mean whose upper 95 % confidence limit is
+  lower (never a per-seed minimum, and not the lower mean alone: picking the lower of two noisy
+  means is biased low; the Lagrangian bound is exact where nothing about the DC is random, so a
+  noisy penalised mean must beat it by its whole half-width);
 * the gap reference: the DP optimum where it exists, else the tightest bound
   (``reference_interval.gap_reference``);
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
@@ -57,7 +62,9 @@ from allocsim.baselines.lagrangian_bound import (
 from allocsim.baselines.lagrangian_dc import dc_plan
 from allocsim.core.atomic_files import atomic_write
 from allocsim.envs.scenario import Scenario
+from allocsim.experiments.bound_choice import mean_ci95, tightest
 from allocsim.experiments.evaluation import Row, env_for
+from allocsim.experiments.history_store import seed_history
 from allocsim.experiments.lagrangian_store import multipliers_for
 from allocsim.experiments.lane_penalty_seeds import SeedBound, lane_penalty_seeds, seed_lane_penalty
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
@@ -198,25 +205,14 @@ def seed_lagrangian(
     return per_seed(_lagrangian_chunk, (scenario, fitted.price), seeds, n_workers, on_done), None
 
 
-def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and Student-t 95% half-width (nan with one value)."""
-    from scipy import stats
-
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, math.nan
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    return mean, float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
-
-
 def bound_report(
     scenario: Scenario, seeds: Sequence[int], n_workers: int | None = 1,
-    on_done: Callable[[int], None] | None = None,
+    on_done: Callable[[int], None] | None = None, history: bool = False,
 ) -> dict[str, Any]:
     """The ``allocsim bound --json`` document: DP value (or null) and the bound per seed.
 
-    ``on_done`` receives counts of bounded seeds as they finish.
+    ``on_done`` receives counts of bounded seeds as they finish; ``history`` adds the history-priced
+    bound (its one-off fit takes up to half an hour on retail-small).
     """
     optimum = dp_value(scenario)
     penalty, results = seed_penalised(scenario, seeds, n_workers, on_done)
@@ -224,10 +220,12 @@ def bound_report(
     penalised, penalised_ci = mean_ci95([r.penalised for r in results])
     lagrangian, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
     lane, lane_why = seed_lane_penalty(scenario, lane_penalty_seeds(scenario, seeds), n_workers)
+    history_run, history_why = seed_history(scenario, seeds) if history else ([], "not asked for (--history)")
     by_seed = {r.seed: r for r in lagrangian}
     by_lane = {r.seed: r for r in lane}
+    by_history = {r.seed: r for r in history_run}
     keys = _lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value, lane,
-                            lane_why)
+                            lane_why, history_run, history_why)
     kind, reference = gap_reference(optimum.value, keys["tightest_bound"], keys["tightest_bound_kind"]) \
         or (None, None)
     return {
@@ -245,8 +243,10 @@ def bound_report(
         "reference": reference,
         "reference_kind": kind,
         **keys,
-        "reference_interval": _interval_record(results, lagrangian, lane, keys["tightest_bound_kind"],
-                                               optimum.value),
+        "reference_interval": _interval_record(
+            results,
+            {"lagrangian_bound": lagrangian, "lane_penalty_bound": lane, "history_bound": history_run},
+            keys["tightest_bound_kind"], optimum.value),
         "bounds": [
             {"seed": r.seed, "bound": r.clairvoyant.bound, "penalised_bound": r.penalised,
              "lagrangian_bound": by_seed[r.seed].bound if by_seed else None,
@@ -255,26 +255,11 @@ def bound_report(
              "penalised_seconds": round(r.seconds, 4),
              "lagrangian_seconds": round(by_seed[r.seed].seconds, 4) if by_seed else None,
              "lane_penalty_bound": by_lane[r.seed].bound if by_lane else None,
-             "lane_penalty_seconds": round(by_lane[r.seed].seconds, 4) if by_lane else None}
+             "lane_penalty_seconds": round(by_lane[r.seed].seconds, 4) if by_lane else None,
+             "history_bound": by_history[r.seed].bound if by_history else None}
             for r in results
         ],
     }
-
-
-def tightest(penalised: tuple[float, float], lagrangian: tuple[float, float] | None,
-             lane: tuple[float, float] | None = None) -> tuple[str, tuple[float, float]]:
-    """The tightest of the (mean, 95 % half-width) bounds by upper confidence limit (a half-width of
-    nan, one seed, counts as infinite), and its kind; on a tie the earlier of penalised, Lagrangian,
-    lane-penalty; the missing ones (None) do not compete."""
-
-    def upper(bound: tuple[float, float]) -> float:
-        return bound[0] + (bound[1] if math.isfinite(bound[1]) else math.inf)
-
-    kind, best = "penalised_bound", penalised
-    for name, other in (("lagrangian_bound", lagrangian), ("lane_penalty_bound", lane)):
-        if other is not None and upper(other) < upper(best):
-            kind, best = name, other
-    return kind, best
 
 
 def tightest_per_seed(penalised: dict[int, float],
@@ -292,17 +277,21 @@ def tightest_per_seed(penalised: dict[int, float],
 
 def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], why: str | None,
                      penalised: tuple[float, float], optimum: float | None,
-                     lane: Sequence[SeedBound] = (), lane_why: str | None = None) -> dict[str, Any]:
-    """The report's Lagrangian and lane-penalty keys and the tightest bound per seed-mean."""
+                     lane: Sequence[SeedBound] = (), lane_why: str | None = None,
+                     history: Sequence[SeedBound] = (), history_why: str | None = None) -> dict[str, Any]:
+    """The report's Lagrangian, lane-penalty and history-priced keys and the tightest bound per seed-mean."""
     mean, ci = mean_ci95([r.bound for r in results]) if results else (None, None)
     lane_mean, lane_ci = mean_ci95([r.bound for r in lane]) if lane else (None, None)
+    hist_mean, hist_ci = mean_ci95([r.bound for r in history]) if history else (None, None)
     tight, best = tightest(penalised, (mean, ci) if mean is not None else None,
-                           (lane_mean, lane_ci) if lane_mean is not None else None)
+                           (lane_mean, lane_ci) if lane_mean is not None else None,
+                           (hist_mean, hist_ci) if hist_mean is not None else None)
     fitted = multipliers_for(scenario) if results else None
     return {
         "lagrangian_mean": mean, "lagrangian_ci95": ci, "lagrangian_note": why,
         "lane_penalty_mean": lane_mean, "lane_penalty_ci95": lane_ci, "lane_penalty_note": lane_why,
         "lane_penalty_seeds": _span([r.seed for r in lane]) if lane else None,
+        "history_mean": hist_mean, "history_ci95": hist_ci, "history_note": history_why,
         "lagrangian_seeds": _span([r.seed for r in results]) if results else None,
         "lagrangian_fit": None if fitted is None else {
             "bound": fitted.fit_bound, "master": fitted.master, "rounds": fitted.rounds,
@@ -312,16 +301,15 @@ def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], wh
     }
 
 
-def _interval_record(results: Sequence[PenalisedResult], lagrangian: Sequence[LagrangianResult],
-                     lane: Sequence[SeedBound], kind: str, optimum: float | None) -> dict[str, Any] | None:
-    """The reference interval against the report's tightest bound (``kind``, all its seeds) with the DP
-    optimum as its achievable side, or None without a DP (no policy is played here: ``allocsim
-    benchmark`` fills that side)."""
+def _interval_record(results: Sequence[PenalisedResult], others: dict[str, Sequence[Any]], kind: str,
+                     optimum: float | None) -> dict[str, Any] | None:
+    """The reference interval against the report's tightest bound (``kind``: the penalised bound or one of
+    ``others``, per-seed results with ``seed`` and ``bound``, all its seeds) with the DP optimum as its
+    achievable side, or None without a DP (no policy is played here: ``allocsim benchmark`` fills that
+    side)."""
     values = pd.Series({r.seed: r.penalised for r in results})
-    if kind == "lagrangian_bound":
-        values = pd.Series({r.seed: r.bound for r in lagrangian})
-    elif kind == "lane_penalty_bound":
-        values = pd.Series({r.seed: r.bound for r in lane})
+    if kind in others:
+        values = pd.Series({r.seed: r.bound for r in others[kind]})
     interval = reference_interval(None, None, optimum, values, kind)
     return interval.record() if interval is not None else None
 
@@ -341,6 +329,8 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
         line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}"
     if report.get("lane_penalty_mean") is not None:
         line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}"
+    if report.get("history_mean") is not None:
+        line += f"; history-priced bound {report['history_mean']:,.2f}"
     kind = report["tightest_bound_kind"].removesuffix("_bound").replace("_", "-")  # lane_penalty_bound
     line += f"; tightest: {kind} bound {report['tightest_bound']:,.2f}"
     if report["dp_value"] is not None:

@@ -101,6 +101,10 @@ def bound_command(
     dp_table: Annotated[
         Path | None, typer.Option(help="write the DP's optimal policy table to this CSV (DP scenarios only)")
     ] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="add the history-priced Lagrangian bound (a one-off fit: "
+                           "seconds on the DP presets, 5-30 minutes on retail-small)")
+    ] = False,
 ) -> None:
     """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
     from allocsim.experiments.bounds import bound_report, bound_summary, dp_value, write_dp_table
@@ -117,14 +121,16 @@ def bound_command(
     if dp_table is not None and dp_value(loaded).note is not None:
         raise _fail(str(dp_value(loaded).note))
     started = time.perf_counter()
-    from allocsim.experiments.waits import fit_lagrangian_first, fit_penalty_first
+    from allocsim.experiments.waits import fit_history_first, fit_lagrangian_first, fit_penalty_first
 
     _compile_first(loaded)
     fit_penalty_first(loaded, _say)
     fit_lagrangian_first(loaded, _say)
+    if history:
+        fit_history_first(loaded, _say)
     with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
                      every_s=10.0) as progress:
-        report = bound_report(loaded, seeds, workers, on_done=progress.advance)
+        report = bound_report(loaded, seeds, workers, on_done=progress.advance, history=history)
     summary = bound_summary(report, time.perf_counter() - started)
     if dp_table is not None:
         try:

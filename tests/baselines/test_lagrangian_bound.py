@@ -296,19 +296,31 @@ def test_the_lane_penalty_bound_competes_by_the_same_rule(lane: tuple[float, flo
     assert chosen == kind and value == (lane if kind == "lane_penalty_bound" else (124.0, 0.5))
 
 
+@pytest.mark.parametrize(("history", "kind"), [
+    ((123.7, 0.0), "history_bound"),  # exact, below the lane-penalty bound's upper limit 123.9
+    ((123.95, 0.0), "lane_penalty_bound"),
+    (None, "lane_penalty_bound"),
+])
+def test_the_history_priced_bound_competes_by_the_same_rule(history: tuple[float, float] | None,
+                                                            kind: str) -> None:
+    chosen, value = tightest((124.0, 0.5), (125.9, 0.0), (123.4, 0.5), history)
+    assert chosen == kind and value == (history if kind == "history_bound" else (123.4, 0.5))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "seeds"), [("tiny-dp", 30), ("small-dp", 10)])
-def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str, seeds: int) -> None:
+@pytest.mark.parametrize(("name", "seeds", "kind"), [("tiny-dp", 30, "history_bound"),
+                                                     ("small-dp", 10, "lane_penalty_bound")])
+def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str, seeds: int, kind: str) -> None:
     """``allocsim bound --json``'s document: no seed-mean bound below the DP optimum beyond its CI."""
-    report = bound_report(load_scenario(name), list(range(40_000, 40_000 + seeds)))
+    report = bound_report(load_scenario(name), list(range(40_000, 40_000 + seeds)), history=True)
     best = optimum(name)
     assert report["dp_value"] == pytest.approx(best)
-    for key in ("penalised", "lagrangian", "lane_penalty"):
+    for key in ("penalised", "lagrangian", "lane_penalty", "history"):
         assert report[f"{key}_mean"] + report[f"{key}_ci95"] >= best - 1e-6, key
     assert report["tightest_bound"] + report["tightest_bound_ci95"] >= best - 1e-6
-    assert report["tightest_bound_kind"] == "lane_penalty_bound"  # the tightest on both when written
+    assert report["tightest_bound_kind"] == kind  # tiny-dp: history-priced 122.75, small-dp: lane-penalty 350
     assert all(row["lagrangian_bound"] is not None and row["lane_penalty_bound"] is not None
-               for row in report["bounds"])
+               and row["history_bound"] == pytest.approx(report["history_mean"]) for row in report["bounds"])
 
 
 def test_a_random_lagrangian_bound_takes_more_seeds_and_an_exact_one_does_not() -> None:

@@ -52,6 +52,17 @@ def test_bound_json_has_the_penalised_bound_and_the_tightest_reference() -> None
     assert small["reference"] == small["tightest_bound"]
 
 
+def test_the_history_priced_bound_only_when_asked_for() -> None:
+    """Off by default (its fit takes up to half an hour on retail-small); --history adds it on tiny-dp,
+    where it is the tightest (122.75 against the lane-penalty bound's 123.41 +- 0.57)."""
+    off = _bound_json("--scenario", "tiny-dp", "--episodes", "2")
+    assert off["history_mean"] is None and "--history" in off["history_note"]
+    assert all(b["history_bound"] is None for b in off["bounds"])
+    on = _bound_json("--scenario", "tiny-dp", "--episodes", "2", "--history")
+    assert on["history_note"] is None and on["dp_value"] < on["history_mean"] < on["lagrangian_mean"]
+    assert on["tightest_bound_kind"] == "history_bound"
+
+
 def test_bound_text_shows_both_bounds() -> None:
     result = runner.invoke(app, ["bound", "--scenario", "tiny-dp", "--episodes", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
