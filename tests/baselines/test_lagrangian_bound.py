@@ -321,6 +321,9 @@ def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str, s
     assert report["tightest_bound_kind"] == kind  # tiny-dp: history-priced 122.75, small-dp: lane-penalty 350
     assert all(row["lagrangian_bound"] is not None and row["lane_penalty_bound"] is not None
                and row["history_bound"] == pytest.approx(report["history_mean"]) for row in report["bounds"])
+    if name == "small-dp":  # the document's DP sizes and time (hand-counted grid: 15 x 7 x 8 x 7 x 6)
+        assert (report["dp_states"], report["dp_actions"]) == (15 * 7 * 8 * 7 * 6, 8 * 7 * 6)
+        assert report["dp_pairs"] >= 1_000_000 and report["dp_seconds"] > 0
 
 
 def test_a_random_lagrangian_bound_takes_more_seeds_and_an_exact_one_does_not() -> None:
