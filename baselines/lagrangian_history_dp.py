@@ -15,6 +15,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (numba's cache folder)
+from allocsim.baselines.lagrangian_lanes import _reward  # one lane reward for both lane DPs
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -66,15 +67,6 @@ def _concave_shipment(V: FloatArray, cap: int) -> bool:
                 if V[b, i + 1] - 2.0 * V[b, i] + V[b, i - 1] > TOL * scale:
                     return False
     return True
-
-
-@njit(cache=True)
-def _reward(pmf: FloatArray, y: int, margin: float, keep: float) -> float:
-    sold = 0.0
-    for k in range(pmf.shape[0]):
-        if pmf[k] > 0.0:
-            sold += pmf[k] * min(y, k)
-    return margin * sold + keep * (y - sold)
 
 
 @njit(cache=True)
