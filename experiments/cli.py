@@ -193,21 +193,15 @@ def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
         yield advance
 
 
-def _writable_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) now, so an unwritable target fails before any episode runs."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise _fail(f"cannot create output folder {path}: {err.strerror or err}") from None
-    return path
-
-
 def _writable_file(path: Path) -> Path:
     """Check now that ``path`` can be written (its folder made, a file creatable there, not a folder
     itself), so a long search never fails at its very end."""
     if path.is_dir():
         raise _fail(f"--out {path} is a folder; give a file name, e.g. {path / 'params.json'}")
-    _writable_dir(path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _fail(f"cannot create output folder {path.parent}: {err.strerror or err}") from None
     try:
         with tempfile.TemporaryFile(dir=path.parent):
             pass
