@@ -185,7 +185,8 @@ _MODELS: dict[str, Any] = {}
 
 
 def _unpacked(policy: dict[str, Any]) -> Any:
-    """The learned policy of an embedded run folder, unpacked into a temp folder once per process."""
+    """The learned policy of an embedded run folder, unpacked into a temp folder once per process
+    (removed as soon as it is loaded: nothing is left in the temp directory)."""
     import base64
     import tempfile
 
@@ -193,11 +194,12 @@ def _unpacked(policy: dict[str, Any]) -> Any:
 
     key = policy["digest"]
     if key not in _MODELS:
-        folder = Path(tempfile.mkdtemp(prefix="allocsim-model-")) / policy["name"]
-        folder.mkdir()
-        for name, data in policy["files"].items():
-            (folder / name).write_bytes(base64.b64decode(data))
-        _MODELS[key] = load_learned(folder)
+        with tempfile.TemporaryDirectory(prefix="allocsim-model-") as tmp:  # read whole into memory
+            folder = Path(tmp) / policy["name"]
+            folder.mkdir()
+            for name, data in policy["files"].items():
+                (folder / name).write_bytes(base64.b64decode(data))
+            _MODELS[key] = load_learned(folder)
     return _MODELS[key]
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-# Fitted penalties of the penalised bound go to a folder of this test run, not the user's cache.
-os.environ.setdefault("ALLOCSIM_PENALTY_CACHE", tempfile.mkdtemp(prefix="allocsim-penalties-"))
+# Fitted penalties of the penalised bound go to a folder of this test run, not the user's cache; the
+# process that made it (the xdist controller, whose workers inherit the variable) removes it at exit.
+if "ALLOCSIM_PENALTY_CACHE" not in os.environ:
+    os.environ["ALLOCSIM_PENALTY_CACHE"] = tempfile.mkdtemp(prefix="allocsim-penalties-")
+    atexit.register(shutil.rmtree, os.environ["ALLOCSIM_PENALTY_CACHE"], ignore_errors=True)
 
 TINY_PPO = """
 default:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -58,10 +60,11 @@ def test_an_unknown_render_mode_is_refused() -> None:
         AllocationEnv("retail-small", render_mode="video")
 
 
-def test_stable_baselines3_makes_the_env_from_its_id() -> None:
+def test_stable_baselines3_makes_the_env_from_its_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path))  # SB3's default logger folder, else SB3-<time> in /tmp
     model = PPO("MlpPolicy", ENV_ID, n_steps=16, batch_size=16, n_epochs=1, seed=0).learn(16)
     assert model.num_timesteps >= 16
     venv = make_vec_env(ENV_ID, n_envs=2, seed=0, env_kwargs={"scenario": "tiny-dp"})
