@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
 from allocsim.agents import runfiles
 from allocsim.baselines.registry import policy_names, rule_names
@@ -41,6 +41,9 @@ from allocsim.experiments.option_limits import MAX_SEED
 from allocsim.experiments.reference_interval import markdown_table
 from allocsim.experiments.results_table import (
     INTERVAL_NOTE,
+    carry_label,
+    carry_over_markdown,
+    carry_over_row,
     headline,
     interval_of,
     kept_steps,
@@ -69,6 +72,8 @@ class ScenarioRuns(BaseModel):
     eval_episodes: int | None = Field(default=None, ge=2, description="validation episodes per checkpoint")
     rule: str | None = Field(default=None, description="validation reference and warm-start teacher "
                              "(allocsim train --rule), e.g. dp [default: the best tuned rule]")
+    carry_over: str | None = Field(default=None, description="a scenario of this config whose shipped "
+                                   "policy (OUT/<it>/policy.onnx) is played here too, unchanged")
 
     @field_validator("action_mode")
     @classmethod
@@ -113,6 +118,16 @@ class ResultsConfig(BaseModel):
             raise ValueError(f"{shorten(repr(unknown[0]), 80)} is not a preset name (the results table "
                              f"covers presets; valid: {', '.join(preset_names())})")
         return value
+
+    @model_validator(mode="after")
+    def _carried_from_a_scenario_of_the_config(self) -> ResultsConfig:
+        for name, runs in self.scenarios.items():
+            source = runs.carry_over
+            if source is not None and (source == name or source not in self.scenarios):
+                others = ", ".join(n for n in self.scenarios if n != name)
+                raise ValueError(f"scenarios.{name}.carry_over: {shorten(repr(source), 80)} is not another "
+                                 f"scenario of this config (valid: {others})")
+        return self
 
 
 def compared_rules(config: ResultsConfig) -> list[str]:
@@ -206,6 +221,14 @@ def benchmark_scenario(
     seeds = seed_range(seed_block("test").start, config.scenarios[scenario.name].episodes or config.episodes)
     models = [PolicySpec("learned", label=f"{config.algo}-seed{k}", model=str(path))
               for k, path in exported.items()]
+    source = config.scenarios[scenario.name].carry_over
+    if source is not None:
+        carried = paths.out / source / "policy.onnx"
+        if carried.is_file():
+            models.append(PolicySpec("learned", label=carry_label(config.algo, source), model=str(carried)))
+        else:
+            log(f"{scenario.name}: {carried} not there yet, benchmarked without the carry-over (a later "
+                "run adds it)")
     tuned, rules = Path(config.tuned_dir), compared_rules(config)
     stamp = {"seeds": list(seeds), "models": {m.label: _digest(Path(m.model)) for m in models},
              "rules": rule_params(scenario, tuned, rules)}
@@ -280,9 +303,11 @@ def run_results(config: ResultsConfig, out: Path, only: list[str] | None, worker
 
 def write_readme(config: ResultsConfig, out: Path) -> Path:
     """``OUT/README.md``: the results table from every scenario's benchmark files; its path."""
-    rows, intervals = [], []
+    rows, intervals, carried = [], [], []
     for name, runs in config.scenarios.items():
         paths = Paths(out, name, config.algo, runs.action_mode)
+        moved = carry_over_row(paths.bench, config.algo, runs.carry_over) if runs.carry_over else None
+        carried += [moved] if moved is not None else []
         row = headline(paths.bench, config.algo)
         if row is not None:
             interval = interval_of(paths.bench)
@@ -312,7 +337,7 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
     table = table_markdown(rows, config.algo)
     if intervals:
         table += "\n" + INTERVAL_NOTE + markdown_table(intervals)
-    return write_text(out / "README.md", text + table)
+    return write_text(out / "README.md", text + table + carry_over_markdown(carried))
 
 
 def extra_rules_note(config: ResultsConfig, out: Path) -> str:

@@ -144,3 +144,51 @@ def stream_note(benches: list[Path]) -> str:
     now = ("the simulator's current stream" if streams == [DEMAND_STREAM] else f"the simulator now draws "
            f"stream {DEMAND_STREAM}: re-run `make results` to compare number for number")
     return f"Played on demand stream {named} ({now}).\n\n"
+
+
+def carry_label(algo: str, source: str) -> str:
+    """The benchmark label of the policy trained on ``source`` and played unchanged on another scenario."""
+    return f"{algo}-from-{source}"
+
+
+def carry_over_row(bench: Path, algo: str, source: str) -> dict[str, Any] | None:
+    """The policy carried over from ``source`` against tuned base-stock and against the best seed trained
+    on the scenario itself, paired over the benchmark's episodes; None when it was not played there."""
+    if not (bench / "summary.csv").is_file():
+        return None
+    summary = pd.read_csv(bench / "summary.csv").set_index("policy")
+    carried, rule = carry_label(algo, source), "base-stock"
+    own = [p for p in summary.index if str(p).startswith(f"{algo}-seed")]
+    if carried not in summary.index or rule not in summary.index or not own:
+        return None
+    wide = pd.read_csv(bench / "episodes.csv").pivot(index="seed", columns="policy", values="profit")
+    best = max(own, key=lambda p: summary.loc[p, "profit_mean"])
+    gain = paired_diff(wide[carried].to_numpy(float), wide[rule].to_numpy(float))
+    own_gain = paired_diff(wide[best].to_numpy(float), wide[rule].to_numpy(float))
+    versus = paired_diff(wide[carried].to_numpy(float), wide[best].to_numpy(float))
+    return {"scenario": bench.name, "source": source, "carried": carried, "best_seed": best,
+            "episodes": len(wide), "gain": gain, "own_gain": own_gain, "versus_own": versus,
+            "share_pct": 100 * gain.mean / own_gain.mean if own_gain.mean > 0 else None,
+            "fill": float(summary.loc[carried, "fill_rate_mean"]),
+            "rule_fill": float(summary.loc[rule, "fill_rate_mean"])}
+
+
+def carry_over_markdown(rows: list[dict[str, Any]]) -> str:
+    """The README section on carry-over: one row per scenario that plays a policy trained elsewhere."""
+    if not rows:
+        return ""
+    head = ("\n## Carry-over to a larger network\n\nThe best seed trained on the source scenario "
+            "(its `policy.onnx`) played unchanged on the scenario, beside tuned base-stock and the seeds "
+            "trained there, on the same test episodes (paired 95 % CIs). Share of the gain: the carried "
+            "policy's gain over base-stock as a share of the best seed trained on the scenario itself.\n\n"
+            "| scenario | trained on | Δ profit vs base-stock | fill % (base-stock) | best seed trained "
+            "here, Δ vs base-stock | carried − that seed | share of its gain % |\n"
+            "|---|---|---:|---:|---:|---:|---:|\n")
+    lines = []
+    for r in rows:
+        share = "–" if r["share_pct"] is None else f"{r['share_pct']:.0f}"
+        gain, own, versus = r["gain"], r["own_gain"], r["versus_own"]
+        lines.append(f"| {r['scenario']} | {r['source']} | {gain.mean:+,.0f} ± {gain.half_width:,.0f} | "
+                     f"{r['fill']:.2f} ({r['rule_fill']:.2f}) | {r['best_seed']} {own.mean:+,.0f} ± "
+                     f"{own.half_width:,.0f} | {versus.mean:+,.0f} ± {versus.half_width:,.0f} | {share} |")
+    return head + "\n".join(lines) + "\n"

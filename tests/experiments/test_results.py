@@ -119,6 +119,9 @@ def test_a_scenarios_action_mode_trains_its_runs_in_that_mode(tmp_path: Path, hp
         ({"scenarios": {"tiny-dp": {"action_mode": "levels"}}},
          "scenarios.tiny-dp.action_mode: 'levels' is not one of shares, targets, residual"),
         ({"extra_rules": ["sp-mcp"]}, "extra_rules: 'sp-mcp' is not a policy name"),
+        ({"scenarios": {"tiny-dp": {"carry_over": "small-dp"}}},
+         "scenarios.tiny-dp.carry_over: 'small-dp' is not another scenario of this config"),
+        ({"scenarios": {"tiny-dp": {"carry_over": "tiny-dp"}}}, "carry_over: 'tiny-dp' is not another"),
     ],
 )
 def test_bad_results_config_exits_2_in_one_line(
@@ -239,6 +242,25 @@ def test_a_played_sp_mpc_counts_among_the_tuned_rules(tmp_path: Path) -> None:
     assert extra_rules_note(config, tmp_path / "out") == (  # retail-medium: no benchmark yet, not named
         "sp-mpc (with its tuned parameters) counts among the tuned rules on seasonal-aging; "
         "not yet played on retail-small.\n\n")
+
+
+def test_the_carried_policy_is_paired_with_base_stock_and_the_best_seed_trained_there(tmp_path: Path) -> None:
+    """By hand: the carried policy gains (3, 3, 0) over base-stock, mean 2; the best seed trained there
+    (seed0) gains (4, 2, 6), mean 4: half its gain; carried minus seed0 is (-1, 1, -6), mean -2."""
+    from allocsim.experiments.results_table import carry_over_markdown, carry_over_row
+
+    bench = _bench(tmp_path / "retail-large", {
+        "base-stock": [100.0, 110.0, 120.0], "dcl-seed0": [104.0, 112.0, 126.0],
+        "dcl-seed1": [101.0, 111.0, 121.0], "dcl-from-retail-medium": [103.0, 113.0, 120.0]})
+    row = carry_over_row(bench, "dcl", "retail-medium")
+    assert row is not None and row["best_seed"] == "dcl-seed0" and row["episodes"] == 3
+    assert (row["gain"].mean, row["own_gain"].mean, row["versus_own"].mean) == pytest.approx((2, 4, -2))
+    assert row["share_pct"] == pytest.approx(50)
+    assert row["gain"].half_width == pytest.approx(4.303, abs=1e-3)  # t(0.975, 2) x sd 3**0.5 / 3**0.5
+    line = carry_over_markdown([row]).strip().splitlines()[-1]
+    assert line == "| retail-large | retail-medium | +2 ± 4 | 90.00 (90.00) | dcl-seed0 +4 ± 5 | -2 ± 9 | 50 |"
+    assert carry_over_row(bench, "dcl", "retail-small") is None  # not played there
+    assert carry_over_markdown([]) == ""
 
 
 def test_an_interrupted_benchmark_keeps_its_episodes_for_the_same_stamp_only(tmp_path: Path) -> None:
