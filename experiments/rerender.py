@@ -117,6 +117,7 @@ def add_history(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict
             episodes[column] = values
         else:  # a run from before the Lagrangian bound joined: where a fresh run has it
             episodes.insert(int(episodes.columns.get_loc("gap_to_reference_pct")), column, values)
+    rows[:] = [unflatten(r) for r in episodes.to_dict("records")]  # in the columns' order, as a fresh read
     run["reference_interval"] = {**(run.get("reference_interval") or {}),
                                  "tightest_bound_kind": "history_bound"}
     written = [atomic_write(folder / "episodes.parquet", lambda p: episodes.to_parquet(p, index=False)),
