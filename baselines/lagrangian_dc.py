@@ -89,6 +89,27 @@ class DCModel:
 
 
 @njit(cache=True)
+def pipeline_step(D: int, code: int, m: int, base: int, future: int, below: int, up_to: int,
+                  cap: int) -> tuple[int, int]:
+    """One period of the rule's order pipeline at DC stock ``D`` and orders due ``code`` (``o_{t-1} +
+    base o_{t-2} + ...``, the oldest ``o_{t-m}``; ``future``: planned receipts still to come): the units
+    arriving at the close and the next period's code. The rule orders ``min(cap, up_to - P)`` when its
+    position ``P <= below``; with lead 1 (``m = 0``) the order itself arrives. The one decode of the
+    pipeline for ``_solve`` and the history-priced DC (``lagrangian_history_dp.dc_dp``)."""
+    due, rest, oldest = 0, code, 0
+    for _ in range(m):
+        o = rest % base
+        due += o
+        rest //= base
+        oldest = o
+    position = D + due + future
+    order = min(cap, max(up_to - position, 0)) if position <= below else 0
+    arriving = oldest if m > 0 else order
+    shifted = (order + base * (code % (base ** (m - 1)))) if m > 0 else 0
+    return arriving, shifted
+
+
+@njit(cache=True)
 def _solve(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, below: int, up_to: int,
            cap: int, top: int) -> tuple[float, FloatArray]:
     """Optimal value and releases (T,) of one SKU's DC (see the module docstring)."""
@@ -105,17 +126,8 @@ def _solve(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, b
     for t in range(T - 1, -1, -1):
         nxt = np.full(n, -np.inf)
         for code in range(n_o):
-            due, rest, oldest = 0, code, 0
-            for _ in range(m):  # code = o_{t-1} + base o_{t-2} + ...; oldest o_{t-m}
-                o = rest % base
-                due += o
-                rest //= base
-                oldest = o
             for D in range(top + 1):
-                position = D + due + future[t]
-                order = min(cap, max(up_to - position, 0)) if position <= below else 0
-                arriving = oldest if m > 0 else order
-                shifted = (order + base * (code % (base ** (m - 1)))) if m > 0 else 0
+                arriving, shifted = pipeline_step(D, code, m, base, future[t], below, up_to, cap)
                 best, pick = -np.inf, 0
                 for z in range(D + 1):
                     value = price[t] * z + keep[t] * (D - z)
@@ -135,18 +147,10 @@ def _solve(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, b
     for t in range(T):
         z = arg[t, D + (top + 1) * code]
         releases[t] = z
-        due, rest, oldest = 0, code, 0
-        for _ in range(m):
-            o = rest % base
-            due += o
-            rest //= base
-            oldest = o
-        position = D + due + future[t]
-        order = min(cap, max(up_to - position, 0)) if position <= below else 0
-        arriving = oldest if m > 0 else order
+        arriving, shifted = pipeline_step(D, code, m, base, future[t], below, up_to, cap)
         if t + 1 < T:
             D = D - z + arriving + receipts[t + 1]
-        code = (order + base * (code % (base ** (m - 1)))) if m > 0 else 0
+        code = shifted
     return value, releases
 
 

@@ -15,6 +15,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (numba's cache folder)
+from allocsim.baselines.lagrangian_dc import pipeline_step  # the DC's one pipeline decode
 from allocsim.baselines.lagrangian_lanes import _reward  # one lane reward for both lane DPs
 
 FloatArray = NDArray[np.float64]
@@ -232,20 +233,9 @@ def dc_dp(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, be
                             W[b, i] += p * V[nb, i]
         nv = np.full((K2, n), -np.inf)
         for code in range(n_o):
-            due, rest, oldest = 0, code, 0
-            for _ in range(m):
-                o = rest % base
-                due += o
-                rest //= base
-                oldest = o
             for D in range(top + 1):
-                position = D + due + future[t]
-                order = min(cap, max(up_to - position, 0)) if position <= below else 0
-                arriving = oldest if m > 0 else order
-                shifted = (order + base * (code % (base ** (m - 1)))) if m > 0 else 0
                 i0 = D + (top + 1) * code
-                nxt_of[t, i0] = shifted
-                arr_of[t, i0] = arriving
+                arr_of[t, i0], nxt_of[t, i0] = pipeline_step(D, code, m, base, future[t], below, up_to, cap)
         # value(D) = price D + max over the units kept, y <= D, of f(y); f changes only with the order
         for code in range(n_o):
             for b in range(K2):

@@ -36,7 +36,9 @@ policy) and every episode row gets ``bound``, ``gap_to_bound_pct``,
 ``penalised_bound`` and ``gap_to_reference_pct`` (against the gap reference:
 the DP optimum where it exists, else the seed's tightest bound); on scenarios the exact
 DP solves (tiny-dp) also ``gap_to_optimal_pct``. The Lagrangian bound is solved on the same seeds
-where it applies, and ``tightest_bound`` is the tighter of the two per seed-mean
+where it applies, the history-priced bound (``history_store``: one exact value) where its prices are
+shipped with the package or cached (never fitted here: ``run.json``'s ``history_bound`` says why it is
+missing), and ``tightest_bound`` is the tightest of them per seed-mean
 (``bounds.tightest_per_seed``): the bound side of the reference interval
 (``experiments.reference_interval``; ``run.json``'s ``reference_interval``, ``summary.csv``'s
 ``best_gap_closed_pct``). ``dp``, ``rollout`` and ``sp-mpc`` run only when named in ``policies``;
@@ -78,6 +80,7 @@ from allocsim.experiments.bounds import (
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.episode_store import EpisodeStore
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
+from allocsim.experiments.history_store import history_record, seed_history
 from allocsim.experiments.policy_specs import default_out as default_out  # re-exported: the benchmark API
 from allocsim.experiments.policy_specs import effective_params as effective_params
 from allocsim.experiments.policy_specs import rule_specs as rule_specs
@@ -190,14 +193,16 @@ def run_benchmark(
                         on_done=on_done, store=store and store.pass_("no-holdback"))
         labels = {s.label for s in playable}
         holdback = holdback_frame([r for r in rows if r["policy"] in labels], free)
-    bound_mean = penalised_mean = optimum = None
+    bound_mean = penalised_mean = optimum = history_bound = None
     tight_kind, tight = None, None
     if bound and not warm_up:
         _, bounds = seed_penalised(scenario, seeds, n_workers, on_done)
         optimum = dp_value(scenario).value
         penalised = {b.seed: b.penalised for b in bounds}
         lagrangian = seed_lagrangian(scenario, seeds, n_workers, on_done)[0]
-        tight_kind, tight = tightest_per_seed(penalised, lagrangian)
+        history, history_why = seed_history(scenario, seeds, fit=False)  # shipped or cached prices only
+        history_bound = history_record(scenario, history, history_why)
+        tight_kind, tight = tightest_per_seed(penalised, lagrangian, history)
         # per seed (so the results table can rebuild the interval from episodes.csv) and the gap columns
         clairvoyant = {b.seed: b.clairvoyant.bound for b in bounds}
         attach_gaps(rows, clairvoyant, optimum, penalised, tight, tight_kind)
@@ -237,6 +242,7 @@ def run_benchmark(
         dp_value=optimum,
         interval=interval,
         periods=scenario.periods - warm_up,
+        history_bound=history_bound,
     )
     if before_figures is not None:  # seconds of plotting after the last episode: the caller says so
         before_figures()

@@ -211,8 +211,9 @@ def bound_report(
 ) -> dict[str, Any]:
     """The ``allocsim bound --json`` document: DP value (or null) and the bound per seed.
 
-    ``on_done`` receives counts of bounded seeds as they finish; ``history`` adds the history-priced
-    bound (its one-off fit takes up to half an hour on retail-small).
+    ``on_done`` receives counts of bounded seeds as they finish. The history-priced bound is there
+    wherever its prices are shipped or cached; ``history`` fits them where they are not (a one-off fit,
+    up to half an hour on retail-small).
     """
     optimum = dp_value(scenario)
     penalty, results = seed_penalised(scenario, seeds, n_workers, on_done)
@@ -220,7 +221,7 @@ def bound_report(
     penalised, penalised_ci = mean_ci95([r.penalised for r in results])
     lagrangian, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
     lane, lane_why = seed_lane_penalty(scenario, lane_penalty_seeds(scenario, seeds), n_workers)
-    history_run, history_why = seed_history(scenario, seeds) if history else ([], "not asked for (--history)")
+    history_run, history_why = seed_history(scenario, seeds, fit=history)
     by_seed = {r.seed: r for r in lagrangian}
     by_lane = {r.seed: r for r in lane}
     by_history = {r.seed: r for r in history_run}
@@ -262,17 +263,23 @@ def bound_report(
     }
 
 
-def tightest_per_seed(penalised: dict[int, float],
-                      lagrangian: Sequence[LagrangianResult]) -> tuple[str, pd.Series]:
-    """The tightest bound's kind (``tightest`` of the two seed-means on the seeds both have) and its
-    value per seed (index seed): the bound side of the reference interval."""
+def tightest_per_seed(penalised: dict[int, float], lagrangian: Sequence[LagrangianResult],
+                      history: Sequence[SeedBound] = ()) -> tuple[str, pd.Series]:
+    """The tightest bound's kind (``tightest`` of the seed-means on the seeds all of them have: the
+    penalised, the Lagrangian and the history-priced bound, the last two where given) and its value per
+    seed (index seed): the bound side of the reference interval."""
     pen = pd.Series(penalised, dtype=float)
-    lag = pd.Series({r.seed: r.bound for r in lagrangian}, dtype=float)
-    common = pen.index.intersection(lag.index)
-    if common.empty:
+    others = {kind: pd.Series({r.seed: r.bound for r in results}, dtype=float)
+              for kind, results in (("lagrangian_bound", lagrangian), ("history_bound", history)) if results}
+    common = pen.index
+    for values in others.values():
+        common = common.intersection(values.index)
+    if not others or common.empty:
         return "penalised_bound", pen
-    kind, _ = tightest(mean_ci95(list(pen.loc[common])), mean_ci95(list(lag.loc[common])))
-    return kind, (lag.loc[common] if kind == "lagrangian_bound" else pen)
+    means = {kind: mean_ci95(list(values.loc[common])) for kind, values in others.items()}
+    kind, _ = tightest(mean_ci95(list(pen.loc[common])), means.get("lagrangian_bound"),
+                       history=means.get("history_bound"))
+    return kind, (others[kind].loc[common] if kind in others else pen)
 
 
 def _lagrangian_keys(scenario: Scenario, results: Sequence[LagrangianResult], why: str | None,

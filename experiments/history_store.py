@@ -1,10 +1,16 @@
-"""The history-priced Lagrangian bound (``allocsim.baselines.lagrangian_history``) for ``allocsim bound``.
+"""The history-priced Lagrangian bound (``allocsim.baselines.lagrangian_history``) for ``allocsim bound``
+and ``allocsim benchmark``.
 
-Its prices are fitted once per scenario content (from the flat fitted prices of
+Its prices come, in this order, from the package (``allocsim.experiments.history_prices``: fitted
+prices shipped for the presets where the bound applies, keyed by the scenario's content; the same
+prices on every machine, so a benchmark's bound does not depend on what a cache holds), from the
+cache (a fit kept on disk under a key of the scenario, the flat prices' key and the fitting code; read
+with ``allow_pickle=False``, written atomically), or from a fit now (from the flat fitted prices of
 ``allocsim.experiments.lagrangian_store``: seconds on the DP presets, about 15-30 minutes on
-retail-small by load, ``ROUNDS`` rounds of the bundle method) and kept beside them on disk under a
-key of the scenario, the flat prices' key and the fitting code; read with ``allow_pickle=False``,
-written atomically. The bound is an exact expectation, so every seed gets the same value.
+retail-small by load, ``ROUNDS`` rounds of the bundle method), which only ``allocsim bound --history``
+pays: the benchmark skips the bound instead (``seed_history(fit=False)``). Shipped prices are evaluated
+by the current code (one solve of every piece), so the bound is always this code's exact expectation:
+every seed gets the same value.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +30,7 @@ from allocsim.baselines.lagrangian_history import HistoryFit, HistoryPieces, fit
 from allocsim.core.atomic_files import atomic_write
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import env_for
+from allocsim.experiments.history_prices import shipped_prices
 from allocsim.experiments.lagrangian_store import multipliers_for, multipliers_key
 from allocsim.experiments.lane_penalty_seeds import SeedBound
 from allocsim.experiments.penalty_store import store_dir
@@ -32,6 +40,10 @@ FIT_SOURCES = ("baselines/lagrangian_history.py", "baselines/lagrangian_history_
                "baselines/lagrangian_pipeline.py")
 ROUNDS = 200  # bundle rounds (a fixed count, so the fit does not depend on the machine's speed)
 _FITTED: dict[str, HistoryFit] = {}
+_SOURCE: dict[str, str] = {}  # key -> where the prices came from (``history_source``)
+#: Why the benchmark has no history-priced bound where it applies but no prices are at hand.
+NO_PRICES = ("no prices shipped or cached for this scenario content (`allocsim bound --history` fits them: "
+             "a minute on the DP presets, about 25 minutes on retail-small)")
 
 
 def history_key(scenario: Scenario) -> str:
@@ -71,40 +83,76 @@ def load_fit(path: Path) -> HistoryFit | None:
 
 
 def history_fitted(scenario: Scenario) -> bool:
-    """True when ``history_for`` will not fit first (on disk already, or refused)."""
+    """True when ``history_for`` will not fit first (shipped, on disk already, or refused)."""
     if history_refusal(scenario) is not None:
         return True
     key = history_key(scenario)
-    return key in _FITTED or load_fit(store_dir() / f"{key}.npz") is not None
+    return (key in _FITTED or shipped_prices(scenario) is not None
+            or load_fit(store_dir() / f"{key}.npz") is not None)
 
 
-def history_for(scenario: Scenario, log: list | None = None) -> HistoryFit | None:
-    """The scenario's fitted history prices and bound (fitted now if not on disk), or None where refused."""
+def _pieces(scenario: Scenario) -> HistoryPieces:
+    env = env_for(scenario)
+    net, split = env.network, Split.of(env.network, env.profile)
+    return HistoryPieces(net, split, walk(net, split))
+
+
+def history_for(scenario: Scenario, log: list | None = None, fit: bool = True) -> HistoryFit | None:
+    """The scenario's history prices and bound, or None where refused (or, without ``fit``, where no
+    prices are shipped or cached). Shipped prices first, evaluated now; then the cache; then a fit."""
     if history_refusal(scenario) is not None:
         return None
     key = history_key(scenario)
-    if key not in _FITTED:
-        path = store_dir() / f"{key}.npz"
-        fitted = load_fit(path)
-        if fitted is None:
-            env = env_for(scenario)
-            net, split = env.network, Split.of(env.network, env.profile)
-            flat = multipliers_for(scenario)
-            assert flat is not None
-            fitted = fit_history(HistoryPieces(net, split, walk(net, split)), flat.price, rounds=ROUNDS,
-                                 budget=np.inf, log=log)
-            save_fit(path, fitted)
-        _FITTED[key] = fitted
-    return _FITTED[key]
+    if key in _FITTED:
+        return _FITTED[key]
+    shipped = shipped_prices(scenario)
+    path = store_dir() / f"{key}.npz"
+    if shipped is not None:
+        started = time.perf_counter()
+        bound = _pieces(scenario).solve(shipped.price)[0]
+        took = time.perf_counter() - started
+        fitted: HistoryFit | None = HistoryFit(shipped.price, bound, shipped.flat_bound, np.nan,
+                                               shipped.rounds, took)
+        source = shipped.source
+    elif (fitted := load_fit(path)) is not None:
+        source = f"prices fitted on this machine in {fitted.rounds} rounds (cached)"
+    elif fit:
+        flat = multipliers_for(scenario)
+        assert flat is not None
+        fitted = fit_history(_pieces(scenario), flat.price, rounds=ROUNDS, budget=np.inf, log=log)
+        save_fit(path, fitted)
+        source = f"prices fitted on this machine in {fitted.rounds} rounds (cached)"
+    else:
+        return None
+    _FITTED[key], _SOURCE[key] = fitted, source
+    return fitted
 
 
-def seed_history(scenario: Scenario, seeds: Sequence[int]) -> tuple[list[SeedBound], str | None]:
-    """The history-priced bound on every seed (one exact value for all), or none and why it is refused."""
+def history_source(scenario: Scenario) -> str | None:
+    """Where the prices of ``history_for``'s last answer for ``scenario`` came from, or None."""
+    return _SOURCE.get(history_key(scenario))
+
+
+def seed_history(scenario: Scenario, seeds: Sequence[int],
+                 fit: bool = True) -> tuple[list[SeedBound], str | None]:
+    """The history-priced bound on every seed (one exact value for all), or none and why: refused, or
+    (without ``fit``) no prices shipped or cached (``NO_PRICES``)."""
     why = history_refusal(scenario)
     if why is not None:
         return [], why
     started = time.perf_counter()
-    fitted = history_for(scenario)
-    assert fitted is not None
+    fitted = history_for(scenario, fit=fit)
+    if fitted is None:
+        return [], NO_PRICES
     took = time.perf_counter() - started
     return [SeedBound(seed, fitted.bound, took / max(len(seeds), 1)) for seed in seeds], None
+
+
+def history_record(scenario: Scenario, history: Sequence[SeedBound],
+                   why: str | None) -> dict[str, Any] | None:
+    """``run.json``'s ``history_bound``: its value and where its prices came from, or why the run has
+    none where it applies (``NO_PRICES``); None where it does not apply (refused)."""
+    if not history and why != NO_PRICES:
+        return None
+    value = history[0].bound if history else None
+    return {"value": value, "prices": history_source(scenario) if history else None, "note": why}

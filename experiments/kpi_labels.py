@@ -88,15 +88,16 @@ LABELS: dict[str, KpiLabel] = {
         "policy, tighter than the clairvoyant bound (a single seed's value can be above it)."),
     "gap_to_reference_pct": KpiLabel(
         "Gap to reference", "ref gap %", "%", "100 x (reference - profit) / |reference|, per seed, against "
-        "the gap reference: the DP optimum where it exists, else the seed's tightest bound (penalised or "
-        "Lagrangian, the upper end of the reference interval)."),
+        "the gap reference: the DP optimum where it exists, else the seed's tightest bound (penalised, "
+        "Lagrangian or history-priced, the upper end of the reference interval)."),
     "reference_gap_closed_pct": KpiLabel(
         "Reference gap closed", "ref closed %", "%",
         "Share of the gap between the best rule and the gap reference (DP optimum, else the mean "
         "tightest bound) that a policy closes: 0 for the best rule, 100 at the reference."),
     "tightest_bound": KpiLabel(
-        "Tightest bound", "tight bound", MONEY, "Of the penalised and the Lagrangian bound, the one whose "
-        "seed-mean plus its 95% half-width is lower, per seed: the upper end of the reference interval."),
+        "Tightest bound", "tight bound", MONEY, "Of the penalised, the Lagrangian and (where its prices are "
+        "shipped or cached) the history-priced bound, the one whose seed-mean plus its 95% half-width is "
+        "lowest, per seed: the upper end of the reference interval."),
     "best_gap_closed_pct": KpiLabel(
         "Best gap closed", "best closed %", "%",
         "Share of the gap between the best tuned rule and the best achievable (the DP optimum, else the best "

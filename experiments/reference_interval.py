@@ -219,11 +219,20 @@ def from_episodes(episodes: pd.DataFrame, run: dict[str, Any]) -> ReferenceInter
     joined the benchmark)."""
     profits = _wide(episodes)
     rule = best_tuned_rule(profits.mean().to_dict())
+    kind, bound = stored_bound(episodes, run)
+    return reference_interval(profits, rule, run.get("dp_value"), bound, kind)
+
+
+def stored_bound(episodes: pd.DataFrame, run: dict[str, Any]) -> tuple[str | None, pd.Series | None]:
+    """A stored benchmark's tightest bound: its kind and value per seed (``tightest_bound``, kind from
+    ``run.json``'s ``reference_interval``; before the Lagrangian bound joined, ``penalised_bound``), or
+    (None, None) where it stored none."""
     stored = run.get("reference_interval") or {}
     column, kind = (("tightest_bound", stored.get("tightest_bound_kind")) if "tightest_bound" in episodes
                     else ("penalised_bound", "penalised_bound"))
-    bound = (episodes.groupby("seed")[column].first() if column in episodes and kind else None)
-    return reference_interval(profits, rule, run.get("dp_value"), bound, kind if bound is not None else None)
+    if column not in episodes or not kind:
+        return None, None
+    return kind, episodes.groupby("seed")[column].first()
 
 
 def markdown_table(rows: Sequence[tuple[str, ReferenceInterval]]) -> str:

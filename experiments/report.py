@@ -73,6 +73,7 @@ class RunInfo:
     timing: str = "aggregated"  # the timing mode the episodes were played in
     periods: int = 0  # periods the KPIs cover (after any warm-up): money per week = per episode x 7 / periods
     interval: ReferenceInterval | None = None  # best achievable against the tightest bound
+    history_bound: Mapping[str, Any] | None = None  # value, prices, note (history_store.history_record)
 
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
@@ -94,6 +95,8 @@ class RunInfo:
         if self.penalised_mean is not None:
             out.append(f"penalised bound: {fmt_number(self.penalised_mean)} mean of the same LP with a "
                        "zero-mean sales penalty, an upper bound on the expected profit of any policy")
+        if self.history_bound is not None:
+            out.append(history_line(self.history_bound))
         if self.dp_value is not None:
             out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
         bound = self.interval.bound if self.interval is not None else None
@@ -211,7 +214,16 @@ def run_record(info: RunInfo) -> dict[str, Any]:
         "penalised_bound_mean": info.penalised_mean,
         "dp_value": info.dp_value,
         "reference_interval": info.interval.record() if info.interval is not None else None,
+        "history_bound": dict(info.history_bound) if info.history_bound is not None else None,
     }
+
+
+def history_line(record: Mapping[str, Any]) -> str:
+    """The report's line on the history-priced bound: its value and prices, or why the run has none."""
+    if record.get("value") is None:
+        return f"history-priced bound: skipped, {record.get('note')}"
+    return (f"history-priced bound: {fmt_number(record['value'])} exact expectation, the same on every seed "
+            f"(DC prices per period and bucket of the demand so far; {record.get('prices')})")
 
 
 def _b64(png: bytes) -> str:

@@ -8,14 +8,20 @@ and ``run.json``; the episodes, traces, CSVs and figures are left as they are (n
 rule choice). The report's stock tables are rebuilt from ``stock_by_location_sku.csv`` and the traced
 periods (``stored_stock``); a differential test checks the rewritten files equal a fresh run's.
 
-``python -m allocsim.experiments.rerender RUN_DIR [RUN_DIR ...]`` (presets: the scenario is read
-from ``run.json``).
+``python -m allocsim.experiments.rerender [--history] RUN_DIR [RUN_DIR ...]`` (presets: the scenario is
+read from ``run.json``). With ``--history`` the history-priced bound (``history_store``) joins the stored
+bounds where its prices are shipped or cached (never fitted here): it is evaluated now (an exact
+expectation, no episode needed), recorded in ``run.json``'s ``history_bound``, and where its seed-mean is
+tighter than the stored tightest bound (``bound_choice.tightest``) the episodes' ``tightest_bound`` and
+``gap_to_reference_pct`` columns are rewritten (``bounds.attach_gaps``, as a fresh benchmark writes them)
+in ``episodes.parquet`` and ``episodes.csv``; nothing else of the episodes changes.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +31,13 @@ import pandas as pd
 from allocsim.core.atomic_files import atomic_write, write_text
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import FIGURE_TITLES
-from allocsim.experiments.bounds import gap_closed
+from allocsim.experiments.bound_choice import mean_ci95, tightest
+from allocsim.experiments.bounds import attach_gaps, gap_closed
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import Row
+from allocsim.experiments.history_store import history_record, seed_history
 from allocsim.experiments.plots_learning import LEARNING_CURVES, LEARNING_CURVES_TITLE
-from allocsim.experiments.reference_interval import from_episodes, share_columns
+from allocsim.experiments.reference_interval import from_episodes, share_columns, stored_bound
 from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
 from allocsim.experiments.summary import summary_frame
 
@@ -84,14 +92,53 @@ def _table(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(folder / name) if (folder / name).is_file() else pd.DataFrame()
 
 
-def rerender(folder: Path, scenario: Scenario | None = None) -> list[Path]:
+def add_history(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict[str, Any],
+                scenario: Scenario) -> tuple[str, list[Path]]:
+    """The history-priced bound joins a stored run (see the module docstring): ``run`` gets its
+    ``history_bound``; where it is the tightest, ``episodes`` and ``rows`` their new bound columns
+    (written to the folder). One line saying what happened, and the episode files written."""
+    seeds = sorted(int(s) for s in episodes["seed"].unique())
+    history, why = seed_history(scenario, seeds, fit=False)
+    run["history_bound"] = history_record(scenario, history, why)
+    if not history:
+        return f"no history-priced bound: {why}", []
+    value = history[0].bound
+    kind, stored = stored_bound(episodes, run)
+    if stored is None or "penalised_bound" not in episodes:
+        return "the run stored no bounds (benchmarked without them): nothing to compare", []
+    if tightest(mean_ci95(list(stored)), None, history=(value, 0.0))[0] != "history_bound":
+        return f"history-priced bound {value:,.2f} is not tighter than the stored {kind} bound", []
+    tight = pd.Series(value, index=seeds, dtype=float)
+    attach_gaps(rows, {r["seed"]: r["bound"] for r in rows}, run.get("dp_value"),
+                {r["seed"]: r["penalised_bound"] for r in rows}, tight, "history_bound")
+    for column in ("tightest_bound", "gap_to_reference_pct"):
+        values = [r[column] for r in rows]
+        if column in episodes:
+            episodes[column] = values
+        else:  # a run from before the Lagrangian bound joined: where a fresh run has it
+            episodes.insert(int(episodes.columns.get_loc("gap_to_reference_pct")), column, values)
+    rows[:] = [unflatten(r) for r in episodes.to_dict("records")]  # in the columns' order, as a fresh read
+    run["reference_interval"] = {**(run.get("reference_interval") or {}),
+                                 "tightest_bound_kind": "history_bound"}
+    written = [atomic_write(folder / "episodes.parquet", lambda p: episodes.to_parquet(p, index=False)),
+               atomic_write(folder / "episodes.csv", lambda p: episodes.to_csv(p, index=False))]
+    return f"tightest bound: history-priced {value:,.2f} (was {kind} {stored.mean():,.2f})", written
+
+
+def rerender(folder: Path, scenario: Scenario | None = None, history: bool = False,
+             say: Callable[[str], None] = print) -> list[Path]:
     """Rewrite ``folder``'s summary, report and run record from its stored files; the paths written.
-    ``scenario`` (its description and currency) defaults to the preset named in ``run.json``."""
+    ``scenario`` (its description and currency) defaults to the preset named in ``run.json``; ``history``
+    adds the history-priced bound first (``add_history``, whose line goes to ``say``)."""
     folder = Path(folder)
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     scenario = scenario or load_scenario(run["scenario"])
     episodes = pd.read_parquet(folder / "episodes.parquet")
     rows = [unflatten(r) for r in episodes.to_dict("records")]
+    written: list[Path] = []
+    if history:
+        line, written = add_history(folder, episodes, rows, run, scenario)
+        say(f"{folder}: {line}")
     interval = from_episodes(episodes[[c for c in episodes.columns if "." not in c]], run)
     rule, tight_kind = (interval.rule, interval.bound_kind) if interval is not None else (None, None)
     summary = share_columns(gap_closed(summary_frame(rows), rule, run.get("dp_value"), tight_kind), interval)
@@ -104,13 +151,14 @@ def rerender(folder: Path, scenario: Scenario | None = None) -> list[Path]:
                 for k, v in (run.get("policies") or {}).items()},
         bound_mean=run.get("bound_mean"), penalised_mean=run.get("penalised_bound_mean"),
         dp_value=run.get("dp_value"), currency=scenario.currency, timing=run.get("timing", "aggregated"),
-        periods=run.get("periods", 0), interval=interval,
+        periods=run.get("periods", 0), interval=interval, history_bound=run.get("history_bound"),
     )
     gap, holdback = (_table(folder, name) for name in OPTIONAL_TABLES)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     page = report_html(summary, info, stored_images(folder), paired, rows, gap, holdback,
                        stored_stock(folder), files)
     return [
+        *written,
         atomic_write(folder / "summary.csv", lambda p: summary.to_csv(p, index=False)),
         write_text(folder / "summary.md", summary_markdown(summary, info, rows)),
         write_text(folder / "report.html", page),
@@ -120,11 +168,20 @@ def rerender(folder: Path, scenario: Scenario | None = None) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     """Re-render every folder named; one line per folder."""
-    for name in argv:
-        rerender(Path(name))
-        print(f"re-rendered {name}")
+    parser = argparse.ArgumentParser(prog="python -m allocsim.experiments.rerender",
+                                     description="Re-render stored benchmarks from their own files.")
+    parser.add_argument("folders", nargs="+", type=Path, metavar="RUN_DIR")
+    parser.add_argument("--history", action="store_true",
+                        help="add the history-priced bound from shipped or cached prices (evaluated, never "
+                             "fitted) and keep it where it is the tightest")
+    args = parser.parse_args(argv)
+    for folder in args.folders:
+        rerender(folder, history=args.history)
+        print(f"re-rendered {folder}")
     return 0
 
 
 if __name__ == "__main__":
+    import sys
+
     raise SystemExit(main(sys.argv[1:]))

@@ -184,6 +184,27 @@ def fit_history_first(scenario: Scenario, say: Say) -> bool:
                      "history prices fitted")
 
 
+#: Said when evaluating the history-priced bound from its prices takes over ``COMPILE_NOTE_AFTER`` s.
+HISTORY_NOTE = "first run: compiling the history-priced bound (once per install or upgrade)"
+
+
+def history_first(scenario: Scenario, say: Say) -> bool:
+    """Before a benchmark: evaluate the history-priced bound from its shipped or cached prices here
+    (said when slow: its kernels compile on a first run), or, where it applies but no prices are at
+    hand, say in one line that the benchmark skips it (it never fits them). Whether anything was said."""
+    from allocsim.experiments.history_store import NO_PRICES, history_for, history_refusal
+
+    if history_refusal(scenario) is not None:
+        return False
+    found: list[object] = []
+    said = _said_when_slow(say, HISTORY_NOTE, lambda: found.append(history_for(scenario, fit=False)),
+                           now=False)
+    if found[0] is None:
+        say(f"skipping the history-priced bound: {NO_PRICES}")
+        return True
+    return said
+
+
 #: Said before the learning stack is imported (4-7 s on a cold start), so `train` and `export` never
 #: start in silence.
 LEARNING_NOTE = "loading PyTorch and stable-baselines3 (a few seconds) ..."

@@ -8,7 +8,8 @@ changed -- some version of the preset's YAML in git history has the old hash and
 current preset in everything but its description -- and then moves every file keyed by the
 old hash to the new one, without retraining or re-tuning:
 
-- ``baselines/tuned/<old>/*.json`` -> ``baselines/tuned/<new>/`` (their ``scenario_hash`` too);
+- ``baselines/tuned/<old>/*.json`` -> ``baselines/tuned/<new>/`` (their ``scenario_hash`` too), and the
+  history-priced bound's ``history-prices.npz`` (``allocsim.experiments.history_prices``) likewise;
 - ``results/tuned/<preset>/*.json``: ``scenario_hash``;
 - every ``.onnx`` under ``results/`` and ``agents/pretrained/`` of the preset: the card's hash;
 - ``results/runs/*/config.yaml`` of the preset: ``scenario_hash``.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,8 @@ import yaml
 from allocsim.agents.policy_card import CARD_KEY, PREFIX
 from allocsim.core.atomic_files import atomic_write, write_text
 from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.experiments.history_prices import FILE as PRICES
+from allocsim.experiments.history_prices import read_prices, write_prices
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT_FIELDS = ("description",)  # what may differ: text that changes nothing in the world
@@ -117,6 +121,10 @@ def restamp(preset: str, old: str) -> list[Path]:
             continue
         changed.append(write_text(tuned_new / path.name, text))
         path.unlink()
+    prices = read_prices(tuned_old / PRICES) if (tuned_old / PRICES).is_file() else None
+    if prices is not None and prices.scenario == preset and prices.scenario_hash == old:  # the same world
+        changed.append(write_prices(tuned_new / PRICES, replace(prices, scenario_hash=new)))
+        (tuned_old / PRICES).unlink()
     if tuned_old.is_dir() and not any(tuned_old.iterdir()):
         tuned_old.rmdir()
     changed += [p for p in sorted((ROOT / "results" / "tuned" / preset).glob("*.json"))

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from allocsim.envs.scenario import load_scenario
+from allocsim.experiments.history_prices import shipped_prices
 from allocsim.experiments.reference_interval import SHARE
 from allocsim.experiments.rerender import rerender, unflatten
 from allocsim.experiments.summary import episodes_frame
@@ -74,3 +76,57 @@ def test_unflatten_restores_the_breakdowns() -> None:
     assert unflatten(flat) == {"policy": "a", "profit": 1.0,
                                "by_location": {"north": {"fill_rate": 90.0}, "dc": {"fill_rate": 0.0}},
                                "by_channel": {"store": {"revenue": 5.0}}}
+
+
+def _with_bounds(folder: Path, tightest: float) -> None:
+    """The stored run as a benchmark with bounds writes it: penalised and tightest (Lagrangian) bound per
+    row, the gap against the tightest (no DP on retail-small)."""
+    episodes = pd.read_parquet(folder / "episodes.parquet")
+    at = int(episodes.columns.get_loc("gap_to_bound_pct")) + 1
+    episodes.insert(at, "penalised_bound", tightest + 1.0)
+    episodes.insert(at + 1, "tightest_bound", tightest)
+    episodes.insert(at + 2, "gap_to_reference_pct", 100 * (tightest - episodes["profit"]) / tightest)
+    episodes.to_parquet(folder / "episodes.parquet", index=False)
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    run["reference_interval"] = {"tightest_bound_kind": "lagrangian_bound"}
+    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
+
+
+def test_rerender_history_adds_the_shipped_bound_where_it_is_the_tightest(tmp_path: Path) -> None:
+    """retail-small ships its history prices: the bound the file recorded when it was fitted (47,711.87)
+    replaces a stored tightest bound above it, the gaps follow by hand, and a plain re-render keeps it."""
+    shipped = shipped_prices(load_scenario("retail-small"))
+    assert shipped is not None
+    folder = _stored(tmp_path / "run", PROFITS)
+    _with_bounds(folder, 50_000.0)
+    said: list[str] = []
+    written = rerender(folder, history=True, say=said.append)
+    assert [p.name for p in written[:2]] == ["episodes.parquet", "episodes.csv"]
+    assert said == [f"{folder}: tightest bound: history-priced {shipped.fit_bound:,.2f} "
+                    "(was lagrangian_bound 50,000.00)"]
+    episodes = pd.read_csv(folder / "episodes.csv")
+    value = episodes["tightest_bound"].iloc[0]
+    assert value == pytest.approx(shipped.fit_bound, rel=1e-9) and episodes["tightest_bound"].nunique() == 1
+    assert episodes["gap_to_reference_pct"].to_numpy() == pytest.approx(
+        (100 * (value - episodes["profit"]) / value).to_numpy())
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert run["history_bound"]["value"] == pytest.approx(value) and run["history_bound"]["note"] is None
+    assert run["reference_interval"]["tightest_bound_kind"] == "history_bound"
+    assert run["reference_interval"]["tightest_bound"] == pytest.approx(value)
+    before = (folder / "summary.csv").read_text(encoding="utf-8")
+    rerender(folder)
+    assert (folder / "summary.csv").read_text(encoding="utf-8") == before
+
+
+def test_rerender_history_keeps_a_tighter_stored_bound(tmp_path: Path) -> None:
+    folder = _stored(tmp_path / "run", PROFITS)
+    _with_bounds(folder, 130.0)  # far below retail-small's history bound
+    before = (folder / "episodes.parquet").read_bytes()
+    said: list[str] = []
+    written = rerender(folder, history=True, say=said.append)
+    assert written[0].name == "summary.csv"  # no episode file rewritten
+    assert said[0].endswith("is not tighter than the stored lagrangian_bound bound")
+    assert (folder / "episodes.parquet").read_bytes() == before
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert run["reference_interval"]["tightest_bound_kind"] == "lagrangian_bound"
+    assert run["history_bound"]["value"] == pytest.approx(47_711.87, abs=0.01)
