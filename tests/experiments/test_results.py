@@ -258,7 +258,8 @@ def test_the_carried_policy_is_paired_with_base_stock_and_the_best_seed_trained_
     assert row["share_pct"] == pytest.approx(50)
     assert row["gain"].half_width == pytest.approx(4.303, abs=1e-3)  # t(0.975, 2) x sd 3**0.5 / 3**0.5
     line = carry_over_markdown([row]).strip().splitlines()[-1]
-    assert line == "| retail-large | retail-medium | +2 ± 4 | 90.00 (90.00) | dcl-seed0 +4 ± 5 | -2 ± 9 | 50 |"
+    assert line == ("| retail-large | retail-medium | +2 ± 4 | 90.00 (90.00) | dcl-seed0 +4 ± 5 | -2 ± 9 "
+                    "| 50 |")
     assert carry_over_row(bench, "dcl", "retail-small") is None  # not played there
     assert carry_over_markdown([]) == ""
 
