@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from report_fixtures import _row
 
 from allocsim.envs.scenario import load_scenario
 from allocsim.experiments.history_prices import shipped_prices
 from allocsim.experiments.reference_interval import SHARE
 from allocsim.experiments.rerender import rerender, unflatten
 from allocsim.experiments.summary import episodes_frame
-from tests.experiments.report_fixtures import _row
 
 SEEDS = [40000, 40001, 40002]
 #: Per seed; means: base-stock 110, min-max 109.33, sp-mpc 113, ppo-seed0 114, random 50.
