@@ -32,6 +32,8 @@ CASES = {
     "vector256": ("env steps/s, retail-medium, 256 copies, one episode with its autoreset", True),
     "vector16": ("env steps/s, retail-medium, 16 copies, one episode", True),
     "single": ("steps/s, retail-medium single env (gym.make), 3 episodes", True),
+    "single_targets": ("steps/s, retail-medium single env, action_mode targets, 3 episodes", True),
+    "single_residual": ("steps/s, retail-medium single env, action_mode residual, 3 episodes", True),
     "reset": ("ms per reset, retail-medium single env, median of 200", False),
     "big_single": ("steps/s, 100 x 50 synthetic single env, one episode", True),
     "big_vector64": ("env steps/s, 100 x 50 synthetic, 64 copies, one episode", True),
@@ -59,8 +61,8 @@ def vector(copies):
     for i in range(horizon):
         venv.step(acts[i % 8])
     return copies * horizon / (time.perf_counter() - start), copies * horizon / (time.thread_time() - cpu)
-def single(episodes):
-    env = gym.make(allocsim.envs.ENV_ID, scenario=scenario)
+def single(episodes, mode="shares"):
+    env = gym.make(allocsim.envs.ENV_ID, scenario=scenario, action_mode=mode)
     env.action_space.seed(0)
     acts = [env.action_space.sample() for _ in range(64)]
     env.reset(seed=0)
@@ -81,6 +83,8 @@ if case in ("vector256", "vector16", "big_vector64"):
     figure = vector({"vector256": 256, "vector16": 16, "big_vector64": 64}[case])
 elif case in ("single", "big_single"):
     figure = single(1 if big else 3)[0]
+elif case.startswith("single_"):  # single_targets, single_residual
+    figure = single(3, case.split("_", 1)[1])[0]
 else:
     _, env = single(1)
     times, cpus = [], []

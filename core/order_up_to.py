@@ -24,10 +24,6 @@ from allocsim.core import order_up_to_loops
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: decoded ``targets`` parameters are multiples of 1/GRID (periods, standard deviations, shares), so a
-#: float32 action that encodes a parameter on the grid decodes to it exactly (the tuned grids are on it)
-GRID = 1024.0
-
 
 def inventory_position(on_hand: IntArray, inbound: IntArray, backlog: IntArray) -> FloatArray:
     """Location inventory position ([B,] L, S): on hand + in transit - backorders waiting (all channels)."""
@@ -202,6 +198,19 @@ class OrderUpTo:
             np.empty(n_s, dtype=np.int64), *self._scratch(n_l, n_s))
         return out.reshape(*lead, n_l, n_s)
 
+    # ------------------------------------------------------------- targets actions
+    def target_values(self, ranges: TargetRanges, action: FloatArray) -> FloatArray:
+        """The parameter of each entry of clipped ``targets`` actions ([B,] n) (``target_parameters``)."""
+        action = np.asarray(action, dtype=np.float64)
+        n = ranges.centre.shape[0]
+        if action.shape[-1:] != (n,):
+            raise ValueError(f"a targets action has {n} entries (its ranges'), got shape {action.shape}")
+        rows = _rows(action, np.float64, action.shape).reshape(-1, n)
+        out = np.empty(rows.shape)
+        self.loops.target_parameters(rows, *(_rows(r, np.float64, (n,)) for r in
+                                             (ranges.centre, ranges.half, ranges.low, ranges.high)), out)
+        return out.reshape(action.shape)
+
 
 # ------------------------------------------------------------- targets actions
 @dataclass(frozen=True)
@@ -216,17 +225,19 @@ class TargetParams:
 
 @dataclass(frozen=True)
 class TargetRanges:
-    """Per action entry: parameter = clip(centre + action x half, low, high), snapped to 1/GRID."""
+    """Per action entry: parameter = clip(centre + action x half, low, high), snapped to 1/GRID
+    (``order_up_to_loops.target_parameters``)."""
 
     centre: FloatArray
     half: FloatArray
     low: FloatArray
     high: FloatArray
 
-    def parameters(self, action: FloatArray, n_locations: int, n_skus: int) -> TargetParams:
-        """The parameters of clipped actions ([B,] n): blocks cover (L x S), safety, keep[, order cover]."""
-        raw = np.clip(self.centre + np.asarray(action, dtype=np.float64) * self.half, self.low, self.high)
-        values = np.round(raw * GRID) / GRID
+    def parameters(self, action: FloatArray, n_locations: int, n_skus: int,
+                   arithmetic: OrderUpTo | None = None) -> TargetParams:
+        """The parameters of clipped actions ([B,] n): blocks cover (L x S), safety, keep[, order cover],
+        by ``arithmetic`` (the loops as they are unless told: ``PLAIN``)."""
+        values = (arithmetic or PLAIN).target_values(self, action)
         lead, cells = values.shape[:-1], n_locations * n_skus
         cover = values[..., :cells].reshape(*lead, n_locations, n_skus)
         safety, keep = values[..., cells : cells + n_skus], values[..., cells + n_skus : cells + 2 * n_skus]

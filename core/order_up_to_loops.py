@@ -2,15 +2,15 @@
 
 Demand over a cover window, the order-up-to level, rationing a request to the DC's stock
 (largest remainder, ties to the lower index), making an allocation feasible (supply room,
-stock, the capacity cut), the supplier order-up-to share and the fractions that decode to
-given units. Plain Python written so that numba compiles it unchanged, as
-``allocsim.core.unit_decode``: the engine (``allocsim.envs.engine.targets``) compiles these
-functions for the vector env, rollouts, the rules and the env's ``targets``/``residual``
-modes, and the torch-free runtime runs them as they are (one decision at a time), both through
-``allocsim.core.order_up_to.OrderUpTo``. Scratch arrays are arguments, so a compiled caller
-allocates nothing. A forecast is a ring ``ring`` (B, H', L, S) read at ``slots`` (H,): period
-``h`` from now of copy ``b`` is ``ring[b, slots[h]]`` (the engine's forecast ring; an ordered
-forecast has ``slots = arange(H)``). Imports numpy only.
+stock, the capacity cut), the supplier order-up-to share, the fractions that decode to given
+units and the decode of a ``targets`` action into its parameters. Plain Python written so that
+numba compiles it unchanged, as ``allocsim.core.unit_decode``: the engine
+(``allocsim.envs.engine.targets``) compiles these functions for the vector env, rollouts, the
+rules and the env's ``targets``/``residual`` modes, and the torch-free runtime runs them as they
+are (one decision at a time), both through ``allocsim.core.order_up_to.OrderUpTo``. Scratch
+arrays are arguments, so a compiled caller allocates nothing. A forecast is a ring ``ring``
+(B, H', L, S) read at ``slots`` (H,): period ``h`` from now of copy ``b`` is ``ring[b, slots[h]]``
+(the engine's forecast ring; an ordered forecast has ``slots = arange(H)``). Imports numpy only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ import numpy as np
 
 from allocsim.core.unit_decode import cut_rows, round_to_total
 
+#: decoded ``targets`` parameters are multiples of 1/GRID (periods, standard deviations, shares), so a
+#: float32 action that encodes a parameter on the grid decodes to it exactly (the tuned grids are on it)
+GRID = 1024.0
+
 
 def maximum(a, b):  # type: ignore[no-untyped-def]
     """``numpy.maximum`` of two numbers (not NaN): ``b`` on a tie, so max(-0.0, 0.0) is 0.0 as numpy's."""
@@ -30,6 +34,18 @@ def maximum(a, b):  # type: ignore[no-untyped-def]
 def minimum(a, b):  # type: ignore[no-untyped-def]
     """``numpy.minimum`` of two numbers (not NaN): ``b`` on a tie."""
     return a if a < b else b
+
+
+# ------------------------------------------------------------------ targets actions
+def target_parameters(actions, centre, half, low, high, out) -> None:  # type: ignore[no-untyped-def]
+    """``out`` (B, n): each entry of the clipped ``targets`` actions (B, n) decoded to its parameter,
+    ``clip(centre + action x half, low, high)`` snapped to the nearest 1/GRID (ties to even) with the
+    ranges (n,) as ``numpy.clip`` then ``numpy.round`` do it (``maximum`` and ``minimum`` take the bound
+    on a tie), so the loops give numpy's bits."""
+    for b in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            raw = minimum(maximum(centre[i] + actions[b, i] * half[i], low[i]), high[i])
+            out[b, i] = np.rint(raw * GRID) / GRID
 
 
 # ------------------------------------------------------------------ demand windows

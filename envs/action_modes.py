@@ -215,8 +215,8 @@ class TargetsMode(ActionMode):
         return {name: ("location", "sku") if name == "cover" else ("sku",) for name in self.blocks()}
 
     def parameters(self, action: FloatArray) -> TargetParams:
-        """The order-up-to parameters of one validated action (n,)."""
-        return self._ranges.parameters(action, self.net.n_locations, self.net.n_skus)
+        """The order-up-to parameters of validated actions ([B,] n), by the compiled loops."""
+        return self._ranges.parameters(action, self.net.n_locations, self.net.n_skus, COMPILED)
 
     def units(self, state: AllocationState, action: FloatArray) -> tuple[IntArray, FloatArray | None]:
         """Allocation (L, S), cut to the guardrails' room as a rule cuts it; order share (S,) or None."""
@@ -226,7 +226,8 @@ class TargetsMode(ActionMode):
                 ) -> tuple[IntArray, FloatArray | None]:
         """Units and order shares of validated actions ([B,] n) in ``inputs`` (one arithmetic for both),
         by the compiled loops or (``arithmetic`` PLAIN) the same loops uncompiled."""
-        net, params = self.net, self.parameters(action)
+        net = self.net
+        params = self._ranges.parameters(action, net.n_locations, net.n_skus, arithmetic)
         alloc = arithmetic.target_allocation(params, inputs.forecast, inputs.position, inputs.available,
                                              inputs.supply_room, inputs.headroom)
         orders = None

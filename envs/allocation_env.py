@@ -12,13 +12,14 @@ import simpy
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from allocsim.envs.action_modes import make_action_mode
+from allocsim.envs.action_modes import TargetsMode, make_action_mode
 from allocsim.envs.actions import FloatArray, Fractions, not_finite
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.core import BatchEngine, step_record_dicts
 from allocsim.envs.engine.log import period_trims
 from allocsim.envs.engine.single_step import SharesStep
 from allocsim.envs.engine.state import EngineState
+from allocsim.envs.engine.targets_step import TargetsStep
 from allocsim.envs.events import EventHook, EventPeriod
 from allocsim.envs.guardrails import Decision, Trim
 from allocsim.envs.network import Network
@@ -39,7 +40,7 @@ def _lazy_entries(record: NDArray[np.float64], log: tuple[Any, ...] | None) -> d
 class _Decision(simpy.Event):
     """The policy's decision for the period, delivered ``delay`` after it is taken (the period's
     length in aggregated mode, so the clock needs no second event per period): its fractions, or
-    in aggregated ``shares`` mode the action itself (decoded in the period's compiled call)."""
+    in aggregated mode the action itself (decoded in the period's compiled call)."""
 
     def deliver(self, frac: Fractions | FloatArray, delay: float) -> None:
         self._ok, self._value = True, frac  # as ``Event.succeed``, with a delay
@@ -59,8 +60,8 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     The period cycle is a SimPy process on a SimPy clock (period ``t`` occupies
     ``[t, t + 1)``; in aggregated mode one event per period); its arithmetic runs in one
     call of the compiled kernels of ``allocsim.envs.engine`` per step, on a batch of one,
-    the same code the vector env runs (in aggregated ``shares`` mode the action's checks and
-    decode are in that call too: ``allocsim.envs.engine.single_step``).
+    the same code the vector env runs (in aggregated mode the action's checks and decode are in
+    that call too: ``allocsim.envs.engine.single_step`` and ``targets_step``).
 
     ## Action Space
     ``Box(-1, 1, (n,), float32)``; its meaning is the ``action_mode``
@@ -128,10 +129,11 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
                        if self.scenario.timing.mode == "events" else None)
         self.action_layout = self.engine.actions
         self.action_mode = make_action_mode(action_mode, self.network, residual_around)
-        # aggregated shares steps: the action's checks, its decode and the period in one compiled call
-        self._shares_step = (SharesStep(self.engine, self.action_mode.shares)
-                             if self.events is None and self.action_mode.name == "shares" else None)
-        self._bad_entry = -1  # the NaN or infinite entry that stopped the last shares step, or -1
+        # aggregated steps: the action's checks, its decode and the period in one compiled call
+        self._step = None if self.events is not None else (
+            TargetsStep(self.engine, self.action_mode) if isinstance(self.action_mode, TargetsMode)
+            else SharesStep(self.engine, self.action_mode.shares))
+        self._bad_entry = -1  # the NaN or infinite entry that stopped the last one-call step, or -1
         self.observation_layout = self.engine.observation
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.action_mode.size,), dtype=np.float32)
         self.observation_space = self.observation_layout.space()
@@ -147,7 +149,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
         Aggregated mode: one event per period, the decision, delivered at the period's end;
         the period, its close and the next period's receipts and observation are then one
-        compiled call (in ``shares`` mode with the action's checks and decode: a NaN or infinite
+        compiled call (with the action's checks and decode: a NaN or infinite
         entry stops the process with nothing run, and ``step`` restarts the clock and raises).
         Events mode: the decision at the period's start, then orders and receipts through the
         period as SimPy events, closed at its end.
@@ -160,8 +162,8 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
             decided = yield self._decision
             if self.events is not None:
                 yield from self.events.run(self._clock, decided)
-            elif self._shares_step is not None:
-                self._bad_entry = self._shares_step(decided)
+            elif self._step is not None:
+                self._bad_entry = self._step(decided)
                 if self._bad_entry >= 0:
                     return
             else:
@@ -204,7 +206,7 @@ class AllocationEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         if self._decision is None:
             raise RuntimeError("the episode is over; call reset() first")
         period = int(self.engine.state.period[0])
-        decided = self._shares_step.action(action) if self._shares_step else self._fractions(action)
+        decided = self._step.action(action) if self._step else self._fractions(action)
         event, self._decision = self._decision, None
         event.deliver(decided, 0.0 if self.events is not None else 1.0)
         self._run_until_decision()

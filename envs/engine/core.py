@@ -2,8 +2,8 @@
 
 The engine owns the parameters, the state (one value, ``EngineState``) and the
 scratch arrays. Python does the continuous part of the decode (one compiled call,
-``allocsim.envs.engine.decode``) except in the single env's aggregated ``shares`` step, where
-the check, the decode and the period are one compiled call (``allocsim.envs.engine.single_step``);
+``allocsim.envs.engine.decode``) except in the single env's aggregated step, where the check,
+the decode and the period are one compiled call (``allocsim.envs.engine.single_step``, ``targets_step``);
 every period's arithmetic, the draws of its demand, forecasts and leads included, runs in
 ``allocsim.envs.engine.kernels``.
 """

@@ -5,8 +5,9 @@
 vector env's very kernel); a NaN or infinite entry returns its index before anything changes, and
 the env raises the same ``ValueError`` as ``ActionLayout.validate`` (``actions.not_finite``). It
 replaces three Python-to-compiled crossings (each typing its arguments or unboxing the engine's
-tuples) and the numpy arrays of the fractions allocated every step. The ``targets`` and
-``residual`` modes and the events mode keep the Python decode (``ActionMode.fractions``) and
+tuples) and the numpy arrays of the fractions allocated every step. ``OneCallStep`` is what every
+mode's one-call step shares (``allocsim.envs.engine.targets_step`` is the ``targets`` and
+``residual`` one); the events mode keeps the Python decode (``ActionMode.fractions``) and
 ``BatchEngine.run_period``.
 
 Compile time decides how: a compiled function taking the engine's tuples from Python has a wrapper
@@ -14,14 +15,15 @@ that unboxes their ~120 arrays (about 2 s of a cold compile), and a call of ``ru
 numba links in optimizes and generates its ~1 MB of code again (about 8 s). So ``run_copies`` is
 called through the address of its compiled code, and its arguments are handed over packed: every
 array as (data address, shape, strides), every scalar as 64 bits, in one int64 vector built once per
-engine (``pack``; the tuples are immutable and ``EngineState.restore`` writes in place) and read back
-into numba's values by ``_call_packed``, whose types are the ``TypeRef`` of the arguments.
+engine (``pack``, ``packed_call``; the tuples are immutable and ``EngineState.restore`` writes in
+place) and read back into numba's values by ``_call_packed``, whose types are the ``TypeRef`` of the
+arguments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from llvmlite import ir
@@ -109,6 +111,23 @@ def argument_kinds(key: tuple[types.Type, ...]) -> list[str]:
     return kinds
 
 
+def packed_call(run: Any, args: tuple[Any, ...]) -> tuple[int, NDArray[np.int64], types.Tuple]:
+    """What ``_call_packed`` needs to call the dispatcher ``run`` on ``args`` from compiled code: the
+    address of its compiled code for ``args``' types (compiled or loaded from the cache here), ``args``
+    packed, and the tuple of their types (passed on as a ``TypeRef``)."""
+    key = tuple(typeof(a) for a in args)
+    if key not in run.overloads:
+        run.compile(key)
+    result = run.overloads[key]
+    words: list[int] = []
+    kinds: list[str] = []
+    pack(args, words, kinds)
+    if kinds != argument_kinds(key):  # the packing must follow numba's calling convention exactly
+        raise RuntimeError(f"{run.__name__}'s arguments do not pack as numba passes them")
+    address = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
+    return address, np.array(words, dtype=np.int64), types.Tuple(key)
+
+
 @step_kernel
 def shares_step(action, clipped, transfers_at: int, orders_at: int, holdback_at: int, weights, alloc,  # type: ignore[no-untyped-def]
                 transfers, orders, holdback, period: int, packed, args_type) -> int:
@@ -125,26 +144,21 @@ def shares_step(action, clipped, transfers_at: int, orders_at: int, holdback_at:
     return -1 if _call_packed(period, packed, args_type) else -2
 
 
-class SharesStep:
-    """``engine``'s period (a batch of one) from a raw ``shares`` action, in one compiled call."""
+class OneCallStep:
+    """``engine``'s period (a batch of one) from a raw action of ``size`` entries, in one call of the
+    compiled ``kernel`` on (the action (n,) float64, ``_buffers``, what ``_pack`` returns)."""
 
-    def __init__(self, engine: BatchEngine, layout: ActionLayout) -> None:
+    kernel: ClassVar[Any]
+
+    def __init__(self, engine: BatchEngine, size: int) -> None:
         if engine.batch != 1:
-            raise ValueError(f"SharesStep steps a batch of one, not {engine.batch}")
-        self.engine, self.size = engine, layout.size
-        alloc_shape, transfers_shape, orders_shape, holdback_shape = layout.block_shapes
-        self._action = np.empty(self.size)
-        decoded = np.zeros((1, *holdback_shape))
-        self._fractions = (np.empty((1, *alloc_shape)), np.empty((1, *transfers_shape)),
-                           np.zeros((1, *orders_shape)), decoded)
-        self._buffers = (np.empty((1, self.size)), layout.transfers.start, layout.orders.start,
-                         layout.holdback.start, np.empty(alloc_shape[1]), *self._fractions)
-        # the holdback run_copies reads: the decoded one where the scenario decides one, else zeros
-        self._holdback = decoded if holdback_shape[0] else np.zeros((1, *engine.state.inbound.shape[1:]))
+            raise ValueError(f"{type(self).__name__} steps a batch of one, not {engine.batch}")
+        self.engine, self.size = engine, size
+        self._action = np.empty(size)
+        self._buffers: tuple[Any, ...] = ()  # the kernel's arguments after the action (set by subclasses)
         self._entry: Callable[..., int] | None = None
-        self._packed_for: tuple[Any, ...] = ()  # the engine's tuples ``_packed`` was built from
-        self._packed: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self._tail: tuple[Any, ...] = ()  # run_copies' address, the packed vector and its TypeRef
+        self._packed_for: tuple[Any, ...] = ()  # the engine's tuples ``_tail`` was packed from
+        self._tail: tuple[Any, ...] = ()  # the kernel's last arguments: ``_pack``'s addresses and words
 
     def action(self, action: object) -> FloatArray:
         """``action`` as a flat float array (not yet clipped), or ValueError naming a wrong shape."""
@@ -160,36 +174,49 @@ class SharesStep:
             if mine is not now:
                 self._entry = None
         if self._entry is None:
-            self._prepare()
-        assert self._entry is not None
+            self._tail = self._pack()
+            self._packed_for = (e.params, e.state, e.work, e.obs)
+            args = (self._action, *self._buffers, *self._tail)
+            kernel = type(self).kernel  # from the class: a dispatcher read from an instance binds as a method
+            kernel.compile(tuple(typeof(a) for a in args))
+            self._entry = kernels.compiled_entry(kernel, args)
         status: int = self._entry(self._action, *self._buffers, *self._tail)
         if status == -2:
             raise RuntimeError("the compiled period raised")
         return status
 
-    def _prepare(self) -> None:
-        """Pack ``run_copies``' arguments; find (compile or load) it and ``shares_step`` for their types."""
+    def _pack(self) -> tuple[Any, ...]:
+        """The kernel's last arguments for the engine's tuples now (addresses and packed words)."""
+        raise NotImplementedError
+
+    def _period(self, phases: int, fractions: tuple[Any, ...]) -> tuple[int, NDArray[np.int64], types.Tuple]:
+        """``packed_call`` of ``run_copies`` for the batch of one: ``phases`` with ``fractions`` (alloc,
+        transfers, orders, holdback), as ``BatchEngine._run`` calls it."""
         e = self.engine
-        period_args = (e.params, e.state, e.work, kernels.STEP, e._all, *self._fractions[:3], self._holdback,
-                       e.obs, 0, 1)
-        run, key = kernels.run_copies, tuple(typeof(a) for a in period_args)
-        if key not in run.overloads:
-            run.compile(key)
-        result = run.overloads[key]
-        words: list[int] = []
-        kinds: list[str] = []
-        pack(period_args, words, kinds)
-        if kinds != argument_kinds(key):  # the packing must follow numba's calling convention exactly
-            raise RuntimeError("run_copies' arguments do not pack as numba passes them")
-        self._packed = np.array(words, dtype=np.int64)
-        self._packed_for = (e.params, e.state, e.work, e.obs)
-        address = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
-        self._tail = (address, self._packed, types.Tuple(key))
-        args = (self._action, *self._buffers, *self._tail)
-        shares_step.compile(tuple(typeof(a) for a in args))
-        self._entry = kernels.compiled_entry(shares_step, args)
+        args = (e.params, e.state, e.work, phases, e._all, *fractions, e.obs, 0, 1)
+        return packed_call(kernels.run_copies, args)
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles leave the compiled entry and the packed addresses behind (made again)."""
-        return {**self.__dict__, "_entry": None, "_packed_for": (), "_tail": (),
-                "_packed": np.zeros(0, dtype=np.int64)}
+        return {**self.__dict__, "_entry": None, "_packed_for": (), "_tail": ()}
+
+
+class SharesStep(OneCallStep):
+    """``engine``'s period (a batch of one) from a raw ``shares`` action, in one compiled call."""
+
+    kernel = shares_step
+
+    def __init__(self, engine: BatchEngine, layout: ActionLayout) -> None:
+        super().__init__(engine, layout.size)
+        alloc_shape, transfers_shape, orders_shape, holdback_shape = layout.block_shapes
+        decoded = np.zeros((1, *holdback_shape))
+        self._fractions = (np.empty((1, *alloc_shape)), np.empty((1, *transfers_shape)),
+                           np.zeros((1, *orders_shape)), decoded)
+        self._buffers = (np.empty((1, self.size)), layout.transfers.start, layout.orders.start,
+                         layout.holdback.start, np.empty(alloc_shape[1]), *self._fractions)
+        # the holdback run_copies reads: the decoded one where the scenario decides one, else zeros
+        self._holdback = decoded if holdback_shape[0] else np.zeros((1, *engine.state.inbound.shape[1:]))
+
+    def _pack(self) -> tuple[Any, ...]:
+        """``run_copies``' address, its packed arguments (the period on the fractions) and their types."""
+        return self._period(kernels.STEP, (*self._fractions[:3], self._holdback))

@@ -14,7 +14,7 @@ the numpy-facing calls the rules and the env's modes use. A kernel of its own, n
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +46,9 @@ target_units = compile_shared(loops.target_units, inline_kernel, ration_column=r
                               feasible_cut=feasible_cut)
 free_stock = compile_shared(loops.free_stock, inline_kernel)
 unit_shares = compile_shared(loops.unit_shares, inline_kernel, ration_over=ration_over)
+#: a ``targets`` action's parameters: ``COMPILED``'s (the vector env, rules) and the single env's one-call
+#: step's (``allocsim.envs.engine.targets_step``) one kernel
+target_parameters = compile_shared(loops.target_parameters, maximum=maximum, minimum=minimum)
 
 #: the numpy-facing order-up-to calls over the compiled loops (the rules, the env's modes)
 COMPILED = OrderUpTo(SimpleNamespace(
@@ -59,6 +62,7 @@ COMPILED = OrderUpTo(SimpleNamespace(
     target_allocations=compile_shared(loops.target_allocations, target_request=target_request,
                                       free_stock=free_stock, target_units=target_units),
     unit_share_rows=compile_shared(loops.unit_share_rows, unit_shares=unit_shares),
+    target_parameters=target_parameters,
 ))
 
 
@@ -109,14 +113,32 @@ def targets_fractions(cover, safety, keep, order_cover, ring, period, on_hand, i
             orders_out[b, k] = 0.0 if share < 0.0 else (1.0 if share > 1.0 else share)
 
 
+def decode_arguments(engine: BatchEngine, params: tuple[FloatArray, ...], headroom: NDArray[np.int64],
+                     supply_room: NDArray[np.int64], lead: tuple[int, float], share: FloatArray,
+                     orders: FloatArray) -> tuple[Any, ...]:
+    """``targets_fractions``' arguments for every copy of ``engine``: ``params`` (cover, safety, keep,
+    order cover: contiguous, leading axis B or 1), the rooms of ``BatchEngine.rooms()``, the supplier's
+    (shortest, mean) ``lead``, the outputs ``share`` (B, S, L + 1) and ``orders`` (B, S), new scratch."""
+    net, state = engine.net, engine.state
+    rooms = net.scenario.guardrails.max_days_of_supply is not None
+    n_l, n_s = net.n_locations, net.n_skus
+    return (
+        *params, state.forecast_ring, state.period, state.on_hand, state.inbound, state.waiting,
+        state.dc_on_hand, state.on_order, net.safety_reserve, headroom, supply_room, rooms, int(lead[0]),
+        float(lead[1]), int(net.periods), net.max_order, bool(net.policy_orders), share, orders,
+        np.empty((n_l, n_s)), np.empty((n_l, n_s), dtype=np.int64), np.empty((n_l, n_s), dtype=np.int64),
+        np.empty(n_s, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_l),
+        np.empty(n_l, dtype=np.int64), np.empty(n_l, dtype=np.int64), np.empty(n_s),
+        np.empty(n_s, dtype=np.int64), np.empty(n_s, dtype=np.int64),
+        np.empty(state.forecast_ring.shape[1], dtype=np.int64))
+
+
 def decode_targets(engine: BatchEngine, params: TargetParams, lead: tuple[int, float]
                    ) -> tuple[FloatArray, FloatArray]:
     """(allocation fractions (B, S, L + 1), order shares (B, S)) of ``params`` (leading axis B or 1) for
     every copy of ``engine`` now; ``lead`` is the supplier's (shortest, mean) lead time."""
-    net, state = engine.net, engine.state
     headroom, supply_room = engine.rooms()
-    rooms = net.scenario.guardrails.max_days_of_supply is not None
-    n_l, n_s = net.n_locations, net.n_skus
+    n_l, n_s = engine.net.n_locations, engine.net.n_skus
     share = np.empty((engine.batch, n_s, n_l + 1))
     orders = np.empty((engine.batch, n_s))
     rows = params.cover.reshape(-1, n_l, n_s).shape[0]
@@ -124,15 +146,8 @@ def decode_targets(engine: BatchEngine, params: TargetParams, lead: tuple[int, f
     def each(a: FloatArray, *shape: int) -> FloatArray:
         return np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(rows, *shape))
 
-    targets_fractions(
-        each(params.cover, n_l, n_s), each(params.safety, n_s), each(params.keep, n_s),
-        each(params.order_cover, n_s), state.forecast_ring, state.period, state.on_hand, state.inbound,
-        state.waiting, state.dc_on_hand, state.on_order, net.safety_reserve, headroom,
-        np.ascontiguousarray(supply_room, dtype=np.int64), rooms, int(lead[0]), float(lead[1]),
-        int(net.periods), net.max_order, bool(net.policy_orders), share, orders, np.empty((n_l, n_s)),
-        np.empty((n_l, n_s), dtype=np.int64), np.empty((n_l, n_s), dtype=np.int64),
-        np.empty(n_s, dtype=np.int64), np.empty(n_s, dtype=np.int64), np.empty(n_l),
-        np.empty(n_l, dtype=np.int64), np.empty(n_l, dtype=np.int64), np.empty(n_s),
-        np.empty(n_s, dtype=np.int64), np.empty(n_s, dtype=np.int64),
-        np.empty(state.forecast_ring.shape[1], dtype=np.int64))
+    blocks = (each(params.cover, n_l, n_s), each(params.safety, n_s), each(params.keep, n_s),
+              each(params.order_cover, n_s))
+    room = np.ascontiguousarray(supply_room, dtype=np.int64)
+    targets_fractions(*decode_arguments(engine, blocks, headroom, room, lead, share, orders))
     return share, orders
