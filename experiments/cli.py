@@ -244,12 +244,11 @@ def tune(
 
     With --timing events the grid points play the event model (a holdback, say, is worth
     more there); the parameters are kept per timing mode, and a run looks up its own mode first."""
+    loaded = _load(scenario, demand_csv, resample, timing)
     from allocsim.experiments.interrupt import interruptible, tune_kept
-    from allocsim.experiments.tables import tune_table
     from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, plan_jobs, save_tuned
     from allocsim.experiments.tuning import tune as search
 
-    loaded = _load(scenario, demand_csv, resample, timing)
     try:
         jobs = plan_jobs(loaded, policy, grid or [], out)
         seed_block("tuning").seeds(episodes)
@@ -259,6 +258,9 @@ def tune(
     for job in jobs:  # every target writable before any search (a search takes minutes)
         _writable_file(job.target)
     saved: list[str] = []
+    # said before the kernels load and the search starts: 4 s of silence at load 6 before this line
+    _say(f"tuning {', '.join(job.policy for job in jobs)} on {loaded.name}: "
+         f"{sum(job.points for job in jobs):,} grid points x {episodes} tuning seeds")
     _compile_first(loaded)
     with interruptible(lambda: tune_kept(saved, [job.policy for job in jobs])):
         for job in jobs:
@@ -266,6 +268,8 @@ def tune(
             with _progress(job.points * episodes, f"tune {job.policy}") as advance:
                 result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
                                 overrides=job.overrides)
+            from allocsim.experiments.tables import tune_table
+
             console.print(tune_table(result, limit=TUNE_ROWS_SHOWN, currency=loaded.currency))
             for line in result.warnings:
                 errors.print(line, highlight=False, soft_wrap=True)
