@@ -177,11 +177,15 @@ def _say(line: str) -> None:
 
 
 @contextmanager
-def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr; yields ``advance(n)``. Refreshed on advance (no background thread)."""
+def _progress(total: int, what: str, transient: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields ``advance(n)``, refreshed on advance (no background thread).
+    ``transient``: erased when done, not drawn off a terminal: a refusal inside stays the one line."""
+    if transient and not errors.is_terminal:
+        yield lambda n: None
+        return
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=errors, auto_refresh=False, transient=False,
+        console=errors, auto_refresh=False, transient=transient,
     )
     with bar:
         task = bar.add_task(what, total=total)
@@ -258,8 +262,7 @@ def tune(
     for job in jobs:  # every target writable before any search (a search takes minutes)
         _writable_file(job.target)
     saved: list[str] = []
-    # said before the kernels load and the search starts: 4 s of silence at load 6 before this line
-    _say(f"tuning {', '.join(job.policy for job in jobs)} on {loaded.name}: "
+    _say(f"tuning {', '.join(job.policy for job in jobs)} on {loaded.name}: "  # 4 s of silence before
          f"{sum(job.points for job in jobs):,} grid points x {episodes} tuning seeds")
     _compile_first(loaded)
     with interruptible(lambda: tune_kept(saved, [job.policy for job in jobs])):
