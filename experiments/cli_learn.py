@@ -204,7 +204,7 @@ def evaluate_command(
     if as_json:
         echo_json(result)
         return
-    from allocsim.experiments.tables import headline_table  # pandas: loaded after the note, not before
+    from allocsim.experiments.tables import headline_table
 
     currency = (loaded or load_scenario(trained_scenario(model))).currency
     what = f"{result['policy']} · {episodes} episode(s) from seed {seeds[0]}"
