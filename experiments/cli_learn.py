@@ -87,7 +87,7 @@ def train(
         except ValueError as err:
             raise _fail(f"--action-mode: {err}") from None
     load_learning(_say)  # 4-7 s on a cold start: said before it happens
-    from allocsim.agents.runfiles import resume_note
+    from allocsim.agents.runfiles import refuse_taken, resume_note
     from allocsim.agents.training import finished_timesteps
     from allocsim.agents.training import train as run
     from allocsim.experiments.interrupt import interruptible, train_kept
@@ -109,6 +109,7 @@ def train(
                           eval_episodes=eval_episodes, rule=rule, tuned_dir=tuned_dir,
                           action_mode=action_mode)
         plan = plan_training(job, loaded)  # a bad option (a budget below one rollout) fails here, at once
+        refuse_taken(plan.run_dir(loaded.name), resume)  # so does a run folder in use
         finished = finished_timesteps(plan, loaded) if resume else None
         if finished is not None:  # nothing to resume: said before any preparation
             console.print(f"{plan.run_dir(loaded.name)} already finished ({finished:,} timesteps)",
