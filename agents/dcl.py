@@ -139,8 +139,7 @@ def train_dcl(config: TrainConfig, *, resume: bool = False, evaluator: Evaluator
     params = hp.dcl or DclParams()
     run_dir = config.run_dir(scenario.name)
     has_model = (run_dir / runfiles.MODEL).is_file()
-    if has_model and not resume:
-        raise ValueError(f"{run_dir} already holds a training run; pass --resume or choose another --out")
+    runfiles.refuse_taken(run_dir, resume)
     loaded = has_model and resume
     saved = _check_resume(config, run_dir, scenario) if loaded else {}
     done = int(runfiles.read_progress(run_dir)["timesteps"]) if loaded else 0

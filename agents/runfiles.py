@@ -80,6 +80,13 @@ def read_progress(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def refuse_taken(run_dir: Path, resume: bool) -> None:
+    """ValueError when ``run_dir`` holds a training run and this is no ``--resume``: said by both trainers,
+    and by ``allocsim train`` before it prepares anything (it came after 6 s of preparing and a bar)."""
+    if not resume and (Path(run_dir) / MODEL).is_file():
+        raise ValueError(f"{run_dir} already holds a training run; pass --resume or choose another --out")
+
+
 def resume_note(run_dir: Path, planned: int) -> str | None:
     """What ``--resume`` continues from, in one line; None when the run has its ``planned`` steps
     already (nothing resumes: the command says the run is finished)."""

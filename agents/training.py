@@ -257,8 +257,7 @@ def train(
     hp.check_for(spec)
     run_dir = config.run_dir(scenario.name)
     has_model = (run_dir / runfiles.MODEL).is_file()
-    if has_model and not resume:
-        raise ValueError(f"{run_dir} already holds a training run; pass --resume or choose another --out")
+    runfiles.refuse_taken(run_dir, resume)
     progress = runfiles.read_progress(run_dir) if resume and has_model else {"timesteps": 0, "done": False}
     done = int(progress["timesteps"])
     saved = _check_resume(config, run_dir, scenario) if resume and has_model else {}

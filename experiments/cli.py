@@ -177,11 +177,15 @@ def _say(line: str) -> None:
 
 
 @contextmanager
-def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr; yields ``advance(n)``. Refreshed on advance (no background thread)."""
+def _progress(total: int, what: str, transient: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields ``advance(n)``, refreshed on advance (no background thread).
+    ``transient``: erased when done, not drawn off a terminal: a refusal inside stays the one line."""
+    if transient and not errors.is_terminal:
+        yield lambda n: None
+        return
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=errors, auto_refresh=False, transient=False,
+        console=errors, auto_refresh=False, transient=transient,
     )
     with bar:
         task = bar.add_task(what, total=total)
@@ -244,12 +248,11 @@ def tune(
 
     With --timing events the grid points play the event model (a holdback, say, is worth
     more there); the parameters are kept per timing mode, and a run looks up its own mode first."""
+    loaded = _load(scenario, demand_csv, resample, timing)
     from allocsim.experiments.interrupt import interruptible, tune_kept
-    from allocsim.experiments.tables import tune_table
     from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, plan_jobs, save_tuned
     from allocsim.experiments.tuning import tune as search
 
-    loaded = _load(scenario, demand_csv, resample, timing)
     try:
         jobs = plan_jobs(loaded, policy, grid or [], out)
         seed_block("tuning").seeds(episodes)
@@ -259,6 +262,8 @@ def tune(
     for job in jobs:  # every target writable before any search (a search takes minutes)
         _writable_file(job.target)
     saved: list[str] = []
+    _say(f"tuning {', '.join(job.policy for job in jobs)} on {loaded.name}: "  # 4 s of silence before
+         f"{sum(job.points for job in jobs):,} grid points x {episodes} tuning seeds")
     _compile_first(loaded)
     with interruptible(lambda: tune_kept(saved, [job.policy for job in jobs])):
         for job in jobs:
@@ -266,6 +271,8 @@ def tune(
             with _progress(job.points * episodes, f"tune {job.policy}") as advance:
                 result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
                                 overrides=job.overrides)
+            from allocsim.experiments.tables import tune_table
+
             console.print(tune_table(result, limit=TUNE_ROWS_SHOWN, currency=loaded.currency))
             for line in result.warnings:
                 errors.print(line, highlight=False, soft_wrap=True)

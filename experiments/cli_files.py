@@ -34,6 +34,8 @@ def scenarios_command(
     import shutil
     import textwrap
 
+    from rich.markup import escape
+
     from allocsim.envs.scenario import ScenarioError, load_scenario, preset_names
     from allocsim.experiments.cli import _fail, console
 
@@ -57,13 +59,16 @@ def scenarios_command(
         typer.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        console.print(
-            f"[bold]{r['name']}[/bold]  {_count(r['periods'], 'period')}, {_count(r['skus'], 'SKU')}, "
-            f"{_count(r['locations'], 'location')}, channels: {', '.join(r['channels'])}"
-        )
-        # indented as a block, so a description folded at the terminal's width stays under its name
         # the width now (COLUMNS, else the terminal's, else 80): the shared console fixed its own when built
         width = shutil.get_terminal_size().columns
+        # the heading folds between words with its rest indented four, never back at column 0
+        heading = textwrap.fill(
+            f"{r['name']}  {_count(r['periods'], 'period')}, {_count(r['skus'], 'SKU')}, "
+            f"{_count(r['locations'], 'location')}, channels: {', '.join(r['channels'])}",
+            width=max(width, 40), subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)
+        console.print(f"[bold]{r['name']}[/bold]{escape(heading[len(r['name']):])}", highlight=False,
+                      soft_wrap=True)
+        # indented as a block, so a description folded at the terminal's width stays under its name
         block = textwrap.fill(r["description"], width=max(width, 40), initial_indent="  ",
                               subsequent_indent="  ")
         console.print(f"{block}\n", markup=False, highlight=False, soft_wrap=True)

@@ -163,6 +163,20 @@ def _run_chunk(scenario: Scenario, spec: PolicySpec, seeds: Sequence[int], warm_
     return rows
 
 
+def _trained_elsewhere(spec: PolicySpec, scenario: Scenario) -> str:
+    """`` (trained on retail-small, not tiny-dp)`` for a learned policy played on another scenario
+    than its own (why its sizes do not fit), else nothing."""
+    if not spec.model:
+        return ""
+    from allocsim.experiments.trained_model import trained_scenario
+
+    try:
+        trained = trained_scenario(Path(spec.model))
+    except (OSError, KeyError, ValueError):  # the refusal itself says what is wrong with the model
+        return ""
+    return f" (trained on {trained}, not {scenario.name})" if trained != scenario.name else ""
+
+
 def prepare(scenario: str | Path | Scenario, specs: Sequence[PolicySpec]) -> Scenario:
     """Load the scenario and build every policy once, so bad input fails here, not in a worker.
 
@@ -178,7 +192,7 @@ def prepare(scenario: str | Path | Scenario, specs: Sequence[PolicySpec]) -> Sce
         except (TypeError, ValueError) as err:
             first = str(err).strip().splitlines()
             detail = " ".join(line.strip() for line in first[:3])
-            raise ValueError(f"policy {spec.label!r}: {detail}") from None
+            raise ValueError(f"policy {spec.label!r}{_trained_elsewhere(spec, loaded)}: {detail}") from None
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
         raise ValueError(f"policy labels must be unique, got {labels}")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from rich.console import Console, RenderableType
+from rich.padding import Padding
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -70,10 +71,12 @@ class BarWithNote(Progress):
 
     def get_renderables(self) -> Iterable[RenderableType]:
         yield self.make_tasks_table(self.tasks)
+        # indented as blocks: a line too long for the terminal folds between words under its start
+        # (train's "residual start: ... (once, before learning; about a minute)" fell to column 0)
         if self.phase:
-            yield Text(f"  {self.phase} ...", style="bold")
+            yield Padding(Text(f"{self.phase} ...", style="bold"), (0, 0, 0, 2), expand=False)
         if self.note:
-            yield Text(f"  {self.note}", style="dim")
+            yield Padding(Text(self.note, style="dim"), (0, 0, 0, 2), expand=False)
 
 
 class RunProgress:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from allocsim.experiments.kpi_labels import console_label
 from allocsim.experiments.kpis import HEADLINE, column_decimals, fmt_ci
-from allocsim.experiments.reference_interval import SHARE, SHARE_CI, ReferenceInterval
-from allocsim.experiments.tuning import TuneResult
+
+if TYPE_CHECKING:  # annotations only: pandas, SciPy's stats and the simulator's kernels take 3-7 s to load
+    import pandas as pd  # at load 7, before simulate's or evaluate's few-line table
+
+    from allocsim.experiments.reference_interval import ReferenceInterval
+    from allocsim.experiments.tuning import TuneResult
 
 TERMINAL_KPIS = (
     "profit", "fill_rate", "holding_cost", "lost_sales_units", "avg_inventory_value", "gap_to_reference_pct",
@@ -126,6 +129,8 @@ def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = T
     """Ranked rules: paired profit difference against the best, then KPI mean ± 95% CI (KPIs under
     their one console label, money in ``currency``, one decimal count per column); with ``interval``,
     each policy's share of the best-rule-to-best-achievable gap and the interval in the caption."""
+    from allocsim.experiments.reference_interval import SHARE
+
     kpis = tuple(k for k in kpis if f"{k}_mean" in summary)
     ref = str(summary["reference"].iloc[0])
     rows = list(summary.to_dict("records"))
@@ -152,6 +157,8 @@ def benchmark_table(summary: pd.DataFrame, title: str, kpis: tuple[str, ...] = T
 
 def share_cells(rows: Sequence[dict[str, Any]]) -> list[str]:
     """``75\n± 62`` cells of the share closed; ``< -100`` below it (unbounded below), ``n/a`` undefined."""
+    from allocsim.experiments.reference_interval import SHARE, SHARE_CI
+
     cells = []
     for r in rows:
         mean, half = float(r[SHARE]), float(r[SHARE_CI])

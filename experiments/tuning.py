@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allocsim.baselines.tuned_params import DEFAULT_TUNED_DIR, tuned_path
 from allocsim.core.atomic_files import write_text
@@ -31,7 +31,9 @@ from allocsim.experiments.grids import (
     valid_points,
 )
 from allocsim.experiments.seeds import seed_block
-from allocsim.experiments.stats import Estimate, mean_ci, paired_diff
+
+if TYPE_CHECKING:  # the intervals load SciPy's stats (2.5 s on a busy machine): imported by rank()
+    from allocsim.experiments.stats import Estimate
 
 __all__ = ["DEFAULT_TUNED_DIR", "Candidate", "TuneResult", "rank", "save_tuned", "tune", "tuned_path"]
 
@@ -151,6 +153,8 @@ def rank(
     specs: Sequence[PolicySpec], rows: Sequence[Row],
 ) -> TuneResult:
     """Order the grid points by mean profit; paired profit difference against the best."""
+    from allocsim.experiments.stats import mean_ci, paired_diff
+
     by_label: dict[str, list[Row]] = {}
     for row in rows:
         by_label.setdefault(row["policy"], []).append(row)

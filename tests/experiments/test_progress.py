@@ -80,3 +80,22 @@ def test_the_bar_is_one_line_at_80_columns() -> None:
     shown.print(table)
     lines = [line.rstrip() for line in shown.export_text().splitlines() if line.strip()]
     assert len(lines) == 1 and "77568/98304" in lines[0] and "steps/s" in lines[0], lines
+
+
+def test_a_long_note_under_the_bar_folds_indented_at_80_columns() -> None:
+    """train's residual-start note (93 characters) folds between words with both lines indented two;
+    its second line stood at column 0."""
+    from allocsim.experiments.progress import BarWithNote
+
+    note = ("residual start: searching the best constant residual action on 400 episodes "
+            "(once, before learning; about a minute)")
+    terminal = Console(width=80, file=io.StringIO(), record=True, color_system=None)
+    bar = BarWithNote(console=terminal, auto_refresh=False)
+    bar.note, bar.phase = note, "updating the network"
+    for renderable in list(bar.get_renderables())[1:]:
+        terminal.print(renderable)
+    lines = [line.rstrip() for line in terminal.export_text().splitlines()]
+    assert all(len(line) <= 80 for line in lines), lines
+    assert lines[0] == "  updating the network ..."
+    assert lines[1:] == ["  residual start: searching the best constant residual action on 400 episodes",
+                         "  (once, before learning; about a minute)"], lines
