@@ -1,10 +1,11 @@
-"""Fixtures shared across wings: a briefly trained PPO run and its ONNX export."""
+"""Shared fixtures (a briefly trained PPO run, its ONNX export), the run's test order and warm-ups."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,61 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     slow = {module(item) for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: module(item) not in slow)  # stable: False (slow module) first
+
+
+def _warm_engine() -> None:
+    """Compile (or load) the simulator's kernels: one step of retail-small (~30 s on an empty cache)."""
+    from allocsim.envs.scenario import load_scenario
+    from allocsim.experiments.waits import compile_first
+
+    compile_first(load_scenario("retail-small"), lambda line: None)
+
+
+def _warm_dp_bounds() -> None:
+    """Compile the DP and bound kernels and fit tiny-dp's penalty and prices into this run's folder:
+    one seed of ``allocsim bound --history`` on tiny-dp (~30 s on empty caches, no simulator kernel),
+    what ``test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean[tiny-dp-...]`` fits."""
+    from allocsim.envs.scenario import load_scenario
+    from allocsim.experiments.bounds import bound_report
+
+    bound_report(load_scenario("tiny-dp"), [40_000], history=True)
+
+
+#: One-off work a run pays on empty caches, done once per run under xdist: (name, work, whether a
+#: worker that finds another doing it waits for it, the test module whose presence makes it worth
+#: doing (None: always)). Nearly every test steps the simulator; only some need the bound kernels.
+WARM_UPS = (("engine", _warm_engine, True, None),
+            ("dp-bounds", _warm_dp_bounds, False, "tests/baselines/test_lagrangian_bound.py"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warmed_once_per_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Under pytest-xdist, pay each one-off warm-up once per run, the workers starting on different
+    ones: on empty caches both workers would otherwise compile the simulator at the same moment
+    (~30 s of CPU each), since each one's first test steps it. Kernels go to the shared numba
+    cache and fits to the run's penalty folder, where later tests find them. A failed warm-up is
+    left to the tests that need it to report."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    from filelock import FileLock, Timeout
+
+    modules = {item.nodeid.split("::", 1)[0] for item in request.session.items}
+    chosen = [w for w in WARM_UPS if w[3] is None or w[3] in modules]
+    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this run
+    first = int(worker[2:]) % len(chosen)
+    for name, work, wait, _ in chosen[first:] + chosen[:first]:
+        done = root / f"warm-{name}.done"
+        try:
+            with FileLock(root / f"warm-{name}.lock", timeout=-1 if wait else 0):
+                if not done.exists():
+                    try:
+                        work()
+                    except Exception as error:  # the tests that need it fail with the real error
+                        warnings.warn(f"warm-up {name} failed: {error}", stacklevel=1)
+                    done.touch()
+        except Timeout:
+            continue  # another worker is on it; tests that need it load it once it is done
 
 
 TINY_PPO = """
