@@ -37,15 +37,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then sh -c "$(CHROMIUM)"; else sudo sh -c "$(CHROMIUM)"; fi \
 	    > $(VENV)/chromium-install.log 2>&1 || { tail -20 $(VENV)/chromium-install.log; exit 1; }; }
 
-# Everything, slow end-to-end tests included (what CI runs).
+# Everything, slow end-to-end tests included (what CI runs). worksteal: a worker that runs out
+# takes half of what the other has not started (tests/conftest.py starts the slow modules first).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --durations=10
+	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=10
 
 # Quick local loop: the same without the tests marked slow (training, real CLI processes, Ray).
 test-fast: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow"
 
 bench: $(STAMP)
 	$(PIP) --quiet -e ".[dev,bench]"
