@@ -143,7 +143,7 @@ def train(
         judged = "; last " + validation_note({k: float(last[k]) for k in VALIDATION}, reference.label)
     rate = result.timesteps / max(elapsed, 1e-9)
     console.print(f"{result.timesteps:,} timesteps in {elapsed:.1f} s ({rate:,.0f} steps/s){judged}",
-                  highlight=False, soft_wrap=True)
+                  highlight=False, soft_wrap=not console.is_terminal)  # a terminal: folded between words
     console.print(f"run: {result.run_dir}", highlight=False)
 
 
