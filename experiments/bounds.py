@@ -339,6 +339,7 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
     if report.get("history_mean") is not None:
         line += f"; history-priced bound {report['history_mean']:,.2f}"
     kind = report["tightest_bound_kind"].removesuffix("_bound").replace("_", "-")  # lane_penalty_bound
+    kind = "history-priced" if kind == "history" else kind  # named as in the line above
     line += f"; tightest: {kind} bound {report['tightest_bound']:,.2f}"
     if report["dp_value"] is not None:
         line += f"; DP optimum {report['dp_value']:,.2f}"

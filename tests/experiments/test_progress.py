@@ -57,7 +57,8 @@ def test_bound_ends_with_a_summary_line() -> None:
     flat = " ".join(result.stdout.split())  # the summary wraps at spaces on a narrow console
     assert re.search(r"tiny-dp: clairvoyant bound on 2 seed\(s\), mean [\d,.]+ \(min [\d,.]+, max [\d,.]+\); "
                      r"penalised bound mean [\d,.]+ \(-?[\d.]+ % tighter\); Lagrangian bound mean [\d,.]+; "
-                     r"lane-penalty bound mean ([\d,.]+); tightest: lane-penalty bound \1; "
+                     r"lane-penalty bound mean [\d,.]+; history-priced bound 122\.75; "
+                     r"tightest: history-priced bound 122\.75; "  # shipped prices: exact
                      r"DP optimum 121\.34; [\d.]+ s$",
                      flat)
     assert "bound tiny-dp: 2/2 seeds (100%)" in result.stdout
