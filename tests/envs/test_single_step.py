@@ -1,11 +1,8 @@
 """The single env's one-call ``shares`` step (``allocsim.envs.engine.single_step``): a NaN or infinite
 action met in the middle of an episode raises the named error with nothing run (state, clock and
-future untouched), and a restored, copied or pickled env steps exactly as the one it came from."""
+future untouched). Restored, copied and pickled envs of every mode: ``test_targets_step.py``."""
 
 from __future__ import annotations
-
-import copy
-import pickle
 
 import numpy as np
 import pytest
@@ -48,15 +45,3 @@ def test_a_bad_action_mid_episode_changes_nothing(bad: float) -> None:
     assert_same(_play(env, actions[4:]), _play(twin, actions[4:]))  # the same future as the twin's
 
 
-def test_restored_copied_and_pickled_envs_step_alike() -> None:
-    env = AllocationEnv(PRESET)
-    env.reset(seed=5)
-    actions = _actions(env, 10, 2)
-    _play(env, actions[:3])
-    saved = env.get_state()
-    clones = [copy.deepcopy(env), pickle.loads(pickle.dumps(env))]
-    expected = _play(env, actions[3:])
-    for clone in clones:
-        assert_same(_play(clone, actions[3:]), expected)
-    env.set_state(saved)
-    assert_same(_play(env, actions[3:]), expected)

@@ -113,9 +113,12 @@ def test_a_bad_action_changes_nothing_and_raises_the_three_call_error(mode: str,
     assert_same(_play(env, actions[4:]), _play(twin, actions[4:]))  # the same future as the twin's
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_restored_copied_and_pickled_envs_step_alike(mode: str) -> None:
-    env = AllocationEnv("seasonal-aging", action_mode=mode)
+@pytest.mark.parametrize(("mode", "preset"), [(m, "seasonal-aging") for m in MODES]
+                         + [("shares", "strategic-holdback-decision")])  # every shares block
+def test_restored_copied_and_pickled_envs_step_alike(mode: str, preset: str) -> None:
+    """Deep copies, pickles, ``set_state`` and a fresh env restored mid-episode step exactly like the
+    original, in every mode's one-call step (``shares``: ``SharesStep``)."""
+    env = AllocationEnv(preset, action_mode=mode)
     env.reset(seed=5)
     actions = _actions(env, 12, 2)
     _play(env, actions[:3])
@@ -126,7 +129,7 @@ def test_restored_copied_and_pickled_envs_step_alike(mode: str) -> None:
         assert_same(_play(clone, actions[3:]), expected)
     env.set_state(saved)
     assert_same(_play(env, actions[3:]), expected)
-    other = AllocationEnv("seasonal-aging", action_mode=mode)  # a fresh env restored mid-episode
+    other = AllocationEnv(preset, action_mode=mode)  # a fresh env restored mid-episode
     other.reset(seed=99)
     other.set_state(saved)
     assert_same(_play(other, actions[3:]), expected)
