@@ -161,8 +161,7 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
 
 
 def _compile_first(loaded: Scenario) -> bool:
-    """Announce and pay the one-off kernel compile now, once every input has been checked; whether
-    it was one (announced)."""
+    """Announce and pay the one-off kernel compile now, once every input is checked; whether it was."""
     from allocsim.experiments.waits import compile_first
 
     return compile_first(loaded, _say)
@@ -183,10 +182,8 @@ def _progress(total: int, what: str, transient: bool = False) -> Iterator[Callab
     if transient and not errors.is_terminal:
         yield lambda n: None
         return
-    bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=errors, auto_refresh=False, transient=transient,
-    )
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=errors, auto_refresh=False, transient=transient)
     with bar:
         task = bar.add_task(what, total=total)
 
@@ -250,6 +247,7 @@ def tune(
     more there); the parameters are kept per timing mode, and a run looks up its own mode first."""
     loaded = _load(scenario, demand_csv, resample, timing)
     from allocsim.experiments.interrupt import interruptible, tune_kept
+    from allocsim.experiments.tables import tune_table  # light: no pandas, SciPy or numba
     from allocsim.experiments.tuning import DEFAULT_TUNED_DIR, plan_jobs, save_tuned
     from allocsim.experiments.tuning import tune as search
 
@@ -271,8 +269,6 @@ def tune(
             with _progress(job.points * episodes, f"tune {job.policy}") as advance:
                 result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
                                 overrides=job.overrides)
-            from allocsim.experiments.tables import tune_table
-
             console.print(tune_table(result, limit=TUNE_ROWS_SHOWN, currency=loaded.currency))
             for line in result.warnings:
                 errors.print(line, highlight=False, soft_wrap=True)
