@@ -44,11 +44,11 @@ from allocsim.agents.dcl_params import DclParams
 from allocsim.agents.limits import MAX_BATCH, MAX_BUFFER, MAX_ENVS, MAX_TIMESTEPS
 from allocsim.agents.policies import POLICIES, check_policy
 from allocsim.agents.residual_search import ResidualStart
+from allocsim.agents.train_args import hyperparams_file
 from allocsim.agents.warm_start import WarmStart
 from allocsim.envs.action_modes import mode_class
 from allocsim.envs.scenario.yaml_file import read_yaml
 
-HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
 DEFAULT_ENTRY = "default"
 
 #: Activation names allowed in ``policy_kwargs.activation_fn``.
@@ -274,16 +274,6 @@ def mode_for(flag: str | None, params: Hyperparams, entry: str) -> str:
     raise HyperparamError(f"--action-mode {flag}: {entry} {clash}; leave out --action-mode (the entry "
                           f"trains in {params.mode} mode) or pass --hyperparams FILE whose entry has "
                           f"no {start}")
-
-
-def hyperparams_file(algo: str, path: Path | None = None) -> Path:
-    """The file to read: ``path``; the packaged ``<path>.yaml`` when ``path`` is a bare name that is no
-    file here but a packaged one (``--hyperparams ppo-shared``); no ``path``: the packaged ``<algo>.yaml``."""
-    if path is None:
-        return HYPERPARAMS_DIR / f"{algo}.yaml"
-    packaged = HYPERPARAMS_DIR / f"{Path(path).name}.yaml"
-    bare = Path(path).name == str(path) and not Path(path).suffix
-    return packaged if bare and not Path(path).exists() and packaged.is_file() else Path(path)
 
 
 def entry_label(algo: str, scenario: str, path: Path | None = None) -> str:

@@ -1,7 +1,7 @@
 """``allocsim train`` and ``allocsim evaluate``: registered on the main app by ``register(app)``.
 
 Heavy imports (torch, stable-baselines3) happen inside the commands, so the rest
-of the CLI starts fast.
+of the CLI starts fast; ``evaluate`` of an ONNX file never imports them.
 """
 
 from __future__ import annotations
@@ -76,16 +76,21 @@ def train(
     ] = None,
 ) -> None:
     """Train an agent; checkpoints, metrics.csv and TensorBoard logs in the run folder; --resume continues."""
+    from allocsim.agents.train_args import check_train_args
     from allocsim.envs.action_modes import mode_class
     from allocsim.experiments.cli import _fail, _load, _say, _workers, console
     from allocsim.experiments.waits import load_learning
 
     loaded = _load(scenario)
-    if action_mode is not None:  # a bad mode is one line before torch loads (no note first)
-        try:
-            mode_class(action_mode)
-        except ValueError as err:
-            raise _fail(f"--action-mode: {err}") from None
+    try:  # a bad name is one line before torch loads (no note first)
+        check_train_args(algo, vec, hyperparams)
+        if action_mode is not None:
+            try:
+                mode_class(action_mode)
+            except ValueError as err:
+                raise ValueError(f"--action-mode: {err}") from None
+    except ValueError as err:
+        raise _fail(str(err)) from None
     load_learning(_say)  # 4-7 s on a cold start: said before it happens
     from allocsim.agents.runfiles import refuse_taken, resume_note
     from allocsim.agents.training import finished_timesteps
@@ -182,15 +187,15 @@ def evaluate_command(
         model = resolve_shipped(model, scenario) or model
     except ValueError as err:
         raise _fail(str(err)) from None
-    if loaded is None and Path(model).suffix == ".onnx":
-        from allocsim.experiments.trained_model import trained_scenario
+    from allocsim.experiments.trained_model import evaluate_model, trained_scenario
 
-        try:  # a card that names no preset is refused in one line, before PyTorch loads
+    if loaded is None and Path(model).suffix == ".onnx":
+        try:  # a card that names no preset is refused in one line, before the evaluation starts
             trained_scenario(model)
         except ValueError as err:
             raise _fail(str(err)) from None
-    load_learning(_say)  # train_cmd (and a run folder's model) need it: said before the wait
-    from allocsim.experiments.train_cmd import evaluate_model, trained_scenario
+    if Path(model).suffix != ".onnx":  # an ONNX file plays on the torch-free runtime: no PyTorch
+        load_learning(_say)  # a run folder's model needs it: said before the wait
 
     try:
         if timing is not None and timing not in MODES:

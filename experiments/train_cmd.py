@@ -1,4 +1,4 @@
-"""``allocsim train`` and ``allocsim evaluate`` behind the CLI: learned policies judged against tuned rules.
+"""``allocsim train`` behind the CLI: learned policies judged against tuned rules.
 
 Training (``allocsim.agents.training``) knows nothing of rules or seed blocks; this
 module supplies both. The reference rule is the best tuned rule (highest tuned
@@ -24,20 +24,18 @@ from allocsim.baselines.base_stock import BaseStockParams
 from allocsim.baselines.registry import best_tuned_rule, is_tuned_rule
 from allocsim.baselines.tuned_params import find_tuned
 from allocsim.envs.action_modes import mode_class
-from allocsim.envs.scenario import Scenario, load_scenario
+from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import (
     PolicySpec,
     build_policy,
     env_for,
     evaluate,
-    learned_spec,
     run_episode,
     summarise,
 )
 from allocsim.experiments.policy_specs import rule_specs
 from allocsim.experiments.seeds import seed_block
 from allocsim.experiments.stats import paired_diff
-from allocsim.experiments.trained_model import trained_scenario, trained_timing
 from allocsim.experiments.waits import compile_first
 
 
@@ -120,38 +118,6 @@ def validation_note(metrics: dict[str, float], rule: str) -> str:
     share = 100.0 * diff / abs(base) if base else float("nan")
     digits = 0 if abs(base) >= 1000 else 2
     return f"validation vs {rule}: {diff:+,.{digits}f} ± {half:,.{digits}f} profit ({share:+.2f} %)"
-
-
-def evaluate_model(
-    run_dir: Path,
-    scenario: str | Path | Scenario | None,
-    seeds: Sequence[int],
-    n_workers: int = 1,
-    on_done: Callable[[int], None] | None = None,
-    timing: str | None = None,
-    say: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """The ``allocsim evaluate`` result, shaped like ``simulate --json``.
-
-    ``scenario`` defaults to the one the run was trained on, in the timing mode it was trained in;
-    ``timing`` overrides the mode.
-    """
-    spec = learned_spec(run_dir)
-    if scenario is None:
-        scenario = trained_scenario(run_dir)
-        timing = timing or trained_timing(run_dir)
-    loaded = load_scenario(scenario, timing)
-    if say is not None:
-        compile_first(loaded, say)
-    rows = evaluate(loaded, [spec], seeds, n_workers=n_workers, on_done=on_done)
-    episodes = [{k: v for k, v in r.items() if k != "policy"} for r in rows]
-    return {
-        "scenario": loaded.name,
-        "timing": loaded.timing.mode,
-        "policy": spec.label,
-        "episodes": episodes,
-        "summary": summarise(episodes),
-    }
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,7 @@ def test_card_carries_the_timing_mode_and_evaluate_uses_it(
     """A policy trained in events mode is evaluated in events mode from its ONNX file alone."""
     from allocsim.agents.policy_card import TIMING_MODES, CardError
     from allocsim.envs.scenario.timing import MODES
-    from allocsim.experiments.train_cmd import evaluate_model
+    from allocsim.experiments.trained_model import evaluate_model
 
     _, path, _ = exported
     assert TIMING_MODES == MODES

@@ -19,7 +19,7 @@ from allocsim.envs.scenario import ScenarioError, load_scenario
 from allocsim.envs.scenario.yaml_file import parse_yaml
 from allocsim.experiments.cli import app
 from allocsim.experiments.results import load_results_config
-from allocsim.experiments.train_cmd import trained_scenario
+from allocsim.experiments.trained_model import trained_scenario
 
 runner = CliRunner()
 SHIPPED = Path(__file__).parents[2] / "agents" / "pretrained" / "retail-small.onnx"

@@ -22,7 +22,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("args", [
-    ("train", "--scenario", "tiny-dp", "--algo", "no-such-algo"),
+    ("train", "--scenario", "tiny-dp", "--timesteps", "1"),  # a budget below one rollout
     ("export", "--model", "no-such-run-folder"),
     ("evaluate", "--model", "no-such-run-folder"),
     ("benchmark", "--scenario", "tiny-dp", "--model", "no-such-run-folder"),  # a run folder's model

@@ -93,15 +93,33 @@ def test_a_resumed_run_of_other_settings_is_refused_before_any_preparation(
     assert expensive == []
 
 
-def test_a_bad_action_mode_is_refused_before_torch_loads() -> None:
-    """In a fresh interpreter (torch not yet imported, as for a user): one error line, no loading note,
-    and torch never imported (CI found the note printed first when no earlier test had loaded torch)."""
+@pytest.mark.parametrize(("args", "line"), [
+    (["--action-mode", "levels"], "error: --action-mode: 'levels' is not one of shares, targets, residual"),
+    (["--algo", "ppo2"], "error: --algo: 'ppo2' is not one of ppo, a2c, sac, td3, recurrent-ppo, dcl"),
+    (["--vec", "threads"], "error: --vec: 'threads' is not one of native, subproc"),
+    (["--hyperparams", "no/such.yaml"], "error: --hyperparams no/such.yaml: no such file or packaged name"),
+])
+def test_a_bad_name_is_refused_before_torch_loads(args: list[str], line: str) -> None:
+    """In a fresh interpreter (torch not yet imported, as for a user): one error line of at most 80
+    columns, exit 2, no loading note, and torch never imported (CI found the note printed first when no
+    earlier test had loaded torch)."""
     import subprocess
     import sys
 
     code = ("import sys; from typer.testing import CliRunner; from allocsim.experiments.cli import app; "
-            "r = CliRunner().invoke(app, ['train', '--scenario', 'tiny-dp', '--action-mode', 'levels']); "
+            f"r = CliRunner().invoke(app, ['train', '--scenario', 'tiny-dp', *{args!r}]); "
             "print(r.exit_code); print(r.output, end=''); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          check=True).stdout.splitlines()
-    assert out == ["2", "error: --action-mode: 'levels' is not one of shares, targets, residual", "False"]
+    assert out == ["2", line, "False"]
+    assert len(line) <= 80
+
+
+def test_the_torch_free_names_are_the_algorithms_and_layouts() -> None:
+    """``train_args`` spells out what ``algorithms`` and ``training`` define with torch loaded."""
+    from allocsim.agents.algorithms import ALGORITHMS
+    from allocsim.agents.train_args import ALGO_NAMES, VECTORIZATION_NAMES
+    from allocsim.agents.training import VECTORIZATIONS
+
+    assert list(ALGORITHMS) == list(ALGO_NAMES)
+    assert list(VECTORIZATIONS) == list(VECTORIZATION_NAMES)
