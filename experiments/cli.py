@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from allocsim.baselines.registry import policy_names
 from allocsim.core.error_text import shorten
 from allocsim.core.limits import MAX_PERIODS
-from allocsim.experiments.cli_errors import OneLineErrors
+from allocsim.experiments.cli_errors import OneLineErrors, as_typed
 from allocsim.experiments.cli_options import DEMAND_CSV_HELP, TimingOption
 from allocsim.experiments.json_out import echo_json
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
@@ -153,7 +153,7 @@ def _load(scenario: str, demand_csv: Path | None = None, resample: str | None = 
         if loaded.demand.csv is not None:
             env_for(loaded)  # reads and checks the CSV now, in this process
     except (ScenarioError, DemandCsvError) as err:
-        raise _fail(str(err)) from None
+        raise _fail(as_typed(str(err), demand_csv)) from None
     if loaded.demand.csv is not None:
         how = describe(loaded.demand.resample, loaded.demand.block_length)
         errors.print(f"demand: {how}", highlight=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -32,6 +33,19 @@ _SENTINEL = object()
 LEARNING_MODULES = frozenset({"torch", "stable_baselines3", "sb3_contrib", "onnx", "tensorboard"})
 SIMULATOR_MODULES = frozenset({"simpy", "gymnasium", "numba", "scipy", "pandas", "pyarrow", "matplotlib",
                                "jinja2", "yaml", "filelock"})
+
+
+def as_typed(message: str, path: Path | None, option: str = "--demand-csv") -> str:
+    """A refusal about ``path`` in the user's words: ``--demand-csv history.csv: no such file`` (the
+    path shortened to fit 80 columns) when it is missing, else ``message`` with its absolute form
+    (what worker processes read) shown as typed, shortened when long."""
+    absolute = str(Path(path).resolve()) if path is not None else ""
+    if path is None or absolute not in message:
+        return message
+    if not Path(path).exists():
+        room = 80 - len(f"error: {option} : no such file")
+        return f"{option} {shorten(str(path), room)}: no such file"
+    return message.replace(absolute, shorten(str(path)))
 
 
 def _bound(param: Any, which: str) -> Any:

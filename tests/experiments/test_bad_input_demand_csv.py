@@ -111,3 +111,34 @@ def test_benchmark_with_a_short_history_exits_2_with_one_line(tmp_path: Path) ->
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "but the scenario runs 8" in lines[0]
+
+
+@pytest.mark.parametrize("command", [["benchmark"], ["tune", "--policy", "base-stock"]])
+def test_a_missing_history_is_named_as_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             command: list[str]) -> None:
+    """The path the user typed, relative, not the absolute one the workers would read."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, [*command, "--scenario", "tiny-dp", "--demand-csv", "no/such.csv"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "error: --demand-csv no/such.csv: no such file\n"
+
+
+def test_a_long_missing_path_is_shortened_to_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    typed = "d" * 150 + "/history.csv"  # 162 characters
+    result = runner.invoke(app, ["benchmark", "--scenario", "tiny-dp", "--demand-csv", typed])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and len(result.stderr) - 1 <= 80, result.stderr
+    assert result.stderr.startswith("error: --demand-csv dddd") and "(162 characters): no such file" in (
+        result.stderr)
+
+
+def test_a_bad_history_is_named_as_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, "period,sku\n0,widget\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["benchmark", "--scenario", "tiny-dp", "--demand-csv", "history.csv"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: history.csv: missing column(s) location, channel, quantity")
+    assert str(tmp_path) not in result.stderr
