@@ -147,12 +147,19 @@ def _pay_once(say: Say, announce: str, doing: str, work: Callable[[], object], d
 
 
 def fit_penalty_first(scenario: Scenario, say: Say) -> bool:
-    """Fit the penalised bound's sales penalty now, saying so, when it is not on disk; whether it fitted."""
-    if penalty_fitted(scenario):
-        return False
+    """Fit the penalised bound's sales penalty now, saying so, when it is not on disk; say so when it is
+    read from the cache instead; with replayed demand (no penalty to fit, at once) say nothing.
+    Whether it fitted."""
     from allocsim.experiments.bounds import penalty_for
+    from allocsim.experiments.evaluation import env_for
     from allocsim.experiments.penalty_store import store_dir
 
+    if env_for(scenario).profile.replay is not None:  # a zero penalty with its note: nothing to wait for
+        penalty_for(scenario)
+        return False
+    if penalty_fitted(scenario):
+        say(f"the bound's sales penalty for {scenario.name}: read from the cache in {store_dir()}")
+        return False
     return _pay_once(say, f"fitting the bound's sales penalty for {scenario.name} on tuning seeds (once per "
                      f"scenario, kept in {store_dir()}; up to a few minutes)", "fitting the sales penalty",
                      lambda: penalty_for(scenario), "penalty fitted")

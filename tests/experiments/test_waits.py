@@ -64,7 +64,28 @@ def test_a_penalty_on_disk_is_not_fitted_again(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(bounds, "penalty_for", lambda scenario: pytest.fail("fitted again"))
     said: list[str] = []
     assert not waits.fit_penalty_first(load_scenario("tiny-dp"), said.append)
+    assert said == [f"the bound's sales penalty for tiny-dp: read from the cache in {tmp_path}"]
+
+
+def test_replayed_demand_has_no_penalty_to_fit_and_says_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    """A demand history gives a zero penalty at once (its demand is not independent across periods):
+    no 'up to a few minutes' note, no 'fitted in 0 s' (what a first run with --demand-csv said)."""
+    from allocsim.experiments.policy_specs import with_demand_csv
+
+    history = tmp_path / "history.csv"
+    rows = "".join(f"{t},widget,store-a,store,2\n{t},widget,store-b,store,1\n" for t in range(8))
+    history.write_text("period,sku,location,channel,quantity\n" + rows)
+    scenario = with_demand_csv(load_scenario("tiny-dp"), history)
+    monkeypatch.setenv("ALLOCSIM_PENALTY_CACHE", str(tmp_path / "cache"))
+    said: list[str] = []
+    assert not waits.fit_penalty_first(scenario, said.append)
+    assert not waits.fit_penalty_first(scenario, said.append)  # kept on disk: still nothing to say
     assert said == []
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    penalty = bounds.penalty_for(scenario)
+    assert penalty.note == "replayed demand is not independent across periods"
+    assert not penalty.weight.any()
 
 
 def test_lagrangian_prices_not_on_disk_are_fitted_first_and_announced(monkeypatch: pytest.MonkeyPatch,
