@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -68,6 +69,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
             if not fit_lagrangian_first(loaded, _say):  # a fit compiles the bound's kernels itself
                 warm_bound(loaded, seeds[0], _say, first_run)
             history_first(loaded, _say)  # from shipped or cached prices, else skipped in one line
+        setup = time.perf_counter() - started  # the report's wall time starts after it: said there
         with _progress(total, f"benchmark {loaded.name}") as advance:
             count = Counter(advance)
             result = run_benchmark(
@@ -75,6 +77,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
                 models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
                 store=store, before_figures=lambda: _say(f"writing the report, plots and CSVs into {target}"),
             )
+    result.info = replace(result.info, setup_seconds=setup)
     try:
         written = write_outputs(result, target)
         write_manifest(target, "benchmark", written, scenario=loaded.name, digest=digest, complete=True)

@@ -152,6 +152,7 @@ def rerender(folder: Path, scenario: Scenario | None = None, history: bool = Fal
         bound_mean=run.get("bound_mean"), penalised_mean=run.get("penalised_bound_mean"),
         dp_value=run.get("dp_value"), currency=scenario.currency, timing=run.get("timing", "aggregated"),
         periods=run.get("periods", 0), interval=interval, history_bound=run.get("history_bound"),
+        setup_seconds=run.get("setup_seconds"),
     )
     gap, holdback = (_table(folder, name) for name in OPTIONAL_TABLES)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))

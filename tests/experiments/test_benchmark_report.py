@@ -173,6 +173,17 @@ def test_report_is_one_self_contained_page(run_dir: Path) -> None:
     assert "allocation_plan.csv" in links and all((run_dir / link).is_file() for link in links)
 
 
+def test_the_wall_time_says_what_it_leaves_out(run_dir: Path) -> None:
+    """The report's wall time starts after the start-up, compile and bound fits: it says so, with the
+    seconds run.json keeps for them (both as measured by this run)."""
+    record = json.loads((run_dir / "run.json").read_text())
+    wall, setup = record["wall_seconds"], record["setup_seconds"]
+    assert wall > 0 and setup > 0
+    line = (f"wall time: {wall:.1f} s on 1 worker(s) for the episodes, bounds, traces and figures "
+            f"(not counted: {setup:.1f} s before them for start-up, the one-off compile and bound fits)")
+    assert line in (run_dir / "report.html").read_text() and line in (run_dir / "summary.md").read_text()
+
+
 def _one_line_exit_2(args: list[str]) -> str:
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output

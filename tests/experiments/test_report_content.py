@@ -123,3 +123,16 @@ def test_trace_adds_up_to_the_episode_kpis() -> None:
         assert rows["inventory_value"].mean() == pytest.approx(figures["avg_inventory_value"])
         for key in ("units_requested", "units_fulfilled", "lost_sales_units"):
             assert rows[key].sum() == pytest.approx(figures.get(key, 0.0))
+
+
+@pytest.mark.parametrize(("setup", "left_out"), [
+    (None, "start-up, the one-off compile and bound fits"),  # a record from before it was measured
+    (4.06, "4.1 s before them for start-up, the one-off compile and bound fits"),
+])
+def test_the_wall_time_names_what_it_leaves_out(setup: float | None, left_out: str) -> None:
+    from allocsim.experiments.report import RunInfo
+
+    info = RunInfo(scenario="x", description="", seeds=[1, 2], workers=2, warm_up=0, wall_seconds=12.34,
+                   created="2026-12-07T00:00:00", setup_seconds=setup)
+    assert (f"wall time: 12.3 s on 2 worker(s) for the episodes, bounds, traces and figures "
+            f"(not counted: {left_out}); created 2026-12-07T00:00:00") in info.lines()
