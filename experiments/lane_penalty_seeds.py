@@ -62,3 +62,16 @@ def seed_lane_penalty(scenario: Scenario, seeds: Sequence[int], n_workers: int |
     if fitted is None:
         return [], why
     return per_seed(_lane_penalty_chunk, (scenario, fitted.price), seeds, n_workers, on_done), None
+
+
+def lane_record(results: Sequence[SeedBound], why: str | None, seconds: float) -> dict[str, Any] | None:
+    """``run.json``'s ``lane_penalty_bound`` (``rerender --lane-penalty``): the seed-mean, its Student-t 95 %
+    half-width, the seeds it was solved on and the wall time; None where it does not apply (``why``)."""
+    from allocsim.experiments.bound_choice import mean_ci95
+
+    if not results:
+        return None
+    value, ci = mean_ci95([r.bound for r in results])
+    seeds = [r.seed for r in results]
+    return {"value": value, "ci95": ci, "seeds": {"first": seeds[0], "last": seeds[-1], "count": len(seeds)},
+            "seconds": round(seconds, 1), "note": why}

@@ -74,6 +74,7 @@ class RunInfo:
     periods: int = 0  # periods the KPIs cover (after any warm-up): money per week = per episode x 7 / periods
     interval: ReferenceInterval | None = None  # best achievable against the tightest bound
     history_bound: Mapping[str, Any] | None = None  # value, prices, note (history_store.history_record)
+    lane_penalty_bound: Mapping[str, Any] | None = None  # value, ci95, seeds (lane_penalty_seeds.lane_record)
 
     def lines(self) -> list[str]:
         seeds = f"{self.seeds[0]}..{self.seeds[-1]}" if len(self.seeds) > 1 else f"{self.seeds[0]}"
@@ -97,6 +98,8 @@ class RunInfo:
                        "zero-mean sales penalty, an upper bound on the expected profit of any policy")
         if self.history_bound is not None:
             out.append(history_line(self.history_bound))
+        if self.lane_penalty_bound is not None:
+            out.append(lane_line(self.lane_penalty_bound))
         if self.dp_value is not None:
             out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
         bound = self.interval.bound if self.interval is not None else None
@@ -215,7 +218,18 @@ def run_record(info: RunInfo) -> dict[str, Any]:
         "dp_value": info.dp_value,
         "reference_interval": info.interval.record() if info.interval is not None else None,
         "history_bound": dict(info.history_bound) if info.history_bound is not None else None,
+        **({"lane_penalty_bound": dict(info.lane_penalty_bound)}
+           if info.lane_penalty_bound is not None else {}),
     }
+
+
+def lane_line(record: Mapping[str, Any]) -> str:
+    """The report's line on the lane-penalty bound (``rerender --lane-penalty``): its mean and seeds."""
+    seeds = record["seeds"]
+    return (f"lane-penalty bound: {fmt_number(record['value'])} ± {fmt_number(record['ci95'])} mean of "
+            f"{seeds['count']:,} seeds ({seeds['first']}..{seeds['last']}), an upper bound on the expected "
+            "profit of any policy (perfect information on the DP's grid, penalised by the Lagrangian lanes' "
+            "value functions)")
 
 
 def history_line(record: Mapping[str, Any]) -> str:
