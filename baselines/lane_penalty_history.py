@@ -31,7 +31,8 @@ from allocsim.baselines import dp_kernels
 from allocsim.baselines.dp import PeriodBuilder
 from allocsim.baselines.dp_dual import PENALTIES, _realised_rewards
 from allocsim.baselines.lagrangian_bound import Split
-from allocsim.baselines.lagrangian_history import Walk
+from allocsim.baselines.lagrangian_dc import DCModel, pipeline_step
+from allocsim.baselines.lagrangian_history import DC_WORK, Walk
 from allocsim.baselines.lagrangian_history_dp import _mix
 from allocsim.baselines.lagrangian_lanes import _reward
 from allocsim.envs.demand import DemandProfile, sample_episode
@@ -69,12 +70,48 @@ def history_lane_tables(pmf: FloatArray, inc: FloatArray, cap: int, lead: int, s
     return V
 
 
+@njit(cache=True)
+def history_dc_tables(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, below: int,
+                      up_to: int, cap: int, top: int, step: FloatArray, anchor: IntArray) -> FloatArray:
+    """``V`` (T + 1, K2, (top + 1) x (cap + 1)^(lead - 1)) of one SKU's DC with the bucket
+    (``lagrangian_history_dp.dc_dp``'s model, state ``D + (top + 1) x code``; a stock above ``top``, never
+    reached, is read at ``top`` so that every value is finite). ``step[t, j]``: the walk's move."""
+    T, K2 = price.shape
+    J = step.shape[1] // 2
+    m = lead - 1
+    base = cap + 1
+    n_o = base ** m
+    n = (top + 1) * n_o
+    future = np.zeros(T + 1, dtype=np.int64)
+    for t in range(T - 1, -1, -1):
+        future[t] = future[t + 1] + (receipts[t + 1] if t + 1 < T else 0)
+    V = np.zeros((T + 1, K2, n))
+    for t in range(T - 1, -1, -1):
+        W = np.zeros((K2, n))
+        for b in range(K2):
+            for j in range(step.shape[1]):
+                if step[t, j] > 0.0:
+                    W[b] += step[t, j] * V[t + 1, min(max(anchor[b] + j - J, 0), K2 - 1)]
+        for code in range(n_o):
+            for D in range(top + 1):
+                arriving, shifted = pipeline_step(D, code, m, base, future[t], below, up_to, cap)
+                for b in range(K2):
+                    best = -np.inf
+                    for z in range(D + 1):
+                        value = price[t, b] * z + keep[t] * (D - z)
+                        if t + 1 < T:
+                            value += W[b, min(D - z + arriving + receipts[t + 1], top) + (top + 1) * shifted]
+                        best = max(best, value)
+                    V[t, b, D + (top + 1) * code] = best
+    return V
+
+
 class HistoryPenalty:
     """What the path problem needs once per scenario: the grid, every lane's ``V`` and, per period,
     lane and bucket, the expected next lane value of each post-decision index."""
 
     def __init__(self, net: Network, profile: DemandProfile, split: Split, wk: Walk,
-                 price: FloatArray) -> None:
+                 price: FloatArray, with_dc: bool = True) -> None:
         if any(lane.lead > 1 for lane in split.dp):
             raise ValueError("the history lane-penalty bound needs lanes of lead time 0 or 1 (the DP grid's)")
         self.net, self.profile, self.walk = net, profile, wk
@@ -91,6 +128,17 @@ class HistoryPenalty:
             ls = lane.loc * net.n_skus + lane.sku
             self.lanes[ls] = (lane.sku, V)
             self.expected[ls] = self._expected(ls, pmf, moves, V, anchor)
+        self.dc: list[FloatArray] = []  # per SKU: the DC's V (T + 1, K2, states), empty without its model
+        model = DCModel.of(net, DC_WORK, ruleless=True) if with_dc else None
+        self.model = model
+        if model is not None:
+            self.dc = [history_dc_tables(np.ascontiguousarray(price[s], dtype=np.float64),
+                                         np.ascontiguousarray(model.keep[:, s]),
+                                         np.ascontiguousarray(model.receipts[:, s]), model.lead,
+                                         int(model.below[s]), int(model.up_to[s]), int(model.cap[s]),
+                                         int(model.top[s]), wk.sku_moves[s], anchor)
+                       for s in range(net.n_skus)]
+            self.dc_expected = [self._dc_mix(s, anchor) for s in range(net.n_skus)]
 
     def _expected(self, ls: int, pmf: FloatArray, moves: FloatArray, V: FloatArray,
                   anchor: IntArray) -> FloatArray:
@@ -104,6 +152,34 @@ class HistoryPenalty:
                 out[t] += pmf[t, d] * G[:, d, nxt]
         return out
 
+    def _dc_mix(self, s: int, anchor: IntArray) -> FloatArray:
+        """``E[V_DC,t+1(state, b') | b]`` (T, K2, states): the DC's next state is known given the decision."""
+        V, step = self.dc[s], self.walk.sku_moves[s]
+        T, K2, J = self.net.periods, V.shape[1], step.shape[1] // 2
+        out = np.zeros((T, K2, V.shape[2]))
+        for t in range(T - 1):
+            for b in range(K2):
+                for j in np.flatnonzero(step[t] > 0.0):
+                    out[t, b] += step[t, j] * V[t + 1, min(max(anchor[b] + j - J, 0), K2 - 1)]
+        return out
+
+    def _dc_block(self, values: FloatArray, s: int, shape: list[int] | tuple[int, ...]) -> FloatArray:
+        """A DC value table (states,) of SKU ``s`` on the grid's DC and pipeline axes of ``shape``,
+        broadcast over the others (the pipeline code: ``o_{t-1} + base o_{t-2} + ...``)."""
+        assert self.model is not None
+        n_s, slots = self.net.n_skus, self.build.grid.slots
+        top, base = int(self.model.top[s]), int(self.model.cap[s]) + 1
+        axes = [s, *[n_s + s * slots + j for j in range(slots)]]
+        index = np.minimum(np.arange(shape[s]), top).reshape([-1] + [1] * slots)
+        for j in range(slots):  # slot j arrives in j + 1 periods: the order placed slots - j periods ago
+            size = shape[n_s + s * slots + j]
+            index = index + (top + 1) * base ** (slots - 1 - j) * np.arange(size).reshape(
+                [1] * (1 + j) + [size] + [1] * (slots - 1 - j))
+        full = [1] * len(shape)
+        for a in axes:
+            full[a] = shape[a]
+        return values[index].reshape(full)
+
     def grid_values(self, t: int, buckets: IntArray) -> FloatArray:
         """``V_t`` on the grid of period ``t`` at the SKUs' buckets ``buckets`` (S,)."""
         shape = self.build.grid.shape(t)
@@ -114,6 +190,8 @@ class HistoryPenalty:
             axis = [1] * len(shape)
             axis[first + ls] = size
             total = total + V[t, buckets[sku]][np.minimum(np.arange(size), V.shape[2] - 1)].reshape(axis)
+        for s, V in enumerate(self.dc):
+            total = total + self._dc_block(V[t, buckets[s]], s, shape)
         return total
 
     def expected_table(self, t: int, transitions: list[FloatArray], buckets: IntArray) -> FloatArray:
@@ -128,6 +206,8 @@ class HistoryPenalty:
             axis = [1] * len(shape)
             axis[build.first_y + ls] = size
             table = table + self.expected[ls][t, buckets[sku], :size].reshape(axis)
+        for s, expected in enumerate(self.dc_expected if self.dc else []):
+            table = table + self._dc_block(expected[t, buckets[s]], s, shape)
         return np.ascontiguousarray(table)
 
     def path_value(self, demand: IntArray) -> float:

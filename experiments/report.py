@@ -226,10 +226,11 @@ def run_record(info: RunInfo) -> dict[str, Any]:
 def lane_line(record: Mapping[str, Any]) -> str:
     """The report's line on the lane-penalty bound (``rerender --lane-penalty``): its mean and seeds."""
     seeds = record["seeds"]
+    prices = "history-priced " if record.get("prices") == "history" else ""
     return (f"lane-penalty bound: {fmt_number(record['value'])} ± {fmt_number(record['ci95'])} mean of "
             f"{seeds['count']:,} seeds ({seeds['first']}..{seeds['last']}), an upper bound on the expected "
-            "profit of any policy (perfect information on the DP's grid, penalised by the Lagrangian lanes' "
-            "value functions)")
+            "profit of any policy (perfect information on the DP's grid, penalised by the "
+            f"{prices}Lagrangian pieces' value functions)")
 
 
 def history_line(record: Mapping[str, Any]) -> str:

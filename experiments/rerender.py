@@ -41,7 +41,7 @@ from allocsim.experiments.bounds import attach_gaps, gap_closed
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.history_store import history_record, seed_history
-from allocsim.experiments.lane_penalty_seeds import lane_record, seed_lane_penalty
+from allocsim.experiments.lane_penalty_seeds import lane_prices, lane_record, seed_lane_penalty
 from allocsim.experiments.plots_learning import LEARNING_CURVES, LEARNING_CURVES_TITLE
 from allocsim.experiments.reference_interval import from_episodes, share_columns, stored_bound
 from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
@@ -162,7 +162,9 @@ def add_lane_penalty(folder: Path, episodes: pd.DataFrame, rows: list[Row], run:
     kind, stored = _stored_ci(episodes, run)  # before the record is replaced
     started = time.perf_counter()
     lane, why = seed_lane_penalty(scenario, seeds, n_workers)
-    run["lane_penalty_bound"] = lane_record(lane, why, time.perf_counter() - started)
+    chosen = lane_prices(scenario) if lane else None
+    run["lane_penalty_bound"] = lane_record(lane, why, time.perf_counter() - started,
+                                            chosen[0] if chosen else None)
     if not lane:
         return f"no lane-penalty bound: {why}", []
     value, ci = run["lane_penalty_bound"]["value"], run["lane_penalty_bound"]["ci95"]
