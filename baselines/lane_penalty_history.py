@@ -1,23 +1,25 @@
-"""The lane-penalty bound with history-priced lane values: ``lane_penalty``'s penalty, the lanes' value
-functions taken from the history-priced Lagrangian bound (``allocsim.baselines.lagrangian_history``).
+"""The lane-penalty bound with history-priced value functions: ``lane_penalty``'s penalty, the value
+functions taken from the history-priced Lagrangian bound's pieces (``allocsim.baselines.lagrangian_history``).
 
 With ``b`` the walk's bucket of each SKU's network demand so far (a function of past demand only) and
 
-    V_t(s, b) = sum over lanes V_lane,t(x_lane, b_sku(lane)),
+    V_t(s, b) = sum over SKUs V_DC,t(DC stock, orders due, b_sku) + sum over lanes V_lane,t(x_lane, b_sku),
 
-each lane's value function at its SKU's history prices ``lam[s, t, b]``, the penalty
+each piece's value function at its SKU's history prices ``lam[s, t, b]``, the penalty
 
     z_t = r_t + V_{t+1}(s', b') - E[r_t + V_{t+1}(s', b') | s, b, a]
 
 has mean zero under every non-anticipative policy (demand is independent across periods, and
 ``(s', b')`` is a function of ``(s, b, a)`` and the period's demand), so the mean over paths of the best
 penalised profit of a known path is an upper bound on the best expected profit (Brown, Smith & Sun
-2010). The expectation is exact: ``V`` is a sum over lanes, and each lane's term needs only the joint
-law of its own demand and the walk's move (``Walk.lane_moves``: the other lanes' demand convolved), so
-``E[V_lane(x', b') | s, b, a] = sum_d P(d) sum_j P(j | d) V_lane(x'(d), clip(b + j - J))``. On a path
-``b`` is known (``Walk.buckets``), so the path problem is ``lane_penalty``'s, on the DP's grid, with the
-period's expected next values and ``V_{t+1}`` at the path's buckets. With prices equal across buckets it
-is the flat lane-penalty bound at those prices.
+2010). The expectation is exact: ``V`` is a sum, and each lane's term needs only the joint law of its own
+demand and the walk's move (``Walk.lane_moves``: the other lanes' demand convolved), so
+``E[V_lane(x', b') | s, b, a] = sum_d P(d) sum_j P(j | d) V_lane(x'(d), clip(b + j - J))``; the DC's next
+state is known given the decision, so its term averages over the move alone. On a path ``b`` is known
+(``Walk.buckets``), so the path problem is ``lane_penalty``'s, on the DP's grid, with the period's
+expected next values and ``V_{t+1}`` at the path's buckets. Each piece's penalised path value is at most
+its own value, so no path is above the history-priced ``L``; with prices equal across buckets it is the
+flat lane-penalty bound at those prices (the DC's term is then zero: its moves are known).
 """
 
 from __future__ import annotations
@@ -107,8 +109,9 @@ def history_dc_tables(price: FloatArray, keep: FloatArray, receipts: IntArray, l
 
 
 class HistoryPenalty:
-    """What the path problem needs once per scenario: the grid, every lane's ``V`` and, per period,
-    lane and bucket, the expected next lane value of each post-decision index."""
+    """What the path problem needs once per scenario: the grid, every lane's and SKU's DC ``V`` and, per
+    period and bucket, their expected next values on the post-decision indices. ``with_dc=False`` leaves
+    the DC's value out (still a valid bound, but the path's DC then sees the price path: looser, noisier)."""
 
     def __init__(self, net: Network, profile: DemandProfile, split: Split, wk: Walk,
                  price: FloatArray, with_dc: bool = True) -> None:
