@@ -70,6 +70,21 @@ class Walk:
     start: int
     lane_moves: tuple[FloatArray, ...]  # per DP lane (T, W, 2J + 1): P(move = j - J | own demand)
     sku_moves: tuple[FloatArray, ...]  # per SKU (T, 2J + 1)
+    mu: FloatArray  # per SKU and period (S, T): the network demand's mean
+    sd: FloatArray  # ... and its standard deviation (at least 1e-9)
+    jump: int = J
+    width: float = WIDTH
+
+    def buckets(self, totals: FloatArray) -> NDArray[np.int64]:
+        """The walk's bucket before each period's decision (T, S) on a path of network demands
+        ``totals`` (T, S) per SKU: ``b[0] = start``, then moved as the module docstring says."""
+        T, S = totals.shape
+        out = np.full((T, S), self.start, dtype=np.int64)
+        for t in range(T - 1):
+            move = np.floor(np.clip((totals[t] - self.mu[:, t]) / (self.width * self.sd[:, t]),
+                                    -self.jump, self.jump) + 0.5).astype(np.int64)
+            out[t + 1] = np.clip(out[t] + move, 0, self.size - 1)
+        return out
 
 
 def walk(net: Network, split: Split, k: int = K, j: int = J, width: float = WIDTH) -> Walk:
@@ -77,6 +92,7 @@ def walk(net: Network, split: Split, k: int = K, j: int = J, width: float = WIDT
     T = net.periods
     lane_moves: list[FloatArray] = [np.zeros(0)] * len(split.dp)
     sku_moves = []
+    mus, sds = np.zeros((net.n_skus, T)), np.ones((net.n_skus, T))
     for s in range(net.n_skus):
         ids = [i for i, lane in enumerate(split.dp) if lane.sku == s]
         step = np.zeros((T, 2 * j + 1))
@@ -89,6 +105,7 @@ def walk(net: Network, split: Split, k: int = K, j: int = J, width: float = WIDT
             units = np.arange(len(total))
             mu = float(total @ units)
             sd = max(float(np.sqrt(total @ (units - mu) ** 2)), 1e-9)
+            mus[s, t], sds[s, t] = mu, sd
             move = np.floor(np.clip((units - mu) / (width * sd), -j, j) + 0.5).astype(np.int64) + j
             np.add.at(step[t], move, total)
             for i in ids:
@@ -101,7 +118,7 @@ def walk(net: Network, split: Split, k: int = K, j: int = J, width: float = WIDT
         sku_moves.append(step)
         for i in ids:
             lane_moves[i] = per_lane[i]
-    return Walk(2 * k + 1, k, tuple(lane_moves), tuple(sku_moves))
+    return Walk(2 * k + 1, k, tuple(lane_moves), tuple(sku_moves), mus, sds, j, width)
 
 
 class HistoryPieces:

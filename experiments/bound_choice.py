@@ -13,6 +13,11 @@ from collections.abc import Sequence
 KINDS = ("lagrangian_bound", "lane_penalty_bound", "history_bound")
 
 
+def kind_label(kind: object) -> str:
+    """A bound kind as tables print it: ``lane_penalty_bound`` -> ``lane-penalty``."""
+    return str(kind).removesuffix("_bound").replace("_", "-")
+
+
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     """Mean and Student-t 95% half-width (nan with one value)."""
     from scipy import stats

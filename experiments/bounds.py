@@ -62,11 +62,16 @@ from allocsim.baselines.lagrangian_bound import (
 from allocsim.baselines.lagrangian_dc import dc_plan
 from allocsim.core.atomic_files import atomic_write
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments.bound_choice import mean_ci95, tightest
+from allocsim.experiments.bound_choice import kind_label, mean_ci95, tightest
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.history_store import seed_history
 from allocsim.experiments.lagrangian_store import multipliers_for
-from allocsim.experiments.lane_penalty_seeds import SeedBound, lane_penalty_seeds, seed_lane_penalty
+from allocsim.experiments.lane_penalty_seeds import (
+    SeedBound,
+    lane_penalty_seeds,
+    lane_prices,
+    seed_lane_penalty,
+)
 from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_penalty, store_dir
 from allocsim.experiments.reference_interval import gap_reference, reference_interval
 from allocsim.experiments.seed_pool import per_seed
@@ -220,8 +225,9 @@ def bound_report(
     zero, zero_ci = mean_ci95([r.clairvoyant.bound for r in results])
     penalised, penalised_ci = mean_ci95([r.penalised for r in results])
     lagrangian, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
+    history_run, history_why = seed_history(scenario, seeds, fit=history)  # first: its prices serve the next
     lane, lane_why = seed_lane_penalty(scenario, lane_penalty_seeds(scenario, seeds), n_workers)
-    history_run, history_why = seed_history(scenario, seeds, fit=history)
+    lane_kind = (lane_prices(scenario) or (None,))[0] if lane else None
     by_seed = {r.seed: r for r in lagrangian}
     by_lane = {r.seed: r for r in lane}
     by_history = {r.seed: r for r in history_run}
@@ -244,6 +250,7 @@ def bound_report(
         "reference": reference,
         "reference_kind": kind,
         **keys,
+        "lane_penalty_prices": lane_kind,
         "reference_interval": _interval_record(
             results,
             {"lagrangian_bound": lagrangian, "lane_penalty_bound": lane, "history_bound": history_run},
@@ -338,7 +345,7 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
         line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}"
     if report.get("history_mean") is not None:
         line += f"; history-priced bound {report['history_mean']:,.2f}"
-    kind = report["tightest_bound_kind"].removesuffix("_bound").replace("_", "-")  # lane_penalty_bound
+    kind = kind_label(report["tightest_bound_kind"])
     kind = "history-priced" if kind == "history" else kind  # named as in the line above
     line += f"; tightest: {kind} bound {report['tightest_bound']:,.2f}"
     if report["dp_value"] is not None:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from allocsim.baselines.registry import best_tuned_rule
+from allocsim.experiments.bound_choice import kind_label
 from allocsim.experiments.kpis import fmt_ci, fmt_number
 from allocsim.experiments.stats import Estimate, mean_ci, paired_diff
 
@@ -216,11 +217,21 @@ def from_episodes(episodes: pd.DataFrame, run: dict[str, Any]) -> ReferenceInter
     the best tuned rule of its episodes (``registry.best_tuned_rule``; a rule's column is its name);
     the bound per seed is ``tightest_bound`` where the run wrote it (kind from its
     ``reference_interval``), else the stored ``penalised_bound`` (runs from before the Lagrangian bound
-    joined the benchmark)."""
+    joined the benchmark). A lane-penalty bound (``rerender --lane-penalty``) is one mean on every row:
+    its 95 % half-width comes from ``run.json``'s ``lane_penalty_bound``."""
     profits = _wide(episodes)
     rule = best_tuned_rule(profits.mean().to_dict())
     kind, bound = stored_bound(episodes, run)
-    return reference_interval(profits, rule, run.get("dp_value"), bound, kind)
+    interval = reference_interval(profits, rule, run.get("dp_value"), bound, kind)
+    lane = run.get("lane_penalty_bound") or {}
+    if interval is None or kind != "lane_penalty_bound" or lane.get("ci95") is None:
+        return interval
+    # its rows hold the seed-mean of the seeds it was solved on: the half-width is that mean's
+    ci = float(lane["ci95"])
+    gap = interval.gap
+    width = ci if interval.exact else math.hypot(gap.half_width, ci)
+    return replace(interval, bound=Estimate(interval.bound.mean, ci, int(lane["seeds"]["count"])),
+                   gap=Estimate(gap.mean, width, gap.n))
 
 
 def stored_bound(episodes: pd.DataFrame, run: dict[str, Any]) -> tuple[str | None, pd.Series | None]:
@@ -244,7 +255,7 @@ def markdown_table(rows: Sequence[tuple[str, ReferenceInterval]]) -> str:
     lines = []
     for name, r in rows:
         bounded = r.bound_kind is not None
-        bound = f"{str(r.bound_kind).removesuffix('_bound')} {money_ci(r.bound)}" if bounded else "–"
+        bound = f"{kind_label(r.bound_kind)} {money_ci(r.bound)}" if bounded else "–"
         ranked = sorted(r.shares.items(), key=lambda kv: -kv[1].mean if math.isfinite(kv[1].mean)
                         else math.inf)
         shares = ", ".join(f"{p} {_share(e.mean)}" for p, e in ranked) or "–"

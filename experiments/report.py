@@ -77,6 +77,7 @@ class RunInfo:
     #: seconds the command spent before the episodes (imports, one-off compile, bound fits), when known;
     #: ``wall_seconds`` leaves them out
     setup_seconds: float | None = None
+    lane_penalty_bound: Mapping[str, Any] | None = None  # value, ci95, seeds (lane_penalty_seeds.lane_record)
 
     def _setup_words(self) -> str:
         """What the wall time leaves out, with its seconds when the run measured them."""
@@ -107,6 +108,8 @@ class RunInfo:
                        "zero-mean sales penalty, an upper bound on the expected profit of any policy")
         if self.history_bound is not None:
             out.append(history_line(self.history_bound))
+        if self.lane_penalty_bound is not None:
+            out.append(lane_line(self.lane_penalty_bound))
         if self.dp_value is not None:
             out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
         bound = self.interval.bound if self.interval is not None else None
@@ -226,7 +229,19 @@ def run_record(info: RunInfo) -> dict[str, Any]:
         "dp_value": info.dp_value,
         "reference_interval": info.interval.record() if info.interval is not None else None,
         "history_bound": dict(info.history_bound) if info.history_bound is not None else None,
+        **({"lane_penalty_bound": dict(info.lane_penalty_bound)}
+           if info.lane_penalty_bound is not None else {}),
     }
+
+
+def lane_line(record: Mapping[str, Any]) -> str:
+    """The report's line on the lane-penalty bound (``rerender --lane-penalty``): its mean and seeds."""
+    seeds = record["seeds"]
+    prices = "history-priced " if record.get("prices") == "history" else ""
+    return (f"lane-penalty bound: {fmt_number(record['value'])} ± {fmt_number(record['ci95'])} mean of "
+            f"{seeds['count']:,} seeds ({seeds['first']}..{seeds['last']}), an upper bound on the expected "
+            "profit of any policy (perfect information on the DP's grid, penalised by the "
+            f"{prices}Lagrangian pieces' value functions)")
 
 
 def history_line(record: Mapping[str, Any]) -> str:

@@ -14,13 +14,18 @@ bounds where its prices are shipped or cached (never fitted here): it is evaluat
 expectation, no episode needed), recorded in ``run.json``'s ``history_bound``, and where its seed-mean is
 tighter than the stored tightest bound (``bound_choice.tightest``) the episodes' ``tightest_bound`` and
 ``gap_to_reference_pct`` columns are rewritten (``bounds.attach_gaps``, as a fresh benchmark writes them)
-in ``episodes.parquet`` and ``episodes.csv``; nothing else of the episodes changes.
+in ``episodes.parquet`` and ``episodes.csv``; nothing else of the episodes changes. With ``--lane-penalty
+SEEDS`` the lane-penalty bound (``lane_penalty_seeds``; the DP presets) is solved on the run's first SEEDS
+seeds, recorded in ``run.json``'s ``lane_penalty_bound`` (mean, 95 % half-width, seeds) and kept the same
+way where its mean plus half-width is the lowest; the rows then hold its mean, and the reference
+interval takes its half-width from the record (``reference_interval.from_episodes``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,7 @@ from allocsim.experiments.bounds import attach_gaps, gap_closed
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.history_store import history_record, seed_history
+from allocsim.experiments.lane_penalty_seeds import lane_prices, lane_record, seed_lane_penalty
 from allocsim.experiments.plots_learning import LEARNING_CURVES, LEARNING_CURVES_TITLE
 from allocsim.experiments.reference_interval import from_episodes, share_columns, stored_bound
 from allocsim.experiments.report import RunInfo, report_html, run_record, summary_markdown
@@ -92,6 +98,39 @@ def _table(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(folder / name) if (folder / name).is_file() else pd.DataFrame()
 
 
+def _switch(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict[str, Any], kind: str,
+            value: float) -> list[Path]:
+    """Make ``value`` (a bound of ``kind``, the same on every seed) the episodes' tightest bound: their
+    ``tightest_bound`` and ``gap_to_reference_pct`` as a fresh benchmark writes them (``attach_gaps``),
+    written to the folder; ``rows`` follow. The episode files written."""
+    seeds = sorted(int(s) for s in episodes["seed"].unique())
+    tight = pd.Series(value, index=seeds, dtype=float)
+    attach_gaps(rows, {r["seed"]: r["bound"] for r in rows}, run.get("dp_value"),
+                {r["seed"]: r["penalised_bound"] for r in rows}, tight, kind)
+    for column in ("tightest_bound", "gap_to_reference_pct"):
+        values = [r[column] for r in rows]
+        if column in episodes:
+            episodes[column] = values
+        else:  # a run from before the Lagrangian bound joined: where a fresh run has it
+            episodes.insert(int(episodes.columns.get_loc("gap_to_reference_pct")), column, values)
+    rows[:] = [unflatten(r) for r in episodes.to_dict("records")]  # in the columns' order, as a fresh read
+    run["reference_interval"] = {**(run.get("reference_interval") or {}), "tightest_bound_kind": kind}
+    return [atomic_write(folder / "episodes.parquet", lambda p: episodes.to_parquet(p, index=False)),
+            atomic_write(folder / "episodes.csv", lambda p: episodes.to_csv(p, index=False))]
+
+
+def _stored_ci(episodes: pd.DataFrame, run: dict[str, Any]) -> tuple[str | None, tuple[float, float] | None]:
+    """The stored tightest bound's kind and (mean, 95 % half-width): a lane-penalty bound's from its record
+    (its rows hold the mean only), any other's from its values per seed; (None, None) without bounds."""
+    kind, stored = stored_bound(episodes, run)
+    if stored is None or "penalised_bound" not in episodes:
+        return None, None
+    lane = run.get("lane_penalty_bound") or {}
+    if kind == "lane_penalty_bound" and lane.get("value") is not None:
+        return kind, (float(lane["value"]), float(lane["ci95"]))
+    return kind, mean_ci95(list(stored))
+
+
 def add_history(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict[str, Any],
                 scenario: Scenario) -> tuple[str, list[Path]]:
     """The history-priced bound joins a stored run (see the module docstring): ``run`` gets its
@@ -103,33 +142,49 @@ def add_history(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict
     if not history:
         return f"no history-priced bound: {why}", []
     value = history[0].bound
-    kind, stored = stored_bound(episodes, run)
-    if stored is None or "penalised_bound" not in episodes:
+    kind, stored = _stored_ci(episodes, run)
+    if stored is None:
         return "the run stored no bounds (benchmarked without them): nothing to compare", []
-    if tightest(mean_ci95(list(stored)), None, history=(value, 0.0))[0] != "history_bound":
+    if tightest(stored, None, history=(value, 0.0))[0] != "history_bound":
         return f"history-priced bound {value:,.2f} is not tighter than the stored {kind} bound", []
-    tight = pd.Series(value, index=seeds, dtype=float)
-    attach_gaps(rows, {r["seed"]: r["bound"] for r in rows}, run.get("dp_value"),
-                {r["seed"]: r["penalised_bound"] for r in rows}, tight, "history_bound")
-    for column in ("tightest_bound", "gap_to_reference_pct"):
-        values = [r[column] for r in rows]
-        if column in episodes:
-            episodes[column] = values
-        else:  # a run from before the Lagrangian bound joined: where a fresh run has it
-            episodes.insert(int(episodes.columns.get_loc("gap_to_reference_pct")), column, values)
-    rows[:] = [unflatten(r) for r in episodes.to_dict("records")]  # in the columns' order, as a fresh read
-    run["reference_interval"] = {**(run.get("reference_interval") or {}),
-                                 "tightest_bound_kind": "history_bound"}
-    written = [atomic_write(folder / "episodes.parquet", lambda p: episodes.to_parquet(p, index=False)),
-               atomic_write(folder / "episodes.csv", lambda p: episodes.to_csv(p, index=False))]
-    return f"tightest bound: history-priced {value:,.2f} (was {kind} {stored.mean():,.2f})", written
+    written = _switch(folder, episodes, rows, run, "history_bound", value)
+    return f"tightest bound: history-priced {value:,.2f} (was {kind} {stored[0]:,.2f})", written
+
+
+def add_lane_penalty(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict[str, Any],
+                     scenario: Scenario, count: int, n_workers: int = 1) -> tuple[str, list[Path]]:
+    """The lane-penalty bound joins a stored run: solved on the run's first ``count`` seeds (an expectation,
+    valid from any independent seeds), its mean, 95 % half-width and seeds recorded in ``run.json``'s
+    ``lane_penalty_bound``; where its mean plus half-width is below the stored tightest bound's
+    (``bound_choice.tightest``), every row's ``tightest_bound`` becomes its mean and the gaps follow
+    (``_switch``). One line saying what happened, and the episode files written."""
+    seeds = sorted(int(s) for s in episodes["seed"].unique())[:count]
+    kind, stored = _stored_ci(episodes, run)  # before the record is replaced
+    started = time.perf_counter()
+    lane, why = seed_lane_penalty(scenario, seeds, n_workers)
+    chosen = lane_prices(scenario) if lane else None
+    run["lane_penalty_bound"] = lane_record(lane, why, time.perf_counter() - started,
+                                            chosen[0] if chosen else None)
+    if not lane:
+        return f"no lane-penalty bound: {why}", []
+    value, ci = run["lane_penalty_bound"]["value"], run["lane_penalty_bound"]["ci95"]
+    if stored is None:
+        return "the run stored no bounds (benchmarked without them): nothing to compare", []
+    # a stored lane-penalty bound is the same bound estimated before: the new estimate replaces it
+    if kind != "lane_penalty_bound" and tightest(stored, None, (value, ci))[0] != "lane_penalty_bound":
+        return (f"lane-penalty bound {value:,.2f} ± {ci:,.2f} ({len(lane)} seeds) is not tighter than the "
+                f"stored {kind} bound"), []
+    written = _switch(folder, episodes, rows, run, "lane_penalty_bound", value)
+    return (f"tightest bound: lane-penalty {value:,.2f} ± {ci:,.2f} on {len(lane)} seeds (was {kind} "
+            f"{stored[0]:,.2f})"), written
 
 
 def rerender(folder: Path, scenario: Scenario | None = None, history: bool = False,
-             say: Callable[[str], None] = print) -> list[Path]:
+             say: Callable[[str], None] = print, lane_penalty: int = 0) -> list[Path]:
     """Rewrite ``folder``'s summary, report and run record from its stored files; the paths written.
     ``scenario`` (its description and currency) defaults to the preset named in ``run.json``; ``history``
-    adds the history-priced bound first (``add_history``, whose line goes to ``say``)."""
+    adds the history-priced bound first (``add_history``), ``lane_penalty`` (a count of seeds, 0: none)
+    the lane-penalty bound after it (``add_lane_penalty``); their lines go to ``say``."""
     folder = Path(folder)
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     scenario = scenario or load_scenario(run["scenario"])
@@ -138,6 +193,10 @@ def rerender(folder: Path, scenario: Scenario | None = None, history: bool = Fal
     written: list[Path] = []
     if history:
         line, written = add_history(folder, episodes, rows, run, scenario)
+        say(f"{folder}: {line}")
+    if lane_penalty > 0:
+        line, more = add_lane_penalty(folder, episodes, rows, run, scenario, lane_penalty)
+        written = list(dict.fromkeys([*written, *more]))
         say(f"{folder}: {line}")
     interval = from_episodes(episodes[[c for c in episodes.columns if "." not in c]], run)
     rule, tight_kind = (interval.rule, interval.bound_kind) if interval is not None else (None, None)
@@ -153,6 +212,7 @@ def rerender(folder: Path, scenario: Scenario | None = None, history: bool = Fal
         dp_value=run.get("dp_value"), currency=scenario.currency, timing=run.get("timing", "aggregated"),
         periods=run.get("periods", 0), interval=interval, history_bound=run.get("history_bound"),
         setup_seconds=run.get("setup_seconds"),
+        lane_penalty_bound=run.get("lane_penalty_bound"),
     )
     gap, holdback = (_table(folder, name) for name in OPTIONAL_TABLES)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -175,9 +235,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--history", action="store_true",
                         help="add the history-priced bound from shipped or cached prices (evaluated, never "
                              "fitted) and keep it where it is the tightest")
+    parser.add_argument("--lane-penalty", type=int, default=0, metavar="SEEDS",
+                        help="add the lane-penalty bound (DP presets), solved on the run's first SEEDS "
+                             "seeds, and keep it where it is the tightest (small-dp: about 10 s a seed)")
     args = parser.parse_args(argv)
+    if args.lane_penalty < 0:
+        parser.error(f"--lane-penalty must be a count of seeds (0 or more), not {args.lane_penalty}")
     for folder in args.folders:
-        rerender(folder, history=args.history)
+        if not (folder / "run.json").is_file() or not (folder / "episodes.parquet").is_file():
+            parser.error(f"{folder} is not a stored benchmark (no run.json or episodes.parquet there)")
+    for folder in args.folders:
+        rerender(folder, history=args.history, lane_penalty=args.lane_penalty)
         print(f"re-rendered {folder}")
     return 0
 
