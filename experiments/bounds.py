@@ -19,11 +19,8 @@
   DC prices per period and bucket of the demand so far; ``allocsim.experiments.history_store``), one
   exact value for every seed where it applies (tiny-dp, small-dp, retail-small), None and why
   elsewhere;
-* the tightest bound (``allocsim.experiments.bound_choice``): of the penalised, the Lagrangian, the
-  lane-penalty and the history-priced bound, the seed-mean whose upper 95 % confidence limit is
-  lower (never a per-seed minimum, and not the lower mean alone: picking the lower of two noisy
-  means is biased low; the Lagrangian bound is exact where nothing about the DC is random, so a
-  noisy penalised mean must beat it by its whole half-width);
+* the tightest bound (``allocsim.experiments.bound_choice``): of the penalised, Lagrangian,
+  lane-penalty and history-priced bounds, the seed-mean with the lowest upper 95 % limit;
 * the gap reference: the DP optimum where it exists, else the tightest bound
   (``reference_interval.gap_reference``);
 * ``attach_gaps`` / ``gap_closed``: the benchmark's columns. Per episode row,
