@@ -43,7 +43,7 @@ only widens the feasible set or raises the objective of that point:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,24 @@ def _shifted(index: IntArray, due: IntArray, *rest: IntArray) -> IntArray:
     """``index[due, *rest]`` where ``0 <= due < len(index)``, else -1 (broadcast)."""
     ok = (due >= 0) & (due < index.shape[0])
     return np.where(ok, index[(np.clip(due, 0, index.shape[0] - 1), *rest)], -1)
+
+
+def contract_rows(lp: LPBuilder, net: Network, asked: FloatArray,
+                  sold: Sequence[tuple[IntArray, IntArray, IntArray | int, IntArray]]) -> None:
+    """Charge each contract's penalty per unit short: ``short >= min(asked, rights) - sold`` per (T, S, C).
+
+    ``asked`` (T, S, C) is the contracted demand summed over the locations that sell it; ``sold`` lists
+    sales columns with the period each sale happens in, its SKU and channel (broadcast with the columns),
+    so a sale counts towards the period it is served in, as the engine's ``contract_penalty`` counts it.
+    """
+    rights = net.contract_rights
+    due = np.minimum(asked, rights[None])
+    owed = (due > 0) & (rights > 0)[None]
+    short = lp.cols(due.shape, gain=-np.broadcast_to(net.contract_penalty, due.shape), mask=owed)
+    rows = lp.rows(due.shape, lower=due, mask=owed)
+    lp.put(rows, short, 1.0)
+    for cols, when, sku, chan in sold:
+        lp.put(_shifted(rows, when, sku, chan), cols, 1.0)
 
 
 class ClairvoyantLP:
@@ -219,20 +237,15 @@ class ClairvoyantLP:
         self.contracts(demand)
 
     def contracts(self, demand: FloatArray) -> None:
-        net, lp = self.net, self.lp
-        rights = net.contract_rights
-        if not rights.any():
+        if not self.net.contract_rights.any():
             return
-        due = np.minimum(demand.sum(axis=1), rights[None])  # (T, S, C)
-        owed = (due > 0) & (rights > 0)[None]
-        short = lp.cols(due.shape, gain=-np.broadcast_to(net.contract_penalty, due.shape), mask=owed)
-        rows = lp.rows(due.shape, lower=due, mask=owed)
-        lp.put(rows, short, 1.0)
+        sold = []
         for cols, when in self.sold:
             tail = (None,) * (cols.ndim - 4)
             sku = np.arange(self.S)[(None, None, slice(None), None, *tail)]
             chan = np.arange(self.C)[(None, None, None, slice(None), *tail)]
-            lp.put(_shifted(rows, when, sku, chan), cols, 1.0)
+            sold.append((cols, when, sku, chan))
+        contract_rows(self.lp, self.net, demand.sum(axis=1), sold)
 
     # ------------------------------------------------------------ supplier
     def supplier(self) -> None:

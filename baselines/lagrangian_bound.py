@@ -35,9 +35,13 @@ plan) at that ``lam`` and gives an upper bound ``L(lam)``; the ``lam`` with the 
 kept. Evaluation then computes ``L(lam)`` per seed exactly: the DP lanes' expectations once,
 the DC and fallback pieces on the seed.
 
-Refused (a note, no bound) where locations share more than the DC: transfers
-between locations, contracts, replayed demand histories (not independent across
-periods, so a lane's DP would be wrong).
+A contract (rights per period on a channel's sales summed over its locations) couples only
+the lanes that sell its channel; where each contracted channel is sold at one location it is
+that lane's own, and the lane (never a DP lane) takes the contract's rows in its fallback LP
+(``clairvoyant.contract_rows``, as in the clairvoyant LP). Refused (a note, no bound) where
+locations share more than the DC: transfers between locations, a contracted channel sold at
+several locations, replayed demand histories (not independent across periods, so a lane's DP
+would be wrong).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from allocsim.baselines.clairvoyant import ClairvoyantLP
+from allocsim.baselines.clairvoyant import ClairvoyantLP, contract_rows
 from allocsim.baselines.lagrangian_dc import DCModel, dc_plan
 from allocsim.baselines.lagrangian_lanes import (
     Lane,
@@ -136,6 +140,10 @@ def fallback_block(lp: LPBuilder, net: Network, demand: IntArray, loc: int, sku:
     served_at = t[:, None, None] + k[None, None, :]
     lp.put(np.where(served_at < T, bal[np.minimum(served_at, T - 1)], -1), serve, 1.0)
     lp.constant -= float((demand * net.shortage_penalty[None, :]).sum())
+    if net.contract_rights[sku].any():  # the lane's contracts (``refusal``: no other location sells them)
+        asked = np.zeros((T, net.n_skus, C))
+        asked[:, sku, :] = demand
+        contract_rows(lp, net, asked, [(serve, served_at, sku, np.arange(C)[None, :, None])])
     return buy
 
 
@@ -145,8 +153,12 @@ def refusal(net: Network, profile: DemandProfile) -> str | None:
         return "replayed demand is not independent across periods"
     if net.n_lanes:
         return "transfers between locations couple them beyond the DC"
-    if net.contract_rights.any():
-        return "contracts couple the locations' sales"
+    sellers = net.serves | (profile.mean[: net.periods] > 0).any(axis=(0, 2))  # (L, C)
+    shared = [net.channels[c] for c in np.flatnonzero(net.contract_rights.any(axis=0))
+              if sellers[:, c].sum() > 1]
+    if shared:  # one contract row sums their sales
+        names = ", ".join(shared)
+        return f"contracted channel {names} is sold at several locations: the contract couples them"
     return None
 
 
