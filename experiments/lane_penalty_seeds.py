@@ -110,9 +110,10 @@ def seed_lane_penalty(scenario: Scenario, seeds: Sequence[int], n_workers: int |
 
 def lane_record(results: Sequence[SeedBound], why: str | None, seconds: float,
                 prices: str | None = None) -> dict[str, Any] | None:
-    """``run.json``'s ``lane_penalty_bound`` (``rerender --lane-penalty``): the seed-mean, its Student-t 95 %
-    half-width, the seeds it was solved on, the prices of its value functions (``HISTORY`` or ``FLAT``)
-    and the wall time; None where it does not apply (``why``)."""
+    """``run.json``'s ``lane_penalty_bound`` (``rerender --lane-penalty``; ``lagrangian_bound`` the same way,
+    ``rerender --lagrangian``): the seed-mean, its Student-t 95 % half-width, the seeds it was solved on,
+    the prices of its value functions (``HISTORY`` or ``FLAT``) and the wall time; None where it does not
+    apply (``why``)."""
     from allocsim.experiments.bound_choice import mean_ci95
 
     if not results:

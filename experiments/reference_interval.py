@@ -217,20 +217,21 @@ def from_episodes(episodes: pd.DataFrame, run: dict[str, Any]) -> ReferenceInter
     the best tuned rule of its episodes (``registry.best_tuned_rule``; a rule's column is its name);
     the bound per seed is ``tightest_bound`` where the run wrote it (kind from its
     ``reference_interval``), else the stored ``penalised_bound`` (runs from before the Lagrangian bound
-    joined the benchmark). A lane-penalty bound (``rerender --lane-penalty``) is one mean on every row:
-    its 95 % half-width comes from ``run.json``'s ``lane_penalty_bound``."""
+    joined the benchmark). A lane-penalty bound (``rerender --lane-penalty``) or a Lagrangian bound added
+    by ``rerender --lagrangian`` is one mean on every row: its 95 % half-width comes from ``run.json``'s
+    ``lane_penalty_bound`` or ``lagrangian_bound`` record."""
     profits = _wide(episodes)
     rule = best_tuned_rule(profits.mean().to_dict())
     kind, bound = stored_bound(episodes, run)
     interval = reference_interval(profits, rule, run.get("dp_value"), bound, kind)
-    lane = run.get("lane_penalty_bound") or {}
-    if interval is None or kind != "lane_penalty_bound" or lane.get("ci95") is None:
+    record = (run.get(str(kind)) or {}) if kind in ("lane_penalty_bound", "lagrangian_bound") else {}
+    if interval is None or record.get("ci95") is None:
         return interval
     # its rows hold the seed-mean of the seeds it was solved on: the half-width is that mean's
-    ci = float(lane["ci95"])
+    ci = float(record["ci95"])
     gap = interval.gap
     width = ci if interval.exact else math.hypot(gap.half_width, ci)
-    return replace(interval, bound=Estimate(interval.bound.mean, ci, int(lane["seeds"]["count"])),
+    return replace(interval, bound=Estimate(interval.bound.mean, ci, int(record["seeds"]["count"])),
                    gap=Estimate(gap.mean, width, gap.n))
 
 

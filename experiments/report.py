@@ -78,6 +78,7 @@ class RunInfo:
     #: ``wall_seconds`` leaves them out
     setup_seconds: float | None = None
     lane_penalty_bound: Mapping[str, Any] | None = None  # value, ci95, seeds (lane_penalty_seeds.lane_record)
+    lagrangian_bound: Mapping[str, Any] | None = None  # the same record, from ``rerender --lagrangian``
 
     def _setup_words(self) -> str:
         """What the wall time leaves out, with its seconds when the run measured them."""
@@ -110,6 +111,8 @@ class RunInfo:
             out.append(history_line(self.history_bound))
         if self.lane_penalty_bound is not None:
             out.append(lane_line(self.lane_penalty_bound))
+        if self.lagrangian_bound is not None:
+            out.append(lagrangian_line(self.lagrangian_bound))
         if self.dp_value is not None:
             out.append(f"DP optimum: {fmt_number(self.dp_value)} expected profit of the optimal policy")
         bound = self.interval.bound if self.interval is not None else None
@@ -231,6 +234,7 @@ def run_record(info: RunInfo) -> dict[str, Any]:
         "history_bound": dict(info.history_bound) if info.history_bound is not None else None,
         **({"lane_penalty_bound": dict(info.lane_penalty_bound)}
            if info.lane_penalty_bound is not None else {}),
+        **({"lagrangian_bound": dict(info.lagrangian_bound)} if info.lagrangian_bound is not None else {}),
     }
 
 
@@ -242,6 +246,14 @@ def lane_line(record: Mapping[str, Any]) -> str:
             f"{seeds['count']:,} seeds ({seeds['first']}..{seeds['last']}), an upper bound on the expected "
             "profit of any policy (perfect information on the DP's grid, penalised by the "
             f"{prices}Lagrangian pieces' value functions)")
+
+
+def lagrangian_line(record: Mapping[str, Any]) -> str:
+    """The report's line on a Lagrangian bound added by ``rerender --lagrangian``: its mean and seeds."""
+    seeds = record["seeds"]
+    return (f"Lagrangian bound: {fmt_number(record['value'])} ± {fmt_number(record['ci95'])} mean of "
+            f"{seeds['count']:,} seeds ({seeds['first']}..{seeds['last']}), an upper bound on the expected "
+            "profit of any policy (the DC's units priced per period, each lane solved on its own)")
 
 
 def history_line(record: Mapping[str, Any]) -> str:

@@ -18,7 +18,11 @@ in ``episodes.parquet`` and ``episodes.csv``; nothing else of the episodes chang
 SEEDS`` the lane-penalty bound (``lane_penalty_seeds``; the DP presets) is solved on the run's first SEEDS
 seeds, recorded in ``run.json``'s ``lane_penalty_bound`` (mean, 95 % half-width, seeds) and kept the same
 way where its mean plus half-width is the lowest; the rows then hold its mean, and the reference
-interval takes its half-width from the record (``reference_interval.from_episodes``).
+interval takes its half-width from the record (``reference_interval.from_episodes``). With
+``--lagrangian`` the Lagrangian bound (``bounds.seed_lagrangian``; runs stored before it applied, e.g.
+contracts-scarce) is solved on the run's seeds (at least 100 where it is random), recorded in
+``run.json``'s ``lagrangian_bound`` and kept the same way (its mean on every row: a stored run may have
+been played on an older demand stream, so its seeds' episodes need not be the bound's).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from allocsim.core.atomic_files import atomic_write, write_text
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import FIGURE_TITLES
 from allocsim.experiments.bound_choice import mean_ci95, tightest
-from allocsim.experiments.bounds import attach_gaps, gap_closed
+from allocsim.experiments.bounds import attach_gaps, gap_closed, lagrangian_seeds, seed_lagrangian
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.history_store import history_record, seed_history
@@ -48,6 +52,8 @@ from allocsim.experiments.report import RunInfo, report_html, run_record, summar
 from allocsim.experiments.summary import summary_frame
 
 OPTIONAL_TABLES = ("aggregation_gap.csv", "holdback_value.csv")
+#: bounds a stored run may hold as one mean on every row, their 95 % half-width in ``run.json``'s record
+MEAN_RECORDS = ("lane_penalty_bound", "lagrangian_bound")
 
 
 def unflatten(record: dict[str, Any]) -> Row:
@@ -125,9 +131,9 @@ def _stored_ci(episodes: pd.DataFrame, run: dict[str, Any]) -> tuple[str | None,
     kind, stored = stored_bound(episodes, run)
     if stored is None or "penalised_bound" not in episodes:
         return None, None
-    lane = run.get("lane_penalty_bound") or {}
-    if kind == "lane_penalty_bound" and lane.get("value") is not None:
-        return kind, (float(lane["value"]), float(lane["ci95"]))
+    record = (run.get(kind) or {}) if kind in MEAN_RECORDS else {}
+    if record.get("value") is not None:
+        return kind, (float(record["value"]), float(record["ci95"]))
     return kind, mean_ci95(list(stored))
 
 
@@ -179,12 +185,40 @@ def add_lane_penalty(folder: Path, episodes: pd.DataFrame, rows: list[Row], run:
             f"{stored[0]:,.2f})"), written
 
 
+def add_lagrangian(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict[str, Any],
+                   scenario: Scenario, n_workers: int = 1) -> tuple[str, list[Path]]:
+    """The Lagrangian bound joins a stored run that lacks it: solved on the run's seeds (``lagrangian_seeds``:
+    at least 100 where it is random), its record in ``run.json``'s ``lagrangian_bound``; where its mean plus
+    half-width is below the stored tightest bound's, every row's ``tightest_bound`` becomes its mean
+    (``_switch``). One line saying what happened, and the episode files written."""
+    kind, stored = _stored_ci(episodes, run)
+    if kind == "lagrangian_bound" and not run.get("lagrangian_bound"):
+        return "the run holds the Lagrangian bound per seed already", []
+    seeds = sorted(int(s) for s in episodes["seed"].unique())
+    started = time.perf_counter()
+    results, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
+    run["lagrangian_bound"] = lane_record(results, why, time.perf_counter() - started)
+    if not results:
+        return f"no Lagrangian bound: {why}", []
+    value, ci = run["lagrangian_bound"]["value"], run["lagrangian_bound"]["ci95"]
+    if stored is None:
+        return "the run stored no bounds (benchmarked without them): nothing to compare", []
+    if kind != "lagrangian_bound" and tightest(stored, (value, ci))[0] != "lagrangian_bound":
+        return (f"Lagrangian bound {value:,.2f} ± {ci:,.2f} ({len(results)} seeds) is not tighter than the "
+                f"stored {kind} bound"), []
+    written = _switch(folder, episodes, rows, run, "lagrangian_bound", value)
+    return (f"tightest bound: Lagrangian {value:,.2f} ± {ci:,.2f} on {len(results)} seeds (was {kind} "
+            f"{stored[0]:,.2f} ± {stored[1]:,.2f})"), written
+
+
 def rerender(folder: Path, scenario: Scenario | None = None, history: bool = False,
-             say: Callable[[str], None] = print, lane_penalty: int = 0) -> list[Path]:
+             say: Callable[[str], None] = print, lane_penalty: int = 0,
+             lagrangian: bool = False) -> list[Path]:
     """Rewrite ``folder``'s summary, report and run record from its stored files; the paths written.
     ``scenario`` (its description and currency) defaults to the preset named in ``run.json``; ``history``
     adds the history-priced bound first (``add_history``), ``lane_penalty`` (a count of seeds, 0: none)
-    the lane-penalty bound after it (``add_lane_penalty``); their lines go to ``say``."""
+    the lane-penalty bound after it (``add_lane_penalty``), ``lagrangian`` the Lagrangian bound between them
+    (``add_lagrangian``); their lines go to ``say``."""
     folder = Path(folder)
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     scenario = scenario or load_scenario(run["scenario"])
@@ -193,6 +227,10 @@ def rerender(folder: Path, scenario: Scenario | None = None, history: bool = Fal
     written: list[Path] = []
     if history:
         line, written = add_history(folder, episodes, rows, run, scenario)
+        say(f"{folder}: {line}")
+    if lagrangian:
+        line, more = add_lagrangian(folder, episodes, rows, run, scenario)
+        written = list(dict.fromkeys([*written, *more]))
         say(f"{folder}: {line}")
     if lane_penalty > 0:
         line, more = add_lane_penalty(folder, episodes, rows, run, scenario, lane_penalty)
@@ -212,7 +250,7 @@ def rerender(folder: Path, scenario: Scenario | None = None, history: bool = Fal
         dp_value=run.get("dp_value"), currency=scenario.currency, timing=run.get("timing", "aggregated"),
         periods=run.get("periods", 0), interval=interval, history_bound=run.get("history_bound"),
         setup_seconds=run.get("setup_seconds"),
-        lane_penalty_bound=run.get("lane_penalty_bound"),
+        lane_penalty_bound=run.get("lane_penalty_bound"), lagrangian_bound=run.get("lagrangian_bound"),
     )
     gap, holdback = (_table(folder, name) for name in OPTIONAL_TABLES)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -238,6 +276,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--lane-penalty", type=int, default=0, metavar="SEEDS",
                         help="add the lane-penalty bound (DP presets), solved on the run's first SEEDS "
                              "seeds, and keep it where it is the tightest (small-dp: about 10 s a seed)")
+    parser.add_argument("--lagrangian", action="store_true",
+                        help="add the Lagrangian bound where the stored run lacks it (solved on its seeds, "
+                             "at least 100 where random; fitted first if needed) and keep it where tightest")
     args = parser.parse_args(argv)
     if args.lane_penalty < 0:
         parser.error(f"--lane-penalty must be a count of seeds (0 or more), not {args.lane_penalty}")
@@ -245,7 +286,7 @@ def main(argv: list[str]) -> int:
         if not (folder / "run.json").is_file() or not (folder / "episodes.parquet").is_file():
             parser.error(f"{folder} is not a stored benchmark (no run.json or episodes.parquet there)")
     for folder in args.folders:
-        rerender(folder, history=args.history, lane_penalty=args.lane_penalty)
+        rerender(folder, history=args.history, lane_penalty=args.lane_penalty, lagrangian=args.lagrangian)
         print(f"re-rendered {folder}")
     return 0
 

@@ -341,4 +341,4 @@ def test_fitted_prices_are_kept_on_disk_and_reused(tmp_path: Path, monkeypatch: 
     assert fitted is not None and lagrangian_store.multipliers_fitted(scenario)
     again = lagrangian_store.load_multipliers(lagrangian_store.multipliers_path(scenario))
     assert again is not None and np.array_equal(again.price, fitted.price) and again.rounds == fitted.rounds
-    assert lagrangian_store.multipliers_fitted(load_scenario("omnichannel-transfers"))  # refused: nothing to fit
+    assert lagrangian_store.multipliers_fitted(load_scenario("omnichannel-transfers"))  # refused: no fit
