@@ -11,7 +11,8 @@ backordering channel may wait) the policy's pieces add up to more than its profi
 excess is printed apart (``unattributed``). A piece whose bound is far above every policy's
 is where the bound is loose (or every policy is weak there).
 
-Usage: ``python bench/bench_lagrangian_slack.py --preset small-dp --policy dp --seeds 200``.
+Usage: ``python bench/bench_lagrangian_slack.py --preset small-dp --policy dp --seeds 200``; ``--model
+PATH`` prices a learned policy instead (e.g. ``results/contracts-scarce/policy.onnx``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from allocsim.baselines.registry import make_policy
 from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand import sample_episode
 from allocsim.envs.scenario import load_scenario
+from allocsim.experiments.evaluation import PolicySpec, build_policy
 from allocsim.experiments.lagrangian_store import multipliers_for
 from allocsim.experiments.policy_specs import rule_specs
 
@@ -51,13 +53,18 @@ def _lane_value(net: Any, demand: np.ndarray, loc: int, sku: int, price: np.ndar
     return lp.solve().objective
 
 
-def slack(name: str, policy_name: str, seeds: list[int]) -> dict[str, Any]:
-    """The pieces of L(lam) at the scenario's fitted prices and the policy's value of each."""
+def slack(name: str, policy_name: str, seeds: list[int], model: str = "") -> dict[str, Any]:
+    """The pieces of L(lam) at the scenario's fitted prices and the policy's value of each (``model``: a
+    learned policy's file, played instead of the rule)."""
     env, scenario = AllocationEnv(name), load_scenario(name)
     net, profile = env.network, env.profile
     lam = multipliers_for(scenario).price
-    specs, _ = rule_specs(scenario, [policy_name])
-    policy = make_policy(policy_name, env, **specs[0].params)
+    if model:
+        policy = build_policy(PolicySpec("learned", model=model), env, 0)
+        policy_name = model
+    else:
+        specs, _ = rule_specs(scenario, [policy_name])
+        policy = make_policy(policy_name, env, **specs[0].params)
     split = Split.of(net, profile)
     lanes = {(lane.loc, lane.sku): solve_lane(lane, lam[:, lane.sku]).value for lane in split.dp}
     rows: dict[str, list[tuple[float, float]]] = {"DC": [], "fallback lanes": []}
@@ -104,8 +111,9 @@ def main() -> None:
     parser.add_argument("--preset", default="small-dp")
     parser.add_argument("--policy", default="dp", help="a registered policy, with its tuned parameters")
     parser.add_argument("--seeds", type=int, default=40, help="test seeds from 40000 (default 40)")
+    parser.add_argument("--model", default="", help="a learned policy's file (.onnx), played instead")
     args = parser.parse_args()
-    out = slack(args.preset, args.policy, list(range(40_000, 40_000 + args.seeds)))
+    out = slack(args.preset, args.policy, list(range(40_000, 40_000 + args.seeds)), args.model)
     print(f"{out['preset']}: L(lam) {out['bound']:,.2f}, {out['policy']} {out['profit']:,.2f} "
           f"on {out['seeds']} seeds")
     for key, p in out["pieces"].items():
