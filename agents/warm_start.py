@@ -54,6 +54,8 @@ class WarmStart(BaseModel):
     learning_rate: float = Field(default=1e-3, gt=0)
     log_std: float = Field(default=-1.5, description="exploration noise set after cloning")
     zero_target: float = Field(default=-1.5, le=-1.0, description="fit target for zero-share entries")
+    units_weight: float = Field(default=0.0, ge=0.0, description="weight of the loss on decoded units: the "
+                                "squared error of the allocation in whole units of the DC's available stock")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Demonstrations:
     actions: NDArray[np.float32]  # (N, n)
     rewards: NDArray[np.float64]  # (N,)
     ends: NDArray[np.bool_]  # (N,) True on the last step of an episode
+    available: NDArray[np.int64]  # (N, S) units the DC could allocate at the decision
 
     def joined(self, other: Demonstrations) -> Demonstrations:
         """These steps followed by ``other``'s."""
@@ -101,8 +104,9 @@ def _play_chunk(venv: AllocationVectorEnv, teacher: Teacher, seeds: list[int], a
     """Every copy of ``venv`` plays one whole episode on its seed; rows grouped by episode."""
     rules = [teacher(venv.view(i), seed) for i, seed in enumerate(seeds)]
     obs, _ = venv.reset(seed=0)
-    obs_rows, act_rows, rewards = [], [], []
+    obs_rows, act_rows, rewards, avail_rows = [], [], [], []
     for _ in range(venv.network.periods):
+        avail_rows.append(np.stack([venv.view(i).state.dc_available for i in range(len(seeds))]))
         labels = np.stack([np.asarray(rule.predict(obs[i], deterministic=True)[0], dtype=np.float32)
                            for i, rule in enumerate(rules)])
         obs_rows.append(obs)
@@ -117,7 +121,8 @@ def _play_chunk(venv: AllocationVectorEnv, teacher: Teacher, seeds: list[int], a
         return np.swapaxes(np.asarray(rows), 0, 1).reshape(len(seeds) * periods, *rows[0].shape[1:])
 
     return Demonstrations(by_episode(obs_rows).astype(np.float32), by_episode(act_rows),
-                          by_episode(rewards).astype(np.float64), ends.reshape(-1))
+                          by_episode(rewards).astype(np.float64), ends.reshape(-1),
+                          by_episode(avail_rows).astype(np.int64))
 
 
 def discounted(values: NDArray[np.float64], ends: NDArray[np.bool_], gamma: float) -> NDArray[np.float64]:
@@ -154,6 +159,19 @@ def zero_entries(layout: ActionLayout, actions: NDArray[np.float32]) -> NDArray[
     return zero
 
 
+def split_units(layout: ActionLayout, actions: torch.Tensor, available: torch.Tensor) -> torch.Tensor:
+    """(B, S, L + 1) units of the DC's ``available`` (B, S) stock that ``actions``' allocation weights
+    give each location and the DC before rounding: the decode's fractions, differentiable (zero weights
+    keep all)."""
+    skus, width = layout.block_shapes[0]
+    weights = ((actions[:, layout.allocation].clamp(-1.0, 1.0) + 1.0) * 0.5).reshape(-1, skus, width)
+    total = weights.sum(dim=-1, keepdim=True)
+    keep = torch.zeros(width, dtype=weights.dtype)
+    keep[-1] = 1.0
+    fractions = torch.where(total > 0, weights / total.clamp_min(1e-12), keep)
+    return fractions * available.unsqueeze(-1)
+
+
 def clone(policy: ActorCriticPolicy, venv: VecEnv, demos: Demonstrations, settings: WarmStart,
           gamma: float, seed: int, layout: ActionLayout) -> dict[str, float]:
     """Fit actor mean and critic to the demonstrations; the final losses."""
@@ -167,6 +185,8 @@ def clone(policy: ActorCriticPolicy, venv: VecEnv, demos: Demonstrations, settin
     x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
     y = torch.as_tensor(targets, dtype=torch.float32)
     v = torch.as_tensor(returns, dtype=torch.float32)
+    available = torch.as_tensor(demos.available, dtype=torch.float32)
+    units = split_units(layout, torch.as_tensor(demos.actions, dtype=torch.float32), available)
     optimiser = torch.optim.Adam(policy.parameters(), lr=settings.learning_rate)
     generator = torch.Generator().manual_seed(seed)
     policy.set_training_mode(True)
@@ -175,6 +195,9 @@ def clone(policy: ActorCriticPolicy, venv: VecEnv, demos: Demonstrations, settin
         for batch in torch.randperm(len(x), generator=generator).split(settings.batch_size):
             mean = policy.get_distribution(x[batch]).distribution.mean
             actor_loss = torch.nn.functional.mse_loss(mean, y[batch])
+            if settings.units_weight > 0:  # the error where it counts: in units, up to 0.5 decodes right
+                actor_loss = actor_loss + settings.units_weight * torch.nn.functional.mse_loss(
+                    split_units(layout, mean, available[batch]), units[batch])
             critic_loss = torch.nn.functional.mse_loss(policy.predict_values(x[batch]).flatten(), v[batch])
             optimiser.zero_grad()
             (actor_loss + 0.5 * critic_loss).backward()
@@ -209,14 +232,14 @@ def warm_start(model: Any, venv: VecEnv, scenario: Any, teacher: Teacher, seeds:
     for r in range(1, rounds + 1):
         say(f"warm start: DAgger round {r}/{rounds}: the clone plays {len(seeds)} episodes, "
             "the rule labels them")
-        demos = demos.joined(play_rule(scenario, teacher, seeds, actor=_deterministic_actor(policy, venv)))
+        demos = demos.joined(play_rule(scenario, teacher, seeds, actor=deterministic_actor(policy, venv)))
         say(f"warm start: DAgger round {r}/{rounds}: fitting ({settings.epochs} epochs on "
             f"{len(demos.rewards):,} decisions)")
         losses = clone(policy, venv, demos, settings, float(model.gamma), seed, layout)
     return {**losses, "warm_samples": float(len(demos.rewards))}
 
 
-def _deterministic_actor(policy: ActorCriticPolicy, venv: VecEnv) -> Actor:
+def deterministic_actor(policy: ActorCriticPolicy, venv: VecEnv) -> Actor:
     """The policy's mean action on a raw observation (normalised as in training)."""
 
     def act(obs: NDArray[np.float32]) -> NDArray[np.float32]:
