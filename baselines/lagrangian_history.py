@@ -24,8 +24,12 @@ over every piece's plans (its value and expected units per period and bucket) wi
 in a box around the best point so far, widened after a step that lowers ``L`` and narrowed after
 one that does not.
 
-Applies where every lane is a DP lane with one lost-sales channel and a lead time of at most 2 and
-no shelf life, and the DC has an exact model (tiny-dp, small-dp, retail-small); refused elsewhere.
+Applies where every lane is a DP lane with one channel and a lead time of at most 2 (a backordering
+channel at lead 1: ``lagrangian_history_backorder``), and the DC has an exact model (tiny-dp, small-dp,
+retail-small, seasonal-aging); refused elsewhere. Where a SKU has a shelf life the lanes and the DC may
+dispose of units at each decision (``lagrangian_disposal``: what makes dropping ages a relaxation; the
+DC disposes before its rule reads its position, as the engine writes expired units off at the close
+before the next order).
 """
 
 from __future__ import annotations
