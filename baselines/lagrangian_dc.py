@@ -29,6 +29,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (sets numba's cache folder before anything compiles)
+from allocsim.baselines.lagrangian_disposal import disposal_cost, envelope, terminal
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
 from allocsim.envs.scenario.entities import FixedLeadTime, PolicyReplenishment
@@ -52,15 +53,17 @@ class DCModel:
     cap: IntArray  # (S,) most the rule orders per period
     top: IntArray  # (S,) most units on hand at the DC
     keep: FloatArray  # (T, S) per unit held at a close
+    dispose: FloatArray | None = None  # (S,) cost of disposing of a unit at a decision (< 0: never)
 
     @classmethod
-    def of(cls, net: Network, max_work: float | None = None, ruleless: bool = False) -> DCModel | None:
+    def of(cls, net: Network, max_work: float | None = None, ruleless: bool = False,
+           shelf_life: bool = False) -> DCModel | None:
         """The DC's model, or None where its piece is random, policy-ordered, capped, above ``max_work``
-        steps (default ``MAX_WORK``), with shelf life (the DP has no ages; the LP piece disposes instead)
-        or without rule orders (unless ``ruleless``: then a rule that never orders, lead 1: the fixed
-        receipts alone)."""
+        steps (default ``MAX_WORK``), with shelf life (the DP has no ages; the LP piece disposes instead;
+        with ``shelf_life`` the DP may dispose, as the lanes do: ``lagrangian_disposal``) or without rule
+        orders (unless ``ruleless``: then a rule that never orders, lead 1: the fixed receipts alone)."""
         supplier = net.scenario.supplier
-        if net.has_shelf_life:
+        if net.has_shelf_life and not shelf_life:
             return None
         if not isinstance(supplier.lead_time, FixedLeadTime) or supplier.lead_time.periods < 1:
             return None
@@ -82,10 +85,16 @@ class DCModel:
             states = (int(top[s]) + 1) * (int(cap[s]) + 1) ** (lead - 1)
             if states * (int(top[s]) + 1) * T > (MAX_WORK if max_work is None else max_work):
                 return None
-        keep = np.tile(-net.dc_holding_cost[None, :], (T, 1))
-        keep[-1] += net.salvage_value - net.unit_cost
+        hold, dispose = np.zeros(net.n_skus), np.zeros(net.n_skus)
+        for s in range(net.n_skus):
+            hold[s], dispose[s] = disposal_cost(float(net.unit_cost[s]), float(net.dc_holding_cost[s]),
+                                                bool(net.expired_mask[:, s].any()))
+        keep = np.tile(-hold[None, :], (T, 1))
+        ends = net.salvage_value - net.unit_cost
+        keep[-1] += [terminal(float(e), float(d)) for e, d in zip(ends, dispose, strict=True)]
         below = np.where(ordering, below, -BIG)
-        return cls(lead, receipts, below.astype(np.int64), up_to.astype(np.int64), cap, top, keep)
+        return cls(lead, receipts, below.astype(np.int64), up_to.astype(np.int64), cap, top, keep,
+                   dispose if net.has_shelf_life else None)
 
 
 @njit(cache=True)
@@ -111,8 +120,9 @@ def pipeline_step(D: int, code: int, m: int, base: int, future: int, below: int,
 
 @njit(cache=True)
 def _solve(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, below: int, up_to: int,
-           cap: int, top: int) -> tuple[float, FloatArray]:
-    """Optimal value and releases (T,) of one SKU's DC (see the module docstring)."""
+           cap: int, top: int, dispose: float = -1.0) -> tuple[float, FloatArray]:
+    """Optimal value and releases (T,) of one SKU's DC (see the module docstring); ``dispose >= 0``: units
+    on hand may be disposed of at each decision, before the rule reads its position, at that cost each."""
     T = price.shape[0]
     m = lead - 1  # orders still due besides the one arriving next
     base = cap + 1
@@ -123,6 +133,7 @@ def _solve(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, b
         future[t] = future[t + 1] + (receipts[t + 1] if t + 1 < T else 0)
     V = np.zeros(n)
     arg = np.zeros((T, n), dtype=np.int64)
+    kept = np.zeros((T, n), dtype=np.int64)
     for t in range(T - 1, -1, -1):
         nxt = np.full(n, -np.inf)
         for code in range(n_o):
@@ -140,11 +151,14 @@ def _solve(price: FloatArray, keep: FloatArray, receipts: IntArray, lead: int, b
                         best, pick = value, z
                 nxt[D + (top + 1) * code] = best
                 arg[t, D + (top + 1) * code] = pick
+            lo = (top + 1) * code
+            envelope(nxt[lo : lo + top + 1], dispose, 0, kept[t, lo : lo + top + 1])
         V = nxt
     releases = np.zeros(T)
     D, code = receipts[0], 0
     value = V[D]
     for t in range(T):
+        D = kept[t, D + (top + 1) * code]
         z = arg[t, D + (top + 1) * code]
         releases[t] = z
         arriving, shifted = pipeline_step(D, code, m, base, future[t], below, up_to, cap)
@@ -161,6 +175,7 @@ def dc_plan(model: DCModel, price: FloatArray) -> tuple[float, FloatArray]:
     for s in range(price.shape[1]):
         value, z[:, s] = _solve(price[:, s], model.keep[:, s], model.receipts[:, s], model.lead,
                                 int(model.below[s]), int(model.up_to[s]), int(model.cap[s]),
-                                int(model.top[s]))
+                                int(model.top[s]),
+                                -1.0 if model.dispose is None else float(model.dispose[s]))
         total += value
     return total, z

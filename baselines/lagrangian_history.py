@@ -24,8 +24,12 @@ over every piece's plans (its value and expected units per period and bucket) wi
 in a box around the best point so far, widened after a step that lowers ``L`` and narrowed after
 one that does not.
 
-Applies where every lane is a DP lane with one lost-sales channel and a lead time of at most 2 and
-no shelf life, and the DC has an exact model (tiny-dp, small-dp, retail-small); refused elsewhere.
+Applies where every lane is a DP lane with one channel and a lead time of at most 2 (a backordering
+channel at lead 1: ``lagrangian_history_backorder``), and the DC has an exact model (tiny-dp, small-dp,
+retail-small, seasonal-aging); refused elsewhere. Where a SKU has a shelf life the lanes and the DC may
+dispose of units at each decision (``lagrangian_disposal``: what makes dropping ages a relaxation; the
+DC disposes before its rule reads its position, as the engine writes expired units off at the close
+before the next order).
 """
 
 from __future__ import annotations
@@ -36,8 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.baselines.lagrangian_backorder import depth_for
 from allocsim.baselines.lagrangian_bound import Split
 from allocsim.baselines.lagrangian_dc import DCModel
+from allocsim.baselines.lagrangian_disposal import terminal
+from allocsim.baselines.lagrangian_history_backorder import lane_backorder
 from allocsim.baselines.lagrangian_history_dp import dc_dp, lane_one, lane_two
 from allocsim.baselines.lp_builder import LPBuilder
 from allocsim.envs.network import Network
@@ -46,19 +53,24 @@ FloatArray = NDArray[np.float64]
 Plan = tuple[float, FloatArray]  # a piece's value and its expected units per (t, b)
 NO_ORDER = 1e9
 K, J, WIDTH = 4, 2, 1.0  # buckets either side of the start, most buckets a period moves, bucket width (sd)
-DC_WORK = 5e8  # most DC DP steps per SKU and bucket (retail-small's jacket: 1.1e8)
+DC_WORK = 2e9  # most DC DP steps per SKU and bucket (retail-small's jacket 1.1e8, seasonal-aging's salad 1e9)
+
+
+def _dc(net: Network) -> DCModel | None:
+    """The DC's exact model (with disposal where a SKU has a shelf life), or None."""
+    return DCModel.of(net, DC_WORK, ruleless=True, shelf_life=True)
 
 
 def refusal(net: Network, split: Split) -> str | None:
     """Why the history-priced bound does not apply, or None."""
     if split.fallback:
         return "a lane is not solvable by DP (several channels or advance notice)"
-    if any(lane.lead > 2 or lane.backorder > 0 or lane.dispose >= 0 for lane in split.dp):
-        return "a lane has a lead time above 2, backorders or a shelf life"
+    if any(lane.lead > 2 or (lane.backorder > 0 and lane.lead != 1) for lane in split.dp):
+        return "a lane has a lead time above 2, or backorders at a lead time other than 1"
     if any(lane.end - lane.ship_cost > 0 for lane in split.dp):
         return "units sent too late to land would be worth sending"
-    if DCModel.of(net, DC_WORK, ruleless=True) is None:
-        return "the DC has no exact model (random supplier lead time, policy orders, a cap or shelf life)"
+    if _dc(net) is None:
+        return "the DC has no exact model (random supplier lead time, policy orders, a cap or too large)"
     return None
 
 
@@ -128,7 +140,7 @@ class HistoryPieces:
         why = refusal(net, split)
         if why is not None:
             raise ValueError(why)
-        dc = DCModel.of(net, DC_WORK, ruleless=True)
+        dc = _dc(net)
         assert dc is not None
         self.net, self.split, self.walk, self.dc = net, split, wk, dc
         self.anchor = np.arange(wk.size, dtype=np.int64)  # the walk stays where it is before a move
@@ -138,12 +150,17 @@ class HistoryPieces:
         lane, moves = self.split.dp[i], self.walk.lane_moves[i]
         pmf = np.ascontiguousarray(lane.pmf[:, : moves.shape[1]])
         price = np.ascontiguousarray(price, dtype=np.float64)
-        if lane.lead == 2:
-            v, shipped = lane_two(pmf, moves, lane.cap, lane.ship_cost, lane.holding, lane.margin, lane.end,
-                                  price, lane.start, self.walk.start, self.anchor)
+        end, d, b0 = terminal(lane.end, lane.dispose), lane.dispose, self.walk.start
+        if lane.backorder > 0:
+            depth = depth_for(lane.pmf, lane.backorder)
+            v, shipped = lane_backorder(pmf, moves, lane.backorder, lane.cap, depth, lane.ship_cost,
+                                        lane.holding, lane.margin, end, price, lane.start, b0, self.anchor, d)
+        elif lane.lead == 2:
+            v, shipped = lane_two(pmf, moves, lane.cap, lane.ship_cost, lane.holding, lane.margin, end,
+                                  price, lane.start, b0, self.anchor, d)
         else:
             v, shipped = lane_one(pmf, moves, lane.cap, lane.lead, lane.ship_cost, lane.holding, lane.margin,
-                                  lane.end, price, lane.start, self.walk.start, self.anchor)
+                                  end, price, lane.start, b0, self.anchor, d)
         return v + lane.penalty_constant, shipped
 
     def dc_piece(self, s: int, price: FloatArray) -> tuple[float, FloatArray]:
@@ -151,7 +168,8 @@ class HistoryPieces:
         m = self.dc
         return dc_dp(np.ascontiguousarray(price, dtype=np.float64), np.ascontiguousarray(m.keep[:, s]),
                      np.ascontiguousarray(m.receipts[:, s]), m.lead, int(m.below[s]), int(m.up_to[s]),
-                     int(m.cap[s]), int(m.top[s]), self.walk.sku_moves[s], self.walk.start, self.anchor)
+                     int(m.cap[s]), int(m.top[s]), self.walk.sku_moves[s], self.walk.start, self.anchor,
+                     -1.0 if m.dispose is None else float(m.dispose[s]))
 
     def solve(self, lam: FloatArray) -> tuple[float, list[Plan], list[Plan]]:
         """``L(lam)``, each lane's (value, shipments) and each SKU's DC (value, releases)."""

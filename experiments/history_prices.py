@@ -1,14 +1,14 @@
 """The history-priced bound's prices shipped with the package: ``baselines/tuned/<hash>/history-prices.npz``.
 
-Fitting them takes about 25 minutes on retail-small (``history_store.ROUNDS`` bundle rounds), far too
-long for a benchmark, so the presets where the bound applies (tiny-dp, small-dp, retail-small) ship
-their fitted prices beside their tuned rule parameters, keyed like them by the scenario's content hash
-(``Scenario.content_hash``) and checked on load against its shape (SKUs x periods x buckets) and the
-bucket walk (``lagrangian_history``'s K, J, width). They are not keyed by the fitting code: the bound is
-valid at any nonnegative prices, so shipped prices stay valid when that code changes (at worst less
-tight), and the bound is always evaluated from them by the current code, never read from the file.
-The file records the commit and the rounds that fitted them. Read with ``allow_pickle=False``, written
-atomically.
+Fitting them takes about 25 minutes on retail-small (``history_store.ROUNDS`` bundle rounds; seasonal-aging
+stopped at an hour), far too long for a benchmark, so the presets where the bound applies (tiny-dp,
+small-dp, retail-small, seasonal-aging) ship their fitted prices beside their tuned rule parameters,
+keyed like them by the scenario's content hash (``Scenario.content_hash``) and checked on load against
+its shape (SKUs x periods x buckets) and the bucket walk (``lagrangian_history``'s K, J, width). They
+are not keyed by the fitting code: the bound is valid at any nonnegative prices, so shipped prices stay
+valid when that code changes (at worst less tight), and the bound is always evaluated from them by the
+current code, never read from the file. The file records the commit and the rounds that fitted them.
+Read with ``allow_pickle=False``, written atomically.
 
 ``python -m allocsim.experiments.history_prices PRESET --fit FILE --commit SHA`` writes a preset's file
 from a finished fit (a ``history-*.npz`` of the penalty cache, ``penalty_store.store_dir``); without

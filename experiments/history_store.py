@@ -37,7 +37,8 @@ from allocsim.experiments.penalty_store import store_dir
 
 FIT_SOURCES = ("baselines/lagrangian_history.py", "baselines/lagrangian_history_dp.py",
                "baselines/lagrangian_dc.py", "baselines/lagrangian_lanes.py",
-               "baselines/lagrangian_pipeline.py")
+               "baselines/lagrangian_pipeline.py", "baselines/lagrangian_history_backorder.py",
+               "baselines/lagrangian_backorder.py", "baselines/lagrangian_disposal.py")
 ROUNDS = 200  # bundle rounds (a fixed count, so the fit does not depend on the machine's speed)
 _FITTED: dict[str, HistoryFit] = {}
 _SOURCE: dict[str, str] = {}  # key -> where the prices came from (``history_source``)

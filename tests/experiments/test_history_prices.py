@@ -26,7 +26,7 @@ from allocsim.experiments.waits import history_first
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_DP_OPTIMUM = 121.33841087361306  # results/tiny-dp/run.json's dp_value
-SHIPPED = {"tiny-dp", "small-dp", "retail-small"}  # where history_refusal is None
+SHIPPED = {"tiny-dp", "small-dp", "retail-small", "seasonal-aging"}  # where history_refusal is None
 
 
 def _copy_of_tiny_dp(tmp_path: Path, name: str) -> Path:
