@@ -59,3 +59,10 @@ def test_known_due_moves_units_from_excess_contract_orders() -> None:
     strategic = [row["by_channel"]["strategic"]["units_fulfilled"] for row in (plain, due)]
     assert strategic[1] < strategic[0]
     assert due["profit"] > plain["profit"]
+
+
+def test_known_due_changes_nothing_without_contracts() -> None:
+    env = AllocationEnv("retail-medium")  # advance notice on a channel, but no contract rights
+    plain = run_episode(env, PriorityPolicy(env), 10_000)
+    due = run_episode(env, PriorityPolicy(env, ship_known_due=True), 10_000)
+    assert due == plain
