@@ -11,6 +11,9 @@ within a rank. Non-contract ranks may not touch a critical-level reserve of
 locations serving strategic channels (a critical-level rationing policy). With
 ``timing.holdback_decision`` it also holds back ``holdback`` x each location's
 on-hand stock from the channels below the protected ones (``HoldbackParams``).
+With ``ship_known_due`` a contracted lane whose orders are known by the time a shipment
+lands (advance notice >= lead time) gets only the period's due, min(known orders, rights),
+less what will be left there: stock beyond the due would be sold below the rights' value.
 
 Why: this is how allocation planners protect committed and high-value demand
 when supply is scarce: strategic customers are served under their rights, the
@@ -22,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from allocsim.baselines.common import HoldbackParams, Plan, RulePolicy, ration, window_demand
@@ -42,6 +46,10 @@ class PriorityParams(HoldbackParams):
     )
     reserve_periods: float = Field(
         default=5.0, ge=0.0, description="periods of contracted rights kept back from non-contract classes"
+    )
+    ship_known_due: bool = Field(
+        default=False, description="ship contracted lanes with advance notice >= lead time only the known "
+        "due of their arrival period (orders capped at the rights), not the forecast need",
     )
 
 
@@ -69,6 +77,7 @@ class PriorityPolicy(RulePolicy):
         window = window_demand(state.forecast, net.lead_time + p.review_periods)
         demand = window[:, :, None] * self.channel_share  # (L, S, C)
         need = demand + p.safety_factor * np.sqrt(demand) + state.backlog
+        known = self.known_due(state) if p.ship_known_due else None
         left = (state.on_hand + state.inbound).astype(np.float64)
         alloc = np.zeros((net.n_locations, net.n_skus), dtype=np.int64)
         for s in range(net.n_skus):
@@ -77,7 +86,11 @@ class PriorityPolicy(RulePolicy):
             for c in self.ranking[s]:
                 if not net.serves[:, c].any():
                     continue
-                gap = np.maximum(need[:, s, c] - left[:, s], 0.0)
+                if known is not None and self.contract[s, c]:
+                    gap = np.where(np.isnan(known[:, s, c]), np.maximum(need[:, s, c] - left[:, s], 0.0),
+                                   known[:, s, c])
+                else:
+                    gap = np.maximum(need[:, s, c] - left[:, s], 0.0)
                 left[:, s] = np.maximum(left[:, s] - need[:, s, c], 0.0)
                 usable = pool if self.contract[s, c] else max(pool - int(np.ceil(reserve)), 0)
                 give = ration(gap[:, None], np.array([usable]))[:, 0]
@@ -88,3 +101,29 @@ class PriorityPolicy(RulePolicy):
                 if pool <= 0:
                     break
         return Plan(alloc)
+
+    def known_due(self, state: AllocationState) -> npt.NDArray[np.float64]:
+        """(L, S, C) units a contracted lane needs shipped now to meet its due on arrival (period t + lead):
+        its stock after the known orders of t .. t + lead - 1 (backorders first) plus all inbound,
+        against min(orders, rights); NaN where the orders are not known by then."""
+        net, t = self.net, state.period
+        out = np.full((net.n_locations, net.n_skus, net.n_channels), np.nan)
+        orders = state.known_orders
+        if orders is None:
+            return out
+        for loc in range(net.n_locations):
+            lead = int(net.lead_time[loc])
+            for c in np.flatnonzero(net.serves[loc]):
+                if net.advance_notice[c] < lead:
+                    continue
+                for s in np.flatnonzero(self.contract[:, c]):
+                    if t + lead >= net.periods:
+                        out[loc, s, c] = 0.0
+                        continue
+                    stock, waiting = float(state.on_hand[loc, s]), float(state.backlog[loc, s, c])
+                    for q in range(lead):
+                        used = min(stock, orders[q, loc, s, c] + waiting)
+                        stock, waiting = stock - used, orders[q, loc, s, c] + waiting - used
+                    due = min(float(orders[lead, loc, s, c]), float(net.contract_rights[s, c]))
+                    out[loc, s, c] = max(due - stock - float(state.inbound[loc, s]), 0.0)
+        return out

@@ -22,7 +22,7 @@ class AllocationState:
 
     ``forecast`` holds the noisy forecast rates the policy is allowed to see (never
     the realised demand); ``open_orders`` are orders of advance-notice channels that
-    are already known.
+    are already known, ``known_orders`` the same orders period by period.
     """
 
     net: Network
@@ -38,6 +38,8 @@ class AllocationState:
     rule_orders: IntArray  # (S,) what the scenario's DC rule will order anyway
     headroom: IntArray  # (L,) units each location can still receive before the capacity guardrail
     supply_room: IntArray | None  # (L, S) room under the days-of-supply guardrail; None without one
+    # (1 + longest notice, L, S, C) orders known for periods t, t + 1, ... (0 outside a channel's notice)
+    known_orders: FloatArray | None = None
 
     @classmethod
     def of(cls, engine: BatchEngine, b: int = 0,
@@ -64,4 +66,17 @@ class AllocationState:
             rule_orders=np.minimum(rule, net.supplier_capacity),
             headroom=headroom[b],
             supply_room=None if net.scenario.guardrails.max_days_of_supply is None else supply_room[b],
+            known_orders=known_orders(engine, b),
         )
+
+
+def known_orders(engine: BatchEngine, b: int) -> FloatArray:
+    """(1 + longest notice, L, S, C) orders of copy ``b`` already known for periods t, t + 1, ...: each
+    advance-notice channel's orders within its notice window (``open_orders`` summed per period)."""
+    net, state = engine.net, engine.state
+    t, notice = int(state.period[b]), net.advance_notice
+    out = np.zeros((1 + int(notice.max(initial=0)), *state.demand_ring.shape[2:]))
+    for c in np.flatnonzero(notice > 0):
+        for q in range(t, min(t + int(notice[c]) + 1, net.periods)):
+            out[q - t, ..., c] = state.demand_at(b, q)[..., c]
+    return out
