@@ -90,6 +90,22 @@ def _concave_from(w: FloatArray) -> int:
 
 
 @njit(cache=True)
+def expected_gain(pmf: FloatArray, y: int, beta: float, depth: int, margin: float, hold: float, end: float,
+                  last: bool) -> float:
+    """The period's expected margin less holding from net stock ``y`` (demand pmf ``pmf``); in the last
+    period also the end value of stock left and the margin of the backlog never served."""
+    reward = 0.0
+    for k in range(pmf.shape[0]):
+        if pmf[k] > 0.0:
+            sold, queued, z = _step(y, k, beta, depth)
+            gain = margin * (sold + queued) - hold * max(z, 0)
+            if last:
+                gain += end * max(z, 0) + margin * min(z, 0)
+            reward += pmf[k] * gain
+    return reward
+
+
+@njit(cache=True)
 def _next_value(pmf: FloatArray, v: FloatArray, y: int, q: int, beta: float, depth: int) -> float:
     """``E V(y after the period's sales + q)``."""
     total = 0.0
@@ -124,14 +140,7 @@ def backward_backorder(pmf: FloatArray, beta: float, cap: int, depth: int, lead:
         w = np.zeros(n)
         for i in range(n):
             y = i - depth
-            reward = 0.0
-            for k in range(W):
-                if pmf[t, k] > 0.0:
-                    sold, queued, z = _step(y, k, beta, depth)
-                    gain = margin * (sold + queued) - hold * max(z, 0)
-                    if last:
-                        gain += end * max(z, 0) + margin * min(z, 0)
-                    reward += pmf[t, k] * gain
+            reward = expected_gain(pmf[t], y, beta, depth, margin, hold, end, last)
             best, arg = 0.0, 0
             if not last:
                 best = _next_value(pmf[t], v, y, 0, beta, depth)

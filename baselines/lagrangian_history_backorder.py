@@ -19,7 +19,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 import allocsim.envs.engine  # noqa: F401  (numba's cache folder)
-from allocsim.baselines.lagrangian_backorder import _concave_from, _step
+from allocsim.baselines.lagrangian_backorder import _concave_from, _step, expected_gain
 from allocsim.baselines.lagrangian_disposal import envelope
 from allocsim.baselines.lagrangian_history_dp import _mix
 
@@ -61,14 +61,7 @@ def lane_backorder(pmf: FloatArray, inc: FloatArray, beta: float, cap: int, dept
         nv = np.zeros((K2, n))
         for i in range(n):
             y = i - depth
-            reward = 0.0
-            for k in range(W):
-                if pmf[t, k] > 0.0:
-                    sold, queued, z = _step(y, k, beta, depth)
-                    gain = margin * (sold + queued) - hold * max(z, 0)
-                    if last:
-                        gain += end * max(z, 0) + margin * min(z, 0)
-                    reward += pmf[t, k] * gain
+            reward = expected_gain(pmf[t], y, beta, depth, margin, hold, end, last)
             lowest = _step(y, top, beta, depth)[2] + depth  # the index the largest demand leads to
             for b in range(K2):
                 best, arg = 0.0, 0
