@@ -216,12 +216,15 @@ def test_warm_start_keys_are_checked(tmp_path: Path) -> None:
         load_hyperparams("ppo", "tiny-dp", hp_file)
 
 
-def _dp_clone_agreement(scenario: str, test_seeds: int) -> np.ndarray:
-    """The packaged warm start of ``scenario`` cloning the exact DP; (periods, episodes) of decoded agreement
-    with the DP on test seeds (40000..), the clone driving."""
+def _dp_clone_agreement(scenario: str, test_seeds: int, episodes: int | None = None) -> np.ndarray:
+    """The packaged warm start of ``scenario`` (with ``episodes`` demonstrations instead of the packaged
+    number, when given) cloning the exact DP; (periods, episodes) of decoded agreement with the DP on test
+    seeds (40000..), the clone driving."""
     torch.set_num_threads(1)
     hp = load_hyperparams("ppo", scenario)
     assert hp.warm_start is not None
+    if episodes is not None:
+        hp = hp.model_copy(update={"warm_start": hp.warm_start.model_copy(update={"episodes": episodes})})
     venv = VecNormalize(DummyVecEnv([lambda: AllocationEnv(scenario)]), **hp.normalize_kwargs())
     model = PPO("MlpPolicy", venv, seed=0, device="cpu", policy_kwargs=hp.policy_kwargs.to_sb3())
     seeds = [20000 + k for k in range(hp.warm_start.episodes)]
@@ -238,8 +241,10 @@ def test_tiny_dp_clone_moves_the_dps_units() -> None:
 
 @pytest.mark.slow
 def test_small_dp_clone_moves_the_dps_units() -> None:
-    """small-dp: 300 episodes of demonstrations gave 87 % agreement (43 % in period 7, where the DP keeps
-    units back) and 0.39 % below the DP; the packaged 5,000 give about 94 % (about 3 minutes)."""
-    same = _dp_clone_agreement("small-dp", 300)
-    assert same.mean() >= 0.92
-    assert same[:7].mean() >= 0.97
+    """small-dp: the old warm start (300 episodes of demonstrations, no units loss) gave 86.8 % agreement
+    (43 % in period 7, where the DP keeps units back) and 0.39 % below the DP; the packaged settings with
+    1,500 episodes give 91.1 % (97 % before period 7) in about a minute and a half, the packaged 5,000
+    about 94 % in about 3 minutes (too long for `make test`)."""
+    same = _dp_clone_agreement("small-dp", 300, episodes=1500)
+    assert same.mean() >= 0.90
+    assert same[:7].mean() >= 0.96
