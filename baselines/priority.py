@@ -33,6 +33,7 @@ from allocsim.envs.state import AllocationState
 
 if TYPE_CHECKING:
     from allocsim.envs.allocation_env import AllocationEnv
+    from allocsim.envs.network import Network
 
 
 class PriorityParams(HoldbackParams):
@@ -71,6 +72,12 @@ class PriorityPolicy(RulePolicy):
         ]
         self.contract = contract
         self.reserve = net.contract_rights.sum(axis=1) * self.params.reserve_periods  # (S,)
+
+    @classmethod
+    def scenario_grid(cls, net: Network) -> dict[str, list[Any]]:
+        """Parameters tuned only where they can matter: ``ship_known_due`` [off, on] when some
+        location serves a contracted channel whose advance notice covers its lead time."""
+        return {"ship_known_due": [False, True]} if known_due_applies(net) else {}
 
     def plan(self, state: AllocationState) -> Plan:
         p, net = self.params, self.net
@@ -127,3 +134,11 @@ class PriorityPolicy(RulePolicy):
                     due = min(float(orders[lead, loc, s, c]), float(net.contract_rights[s, c]))
                     out[loc, s, c] = max(due - stock - float(state.inbound[loc, s]), 0.0)
         return out
+
+
+def known_due_applies(net: Network) -> bool:
+    """Whether ``ship_known_due`` can change a plan: a location serves a channel with contract
+    rights whose advance notice is at least the location's lead time (``known_due`` is NaN elsewhere)."""
+    contracted = (net.contract_rights > 0).any(axis=0)  # (C,)
+    covered = net.advance_notice[None, :] >= net.lead_time[:, None]  # (L, C)
+    return bool((net.serves & covered & contracted[None, :]).any())

@@ -1,15 +1,17 @@
 """Search grids of the heuristics' parameters, as data, one entry per registry name.
 
 A rule class that offers a ``param_grid()`` classmethod supplies its own grid and
-takes precedence over the table here. Every key must be a field of the rule's
-``Params`` model; combinations that model rejects (e.g. ``min_days > max_days``)
-are skipped. ``random`` and ``hold`` have nothing to tune. The user replaces a
-parameter's values with ``--grid name=lo:hi:n`` (``n`` evenly spaced values from
-``lo`` to ``hi``) or ``--grid name=v1,v2,...`` (``parse_grid_option``); a winner on
-the edge of its range is named by ``edge_warnings``. A rule's ``holdback`` share is
-searched coarsely with the others, then refined around the winner in steps of
-1/32 (``holdback_refinement``), so every whole-unit level up to 32 units on hand
-can be reached (a Littlewood protection level of 7 of 10 units, say).
+takes precedence over the table here; one that offers ``scenario_grid(net)`` adds the
+parameters that matter only on some scenarios (priority's ``ship_known_due`` where a
+contracted channel's advance notice covers a lead time), when the scenario is given.
+Every key must be a field of the rule's ``Params`` model; combinations that model
+rejects (e.g. ``min_days > max_days``) are skipped. ``random`` and ``hold`` have
+nothing to tune. The user replaces a parameter's values with ``--grid name=lo:hi:n``
+(``n`` evenly spaced values from ``lo`` to ``hi``) or ``--grid name=v1,v2,...``
+(``parse_grid_option``); a winner on the edge of its range is named by
+``edge_warnings``. A rule's ``holdback`` share is searched coarsely with the others,
+then refined around the winner in steps of 1/32 (``holdback_refinement``), so every
+whole-unit level up to 32 units on hand can be reached (a Littlewood protection level of 7 of 10 units, say).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import annotated_types
 from pydantic import ValidationError
 
 from allocsim.baselines.common import HOLDBACK_GRID, HoldbackParams
 from allocsim.baselines.registry import POLICIES, rule_names
+
+if TYPE_CHECKING:
+    from allocsim.envs.scenario import Scenario
 
 Grid = dict[str, list[Any]]
 
@@ -64,13 +69,15 @@ def searches_holdback(name: str, holdback: bool) -> bool:
 
 
 def grid_for(
-    name: str, holdback: bool = False, overrides: Mapping[str, Sequence[float]] | None = None
+    name: str, holdback: bool = False, overrides: Mapping[str, Sequence[float]] | None = None,
+    scenario: Scenario | None = None,
 ) -> Grid:
     """The grid of policy ``name``; ValueError naming the tunable policies when it has none.
 
     ``holdback`` (the scenario has ``timing.holdback_decision``): a rule with ``HoldbackParams``
-    also searches ``holdback`` over ``HOLDBACK_GRID``. ``overrides`` replace (or add) parameters'
-    values; one that is not a parameter of the rule is refused, naming those that are."""
+    also searches ``holdback`` over ``HOLDBACK_GRID``. ``scenario``: a rule's ``scenario_grid``
+    parameters for it are added. ``overrides`` replace (or add) parameters' values; one that is
+    not a parameter of the rule is refused, naming those that are."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; valid: {', '.join(sorted(POLICIES))}")
     factory = POLICIES[name]
@@ -78,6 +85,10 @@ def grid_for(
     if not grid:
         tunable = ", ".join(tunable_policies())
         raise ValueError(f"policy {name!r} has no parameters to tune; tunable: {tunable}")
+    if scenario is not None and hasattr(factory, "scenario_grid"):
+        from allocsim.envs.network import Network
+
+        grid = {**grid, **factory.scenario_grid(Network.compile(scenario))}
     if searches_holdback(name, holdback):
         grid = {**grid, "holdback": list(HOLDBACK_GRID)}
     fields = getattr(factory, "Params").model_fields  # noqa: B009 (every tunable rule has one)
@@ -167,8 +178,8 @@ def edge_warnings(name: str, grid: Grid, best: Mapping[str, Any]) -> list[str]:
     allows beyond it: the optimum may lie outside the grid."""
     lines = []
     for key, values in grid.items():
-        numbers = sorted(v for v in values if isinstance(v, int | float))
-        if len(numbers) < 2 or key not in best:
+        numbers = sorted(v for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+        if len(numbers) < 2 or key not in best or isinstance(best[key], bool):
             continue
         low, high = _bounds(name, key)
         value = best[key]

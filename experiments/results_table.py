@@ -141,14 +141,22 @@ INTERVAL_NOTE = (
 
 def stream_note(benches: list[Path]) -> str:
     """One sentence naming the demand stream(s) the stored benchmarks were played on (manifests before
-    streams were versioned: stream 1), and whether that is the simulator's current stream."""
-    streams = sorted({int((read_manifest(b) or {}).get("demand_stream", 1)) for b in benches if b.is_dir()})
+    streams were versioned: stream 1), which rows are on which when they differ, and whether that is
+    the simulator's current stream."""
+    by_stream: dict[int, list[str]] = {}
+    for bench in benches:
+        if bench.is_dir():
+            stream = int((read_manifest(bench) or {}).get("demand_stream", 1))
+            by_stream.setdefault(stream, []).append(bench.name)
+    streams = sorted(by_stream)
     if not streams:
         return ""
-    named = ", ".join(str(v) for v in streams)
     now = ("the simulator's current stream" if streams == [DEMAND_STREAM] else f"the simulator now draws "
            f"stream {DEMAND_STREAM}: re-run `make results` to compare number for number")
-    return f"Played on demand stream {named} ({now}).\n\n"
+    if len(streams) == 1:
+        return f"Played on demand stream {streams[0]} ({now}).\n\n"
+    rows = " and ".join(f"stream {v} ({', '.join(by_stream[v])})" for v in streams)
+    return f"Played on demand {rows}; {now}.\n\n"
 
 
 def carry_label(algo: str, source: str) -> str:

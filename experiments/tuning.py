@@ -103,7 +103,7 @@ def label_of(policy: str, params: dict[str, Any]) -> str:
 
 def planned_points(scenario: Scenario, policy: str, overrides: Grid | None = None) -> int:
     """Grid points ``tune`` plays at most: the grid's, plus the holdback refinement's."""
-    grid = grid_for(policy, scenario.timing.holdback_decision is not None, overrides)
+    grid = grid_for(policy, scenario.timing.holdback_decision is not None, overrides, scenario)
     return len(valid_points(policy, grid)) + (REFINE_POINTS if refines(grid, overrides) else 0)
 
 
@@ -126,7 +126,7 @@ def tune(
     With ``timing.holdback_decision`` in the scenario, a rule's ``holdback`` is searched too, and
     then refined in steps of 1/32 around the winner with its other parameters (unless
     ``overrides`` sets it). ``overrides`` replaces parameters' values (``--grid``)."""
-    grid = grid_for(policy, scenario.timing.holdback_decision is not None, overrides)
+    grid = grid_for(policy, scenario.timing.holdback_decision is not None, overrides, scenario)
     points = valid_points(policy, grid)
     if not points:
         raise ValueError(f"the grid of {policy!r} has no valid combination")
@@ -205,7 +205,7 @@ def plan_jobs(scenario: Scenario, policy: str, grid_options: Sequence[str], out:
     holdback = scenario.timing.holdback_decision is not None
     jobs = []
     for name in names:
-        fields = set(grid_for(name, holdback))
+        fields = set(grid_for(name, holdback, scenario=scenario))
         mine = {k: v for k, v in parsed.items() if policy != "all" or k in fields or k in _params_of(name)}
         jobs.append(TuneJob(name, mine, planned_points(scenario, name, mine),
                             out or tuned_path(tuned_dir, scenario.name, name, scenario.timing.mode)))

@@ -167,7 +167,14 @@ def test_the_results_page_names_the_demand_stream_its_benchmarks_were_played_on(
     (old / MANIFEST).write_text(json.dumps({"command": "benchmark", "files": []}))  # before streams
     (new / MANIFEST).write_text(json.dumps({"command": "benchmark", "files": [], "demand_stream": 2}))
     assert stream_note([new]) == "Played on demand stream 2 (the simulator's current stream).\n\n"
-    assert stream_note([old, new]).startswith("Played on demand stream 1, 2 (the simulator now draws")
+    assert stream_note([old]) == ("Played on demand stream 1 (the simulator now draws stream 2: re-run "
+                                  "`make results` to compare number for number).\n\n")
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / MANIFEST).write_text(json.dumps({"command": "benchmark", "files": [], "demand_stream": 1}))
+    assert stream_note([old, new, older]) == (  # mixed: which rows are on which stream
+        "Played on demand stream 1 (old, older) and stream 2 (new); the simulator now draws stream 2: "
+        "re-run `make results` to compare number for number.\n\n")
     assert stream_note([tmp_path / "missing"]) == ""
 
 

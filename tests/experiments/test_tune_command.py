@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from allocsim.baselines.registry import POLICIES
 from allocsim.baselines.tuned_params import load_tuned, packaged_tuned, tuned_path
-from allocsim.envs.scenario import load_scenario
+from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.cli import app
 from allocsim.experiments.grids import (
     PARAM_GRIDS,
@@ -211,3 +211,39 @@ def test_simulate_runs_the_tuned_parameters_as_benchmark_does(tmp_path: Path) ->
     assert simulated["params"] == load_tuned("retail-small", "base-stock", tmp_path / "none")
     defaults = simulate("retail-small", "base-stock", 1, seed)["summary"]["profit"]
     assert defaults != pytest.approx(simulated["summary"]["profit"])  # the tuned parameters matter here
+
+
+def _contracts_scarce(key_accounts_lead: int | None = None) -> Scenario:
+    """The contracts-scarce preset, optionally with key-accounts' lead time changed (notice stays 5)."""
+    import yaml
+
+    from allocsim.envs.scenario import scenario_from_dict
+
+    data = yaml.safe_load((Path(__file__).parents[2] / "envs/presets/contracts-scarce.yaml").read_text())
+    if key_accounts_lead is not None:
+        key_accounts = next(loc for loc in data["locations"] if loc["name"] == "key-accounts")
+        key_accounts["lead_time"] = key_accounts_lead
+    return scenario_from_dict(data)
+
+
+def test_priority_searches_ship_known_due_only_where_a_contract_has_notice_covering_a_lead() -> None:
+    """contracts-scarce (notice 5 on the contracted channel, key-accounts' lead 1) searches ship_known_due
+    off and on; retail-small (no contract) keeps the table grid, so its tuning is unchanged."""
+    from allocsim.experiments.grids import grid_for
+    from allocsim.experiments.tuning import planned_points
+
+    scarce = grid_for("priority", scenario=load_scenario("contracts-scarce"))
+    assert scarce == {**PARAM_GRIDS["priority"], "ship_known_due": [False, True]}
+    assert planned_points(load_scenario("contracts-scarce"), "priority") == 3 * 4 * 4 * 2
+    small = load_scenario("retail-small")
+    assert grid_for("priority", scenario=small) == PARAM_GRIDS["priority"]
+    assert planned_points(small, "priority") == 3 * 4 * 4
+    assert "ship_known_due" in grid_for("priority", scenario=_contracts_scarce(key_accounts_lead=5))
+    assert "ship_known_due" not in grid_for("priority", scenario=_contracts_scarce(key_accounts_lead=6))
+    assert grid_for("base-stock", scenario=load_scenario("contracts-scarce")) == PARAM_GRIDS["base-stock"]
+
+
+def test_an_on_off_winner_is_never_an_edge_warning() -> None:
+    grid = {"review_periods": [0.0, 1.0, 2.0], "ship_known_due": [False, True]}
+    assert edge_warnings("priority", grid, {"review_periods": 1.0, "ship_known_due": True}) == []
+    assert edge_warnings("priority", grid, {"review_periods": 1.0, "ship_known_due": False}) == []
