@@ -189,3 +189,18 @@ def test_the_budget_is_never_overshot(tmp_path: Path, hp_file: Path) -> None:
     result = runner.invoke(app, ["train", "--scenario", "tiny-dp", "--hyperparams", str(hp_file),
                                  "--timesteps", "400", "--out", str(tmp_path / "short")])
     assert result.exit_code == 2 and "a budget of 400 timesteps is less than one rollout" in result.stderr
+
+
+def test_a_budget_below_one_rollout_names_the_options_that_fix_it() -> None:
+    """retail-small's PPO entry collects 256 copies x 64 steps = 16,384 per rollout: a budget of 2,048
+    is refused naming the option that lowers it (--n-envs) and where n_steps lives (--hyperparams)."""
+    from allocsim.agents.training import planned_timesteps
+
+    hp = load_hyperparams("ppo", "retail-small")
+    assert (hp.n_envs, hp.n_steps) == (256, 64)
+    with pytest.raises(ValueError) as err:
+        planned_timesteps("ppo", hp, 2_048, hp.n_envs)
+    assert str(err.value) == ("a budget of 2,048 timesteps is less than one rollout (256 copies x 64 steps = "
+                              "16,384); raise --timesteps, or lower --n-envs or the n_steps of --hyperparams")
+    assert planned_timesteps("ppo", hp, 16_384 + 100, hp.n_envs) == 16_384  # one whole rollout
+    assert planned_timesteps("ppo", hp, 2_048, 32) == 2_048  # 32 copies x 64 steps
