@@ -61,7 +61,7 @@ def test_every_relative_link_resolves(page: Path) -> None:
             broken.append(f"{target}: no such file")
         elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
             broken.append(f"{target}: no heading #{anchor}")
-    assert not broken, f"{page.name}: {broken}"
+    assert not broken, f"{page.relative_to(ROOT)}: {broken}"
 
 
 def test_the_link_check_can_fail(tmp_path: Path) -> None:
