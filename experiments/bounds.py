@@ -345,10 +345,14 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
     line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
             f"(min {min(values):,.2f}, max {max(values):,.2f}); penalised bound mean "
             f"{report['penalised_mean']:,.2f} ({tightening_text(report['tightening_pct'])})")
+    def over(key: str) -> str:  # the Lagrangian and lane-penalty means may run on more seeds than asked
+        span = report.get(key)
+        return f" ({span['count']} seeds)" if span and span["count"] != len(values) else ""
+
     if report["lagrangian_mean"] is not None:
-        line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}"
+        line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}{over('lagrangian_seeds')}"
     if report.get("lane_penalty_mean") is not None:
-        line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}"
+        line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}{over('lane_penalty_seeds')}"
     if report.get("history_mean") is not None:
         line += f"; history-priced bound {report['history_mean']:,.2f}"
     kind = kind_label(report["tightest_bound_kind"])
