@@ -71,7 +71,7 @@ def planned_timesteps(algo: str, hp: Hyperparams, total: int, n_envs: int) -> in
     if whole == 0:
         raise ValueError(f"a budget of {total:,} timesteps is less than one rollout "
                          f"({n_envs} copies x {collection // n_envs:,} steps = {collection:,}); "
-                         "raise --timesteps or lower n_envs/n_steps")
+                         "raise --timesteps, or lower --n-envs or the n_steps of --hyperparams")
     return whole
 
 

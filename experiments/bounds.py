@@ -73,6 +73,7 @@ from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_p
 from allocsim.experiments.reference_interval import gap_reference, reference_interval
 from allocsim.experiments.seed_pool import per_seed
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
+from allocsim.experiments.tables import tightening_text
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
 CLOSED = "bound_gap_closed_pct"
@@ -210,17 +211,24 @@ def seed_lagrangian(
 def bound_report(
     scenario: Scenario, seeds: Sequence[int], n_workers: int | None = 1,
     on_done: Callable[[int], None] | None = None, history: bool = False,
+    phase: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The ``allocsim bound --json`` document: DP value (or null) and the bound per seed.
 
-    ``on_done`` receives counts of bounded seeds as they finish. The history-priced bound is there
-    wherever its prices are shipped or cached; ``history`` fits them where they are not (a one-off fit,
-    up to half an hour on retail-small).
+    ``on_done`` receives counts of bounded seeds as they finish; ``phase`` what runs while none can
+    finish (the DP before them, the other bounds after them: 4 s and 14 s of kernel compiles on a first
+    run of tiny-dp), ``""`` when done. The history-priced bound is there wherever its prices are shipped
+    or cached; ``history`` fits them where they are not (a one-off fit, up to half an hour on retail-small).
     """
+    say = phase or (lambda text: None)
+    if dp.refusal(env_for(scenario).network) is None:
+        say("solving the exact DP")
     optimum = dp_value(scenario)
+    say("")
     penalty, results = seed_penalised(scenario, seeds, n_workers, on_done)
     zero, zero_ci = mean_ci95([r.clairvoyant.bound for r in results])
     penalised, penalised_ci = mean_ci95([r.penalised for r in results])
+    say("the Lagrangian, history-priced and lane-penalty bounds where they apply")
     lagrangian, why = seed_lagrangian(scenario, lagrangian_seeds(scenario, seeds), n_workers)
     history_run, history_why = seed_history(scenario, seeds, fit=history)  # first: its prices serve the next
     lane, lane_why = seed_lane_penalty(scenario, lane_penalty_seeds(scenario, seeds), n_workers)
@@ -228,6 +236,7 @@ def bound_report(
     by_seed = {r.seed: r for r in lagrangian}
     by_lane = {r.seed: r for r in lane}
     by_history = {r.seed: r for r in history_run}
+    say("")
     keys = _lagrangian_keys(scenario, lagrangian, why, (penalised, penalised_ci), optimum.value, lane,
                             lane_why, history_run, history_why)
     kind, reference = gap_reference(optimum.value, keys["tightest_bound"], keys["tightest_bound_kind"]) \
@@ -335,11 +344,15 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
     mean = sum(values) / len(values)
     line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
             f"(min {min(values):,.2f}, max {max(values):,.2f}); penalised bound mean "
-            f"{report['penalised_mean']:,.2f} ({report['tightening_pct']:.2f} % tighter)")
+            f"{report['penalised_mean']:,.2f} ({tightening_text(report['tightening_pct'])})")
+    def over(key: str) -> str:  # the Lagrangian and lane-penalty means may run on more seeds than asked
+        span = report.get(key)
+        return f" ({span['count']} seeds)" if span and span["count"] != len(values) else ""
+
     if report["lagrangian_mean"] is not None:
-        line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}"
+        line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}{over('lagrangian_seeds')}"
     if report.get("lane_penalty_mean") is not None:
-        line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}"
+        line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}{over('lane_penalty_seeds')}"
     if report.get("history_mean") is not None:
         line += f"; history-priced bound {report['history_mean']:,.2f}"
     kind = kind_label(report["tightest_bound_kind"])

@@ -148,7 +148,8 @@ def bound_command(
         history_first(loaded, _say)  # shipped or cached prices, else said and left out
     with RunProgress(len(seeds), f"bound {loaded.name}", unit="seeds", out=errors if as_json else console,
                      every_s=10.0) as progress:
-        report = bound_report(loaded, seeds, workers, on_done=progress.advance, history=history)
+        report = bound_report(loaded, seeds, workers, on_done=progress.advance, history=history,
+                              phase=progress.phase)
     summary = bound_summary(report, time.perf_counter() - started)
     if dp_table is not None:
         try:

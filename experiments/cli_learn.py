@@ -147,7 +147,9 @@ def train(
     if last.keys() >= VALIDATION:
         judged = "; last " + validation_note({k: float(last[k]) for k in VALIDATION}, reference.label)
     rate = result.timesteps / max(elapsed, 1e-9)
-    console.print(f"{result.timesteps:,} timesteps in {elapsed:.1f} s ({rate:,.0f} steps/s){judged}",
+    # the wall time holds the warm or residual start and the validations: the bar's rate is the env's
+    console.print(f"{result.timesteps:,} timesteps in {elapsed:.1f} s ({rate:,.0f} steps/s overall, "
+                  f"start and validations included){judged}",
                   highlight=False, soft_wrap=not console.is_terminal)  # a terminal: folded between words
     console.print(f"run: {result.run_dir}", highlight=False)
 

@@ -40,11 +40,11 @@ from allocsim.experiments.evaluation import PolicySpec
 from allocsim.experiments.option_limits import MAX_SEED
 from allocsim.experiments.reference_interval import markdown_table
 from allocsim.experiments.results_table import (
-    INTERVAL_NOTE,
     carry_label,
     carry_over_markdown,
     carry_over_row,
     headline,
+    interval_note,
     interval_of,
     kept_steps,
     seed_number,
@@ -336,7 +336,7 @@ def write_readme(config: ResultsConfig, out: Path) -> Path:
     text += stream_note(benches)
     table = table_markdown(rows, config.algo)
     if intervals:
-        table += "\n" + INTERVAL_NOTE + markdown_table(intervals)
+        table += "\n" + interval_note(out) + markdown_table(intervals)
     return write_text(out / "README.md", text + table + carry_over_markdown(carried))
 
 

@@ -7,6 +7,7 @@ Nothing here trains or plays: each function reads a benchmark folder (``summary.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def interval_of(bench: Path) -> ReferenceInterval | None:
     return from_episodes(episodes, run)
 
 
-INTERVAL_NOTE = (
+_INTERVAL_NOTE = (
     "## Reference interval\n\nPer scenario, from the stored benchmark's episodes (nothing played again): the "
     f"best achievable (the {DP_OPTIMUM} where the scenario has one, else the best policy of any kind on the "
     "test episodes), the tightest valid upper bound on the expected profit (of the bounds the benchmark "
@@ -135,8 +136,22 @@ INTERVAL_NOTE = (
     "the benchmark stored only the penalised bound), the gap between them with its paired 95 % CI, and each "
     "policy's share of the gap between the best tuned rule and the best achievable, "
     "100 × (policy − rule) / (best achievable − rule). Definitions: "
-    "[docs/bounds.md](../docs/bounds.md#the-reference-interval).\n\n"
+    "{definitions}.\n\n"
 )
+
+
+def interval_note(readme_dir: Path) -> str:
+    """The reference-interval section's note for a README written into ``readme_dir``: its link to
+    docs/bounds.md relative to that folder (``results/dcl/`` is one level deeper than ``results/``), or
+    the page named without a link when the folder is outside the repository."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "bounds.md")
+    here = readme_dir.resolve()
+    if docs.is_file() and here.is_relative_to(docs.parents[1]):
+        link = Path(os.path.relpath(docs, here)).as_posix()
+        definitions = f"[docs/bounds.md]({link}#the-reference-interval)"
+    else:
+        definitions = "docs/bounds.md of the repository, section The reference interval"
+    return _INTERVAL_NOTE.replace("{definitions}", definitions)
 
 
 def stream_note(benches: list[Path]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from importlib import resources
 
 from allocsim.envs.demand import CSV_COLUMNS, DemandProfile, sample_episode
@@ -36,21 +37,27 @@ KEY_NOTES = {
 }
 
 
+#: The comments' width: they read whole in an 80-column terminal or editor.
+COMMENT_WIDTH = 79
+
+
 def commented_preset(name: str) -> str:
     """The preset's YAML with a header and a comment above each top-level key; loads back unchanged."""
     if name not in preset_names():
         raise ScenarioError(f"unknown preset {name[:80]!r}; valid: {', '.join(preset_names())}")
     text = (resources.files("allocsim.envs") / "presets" / f"{name}.yaml").read_text(encoding="utf-8")
     lines = [
-        f"# allocsim scenario, copied from the preset {name!r}. Edit it, then:",
+        *textwrap.wrap(f"# allocsim scenario, copied from the preset {name!r}. Edit it, then:", COMMENT_WIDTH,
+                       subsequent_indent="# "),
         "#   allocsim benchmark --scenario THIS_FILE.yaml",
-        "# Every key is checked (a misspelt key is an error); the full schema is in the repository's",
-        "# docs/scenarios.md. Money is in `currency` units, time in periods.",
+        "# Every key is checked (a misspelt key is an error); the full schema is in the",
+        "# repository's docs/scenarios.md. Money is in `currency` units, time in periods.",
     ]
     for line in text.splitlines():
         key = line.split(":", 1)[0]
         if line[:1].isalpha() and key in KEY_NOTES:
-            lines += ["", f"# {key}: {KEY_NOTES[key]}"]
+            lines += ["", *textwrap.wrap(f"# {key}: {KEY_NOTES[key]}", COMMENT_WIDTH, break_long_words=False,
+                                         subsequent_indent="#   ", break_on_hyphens=False)]
         lines.append(line)
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+         *sorted((ROOT / "results").glob("**/README.md"))]  # the results tables link docs/ too
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 #: README command prefixes and how the tests run them: "cheap" (here), "slow" (the slow test), or
@@ -60,7 +61,7 @@ def test_every_relative_link_resolves(page: Path) -> None:
             broken.append(f"{target}: no such file")
         elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
             broken.append(f"{target}: no heading #{anchor}")
-    assert not broken, f"{page.name}: {broken}"
+    assert not broken, f"{page.relative_to(ROOT)}: {broken}"
 
 
 def test_the_link_check_can_fail(tmp_path: Path) -> None:

@@ -161,3 +161,21 @@ def test_benchmark_without_bound_has_no_gap_columns(tmp_path: Path) -> None:
     result = run_benchmark(scenario, [1, 2], policies=["hold"], tuned_dir=tmp_path, bound=False)
     assert "gap_to_bound_pct" not in result.rows[0] and CLOSED not in result.summary
     assert result.info.bound_mean is None and not math.isnan(result.summary["profit_mean"].iloc[0])
+
+
+def test_bound_report_names_what_runs_while_no_seed_can_finish() -> None:
+    """The bar of `allocsim bound` cannot move during the DP (before the seeds) nor the Lagrangian,
+    history-priced and lane-penalty bounds (after them; 4 s and 14 s of compiles on a first tiny-dp
+    run): each is named as a phase, then cleared. No DP on retail-small: nothing said before the seeds."""
+    from allocsim.experiments.bounds import bound_report
+
+    phases: list[str] = []
+    done: list[int] = []
+    bound_report(load_scenario("tiny-dp"), [40_000], on_done=lambda n: done.append(len(phases)),
+                 phase=phases.append)
+    assert phases == ["solving the exact DP", "",
+                      "the Lagrangian, history-priced and lane-penalty bounds where they apply", ""]
+    assert done == [2]  # the seed finished between the DP's phase and the other bounds'
+    phases.clear()
+    bound_report(load_scenario("retail-small"), [40_000], phase=phases.append)
+    assert phases == ["", "the Lagrangian, history-priced and lane-penalty bounds where they apply", ""]

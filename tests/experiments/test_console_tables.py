@@ -110,3 +110,15 @@ def test_bound_table_with_the_penalised_bound_fits_80_columns() -> None:
     assert max(len(line) for line in text.splitlines()) <= WIDTH
     assert {"1,234,567.89", "1,222,333.44"} <= _numbers_by_line(text)
     assert "0.99 % tighter" in " ".join(text.split()) and "1 of 3 seeds" in " ".join(text.split())
+
+
+def test_a_penalised_bound_above_the_zero_penalty_one_reads_looser_not_negative_tighter() -> None:
+    """tiny-dp on 5 seeds: penalised mean 122.02 above the zero-penalty 118.40, tightening_pct -3.06."""
+    rows = [{"seed": 40000, "bound": 118.40, "penalised_bound": 122.02, "rows": 40, "cols": 51, "nnz": 118,
+             "solve_seconds": 0.01}]
+    report = {"scenario": "tiny-dp", "dp_value": 121.34, "dp_note": None, "bounds": rows,
+              "zero_penalty_mean": 118.40, "zero_penalty_ci95": 37.62, "penalised_mean": 122.02,
+              "penalised_ci95": 17.99, "tightening_pct": -3.06, "seeds_penalised_above_zero": 1,
+              "reference": 121.34, "reference_kind": "dp_optimum"}
+    flat = " ".join(_render(bound_table(report)).split())
+    assert "(3.06 % looser, above the zero-penalty bound on 1 of 1 seeds)" in flat and "tighter" not in flat

@@ -146,6 +146,9 @@ def test_benchmark_prints_and_writes_the_interval_on_tiny_dp(tmp_path: Path) -> 
         assert summary[SHARE].isna().all() and "best gap closed %" not in flat
     page = (out / "report.html").read_text()
     assert "How far from the best possible" in page and "best achievable" in page
+    # the page's definition names the bound this run chose (here the history-priced one), not two kinds only
+    assert ("(of the bounds the run has, penalised, Lagrangian, history-priced and lane-penalty, the one "
+            "whose mean plus its 95% half-width is lowest)") in " ".join(page.split())
 
 
 def _stored_bench(folder: Path, column: str, run: dict[str, object]) -> Path:

@@ -282,3 +282,21 @@ def test_an_interrupted_benchmark_keeps_its_episodes_for_the_same_stamp_only(tmp
     assert kept_episodes(tmp_path, stamp).rows(["min-max"], [40000, 40001]) == [row]  # resumed: same stamp
     retrained = {**stamp, "models": {"dcl-seed0": "cd34"}}
     assert kept_episodes(tmp_path, retrained).count() == 0  # another model: its rows are gone
+
+
+def test_the_reference_interval_note_links_docs_from_the_readme_s_own_folder(tmp_path: Path) -> None:
+    """results/README.md links ../docs/bounds.md, results/dcl/README.md one level deeper ../../docs/...;
+    a README outside the repository names the page without a (broken) link."""
+    from allocsim.experiments.results_table import interval_note
+
+    root = Path(__file__).resolve().parents[2]
+    assert "[docs/bounds.md](../docs/bounds.md#the-reference-interval)." in interval_note(root / "results")
+    assert "(../../docs/bounds.md#the-reference-interval)." in interval_note(root / "results" / "dcl")
+    assert (root / "results" / "dcl" / "../../docs/bounds.md").resolve().is_file()
+    outside = interval_note(tmp_path)
+    assert "](" not in outside
+    assert "docs/bounds.md of the repository, section The reference interval." in outside
+    for page in ("results/README.md", "results/dcl/README.md"):  # the stored pages link it that way too
+        text = (root / page).read_text(encoding="utf-8")
+        link = re.search(r"\]\(([./]+docs/bounds\.md)#the-reference-interval\)", text)
+        assert link is not None and ((root / page).parent / link.group(1)).resolve().is_file(), page

@@ -27,6 +27,21 @@ def test_show_prints_a_commented_preset_that_loads_back_identically(name: str, t
     path.write_text(result.stdout)
     copy, preset = load_scenario(path), load_scenario(name)
     assert copy == preset and copy.content_hash() == preset.content_hash()
+    comments = [line for line in result.stdout.splitlines() if line.startswith("#")]
+    assert max(map(len, comments)) <= 80  # whole in an 80-column terminal or editor
+
+
+def test_a_long_key_comment_continues_on_indented_comment_lines() -> None:
+    """retail-small's `name` note (170 characters on one line before) folds at spaces into comments."""
+    from allocsim.experiments.starting_files import commented_preset
+
+    lines = commented_preset("retail-small").splitlines()
+    start = lines.index("# name: rename it for your network (your `allocsim tune` results are filed")
+    assert lines[start + 1:start + 4] == [
+        "#   under this name; the presets' shipped tuning applies only while the content",
+        "#   is unchanged)",
+        "name: retail-small",
+    ]
 
 
 def test_show_of_an_unknown_preset_exits_2() -> None:
