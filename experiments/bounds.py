@@ -59,7 +59,7 @@ from allocsim.baselines.lagrangian_bound import (
 from allocsim.baselines.lagrangian_dc import dc_plan
 from allocsim.core.atomic_files import atomic_write
 from allocsim.envs.scenario import Scenario
-from allocsim.experiments.bound_choice import kind_label, mean_ci95, tightest
+from allocsim.experiments.bound_choice import mean_ci95, tightest
 from allocsim.experiments.evaluation import Row, env_for
 from allocsim.experiments.history_store import seed_history
 from allocsim.experiments.lagrangian_store import multipliers_for
@@ -73,7 +73,6 @@ from allocsim.experiments.penalty_store import load_penalty, penalty_key, save_p
 from allocsim.experiments.reference_interval import gap_reference, reference_interval
 from allocsim.experiments.seed_pool import per_seed
 from allocsim.experiments.seeds import BLOCK_SIZE, seed_block
-from allocsim.experiments.tables import tightening_text
 
 GAP_KPIS = ("gap_to_bound_pct", "gap_to_optimal_pct", "gap_to_reference_pct")
 CLOSED = "bound_gap_closed_pct"
@@ -336,31 +335,6 @@ def _interval_record(results: Sequence[PenalisedResult], others: dict[str, Seque
 
 def _span(seeds: Sequence[int]) -> dict[str, int]:
     return {"first": seeds[0], "last": seeds[-1], "count": len(seeds)}
-
-
-def bound_summary(report: dict[str, Any], seconds: float) -> str:
-    """One closing line: seeds bounded, mean and range of the bound, the DP optimum, wall time."""
-    values = [row["bound"] for row in report["bounds"]]
-    mean = sum(values) / len(values)
-    line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
-            f"(min {min(values):,.2f}, max {max(values):,.2f}); penalised bound mean "
-            f"{report['penalised_mean']:,.2f} ({tightening_text(report['tightening_pct'])})")
-    def over(key: str) -> str:  # the Lagrangian and lane-penalty means may run on more seeds than asked
-        span = report.get(key)
-        return f" ({span['count']} seeds)" if span and span["count"] != len(values) else ""
-
-    if report["lagrangian_mean"] is not None:
-        line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}{over('lagrangian_seeds')}"
-    if report.get("lane_penalty_mean") is not None:
-        line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}{over('lane_penalty_seeds')}"
-    if report.get("history_mean") is not None:
-        line += f"; history-priced bound {report['history_mean']:,.2f}"
-    kind = kind_label(report["tightest_bound_kind"])
-    kind = "history-priced" if kind == "history" else kind  # named as in the line above
-    line += f"; tightest: {kind} bound {report['tightest_bound']:,.2f}"
-    if report["dp_value"] is not None:
-        line += f"; DP optimum {report['dp_value']:,.2f}"
-    return f"{line}; {seconds:.1f} s"
 
 
 def _gap(reference: float, profit: float) -> float:

@@ -118,11 +118,11 @@ def bound_command(
     ] = False,
 ) -> None:
     """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""
-    from allocsim.experiments.bounds import bound_report, bound_summary, dp_value, write_dp_table
+    from allocsim.experiments.bounds import bound_report, dp_value, write_dp_table
     from allocsim.experiments.cli import _compile_first, _fail, _load, _say, console, errors
     from allocsim.experiments.progress import RunProgress
     from allocsim.experiments.seeds import seed_range
-    from allocsim.experiments.tables import bound_table
+    from allocsim.experiments.tables import bound_summary, bound_table
 
     loaded = _load(scenario)
     try:

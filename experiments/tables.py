@@ -16,6 +16,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from allocsim.experiments.bound_choice import kind_label
 from allocsim.experiments.kpi_labels import console_label
 from allocsim.experiments.kpis import HEADLINE, column_decimals, fmt_ci
 
@@ -222,6 +223,31 @@ def bound_table(report: dict[str, Any]) -> FittedTable:
     ]
     title = f"{report['scenario']} · clairvoyant and penalised bound per seed (perfect-foresight LP, HiGHS)"
     return FittedTable(title, keys, values, caption=caption, bold_first=False)
+
+
+def bound_summary(report: dict[str, Any], seconds: float) -> str:
+    """One closing line: seeds bounded, mean and range of the bound, the DP optimum, wall time."""
+    values = [row["bound"] for row in report["bounds"]]
+    mean = sum(values) / len(values)
+    line = (f"{report['scenario']}: clairvoyant bound on {len(values)} seed(s), mean {mean:,.2f} "
+            f"(min {min(values):,.2f}, max {max(values):,.2f}); penalised bound mean "
+            f"{report['penalised_mean']:,.2f} ({tightening_text(report['tightening_pct'])})")
+    def over(key: str) -> str:  # the Lagrangian and lane-penalty means may run on more seeds than asked
+        span = report.get(key)
+        return f" ({span['count']} seeds)" if span and span["count"] != len(values) else ""
+
+    if report["lagrangian_mean"] is not None:
+        line += f"; Lagrangian bound mean {report['lagrangian_mean']:,.2f}{over('lagrangian_seeds')}"
+    if report.get("lane_penalty_mean") is not None:
+        line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}{over('lane_penalty_seeds')}"
+    if report.get("history_mean") is not None:
+        line += f"; history-priced bound {report['history_mean']:,.2f}"
+    kind = kind_label(report["tightest_bound_kind"])
+    kind = "history-priced" if kind == "history" else kind  # named as in the line above
+    line += f"; tightest: {kind} bound {report['tightest_bound']:,.2f}"
+    if report["dp_value"] is not None:
+        line += f"; DP optimum {report['dp_value']:,.2f}"
+    return f"{line}; {seconds:.1f} s"
 
 
 def headline_table(result: dict[str, Any], what: str, currency: str) -> Table:

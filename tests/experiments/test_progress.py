@@ -106,7 +106,7 @@ def test_a_long_note_under_the_bar_folds_indented_at_80_columns() -> None:
 def test_the_summary_names_the_seeds_of_a_mean_taken_over_more_than_were_asked_for() -> None:
     """contracts-scarce on 5 seeds: its Lagrangian mean is over seeds 40000..40099 (random there), which
     the line says, else it reads as a mean over the 5 seeds of the table."""
-    from allocsim.experiments.bounds import bound_summary
+    from allocsim.experiments.tables import bound_summary
 
     rows = [{"bound": b} for b in (44_920.48, 45_177.18, 45_100.0, 45_050.0, 45_108.04)]
     report = {"scenario": "contracts-scarce", "bounds": rows, "penalised_mean": 45_043.40,
