@@ -82,11 +82,11 @@ class Recommendation:
     def per_week(self, amount: float) -> float:
         return amount * WEEK / self.periods + 0.0  # + 0.0: never print -0
 
-    def money(self, amount: float, currency: str) -> str:
-        """``94 EUR per episode (11 EUR per week)``."""
-        amount += 0.0  # never print -0
-        return (f"{amount:,.0f} {currency} per episode ({self.per_week(amount):,.0f} {currency} per week)"
-                if self.periods else f"{amount:,.0f} {currency} per episode")
+    def money(self, e: Estimate, currency: str) -> str:
+        """``94 EUR per episode (11 EUR per week)``; to the cent when the interval is under one unit wide."""
+        amount, d = e.mean + 0.0, _places(e)  # + 0.0: never print -0
+        return (f"{amount:,.{d}f} {currency} per episode ({self.per_week(amount):,.{d}f} {currency} per week)"
+                if self.periods else f"{amount:,.{d}f} {currency} per episode")
 
     def sentences(self, currency: str) -> list[str]:
         """The recommendation in plain words: ``Use X.``, then one sentence per reason."""
@@ -97,7 +97,7 @@ class Recommendation:
                     "interval: run 2 or more (20 by default) to know whether the difference is real."]
         if len(self.tied) == 1:
             return [f"Use {self.use}.",
-                    f"It earns {self.money(self.lead.mean, currency)} more profit than {self.runner_up}, the "
+                    f"It earns {self.money(self.lead, currency)} more profit than {self.runner_up}, the "
                     f"runner-up ({_ci(self.lead, currency)}).",
                     "The difference is significant: the paired interval excludes 0."]
         return [f"Use {self.use}.", *self._tie(currency)]
@@ -107,7 +107,7 @@ class Recommendation:
         out = [f"On profit it ties with {_join(others)}: the paired 95% intervals contain 0, so these "
                "episodes cannot tell them apart."]
         if self.use != self.best and self.lead is not None:
-            out.append(f"{self.best} has the highest mean, {self.money(self.lead.mean, currency)} more "
+            out.append(f"{self.best} has the highest mean, {self.money(self.lead, currency)} more "
                        f"({_ci(self.lead, currency)}), which is not significant.")
         simpler = ", ".join(f"{p} {what_it_is(p)}" for p in others)
         even = [p for p in others if simplicity(p) == simplicity(self.use)]
@@ -122,7 +122,7 @@ class Recommendation:
             name, gap = self.behind
             less = Estimate(-gap.mean, gap.half_width, gap.n)
             out.append(f"The first policy significantly behind the best is {name}, "
-                       f"{self.money(less.mean, currency)} less ({_ci(less, currency)}).")
+                       f"{self.money(less, currency)} less ({_ci(less, currency)}).")
         return out
 
 
@@ -131,8 +131,16 @@ def _join(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+def _places(e: Estimate) -> int:
+    """Decimals for money said in a sentence: whole units, cents when the interval is under a unit wide."""
+    if not math.isfinite(e.half_width) or e.half_width >= 1:
+        return 0
+    return 0 if e.half_width == 0 and abs(e.mean) >= 1 else 2  # an exact difference of whole units
+
+
 def _ci(e: Estimate, currency: str) -> str:
-    return f"paired 95% CI {e.low + 0.0:,.0f} to {e.high + 0.0:,.0f} {currency}"
+    d = _places(e)
+    return f"paired 95% CI {e.low + 0.0:,.{d}f} to {e.high + 0.0:,.{d}f} {currency}"
 
 
 def _kpi_words(s: Separation, currency: str) -> str:

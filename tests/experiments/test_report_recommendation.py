@@ -104,3 +104,14 @@ def test_portable_leaves_no_machine_path(tmp_path: Path, inside: bool) -> None:
     assert ("tuned: tuned/x/base-stock.json [" if inside else "tuned: base-stock.json [") in out
     assert str(tmp_path) not in out and str(package) not in out
     assert portable("EUR/week, 3 / 4, https://x.org/a") == "EUR/week, 3 / 4, https://x.org/a"
+
+
+def test_a_lead_under_one_unit_is_said_to_the_cent() -> None:
+    """0.23 ahead on every seed but one (DP against its clone on small-dp): '0 EUR ... CI 0 to 0' said
+    nothing; the sentence gives cents when the interval is under a unit wide."""
+    profits = {"dp": [10.3, 10.2, 10.3, 10.2, 10.15], "onnx:small-dp": [10.0, 10.0, 10.1, 10.0, 10.0]}
+    advice = recommend(summary_frame(_rows(profits)), _rows(profits), periods=10)
+    text = " ".join(advice.sentences("EUR"))
+    # leads 0.3, 0.2, 0.2, 0.2, 0.15: mean 0.21, per week 0.21 x 7 / 10 = 0.147
+    assert "It earns 0.21 EUR per episode (0.15 EUR per week) more profit than onnx:small-dp" in text
+    assert "(paired 95% CI 0.14 to 0.28 EUR)" in text
