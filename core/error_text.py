@@ -20,6 +20,14 @@ def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
     return text[: max(limit - len(tail), 8)] + tail
 
 
+def shorten_path(text: str, limit: int = ECHO_LIMIT) -> str:
+    """A path itself when short, else ``...``, its end and its length: the file's name stays in view."""
+    if len(text) <= limit:
+        return text
+    note = f" ({len(text):,} characters)"
+    return "..." + text[-max(limit - len(note) - 3, 8):] + note
+
+
 def show(value: Any, limit: int = ECHO_LIMIT) -> str:
     """``repr(value)`` shortened; huge integers as their digit count (repr of one may fail)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:

@@ -17,7 +17,7 @@ import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
 
-from allocsim.core.error_text import shorten, show
+from allocsim.core.error_text import shorten, shorten_path, show
 
 try:  # typer >= 0.26 carries its own copy of click
     from typer._click import exceptions as click_errors
@@ -44,8 +44,8 @@ def as_typed(message: str, path: Path | None, option: str = "--demand-csv") -> s
         return message
     if not Path(path).exists():
         room = 80 - len(f"error: {option} : no such file")
-        return f"{option} {shorten(str(path), room)}: no such file"
-    return message.replace(absolute, shorten(str(path)))
+        return f"{option} {shorten_path(str(path), room)}: no such file"
+    return message.replace(absolute, shorten_path(str(path)))
 
 
 def _bound(param: Any, which: str) -> Any:

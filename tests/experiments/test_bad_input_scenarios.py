@@ -334,5 +334,5 @@ def test_broken_demand_csv(tmp_path: Path, case: str) -> None:
     file.write_bytes(data)
     result = runner.invoke(app, ["benchmark", "--scenario", "tiny-dp", "--demand-csv", str(file),
                                  "--episodes", "1", "--out", str(tmp_path / "out")])
-    clean_exit(result, str(file), *needles)
+    clean_exit(result, "history.csv", *needles)  # the path as typed, its start shortened when long
     assert not (tmp_path / "out").exists()
