@@ -307,7 +307,7 @@ def test_the_history_priced_bound_competes_by_the_same_rule(history: tuple[float
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "seeds", "kind"), [("tiny-dp", 30, "lane_penalty_bound"),
-                                                     ("small-dp", 10, "lane_penalty_bound")])
+                                                     ("small-dp", 4, "lane_penalty_bound")])
 def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str, seeds: int, kind: str) -> None:
     """``allocsim bound --json``'s document: no seed-mean bound below the DP optimum beyond its CI."""
     report = bound_report(load_scenario(name), list(range(40_000, 40_000 + seeds)), history=True)
