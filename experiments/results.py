@@ -33,6 +33,7 @@ from allocsim.baselines.tuned_params import load_tuned
 from allocsim.core.atomic_files import write_bytes, write_text
 from allocsim.core.error_text import shorten
 from allocsim.envs.action_modes import mode_class
+from allocsim.envs.demand_stream import DEMAND_STREAM
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.envs.scenario.yaml_file import read_yaml
 from allocsim.experiments.episode_store import EpisodeStore
@@ -51,12 +52,21 @@ from allocsim.experiments.results_table import (
     stream_note,
     table_markdown,
 )
-from allocsim.experiments.run_folder import write_manifest
+from allocsim.experiments.run_folder import read_manifest, write_manifest
 from allocsim.experiments.seeds import seed_block, seed_range
 
 Log = Callable[[str], None]
 MODELS_STAMP = "models.json"  # seeds, ONNX digests and rule parameters the benchmark ran; written last
 PENDING_STAMP = "stamp.json"  # beside the kept episodes: what the unfinished benchmark was playing
+
+
+def known_policies(names: list[str]) -> list[str]:
+    """``names`` when every one is a policy name; ValueError naming the first that is not."""
+    unknown = [name for name in names if name not in policy_names()]
+    if unknown:
+        raise ValueError(f"{shorten(repr(unknown[0]), 80)} is not a policy name "
+                         f"(valid: {', '.join(policy_names())})")
+    return names
 
 
 class ScenarioRuns(BaseModel):
@@ -74,6 +84,13 @@ class ScenarioRuns(BaseModel):
                              "(allocsim train --rule), e.g. dp [default: the best tuned rule]")
     carry_over: str | None = Field(default=None, description="a scenario of this config whose shipped "
                                    "policy (OUT/<it>/policy.onnx) is played here too, unchanged")
+    extra_rules: list[str] | None = Field(default=None, description="policies outside the rule sets played "
+                                          "on this scenario [default: the config's extra_rules]")
+
+    @field_validator("extra_rules")
+    @classmethod
+    def _known_extra(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else known_policies(value)
 
     @field_validator("action_mode")
     @classmethod
@@ -102,11 +119,7 @@ class ResultsConfig(BaseModel):
     @field_validator("extra_rules")
     @classmethod
     def _known_policies(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in policy_names()]
-        if unknown:
-            raise ValueError(f"{shorten(repr(unknown[0]), 80)} is not a policy name "
-                             f"(valid: {', '.join(policy_names())})")
-        return value
+        return known_policies(value)
 
     @field_validator("scenarios")
     @classmethod
@@ -130,10 +143,16 @@ class ResultsConfig(BaseModel):
         return self
 
 
-def compared_rules(config: ResultsConfig) -> list[str]:
-    """The policies the benchmark plays beside the learned seeds: every rule set, then the config's extra
-    rules (the best tuned rule among them is ``registry.best_tuned_rule``'s choice)."""
-    return list(dict.fromkeys([*rule_names(), *config.extra_rules]))
+def extra_rules_of(config: ResultsConfig, scenario: str) -> list[str]:
+    """The extra rules played on ``scenario``: its own entry's, else the config's."""
+    own = config.scenarios[scenario].extra_rules
+    return config.extra_rules if own is None else own
+
+
+def compared_rules(config: ResultsConfig, scenario: str) -> list[str]:
+    """The policies the benchmark plays on ``scenario`` beside the learned seeds: every rule set, then its
+    extra rules (the best tuned rule among them is ``registry.best_tuned_rule``'s choice)."""
+    return list(dict.fromkeys([*rule_names(), *extra_rules_of(config, scenario)]))
 
 
 def load_results_config(path: Path) -> ResultsConfig:
@@ -229,13 +248,16 @@ def benchmark_scenario(
         else:
             log(f"{scenario.name}: {carried} not there yet, benchmarked without the carry-over (a later "
                 "run adds it)")
-    tuned, rules = Path(config.tuned_dir), compared_rules(config)
+    tuned, rules = Path(config.tuned_dir), compared_rules(config, scenario.name)
     stamp = {"seeds": list(seeds), "models": {m.label: _digest(Path(m.model)) for m in models},
              "rules": rule_params(scenario, tuned, rules)}
     done = paths.bench / MODELS_STAMP
     if done.is_file() and json.loads(done.read_text(encoding="utf-8")) == stamp:
-        log(f"{scenario.name}: benchmark up to date")
-        return
+        played_on = int((read_manifest(paths.bench) or {}).get("demand_stream", 1))
+        if played_on == DEMAND_STREAM:
+            log(f"{scenario.name}: benchmark up to date")
+            return
+        log(f"{scenario.name}: benchmark on demand stream {played_on} (now {DEMAND_STREAM}): played again")
     log(f"{scenario.name}: benchmark of the rules and {len(models)} learned seed(s), {len(seeds)} episodes")
     specs = rule_specs(scenario, rules, tuned)[0] + models
     total = progress_total(scenario, specs, models, len(seeds), bounded=True)
@@ -344,9 +366,12 @@ def extra_rules_note(config: ResultsConfig, out: Path) -> str:
     """Per extra rule, the scenarios whose stored benchmark played it (there it counts among the tuned
     rules) and those benchmarked without it (a later run adds it: their stamp is stale)."""
     text = ""
-    for rule in config.extra_rules:
+    extra = dict.fromkeys(rule for name in config.scenarios for rule in extra_rules_of(config, name))
+    for rule in extra:
         played, without = [], []
         for name, runs in config.scenarios.items():
+            if rule not in extra_rules_of(config, name):
+                continue
             summary = Paths(out, name, config.algo, runs.action_mode).bench / "summary.csv"
             if summary.is_file():
                 (played if rule in set(pd.read_csv(summary)["policy"]) else without).append(name)

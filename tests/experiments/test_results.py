@@ -75,6 +75,16 @@ def test_results_build_the_table_and_resume_without_redoing_work(tmp_path: Path,
     stamp = json.loads((out / "tiny-dp" / "models.json").read_text())
     assert stamp["rules"]["min-max"]["max_days"] == retuned["params"]["max_days"]
 
+    # a benchmark played on an older demand stream is stale too: played again on the current one
+    manifest_path = out / "tiny-dp" / ".allocsim-run.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["demand_stream"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+    fourth = runner.invoke(app, ["results", "--config", str(config), "--out", str(out), "--workers", "1"])
+    assert fourth.exit_code == 0, fourth.output
+    assert "tiny-dp: benchmark on demand stream 1 (now 2): played again" in fourth.output, fourth.output[:600]
+    assert json.loads(manifest_path.read_text())["demand_stream"] == 2
+
 
 @pytest.mark.slow
 def test_warm_and_residual_started_scenarios_are_named_from_their_runs(tmp_path: Path, hp: Path) -> None:
@@ -119,6 +129,8 @@ def test_a_scenarios_action_mode_trains_its_runs_in_that_mode(tmp_path: Path, hp
         ({"scenarios": {"tiny-dp": {"action_mode": "levels"}}},
          "scenarios.tiny-dp.action_mode: 'levels' is not one of shares, targets, residual"),
         ({"extra_rules": ["sp-mcp"]}, "extra_rules: 'sp-mcp' is not a policy name"),
+        ({"scenarios": {"tiny-dp": {"extra_rules": ["sp-mcp"]}}},
+         "scenarios.tiny-dp.extra_rules: 'sp-mcp' is not a policy name"),
         ({"scenarios": {"tiny-dp": {"carry_over": "small-dp"}}},
          "scenarios.tiny-dp.carry_over: 'small-dp' is not another scenario of this config"),
         ({"scenarios": {"tiny-dp": {"carry_over": "tiny-dp"}}}, "carry_over: 'tiny-dp' is not another"),
@@ -235,17 +247,21 @@ def test_a_played_sp_mpc_counts_among_the_tuned_rules(tmp_path: Path) -> None:
     row = headline(plain, "dcl")
     assert row is not None and row["best_rule"] == "base-stock" and row["diff"] == pytest.approx(17 / 3)
     assert interval_of(plain).rule == "base-stock"
-    config = ResultsConfig(algo="dcl", extra_rules=["sp-mpc"], scenarios={"seasonal-aging": {}})
-    assert compared_rules(config)[-1] == "sp-mpc" and compared_rules(config).count("base-stock") == 1
+    config = ResultsConfig(algo="dcl", extra_rules=["sp-mpc"],
+                           scenarios={"seasonal-aging": {}, "tiny-dp": {"extra_rules": []}})
+    assert compared_rules(config, "seasonal-aging")[-1] == "sp-mpc"
+    assert compared_rules(config, "seasonal-aging").count("base-stock") == 1
+    assert "sp-mpc" not in compared_rules(config, "tiny-dp")  # its own entry: no extra rule
 
     from allocsim.experiments.results import extra_rules_note
 
     scenarios = {"seasonal-aging": {"action_mode": "residual"}, "retail-small": {"action_mode": "residual"},
-                 "retail-medium": {"action_mode": "residual"}}
+                 "retail-medium": {"action_mode": "residual"}, "tiny-dp": {"extra_rules": []}}
     config = ResultsConfig(algo="dcl", extra_rules=["sp-mpc"], scenarios=scenarios)
     (tmp_path / "out").mkdir()
     bench.rename(tmp_path / "out" / "seasonal-aging")
     _bench(tmp_path / "out" / "retail-small", {"base-stock": [1.0, 2.0], "dcl-seed0": [2.0, 3.0]})
+    _bench(tmp_path / "out" / "tiny-dp", {"base-stock": [1.0, 2.0], "dcl-seed0": [2.0, 3.0]})  # not named
     assert extra_rules_note(config, tmp_path / "out") == (  # retail-medium: no benchmark yet, not named
         "sp-mpc (with its tuned parameters) counts among the tuned rules on seasonal-aging; "
         "not yet played on retail-small.\n\n")
