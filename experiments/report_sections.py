@@ -37,8 +37,8 @@ CHANNEL_KPIS = ("fill_rate", "lost_sales_units", "backorder_units", "units_reque
 
 
 def code_spans(line: str) -> Markup:
-    """A fact line for the HTML page: escaped, its Markdown code spans (```allocsim bound --history```,
-    as summary.md writes them) as ``<code>`` elements, so the page never shows a literal backtick."""
+    """A fact line for the HTML page: escaped, its Markdown code spans (a command between backticks, as
+    summary.md writes them) as ``<code>`` elements, so the page never shows a literal backtick."""
     parts = line.split("`")
     if len(parts) % 2 == 0:  # an unpaired backtick is text, not a code span
         return Markup(escape(line))
