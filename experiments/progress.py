@@ -35,8 +35,10 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
+from allocsim.core.heartbeat import FIRST, pause
+
 #: Seconds a plain log may go without a line before the heartbeat prints one.
-HEARTBEAT_S = 3.0
+HEARTBEAT_S = FIRST
 #: Seconds between redraws of the bar on a terminal (its elapsed time ticks between units).
 REDRAW_S = 1.0
 
@@ -157,9 +159,8 @@ class RunProgress:
 
     def silence(self) -> float:
         """Seconds a plain log may now go without a line: ``beat_s``, a tenth of the elapsed time later
-        on, never more than ``every_s`` (nor less than ``beat_s``)."""
-        elapsed = self._clock() - self._started
-        return max(self.beat_s, min(elapsed / 10.0, self.every_s))
+        on, never more than ``every_s`` (nor less than ``beat_s``): ``core.heartbeat.pause``."""
+        return pause(self._clock() - self._started, self.beat_s, self.every_s)
 
     def tick(self) -> None:
         """Redraw the bar (its elapsed time moves), or off a terminal print the heartbeat line when the
