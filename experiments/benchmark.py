@@ -81,6 +81,7 @@ from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.episode_store import EpisodeStore
 from allocsim.experiments.evaluation import PolicySpec, Row, evaluate
 from allocsim.experiments.history_store import history_record, seed_history
+from allocsim.experiments.kpis import has_contracts
 from allocsim.experiments.policy_specs import default_out as default_out  # re-exported: the benchmark API
 from allocsim.experiments.policy_specs import effective_params as effective_params
 from allocsim.experiments.policy_specs import rule_specs as rule_specs
@@ -243,6 +244,7 @@ def run_benchmark(
         interval=interval,
         periods=scenario.periods - warm_up,
         history_bound=history_bound,
+        contracts=has_contracts(scenario),
     )
     if before_figures is not None:  # seconds of plotting after the last episode: the caller says so
         before_figures()

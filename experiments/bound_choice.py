@@ -13,9 +13,24 @@ from collections.abc import Sequence
 KINDS = ("lagrangian_bound", "lane_penalty_bound", "history_bound")
 
 
+#: What a user reads for each kind (console, report, results READMEs): the names docs/bounds.md uses.
+#: The kinds themselves (``history_bound``, ...) are keys of ``bound --json``, ``run.json`` and the
+#: episode files, and never change.
+LABELS = {"penalised_bound": "penalised", "lagrangian_bound": "Lagrangian",
+          "lane_penalty_bound": "lane-penalty", "history_bound": "history-priced", "dp_optimum": "DP optimum"}
+
+
 def kind_label(kind: object) -> str:
-    """A bound kind as tables print it: ``lane_penalty_bound`` -> ``lane-penalty``."""
-    return str(kind).removesuffix("_bound").replace("_", "-")
+    """A bound kind as every user-facing line prints it, the one place that names them:
+    ``history_bound`` -> ``history-priced``, ``lagrangian_bound`` -> ``Lagrangian``; an unknown kind
+    without its ``_bound`` suffix, dashed (``lane_penalty_bound`` -> ``lane-penalty``)."""
+    return LABELS.get(str(kind), str(kind).removesuffix("_bound").replace("_", "-"))
+
+
+def kind_name(kind: object) -> str:
+    """A kind with its noun, as a sentence names it: ``history-priced bound``, ``DP optimum``."""
+    text = kind_label(kind)
+    return text if str(kind) == "dp_optimum" else f"{text} bound"
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:

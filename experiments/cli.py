@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from allocsim.baselines.registry import policy_names
 from allocsim.core.error_text import shorten
@@ -100,10 +99,11 @@ def simulate(
     if as_json:
         echo_json(result)
         return
+    from allocsim.experiments.kpis import has_contracts
     from allocsim.experiments.tables import headline_table  # pandas: not in the runtime-only install
 
     what = f"{policy} · {episodes} episode(s) from seed {seed}"
-    console.print(headline_table(result, what, loaded.currency))
+    console.print(headline_table(result, what, loaded.currency, has_contracts(loaded)))
     console.print(f"parameters: {result['parameters_source']}", highlight=False, markup=False, soft_wrap=True)
 
 
@@ -176,22 +176,22 @@ def _say(line: str) -> None:
 
 
 @contextmanager
-def _progress(total: int, what: str, transient: bool = False) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr; yields ``advance(n)``, refreshed on advance (no background thread).
+def _progress(total: int, what: str, transient: bool = False, unit: str = "tasks",
+              phases: list[Callable[[str], None]] | None = None) -> Iterator[Callable[[int], None]]:
+    """Progress on stderr (``progress.RunProgress``): a bar that ticks every second on a terminal, else
+    plain lines with a heartbeat every few seconds; yields ``advance(n)``, and appends its ``phase``
+    (what the command is doing, said under the bar and in the heartbeat) to ``phases`` when given.
     ``transient``: erased when done, not drawn off a terminal: a refusal inside stays the one line."""
     if transient and not errors.is_terminal:
         yield lambda n: None
         return
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=errors, auto_refresh=False, transient=transient)
-    with bar:
-        task = bar.add_task(what, total=total)
+    from allocsim.experiments.progress import RunProgress
 
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            bar.refresh()
-
-        yield advance
+    with RunProgress(total, what, unit, out=errors, bar_console=errors, every_s=10.0,
+                     transient=transient) as progress:
+        if phases is not None:
+            phases.append(progress.phase)
+        yield progress.advance
 
 
 def _writable_file(path: Path) -> Path:
@@ -266,7 +266,7 @@ def tune(
     with interruptible(lambda: tune_kept(saved, [job.policy for job in jobs])):
         for job in jobs:
             started = time.perf_counter()
-            with _progress(job.points * episodes, f"tune {job.policy}") as advance:
+            with _progress(job.points * episodes, f"tune {job.policy}", unit="episodes") as advance:
                 result = search(loaded, job.policy, episodes, n_workers=n_workers, on_done=advance,
                                 overrides=job.overrides)
             console.print(tune_table(result, limit=TUNE_ROWS_SHOWN, currency=loaded.currency))

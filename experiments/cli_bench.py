@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from allocsim.experiments.history_fit_time import history_fit_time
 from allocsim.experiments.json_out import echo_json
 from allocsim.experiments.option_limits import MAX_EPISODES, MAX_SEED, MAX_WORKERS
 from allocsim.experiments.seeds import seed_block
@@ -70,12 +72,19 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
                 warm_bound(loaded, seeds[0], _say, first_run)
             history_first(loaded, _say)  # from shipped or cached prices, else skipped in one line
         setup = time.perf_counter() - started  # the report's wall time starts after it: said there
-        with _progress(total, f"benchmark {loaded.name}") as advance:
+        phases: list[Callable[[str], None]] = []
+
+        def writing() -> None:  # said once, then the heartbeat's "what it is doing" until the page is out
+            _say(f"writing the report, plots and CSVs into {target}")
+            for phase in phases:
+                phase("writing the report, plots and CSVs")
+
+        with _progress(total, f"benchmark {loaded.name}", phases=phases) as advance:
             count = Counter(advance)
             result = run_benchmark(
                 loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,
                 models=learned, n_workers=n_workers, warm_up=warm_up, on_done=count, bound=bounded,
-                store=store, before_figures=lambda: _say(f"writing the report, plots and CSVs into {target}"),
+                store=store, before_figures=writing,
             )
     result.info = replace(result.info, setup_seconds=setup)
     try:
@@ -113,8 +122,7 @@ def bound_command(
     ] = None,
     history: Annotated[
         bool, typer.Option("--history", help="fit the history-priced Lagrangian bound's prices where none "
-                           "are shipped or cached (a one-off fit: a minute on the DP presets, 5-30 minutes "
-                           "on retail-small)")
+                           f"are shipped or cached (a one-off fit: {history_fit_time()})")
     ] = False,
 ) -> None:
     """How far from the best possible: DP optimum (tiny scenarios) and clairvoyant bound per seed."""

@@ -204,7 +204,8 @@ def evaluate_command(
             raise ValueError(f"--timing: expected {' or '.join(MODES)}, got {shorten(repr(timing), 80)}")
         seeds = seed_range(seed if seed is not None else seed_block("test").start, episodes)
         # a bar, not silence: 100 episodes of retail-small took 12.7 s after the note at load 7
-        with _progress(episodes, f"evaluate {Path(str(model)).name}", transient=True) as advance:
+        with _progress(episodes, f"evaluate {Path(str(model)).name}", transient=True,
+                       unit="episodes") as advance:
             result = evaluate_model(model, loaded, seeds, n_workers=_workers(workers, 1), on_done=advance,
                                     timing=timing, say=_say)
     except ValueError as err:
@@ -212,11 +213,12 @@ def evaluate_command(
     if as_json:
         echo_json(result)
         return
+    from allocsim.experiments.kpis import has_contracts
     from allocsim.experiments.tables import headline_table
 
-    currency = (loaded or load_scenario(trained_scenario(model))).currency
+    played = loaded or load_scenario(trained_scenario(model))
     what = f"{result['policy']} · {episodes} episode(s) from seed {seeds[0]}"
-    console.print(headline_table(result, what, currency))
+    console.print(headline_table(result, what, played.currency, has_contracts(played)))
 
 
 def results_command(

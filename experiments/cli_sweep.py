@@ -68,7 +68,7 @@ def sweep_command(
             _compile_first(Scenario.model_validate(cells[0]["scenario_spec"]))
         try:
             with interruptible(lambda: sweep_kept(count.done, len(cells), target)), \
-                    _progress(len(cells), f"sweep {config.stem}") as advance:
+                    _progress(len(cells), f"sweep {config.stem}", unit="cells") as advance:
                 count = Counter(advance)
                 report = run_sweep(cells, target, backend=backend, workers=workers, address=address,
                                    on_done=count)

@@ -1,7 +1,7 @@
 """The history-priced bound's prices shipped with the package: ``baselines/tuned/<hash>/history-prices.npz``.
 
-Fitting them takes about 25 minutes on retail-small (``history_store.ROUNDS`` bundle rounds; seasonal-aging
-stopped at an hour), far too long for a benchmark, so the presets where the bound applies (tiny-dp,
+Fitting them takes ``history_fit_time.history_fit_time()`` (``history_store.ROUNDS`` bundle rounds; about
+25 minutes on retail-small), far too long for a benchmark, so the presets where the bound applies (tiny-dp,
 small-dp, retail-small, seasonal-aging) ship their fitted prices beside their tuned rule parameters,
 keyed like them by the scenario's content hash (``Scenario.content_hash``) and checked on load against
 its shape (SKUs x periods x buckets) and the bucket walk (``lagrangian_history``'s K, J, width). They

@@ -6,8 +6,8 @@ prices shipped for the presets where the bound applies, keyed by the scenario's 
 prices on every machine, so a benchmark's bound does not depend on what a cache holds), from the
 cache (a fit kept on disk under a key of the scenario, the flat prices' key and the fitting code; read
 with ``allow_pickle=False``, written atomically), or from a fit now (from the flat fitted prices of
-``allocsim.experiments.lagrangian_store``: seconds on the DP presets, about 15-30 minutes on
-retail-small by load, ``ROUNDS`` rounds of the bundle method), which only ``allocsim bound --history``
+``allocsim.experiments.lagrangian_store``: ``ROUNDS`` rounds of the bundle method, as long as
+``history_fit_time`` says), which only ``allocsim bound --history``
 pays: the benchmark skips the bound instead (``seed_history(fit=False)``). Shipped prices are evaluated
 by the current code (one solve of every piece), so the bound is always this code's exact expectation:
 every seed gets the same value.
@@ -30,6 +30,7 @@ from allocsim.baselines.lagrangian_history import HistoryFit, HistoryPieces, fit
 from allocsim.core.atomic_files import atomic_write
 from allocsim.envs.scenario import Scenario
 from allocsim.experiments.evaluation import env_for
+from allocsim.experiments.history_fit_time import history_fit_time
 from allocsim.experiments.history_prices import shipped_prices
 from allocsim.experiments.lagrangian_store import multipliers_for, multipliers_key
 from allocsim.experiments.lane_penalty_seeds import SeedBound
@@ -44,7 +45,7 @@ _FITTED: dict[str, HistoryFit] = {}
 _SOURCE: dict[str, str] = {}  # key -> where the prices came from (``history_source``)
 #: Why the benchmark has no history-priced bound where it applies but no prices are at hand.
 NO_PRICES = ("no prices shipped or cached for this scenario content (`allocsim bound --history` fits them: "
-             "a minute on the DP presets, about 25 minutes on retail-small)")
+             f"{history_fit_time()})")
 
 
 def history_key(scenario: Scenario) -> str:

@@ -9,6 +9,15 @@ HEADLINE = (
     "profit", "fill_rate", "revenue", "gross_margin", "holding_cost", "shortage_penalty",
     "lost_sales_units", "avg_inventory_value", "avg_age", "contract_attainment",
 )
+#: KPIs of contracts: on a scenario without one the engine still writes ``contract_attainment`` (100, as
+#: nothing is due) into every machine output (``--json``, summary.csv, episodes), where it is part of
+#: the KPI contract, but the console and the report show "–" or leave it out: a 100 % there is no fact.
+CONTRACT_KPIS = ("contract_attainment",)
+
+
+def has_contracts(scenario: object) -> bool:
+    """Whether any channel of ``scenario`` (a ``Scenario``) has contracted allocation rights."""
+    return any(getattr(ch, "contract", None) is not None for ch in getattr(scenario, "channels", ()))
 
 #: KPIs where lower is better (for the direction arrows in reports).
 LOWER_IS_BETTER = frozenset({

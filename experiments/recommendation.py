@@ -4,8 +4,11 @@ The best policy by mean profit and every policy whose paired profit interval aga
 contains 0 form the tied group. From that group the simplest is recommended: a rule before
 the exact or simulation-based policies (``dp``, ``rollout``), those before ``random``, and a
 learned policy (a black box) last; among rules, the one with fewer parameters to explain and
-tune. The sentence then names the KPI that separates the recommended policy from each other
-member of the group (the first, in ``SEPARATORS`` order, whose paired interval excludes 0).
+tune. The simplest is passed over when every other member of the group does better than it on the
+first KPI that separates them (the first, in ``SEPARATORS`` order, whose paired interval excludes 0):
+then the next simplest is recommended. (At most one policy of a group can be beaten so by all the
+others, as of two policies only one is the better on the KPI that separates them.) The sentence then
+names the KPI that separates the recommended policy from each other member of the group.
 Money is given per episode and per week (7 periods: periods are days).
 """
 
@@ -78,6 +81,7 @@ class Recommendation:
     behind: tuple[str, Estimate] | None  # first policy significantly below the best: (name, its - best)
     separations: list[Separation]
     periods: int  # periods the money KPIs cover (for per week)
+    passed_over: str | None = None  # the simplest tied policy, when every other one does better than it
 
     def per_week(self, amount: float) -> float:
         return amount * WEEK / self.periods + 0.0  # + 0.0: never print -0
@@ -111,8 +115,13 @@ class Recommendation:
                        f"({_ci(self.lead, currency)}), which is not significant.")
         simpler = ", ".join(f"{p} {what_it_is(p)}" for p in others)
         even = [p for p in others if simplicity(p) == simplicity(self.use)]
-        out.append(f"{self.use} is the simplest of them ({what_it_is(self.use)}; {simpler})"
-                   + (f"; of the equally simple, {self.use} ranks first by mean profit." if even else "."))
+        tail = f"; of the equally simple, {self.use} ranks first by mean profit." if even else "."
+        if self.passed_over is None:
+            out.append(f"{self.use} is the simplest of them ({what_it_is(self.use)}; {simpler}){tail}")
+        else:
+            out.append(f"{self.passed_over} is the simplest of them, but every other one does better than it "
+                       "on the first KPI that separates them, so the next simplest is recommended: "
+                       f"{self.use} ({what_it_is(self.use)}; {simpler}){tail}")
         for s in self.separations:
             if s.kpi is None or s.diff is None:
                 out.append(f"Between {self.use} and {s.other} no other KPI differs significantly either.")
@@ -151,7 +160,7 @@ def _kpi_words(s: Separation, currency: str) -> str:
     d = s.diff
     digits = 0 if max(abs(d.mean), d.half_width) >= 100 else 2
     size = f"{abs(d.mean):,.{digits}f}{' ' + unit if unit else ''}"
-    good = (d.mean < 0) == (s.kpi in LOWER_IS_BETTER)
+    good = other_better(s)
     return (f"{lab.name.lower()}, {size} {'more' if d.mean > 0 else 'less'} with {s.other} "
             f"(paired 95% CI {d.low:,.{digits}f} to {d.high:,.{digits}f}): {'better' if good else 'worse'} "
             f"with {s.other}")
@@ -167,6 +176,18 @@ def _paired(rows: Sequence[Row], kpi: str, policy: str, reference: str) -> Estim
     if not seeds or any(v is None for v in (*a, *b)):
         return None
     return paired_diff([float(v) for v in a], [float(v) for v in b])
+
+
+def other_better(s: Separation) -> bool:
+    """Whether ``s.other`` does better than the policy it is compared with on the separating KPI."""
+    if s.kpi is None or s.diff is None:
+        return False
+    return (s.diff.mean < 0) == (s.kpi in LOWER_IS_BETTER)
+
+
+def beaten_by_all(rows: Sequence[Row], policy: str, others: Sequence[str]) -> bool:
+    """Whether every one of ``others`` does better than ``policy`` on the first KPI separating the two."""
+    return bool(others) and all(other_better(separation(rows, policy, p)) for p in others)
 
 
 def separation(rows: Sequence[Row], use: str, other: str) -> Separation:
@@ -195,11 +216,14 @@ def recommend(summary: pd.DataFrame, rows: Sequence[Row], periods: int) -> Recom
     if len(tied) == 1:
         lead = Estimate(-first.mean, first.half_width, first.n)
         return Recommendation(best, best, tied, lead, runner_up, behind, [], periods)
-    use = min(tied, key=lambda p: (*simplicity(p), ranked.index(p)))
+    simplest = sorted(tied, key=lambda p: (*simplicity(p), ranked.index(p)))
+    use, passed = simplest[0], None
+    if beaten_by_all(rows, use, simplest[1:]):
+        use, passed = simplest[1], use
     gap = diffs[use] if use != best else diffs[runner_up]
     lead = Estimate(-gap.mean, gap.half_width, gap.n)
     separations = [separation(rows, use, p) for p in tied if p != use]
-    return Recommendation(use, best, tied, lead, runner_up, behind, separations, periods)
+    return Recommendation(use, best, tied, lead, runner_up, behind, separations, periods, passed)
 
 
 def traced_policies(summary: pd.DataFrame, rows: Sequence[Row], count: int) -> list[str]:

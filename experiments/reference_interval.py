@@ -87,7 +87,7 @@ class ReferenceInterval:
         text = f"best achievable {self.best} {fmt_number(self.best_mean)}{money}"
         if self.bound_kind is not None:
             gap = self.gap_pct
-            text += (f"; tightest bound ({self.bound_kind.replace('_', ' ')}) {money_ci(self.bound)}; gap "
+            text += (f"; tightest bound ({kind_label(self.bound_kind)}) {money_ci(self.bound)}; gap "
                      f"{money_ci(self.gap)}{money} = {pct(gap)}")
         if self.rule is not None:
             text += f"; best tuned rule {self.rule} {fmt_number(self.rule_mean)}"

@@ -17,9 +17,10 @@ import pandas as pd
 from allocsim.experiments import report_sections as sections
 from allocsim.experiments import report_stock
 from allocsim.experiments.aggregation_gap import HOLDBACK_NAMES, gap_tables, kpi_table
+from allocsim.experiments.bound_choice import kind_label, kind_name
 from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.evaluation import Row
-from allocsim.experiments.kpis import HEADLINE, fmt_ci, fmt_number
+from allocsim.experiments.kpis import CONTRACT_KPIS, HEADLINE, fmt_ci, fmt_number
 from allocsim.experiments.portable_paths import portable as portable  # re-exported: the report's API
 from allocsim.experiments.recommendation import WEEK, recommend
 from allocsim.experiments.reference_interval import DP_KIND, SHARE, ReferenceInterval, gap_reference
@@ -79,6 +80,8 @@ class RunInfo:
     setup_seconds: float | None = None
     lane_penalty_bound: Mapping[str, Any] | None = None  # value, ci95, seeds (lane_penalty_seeds.lane_record)
     lagrangian_bound: Mapping[str, Any] | None = None  # the same record, from ``rerender --lagrangian``
+    #: whether the scenario has contracts; without, the report leaves out ``CONTRACT_KPIS`` (not in run.json)
+    contracts: bool = True
 
     def _setup_words(self) -> str:
         """What the wall time leaves out, with its seconds when the run measured them."""
@@ -119,7 +122,7 @@ class RunInfo:
         found = gap_reference(self.dp_value, bound.mean if bound else None,
                               self.interval.bound_kind if self.interval is not None else None)
         if self.bound_mean is not None and found is not None:
-            kind = "DP optimum" if found[0] == DP_KIND else f"tightest bound ({found[0].replace('_', ' ')})"
+            kind = kind_name(DP_KIND) if found[0] == DP_KIND else f"tightest bound ({kind_label(found[0])})"
             out.append(f"gap reference: the {kind} {fmt_number(found[1])} (gap_to_reference_pct, "
                        "reference gap closed %)")
         if self.interval is not None:
@@ -158,11 +161,13 @@ def headline_rows(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> tupl
     return header, cells
 
 
-def all_kpi_rows(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Every scalar KPI as a row, one column per policy (ranked)."""
+def all_kpi_rows(summary: pd.DataFrame, contracts: bool = True) -> tuple[list[str], list[list[str]]]:
+    """Every scalar KPI as a row, one column per policy (ranked); without ``contracts`` in the scenario
+    its contract KPIs read "–" (summary.csv keeps their value)."""
     kpis = [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]
     header = ["KPI", *map(str, summary["policy"])]
-    cells = [[k, *[fmt_ci(m, h) for m, h in zip(summary[f"{k}_mean"], summary[f"{k}_ci95"], strict=True)]]
+    cells = [[k, *(["–"] * len(summary) if k in CONTRACT_KPIS and not contracts else
+                   [fmt_ci(m, h) for m, h in zip(summary[f"{k}_mean"], summary[f"{k}_ci95"], strict=True)])]
              for k in kpis]
     return header, cells
 
@@ -204,8 +209,9 @@ def summary_markdown(summary: pd.DataFrame, info: RunInfo, rows: Sequence[Row] =
     advice = " ".join(recommend(summary, rows, info.periods).sentences(info.currency))
     parts = [f"# Benchmark: {info.scenario}", "", f"**{advice}**", ""]
     parts += [*[f"- {line}" for line in info.lines()], "", NOTE, ""]
-    parts += ["## Ranked by profit", "", _md_table(*headline_rows(summary)), ""]
-    parts += ["## Every KPI", "", _md_table(*all_kpi_rows(summary), right_from=1), ""]
+    shown = [k for k in HEADLINE if info.contracts or k not in CONTRACT_KPIS]
+    parts += ["## Ranked by profit", "", _md_table(*headline_rows(summary, shown)), ""]
+    parts += ["## Every KPI", "", _md_table(*all_kpi_rows(summary, info.contracts), right_from=1), ""]
     parts += ["## Parameters", ""]
     for label, entry in info.params.items():
         parts.append(f"- **{label}** ({_source(entry)}): `{_params_text(entry)}`")
@@ -297,12 +303,12 @@ def report_html(
         advice=advice.sentences(currency),
         use=advice.use,
         tie=len(advice.tied) > 1,
-        facts=info.lines(),
+        facts=[sections.code_spans(line) for line in info.lines()],
         note=NOTE.replace("`", ""),
         ranked=sections.ranked(summary, currency, info.periods),
         rules=sections.rules(order, {p: (_source(e), _params_text(e)) for p, e in info.params.items()}),
         paired=sections.paired_blocks(paired, order[1:], currency),
-        every=sections.every_kpi(rows, order, currency),
+        every=sections.every_kpi(rows, order, currency, info.contracts),
         locations=sections.breakdown(rows, order, "by_location", sections.LOCATION_KPIS, currency),
         channels=sections.breakdown(rows, order, "by_channel", sections.CHANNEL_KPIS, currency),
         skus=report_stock.sku_tables(stock, traced),

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup, escape
 
 from allocsim.baselines.registry import POLICIES
+from allocsim.experiments.bound_choice import kind_label
 from allocsim.experiments.bounds import CLOSED, GAP_KPIS, REFERENCE_CLOSED
 from allocsim.experiments.comparisons import better, describe
 from allocsim.experiments.evaluation import Row, scalar_kpis
 from allocsim.experiments.kpi_labels import LABELS, label
-from allocsim.experiments.kpis import fmt_ci
+from allocsim.experiments.kpis import CONTRACT_KPIS, fmt_ci
 from allocsim.experiments.recommendation import WEEK
 from allocsim.experiments.reference_interval import ReferenceInterval, money_ci, pct
 from allocsim.experiments.stats import mean_ci
@@ -32,6 +34,16 @@ LOCATION_KPIS = ("fill_rate", "lost_sales_units", "units_requested", "avg_invent
                  "shipping_cost", "writeoff_cost")
 CHANNEL_KPIS = ("fill_rate", "lost_sales_units", "backorder_units", "units_requested", "revenue",
                 "shortage_penalty")
+
+
+def code_spans(line: str) -> Markup:
+    """A fact line for the HTML page: escaped, its Markdown code spans (a command between backticks, as
+    summary.md writes them) as ``<code>`` elements, so the page never shows a literal backtick."""
+    parts = line.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick is text, not a code span
+        return Markup(escape(line))
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p)
+                           for i, p in enumerate(parts))
 
 
 @dataclass
@@ -135,7 +147,7 @@ def interval_tables(interval: ReferenceInterval | None, order: Sequence[str],
             [Cell("best achievable", "txt"), Cell(interval.best, "txt"),
              Cell(fmt_ci(interval.best_mean, math.nan))]]
     if interval.bound_kind is not None:
-        body += [[Cell("tightest bound", "txt"), Cell(interval.bound_kind.replace("_", " "), "txt"),
+        body += [[Cell("tightest bound", "txt"), Cell(kind_label(interval.bound_kind), "txt"),
                   Cell(money_ci(interval.bound))],
                  [Cell("gap: bound - best achievable", "txt"), Cell(pct(interval.gap_pct), "num"),
                   Cell(money_ci(interval.gap))]]
@@ -209,10 +221,13 @@ def _zero(values: Iterable[tuple[float, float]]) -> bool:
     return all((m == 0 or (isinstance(m, float) and math.isnan(m))) for m, _ in values)
 
 
-def every_kpi(rows: Sequence[Row], order: Sequence[str], currency: str) -> list[HtmlTable]:
-    """Every scalar KPI (plus the derived average working capital) as mean ± 95% CI per policy."""
+def every_kpi(rows: Sequence[Row], order: Sequence[str], currency: str,
+              contracts: bool = True) -> list[HtmlTable]:
+    """Every scalar KPI (plus the derived average working capital) as mean ± 95% CI per policy; without
+    ``contracts`` in the scenario its contract KPIs are left out and the note says why."""
     rows = _derived(rows)
-    kpis = [k for k in scalar_kpis(rows) if k != "reward"]
+    kpis = [k for k in scalar_kpis(rows) if k != "reward" and (contracts or k not in CONTRACT_KPIS)]
+    no_contract = [] if contracts else [label(k).name for k in CONTRACT_KPIS]
     if "inventory_to_working_capital" in kpis:
         kpis.insert(kpis.index("inventory_to_working_capital"), "avg_working_capital")
     body, dropped = [], []
@@ -224,6 +239,8 @@ def every_kpi(rows: Sequence[Row], order: Sequence[str], currency: str) -> list[
         body.append(([Cell(label(kpi).titled(currency), "txt")],
                      {p: Cell(fmt_ci(*est[p])) for p in order}))
     note = f"Zero for every policy, left out: {', '.join(dropped)}." if dropped else ""
+    if no_contract:
+        note += f"{' ' if note else ''}No contract in this scenario, left out: {', '.join(no_contract)}."
     return _split(["KPI (unit)"], order, body, note)
 
 

@@ -40,11 +40,12 @@ import pandas as pd
 from allocsim.core.atomic_files import atomic_write, write_text
 from allocsim.envs.scenario import Scenario, load_scenario
 from allocsim.experiments.benchmark import FIGURE_TITLES
-from allocsim.experiments.bound_choice import mean_ci95, tightest
+from allocsim.experiments.bound_choice import kind_label, kind_name, mean_ci95, tightest
 from allocsim.experiments.bounds import attach_gaps, gap_closed, lagrangian_seeds, seed_lagrangian
 from allocsim.experiments.comparisons import COMPARED, paired_frame
 from allocsim.experiments.evaluation import Row
 from allocsim.experiments.history_store import history_record, seed_history
+from allocsim.experiments.kpis import has_contracts
 from allocsim.experiments.lane_penalty_seeds import lane_prices, lane_record, seed_lane_penalty
 from allocsim.experiments.plots_learning import LEARNING_CURVES, LEARNING_CURVES_TITLE
 from allocsim.experiments.reference_interval import from_episodes, share_columns, stored_bound
@@ -152,9 +153,9 @@ def add_history(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict
     if stored is None:
         return "the run stored no bounds (benchmarked without them): nothing to compare", []
     if tightest(stored, None, history=(value, 0.0))[0] != "history_bound":
-        return f"history-priced bound {value:,.2f} is not tighter than the stored {kind} bound", []
+        return f"history-priced bound {value:,.2f} is not tighter than the stored {kind_name(kind)}", []
     written = _switch(folder, episodes, rows, run, "history_bound", value)
-    return f"tightest bound: history-priced {value:,.2f} (was {kind} {stored[0]:,.2f})", written
+    return f"tightest bound: history-priced {value:,.2f} (was {kind_label(kind)} {stored[0]:,.2f})", written
 
 
 def add_lane_penalty(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict[str, Any],
@@ -179,10 +180,10 @@ def add_lane_penalty(folder: Path, episodes: pd.DataFrame, rows: list[Row], run:
     # a stored lane-penalty bound is the same bound estimated before: the new estimate replaces it
     if kind != "lane_penalty_bound" and tightest(stored, None, (value, ci))[0] != "lane_penalty_bound":
         return (f"lane-penalty bound {value:,.2f} ± {ci:,.2f} ({len(lane)} seeds) is not tighter than the "
-                f"stored {kind} bound"), []
+                f"stored {kind_name(kind)}"), []
     written = _switch(folder, episodes, rows, run, "lane_penalty_bound", value)
-    return (f"tightest bound: lane-penalty {value:,.2f} ± {ci:,.2f} on {len(lane)} seeds (was {kind} "
-            f"{stored[0]:,.2f})"), written
+    return (f"tightest bound: lane-penalty {value:,.2f} ± {ci:,.2f} on {len(lane)} seeds "
+            f"(was {kind_label(kind)} {stored[0]:,.2f})"), written
 
 
 def add_lagrangian(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: dict[str, Any],
@@ -205,10 +206,10 @@ def add_lagrangian(folder: Path, episodes: pd.DataFrame, rows: list[Row], run: d
         return "the run stored no bounds (benchmarked without them): nothing to compare", []
     if kind != "lagrangian_bound" and tightest(stored, (value, ci))[0] != "lagrangian_bound":
         return (f"Lagrangian bound {value:,.2f} ± {ci:,.2f} ({len(results)} seeds) is not tighter than the "
-                f"stored {kind} bound"), []
+                f"stored {kind_name(kind)}"), []
     written = _switch(folder, episodes, rows, run, "lagrangian_bound", value)
-    return (f"tightest bound: Lagrangian {value:,.2f} ± {ci:,.2f} on {len(results)} seeds (was {kind} "
-            f"{stored[0]:,.2f} ± {stored[1]:,.2f})"), written
+    return (f"tightest bound: Lagrangian {value:,.2f} ± {ci:,.2f} on {len(results)} seeds "
+            f"(was {kind_label(kind)} {stored[0]:,.2f} ± {stored[1]:,.2f})"), written
 
 
 def rerender(folder: Path, scenario: Scenario | None = None, history: bool = False,
@@ -251,6 +252,7 @@ def rerender(folder: Path, scenario: Scenario | None = None, history: bool = Fal
         periods=run.get("periods", 0), interval=interval, history_bound=run.get("history_bound"),
         setup_seconds=run.get("setup_seconds"),
         lane_penalty_bound=run.get("lane_penalty_bound"), lagrangian_bound=run.get("lagrangian_bound"),
+        contracts=has_contracts(scenario),
     )
     gap, holdback = (_table(folder, name) for name in OPTIONAL_TABLES)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))

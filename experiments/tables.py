@@ -16,9 +16,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from allocsim.experiments.bound_choice import kind_label
+from allocsim.experiments.bound_choice import kind_name
 from allocsim.experiments.kpi_labels import console_label
-from allocsim.experiments.kpis import HEADLINE, column_decimals, fmt_ci
+from allocsim.experiments.kpis import CONTRACT_KPIS, HEADLINE, column_decimals, fmt_ci
 
 if TYPE_CHECKING:  # annotations only: pandas, SciPy's stats and the simulator's kernels take 3-7 s to load
     import pandas as pd  # at load 7, before simulate's or evaluate's few-line table
@@ -210,7 +210,7 @@ def bound_table(report: dict[str, Any]) -> FittedTable:
                     f" ± {report['penalised_ci95']:,.2f} ({tightening_text(report['tightening_pct'])},"
                     " above the"
                     f" zero-penalty bound on {report['seeds_penalised_above_zero']} of {len(rows)} seeds);"
-                    f" gap reference: {report['reference_kind'].replace('_', ' ')}"
+                    f" gap reference: {kind_name(report['reference_kind'])}"
                     f" {report['reference']:,.2f}")
     keys = [Col("seed", [str(r["seed"]) for r in rows])]
     penalised = [Col("penalised", [f"{r['penalised_bound']:,.2f}" for r in rows])] if rows and (
@@ -242,21 +242,21 @@ def bound_summary(report: dict[str, Any], seconds: float) -> str:
         line += f"; lane-penalty bound mean {report['lane_penalty_mean']:,.2f}{over('lane_penalty_seeds')}"
     if report.get("history_mean") is not None:
         line += f"; history-priced bound {report['history_mean']:,.2f}"
-    kind = kind_label(report["tightest_bound_kind"])
-    kind = "history-priced" if kind == "history" else kind  # named as in the line above
-    line += f"; tightest: {kind} bound {report['tightest_bound']:,.2f}"
+    line += f"; tightest: {kind_name(report['tightest_bound_kind'])} {report['tightest_bound']:,.2f}"
     if report["dp_value"] is not None:
         line += f"; DP optimum {report['dp_value']:,.2f}"
     return f"{line}; {seconds:.1f} s"
 
 
-def headline_table(result: dict[str, Any], what: str, currency: str) -> Table:
+def headline_table(result: dict[str, Any], what: str, currency: str, contracts: bool = True) -> Table:
     """The headline KPIs' means of a ``simulate``/``evaluate`` result, under their console labels,
-    money in ``currency``, two decimals throughout."""
+    money in ``currency``, two decimals throughout; without ``contracts`` in the scenario its contract
+    KPIs read "–" (the result keeps their value: ``kpis.CONTRACT_KPIS``)."""
     mode = " · events mode" if result["timing"] == "events" else ""
     table = Table(title=f"{result['scenario']} · {what}{mode}")
     table.add_column("KPI")
     table.add_column("mean per episode", justify="right")
     for key in HEADLINE:
-        table.add_row(console_label(key, currency), f"{result['summary'][key]:,.2f}")
+        shown = "–" if key in CONTRACT_KPIS and not contracts else f"{result['summary'][key]:,.2f}"
+        table.add_row(console_label(key, currency), shown)
     return table

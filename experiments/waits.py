@@ -180,14 +180,15 @@ def fit_lagrangian_first(scenario: Scenario, say: Say) -> bool:
 
 def fit_history_first(scenario: Scenario, say: Say) -> bool:
     """Fit the history-priced bound's prices now, saying so, when they are not on disk; whether it fitted."""
+    from allocsim.experiments.history_fit_time import history_fit_time
     from allocsim.experiments.history_store import ROUNDS, history_fitted, history_for
     from allocsim.experiments.penalty_store import store_dir
 
     if history_fitted(scenario):
         return False
     return _pay_once(say, f"fitting the history-priced bound's DC prices for {scenario.name} ({ROUNDS} "
-                     f"rounds, once per scenario, kept in {store_dir()}; a minute on the DP presets, 5-30 "
-                     "minutes on retail-small)", "fitting the history prices", lambda: history_for(scenario),
+                     f"rounds, once per scenario, kept in {store_dir()}; {history_fit_time()})",
+                     "fitting the history prices", lambda: history_for(scenario),
                      "history prices fitted")
 
 

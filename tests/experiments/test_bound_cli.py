@@ -84,7 +84,7 @@ def test_bound_text_shows_both_bounds() -> None:
     result = runner.invoke(app, ["bound", "--scenario", "tiny-dp", "--episodes", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
-    assert "penalised" in text and "gap reference: dp optimum" in text
+    assert "penalised" in text and "gap reference: DP optimum" in text
 
 
 def test_bound_json_without_dp_gives_null_and_the_reason() -> None:
@@ -179,3 +179,24 @@ def test_bound_report_names_what_runs_while_no_seed_can_finish() -> None:
     phases.clear()
     bound_report(load_scenario("retail-small"), [40_000], phase=phases.append)
     assert phases == ["", "the Lagrangian, history-priced and lane-penalty bounds where they apply", ""]
+
+
+def test_the_history_fit_time_is_one_estimate_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``bound --help``, the fit's announcement and the note of a run without prices all quote the one
+    estimate (they said "5-30 minutes" and "about 25 minutes" on retail-small)."""
+    import re
+
+    from allocsim.experiments import history_store
+    from allocsim.experiments.history_fit_time import history_fit_time
+    from allocsim.experiments.waits import fit_history_first
+
+    estimate = ("under a minute on the DP presets, about 25 minutes on retail-small, an hour on "
+                "seasonal-aging")
+    assert history_fit_time() == estimate
+    helped = runner.invoke(app, ["bound", "--help"], terminal_width=200)
+    said: list[str] = []
+    monkeypatch.setattr(history_store, "history_fitted", lambda scenario: False)
+    monkeypatch.setattr(history_store, "history_for", lambda scenario: None)
+    fit_history_first(load_scenario("tiny-dp"), said.append)
+    for text in (" ".join(helped.stdout.split()), said[0], history_store.NO_PRICES):
+        assert estimate in text and not re.search(r"5-30|15-30", text), text

@@ -64,7 +64,7 @@ def test_the_results_table_measures_against_the_tightest_bound() -> None:
            "tightest": 200.0, "tightest_kind": LAGRANGIAN}
     assert reference_columns(row) == ("25.00", "30.00", "-20")  # 100 x 50 / 200, 100 x 60 / 200
     line = table_markdown([row]).splitlines()[-1]
-    assert "| lagrangian 200.00 | 260.00 | 25.00 | 30.00 | -20 |" in line
+    assert "| Lagrangian 200.00 | 260.00 | 25.00 | 30.00 | -20 |" in line
 
 
 def test_the_report_names_the_gap_reference_and_its_value() -> None:
@@ -72,7 +72,7 @@ def test_the_report_names_the_gap_reference_and_its_value() -> None:
     interval = reference_interval(profits, "a", None, pd.Series({1: 100.0, 2: 102.0}), LAGRANGIAN)
     info = RunInfo(scenario="x", description="", seeds=[1, 2], workers=1, warm_up=0, wall_seconds=1.0,
                    created="now", bound_mean=130.0, penalised_mean=115.0, interval=interval)
-    assert "gap reference: the tightest bound (lagrangian bound) 101.00 (gap_to_reference_pct, " \
+    assert "gap reference: the tightest bound (Lagrangian) 101.00 (gap_to_reference_pct, " \
            "reference gap closed %)" in info.lines()
     with_dp = RunInfo(**{**info.__dict__, "dp_value": 97.5})
     assert any(line.startswith("gap reference: the DP optimum 97.50 ") for line in with_dp.lines())

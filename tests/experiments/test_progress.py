@@ -119,3 +119,96 @@ def test_the_summary_names_the_seeds_of_a_mean_taken_over_more_than_were_asked_f
         in line
     report["lagrangian_seeds"] = {"first": 40_000, "last": 40_004, "count": 5}
     assert "; Lagrangian bound mean 46,675.62; tightest" in bound_summary(report, 1.0)
+
+
+class FakeClock:
+    """A clock the test sets by hand: no test here waits on real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+DOING = "the Lagrangian, history-priced and lane-penalty bounds where they apply"
+
+
+def test_a_plain_log_gets_a_heartbeat_while_no_unit_finishes() -> None:
+    """Off a terminal, no seed done yet: a line 3 s after the start and 3 s after the last line, saying
+    the elapsed time and what the command is doing; nothing in between (it printed nothing at all until
+    the first seed finished, 27 s on tiny-dp and minutes on retail-small)."""
+    out, clock = io.StringIO(), FakeClock()
+    with RunProgress(2, "bound retail-small", unit="seeds", out=Console(file=out, width=200), every_s=10.0,
+                     clock=clock, ticking=False) as progress:
+        progress.phase(DOING)
+        for now in (1.0, 2.5):
+            clock.now = now
+            progress.tick()
+        assert out.getvalue() == ""
+        for now in (3.0, 5.0, 6.0):
+            clock.now = now
+            progress.tick()
+        clock.now = 7.0
+        progress.advance(1)  # 1 s after a line: no line of its own (every_s 10)
+        clock.now = 9.0
+        progress.tick()
+    assert out.getvalue().splitlines() == [
+        f"bound retail-small: 0/2 seeds (0%), 0 seeds/s, elapsed 3 s, ETA -; {DOING} ...",
+        f"bound retail-small: 0/2 seeds (0%), 0 seeds/s, elapsed 6 s, ETA -; {DOING} ...",
+        # 1 seed in 9 s: 6.7 a minute, 9 s more for the other
+        f"bound retail-small: 1/2 seeds (50%), 6.7 seeds/min, elapsed 9 s, ETA 9 s; {DOING} ...",
+    ]
+
+
+def test_the_bar_s_elapsed_time_moves_while_no_unit_finishes() -> None:
+    """On a terminal the bar is redrawn on each tick, its elapsed time from the same clock: 0:00:05
+    after 5 s with nothing done (it stood at 0:00:00 until the first seed), 0:00:09 in a phase after
+    the last unit (rich's elapsed column stops when the task completes)."""
+    screen, clock = io.StringIO(), FakeClock()
+    terminal = Console(width=80, file=screen, force_terminal=True, color_system=None)
+    with RunProgress(2, "bound retail-small", unit="seeds", out=terminal, bar_console=terminal, clock=clock,
+                     ticking=False) as progress:
+        assert "0:00:05" not in screen.getvalue()
+        clock.now = 5.0
+        progress.tick()
+        assert "0:00:05" in screen.getvalue() and "0/2" in screen.getvalue()
+        progress.advance(2)  # every seed done; bound's Lagrangian phase comes after: the clock runs on
+        progress.phase(DOING)
+        clock.now = 9.0
+        progress.tick()
+        assert "0:00:09" in screen.getvalue() and "2/2" in screen.getvalue()
+
+
+def test_benchmark_progress_off_a_terminal_is_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """``allocsim benchmark``/``tune``/``sweep``'s progress is the same ``RunProgress``: off a terminal its
+    closing line is on stderr (stdout keeps the table alone)."""
+    from allocsim.experiments.cli import _progress
+
+    with _progress(3, "benchmark tiny-dp") as advance:
+        advance(3)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("benchmark tiny-dp: 3/3 tasks (100%), ")
+
+
+def test_the_heartbeat_spaces_out_to_every_s_on_a_long_run() -> None:
+    """Every 3 s in the first 30 s; at 100 s elapsed a tenth of it, 10 s (bound's and benchmark's
+    every_s), and never more: a long log is not a flood."""
+    out, clock = io.StringIO(), FakeClock()
+    progress = RunProgress(5, "benchmark x", unit="tasks", out=Console(file=out, width=200), every_s=10.0,
+                           clock=clock, ticking=False)
+    assert progress.silence() == 3.0
+    clock.now = 50.0
+    assert progress.silence() == 5.0
+    clock.now = 100.0
+    assert progress.silence() == 10.0
+    clock.now = 1000.0
+    assert progress.silence() == 10.0
+    progress.tick()  # 1,000 s silent: a line
+    for now in (1005.0, 1009.5):
+        clock.now = now
+        progress.tick()
+    clock.now = 1010.0
+    progress.tick()
+    assert [line.split(", elapsed ")[1] for line in out.getvalue().splitlines()] == [
+        "16 min 40 s, ETA -", "16 min 50 s, ETA -"]

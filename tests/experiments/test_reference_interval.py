@@ -109,7 +109,7 @@ def test_sentence_names_both_ends_and_the_gap() -> None:
     got = reference_interval(PROFITS, RULE, None, BOUND, "penalised_bound")
     assert got is not None
     text = got.sentence("EUR")
-    assert "best achievable ppo-seed0 114.00 EUR" in text and "penalised bound" in text
+    assert "best achievable ppo-seed0 114.00 EUR" in text and "; tightest bound (penalised) 123" in text
     assert "= 7.89 ± 13.25 %" in text and "best tuned rule base-stock 110.00" in text
 
 
@@ -178,7 +178,7 @@ def test_the_results_table_rebuilds_the_interval_from_stored_episodes(tmp_path: 
     assert lines[2].startswith("| hand | sp-mpc 113.00 | ppo-seed0 114.00 | penalised 123 ± 17 | "
                                "9 ± 15 | 7.89 ± 13.25 % | ppo-seed0 +100, sp-mpc +0, base-stock < -100, "
                                "min-max < -100 |")
-    assert lines[3].startswith("| hand-dp | sp-mpc 113.00 | DP optimum 116.00 | lagrangian 123 ± 17 |")
+    assert lines[3].startswith("| hand-dp | sp-mpc 113.00 | DP optimum 116.00 | Lagrangian 123 ± 17 |")
     assert "ppo-seed0 +33, sp-mpc +0, base-stock -100, min-max < -100" in lines[3]
     assert interval_of(tmp_path / "nowhere") is None
 

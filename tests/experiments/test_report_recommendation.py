@@ -115,3 +115,48 @@ def test_a_lead_under_one_unit_is_said_to_the_cent() -> None:
     # leads 0.3, 0.2, 0.2, 0.2, 0.15: mean 0.21, per week 0.21 x 7 / 10 = 0.147
     assert "It earns 0.21 EUR per episode (0.15 EUR per week) more profit than onnx:small-dp" in text
     assert "(paired 95% CI 0.14 to 0.28 EUR)" in text
+
+
+# profit means 1000, 1000 and 1000.2; seed by seed against hold (the best by mean): base-stock +1, -1, -1,
+# +1, -1 and balanced +1, 0, -2, +2, -2, both intervals contain 0: a three-way tie. hold has no
+# parameters, balanced 2, base-stock more: hold is the simplest.
+TIE3 = {"base-stock": [1000.0, 1010.0, 990.0, 1005.0, 995.0],
+        "balanced": [1000.0, 1011.0, 989.0, 1006.0, 994.0],
+        "hold": [999.0, 1011.0, 991.0, 1004.0, 996.0]}
+
+
+def test_a_tie_passes_over_the_simplest_when_every_other_beats_it_on_the_first_kpi() -> None:
+    """hold (0 parameters) ties on profit but serves 2 fill-rate points less than base-stock and
+    balanced on every seed: fill rate, the first KPI in the documented order, separates it from both,
+    against it; balanced (2 parameters), the next simplest, is recommended."""
+    fills = {"hold": [88.0, 88.5, 88.0, 88.5, 88.0]}  # the others 90 on every seed
+    rows = _rows(TIE3, fills)
+    advice = recommend(summary_frame(rows), rows, periods=70)
+    assert set(advice.tied) == {"base-stock", "balanced", "hold"}
+    assert simplicity("hold") < simplicity("balanced") < simplicity("base-stock")
+    assert advice.use == "balanced" and advice.passed_over == "hold"
+    text = " ".join(advice.sentences("EUR"))
+    assert text.startswith("Use balanced.")
+    assert ("hold is the simplest of them, but every other one does better than it on the first KPI that "
+            "separates them, so the next simplest is recommended: balanced (2 parameters;") in text
+    # hold's fill rate: 88.2 on average against 90, 1.80 points less on every seed but two (1.5)
+    assert "What separates balanced from hold: fill rate, 1.80 percentage points less with hold" in text
+
+
+def test_the_simplest_stays_when_one_tied_policy_does_not_beat_it() -> None:
+    """hold serves less than base-stock but not less than balanced (no KPI separates those two): hold
+    is not beaten by every other tied policy, so it stays the recommendation."""
+    fills = {"hold": [88.0, 88.5, 88.0, 88.5, 88.0], "balanced": [88.0, 88.5, 88.0, 88.5, 88.0]}
+    rows = _rows(TIE3, fills)
+    advice = recommend(summary_frame(rows), rows, periods=70)
+    assert advice.use == "hold" and advice.passed_over is None
+    assert "hold is the simplest of them (no parameters;" in " ".join(advice.sentences("EUR"))
+
+
+def test_a_lower_is_better_kpi_passes_over_the_simplest_the_right_way() -> None:
+    """Fill rate equal; lost sales (the second KPI, lower is better) 10 for the others, 12 for hold:
+    hold is beaten by both; with 8 it beats both and stays."""
+    for hold_lost, expected in ((12.0, "balanced"), (8.0, "hold")):
+        rows = [{**r, "lost_sales_units": hold_lost + 0.1 * (r["seed"] % 2)} if r["policy"] == "hold" else r
+                for r in _rows(TIE3)]
+        assert recommend(summary_frame(rows), rows, periods=70).use == expected, hold_lost

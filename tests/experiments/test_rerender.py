@@ -103,7 +103,7 @@ def test_rerender_history_adds_the_shipped_bound_where_it_is_the_tightest(tmp_pa
     written = rerender(folder, history=True, say=said.append)
     assert [p.name for p in written[:2]] == ["episodes.parquet", "episodes.csv"]
     assert said == [f"{folder}: tightest bound: history-priced {shipped.fit_bound:,.2f} "
-                    "(was lagrangian_bound 50,000.00)"]
+                    "(was Lagrangian 50,000.00)"]
     episodes = pd.read_csv(folder / "episodes.csv")
     value = episodes["tightest_bound"].iloc[0]
     assert value == pytest.approx(shipped.fit_bound, rel=1e-9) and episodes["tightest_bound"].nunique() == 1
@@ -125,7 +125,7 @@ def test_rerender_history_keeps_a_tighter_stored_bound(tmp_path: Path) -> None:
     said: list[str] = []
     written = rerender(folder, history=True, say=said.append)
     assert written[0].name == "summary.csv"  # no episode file rewritten
-    assert said[0].endswith("is not tighter than the stored lagrangian_bound bound")
+    assert said[0].endswith("is not tighter than the stored Lagrangian bound")
     assert (folder / "episodes.parquet").read_bytes() == before
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert run["reference_interval"]["tightest_bound_kind"] == "lagrangian_bound"

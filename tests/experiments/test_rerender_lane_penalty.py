@@ -67,7 +67,7 @@ def test_a_tighter_lane_penalty_bound_replaces_the_stored_one(tmp_path: Path) ->
     assert [p.name for p in written[:2]] == ["episodes.parquet", "episodes.csv"]
     mean, ci = _direct(SEEDS[:3])  # the run's first three seeds
     assert said == [f"{folder}: tightest bound: lane-penalty {mean:,.2f} ± {ci:,.2f} on 3 seeds "
-                    "(was history_bound 130.00)"]
+                    "(was history-priced 130.00)"]
     after = pd.read_parquet(folder / "episodes.parquet")
     assert after["tightest_bound"].to_numpy() == pytest.approx(np.full(len(after), mean))
     # the gap reference stays the DP optimum: the gap columns and every other column are unchanged
@@ -82,7 +82,7 @@ def test_a_tighter_lane_penalty_bound_replaces_the_stored_one(tmp_path: Path) ->
     assert interval["tightest_bound_ci95"] == pytest.approx(ci)  # from the record, not the equal rows
     assert interval["gap"] == pytest.approx(mean - OPTIMUM) and interval["gap_ci95"] == pytest.approx(ci)
     summary = (folder / "summary.md").read_text(encoding="utf-8")
-    assert "lane penalty bound" in summary
+    assert "tightest bound (lane-penalty) " in summary and "lane penalty bound" not in summary
     before_csv = (folder / "summary.csv").read_text(encoding="utf-8")
     rerender(folder)  # a plain re-render keeps it, with its half-width
     assert (folder / "summary.csv").read_text(encoding="utf-8") == before_csv
@@ -96,7 +96,7 @@ def test_a_looser_lane_penalty_bound_is_recorded_but_the_stored_one_kept(tmp_pat
     said: list[str] = []
     written = rerender(folder, say=said.append, lane_penalty=2)
     assert written[0].name == "summary.csv"  # no episode file rewritten
-    assert said[0].endswith("(2 seeds) is not tighter than the stored history_bound bound")
+    assert said[0].endswith("(2 seeds) is not tighter than the stored history-priced bound")
     assert (folder / "episodes.parquet").read_bytes() == before
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert run["reference_interval"]["tightest_bound_kind"] == "history_bound"

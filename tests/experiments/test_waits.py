@@ -203,3 +203,13 @@ def test_a_first_run_with_prices_on_disk_solves_one_seed_of_the_bound_first(
     assert solved == [] and said == []
     assert waits.warm_bound(load_scenario("tiny-dp"), 40000, said.append, first_run=True)
     assert solved == [("tiny-dp", [40000], 1)] and said[0] == waits.BOUND_NOTE  # said at once
+
+
+@pytest.mark.parametrize(("elapsed", "gap"), [(0.0, 3.0), (29.0, 3.0), (45.0, 4.5), (100.0, 10.0),
+                                              (1800.0, 10.0)])
+def test_a_heartbeat_comes_every_3_s_at_first_and_every_10_s_at_most(elapsed: float, gap: float) -> None:
+    """One schedule for every "still ..." line and progress heartbeat: a compile's first minute is never
+    silent for over 3-6 s (it was 10 s), a half-hour fit says so every 10 s."""
+    from allocsim.core.heartbeat import pause
+
+    assert pause(elapsed) == gap
