@@ -6,8 +6,10 @@ the exact or simulation-based policies (``dp``, ``rollout``), those before ``ran
 learned policy (a black box) last; among rules, the one with fewer parameters to explain and
 tune. The simplest is passed over when every other member of the group does better than it on the
 first KPI that separates them (the first, in ``SEPARATORS`` order, whose paired interval excludes 0):
-then the next simplest is recommended. (At most one policy of a group can be beaten so by all the
-others, as of two policies only one is the better on the KPI that separates them.) The sentence then
+then the next simplest is recommended, unless that is a learned policy and the simplest is not (a
+black box is recommended only for a significant profit lead). (At most one policy of a group can be
+beaten so by all the others, as of two policies only one is the better on the KPI that separates
+them.) The sentence then
 names the KPI that separates the recommended policy from each other member of the group.
 Money is given per episode and per week (7 periods: periods are days).
 """
@@ -218,7 +220,8 @@ def recommend(summary: pd.DataFrame, rows: Sequence[Row], periods: int) -> Recom
         return Recommendation(best, best, tied, lead, runner_up, behind, [], periods)
     simplest = sorted(tied, key=lambda p: (*simplicity(p), ranked.index(p)))
     use, passed = simplest[0], None
-    if beaten_by_all(rows, use, simplest[1:]):
+    black_box_next = is_learned(simplest[1]) and not is_learned(use)  # a black box must win on profit
+    if not black_box_next and beaten_by_all(rows, use, simplest[1:]):
         use, passed = simplest[1], use
     gap = diffs[use] if use != best else diffs[runner_up]
     lead = Estimate(-gap.mean, gap.half_width, gap.n)
