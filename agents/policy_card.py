@@ -29,6 +29,8 @@ SUMMARY_KEYS = ("scenario", "scenario_hash", "version", "algo", "run_id")
 #: The observation blocks, in order, that ``allocsim.agents.state_input`` knows how to build.
 OBSERVATION_BLOCKS = ("dc_on_hand", "dc_available", "dc_on_order", "on_hand", "inbound", "forecast_now",
                       "forecast_horizon", "open_orders", "backlog", "avg_age", "calendar")
+#: Opt-in blocks (``observation:`` in the scenario) the runtime also builds, appended in this order.
+OPTIONAL_BLOCKS = ("known_orders",)
 
 
 #: The action blocks each action mode may have (allocsim.envs.action_modes), as sets of names.
@@ -123,6 +125,12 @@ class PolicyCard:
         return int(self.observation_layout[-1]["stop"])
 
     @property
+    def known_orders_depth(self) -> int:
+        """Periods (t, t + 1, ...) of the opt-in ``known_orders`` block; 0 when the policy has none."""
+        block = next((b for b in self.observation_layout if b["name"] == "known_orders"), None)
+        return int(block["shape"][0]) if block is not None else 0
+
+    @property
     def action_size(self) -> int:
         return int(max(stop for _, stop in self.action_layout.values()))
 
@@ -200,7 +208,8 @@ class PolicyCard:
             actions = {k: (int(a), int(b)) for k, (a, b) in self.action_layout.items()}
         except (TypeError, KeyError, ValueError):
             raise CardError(f"{source}: {CARD_KEY} has a malformed layout") from None
-        if blocks != list(OBSERVATION_BLOCKS):
+        if blocks[:len(OBSERVATION_BLOCKS)] != list(OBSERVATION_BLOCKS) \
+                or blocks[len(OBSERVATION_BLOCKS):] not in ([], list(OPTIONAL_BLOCKS)):
             raise CardError(f"{source}: observation blocks {blocks} are not the ones this runtime builds "
                             f"(exported by allocsim {self.version})")
         if min(sizes) < 0 or set(actions) not in ACTION_BLOCKS.get(self.action_mode, ()):
@@ -216,6 +225,13 @@ class PolicyCard:
     def _check_shapes(self, source: str) -> None:
         """CardError unless every per-SKU and per-location list has the length its names give."""
         n_s, n_l = self.n_skus, self.n_locations
+        for block in self.observation_layout[len(OBSERVATION_BLOCKS):]:  # known_orders: (D, L, S)
+            shape = block.get("shape")
+            if not (isinstance(shape, list) and len(shape) == 3 and shape[1:] == [n_l, n_s]
+                    and isinstance(shape[0], int) and 1 <= shape[0] <= MAX_PERIODS
+                    and int(block["stop"]) - int(block["start"]) == shape[0] * n_l * n_s):
+                raise CardError(f"{source}: {CARD_KEY} block {block['name']} must have shape [periods, "
+                                f"{n_l}, {n_s}] and as many entries")
         lengths = {"safety_reserve": (self.safety_reserve, n_s), "dc_scale": (self.dc_scale, n_s),
                    "max_order": (self.max_order, n_s), "location_scale": (self.location_scale, n_l)}
         for name, (values, want) in lengths.items():

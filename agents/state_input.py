@@ -13,8 +13,9 @@ Schema (names are the scenario's; quantities in units, forecasts in units per pe
           "inbound":  {"<sku>": 10},                  # optional: in transit to the location
           "backlog":  {"<sku>": 0},                   # optional: backorders waiting
           "open_orders": {"<sku>": 4},                # optional: orders already known
-          "avg_age":  {"<sku>": 1.5}                  # optional: mean age of the stock, periods
-        }, ...
+          "avg_age":  {"<sku>": 1.5},                 # optional: mean age of the stock, periods
+          "known_orders": {"<sku>": [4, 0, 2]}        # optional, policies with that block: orders known
+        }, ...                                        # for periods t, t + 1, ... (up to its depth)
       }
     }
 
@@ -34,7 +35,7 @@ from numpy.typing import NDArray
 
 from allocsim.agents.policy_card import PolicyCard
 from allocsim.core.error_text import shorten, show
-from allocsim.core.observation_blocks import exogenous_rows, write_observation
+from allocsim.core.observation_blocks import exogenous_rows, known_order_values, write_observation
 from allocsim.core.unit_decode import available_to_allocate
 
 FloatArray = NDArray[np.float64]
@@ -42,6 +43,7 @@ IntArray = NDArray[np.int64]
 
 LOCATION_REQUIRED = ("on_hand", "forecast")
 LOCATION_OPTIONAL = ("inbound", "backlog", "open_orders", "avg_age")
+KNOWN_ORDERS = "known_orders"  # the opt-in block's field: one list per SKU, periods t, t + 1, ...
 
 
 class StateError(ValueError):
@@ -61,6 +63,7 @@ class PlanningState:
     open_orders: FloatArray  # (L, S)
     avg_age: FloatArray  # (L, S)
     forecast: FloatArray  # (H, L, S)
+    known_orders: FloatArray | None = None  # (D, L, S) for a policy with the known_orders block, else None
 
     def dc_available(self, card: PolicyCard) -> IntArray:
         return available_to_allocate(self.dc_on_hand, np.asarray(card.safety_reserve, dtype=np.int64))
@@ -130,6 +133,20 @@ def _forecast(block: Mapping[str, Any], card: PolicyCard, where: str) -> FloatAr
     return out
 
 
+def _known_orders(block: Mapping[str, Any], card: PolicyCard, where: str) -> FloatArray:
+    """(D, S): per SKU up to ``known_orders_depth`` orders known for periods t, t + 1, ... (the rest 0)."""
+    depth = card.known_orders_depth
+    _check_skus(block, card.skus, where, complete=False)
+    out = np.zeros((depth, card.n_skus))
+    for j, sku in enumerate(card.skus):
+        values = block.get(sku, [])
+        if not isinstance(values, list) or len(values) > depth:
+            got = f"{len(values)} values" if isinstance(values, list) else type(values).__name__
+            raise StateError(f"{where}.{sku}: must be a list of at most {depth} values (got {got})")
+        out[:len(values), j] = [_number(v, f"{where}.{sku}.{i}", whole=False) for i, v in enumerate(values)]
+    return out
+
+
 def parse_state(data: Any, card: PolicyCard) -> PlanningState:
     """Validate a decoded JSON state against the policy's scenario; StateError on the first problem."""
     root = _mapping(data, "state")
@@ -159,15 +176,20 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
     shape = (card.n_locations, card.n_skus)
     blocks = {key: np.zeros(shape) for key in ("on_hand", *LOCATION_OPTIONAL)}
     forecast = np.zeros((card.forecast_horizon, *shape))
+    depth = card.known_orders_depth
+    fields = (*LOCATION_REQUIRED, *LOCATION_OPTIONAL, *((KNOWN_ORDERS,) if depth else ()))
+    known = np.zeros((depth, *shape))
     for i, name in enumerate(card.locations):
         where = f"locations.{name}"
         if name not in locations:
             raise StateError(f"{where}: missing location (every location is required)")
         loc = _mapping(locations[name], where)
         for key in loc:
-            if key not in (*LOCATION_REQUIRED, *LOCATION_OPTIONAL):
-                valid = ", ".join((*LOCATION_REQUIRED, *LOCATION_OPTIONAL))
-                raise StateError(f"{where}.{_key(key)}: unknown field; valid: {valid}")
+            if key not in fields:
+                raise StateError(f"{where}.{_key(key)}: unknown field; valid: {', '.join(fields)}")
+        if depth:
+            known[:, i, :] = _known_orders(_mapping(loc.get(KNOWN_ORDERS, {}), f"{where}.{KNOWN_ORDERS}"),
+                                           card, f"{where}.{KNOWN_ORDERS}")
         for key in LOCATION_REQUIRED:
             if key not in loc:
                 raise StateError(f"{where}.{key}: missing field")
@@ -187,6 +209,7 @@ def parse_state(data: Any, card: PolicyCard) -> PlanningState:
         open_orders=blocks["open_orders"],
         avg_age=blocks["avg_age"],
         forecast=forecast,
+        known_orders=known if depth else None,
     )
 
 
@@ -203,4 +226,8 @@ def observation(state: PlanningState, card: PolicyCard) -> NDArray[np.float32]:
         1.0 / np.asarray(card.dc_scale, dtype=np.float64), state.on_hand, state.inbound, state.backlog,
         state.avg_age, 1.0 / loc_scale, 1.0 / max(card.age_buckets - 1, 1), exogenous,
     )
+    depth = card.known_orders_depth
+    if depth:  # the opt-in block, last (allocsim.envs.observation)
+        known = state.known_orders if state.known_orders is not None else np.zeros((depth, *loc_scale.shape))
+        out[out.shape[0] - known.size:] = known_order_values(known, loc_scale)
     return out

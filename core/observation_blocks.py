@@ -4,6 +4,7 @@
 open orders, calendar); ``write_observation`` writes one observation from unit counts and
 those rows, clipped to ``[OBS_LOW, OBS_HIGH]``. The compiled engine wraps
 ``write_observation`` with ``numba.njit``; the torch-free runtime calls both as they are.
+``known_order_values`` scales the opt-in ``known_orders`` block (both paths call it after the rest).
 The layout is documented in ``allocsim.envs.observation``. Imports numpy only.
 """
 
@@ -83,3 +84,12 @@ def write_observation(  # type: ignore[no-untyped-def]
     start = backlog_at + 2 * size
     for j in range(N_CALENDAR):
         out[start + j] = min(max(exogenous[n_exo + j], OBS_LOW), OBS_HIGH)
+
+
+def known_order_values(known: NDArray[np.float64],
+                       location_scale: NDArray[np.float64]) -> NDArray[np.float32]:
+    """The opt-in ``known_orders`` block: (..., D, L, S) orders already known for periods t .. t + D - 1
+    (summed over the advance-notice channels) over a week of each location's expected demand, as
+    ``open_orders`` is scaled, clipped and flattened to (..., D·L·S) float32."""
+    scaled = np.clip(np.asarray(known, dtype=np.float64) / location_scale, OBS_LOW, OBS_HIGH)
+    return scaled.reshape(*scaled.shape[:-3], -1).astype(np.float32)

@@ -21,6 +21,15 @@ block                     shape   meaning
 ``backlog``               L x S   backorders waiting
 ``avg_age``               L x S   mean age of stock / oldest tracked age
 ``calendar``              5       t / T, sin and cos of weekday, sin and cos of day of year
+``known_orders``          D x L   opt-in (``observation: {known_orders: true}`` in the scenario):
+                          x S     orders of the advance-notice channels already known for
+                                  periods t, t + 1, ..., t + D - 1 (D = 1 + the longest notice),
+                                  one row per period, scaled as ``open_orders`` (whose sum
+                                  over the rows they are); 0 beyond a channel's notice or the
+                                  horizon. Appended last, so the other blocks keep their place;
+                                  the kernel writes the rest, this layout this block
+                                  (``write_known_orders``), both through
+                                  ``allocsim.core.observation_blocks``
 ========================  ======  ==================================================
 """
 
@@ -30,7 +39,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from allocsim.core.observation_blocks import OBS_HIGH, WEEK
+from allocsim.core.observation_blocks import OBS_HIGH, WEEK, known_order_values
 from allocsim.envs.demand import DemandProfile
 from allocsim.envs.engine.state import EngineState
 from allocsim.envs.network import Network
@@ -53,6 +62,10 @@ class ObservationLayout:
             "on_hand", "inbound", "forecast_now", "forecast_horizon", "open_orders", "backlog", "avg_age"
         )]
         shapes.append(("calendar", (5,)))
+        self.depth = 1 + int(net.advance_notice.max(initial=0))  # periods t .. t + longest notice
+        self.known_orders = bool(net.scenario.observation.known_orders)
+        if self.known_orders:
+            shapes.append(("known_orders", (self.depth, n_l, s)))
         self.blocks: dict[str, slice] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}
         offset = 0
@@ -87,3 +100,30 @@ class ObservationLayout:
             for q in range(t, min(t + notice + 1, periods)):
                 known += state.demand_at(b, q)[..., channel]
         return known
+
+    def known_orders_by_period(self, state: EngineState, rows: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """(B', D, L, S) orders of the advance-notice channels the copies flagged in ``rows`` already know
+        for periods t .. t + D - 1 (their demand ring; each channel within its notice, none past the
+        horizon): ``open_orders`` period by period, and ``AllocationState.known_orders`` summed over
+        channels."""
+        ring = state.demand_ring[rows]  # (B', R, L, S, C)
+        t = state.period[rows].astype(np.int64)
+        span = ring.shape[1]
+        out = np.zeros((len(t), self.depth, *ring.shape[2:4]))
+        copies = np.arange(len(t))
+        for q in range(self.depth):
+            live = t + q < self.net.periods
+            at = ring[copies, (t + q) % span]  # (B', L, S, C)
+            for channel, notice in self.notice:
+                if q <= notice:
+                    out[:, q] += np.where(live[:, None, None], at[..., channel], 0)
+        return out
+
+    def write_known_orders(self, state: EngineState, obs: NDArray[np.float32],
+                           rows: NDArray[np.bool_]) -> None:
+        """Fill the ``known_orders`` block of ``obs`` for the copies flagged in ``rows`` (after the kernel
+        observed them); nothing when the scenario does not ask for the block."""
+        if not self.known_orders or not rows.any():
+            return
+        block = self.blocks["known_orders"]
+        obs[rows, block] = known_order_values(self.known_orders_by_period(state, rows), self.location_scale)

@@ -33,6 +33,10 @@ def planning_state(env: AllocationEnv) -> dict[str, Any]:
             "avg_age": _named(avg_age[i], skus, whole=False),
             "forecast": {s: [float(v) for v in state.forecast[:, i, j]] for j, s in enumerate(skus)},
         }
+        if env.observation_layout.known_orders and state.known_orders is not None:  # the opt-in block
+            by_period = state.known_orders.sum(axis=-1)  # (D, L, S) over the advance-notice channels
+            locations[name]["known_orders"] = {s: [float(v) for v in by_period[:, i, j]]
+                                               for j, s in enumerate(skus)}
     return {
         "period": int(state.period),
         "dc": {

@@ -103,7 +103,12 @@ class BatchEngine:
             self._entry, self._layout = kernels.compiled_entry(kernels.run_copies, (*args, 0, 0)), layout
         if self.threads == 1:
             self._entry(*args, 0, self.batch)
-            return
+        else:
+            self._run_spans(args)
+        if phases & kernels.OBSERVE:  # the opt-in block the kernel leaves out (allocsim.envs.observation)
+            self.observation.write_known_orders(self.state, self.obs, which)
+
+    def _run_spans(self, args: tuple[Any, ...]) -> None:
         # contiguous spans, one per thread: the pool's threads take all but the first, this thread that one
         n, cuts = self.threads, [self.batch * i // self.threads for i in range(self.threads + 1)]
         if self._pool is None or self._pool_pid != os.getpid():  # a forked child has no workers

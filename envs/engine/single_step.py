@@ -183,6 +183,8 @@ class OneCallStep:
         status: int = self._entry(self._action, *self._buffers, *self._tail)
         if status == -2:
             raise RuntimeError("the compiled period raised")
+        if status == -1:  # the period ran: the opt-in block the kernel leaves out (allocsim.envs.observation)
+            e.observation.write_known_orders(e.state, e.obs, e._all)
         return status
 
     def _pack(self) -> tuple[Any, ...]:

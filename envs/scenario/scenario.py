@@ -38,6 +38,14 @@ from allocsim.envs.scenario.scale_checks import check_demand_peaks, check_networ
 from allocsim.envs.scenario.timing import Timing
 
 
+class ObservationSpec(StrictModel):
+    """Opt-in observation blocks (``allocsim.envs.observation``); the default layout has none."""
+
+    known_orders: bool = Field(
+        default=False, description="append the known orders of the advance-notice channels period by period "
+        "(t .. t + longest notice), not only their sum (open_orders)")
+
+
 def _unique(kind: str, names: Iterable[str]) -> None:
     seen: set[str] = set()
     for name in names:
@@ -70,6 +78,7 @@ class Scenario(StrictModel):
     guardrails: Guardrails = Field(default_factory=Guardrails)
     objective: Objective = Field(default_factory=Objective)
     timing: Timing = Field(default_factory=Timing)
+    observation: ObservationSpec = Field(default_factory=ObservationSpec)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -202,8 +211,11 @@ class Scenario(StrictModel):
         """A stable hash of the validated content (ties exported models and tuned parameters to a
         scenario). The timing mode is left out: ``--timing`` runs the same network, so what was
         tuned or trained in one mode is found in the other; without a timing block the hash is
-        the one it had before timing existed (and likewise without per-node holding costs)."""
+        the one it had before timing existed (and likewise without per-node holding costs). The
+        ``observation`` options are left out too: they change what a policy sees, not the network, so
+        tuned rules stay found; an exported policy's card carries its own observation layout."""
         content = _without_unset_late_fields(self.model_dump(mode="json", by_alias=True))
+        del content["observation"]
         if content["demand"].get("csv"):  # the history's bytes, not its path: a copy is the same demand
             content["demand"]["csv"] = _file_digest(content["demand"]["csv"])
         del content["timing"]["mode"]

@@ -16,7 +16,9 @@ from envs_testkit import cached_env
 from golden.compare import REL_TOL, assert_kpis_match, load_golden, recorded_presets
 from golden.record import TRACE_POLICY, play_episode, play_trace
 
+from allocsim.envs.allocation_env import AllocationEnv
 from allocsim.envs.demand_stream import DEMAND_STREAM
+from allocsim.envs.scenario.scenario import ObservationSpec
 
 DEFAULT_SEEDS = 5
 FULL = os.environ.get("ALLOCSIM_GOLDEN_FULL", "") == "1"
@@ -68,10 +70,17 @@ def test_kpis_match_golden(preset: str, policy: str) -> None:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_random_trace_matches_golden(preset: str) -> None:
-    """The random policy's step rewards (1e-9 relative) and first observations (exact float32) replay."""
+    """The random policy's step rewards (1e-9 relative) and first observations (exact float32) replay.
+
+    The observations recorded are the default layout's: a preset that opts into more blocks
+    (``observation:``, appended after the default ones; contracts-scarce's ``known_orders``, checked
+    against the rule's state in tests/envs/test_known_orders_observation.py) replays with them off,
+    the same network (same content hash) and the same draws."""
     check_scenario_hash(preset)
     golden = load_golden(preset)
     env = cached_env(preset)
+    if env.scenario.observation != ObservationSpec():
+        env = AllocationEnv(env.scenario.model_copy(update={"observation": ObservationSpec()}))
     for seed, trace in golden["traces"][TRACE_POLICY].items():
         recorded_obs = trace["observations"]
         actual = play_trace(env, TRACE_POLICY, int(seed), obs_steps=len(recorded_obs) - 1)
