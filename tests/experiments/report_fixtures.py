@@ -3,6 +3,7 @@ long names, several locations and channels, KPIs zero everywhere, a rule far bel
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -86,3 +87,11 @@ def synthetic_report(extra_figures: dict[str, tuple[str, bytes]] | None = None) 
     )
     images = figures(summary, paired, _network(leading), leading, "EUR") | (extra_figures or {})
     return report_html(summary, info, images, paired, rows), summary
+
+
+@functools.cache
+def synthetic_page() -> str:
+    """``synthetic_report()``'s page, rendered once per process: a render is ~3 s of CPU (its figures), and
+    the tests that read the plain page (the browser test at each width, the content and learning-curve
+    tests) share the string, which they cannot change."""
+    return synthetic_report()[0]

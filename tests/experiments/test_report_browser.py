@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import synthetic_report
+from report_fixtures import synthetic_page
 from typer.testing import CliRunner
 
 from allocsim.experiments.cli import app
@@ -72,7 +72,7 @@ def _assert_fits(m: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_wide_synthetic_report_fits(tmp_path: Path, width: int) -> None:
-    page, _ = synthetic_report()
+    page = synthetic_page()
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
     _assert_fits(measure(path, width))
