@@ -319,6 +319,11 @@ def test_every_reported_bound_is_above_the_dp_optimum_per_seed_mean(name: str, s
     assert report["tightest_bound_kind"] == kind  # tiny-dp: lane-penalty 122.18 (200 seeds), small-dp 350
     assert all(row["lagrangian_bound"] is not None and row["lane_penalty_bound"] is not None
                and row["history_bound"] == pytest.approx(report["history_mean"]) for row in report["bounds"])
+    # the lane-penalty bound from the history prices is never above their L on a seed (each piece's
+    # penalised path value is at most its value): small-dp's only check of it on real seeds (the
+    # per-seed HistoryPenalty in test_lane_penalty_history keeps tiny-dp's 200 and small-dp's differential)
+    assert report["lane_penalty_prices"] == "history"
+    assert all(row["lane_penalty_bound"] <= row["history_bound"] + 1e-9 for row in report["bounds"])
     if name == "small-dp":  # the document's DP sizes and time (hand-counted grid: 15 x 7 x 8 x 7 x 6)
         assert (report["dp_states"], report["dp_actions"]) == (15 * 7 * 8 * 7 * 6, 8 * 7 * 6)
         assert report["dp_pairs"] >= 1_000_000 and report["dp_seconds"] > 0

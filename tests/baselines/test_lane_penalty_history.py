@@ -99,15 +99,12 @@ def test_tiny_dp_never_above_its_lagrangian_bound_and_above_the_optimum_in_the_m
 
 
 @pytest.mark.slow
-def test_small_dp_never_above_its_lagrangian_bound_and_above_the_optimum_in_the_mean() -> None:
-    """About 7 s a seed (three here: test_lagrangian_bound checks the reported mean on four more); the flat
-    bound is the differential check on one seed."""
-    env, split, wk, flat, price, bound = setup("small-dp")
-    penalty = HistoryPenalty(env.network, env.profile, split, wk, price)
-    values = [penalty.bound(seed) for seed in range(40_000, 40_003)]
-    assert max(values) <= bound + 1e-9
-    mean, ci = mean_ci95(values)
-    assert mean + ci >= dp.solution_for(env.network, env.profile).value - 1e-6
+def test_small_dp_bucket_equal_prices_give_the_flat_bound_on_a_seed() -> None:
+    """The flat bound is the differential check on one seed (about 5 s a seed). That small-dp's bound from
+    its shipped history prices is never above their L on a seed and above the DP optimum in the seed-mean
+    is test_lagrangian_bound's check of ``allocsim bound``'s document (seeds 40000-40003: the same
+    HistoryPenalty, which this test ran again on 40000-40002)."""
+    env, split, wk, flat, _, _ = setup("small-dp")
     same = HistoryPenalty(env.network, env.profile, split, wk, bucket_equal(wk, flat))
     flat_values = penalty_values(env.network, env.profile, split, flat)
     assert same.bound(40_000) == pytest.approx(lane_penalty_bound(flat_values, 40_000), abs=1e-9)

@@ -3,6 +3,7 @@ long names, several locations and channels, KPIs zero everywhere, a rule far bel
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -70,19 +71,40 @@ def _network(policies: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def synthetic_report(extra_figures: dict[str, tuple[str, bytes]] | None = None) -> tuple[str, pd.DataFrame]:
-    """The page and the ranked summary of the synthetic benchmark (with ``extra_figures`` added)."""
+def _synthetic_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """The synthetic benchmark's rows, ranked summary, paired differences and three leading policies."""
     rows = synthetic_rows()
     summary = summary_frame(rows)
     best = float(summary["profit_mean"].iloc[0])
     summary[CLOSED] = 100 * (summary["profit_mean"] - best) / (48_400.0 - best)
     paired = paired_frame(rows, str(summary["reference"].iloc[0]))
-    leading = list(summary["policy"])[:3]
+    return rows, summary, paired, list(summary["policy"])[:3]
+
+
+@functools.cache
+def _synthetic_figures() -> tuple[tuple[str, tuple[str, bytes]], ...]:
+    """The synthetic benchmark's figures (name, (title, PNG bytes)), drawn once per process: ~2.5 s of CPU,
+    nearly all of a render, and the same for every page (the rows are seeded)."""
+    _, summary, paired, leading = _synthetic_frames()
+    return tuple(figures(summary, paired, _network(leading), leading, "EUR").items())
+
+
+def synthetic_report(extra_figures: dict[str, tuple[str, bytes]] | None = None) -> tuple[str, pd.DataFrame]:
+    """The page and the ranked summary of the synthetic benchmark (with ``extra_figures`` added)."""
+    rows, summary, paired, _ = _synthetic_frames()
     info = RunInfo(
         scenario="synthetic", description="Hand-made KPI rows.", seeds=SEEDS, workers=1, warm_up=0,
         wall_seconds=1.0, created="2026-01-01T00:00:00", currency="EUR", bound_mean=48_400.0, periods=60,
         params={p: {"params": {"order_cover_periods": 3.0},
                     "source": "tuned (packaged)" if i % 2 else "defaults"} for i, p in enumerate(POLICIES)},
     )
-    images = figures(summary, paired, _network(leading), leading, "EUR") | (extra_figures or {})
+    images = dict(_synthetic_figures()) | (extra_figures or {})
     return report_html(summary, info, images, paired, rows), summary
+
+
+@functools.cache
+def synthetic_page() -> str:
+    """``synthetic_report()``'s page, rendered once per process (its figures are drawn once anyway): the
+    tests that read the plain page (the browser test at each width, the content and learning-curve tests)
+    share the string, which they cannot change."""
+    return synthetic_report()[0]

@@ -35,8 +35,15 @@ def test_bound_json_on_tiny_dp_has_the_dp_value_and_a_bound_per_seed() -> None:
         assert isinstance(b["bound"], float) and b["rows"] > 0 and b["cols"] > 0 and b["solve_seconds"] >= 0
 
 
-def test_bound_json_has_the_penalised_bound_and_the_tightest_reference() -> None:
-    out = _bound_json("--scenario", "tiny-dp", "--episodes", "4", "--seed", "40000")
+@pytest.fixture(scope="module")
+def tiny_dp_four() -> dict:
+    """``allocsim bound --json`` on tiny-dp's seeds 40000-40003 with one worker, run once for the two tests
+    that read it (~3.5 s of CPU a run, most of it the lane-penalty bound on 200 seeds); they only read it."""
+    return _bound_json("--scenario", "tiny-dp", "--episodes", "4", "--seed", "40000")
+
+
+def test_bound_json_has_the_penalised_bound_and_the_tightest_reference(tiny_dp_four: dict) -> None:
+    out = tiny_dp_four
     penalised = [b["penalised_bound"] for b in out["bounds"]]
     zero = [b["bound"] for b in out["bounds"]]
     assert out["penalised_mean"] == pytest.approx(sum(penalised) / 4)
@@ -95,8 +102,9 @@ def test_bound_json_without_dp_gives_null_and_the_reason() -> None:
     assert [b["bound"] for b in again["bounds"]] == [b["bound"] for b in out["bounds"]]
 
 
-def test_bound_is_the_same_with_more_workers() -> None:
-    one = _bound_json("--scenario", "tiny-dp", "--episodes", "4")["bounds"]
+def test_bound_is_the_same_with_more_workers(tiny_dp_four: dict) -> None:
+    """Two workers on the default seeds (the test block: 40000..) give the one-worker run's bounds."""
+    one = tiny_dp_four["bounds"]
     args = ["bound", "--scenario", "tiny-dp", "--episodes", "4", "--json", "--workers", "2"]
     result = runner.invoke(app, args)
     two = json.loads(result.stdout)["bounds"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report_fixtures import synthetic_report
+from report_fixtures import synthetic_page, synthetic_report
 
 from allocsim.experiments.plots_learning import CURVE_COLUMNS, curves_figure, read_curves, step_unit
 
@@ -43,7 +43,7 @@ def test_figure_is_a_png_or_none(tmp_path: Path) -> None:
 
 
 def test_report_shows_the_section_only_with_the_figure() -> None:
-    page, _ = synthetic_report()
+    page = synthetic_page()
     assert "<h2>Learning curves</h2>" not in page
     figure = {"learning_curves.png": ("Learning curves: t", b"\x89PNG")}
     with_curves, _ = synthetic_report(extra_figures=figure)

@@ -5,11 +5,12 @@ the page, every image loaded, every link to a file of the run resolves. Debian's
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import synthetic_report
+from report_fixtures import synthetic_page
 from typer.testing import CliRunner
 
 from allocsim.experiments.cli import app
@@ -39,21 +40,32 @@ def _chromium() -> str:
     return path
 
 
-def measure(page_file: Path, width: int, screenshot: Path | None = None) -> dict[str, Any]:
-    """Open ``page_file`` ``width`` px wide in headless chromium and measure tables, cells, images, links."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the module's six measurements (a launch is about 1 s of CPU); each
+    measurement opens a page of its own and closes it, so nothing carries over from one to the next."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        launched = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            page.goto(page_file.resolve().as_uri())
-            page.wait_for_load_state("load")
-            result = page.evaluate(MEASURE)
-            if screenshot is not None:
-                page.screenshot(path=str(screenshot), full_page=True)
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+def measure(browser: Any, page_file: Path, width: int, screenshot: Path | None = None) -> dict[str, Any]:
+    """Open ``page_file`` ``width`` px wide in a new page of ``browser`` (headless chromium) and measure
+    tables, cells, images, links."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(page_file.resolve().as_uri())
+        page.wait_for_load_state("load")
+        result = page.evaluate(MEASURE)
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        page.close()
     return result
 
 
@@ -71,11 +83,11 @@ def _assert_fits(m: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_wide_synthetic_report_fits(tmp_path: Path, width: int) -> None:
-    page, _ = synthetic_report()
+def test_wide_synthetic_report_fits(browser: Any, tmp_path: Path, width: int) -> None:
+    page = synthetic_page()
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
-    _assert_fits(measure(path, width))
+    _assert_fits(measure(browser, path, width))
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +103,8 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_real_benchmark_report_fits(real_run: Path, width: int) -> None:
-    m = measure(real_run / "report.html", width)
+def test_real_benchmark_report_fits(real_run: Path, browser: Any, width: int) -> None:
+    m = measure(browser, real_run / "report.html", width)
     _assert_fits(m)
     assert "allocation_plan.csv" in m["links"] and "episodes.csv" in m["links"]
     for href in m["links"]:  # every link is a file of the run, next to the page
@@ -100,12 +112,12 @@ def test_real_benchmark_report_fits(real_run: Path, width: int) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_check_fails_on_an_overflowing_table(tmp_path: Path, width: int) -> None:
+def test_the_check_fails_on_an_overflowing_table(browser: Any, tmp_path: Path, width: int) -> None:
     """The measurement itself can fail: a table wider than the page is caught."""
     cells = "".join(f"<td>{'9' * 40}</td>" for _ in range(8))
     path = tmp_path / "wide.html"
     path.write_text(f"<!DOCTYPE html><html><body><table><tr>{cells}</tr></table>"
                     f"<img src='data:image/png;base64,AAAA'></body></html>", encoding="utf-8")
-    m = measure(path, width)
+    m = measure(browser, path, width)
     assert m["scroll"] > m["page"] == width or any(t["right"] > m["page"] for t in m["tables"])
     assert m["images"][0]["natural"] == 0

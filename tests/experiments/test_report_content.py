@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 import pytest
-from report_fixtures import CHANNELS, LOCATIONS, POLICIES, synthetic_report, synthetic_rows
+from report_fixtures import CHANNELS, LOCATIONS, POLICIES, synthetic_page, synthetic_rows
 
 from allocsim.experiments.comparisons import paired_frame
 from allocsim.experiments.plots import off_scale
@@ -87,7 +87,7 @@ def test_breakdowns_cover_every_place_and_drop_fill_rate_without_demand() -> Non
 
 
 def test_page_has_units_glossary_and_working_capital_note() -> None:
-    page, _ = synthetic_report()
+    page = synthetic_page()
     assert "Profit (EUR)" in page and "Glossary" in page and "inventory_to_working_capital" in page
     assert "Negative working capital is real here" in page
     assert "&lt; -100" in page
