@@ -42,7 +42,7 @@ def test_the_progress_bar_counts_the_episodes_the_benchmark_plays(
     counted = {"total": 0, "done": 0}
 
     @contextmanager
-    def recording(total: int, what: str) -> Any:
+    def recording(total: int, what: str, **_: Any) -> Any:
         counted["total"] = total
         yield lambda n: counted.__setitem__("done", counted["done"] + n)
 

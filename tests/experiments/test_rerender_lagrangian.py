@@ -60,7 +60,7 @@ def test_a_tighter_lagrangian_bound_replaces_the_stored_one(tmp_path: Path) -> N
     assert [p.name for p in written[:2]] == ["episodes.parquet", "episodes.csv"]
     value = _direct()
     assert said == [f"{folder}: tightest bound: Lagrangian {value:,.2f} ± 0.00 on 4 seeds "
-                    "(was penalised_bound 141.50 ± 2.05)"]
+                    "(was penalised 141.50 ± 2.05)"]
     after = pd.read_parquet(folder / "episodes.parquet")
     assert after["tightest_bound"].to_numpy() == pytest.approx(np.full(len(after), value))
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
@@ -84,7 +84,7 @@ def test_a_looser_lagrangian_bound_is_recorded_but_the_stored_one_kept(tmp_path:
     said: list[str] = []
     written = rerender(folder, say=said.append, lagrangian=True)
     assert written[0].name == "summary.csv"
-    assert said[0].endswith("(4 seeds) is not tighter than the stored penalised_bound bound")
+    assert said[0].endswith("(4 seeds) is not tighter than the stored penalised bound")
     assert (folder / "episodes.parquet").read_bytes() == before
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert run["reference_interval"]["tightest_bound_kind"] == "penalised_bound"
