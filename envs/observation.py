@@ -35,6 +35,8 @@ block                     shape   meaning
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
@@ -93,30 +95,25 @@ class ObservationLayout:
 
     def open_orders(self, state: EngineState, b: int) -> NDArray[np.float64]:
         """(L, S) units of advance-notice channels copy ``b`` already sees ordered for its period and the
-        coming periods of each channel's notice window (from its demand ring; the kernel's sum)."""
-        t, periods = int(state.period[b]), self.net.periods
-        known = np.zeros(state.demand_ring.shape[2:4])
-        for channel, notice in self.notice:
-            for q in range(t, min(t + notice + 1, periods)):
-                known += state.demand_at(b, q)[..., channel]
-        return known
+        coming periods of each channel's notice window (the kernel's sum)."""
+        return self.known_by_channel(state, [b])[0].sum(axis=(0, -1))
 
-    def known_orders_by_period(self, state: EngineState, rows: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """(B', D, L, S) orders of the advance-notice channels the copies flagged in ``rows`` already know
-        for periods t .. t + D - 1 (their demand ring; each channel within its notice, none past the
-        horizon): ``open_orders`` period by period, and ``AllocationState.known_orders`` summed over
-        channels."""
+    def known_by_channel(self, state: EngineState, rows: Any) -> NDArray[np.float64]:
+        """(B', D, L, S, C) orders of the copies ``rows`` selects (a mask or indices) already known for
+        periods t .. t + D - 1, from their demand ring: each advance-notice channel within its notice,
+        none past the horizon, 0 for the other channels. The one reading of known orders: ``open_orders``
+        sums it, the ``known_orders`` block sums it over channels, ``AllocationState.known_orders`` is it."""
         ring = state.demand_ring[rows]  # (B', R, L, S, C)
         t = state.period[rows].astype(np.int64)
         span = ring.shape[1]
-        out = np.zeros((len(t), self.depth, *ring.shape[2:4]))
+        out = np.zeros((len(t), self.depth, *ring.shape[2:]))
         copies = np.arange(len(t))
         for q in range(self.depth):
             live = t + q < self.net.periods
             at = ring[copies, (t + q) % span]  # (B', L, S, C)
             for channel, notice in self.notice:
                 if q <= notice:
-                    out[:, q] += np.where(live[:, None, None], at[..., channel], 0)
+                    out[:, q, ..., channel] = np.where(live[:, None, None], at[..., channel], 0)
         return out
 
     def write_known_orders(self, state: EngineState, obs: NDArray[np.float32],
@@ -126,4 +123,5 @@ class ObservationLayout:
         if not self.known_orders or not rows.any():
             return
         block = self.blocks["known_orders"]
-        obs[rows, block] = known_order_values(self.known_orders_by_period(state, rows), self.location_scale)
+        by_period = self.known_by_channel(state, rows).sum(axis=-1)  # (B', D, L, S)
+        obs[rows, block] = known_order_values(by_period, self.location_scale)

@@ -73,10 +73,4 @@ class AllocationState:
 def known_orders(engine: BatchEngine, b: int) -> FloatArray:
     """(1 + longest notice, L, S, C) orders of copy ``b`` already known for periods t, t + 1, ...: each
     advance-notice channel's orders within its notice window (``open_orders`` summed per period)."""
-    net, state = engine.net, engine.state
-    t, notice = int(state.period[b]), net.advance_notice
-    out = np.zeros((1 + int(notice.max(initial=0)), *state.demand_ring.shape[2:]))
-    for c in np.flatnonzero(notice > 0):
-        for q in range(t, min(t + int(notice[c]) + 1, net.periods)):
-            out[q - t, ..., c] = state.demand_at(b, q)[..., c]
-    return out
+    return engine.observation.known_by_channel(engine.state, [b])[0]
