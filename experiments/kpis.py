@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the CLI's light tables import this module
+    from allocsim.envs.scenario import Scenario
 
 #: The KPIs tables lead with (public names, see docs/DESIGN.md); every scalar KPI is in the CSV files.
 HEADLINE = (
@@ -15,9 +19,9 @@ HEADLINE = (
 CONTRACT_KPIS = ("contract_attainment",)
 
 
-def has_contracts(scenario: object) -> bool:
-    """Whether any channel of ``scenario`` (a ``Scenario``) has contracted allocation rights."""
-    return any(getattr(ch, "contract", None) is not None for ch in getattr(scenario, "channels", ()))
+def has_contracts(scenario: Scenario) -> bool:
+    """Whether any channel of ``scenario`` has contracted allocation rights."""
+    return any(ch.contract is not None for ch in scenario.channels)
 
 #: KPIs where lower is better (for the direction arrows in reports).
 LOWER_IS_BETTER = frozenset({
