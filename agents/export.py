@@ -184,6 +184,7 @@ def policy_card(env: AllocationEnv, algo: str, run_id: str) -> PolicyCard:
             name: [float(v) for v in getattr(ranges, name)] for name in ("centre", "half", "low", "high")
         },
         supplier_lead=[float(v) for v in supplier_lead(net)],
+        order_stop_periods=mode.order_stop_periods,
         **same_day_facts(net),
         timing=env.scenario.timing.mode,
         channels=list(net.channels),

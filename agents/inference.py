@@ -29,6 +29,7 @@ from allocsim.agents.state_input import PlanningState, observation, parse_state
 from allocsim.core.order_up_to import (
     TargetRanges,
     inventory_position,
+    stop_lead,
     supplier_order_share,
     target_allocation,
 )
@@ -230,8 +231,8 @@ class OnnxPolicy:
         if max_order.any():
             shortest, mean = card.supplier_lead
             share = supplier_order_share(state.forecast, params.order_cover, card.periods - state.period,
-                                         (int(shortest), float(mean)), state.dc_on_hand + state.dc_on_order,
-                                         max_order)
+                                         stop_lead((int(shortest), float(mean)), card.order_stop_periods),
+                                         state.dc_on_hand + state.dc_on_order, max_order)
             units = [policy_order(f, m) for f, m in zip(share, max_order, strict=True)]
             orders = np.array(units, dtype=np.int64)
         transfers = np.zeros((len(card.lanes), card.n_skus), dtype=np.int64)

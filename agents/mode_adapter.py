@@ -37,7 +37,7 @@ def policy_mode(policy: Any, net: Network) -> ActionMode:
     if card is not None:
         ranges = TargetRanges(**{k: np.asarray(v) for k, v in card.target_ranges.items()}) \
             if card.target_ranges else None
-        return mode_from_ranges(card.action_mode, net, ranges)
+        return mode_from_ranges(card.action_mode, net, ranges, card.order_stop_periods)
     return make_action_mode(getattr(policy, "action_mode", "shares"), net,
                             getattr(policy, "residual_around", None))
 

@@ -95,6 +95,9 @@ class PolicyCard:
     # targets/residual: per action entry centre, half, low, high (allocsim.core.order_up_to.TargetRanges)
     target_ranges: dict[str, list[float]] = field(default_factory=dict)
     supplier_lead: list[float] = field(default_factory=lambda: [0.0, 0.0])  # (shortest, mean) periods
+    # targets/residual: no supplier order in the last this many periods (the centre rule's order stop;
+    # allocsim.core.order_up_to.stop_lead); cards before it: 0
+    order_stop_periods: float = 0.0
     # the timing mode of the scenario it was trained in; cards of allocsim before timing modes: aggregated
     timing: str = "aggregated"
     # a policy shared across locations (allocsim.agents.shared_net): its graph takes the observation of any
@@ -280,6 +283,9 @@ class PolicyCard:
                                 f"got {_num(bad_int)}")
         if any(not 0 <= v <= MAX_PERIODS for v in self.supplier_lead):
             raise CardError(f"{source}: {CARD_KEY}.supplier_lead must be in 0..{MAX_PERIODS} periods")
+        if not 0 <= self.order_stop_periods <= MAX_PERIODS:
+            raise CardError(f"{source}: {CARD_KEY}.order_stop_periods must be in 0..{MAX_PERIODS} periods, "
+                            f"got {_num(self.order_stop_periods)}")
         ranges = self.target_ranges
         if ranges:
             triples = zip(ranges["low"], ranges["high"], ranges["half"], strict=True)

@@ -70,7 +70,7 @@ def _base_stock(engine: BatchEngine, params: Mapping[str, Any]) -> BatchPolicy |
     exactly (off the 1/1024 grid or outside the mode's ranges)."""
     p = BaseStockParams(**params)
     net = engine.net
-    mode = TargetsMode(net)
+    mode = TargetsMode(net, order_stop_periods=p.order_stop_periods)
     n_s = net.n_skus
     cover = np.repeat(net.lead_time.astype(np.float64) + p.review_periods, n_s)
     values = [cover, np.full(n_s, p.safety_factor), np.zeros(n_s)]

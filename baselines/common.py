@@ -29,9 +29,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from allocsim.core.limits import MAX_PERIODS
 from allocsim.core.order_up_to import inventory_position
 from allocsim.envs.engine.targets import COMPILED
 from allocsim.envs.network import Network
+from allocsim.envs.replenishment import order_lead
 from allocsim.envs.replenishment import supplier_lead as supplier_lead
 from allocsim.envs.state import AllocationState
 
@@ -59,6 +61,11 @@ class RuleParams(BaseModel):
     order_cover_periods: float = Field(
         default=3.0, ge=0.0, description="periods of network demand beyond the supplier lead time "
         "that policy replenishment keeps in the DC inventory position",
+    )
+    order_stop_periods: float = Field(
+        default=0.0, ge=0.0, le=MAX_PERIODS, description="no supplier order in the last this many periods "
+        "of the horizon (floored; 0: only where even the shortest lead time ends past it), so the "
+        "network runs its stock down before the end",
     )
 
     @field_validator("*", mode="after")
@@ -105,6 +112,8 @@ class RulePolicy(ABC):
     """
 
     Params: ClassVar[type[RuleParams]] = RuleParams
+    #: supplier orders by the shared order-up-to rule (``order_share``) where the policy places them
+    ORDERS_BY_RULE: ClassVar[bool] = True
 
     def __init__(self, env: AllocationEnv, seed: int | None = None, **params: Any) -> None:
         self.env = env
@@ -122,7 +131,8 @@ class RulePolicy(ABC):
         """Feasible allocation (L, S), transfers (K, S) or None, order share (S,) or None."""
         plan = self.plan(state)
         alloc = make_feasible(plan.allocation, state, plan.transfers)
-        orders = order_share(state, self.params.order_cover_periods) if self.net.policy_orders else None
+        orders = (order_share(state, self.params.order_cover_periods, self.params.order_stop_periods)
+                  if self.net.policy_orders else None)
         return alloc, plan.transfers, orders
 
     def holdback_share(self) -> FloatArray | None:
@@ -229,14 +239,15 @@ def transfer_share(transfers: IntArray, state: AllocationState, net: Network) ->
     return np.where(transfers > 0, np.minimum(share, 1.0), 0.0)
 
 
-def order_share(state: AllocationState, cover_periods: float) -> FloatArray:
+def order_share(state: AllocationState, cover_periods: float, stop_periods: float = 0.0) -> FloatArray:
     """Order block (S,): raise the DC inventory position to network demand over lead + cover.
 
-    The window is cut to the periods left, so no stock is bought only to be
-    salvaged, and nothing is ordered once even the shortest lead time ends past the horizon.
+    The window is cut to the periods left, so no stock is bought only to be salvaged, and
+    nothing is ordered once even the shortest lead time ends past the horizon, nor in the
+    last ``stop_periods`` periods (the rules' ``order_stop_periods``).
     """
     net = state.net
     cover = np.full(net.n_skus, cover_periods)
-    left, lead = net.periods - state.period, supplier_lead(net)
+    left, lead = net.periods - state.period, order_lead(net, stop_periods)
     position = state.dc_on_hand + state.dc_on_order
     return COMPILED.supplier_order_share(state.forecast, cover, left, lead, position, net.max_order)

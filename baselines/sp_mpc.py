@@ -114,6 +114,7 @@ class SPMPCPolicy(RulePolicy):
 
     Params = SPMPCParams
     params: SPMPCParams
+    ORDERS_BY_RULE = False  # the LP places the supplier orders
     GRID: ClassVar[dict[str, list[Any]]] = {
         "horizon": [7, 10],
         "shared_periods": [1, 3],

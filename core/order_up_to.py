@@ -13,6 +13,7 @@ equal to the base-stock rule's parameters gives the rule's decisions to the unit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,4 +261,10 @@ ration = PLAIN.ration
 feasible_allocation = PLAIN.feasible_allocation
 cut_to_capacity = PLAIN.cut_to_capacity
 supplier_order_share = PLAIN.supplier_order_share
+
+
+def stop_lead(lead: tuple[int, float], order_stop_periods: float) -> tuple[int, float]:
+    """``lead`` (shortest, mean) as ``supplier_order_share`` plans with it under an order stop: no order
+    in the last ``order_stop_periods`` periods (floored), nor where even the shortest lead ends too late."""
+    return max(int(lead[0]), math.floor(order_stop_periods)), float(lead[1])
 target_allocation = PLAIN.target_allocation

@@ -33,12 +33,13 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from allocsim.core.limits import MAX_PERIODS
 from allocsim.core.order_up_to import PLAIN, OrderUpTo, TargetParams, TargetRanges, inventory_position
 from allocsim.core.unit_decode import available_to_allocate
 from allocsim.envs.actions import ActionLayout, Fractions, validate_flat, validate_rows
 from allocsim.envs.engine.targets import COMPILED, decode_targets
 from allocsim.envs.network import Network
-from allocsim.envs.replenishment import supplier_lead
+from allocsim.envs.replenishment import order_lead
 from allocsim.envs.state import AllocationState
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class ResidualCentre(BaseModel):
     review_periods: float = Field(default=1.0, ge=0.0, le=MAX_COVER_BEYOND_LEAD)
     safety_factor: float = Field(default=2.5, ge=0.0, le=MAX_SAFETY)
     order_cover_periods: float = Field(default=3.0, ge=0.0, le=MAX_ORDER_COVER)
+    order_stop_periods: float = Field(default=0.0, ge=0.0, le=MAX_PERIODS)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class ActionMode(ABC):
     """The meaning of the env's Box action: its size, its blocks and its decode into fractions."""
 
     name: ClassVar[str]
+    #: no supplier order in the last this many periods: 0 but in ``targets``/``residual`` (their centre's)
+    order_stop_periods: float = 0.0
 
     def __init__(self, net: Network) -> None:
         self.net = net
@@ -186,9 +190,13 @@ class TargetsMode(ActionMode):
 
     name = "targets"
 
-    def __init__(self, net: Network, ranges: TargetRanges | None = None) -> None:
+    def __init__(self, net: Network, ranges: TargetRanges | None = None,
+                 order_stop_periods: float = 0.0) -> None:
         super().__init__(net)
         self._ranges = ranges if ranges is not None else target_ranges(net)
+        #: no supplier order in the last this many periods (the centre rule's; a constant, not an entry)
+        self.order_stop_periods = float(order_stop_periods)
+        self.order_lead = order_lead(net, order_stop_periods)  # the (shortest, mean) lead orders plan with
         if self._ranges.centre.shape != (self._size(),):
             raise ValueError(f"action ranges have {self._ranges.centre.shape[0]} entries, this scenario's "
                              f"{self.name} action has {self._size()}")
@@ -233,7 +241,7 @@ class TargetsMode(ActionMode):
         orders = None
         if net.policy_orders:
             orders = arithmetic.supplier_order_share(inputs.forecast, params.order_cover, inputs.left,
-                                                     supplier_lead(net), inputs.dc_position, net.max_order)
+                                                     self.order_lead, inputs.dc_position, net.max_order)
         return alloc, orders
 
     def shares_action(self, state: AllocationState, action: FloatArray) -> FloatArray:
@@ -249,7 +257,7 @@ class TargetsMode(ActionMode):
     def params_fractions(self, engine: BatchEngine, params: TargetParams) -> Fractions:
         """``fractions`` of decoded parameters (leading axis B, or none: the same for every copy), by
         the compiled batch decode (``allocsim.envs.engine.targets``: ``numpy_fractions`` bit for bit)."""
-        share, orders = decode_targets(engine, params, supplier_lead(self.net))
+        share, orders = decode_targets(engine, params, self.order_lead)
         return self._with_blocks(share, orders)
 
     def numpy_fractions(self, engine: BatchEngine, actions: FloatArray) -> Fractions:
@@ -352,14 +360,15 @@ def make_action_mode(name: str, net: Network, residual_around: Mapping[str, Any]
         where = ".".join(str(p) for p in first["loc"])
         got = str(first.get("input"))[:80]
         raise ValueError(f"residual_around.{where}: {first['msg']} (got {got})") from None
-    return ResidualMode(net, residual_ranges(net, around))
+    return ResidualMode(net, residual_ranges(net, around), around.order_stop_periods)
 
 
-def mode_from_ranges(name: str, net: Network, ranges: TargetRanges | None) -> ActionMode:
-    """A mode rebuilt from a policy card's ranges (exported policies carry them)."""
+def mode_from_ranges(name: str, net: Network, ranges: TargetRanges | None,
+                     order_stop_periods: float = 0.0) -> ActionMode:
+    """A mode rebuilt from a policy card's ranges (exported policies carry them) and order stop."""
     cls = _env_mode_class(name)
     if cls is SharesMode:
         return SharesMode(net)
     if ranges is None:
         raise ValueError(f"action_mode {name!r} needs its decode ranges")
-    return cls(net, ranges)  # type: ignore[call-arg]
+    return cls(net, ranges, order_stop_periods)  # type: ignore[call-arg]

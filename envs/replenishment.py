@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from allocsim.core.order_up_to import stop_lead
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.scenario.entities import (
     BaseStockReplenishment,
@@ -68,3 +69,9 @@ def supplier_lead(net: Network) -> tuple[int, float]:
     if isinstance(lead, UniformLeadTime):
         return lead.low, 0.5 * (lead.low + lead.high)
     return lead.periods, float(lead.periods)
+
+
+def order_lead(net: Network, order_stop_periods: float = 0.0) -> tuple[int, float]:
+    """``supplier_lead`` as policy replenishment plans with it: no order in the last
+    ``order_stop_periods`` periods either (``allocsim.core.order_up_to.stop_lead``)."""
+    return stop_lead(supplier_lead(net), order_stop_periods)

@@ -3,7 +3,9 @@
 A rule class that offers a ``param_grid()`` classmethod supplies its own grid and
 takes precedence over the table here; one that offers ``scenario_grid(net)`` adds the
 parameters that matter only on some scenarios (priority's ``ship_known_due`` where a
-contracted channel's advance notice covers a lead time), when the scenario is given.
+contracted channel's advance notice covers a lead time), when the scenario is given; where
+the policy places the supplier orders, every rule that orders by the shared rule also
+searches its order stop (``ORDER_STOP_GRID``).
 Every key must be a field of the rule's ``Params`` model; combinations that model
 rejects (e.g. ``min_days > max_days``) are skipped. ``random`` and ``hold`` have
 nothing to tune. The user replaces a parameter's values with ``--grid name=lo:hi:n``
@@ -44,6 +46,8 @@ PARAM_GRIDS: dict[str, Grid] = {
     "myopic-lp": {"review_periods": [0.0, 1.0, 2.0, 3.0], "variance_factor": [1.0, 1.5, 2.0, 3.0]},
     "min-max": {"min_days": [1.0, 2.0, 3.0, 4.0, 5.0], "max_days": [3.0, 4.0, 5.0, 7.0, 9.0]},
 }
+#: ``order_stop_periods`` values searched where the policy places the supplier orders (0: no stop)
+ORDER_STOP_GRID = (0.0, 8.0, 10.0, 12.0, 14.0)
 #: Steps of the holdback refinement (exact in float32, so the action carries them as is).
 HOLDBACK_STEP = 1.0 / 32
 #: Values of a ``--grid`` range at most (the product of all ranges is what runs).
@@ -68,6 +72,13 @@ def searches_holdback(name: str, holdback: bool) -> bool:
     return holdback and isinstance(params_model, type) and issubclass(params_model, HoldbackParams)
 
 
+def searches_order_stop(name: str, scenario: Scenario) -> bool:
+    """Whether rule ``name`` searches ``order_stop_periods``: the policy places the supplier orders and
+    the rule places them by the shared order-up-to rule (``RulePolicy.ORDERS_BY_RULE``; not ``sp-mpc``)."""
+    orders_by_rule = getattr(POLICIES[name], "ORDERS_BY_RULE", False)
+    return scenario.supplier.replenishment.rule == "policy" and orders_by_rule
+
+
 def grid_for(
     name: str, holdback: bool = False, overrides: Mapping[str, Sequence[float]] | None = None,
     scenario: Scenario | None = None,
@@ -89,6 +100,8 @@ def grid_for(
         from allocsim.envs.network import Network
 
         grid = {**grid, **factory.scenario_grid(Network.compile(scenario))}
+    if scenario is not None and searches_order_stop(name, scenario):
+        grid = {**grid, "order_stop_periods": list(ORDER_STOP_GRID)}
     if searches_holdback(name, holdback):
         grid = {**grid, "holdback": list(HOLDBACK_GRID)}
     fields = getattr(factory, "Params").model_fields  # noqa: B009 (every tunable rule has one)

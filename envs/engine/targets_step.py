@@ -26,7 +26,6 @@ from allocsim.envs.engine.decode import clip_finite
 from allocsim.envs.engine.jit import inner_kernel
 from allocsim.envs.engine.single_step import OneCallStep, _call_packed, packed_call, step_kernel
 from allocsim.envs.engine.targets import decode_arguments, target_parameters, targets_fractions
-from allocsim.envs.replenishment import supplier_lead
 
 if TYPE_CHECKING:
     from allocsim.envs.action_modes import TargetsMode
@@ -82,7 +81,7 @@ class TargetsStep(OneCallStep):
         self._fractions = (np.empty((1, n_s, n_l + 1)), np.zeros((1, n_k, n_s)), np.empty((1, n_s)),
                            np.zeros((1, n_l, n_s)))
         self._headroom = np.empty((1, n_l), dtype=np.int64)
-        self._lead = supplier_lead(net)
+        self._lead = mode.order_lead
         self._buffers = (np.empty((1, self.size)), *(np.ascontiguousarray(r, dtype=np.float64) for r in
                          (ranges.centre, ranges.half, ranges.low, ranges.high)), values,
                          engine.work.headroom, self._headroom)

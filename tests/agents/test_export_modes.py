@@ -73,6 +73,31 @@ def test_runtime_units_are_the_env_units(scenario: str, mode: str, tmp_path: Pat
     assert exact > 0 or scenario == "omnichannel-transfers"  # there the centre's cover always fills capacity
 
 
+def test_runtime_keeps_the_centres_order_stop(tmp_path: Path) -> None:
+    """Residual around base-stock with an order stop: the card carries the stop, and over the last 20
+    periods the runtime orders what the env orders: something before the stop, nothing within it."""
+    around = {**AROUND, "order_stop_periods": 12.0}
+    env = AllocationEnv("omnichannel-transfers", action_mode="residual", residual_around=around)
+    model = PPO("MlpPolicy", env, seed=3, device="cpu", policy_kwargs={"net_arch": [16, 16]})
+    learned = LearnedPolicy(model, None, action_mode="residual", residual_around=around)
+    policy = OnnxPolicy.load(export_policy(learned, "ppo", env, tmp_path / "stop.onnx"))
+    assert policy.card.order_stop_periods == 12.0
+    env.reset(seed=40012)
+    zero = np.zeros(env.action_space.shape, dtype=np.float32)
+    for _ in range(env.network.periods - 20):
+        env.step(zero)
+    ordered = {True: 0, False: 0}
+    for _ in range(20):
+        state = env.state
+        parsed = parse_state(json.loads(json.dumps(planning_state(env))), policy.card)
+        action = policy.run(observation(parsed, policy.card))["action"][0]
+        decision, proposed = policy.decide_arrays(parsed), env.preview(action, guardrails=False)
+        np.testing.assert_array_equal(decision.orders, proposed.orders)  # no DC rule: the policy orders
+        ordered[env.network.periods - state.period <= 12] += int(decision.orders.sum())
+        env.step(action)
+    assert ordered[False] > 0 and ordered[True] == 0
+
+
 def test_evaluation_plays_a_targets_policy_in_a_shares_env_as_its_own_env(tmp_path: Path) -> None:
     """The evaluator's shares env driven through the adapter gives the episode of the targets env."""
     env, _, policy = _exported("retail-small", "targets", tmp_path)

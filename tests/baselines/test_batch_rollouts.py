@@ -186,3 +186,23 @@ def test_bad_calls_are_refused_in_one_line(env_at_period_3):
         rollouts.run(env.get_state(), _first_actions(env, obs, ("hold", "hold")))
     with pytest.raises(ValueError, match="events mode"):
         Rollouts(AllocationEnv(SCENARIO, timing="events"), 1, 1, 1)
+
+
+def test_the_batched_base_stock_keeps_its_order_stop():
+    """omnichannel-transfers (the policy orders) 42 periods in: rollouts to the end under base-stock with an
+    order stop of 12 are the same batched as copy by copy, and differ from those without the stop."""
+    env = AllocationEnv("omnichannel-transfers")
+    obs, _ = env.reset(seed=40_002)
+    stop = {"review_periods": 2.0, "safety_factor": 1.0, "order_stop_periods": 12.0}
+    rule = make_policy("base-stock", env, **stop)
+    for _ in range(42):
+        obs, *_ = env.step(rule.predict(obs)[0])
+    first = np.stack([rule.predict(obs)[0]] * 2)
+
+    def run(base) -> np.ndarray:
+        return Rollouts(env, 2, 3, 18, base=base, rollout_seed=4).run(env.get_state(), first).returns
+
+    batched = run(lambda e: batch_policy("base-stock", e, stop))
+    np.testing.assert_array_equal(batched, run(lambda e: CopyRules("base-stock", e, stop)))
+    no_stop = {**stop, "order_stop_periods": 0.0}
+    assert not np.array_equal(batched, run(lambda e: batch_policy("base-stock", e, no_stop)))

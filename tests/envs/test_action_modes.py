@@ -37,9 +37,10 @@ def _constant_targets_action(env: AllocationEnv, p: BaseStockParams) -> np.ndarr
     return mode.ranges().action_for(np.concatenate(values)).astype(np.float32)
 
 
-def _same_episode(scenario: str, env: AllocationEnv, action: np.ndarray, seed: int) -> int:
-    """Play the tuned rule and the constant ``action`` side by side; assert every decision and the KPIs."""
-    params = _tuned(scenario)
+def _same_episode(scenario: str, env: AllocationEnv, action: np.ndarray, seed: int,
+                  params: BaseStockParams) -> int:
+    """Play base-stock with ``params`` and the constant ``action`` side by side; assert every decision and
+    the KPIs."""
     ref = AllocationEnv(scenario)
     rule = make_policy("base-stock", ref, **params.model_dump())
     obs, _ = ref.reset(seed=seed)
@@ -62,16 +63,28 @@ def _same_episode(scenario: str, env: AllocationEnv, action: np.ndarray, seed: i
 
 @pytest.mark.parametrize("scenario", preset_names())
 def test_constant_targets_action_is_the_tuned_base_stock_rule(scenario: str) -> None:
+    """``targets`` has no order stop (a constant of ``residual``'s centre): the rule without its stop."""
     env = AllocationEnv(scenario, action_mode="targets")
-    action = _constant_targets_action(env, _tuned(scenario))
-    assert _same_episode(scenario, env, action, seed=20000) == env.network.periods
+    params = _tuned(scenario).model_copy(update={"order_stop_periods": 0.0})
+    action = _constant_targets_action(env, params)
+    assert _same_episode(scenario, env, action, seed=20000, params=params) == env.network.periods
 
 
 @pytest.mark.parametrize("scenario", preset_names())
 def test_zero_residual_is_the_rule_it_is_centred_on(scenario: str) -> None:
     params = _tuned(scenario)
     env = AllocationEnv(scenario, action_mode="residual", residual_around=params.model_dump())
-    _same_episode(scenario, env, np.zeros(env.action_space.shape, dtype=np.float32), seed=20001)
+    zero = np.zeros(env.action_space.shape, dtype=np.float32)
+    _same_episode(scenario, env, zero, seed=20001, params=params)
+
+
+@pytest.mark.parametrize("stop", [0.0, 12.0, 12.9, 30.0])
+def test_zero_residual_keeps_the_rules_order_stop(stop: float) -> None:
+    """Around base-stock with an order stop the zero action is that rule, orders stopped alike."""
+    params = BaseStockParams(review_periods=2.0, safety_factor=1.0, order_stop_periods=stop)
+    env = AllocationEnv("omnichannel-transfers", action_mode="residual", residual_around=params.model_dump())
+    zero = np.zeros(env.action_space.shape, dtype=np.float32)
+    _same_episode("omnichannel-transfers", env, zero, seed=20002, params=params)
 
 
 def test_residual_defaults_are_the_rules_defaults() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocsim.core.order_up_to import PLAIN, TargetParams
+from allocsim.core.order_up_to import PLAIN, TargetParams, stop_lead
 from allocsim.envs.engine.targets import COMPILED
 
 
@@ -72,3 +72,21 @@ def test_rounding_gives_an_entry_at_most_one_unit_above_its_floor() -> None:
     amount = np.array([[0.5, 2.0], [0.2, 1.5], [1.9, 0.0]])
     for ops in (PLAIN, COMPILED):
         np.testing.assert_array_equal(ops.round_columns(amount, np.array([10, 4])), [[1, 2], [1, 2], [2, 0]])
+
+
+def test_hand_example_of_the_order_stop() -> None:
+    """Two locations at 3 and 2 units a period, DC position 10, mean lead 4.5, cover 1 (window 5.5):
+    the order is ceil(5 x 5.5 - 10) = 18 of max 40, until the periods left reach the stop (floored),
+    and nothing once they are within the shortest lead time (4), stop or not."""
+    forecast = np.zeros((7, 2, 1))
+    forecast[:, 0, 0], forecast[:, 1, 0] = 3.0, 2.0
+    cover, position, max_order = np.array([1.0]), np.array([10]), np.array([40])
+    assert stop_lead((4, 4.5), 12.9) == (12, 4.5) and stop_lead((4, 4.5), 2.0) == (4, 4.5)
+    for ops in (PLAIN, COMPILED):
+        def share(left: int, stop: float, ops: object = ops) -> float:
+            return float(ops.supplier_order_share(forecast, cover, left, stop_lead((4, 4.5), stop), position,
+                                                  max_order)[0])
+        assert share(20, 0.0) == share(20, 12.0) == share(13, 12.9) == 18 / 40
+        assert share(12, 0.0) == 18 / 40 and share(12, 12.0) == share(12, 12.9) == 0.0
+        assert share(5, 0.0) == (np.ceil(5 * 5 - 10)) / 40  # the window is cut to the 5 periods left
+        assert share(4, 0.0) == share(4, 2.0) == 0.0

@@ -247,3 +247,18 @@ def test_an_on_off_winner_is_never_an_edge_warning() -> None:
     grid = {"review_periods": [0.0, 1.0, 2.0], "ship_known_due": [False, True]}
     assert edge_warnings("priority", grid, {"review_periods": 1.0, "ship_known_due": True}) == []
     assert edge_warnings("priority", grid, {"review_periods": 1.0, "ship_known_due": False}) == []
+
+
+def test_rules_search_an_order_stop_only_where_the_policy_orders() -> None:
+    """omnichannel-transfers (the policy places the supplier orders): every rule that orders by the shared
+    rule searches order_stop_periods over 0, 8, 10, 12, 14; sp-mpc (its LP orders) does not, nor does
+    any rule on retail-small (the DC orders by its own rule)."""
+    from allocsim.experiments.grids import grid_for
+    from allocsim.experiments.tuning import planned_points
+
+    omni = load_scenario("omnichannel-transfers")
+    for rule in ("base-stock", "min-max", "priority", "balanced", "proportional", "myopic-lp"):
+        assert grid_for(rule, scenario=omni)["order_stop_periods"] == [0.0, 8.0, 10.0, 12.0, 14.0], rule
+    assert planned_points(omni, "base-stock") == 4 * 6 * 5
+    assert "order_stop_periods" not in grid_for("sp-mpc", scenario=omni)
+    assert grid_for("base-stock", scenario=load_scenario("retail-small")) == PARAM_GRIDS["base-stock"]
