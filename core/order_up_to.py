@@ -262,9 +262,10 @@ feasible_allocation = PLAIN.feasible_allocation
 cut_to_capacity = PLAIN.cut_to_capacity
 supplier_order_share = PLAIN.supplier_order_share
 
+target_allocation = PLAIN.target_allocation
+
 
 def stop_lead(lead: tuple[int, float], order_stop_periods: float) -> tuple[int, float]:
     """``lead`` (shortest, mean) as ``supplier_order_share`` plans with it under an order stop: no order
     in the last ``order_stop_periods`` periods (floored), nor where even the shortest lead ends too late."""
     return max(int(lead[0]), math.floor(order_stop_periods)), float(lead[1])
-target_allocation = PLAIN.target_allocation

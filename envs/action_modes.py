@@ -117,7 +117,7 @@ class ActionMode(ABC):
     """The meaning of the env's Box action: its size, its blocks and its decode into fractions."""
 
     name: ClassVar[str]
-    #: no supplier order in the last this many periods: 0 but in ``targets``/``residual`` (their centre's)
+    #: no supplier order in the last this many periods (0 unless a ``targets``/``residual`` mode has a stop)
     order_stop_periods: float = 0.0
 
     def __init__(self, net: Network) -> None:
