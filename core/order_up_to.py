@@ -261,7 +261,6 @@ ration = PLAIN.ration
 feasible_allocation = PLAIN.feasible_allocation
 cut_to_capacity = PLAIN.cut_to_capacity
 supplier_order_share = PLAIN.supplier_order_share
-
 target_allocation = PLAIN.target_allocation
 
 
