@@ -6,7 +6,7 @@ rate) split over channels by the demand model's channel mix of that period, time
 forecast error with the scenario's ``noise_cv``; demand is then drawn from the lane's own
 distribution (Poisson, negative binomial, normal) with the sampler the simulator uses
 (``allocsim.envs.demand``). Orders of advance-notice channels that are already known
-(``state.open_orders``) replace the draws inside their notice window. Waiting backorders are
+(``state.known_orders``, period by period) replace the draws inside their notice window. Waiting backorders are
 served first, as the engine serves them: from the stock on hand now, and what that cannot serve
 joins the next period's demand.
 
@@ -58,33 +58,25 @@ def forecast_rates(forecast: FloatArray, horizon: int, bias: float) -> FloatArra
     return rows / (1.0 + bias)
 
 
-def known_orders(
-    state: AllocationState, profile: DemandProfile, horizon: int
-) -> tuple[FloatArray, FloatArray]:
-    """Open orders of advance-notice channels by lookahead period (H, L, S, C) and where they apply.
+def known_orders(state: AllocationState, horizon: int) -> tuple[FloatArray, FloatArray]:
+    """Orders of advance-notice channels already known, by lookahead period (H, L, S, C), and where they
+    replace the draws: each such channel's lanes within its notice window.
 
-    ``state.open_orders`` (L, S) totals the known orders over each channel's notice window;
-    they are spread over the window's periods and channels by the model's means.
+    They are the state's ``known_orders``, period by period as announced (the engine's one reading of
+    them), so a due that lands on one day of the window is planned on that day, not spread over it.
     """
-    net, t = state.net, state.period
+    net = state.net
     shape = (horizon, net.n_locations, net.n_skus, net.n_channels)
-    where = np.zeros(shape, dtype=bool)
     window = np.arange(horizon)[:, None] <= net.advance_notice[None, :]  # (H, C)
     notice = (net.advance_notice > 0)[None, :] & window
-    if not notice.any():
-        return np.zeros(shape), where
-    span = int(net.advance_notice.max()) + 1
-    mean = profile.mean[t : t + span]
-    rows_ahead = np.arange(mean.shape[0])[:, None]
-    inside = (net.advance_notice > 0)[None, :] & (rows_ahead <= net.advance_notice[None, :])
-    mean = mean * inside[:, None, None, :]
-    total = mean.sum(axis=(0, 3))  # (L, S)
-    safe = np.where(total > 0, total, 1.0)[None, :, :, None]
-    weight = np.where(total[None, :, :, None] > 0, mean / safe, 0.0)
+    where = np.broadcast_to(notice[:, None, None, :] & net.serves[None, :, None, :], shape)
     known = np.zeros(shape)
-    rows = min(mean.shape[0], horizon)
-    known[:rows] = weight[:rows] * state.open_orders[None, :, :, None]
-    where[:] = notice[:, None, None, :] & net.serves[None, :, None, :]
+    if not notice.any():
+        return known, where
+    if state.known_orders is None:
+        raise ValueError("sp-mpc needs the state's known orders (AllocationState.of reads them)")
+    rows = min(state.known_orders.shape[0], horizon)
+    known[:rows] = state.known_orders[:rows]
     return known, where
 
 
@@ -104,7 +96,7 @@ def sample_demand(
                           replay=None)
     own_seed = int(rng.integers(2**62))  # the simulator's sampler, keyed by the lookahead's own stream
     demand = _draw(model, count * horizon, own_seed).reshape(lanes.shape).astype(np.float64)
-    known, where = known_orders(state, profile, horizon)
+    known, where = known_orders(state, horizon)
     demand = np.where(where[None], known[None], demand)
     if horizon > 1:  # what the stock on hand cannot serve now waits for the next receipts
         demand[:, 1] += waiting_after_now(state)

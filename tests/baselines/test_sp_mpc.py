@@ -90,6 +90,29 @@ def test_scenarios_follow_the_forecast_not_the_demand() -> None:
     np.testing.assert_allclose(mean, target, rtol=0.08, atol=0.15)
 
 
+def test_known_orders_enter_every_future_on_their_own_day() -> None:
+    """Inside a channel's notice window each sampled future holds exactly the orders announced for that
+    period (read here from the episode's demand ring, slot period % R), not their total spread over
+    the window."""
+    env = AllocationEnv("contracts-scarce")
+    env.reset(seed=5)
+    base = make_policy("base-stock", env)
+    for _ in range(4):
+        env.step(base.predict(np.zeros(1))[0])
+    state, t = env.state, env.state.period
+    net = env.network
+    ring = env.engine.state.demand_ring[0]
+    draws = sample_demand(state, env.profile, 8, 16, scenario_rng(5, t))
+    (channel,) = np.flatnonzero(net.advance_notice > 0)
+    notice = int(net.advance_notice[channel])
+    serves = net.serves[:, channel]
+    for h in range(notice + 1):
+        announced = ring[(t + h) % ring.shape[0]][serves, :, channel]
+        for w in range(draws.shape[0]):
+            np.testing.assert_array_equal(draws[w, h][serves, :, channel], announced)
+    assert announced.sum() > 0  # the check has something to match
+
+
 def _decision(env: AllocationEnv) -> np.ndarray:
     policy = make_policy("sp-mpc", env, seed=0, scenarios=4, horizon=5)
     return policy.predict(np.zeros(1, dtype=np.float32))[0]
