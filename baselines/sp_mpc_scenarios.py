@@ -6,9 +6,9 @@ rate) split over channels by the demand model's channel mix of that period, time
 forecast error with the scenario's ``noise_cv``; demand is then drawn from the lane's own
 distribution (Poisson, negative binomial, normal) with the sampler the simulator uses
 (``allocsim.envs.demand``). Orders of advance-notice channels that are already known
-(``state.known_orders``, period by period) replace the draws inside their notice window. Waiting backorders are
-served first, as the engine serves them: from the stock on hand now, and what that cannot serve
-joins the next period's demand.
+(``state.known_orders``, period by period) replace the draws inside their notice window. Waiting
+backorders are served first, as the engine serves them: from the stock on hand now, and what that
+cannot serve joins the next period's demand.
 
 Why: the lookahead must never see the episode's own future. Its draws come from their own
 stream keyed by (episode seed, period) -- never the episode's demand stream -- so two policies
