@@ -23,6 +23,7 @@ cannot, at the cost of one LP per decision.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -143,13 +144,13 @@ class SPMPCPolicy(RulePolicy):
         demand = sample_demand(state, self.profile, horizon, p.scenarios, rng)
         leads = sample_leads(net, horizon, p.scenarios, rng)
         engine = self.env.engine.state
-        arrivals, dc_arrivals, pending = pipeline(self.env, state, horizon)
+        after = min(p.terminal_cover, float(left - horizon))  # periods of demand left after the lookahead
+        arrivals, dc_arrivals, pending = pipeline(self.env, state, horizon, math.ceil(after))
         no_shelf = np.zeros((horizon, net.n_skus))
         aging = net.has_shelf_life
         expiring = (expiring_schedule(engine.stock[0], net.expired_mask, horizon) if aging
                     else np.zeros((horizon, net.n_locations, net.n_skus)))
         dc_expiring = expiring_schedule(engine.dc[0], net.expired_mask, horizon) if aging else no_shelf
-        after = min(p.terminal_cover, float(left - horizon))  # periods of demand left after the lookahead
         rate = forecast_rates(state.forecast, net.scenario.forecast.horizon, net.scenario.forecast.bias)
         salvage = net.salvage_value - net.unit_cost
         cap = net.scenario.guardrails.working_capital_cap
@@ -247,11 +248,12 @@ def dc_rule(net: Network, state: AllocationState) -> DCRule | None:
 
 
 def pipeline(
-    env: AllocationEnv, state: AllocationState, horizon: int
+    env: AllocationEnv, state: AllocationState, horizon: int, window: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Units already on their way, by lookahead period: to locations (H, L, S) and to the DC (H, S),
-    and those arriving after the lookahead (S,).
-
+    and those arriving in the ``window`` periods after the lookahead (S,), the periods whose demand
+    the terminal value prices: they fill that cover too. Receipts planned later (an inbound schedule
+    to the episode's end) serve later demand and count nowhere.
     """
     net, engine, t = state.net, env.engine, state.period
     s = engine.state
@@ -262,10 +264,10 @@ def pipeline(
         units = on_the_way[h - 1]
         if h < horizon:
             arrivals[h] = units
-        else:
+        elif h < horizon + window:
             pending += units.sum(axis=0)
     dc = np.zeros((horizon, net.n_skus))
     due = s.dc_due[0, t + 1 : t + horizon]
     dc[1 : 1 + due.shape[0]] = due
-    pending += s.dc_due[0, t + horizon :].sum(axis=0)
+    pending += s.dc_due[0, t + horizon : t + horizon + window].sum(axis=0)
     return arrivals, dc.astype(np.float64), pending.astype(np.float64)

@@ -62,7 +62,7 @@ class Lookahead:
     terminal: FloatArray  # (S,) profit per unit of network stock at the lookahead's end, up to ``cover``
     cover: FloatArray  # (S,) units of network stock at the end that earn ``terminal`` each
     beyond: FloatArray  # (S,) profit per unit of network stock at the end past ``cover``
-    pending: FloatArray  # (S,) units already on their way that arrive after the lookahead
+    pending: FloatArray  # (S,) units on their way that arrive after the lookahead, within its cover
     headroom: FloatArray  # (L,) units each location may still receive now (inf: no capacity)
     supply_room: FloatArray | None  # (L, S) room under the days-of-supply cap now
     order_cap: FloatArray | None  # (S,) supplier orders per period at most; None: nobody orders

@@ -151,7 +151,7 @@ def test_pipeline_reads_stock_in_transit_by_arrival() -> None:
     policy = make_policy("base-stock", env)
     env.step(policy.predict(np.zeros(1))[0])
     state = env.state
-    arrivals, dc, pending = pipeline(env, state, 4)
+    arrivals, dc, pending = pipeline(env, state, 4, window=60)
     assert state.inbound.sum() > 0 and state.dc_on_order.sum() > 0
     on_the_way = state.inbound.sum() + state.dc_on_order.sum()
     assert arrivals.sum() + dc.sum() + pending.sum() == pytest.approx(on_the_way)
@@ -159,6 +159,25 @@ def test_pipeline_reads_stock_in_transit_by_arrival() -> None:
     for loc in range(env.network.n_locations):  # period 0's shipments arrive at period lead = h + 1
         if lead[loc] >= 2:
             assert arrivals[lead[loc] - 1, loc].sum() == pytest.approx(state.inbound[loc].sum())
+
+
+def test_pending_receipts_are_those_of_the_terminal_cover_only() -> None:
+    """contracts-scarce at period 20, lookahead 10, cover 7: of the inbound schedule (120 chip-a and
+    170 chip-b every 7 days from period 3) period 24's receipt lands inside the lookahead, period 31's
+    in the cover after it (pending), and periods 38, 45 and 52 serve later demand (nowhere)."""
+    env = AllocationEnv("contracts-scarce")
+    env.reset(seed=1)
+    policy = make_policy("priority", env)
+    for _ in range(20):
+        env.step(policy.predict(np.zeros(1))[0])
+    state = env.state
+    assert state.period == 20
+    _, dc, pending = pipeline(env, state, 10, window=7)
+    np.testing.assert_array_equal(dc[4], [120.0, 170.0])  # period 24 = lookahead period 4
+    assert dc.sum() == 290.0
+    np.testing.assert_array_equal(pending, [120.0, 170.0])
+    _, _, everything = pipeline(env, state, 10, window=40)
+    np.testing.assert_array_equal(everything, [480.0, 680.0])
 
 
 def test_sp_mpc_is_tunable_and_plays_whole_units() -> None:

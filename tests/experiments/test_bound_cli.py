@@ -81,10 +81,12 @@ def test_the_history_priced_bound_from_shipped_prices_and_fitted_only_when_asked
     assert off["lane_penalty_mean"] > shipped["lane_penalty_mean"] + 0.5  # 123.41 against 122.18
     assert all(b["history_bound"] is None for b in off["bounds"])
     on = _bound_json("--scenario", str(copy), "--episodes", "2", "--history")
-    assert on["history_note"] is None  # fitted afresh: the same bound as the shipped prices give
-    assert on["history_mean"] == pytest.approx(shipped["history_mean"], rel=1e-7)
+    assert on["history_note"] is None  # fitted afresh: the same bound as the shipped prices give, up to
+    # the fit's floating point on another CPU (122.758 against the shipped 122.752 on a machine after the one
+    # that fitted them: 5e-5), far inside the 0.57 between the bounds this test tells apart
+    assert on["history_mean"] == pytest.approx(shipped["history_mean"], rel=2e-4)
     assert on["lane_penalty_prices"] == "history"  # the fitted prices serve the lane-penalty bound too
-    assert on["lane_penalty_mean"] == pytest.approx(shipped["lane_penalty_mean"], rel=1e-6)
+    assert on["lane_penalty_mean"] == pytest.approx(shipped["lane_penalty_mean"], rel=2e-4)
 
 
 def test_bound_text_shows_both_bounds() -> None:

@@ -119,7 +119,7 @@ def test_a_lead_under_one_unit_is_said_to_the_cent() -> None:
 
 # profit means 1000, 1000 and 1000.2; seed by seed against hold (the best by mean): base-stock +1, -1, -1,
 # +1, -1 and balanced +1, 0, -2, +2, -2, both intervals contain 0: a three-way tie. hold has no
-# parameters, balanced 2, base-stock more: hold is the simplest.
+# parameters, balanced 3 (its order stop among them), base-stock more: hold is the simplest.
 TIE3 = {"base-stock": [1000.0, 1010.0, 990.0, 1005.0, 995.0],
         "balanced": [1000.0, 1011.0, 989.0, 1006.0, 994.0],
         "hold": [999.0, 1011.0, 991.0, 1004.0, 996.0]}
@@ -138,7 +138,7 @@ def test_a_tie_passes_over_the_simplest_when_every_other_beats_it_on_the_first_k
     text = " ".join(advice.sentences("EUR"))
     assert text.startswith("Use balanced.")
     assert ("hold is the simplest of them, but every other one does better than it on the first KPI that "
-            "separates them, so the next simplest is recommended: balanced (2 parameters;") in text
+            "separates them, so the next simplest is recommended: balanced (3 parameters;") in text
     # hold's fill rate: 88.2 on average against 90, 1.80 points less on every seed but two (1.5)
     assert "What separates balanced from hold: fill rate, 1.80 percentage points less with hold" in text
 
