@@ -175,8 +175,9 @@ class SPMPCPolicy(RulePolicy):
     def plan(self, state: AllocationState) -> Plan:
         first = solve_first_period(self.net, self.lookahead(state))
         self.last = first
-        totals = np.floor(first.shipments.sum(axis=0) + 1e-6).astype(np.int64)
-        alloc = round_columns(np.maximum(first.shipments, 0.0), totals)
+        shipments = np.maximum(first.shipments - first.withheld, 0.0)  # nothing sent to be sold cheaply
+        totals = np.floor(shipments.sum(axis=0) + 1e-6).astype(np.int64)
+        alloc = round_columns(shipments, totals)
         transfers = np.floor(first.transfers + 1e-6).astype(np.int64) if self.net.n_lanes else None
         return Plan(alloc, transfers)
 

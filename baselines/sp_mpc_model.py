@@ -33,6 +33,7 @@ relaxation the clairvoyant bound uses), so shipping out of the DC lets the rule 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +100,9 @@ class FirstPeriod:
     orders: FloatArray  # (S,)
     objective: float
     solution: LPSolution
+    # (L, S) of the shipment now, the mean units the plan keeps at a location past the period it lands
+    # while demand there goes unserved (the engine would sell them then; see ``kept_from_demand``)
+    withheld: FloatArray
 
 
 def _shared(first: IntArray, rest: IntArray, common: IntArray | None = None) -> IntArray:
@@ -351,7 +355,22 @@ class SampleAverageLP:
         pick = lambda idx: np.where(idx >= 0, sol.x[np.maximum(idx, 0)], 0.0)  # noqa: E731
         transfers = (np.zeros((0, self.S)) if self.moved is None else pick(self.moved[0, 0]))
         orders = pick(self.order[0, 0]) if self.look.order_cap is not None else np.zeros(self.S)
-        return FirstPeriod(pick(self.ship[0, 0]), transfers, orders, sol.objective, sol)
+        withheld = self.kept_from_demand(pick)
+        return FirstPeriod(pick(self.ship[0, 0]), transfers, orders, sol.objective, sol, withheld)
+
+    def kept_from_demand(self, pick: Callable[[IntArray], FloatArray]) -> FloatArray:
+        """(L, S) mean over scenarios of min(stock kept at close, demand left unserved) at each location
+        in the period the shipment now lands there: the LP may keep units where selling them is worth
+        less than keeping them (a contract's orders past its rights), but the engine serves whatever
+        demand meets stock on hand, so those units would sell there at that low value."""
+        lead = self.net.lead_time
+        out = np.zeros((self.L, self.S))
+        sales, inv, demand = pick(self.sales), pick(self.inv), self.look.demand
+        for loc in np.flatnonzero(lead < self.H):
+            d = int(lead[loc])
+            unserved = demand[:, d, loc].sum(axis=-1) - sales[:, d, loc].sum(axis=-1)  # (W, S)
+            out[loc] = np.minimum(inv[:, d, loc], np.maximum(unserved, 0.0)).mean(axis=0)
+        return out
 
 
 def solve_first_period(net: Network, look: Lookahead) -> FirstPeriod:

@@ -3,6 +3,8 @@ episode's own demand."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -50,6 +52,20 @@ def test_sample_average_lp_on_a_hand_worked_two_period_case() -> None:
     assert first.objective == pytest.approx(55.75, abs=1e-6)
     np.testing.assert_allclose(first.shipments, [[1.0], [1.0]], atol=1e-7)
     assert first.transfers.shape == (0, 1) and first.orders.tolist() == [0.0]
+
+
+def test_units_kept_from_demand_at_a_location_are_not_shipped() -> None:
+    """The two-period case with the end stock worth 30 a unit (cover 10), more than a sale's 19: the LP
+    sells nothing and keeps each store's unit (lead 0, so they count in period 0) while a asks 2 and b
+    1 or 2. The engine would sell them there: ``withheld`` is min(kept 1, unserved) = 1 at each store,
+    in both scenarios; at the worth of -1 (the case above) the LP sells them and withholds nothing."""
+    env = AllocationEnv("tiny-dp")
+    look = _two_period(env, [[1.0, 1.0], [2.0, 0.0]])
+    keeping = dataclasses.replace(look, terminal=np.array([30.0]), cover=np.array([10.0]))
+    first = solve_first_period(env.network, keeping)
+    np.testing.assert_allclose(first.shipments, [[0.0], [0.0]], atol=1e-7)
+    np.testing.assert_allclose(first.withheld, [[1.0], [1.0]], atol=1e-7)
+    np.testing.assert_allclose(solve_first_period(env.network, look).withheld, [[0.0], [0.0]], atol=1e-7)
 
 
 def test_terminal_value_is_concave_past_the_cover() -> None:
