@@ -177,7 +177,8 @@ def _say(line: str) -> None:
 
 @contextmanager
 def _progress(total: int, what: str, transient: bool = False, unit: str = "tasks",
-              phases: list[Callable[[str], None]] | None = None) -> Iterator[Callable[[int], None]]:
+              phases: list[Callable[[str], None]] | None = None,
+              kept: int = 0) -> Iterator[Callable[[int], None]]:
     """Progress on stderr (``progress.RunProgress``): a bar that ticks every second on a terminal, else
     plain lines with a heartbeat every few seconds; yields ``advance(n)``, and appends its ``phase``
     (what the command is doing, said under the bar and in the heartbeat) to ``phases`` when given.
@@ -188,7 +189,7 @@ def _progress(total: int, what: str, transient: bool = False, unit: str = "tasks
     from allocsim.experiments.progress import RunProgress
 
     with RunProgress(total, what, unit, out=errors, bar_console=errors, every_s=10.0,
-                     transient=transient) as progress:
+                     transient=transient, kept=kept) as progress:
         if phases is not None:
             phases.append(progress.phase)
         yield progress.advance

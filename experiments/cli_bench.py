@@ -79,7 +79,7 @@ def benchmark_into(target: Path, created: bool, loaded: Scenario, seeds: list[in
             for phase in phases:
                 phase("writing the report, plots and CSVs")
 
-        with _progress(total, f"benchmark {loaded.name}", phases=phases) as advance:
+        with _progress(total, f"benchmark {loaded.name}", phases=phases, kept=store.count()) as advance:
             count = Counter(advance)
             result = run_benchmark(
                 loaded, seeds, policies=[s.name for s in specs if not s.model], tuned_dir=tuned_dir,

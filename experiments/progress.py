@@ -114,8 +114,9 @@ class RunProgress:
     def __init__(self, total: int, what: str, unit: str = "steps", *, out: Console | None = None,
                  bar_console: Console | None = None, every_s: float = 30.0, beat_s: float = HEARTBEAT_S,
                  clock: Callable[[], float] = time.monotonic, ticking: bool = True,
-                 transient: bool = False) -> None:
+                 transient: bool = False, kept: int = 0) -> None:
         self.total, self.what, self.unit, self.every_s, self.beat_s = total, what, unit, every_s, beat_s
+        self.kept = kept  # units a resumed run counts at once (kept from before): not in the rate
         self.out = out or Console()
         bar_console = bar_console or Console(stderr=True)
         self.plain = not (self.out.is_terminal and bar_console.is_terminal)
@@ -203,7 +204,7 @@ class RunProgress:
 
     def _line(self) -> None:
         elapsed = self._clock() - self._started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        rate = max(self.done - self.kept, 0) / elapsed if elapsed > 0 else 0.0
         eta = duration((self.total - self.done) / rate) if rate > 0 and self.done < self.total else "-"
         share = 100.0 * self.done / self.total if self.total else 100.0
         line = (f"{self.what}: {self.done:,}/{self.total:,} {self.unit} ({share:.0f}%), "

@@ -264,7 +264,8 @@ def benchmark_scenario(
     store = kept_episodes(paths.bench, stamp)
     if kept := store.count():
         log(f"{scenario.name}: {kept} episode(s) kept from an interrupted benchmark, not played again")
-    with RunProgress(total, f"benchmark {scenario.name}", unit="episodes", every_s=10.0) as progress:
+    with RunProgress(total, f"benchmark {scenario.name}", unit="episodes", every_s=10.0,
+                     kept=kept) as progress:
         result = run_benchmark(scenario, seeds, policies=rules, tuned_dir=tuned, n_workers=workers,
                                models=models, on_done=progress.advance, store=store)
     curves = curves_figure({f"{config.algo}-seed{k}": paths.run(k) for k in exported}, scenario.currency)

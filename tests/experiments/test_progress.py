@@ -161,6 +161,19 @@ def test_a_plain_log_gets_a_heartbeat_while_no_unit_finishes() -> None:
     ]
 
 
+def test_units_kept_from_before_do_not_speed_up_the_estimate() -> None:
+    """A resumed benchmark counts its 1,400 kept episodes at once, then plays 10 in 20 s: the rate is the
+    10 played (30 a minute), not 1,410 in 20 s, so the 220 left take 7 min 20 s, not 3 s."""
+    out, clock = io.StringIO(), FakeClock()
+    with RunProgress(1630, "benchmark retail-medium", unit="episodes", out=Console(file=out, width=200),
+                     every_s=10.0, clock=clock, ticking=False, kept=1400) as progress:
+        progress.advance(1400)
+        clock.now = 20.0
+        progress.advance(10)
+    assert out.getvalue().splitlines()[-1] == (
+        "benchmark retail-medium: 1,410/1,630 episodes (87%), 30 episodes/min, elapsed 20 s, ETA 7 min 20 s")
+
+
 def test_the_bar_s_elapsed_time_moves_while_no_unit_finishes() -> None:
     """On a terminal the bar is redrawn on each tick, its elapsed time from the same clock: 0:00:05
     after 5 s with nothing done (it stood at 0:00:00 until the first seed), 0:00:09 in a phase after
