@@ -53,6 +53,10 @@ FILES = (
 )
 
 
+#: decimals of the seconds a run records (run.json, and so every rendering of them)
+SECONDS_DIGITS = 3
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What a reader needs to trust the numbers: scenario, seeds, settings and where parameters came from."""
@@ -82,6 +86,13 @@ class RunInfo:
     lagrangian_bound: Mapping[str, Any] | None = None  # the same record, from ``rerender --lagrangian``
     #: whether the scenario has contracts; without, the report leaves out ``CONTRACT_KPIS`` (not in run.json)
     contracts: bool = True
+
+    def __post_init__(self) -> None:
+        # the seconds as run.json keeps them (SECONDS_DIGITS), so a report and its rerender from run.json
+        # print the same tenths even at a rounding edge (1.1504 printed 1.2, its stored 1.15 prints 1.1)
+        object.__setattr__(self, "wall_seconds", round(self.wall_seconds, SECONDS_DIGITS))
+        if self.setup_seconds is not None:
+            object.__setattr__(self, "setup_seconds", round(self.setup_seconds, SECONDS_DIGITS))
 
     def _setup_words(self) -> str:
         """What the wall time leaves out, with its seconds when the run measured them."""
@@ -229,8 +240,8 @@ def run_record(info: RunInfo) -> dict[str, Any]:
         "demand_csv": portable(info.demand_csv) if info.demand_csv else None,
         "demand_resample": info.demand_resample,
         "timing": info.timing,
-        "wall_seconds": round(info.wall_seconds, 3),
-        **({"setup_seconds": round(info.setup_seconds, 3)} if info.setup_seconds is not None else {}),
+        "wall_seconds": info.wall_seconds,
+        **({"setup_seconds": info.setup_seconds} if info.setup_seconds is not None else {}),
         "created": info.created,
         "policies": {label: {**entry, "source": _source(entry)} for label, entry in info.params.items()},
         "bound_mean": info.bound_mean,

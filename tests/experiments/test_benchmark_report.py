@@ -184,6 +184,21 @@ def test_the_wall_time_says_what_it_leaves_out(run_dir: Path) -> None:
     assert line in (run_dir / "report.html").read_text() and line in (run_dir / "summary.md").read_text()
 
 
+def test_the_seconds_print_as_run_json_keeps_them_at_a_rounding_edge() -> None:
+    """1.1504 s of set-up printed "1.2" while run.json kept 1.15, which a rerender prints "1.1" (1.15 is
+    1.1499... in binary): the report now prints what run.json keeps, so both say 1.1."""
+    from allocsim.experiments.report import RunInfo
+
+    def info(setup: float) -> RunInfo:
+        return RunInfo(scenario="x", description="", seeds=[1], workers=1, warm_up=0, wall_seconds=6.0,
+                       created="now", setup_seconds=setup)
+
+    raw, stored = info(1.1504), info(1.15)
+    assert raw.setup_seconds == 1.15
+    assert "(not counted: 1.1 s before them" in " ".join(raw.lines())
+    assert raw.lines() == stored.lines()
+
+
 def _one_line_exit_2(args: list[str]) -> str:
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
