@@ -363,13 +363,12 @@ class SampleAverageLP:
         in the period the shipment now lands there: the LP may keep units where selling them is worth
         less than keeping them (a contract's orders past its rights), but the engine serves whatever
         demand meets stock on hand, so those units would sell there at that low value."""
-        lead = self.net.lead_time
+        locs = np.flatnonzero(self.net.lead_time < self.H)
+        land = self.net.lead_time[locs]  # the period each location's shipment lands
+        sales, inv = pick(self.sales)[:, land, locs], pick(self.inv)[:, land, locs]  # (W, L', S[, C])
+        unserved = np.maximum(self.look.demand[:, land, locs].sum(axis=-1) - sales.sum(axis=-1), 0.0)
         out = np.zeros((self.L, self.S))
-        sales, inv, demand = pick(self.sales), pick(self.inv), self.look.demand
-        for loc in np.flatnonzero(lead < self.H):
-            d = int(lead[loc])
-            unserved = demand[:, d, loc].sum(axis=-1) - sales[:, d, loc].sum(axis=-1)  # (W, S)
-            out[loc] = np.minimum(inv[:, d, loc], np.maximum(unserved, 0.0)).mean(axis=0)
+        out[locs] = np.minimum(inv, unserved).mean(axis=0)
         return out
 
 
