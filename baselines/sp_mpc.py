@@ -45,6 +45,7 @@ from allocsim.baselines.sp_mpc_scenarios import (
     sample_leads,
     scenario_rng,
     served_backlog,
+    waiting_after_now,
 )
 from allocsim.envs.network import BIG, Network
 from allocsim.envs.replenishment import order_thresholds
@@ -94,6 +95,12 @@ class SPMPCParams(RuleParams):
         default=7.0, ge=0.0, description="periods of forecast network demand after the lookahead that "
         "stock left at its end is worth terminal_value for; stock past that is worth its salvage value",
     )
+    terminal_need: bool = Field(
+        default=False, description="price end stock up to the network's net requirement over "
+        "terminal_cover periods (the largest shortfall of the receipts landing then against forecast "
+        "demand, period by period) instead of that many periods of demand less all those receipts: "
+        "with receipts in batches, a window's total hides the days short before the next batch",
+    )
 
 
 def expiring_schedule(cohorts: IntArray, expired: np.ndarray, horizon: int) -> FloatArray:
@@ -134,6 +141,12 @@ class SPMPCPolicy(RulePolicy):
         cost ~3x the LP time of 10; 3 shared periods gained 0.4-2 % over 1 on the tuning seeds)."""
         return {k: list(v) for k, v in cls.GRID.items()}
 
+    @classmethod
+    def scenario_grid(cls, net: Network) -> dict[str, list[Any]]:
+        """Parameters tuned only where they can matter: ``terminal_need`` [off, on] where the supplier
+        delivers a fixed inbound schedule (receipts in batches, whose timing a cover window blurs)."""
+        return {"terminal_need": [False, True]} if net.scenario.supplier.inbound_schedule else {}
+
     def lookahead(self, state: AllocationState) -> Lookahead:
         """The LP's inputs at ``state``: sampled futures, the pipeline, expiring stock, the caps."""
         net, p, t = self.net, self.params, state.period
@@ -145,13 +158,14 @@ class SPMPCPolicy(RulePolicy):
         leads = sample_leads(net, horizon, p.scenarios, rng)
         engine = self.env.engine.state
         after = min(p.terminal_cover, float(left - horizon))  # periods of demand left after the lookahead
-        arrivals, dc_arrivals, pending = pipeline(self.env, state, horizon, math.ceil(after))
+        arrivals, dc_arrivals, later = pipeline(self.env, state, horizon, math.ceil(after))
         no_shelf = np.zeros((horizon, net.n_skus))
         aging = net.has_shelf_life
         expiring = (expiring_schedule(engine.stock[0], net.expired_mask, horizon) if aging
                     else np.zeros((horizon, net.n_locations, net.n_skus)))
         dc_expiring = expiring_schedule(engine.dc[0], net.expired_mask, horizon) if aging else no_shelf
         rate = forecast_rates(state.forecast, net.scenario.forecast.horizon, net.scenario.forecast.bias)
+        cover, pending = end_cover(rate.sum(axis=1).mean(axis=0), later, after, p.terminal_need)
         salvage = net.salvage_value - net.unit_cost
         cap = net.scenario.guardrails.working_capital_cap
         position = float((state.dc_on_hand + state.dc_on_order + state.on_hand.sum(axis=0)
@@ -161,7 +175,7 @@ class SPMPCPolicy(RulePolicy):
             on_hand=state.on_hand - served_backlog(state), dc_on_hand=state.dc_on_hand.astype(np.float64),
             dc_available=state.dc_available.astype(np.float64), arrivals=arrivals, dc_arrivals=dc_arrivals,
             expiring=expiring, dc_expiring=dc_expiring, terminal=(p.terminal_value - 1.0) * net.unit_cost,
-            cover=after * rate.sum(axis=1).mean(axis=0), beyond=salvage, pending=pending,
+            cover=cover, beyond=salvage, pending=pending,
             headroom=np.where(state.headroom >= BIG // 2, np.inf, state.headroom.astype(np.float64)),
             supply_room=room_under(state, rate, cover_caps(net, p.max_cover, p.fresh_margin)),
             order_cap=order_cap(net), rule=dc_rule(net, state),
@@ -170,6 +184,7 @@ class SPMPCPolicy(RulePolicy):
             shared=p.shared_periods, aging=markdown_accrual(net) * p.markdown_weight,
             location_cover=(min(p.location_cover, float(left - horizon)) * rate.mean(axis=0)
                             if p.location_cover > 0 else None),
+            carried=waiting_after_now(state) if horizon > 1 else None,
         )
 
     def plan(self, state: AllocationState) -> Plan:
@@ -252,23 +267,44 @@ def pipeline(
     env: AllocationEnv, state: AllocationState, horizon: int, window: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Units already on their way, by lookahead period: to locations (H, L, S) and to the DC (H, S),
-    and those arriving in the ``window`` periods after the lookahead (S,), the periods whose demand
-    the terminal value prices: they fill that cover too. Receipts planned later (an inbound schedule
-    to the episode's end) serve later demand and count nowhere.
+    and those arriving in the ``window`` periods after the lookahead, by period (window, S): the
+    periods whose demand the terminal value prices, which they fill too. Receipts planned later (an
+    inbound schedule to the episode's end) serve later demand and count nowhere.
     """
     net, engine, t = state.net, env.engine, state.period
     s = engine.state
     arrivals = np.zeros((horizon, net.n_locations, net.n_skus))
-    pending = np.zeros(net.n_skus)
+    later = np.zeros((window, net.n_skus))
     on_the_way = engine.in_transit(0)  # row h - 1: arriving h periods from now
     for h in range(1, on_the_way.shape[0] + 1):
         units = on_the_way[h - 1]
         if h < horizon:
             arrivals[h] = units
         elif h < horizon + window:
-            pending += units.sum(axis=0)
+            later[h - horizon] += units.sum(axis=0)
     dc = np.zeros((horizon, net.n_skus))
     due = s.dc_due[0, t + 1 : t + horizon]
     dc[1 : 1 + due.shape[0]] = due
-    pending += s.dc_due[0, t + horizon : t + horizon + window].sum(axis=0)
-    return arrivals, dc.astype(np.float64), pending.astype(np.float64)
+    due_later = s.dc_due[0, t + horizon : t + horizon + window]
+    later[: due_later.shape[0]] += due_later
+    return arrivals, dc.astype(np.float64), later
+
+
+def end_cover(rate: FloatArray, later: FloatArray, after: float, need: bool) -> tuple[FloatArray, FloatArray]:
+    """(cover, pending) per SKU of the terminal value, for network demand ``rate`` (S,) per period and
+    the receipts ``later`` (window, S) landing in the ``after`` periods past the lookahead.
+
+    Window (``need`` False): ``after`` periods of demand, which the stock at the end fills together
+    with all those receipts. Net requirement: the largest shortfall, over the periods up to each
+    one, of the receipts landed before it against the demand through it; the receipts are then
+    spent (pending 0). Receipts of 170 landing 3 and 10 periods past the lookahead against 28.5 a
+    period, 14 periods: the window asks 14 x 28.5 - 340 = 59 of the end stock, but the 11 periods
+    before the second receipt lands ask 11 x 28.5 - 170 = 143.5 of it.
+    """
+    if not need:
+        return after * rate, later.sum(axis=0)
+    periods = np.minimum(np.arange(1, later.shape[0] + 1), after)[:, None]  # demand through period j
+    landed = np.cumsum(later, axis=0) - later  # receipts landed before period j's demand
+    shortfall = periods * rate[None, :] - landed
+    cover = np.maximum(shortfall.max(axis=0, initial=0.0), 0.0)
+    return cover, np.zeros_like(rate)

@@ -73,6 +73,9 @@ class Lookahead:
     shared: int = 1  # periods h < shared decide once for every scenario (1: only the decision now)
     aging: FloatArray | None = None  # (L, S) markdown accrued per unit and close at a location, if any
     location_cover: FloatArray | None = None  # (L, S) end stock a location can sell itself; past it: salvage
+    # (L, S, C) backorders waiting now that join period 1's ``demand``: served, they count toward that
+    # period's contract rights as the engine counts them, but they owe no rights of their own
+    carried: FloatArray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:
@@ -215,7 +218,10 @@ class SampleAverageLP:
         lp.put(self.bal[..., None], self.sales, 1.0)
         rights = net.contract_rights
         if rights.any():
-            due = np.minimum(demand.sum(axis=2), rights)  # (W, H, S, C)
+            new = demand.copy()
+            if look.carried is not None and self.H > 1:
+                new[:, 1] = np.maximum(new[:, 1] - look.carried, 0.0)
+            due = np.minimum(new.sum(axis=2), rights)  # (W, H, S, C): rights owed on the new orders
             owed = (due > 0) & (rights > 0)
             short = lp.cols(due.shape, mask=owed)
             self.gain(short, -np.broadcast_to(net.contract_penalty, due.shape))

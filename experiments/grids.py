@@ -109,7 +109,9 @@ def grid_for(
         if key not in fields or (key == "holdback" and "holdback" not in grid):
             valid = ", ".join(k for k in fields if k != "holdback" or "holdback" in grid)
             raise ValueError(f"--grid: {name} has no parameter {key[:40]!r}; its parameters: {valid}")
-    grid = {**grid, **{k: list(v) for k, v in (overrides or {}).items()}}
+    flags = {k for k, f in fields.items() if f.annotation is bool}  # --grid gives numbers: 0/1 to a flag
+    given = {k: [bool(x) for x in v] if k in flags else list(v) for k, v in (overrides or {}).items()}
+    grid = {**grid, **given}
     return {k: list(v) for k, v in grid.items()}
 
 

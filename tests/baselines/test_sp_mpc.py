@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from allocsim.baselines.registry import make_policy
-from allocsim.baselines.sp_mpc import expiring_schedule, pipeline
+from allocsim.baselines.sp_mpc import end_cover, expiring_schedule, pipeline
 from allocsim.baselines.sp_mpc_model import DCRule, Lookahead, SampleAverageLP, solve_first_period
 from allocsim.baselines.sp_mpc_scenarios import sample_demand, scenario_rng
 from allocsim.envs.allocation_env import AllocationEnv
@@ -167,10 +167,10 @@ def test_pipeline_reads_stock_in_transit_by_arrival() -> None:
     policy = make_policy("base-stock", env)
     env.step(policy.predict(np.zeros(1))[0])
     state = env.state
-    arrivals, dc, pending = pipeline(env, state, 4, window=60)
+    arrivals, dc, later = pipeline(env, state, 4, window=60)
     assert state.inbound.sum() > 0 and state.dc_on_order.sum() > 0
     on_the_way = state.inbound.sum() + state.dc_on_order.sum()
-    assert arrivals.sum() + dc.sum() + pending.sum() == pytest.approx(on_the_way)
+    assert arrivals.sum() + dc.sum() + later.sum() == pytest.approx(on_the_way)
     lead = env.network.lead_time
     for loc in range(env.network.n_locations):  # period 0's shipments arrive at period lead = h + 1
         if lead[loc] >= 2:
@@ -180,7 +180,8 @@ def test_pipeline_reads_stock_in_transit_by_arrival() -> None:
 def test_pending_receipts_are_those_of_the_terminal_cover_only() -> None:
     """contracts-scarce at period 20, lookahead 10, cover 7: of the inbound schedule (120 chip-a and
     170 chip-b every 7 days from period 3) period 24's receipt lands inside the lookahead, period 31's
-    in the cover after it (pending), and periods 38, 45 and 52 serve later demand (nowhere)."""
+    in the cover after it (pending, in its period 1), and periods 38, 45 and 52 serve later demand
+    (nowhere)."""
     env = AllocationEnv("contracts-scarce")
     env.reset(seed=1)
     policy = make_policy("priority", env)
@@ -188,12 +189,62 @@ def test_pending_receipts_are_those_of_the_terminal_cover_only() -> None:
         env.step(policy.predict(np.zeros(1))[0])
     state = env.state
     assert state.period == 20
-    _, dc, pending = pipeline(env, state, 10, window=7)
+    _, dc, later = pipeline(env, state, 10, window=7)
     np.testing.assert_array_equal(dc[4], [120.0, 170.0])  # period 24 = lookahead period 4
     assert dc.sum() == 290.0
-    np.testing.assert_array_equal(pending, [120.0, 170.0])
+    assert later.shape == (7, 2)
+    np.testing.assert_array_equal(later[1], [120.0, 170.0])  # period 31 = 1 period past the lookahead
+    assert later.sum() == 290.0
     _, _, everything = pipeline(env, state, 10, window=40)
-    np.testing.assert_array_equal(everything, [480.0, 680.0])
+    np.testing.assert_array_equal(everything.sum(axis=0), [480.0, 680.0])
+
+
+def test_the_net_requirement_counts_the_days_short_before_each_receipt() -> None:
+    """Receipts of 170 landing 3 and 10 periods past the lookahead, 28.5 a period asked, 14 periods:
+    the window prices 14 x 28.5 = 399 of stock less the 340 received (59 of the end stock); the net
+    requirement is the 11 periods' demand before the second receipt less the first: 313.5 - 170 =
+    143.5 (the first shortfall, 4 x 28.5 = 114 before the first receipt, is smaller). Without
+    receipts both ask the window's demand."""
+    later = np.zeros((14, 1))
+    later[[3, 10], 0] = 170.0
+    rate = np.array([28.5])
+    cover, pending = end_cover(rate, later, 14.0, need=False)
+    assert (cover - pending)[0] == pytest.approx(59.0)
+    cover, pending = end_cover(rate, later, 14.0, need=True)
+    assert cover[0] == pytest.approx(143.5) and pending[0] == 0.0
+    cover, pending = end_cover(rate, later, 3.0, need=True)  # 3 periods: 3 x 28.5 before any receipt
+    assert cover[0] == pytest.approx(85.5)
+    empty = np.zeros((7, 1))
+    need, window = end_cover(rate, empty, 7.0, need=True), end_cover(rate, empty, 7.0, need=False)
+    assert need[0][0] == pytest.approx(window[0][0]) == pytest.approx(199.5)
+
+
+def test_waiting_backorders_owe_no_contract_rights_of_their_own() -> None:
+    """contracts-scarce with nothing in stock: key-accounts is asked 9 chip-a now and 5 new ones next
+    period, plus 4 waiting backorders that join it (9 in all). Nothing sells, so the LP's profit is
+    the shortage penalties, 5 x 18 = 90, and the contract penalties on the rights owed: min(9, 8) now
+    and min(5, 8) next period, 25 x 13 = 325 (the engine owes rights on the new orders only; counting
+    the backorders as new would owe 8 next period, 25 x 16 = 400)."""
+    env = AllocationEnv("contracts-scarce")
+    net = env.network
+    assert net.contract_rights[0, 0] == 8 and net.contract_penalty[0] == 25 and net.shortage_penalty[0] == 5
+    demand = np.zeros((1, 2, net.n_locations, net.n_skus, net.n_channels))
+    demand[0, :, 0, 0, 0] = [9.0, 9.0]
+    carried = np.zeros((net.n_locations, net.n_skus, net.n_channels))
+    carried[0, 0, 0] = 4.0
+    zeros = np.zeros
+    look = Lookahead(
+        demand=demand, supplier_lead=np.ones((1, 2), dtype=np.int64), periods_left=10,
+        on_hand=zeros((net.n_locations, net.n_skus)), dc_on_hand=zeros(net.n_skus),
+        dc_available=zeros(net.n_skus), arrivals=zeros((2, net.n_locations, net.n_skus)),
+        dc_arrivals=zeros((2, net.n_skus)), expiring=zeros((2, net.n_locations, net.n_skus)),
+        dc_expiring=zeros((2, net.n_skus)), terminal=zeros(net.n_skus), cover=zeros(net.n_skus),
+        beyond=zeros(net.n_skus), pending=zeros(net.n_skus), headroom=np.full(net.n_locations, np.inf),
+        supply_room=None, order_cap=None, rule=None, transfer_cap=None, capital=None, carried=carried,
+    )
+    assert solve_first_period(net, look).objective == pytest.approx(-415.0)
+    as_new = dataclasses.replace(look, carried=None)
+    assert solve_first_period(net, as_new).objective == pytest.approx(-490.0)
 
 
 def test_sp_mpc_is_tunable_and_plays_whole_units() -> None:

@@ -249,6 +249,17 @@ def test_an_on_off_winner_is_never_an_edge_warning() -> None:
     assert edge_warnings("priority", grid, {"review_periods": 1.0, "ship_known_due": False}) == []
 
 
+def test_sp_mpc_searches_the_net_requirement_only_under_an_inbound_schedule() -> None:
+    """contracts-scarce (a fixed inbound schedule): terminal_need off and on; retail-small (a DC rule):
+    not searched. A --grid of 0,1 for the flag reaches the rule as False, True."""
+    from allocsim.experiments.grids import grid_for
+
+    assert grid_for("sp-mpc", scenario=load_scenario("contracts-scarce"))["terminal_need"] == [False, True]
+    assert "terminal_need" not in grid_for("sp-mpc", scenario=load_scenario("retail-small"))
+    assert grid_for("sp-mpc", overrides={"terminal_need": [0.0, 1.0]})["terminal_need"] == [False, True]
+    assert grid_for("sp-mpc", overrides={"horizon": [7.0]})["horizon"] == [7.0]
+
+
 def test_rules_search_an_order_stop_only_where_the_policy_orders() -> None:
     """omnichannel-transfers (the policy places the supplier orders): every rule that orders by the shared
     rule searches order_stop_periods over 0, 8, 10, 12, 14; sp-mpc (its LP orders) does not, nor does
