@@ -243,8 +243,8 @@ def test_tiny_dp_clone_moves_the_dps_units() -> None:
 def test_small_dp_clone_moves_the_dps_units() -> None:
     """small-dp: the old warm start (300 episodes of demonstrations, no units loss) gave 86.8 % agreement
     (43 % in period 7, where the DP keeps units back) and 0.39 % below the DP; the packaged settings with
-    1,500 episodes give 91.1 % (97 % before period 7) in about a minute and a half, the packaged 5,000
-    about 94 % in about 3 minutes (too long for `make test`)."""
-    same = _dp_clone_agreement("small-dp", 300, episodes=1500)
-    assert same.mean() >= 0.90
-    assert same[:7].mean() >= 0.96
+    800 episodes give 89.8 % (95.7 % before period 7) in under a minute, with 1,500 91.2 % (97.3 %) in
+    a minute and a half, the packaged 5,000 about 94 % in about 3 minutes (too long for `make test`)."""
+    same = _dp_clone_agreement("small-dp", 300, episodes=800)
+    assert same.mean() >= 0.88
+    assert same[:7].mean() >= 0.94

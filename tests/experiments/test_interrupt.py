@@ -125,7 +125,7 @@ def test_a_benchmark_stopped_before_any_episode_leaves_no_empty_folder(tmp_path:
 def test_sweep_keeps_finished_cells_and_a_rerun_skips_them(tmp_path: Path) -> None:
     config = tmp_path / "sw.yaml"
     config.write_text("scenarios: [retail-small]\npolicies: [{name: base-stock}, {name: balanced}]\n"
-                      "seeds: {start: 0, count: 400}\n")  # 800 cells: still running when signalled
+                      "seeds: {start: 0, count: 100}\n")  # 200 cells: still running when signalled
     out = tmp_path / "sweep"
 
     def cells() -> int:
@@ -134,11 +134,11 @@ def test_sweep_keeps_finished_cells_and_a_rerun_skips_them(tmp_path: Path) -> No
     code, text, seconds = _interrupt(["sweep", str(config), "--out", str(out), "--workers", "2"], tmp_path,
                                      ready=lambda: cells() >= 5)
     assert code == INTERRUPTED and seconds < 2.0, (text, seconds)
-    assert f"interrupted: {cells()} of 800 cells are finished and kept" in text, text
+    assert f"interrupted: {cells()} of 200 cells are finished and kept" in text, text
     again = subprocess.run([str(Path(sys.executable).with_name("allocsim")), "sweep", str(config), "--out",
                             str(out), "--workers", "2"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    assert cells() == 800
+    assert cells() == 200
 
 
 def test_an_interrupted_tune_names_what_was_saved_and_what_to_tune_again() -> None:
