@@ -87,11 +87,17 @@ def refuse_taken(run_dir: Path, resume: bool) -> None:
         raise ValueError(f"{run_dir} already holds a training run; pass --resume or choose another --out")
 
 
+def resumed_timesteps(run_dir: Path) -> int:
+    """Steps a ``--resume`` of ``run_dir`` continues from: its last checkpoint's, 0 without one."""
+    run_dir = Path(run_dir)
+    return int(read_progress(run_dir)["timesteps"]) if (run_dir / MODEL).is_file() else 0
+
+
 def resume_note(run_dir: Path, planned: int) -> str | None:
     """What ``--resume`` continues from, in one line; None when the run has its ``planned`` steps
     already (nothing resumes: the command says the run is finished)."""
     run_dir = Path(run_dir)
-    done = int(read_progress(run_dir)["timesteps"]) if (run_dir / MODEL).is_file() else 0
+    done = resumed_timesteps(run_dir)
     if done >= planned:
         return None
     if not done:

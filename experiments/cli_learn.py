@@ -92,7 +92,7 @@ def train(
     except ValueError as err:
         raise _fail(str(err)) from None
     load_learning(_say)  # 4-7 s on a cold start: said before it happens
-    from allocsim.agents.runfiles import refuse_taken, resume_note
+    from allocsim.agents.runfiles import refuse_taken, resume_note, resumed_timesteps
     from allocsim.agents.training import finished_timesteps
     from allocsim.agents.training import train as run
     from allocsim.experiments.interrupt import interruptible, train_kept
@@ -130,8 +130,10 @@ def train(
         note = resume_note(run_dir, planned) if resume else None
         if note is not None:
             _say(note)
+        # a resumed run counts its earlier steps at once: they are not in its rate and ETA
+        kept = resumed_timesteps(run_dir) if resume else 0
         with hold(run_dir, None), interruptible(lambda: train_kept(run_dir, planned)), \
-                RunProgress(planned, f"train {algo} on {loaded.name}", out=console) as progress:
+                RunProgress(planned, f"train {algo} on {loaded.name}", out=console, kept=kept) as progress:
             progress.note(f"validation vs {reference.label}: pending")
             judged = watched(evaluator, lambda m: progress.note(validation_note(m, reference.label)))
             result = run(config, resume=resume, evaluator=judged, on_progress=progress.advance,
@@ -146,9 +148,11 @@ def train(
     judged = ""
     if last.keys() >= VALIDATION:
         judged = "; last " + validation_note({k: float(last[k]) for k in VALIDATION}, reference.label)
-    rate = result.timesteps / max(elapsed, 1e-9)
+    rate = (result.timesteps - kept) / max(elapsed, 1e-9)  # this command's steps, not a resume's earlier ones
     # the wall time holds the warm or residual start and the validations: the bar's rate is the env's
-    console.print(f"{result.timesteps:,} timesteps in {elapsed:.1f} s ({rate:,.0f} steps/s overall, "
+    steps = f"{result.timesteps:,} timesteps" if not kept else \
+        f"{result.timesteps:,} timesteps ({result.timesteps - kept:,} since step {kept:,})"
+    console.print(f"{steps} in {elapsed:.1f} s ({rate:,.0f} steps/s overall, "
                   f"start and validations included){judged}",
                   highlight=False, soft_wrap=not console.is_terminal)  # a terminal: folded between words
     console.print(f"run: {result.run_dir}", highlight=False)

@@ -87,6 +87,12 @@ def test_train_saves_reloads_resumes_and_evaluates(tmp_path: Path, hp_file: Path
     resumed = runner.invoke(app, [*args, "--timesteps", "3000", "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert f"resuming {run} from step 2,000 of 3,000 (checkpoint {run / 'model.zip'})" in resumed.stderr
+    # the rate and ETA count this command's 1,000 steps, not the 2,000 it resumed from: rate x elapsed
+    # (whole seconds) stays near 1,000 (the earlier steps counted would put it near 3,000)
+    line = [ln for ln in resumed.stdout.splitlines() if ln.startswith("train ppo on retail-small: ")][-1]
+    rate, elapsed = re.search(r"\(100%\), ([\d,]+) steps/s, elapsed (\d+) s", line).groups()
+    assert int(rate.replace(",", "")) * max(int(elapsed), 1) < 2000, line
+    assert "3,000 timesteps (1,000 since step 2,000) in " in resumed.stdout
     assert read_progress(run)["timesteps"] == 3000
     rows = read_metrics(run)
     assert [int(r["timesteps"]) for r in rows] == [500, 1000, 1500, 2000, 2500, 3000]
